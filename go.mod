@@ -1,0 +1,3 @@
+module github.com/gregorkafka/gregor
+
+go 1.24
