@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
-	"strconv"
-	"sync"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
