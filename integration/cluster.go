@@ -113,7 +113,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 	if err := os.WriteFile(log4j, []byte(log4jConfig), 0o644); err != nil {
 		return nil, err
 	}
-	jvm := append([]string{"-Xms512m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+	jvm := append([]string{"-Xms512m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:TieredStopAtLevel=1",
 		"-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + log4j}, cfg.JVMOptions...)
 	for i := range cfg.Nodes {
 		n := &node{id: i + 1, dir: filepath.Join(dir, fmt.Sprintf("node-%d", i+1)), ports: ports[i],
