@@ -92,3 +92,28 @@ func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// TestStartFailureCarriesLog checks that a node that cannot start yields an
+// error with the tool's or broker's own words, and leaves nothing running.
+func TestStartFailureCarriesLog(t *testing.T) {
+	if os.Getenv(integration.BootstrapEnv) != "" {
+		t.Skip("starts a cluster of its own")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c, err := integration.StartLocal(ctx, integration.LocalConfig{
+		BrokerProperties: map[string]string{"num.io.threads": "not-a-number"},
+	})
+	if err == nil {
+		c.Close()
+		t.Fatal("StartLocal succeeded with an invalid broker property")
+	}
+	var missing *integration.MissingToolError
+	if errors.As(err, &missing) {
+		integration.Unavailable(t, err)
+	}
+	if !strings.Contains(err.Error(), "not-a-number") {
+		t.Fatalf("error does not quote Kafka's complaint: %v", err)
+	}
+	t.Logf("start-up failure reported with Kafka's output: %.200s...", err)
+}
