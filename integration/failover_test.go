@@ -81,15 +81,8 @@ func TestThreeNodeFailover(t *testing.T) {
 	t.Logf("created %s: 3 partitions, replication factor 3, all replicas in sync", topic)
 
 	// Kill the leader of partition 0, so producing to it needs a failover.
-	leader := md.Topics[0].Partitions[slices.IndexFunc(md.Topics[0].Partitions, func(p struct {
-		Partition int `json:"partition"`
-		Leader    int `json:"leader"`
-		ISRs      []struct {
-			ID int `json:"id"`
-		} `json:"isrs"`
-	}) bool {
-		return p.Partition == 0
-	})].Leader
+	i := slices.IndexFunc(md.Topics[0].Partitions, func(p partitionMeta) bool { return p.Partition == 0 })
+	leader := md.Topics[0].Partitions[i].Leader
 	victim := leader - 1 // node ids are 1-based, indexes 0-based
 	if err := c.KillNode(ctx, victim); err != nil {
 		t.Fatal(err)
