@@ -63,7 +63,7 @@ func TestThreeNodeFailover(t *testing.T) {
 	if c.External() {
 		t.Skip("needs a cluster the harness started: it kills and restarts a node")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	boot := c.Bootstrap(integration.Plaintext)
 	topic := fmt.Sprintf("failover-%d", rand.Uint32())
