@@ -277,9 +277,14 @@ func (c *Cluster) Bootstrap(l Listener) []string {
 	return out
 }
 
-// NodeAddr returns the address of listener l on node i (0-based).
+// NodeAddr returns the address of listener l on node i (0-based), or ""
+// when there is no such node or listener.
 func (c *Cluster) NodeAddr(i int, l Listener) string {
-	return c.nodes[i].addr(l)
+	n, err := c.nodeAt(i)
+	if err != nil || !c.cfg.enabled(l) {
+		return ""
+	}
+	return n.addr(l)
 }
 
 func (n *node) addr(l Listener) string {
@@ -316,8 +321,14 @@ func (c *Cluster) TLSFiles() TLSFiles {
 }
 
 // LogPath returns the path of node i's log file (0-based): everything the
-// JVM printed, over all of its restarts.
-func (c *Cluster) LogPath(i int) string { return c.nodes[i].logPath }
+// JVM printed, over all of its restarts. It is "" when there is no such node.
+func (c *Cluster) LogPath(i int) string {
+	n, err := c.nodeAt(i)
+	if err != nil {
+		return ""
+	}
+	return n.logPath
+}
 
 // Dir returns the temporary directory holding configs, data, certificates
 // and logs; Close removes it.

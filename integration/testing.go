@@ -139,7 +139,7 @@ var skipNotice sync.Once
 // tail of every node's log through tb.
 func (c *Cluster) LogOnFailure(tb testing.TB) {
 	tb.Cleanup(func() {
-		if tb.Failed() {
+		if tb.Failed() && len(c.nodes) > 0 {
 			tb.Log(c.logReport(60))
 		}
 	})
