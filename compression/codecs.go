@@ -79,12 +79,19 @@ func decompressGzip(dst, src []byte, limit int) ([]byte, error) {
 	// The gzip trailer stores the uncompressed size mod 2^32: a cheap hint.
 	hint := 0
 	if len(src) >= 8 {
-		hint = int(binary.LittleEndian.Uint32(src[len(src)-4:]))
+		hint = safeHint(int(binary.LittleEndian.Uint32(src[len(src)-4:])), len(src))
 	}
 	dst, err = readCapped(Gzip, d.r, dst, limit, hint)
 	d.br.Reset(nil)
 	gzipReaders.Put(d)
 	return dst, err
+}
+
+// safeHint bounds a size hint read from untrusted input, so that a tiny
+// hostile input cannot make the decoder reserve up to the limit up front.
+// Real data with a higher ratio still decodes; its buffer just grows.
+func safeHint(hint, srcLen int) int {
+	return min(hint, 32*srcLen+64<<10)
 }
 
 // ---- snappy ----
@@ -176,6 +183,12 @@ func snappyBlock(dst, block []byte, limit, start int) ([]byte, error) {
 	n, err := snappy.DecodedLen(block)
 	if err != nil {
 		return dst, newErr(Snappy, "decompress", ErrCorrupt, err)
+	}
+	// A snappy copy element emits at most 64 bytes from 3 input bytes, so a
+	// block claiming more than about 22 times its size is corrupt; checking
+	// first avoids allocating for a bogus length.
+	if uint64(n) > 22*uint64(len(block))+64 {
+		return dst, newErr(Snappy, "decompress", ErrCorrupt, errors.New("implausible decoded length"))
 	}
 	if n > limit-(len(dst)-start) {
 		return dst, newErr(Snappy, "decompress", ErrTooLarge, nil)
@@ -314,7 +327,7 @@ func decompressZstd(dst, src []byte, limit int) ([]byte, error) {
 		hint := 0
 		var h zstd.Header
 		if h.Decode(src) == nil && h.HasFCS && h.FrameContentSize < uint64(limit) {
-			hint = int(h.FrameContentSize)
+			hint = safeHint(int(h.FrameContentSize), len(src))
 		}
 		dst, err = readCapped(Zstd, z.d, dst, limit, hint)
 	} else {

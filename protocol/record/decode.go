@@ -16,6 +16,10 @@ const (
 	minLegacyV0   = logOverhead + 4 + 1 + 1 + 4 + 4
 	minLegacyV1   = minLegacyV0 + 8
 	minRecordSize = 7 // length, attributes, ts delta, offset delta, key len, value len, header count
+
+	// maxPreallocRecords bounds how many records are allocated up front
+	// from a batch's declared count.
+	maxPreallocRecords = 1 << 14
 )
 
 // Scanner splits a buffer holding consecutive batches (magic 2 batches or
@@ -224,14 +228,16 @@ func (d Decoder) decodeV2(b *Batch, raw []byte) error {
 // parseRecords parses b.NumRecords magic 2 records from data.
 func (b *Batch) parseRecords(data []byte) error {
 	n := int(b.NumRecords)
-	if cap(b.Records) < n {
-		b.Records = make([]Record, n)
+	recs := b.Records[:0]
+	if cap(recs) < n {
+		// Trust the count only up to a bound: a hostile batch can declare
+		// millions of records. Beyond it, storage grows as records parse.
+		recs = make([]Record, 0, min(n, maxPreallocRecords))
 	}
-	recs := b.Records[:n]
 	headers := b.headers[:0]
 	logAppend := b.Attributes&AttrLogAppendTime != 0
 	p := 0
-	for i := range recs {
+	for i := 0; i < n; i++ {
 		bad := func(what string) error {
 			return batchErr(b.BaseOffset, MagicV2, ErrCorruptBatch, fmt.Sprintf("record %d: %s", i, what))
 		}
@@ -243,6 +249,11 @@ func (b *Batch) parseRecords(data []byte) error {
 		body := data[:end]
 		if p >= end {
 			return bad("empty record")
+		}
+		if i < cap(recs) {
+			recs = recs[:i+1]
+		} else {
+			recs = append(recs, Record{})
 		}
 		r := &recs[i]
 		r.Attributes = int8(body[p])
@@ -275,7 +286,9 @@ func (b *Batch) parseRecords(data []byte) error {
 			// records carry as many headers as this one. Records already
 			// parsed keep pointing at the old array, whose contents stay
 			// valid, so nothing needs fixing up afterwards.
+			// Every header takes at least two bytes, which bounds the guess.
 			want := max(2*cap(headers), len(headers)+int(nh)*(n-i))
+			want = min(want, len(headers)+(len(data)-p)/2)
 			grown := make([]Header, len(headers), want)
 			copy(grown, headers)
 			headers = grown

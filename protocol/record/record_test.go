@@ -370,3 +370,27 @@ func TestAttributes(t *testing.T) {
 		}
 	}
 }
+
+// A record with many headers followed by many header-less records must not
+// make the decoder extrapolate an enormous header allocation.
+func TestHeaderGuessBounded(t *testing.T) {
+	hs := make([]Header, 50_000)
+	for i := range hs {
+		hs[i] = Header{Key: []byte{}}
+	}
+	recs := []Record{{Offset: 1000, Headers: hs}}
+	for i := 1; i < 50_000; i++ {
+		recs = append(recs, Record{Offset: 1000 + int64(i)})
+	}
+	raw, err := AppendBatch(nil, baseHeader(compression.None), 0, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	if err := (Decoder{}).Decode(&b, raw); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Records) != 50_000 || len(b.Records[0].Headers) != 50_000 || cap(b.headers) > len(raw)/2 {
+		t.Fatalf("records %d headers %d cap %d", len(b.Records), len(b.Records[0].Headers), cap(b.headers))
+	}
+}
