@@ -21,19 +21,19 @@ type Level int
 const (
 	LevelDefault Level = 0 // the codec's default
 
-	GzipBestSpeed       Level = 1
-	GzipDefault         Level = 6
-	GzipBestCompression Level = 9
+	GzipBestSpeed       Level = 1 // fastest gzip
+	GzipDefault         Level = 6 // gzip default
+	GzipBestCompression Level = 9 // smallest gzip output
 
-	LZ4Fast    Level = 1
-	LZ4Default Level = LZ4Fast
-	LZ4Best    Level = 10
+	LZ4Fast    Level = 1       // greedy LZ4 compressor (the default)
+	LZ4Default Level = LZ4Fast // LZ4 default
+	LZ4Best    Level = 10      // deepest high-compression search
 
-	ZstdFastest Level = 1
-	ZstdDefault Level = 3
-	ZstdBetter  Level = 7
-	ZstdBest    Level = 11
-	ZstdMax     Level = 22
+	ZstdFastest Level = 1  // zstd "fastest" strategy
+	ZstdDefault Level = 3  // zstd default strategy, Kafka's default level
+	ZstdBetter  Level = 7  // zstd "better" strategy
+	ZstdBest    Level = 11 // zstd "best" strategy
+	ZstdMax     Level = 22 // highest accepted zstd level (same strategy as ZstdBest)
 )
 
 // DefaultLevel returns the level c uses when given LevelDefault (0 for codecs

@@ -16,13 +16,13 @@ type ControlType int16
 // markers) appear in ordinary partitions; the others are used by KRaft's
 // metadata log.
 const (
-	ControlAbort          ControlType = 0
-	ControlCommit         ControlType = 1
-	ControlLeaderChange   ControlType = 2
-	ControlSnapshotHeader ControlType = 3
-	ControlSnapshotFooter ControlType = 4
-	ControlKRaftVersion   ControlType = 5
-	ControlKRaftVoters    ControlType = 6
+	ControlAbort          ControlType = 0 // transaction aborted
+	ControlCommit         ControlType = 1 // transaction committed
+	ControlLeaderChange   ControlType = 2 // KRaft leader change
+	ControlSnapshotHeader ControlType = 3 // KRaft snapshot header
+	ControlSnapshotFooter ControlType = 4 // KRaft snapshot footer
+	ControlKRaftVersion   ControlType = 5 // KRaft version record
+	ControlKRaftVoters    ControlType = 6 // KRaft voters record
 )
 
 // String names the type.

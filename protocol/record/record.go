@@ -58,11 +58,11 @@ const (
 
 // Values used by Kafka for "none" in producer fields and timestamps.
 const (
-	NoProducerID    int64 = -1
-	NoProducerEpoch int16 = -1
-	NoSequence      int32 = -1
-	NoTimestamp     int64 = -1
-	NoLeaderEpoch   int32 = -1
+	NoProducerID    int64 = -1 // not an idempotent or transactional producer
+	NoProducerEpoch int16 = -1 // no producer epoch
+	NoSequence      int32 = -1 // no sequence number
+	NoTimestamp     int64 = -1 // no timestamp (magic 0)
+	NoLeaderEpoch   int32 = -1 // leader epoch unknown
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
