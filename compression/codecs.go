@@ -252,6 +252,43 @@ func compressLZ4(dst, src []byte, level Level) ([]byte, error) {
 	return out, nil
 }
 
+// lz4Hint estimates the decompressed size of an LZ4 frame from its header
+// and block headers without decompressing: the content size if the frame
+// declares it, else the number of blocks times the maximum block size. It
+// returns 0 if src does not look like a frame.
+func lz4Hint(src []byte) int {
+	if len(src) < 7 || binary.LittleEndian.Uint32(src) != 0x184D2204 {
+		return 0
+	}
+	flg, bd := src[4], src[5]
+	p := 6
+	if flg&0x08 != 0 { // content size present
+		if len(src) < p+8 {
+			return 0
+		}
+		return int(min(binary.LittleEndian.Uint64(src[p:]), 1<<31))
+	}
+	if flg&0x01 != 0 { // dictionary id
+		p += 4
+	}
+	p++ // header checksum
+	blockMax := 1 << (8 + 2*int((bd>>4)&7))
+	n := 0
+	for p+4 <= len(src) {
+		size := int(binary.LittleEndian.Uint32(src[p:]) & 0x7fffffff)
+		p += 4
+		if size == 0 {
+			break
+		}
+		p += size
+		if flg&0x10 != 0 { // block checksum
+			p += 4
+		}
+		n++
+	}
+	return n * blockMax
+}
+
 type lz4Dec struct {
 	r  *lz4.Reader
 	br bytes.Reader
@@ -263,7 +300,7 @@ func decompressLZ4(dst, src []byte, limit int) ([]byte, error) {
 	d := lz4Readers.Get().(*lz4Dec)
 	d.br.Reset(src)
 	d.r.Reset(&d.br)
-	dst, err := readCapped(LZ4, d.r, dst, limit, 2*len(src))
+	dst, err := readCapped(LZ4, d.r, dst, limit, safeHint(lz4Hint(src), len(src)))
 	d.br.Reset(nil)
 	d.r.Reset(nil)
 	lz4Readers.Put(d)

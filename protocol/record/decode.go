@@ -101,12 +101,24 @@ func minSize(magic int8) int {
 // through its end. It aliases the scanned buffer.
 func (s *Scanner) Batch() []byte { return s.cur }
 
-// Magic returns the current batch's magic byte.
-func (s *Scanner) Magic() int8 { return int8(s.cur[offMagic]) }
+// Magic returns the current batch's magic byte, or -1 if Next has not
+// returned true.
+func (s *Scanner) Magic() int8 {
+	if len(s.cur) <= offMagic {
+		return -1
+	}
+	return int8(s.cur[offMagic])
+}
 
 // BaseOffset returns the current batch's first offset field (for legacy
-// compressed wrappers, Kafka stores the last inner offset there).
-func (s *Scanner) BaseOffset() int64 { return int64(binary.BigEndian.Uint64(s.cur)) }
+// compressed wrappers, Kafka stores the last inner offset there), or -1 if
+// Next has not returned true.
+func (s *Scanner) BaseOffset() int64 {
+	if len(s.cur) < 8 {
+		return -1
+	}
+	return int64(binary.BigEndian.Uint64(s.cur))
+}
 
 // Err returns the framing error that stopped the scan, or nil.
 func (s *Scanner) Err() error { return s.err }

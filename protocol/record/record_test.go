@@ -238,11 +238,17 @@ func TestScannerMultipleAndPartial(t *testing.T) {
 	buf, _ = AppendBatch(buf, baseHeader(compression.None), 0, shapes()["many"])
 	for cut := full; cut < len(buf); cut += 97 {
 		s := NewScanner(buf[:cut])
+		if s.Magic() != -1 || s.BaseOffset() != -1 {
+			t.Fatal("accessors before Next")
+		}
 		var b Batch
 		n := 0
 		for s.Next() {
 			if err := (Decoder{}).Decode(&b, s.Batch()); err != nil {
 				t.Fatal(err)
+			}
+			if s.Magic() != MagicV2 || s.BaseOffset() != int64(n*100) {
+				t.Fatal("scanner accessors")
 			}
 			if b.BaseOffset != int64(n*100) || len(b.Records) != 2 || string(b.Records[1].Value) != "b" {
 				t.Fatalf("batch %d: %+v", n, b.BatchHeader)
