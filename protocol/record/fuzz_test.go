@@ -33,6 +33,14 @@ func FuzzDecode(f *testing.F) {
 		for _, skip := range []bool{false, true} {
 			dec := Decoder{SkipCRC: skip, MaxDecompressedSize: 1 << 20}
 			var b Batch
+			// Decode directly too: callers may pass a buffer that did not
+			// come from a Scanner.
+			if err := dec.Decode(&b, in); err != nil {
+				var be *BatchError
+				if !errors.As(err, &be) {
+					t.Fatalf("untyped error %T: %v", err, err)
+				}
+			}
 			s := NewScanner(in)
 			for s.Next() {
 				err := dec.Decode(&b, s.Batch())
