@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gregorkafka/gregor/compression"
 )
@@ -106,6 +107,7 @@ func javaUnavailable(t *testing.T, why string) {
 
 func (j javaRunner) run(t *testing.T, mode, stdin string) string {
 	t.Helper()
+	defer func(start time.Time) { t.Logf("java %s: %v", mode, time.Since(start)) }(time.Now())
 	cmd := exec.Command("java", "-cp", j.cp, "Golden", mode)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stderr bytes.Buffer
@@ -327,6 +329,24 @@ func TestGoldenJava(t *testing.T) {
 		}
 	}
 	fmt.Fprintf(&in, "all %x\n", all)
+	// Large batches: several xerial snappy chunks (32 KiB) and LZ4 blocks
+	// (64 KiB), which the small golden batches never reach.
+	big := map[string][]byte{}
+	for _, c := range []compression.Codec{compression.Gzip, compression.Snappy, compression.LZ4, compression.Zstd} {
+		var bb Builder
+		bb.Reset(nil, BatchHeader{BaseOffset: 5000, Attributes: Attributes(c), ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, 0)
+		for i := range 300 {
+			v := bytes.Repeat(fmt.Appendf(nil, "%d-", i*i), 1+i%200)
+			bb.Add(goldenTS+int64(i%7), goldenKey(i), v, goldenHeaders(i))
+		}
+		enc, err := bb.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "big-" + c.String()
+		big[name] = enc
+		fmt.Fprintf(&in, "%s %x\n", name, enc)
+	}
 	gregorViews := splitViews(j.run(t, "read", in.String()))
 	var allWant string
 	for _, name := range v2 {
@@ -334,6 +354,11 @@ func TestGoldenJava(t *testing.T) {
 			t.Errorf("%s: Kafka reads Gregor's batch differently\n--- from gregor\n%s--- from kafka\n%s", name, gregorViews[name], javaViews[name])
 		}
 		allWant += javaViews[name]
+	}
+	for name, enc := range big {
+		if got, want := gregorViews[name], describe(t, enc); got != want || !strings.Contains(got, "count=300") {
+			t.Errorf("%s: Kafka reads Gregor's large batch differently (%d vs %d bytes of output)", name, len(got), len(want))
+		}
 	}
 	if gregorViews["all"] != allWant {
 		t.Errorf("concatenated batches read differently:\n%s", gregorViews["all"])

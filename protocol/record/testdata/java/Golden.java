@@ -59,9 +59,13 @@ public class Golden {
     }
 
     static String hex(ByteBuffer b) {
-        StringBuilder sb = new StringBuilder();
+        final String digits = "0123456789abcdef";
         ByteBuffer d = b.duplicate();
-        while (d.hasRemaining()) sb.append(String.format("%02x", d.get() & 0xff));
+        StringBuilder sb = new StringBuilder(2 * d.remaining());
+        while (d.hasRemaining()) {
+            int v = d.get() & 0xff;
+            sb.append(digits.charAt(v >> 4)).append(digits.charAt(v & 15));
+        }
         return sb.toString();
     }
 
@@ -71,7 +75,9 @@ public class Golden {
 
     static byte[] unhex(String s) {
         byte[] out = new byte[s.length() / 2];
-        for (int i = 0; i < out.length; i++) out[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (byte) (Character.digit(s.charAt(2 * i), 16) << 4 | Character.digit(s.charAt(2 * i + 1), 16));
+        }
         return out;
     }
 
