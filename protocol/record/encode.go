@@ -35,6 +35,7 @@ type Builder struct {
 	lastDelta int32
 	maxTS     int64
 	err       error
+	sizes     []int32 // AppendBatch's precomputed record sizes, kept for reuse
 }
 
 // Reset starts a new batch appended to dst. From h the Builder takes
@@ -45,7 +46,7 @@ type Builder struct {
 // LogAppendTime batch h.MaxTimestamp is kept. level selects the compression
 // level for the batch's codec (compression.LevelDefault for the default).
 func (bb *Builder) Reset(dst []byte, h BatchHeader, level compression.Level) {
-	*bb = Builder{hdr: h, level: level, out: dst, start: len(dst), raw: bb.raw[:0]}
+	*bb = Builder{hdr: h, level: level, out: dst, start: len(dst), raw: bb.raw[:0], sizes: bb.sizes[:0]}
 	bb.hdr.Magic = MagicV2
 	bb.compress = h.Attributes.Codec() != compression.None
 	bb.out = append(bb.out, make([]byte, HeaderSize)...)
@@ -70,19 +71,22 @@ func (bb *Builder) UncompressedSize() int {
 // records so far). key or value nil writes null; a header with a nil Value
 // writes a null header value.
 func (bb *Builder) Add(timestamp int64, key, value []byte, headers []Header) {
-	bb.add(bb.n, timestamp, 0, key, value, headers)
+	bb.add(bb.n, timestamp, 0, key, value, headers, -1)
 }
 
 // Append appends r with offset delta r.Offset-BaseOffset and r's timestamp
 // and attributes, which lets a decoded batch be written back unchanged.
 // Offsets must increase.
-func (bb *Builder) Append(r *Record) {
+func (bb *Builder) Append(r *Record) { bb.appendSized(r, -1) }
+
+// appendSized is Append with the record's body size already known (or -1).
+func (bb *Builder) appendSized(r *Record, size int) {
 	d := r.Offset - bb.hdr.BaseOffset
 	if d < 0 || d > math.MaxInt32 || (bb.n > 0 && int32(d) <= bb.lastDelta) {
 		bb.setErr(fmt.Sprintf("offset %d out of order or out of range", r.Offset))
 		return
 	}
-	bb.add(int32(d), r.Timestamp, r.Attributes, r.Key, r.Value, r.Headers)
+	bb.add(int32(d), r.Timestamp, r.Attributes, r.Key, r.Value, r.Headers, size)
 }
 
 func (bb *Builder) setErr(detail string) {
@@ -91,7 +95,7 @@ func (bb *Builder) setErr(detail string) {
 	}
 }
 
-func (bb *Builder) add(delta int32, ts int64, attrs int8, key, value []byte, headers []Header) {
+func (bb *Builder) add(delta int32, ts int64, attrs int8, key, value []byte, headers []Header, size int) {
 	if bb.err != nil {
 		return
 	}
@@ -104,10 +108,12 @@ func (bb *Builder) add(delta int32, ts int64, attrs int8, key, value []byte, hea
 		bb.maxTS = ts
 	}
 	bb.maxTS = max(bb.maxTS, ts)
-	size, ok := recordBodySize(delta, ts-bb.hdr.BaseTimestamp, key, value, headers)
-	if !ok {
-		bb.setErr("record or header too large")
-		return
+	if size < 0 {
+		var ok bool
+		if size, ok = recordBodySize(delta, ts-bb.hdr.BaseTimestamp, key, value, headers); !ok {
+			bb.setErr("record or header too large")
+			return
+		}
 	}
 	if bb.compress {
 		bb.raw = appendRecord(bb.raw, size, attrs, delta, ts-bb.hdr.BaseTimestamp, key, value, headers)
@@ -239,25 +245,34 @@ var builderPool = sync.Pool{New: func() any { return new(Builder) }}
 
 // AppendBatch encodes records as one magic 2 batch appended to dst, as
 // [Builder] would with records appended through [Builder.Append] (so each
-// record's Offset must be at least h.BaseOffset and increasing). For an
-// uncompressed batch the total size is computed first and dst grown once.
+// record's Offset must be at least h.BaseOffset and increasing). Each
+// record's size is computed once; for an uncompressed batch dst is grown
+// once to the exact total before writing.
 func AppendBatch(dst []byte, h BatchHeader, level compression.Level, records []Record) ([]byte, error) {
 	bb := builderPool.Get().(*Builder)
-	if h.Attributes.Codec() == compression.None && len(records) > 0 {
-		total := HeaderSize
+	sizes := bb.sizes[:0]
+	total := HeaderSize
+	if len(records) > 0 {
 		base := records[0].Timestamp
 		for i := range records {
 			r := &records[i]
-			s, _ := recordBodySize(int32(r.Offset-h.BaseOffset), r.Timestamp-base, r.Key, r.Value, r.Headers)
+			s, ok := recordBodySize(int32(r.Offset-h.BaseOffset), r.Timestamp-base, r.Key, r.Value, r.Headers)
+			if !ok {
+				s = -1 // let add report it
+			}
+			sizes = append(sizes, int32(s))
 			total += varintLen(int64(s)) + s
 		}
+	}
+	if h.Attributes.Codec() == compression.None {
 		if free := cap(dst) - len(dst); free < total {
 			dst = append(dst[:cap(dst)], make([]byte, total-free)...)[:len(dst)]
 		}
 	}
+	bb.sizes = sizes
 	bb.Reset(dst, h, level)
 	for i := range records {
-		bb.Append(&records[i])
+		bb.appendSized(&records[i], int(sizes[i]))
 	}
 	out, err := bb.Finish()
 	bb.out = nil
