@@ -210,33 +210,42 @@ func recordBodySize(delta int32, tsDelta int64, key, value []byte, headers []Hea
 	return n, n <= math.MaxInt32
 }
 
-func appendBytes(dst, b []byte) []byte {
+// putBytes writes b with a varint length prefix (-1 for nil) at the start
+// of dst, which must have room, and returns the bytes written.
+func putBytes(dst, b []byte) int {
 	if b == nil {
-		return append(dst, 1) // zigzag(-1)
+		dst[0] = 1 // zigzag(-1)
+		return 1
 	}
-	dst = binary.AppendVarint(dst, int64(len(b)))
-	return append(dst, b...)
+	n := binary.PutVarint(dst, int64(len(b)))
+	return n + copy(dst[n:], b)
 }
 
-// appendRecord appends a record whose body size is already known.
+// appendRecord appends a record whose body size is already known: the
+// destination is grown once and every field written in place.
 func appendRecord(dst []byte, size int, attrs int8, delta int32, tsDelta int64, key, value []byte, headers []Header) []byte {
-	if free := cap(dst) - len(dst); free < size+5 {
-		dst = append(dst[:cap(dst)], make([]byte, size+5-free)...)[:len(dst)]
+	at := len(dst)
+	need := varintLen(int64(size)) + size
+	if free := cap(dst) - at; free < need {
+		dst = append(dst[:cap(dst)], make([]byte, need-free)...)
 	}
-	dst = binary.AppendVarint(dst, int64(size))
-	dst = append(dst, byte(attrs))
-	dst = binary.AppendVarint(dst, tsDelta)
-	dst = binary.AppendVarint(dst, int64(delta))
-	dst = appendBytes(dst, key)
-	dst = appendBytes(dst, value)
-	dst = binary.AppendVarint(dst, int64(len(headers)))
-	for i := range headers {
-		k := headers[i].Key
+	dst = dst[:at+need]
+	b := dst[at:]
+	i := binary.PutVarint(b, int64(size))
+	b[i] = byte(attrs)
+	i++
+	i += binary.PutVarint(b[i:], tsDelta)
+	i += binary.PutVarint(b[i:], int64(delta))
+	i += putBytes(b[i:], key)
+	i += putBytes(b[i:], value)
+	i += binary.PutVarint(b[i:], int64(len(headers)))
+	for j := range headers {
+		k := headers[j].Key
 		if k == nil {
 			k = []byte{}
 		}
-		dst = appendBytes(dst, k)
-		dst = appendBytes(dst, headers[i].Value)
+		i += putBytes(b[i:], k)
+		i += putBytes(b[i:], headers[j].Value)
 	}
 	return dst
 }
