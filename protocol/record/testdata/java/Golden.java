@@ -25,6 +25,7 @@ import org.apache.kafka.common.record.MemoryRecords;
 import org.apache.kafka.common.record.MemoryRecordsBuilder;
 import org.apache.kafka.common.record.RecordBatch;
 import org.apache.kafka.common.record.Record;
+import org.apache.kafka.common.record.SimpleRecord;
 import org.apache.kafka.common.record.TimestampType;
 
 public class Golden {
@@ -110,6 +111,10 @@ public class Golden {
                 4242L, (short) 7, 11, true, 100, 5));
         emit("v2-logappend", batch(RecordBatch.MAGIC_VALUE_V2, "none", TimestampType.LOG_APPEND_TIME, TS + 999,
                 -1L, (short) -1, -1, false, 100, 4));
+        SimpleRecord[] simple = new SimpleRecord[3];
+        for (int i = 0; i < simple.length; i++) simple[i] = new SimpleRecord(TS + i, key(i), value(i), headers(i));
+        emit("v2-simple", MemoryRecords.withRecords(RecordBatch.MAGIC_VALUE_V2, 0L, Compression.NONE,
+                TimestampType.CREATE_TIME, simple));
         emit("v2-commit", MemoryRecords.withEndTransactionMarker(200L, TS, 5, 4242L, (short) 7,
                 new EndTransactionMarker(ControlRecordType.COMMIT, 33)));
         emit("v2-abort", MemoryRecords.withEndTransactionMarker(201L, TS, 5, 4242L, (short) 7,
