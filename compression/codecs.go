@@ -114,7 +114,12 @@ func safeHint(hint, srcLen int) int {
 // For decoding both forms are accepted: input that starts with the xerial
 // magic is unframed (including concatenated streams, where a second header
 // appears between blocks), anything else is decoded as one raw snappy block,
-// which is what librdkafka and franz-go produce.
+// the form some non-Java clients write.
+//
+// Empty input is encoded as the header plus one chunk holding an empty
+// snappy block, never the bare 16-byte header: some decoders only treat
+// input longer than 16 bytes as framed and would try a bare header as a raw
+// block.
 var xerialMagic = []byte{0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0}
 
 const (
@@ -126,7 +131,7 @@ func compressSnappy(dst, src []byte) []byte {
 	dst = append(dst, xerialMagic...)
 	dst = binary.BigEndian.AppendUint32(dst, 1) // version
 	dst = binary.BigEndian.AppendUint32(dst, 1) // minimum compatible version
-	for len(src) > 0 {
+	for first := true; first || len(src) > 0; first = false {
 		n := min(len(src), xerialBlock)
 		need := 4 + s2.MaxEncodedLen(n)
 		if cap(dst)-len(dst) < need {

@@ -94,6 +94,14 @@ func TestSnappyForms(t *testing.T) {
 	if err != nil || !bytes.Equal(dec, append(append([]byte(nil), src...), src...)) {
 		t.Fatalf("concatenated: %v", err)
 	}
+	// Empty input still gets one chunk after the header.
+	empty, _ := Snappy.Compress(nil, nil)
+	if len(empty) <= 16 {
+		t.Fatalf("empty input encoded as %x", empty)
+	}
+	if dec, err := Snappy.Decompress(nil, empty, 0); err != nil || len(dec) != 0 {
+		t.Fatalf("empty: %v %d", err, len(dec))
+	}
 	// Header only = empty.
 	dec, err = Snappy.Decompress(nil, enc[:16], 0)
 	if err != nil || len(dec) != 0 {
