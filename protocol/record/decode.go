@@ -219,7 +219,9 @@ func (d Decoder) decodeV2(b *Batch, raw []byte) error {
 		return fail(ErrCorruptBatch, "negative record count %d", h.NumRecords)
 	}
 	data := raw[HeaderSize:]
-	if c := h.Attributes.Codec(); c != compression.None {
+	// An empty batch (as log compaction can leave) may keep its codec bits
+	// with no compressed payload at all; there is nothing to decompress.
+	if c := h.Attributes.Codec(); c != compression.None && !(h.NumRecords == 0 && len(data) == 0) {
 		if !c.Valid() {
 			return fail(ErrCorruptBatch, "unknown codec %d", c)
 		}

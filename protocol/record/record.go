@@ -171,7 +171,8 @@ type Record struct {
 // Batch is a decoded batch: its header and its records. A Batch is meant to
 // be reused: decoding into it again reuses its record, header and
 // decompression storage, which invalidates slices taken from the previous
-// decode.
+// decode. A caller may also hand in storage by setting Records to an empty
+// slice with spare capacity before the first Decode.
 type Batch struct {
 	BatchHeader
 	Records []Record

@@ -400,3 +400,16 @@ func TestHeaderGuessBounded(t *testing.T) {
 		t.Fatalf("records %d headers %d cap %d", len(b.Records), len(b.Records[0].Headers), cap(b.headers))
 	}
 }
+
+func TestEmptyCompressedBatchWithoutPayload(t *testing.T) {
+	var bb Builder
+	bb.Reset(nil, baseHeader(compression.None), 0)
+	raw, _ := bb.Finish()
+	// Set the gzip bits on a header-only batch and fix the CRC.
+	raw[offAttributes+1] |= byte(compression.Gzip)
+	binary.BigEndian.PutUint32(raw[offCRC:], crc32.Checksum(raw[offAttributes:], castagnoli))
+	var b Batch
+	if err := (Decoder{}).Decode(&b, raw); err != nil || len(b.Records) != 0 || b.Attributes.Codec() != compression.Gzip {
+		t.Fatalf("%v %+v", err, b.BatchHeader)
+	}
+}
