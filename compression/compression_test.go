@@ -26,7 +26,7 @@ func sample(n int) []byte {
 }
 
 func TestRoundTrip(t *testing.T) {
-	sizes := []int{0, 1, 100, 32 << 10, 32<<10 + 1, 200 << 10}
+	sizes := []int{0, 1, 100, 32 << 10, 32<<10 + 1, 100 << 10}
 	for _, c := range allCodecs {
 		levels := []Level{LevelDefault}
 		switch c {
@@ -149,7 +149,7 @@ func TestCorrupt(t *testing.T) {
 // A small input expanding to far more than the limit must stop at the limit
 // rather than allocate the full expansion.
 func TestBombCapped(t *testing.T) {
-	big := make([]byte, 64<<20)
+	big := make([]byte, 16<<20)
 	for _, c := range allCodecs[1:] {
 		enc, _ := c.Compress(nil, big)
 		_, err := c.Decompress(nil, enc, 1<<20)
