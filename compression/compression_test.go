@@ -213,3 +213,19 @@ func BenchmarkCodecs(b *testing.B) {
 		})
 	}
 }
+
+// With an exact size hint (gzip trailer, zstd frame content size) the output
+// buffer must not be doubled just to discover the end of the stream.
+func TestExactHintNoDoubling(t *testing.T) {
+	src := sample(100 << 10)
+	for _, c := range []Codec{Gzip, Zstd, Snappy} {
+		enc, _ := c.Compress(nil, src)
+		out, err := c.Decompress(nil, enc, 0)
+		if err != nil || !bytes.Equal(out, src) {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if cap(out) > len(out)+len(out)/4 {
+			t.Errorf("%v: cap %d for %d bytes", c, cap(out), len(out))
+		}
+	}
+}
