@@ -217,8 +217,19 @@ func putBytes(dst, b []byte) int {
 		dst[0] = 1 // zigzag(-1)
 		return 1
 	}
-	n := binary.PutVarint(dst, int64(len(b)))
+	n := putVarint(dst, int64(len(b)))
 	return n + copy(dst[n:], b)
+}
+
+// putVarint is binary.PutVarint with a fast path for the one-byte values
+// that make up most record fields.
+func putVarint(dst []byte, v int64) int {
+	u := uint64(v<<1) ^ uint64(v>>63)
+	if u < 0x80 {
+		dst[0] = byte(u)
+		return 1
+	}
+	return binary.PutUvarint(dst, u)
 }
 
 // appendRecord appends a record whose body size is already known: the
@@ -231,14 +242,14 @@ func appendRecord(dst []byte, size int, attrs int8, delta int32, tsDelta int64, 
 	}
 	dst = dst[:at+need]
 	b := dst[at:]
-	i := binary.PutVarint(b, int64(size))
+	i := putVarint(b, int64(size))
 	b[i] = byte(attrs)
 	i++
-	i += binary.PutVarint(b[i:], tsDelta)
-	i += binary.PutVarint(b[i:], int64(delta))
+	i += putVarint(b[i:], tsDelta)
+	i += putVarint(b[i:], int64(delta))
 	i += putBytes(b[i:], key)
 	i += putBytes(b[i:], value)
-	i += binary.PutVarint(b[i:], int64(len(headers)))
+	i += putVarint(b[i:], int64(len(headers)))
 	for j := range headers {
 		k := headers[j].Key
 		if k == nil {
