@@ -129,16 +129,32 @@ func (s *Scanner) Err() error { return s.err }
 // (or with a larger limit if it is the only batch).
 func (s *Scanner) Partial() []byte { return s.partial }
 
+// DefaultMaxDecompressedSize is the decompressed-size cap a zero Decoder
+// applies to one batch. Brokers accept batches of about 1 MiB compressed by
+// default, so 64 MiB leaves room for very compressible data while bounding
+// what a hostile batch costs: parsed records take roughly 14 times the bytes
+// they occupy on the wire in the worst case (a 96-byte Record per 7-byte
+// record), so the cap bounds memory at about 1 GiB per batch.
+const DefaultMaxDecompressedSize = 64 << 20
+
 // Decoder verifies and decodes single batches. The zero value is ready to
 // use: it checks CRCs and caps decompressed batches at
-// compression.DefaultLimit.
+// DefaultMaxDecompressedSize.
 type Decoder struct {
 	// MaxDecompressedSize caps the decompressed size of one batch's records
 	// (legacy: of one wrapper message's inner set). Zero or less means
-	// compression.DefaultLimit.
+	// DefaultMaxDecompressedSize. A consumer should set it near its fetch
+	// size limit.
 	MaxDecompressedSize int
 	// SkipCRC disables CRC verification.
 	SkipCRC bool
+}
+
+func (d Decoder) limit() int {
+	if d.MaxDecompressedSize <= 0 {
+		return DefaultMaxDecompressedSize
+	}
+	return d.MaxDecompressedSize
 }
 
 // Decode decodes the single batch (or legacy message) at the start of raw,
@@ -225,7 +241,7 @@ func (d Decoder) decodeV2(b *Batch, raw []byte) error {
 		if !c.Valid() {
 			return fail(ErrCorruptBatch, "unknown codec %d", c)
 		}
-		b.buf, err = c.Decompress(b.buf[:0], data, d.MaxDecompressedSize)
+		b.buf, err = c.Decompress(b.buf[:0], data, d.limit())
 		if err != nil {
 			e := fail(ErrDecompress, "%v", c).(*BatchError)
 			e.Cause = err

@@ -132,7 +132,7 @@ func (d Decoder) decodeLegacy(b *Batch, raw []byte) error {
 		inner = fixLegacyLZ4(append(b.buf[:0], inner...))
 		b.buf = inner
 	}
-	out, err := codec.Decompress(b.buf[len(b.buf):], inner, d.MaxDecompressedSize)
+	out, err := codec.Decompress(b.buf[len(b.buf):], inner, d.limit())
 	if err != nil {
 		e := fail(ErrDecompress, "%v", codec)
 		e.Cause = err

@@ -413,3 +413,18 @@ func TestEmptyCompressedBatchWithoutPayload(t *testing.T) {
 		t.Fatalf("%v %+v", err, b.BatchHeader)
 	}
 }
+
+func TestDefaultDecompressCap(t *testing.T) {
+	recs := []Record{{Offset: 1000, Value: make([]byte, DefaultMaxDecompressedSize)}}
+	raw, err := AppendBatch(nil, baseHeader(compression.Zstd), 0, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	if err := (Decoder{}).Decode(&b, raw); !errors.Is(err, compression.ErrTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+	if err := (Decoder{MaxDecompressedSize: DefaultMaxDecompressedSize + 100}).Decode(&b, raw); err != nil {
+		t.Fatal(err)
+	}
+}
