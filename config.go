@@ -25,23 +25,23 @@ const SoftwareName = "gregor"
 
 // Defaults used for zero fields of ConnConfig.
 const (
-	DefaultClientID                  = "gregor"
-	DefaultDialTimeout               = 10 * time.Second
-	DefaultRequestTimeout            = 30 * time.Second
-	DefaultConnIdleTimeout           = 9 * time.Minute
-	DefaultMaxInFlightPerConn        = 5
-	DefaultMaxResponseSize           = 100 << 20
-	DefaultMetadataMaxAge            = 5 * time.Minute
-	DefaultMetadataMinRefresh        = time.Second
-	DefaultRetryBackoffBase          = 100 * time.Millisecond
-	DefaultRetryBackoffMax           = time.Second
-	DefaultReconnectBackoffBase      = 50 * time.Millisecond
-	DefaultReconnectBackoffMax       = time.Second
-	DefaultAuthFailureBackoff        = 5 * time.Second
-	DefaultReauthFraction            = 0.85
-	DefaultRebootstrapTrigger        = 5 * time.Minute
-	maxClientIDLen                   = 1 << 15
-	minMaxResponseSize         int32 = 1 << 10
+	DefaultClientID                   = "gregor"
+	DefaultDialTimeout                = 10 * time.Second
+	DefaultRequestTimeout             = 30 * time.Second
+	DefaultConnIdleTimeout            = 9 * time.Minute
+	DefaultMaxInFlightPerConn         = 5
+	DefaultMaxResponseSize            = 100 << 20
+	DefaultMetadataMaxAge             = 5 * time.Minute
+	DefaultMetadataMinRefresh         = time.Second
+	DefaultRetryBackoffBase           = 100 * time.Millisecond
+	DefaultRetryBackoffMax            = time.Second
+	DefaultReconnectBackoffBase       = 50 * time.Millisecond
+	DefaultReconnectBackoffMax        = time.Second
+	DefaultAuthFailureBackoff         = 5 * time.Second
+	DefaultReauthFraction             = 0.85
+	DefaultRebootstrapTrigger         = 5 * time.Minute
+	maxClientIDLen                    = 1 << 15
+	minMaxResponseSize          int32 = 1 << 10
 )
 
 // MetadataRecovery says what a client does when none of the brokers it knows
