@@ -3,7 +3,9 @@ package integration
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,8 +33,6 @@ const readyLine = "Kafka Server started"
 type Cluster struct {
 	cfg      LocalConfig
 	dir      string
-	home     string
-	java     string
 	pki      *pki
 	nodes    []*node
 	external []string
@@ -82,7 +82,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{cfg: cfg, dir: dir, home: home, java: java}
+	c := &Cluster{cfg: cfg, dir: dir}
 	ok := false
 	defer func() {
 		if !ok {
@@ -108,16 +108,12 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 			}
 		}
 	}
-	clusterID, err := c.runTool(ctx, "kafka.tools.StorageTool", "random-uuid")
-	if err != nil {
-		return nil, err
-	}
-	clusterID = strings.TrimSpace(clusterID)
+	clusterID := newClusterID()
 	log4j := filepath.Join(dir, "log4j2.properties")
 	if err := os.WriteFile(log4j, []byte(log4jConfig), 0o644); err != nil {
 		return nil, err
 	}
-	jvm := append([]string{"-Xms512m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+	jvm := append([]string{"-Xms512m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:TieredStopAtLevel=1",
 		"-Djava.awt.headless=true", "-Dlog4j2.configurationFile=" + log4j}, cfg.JVMOptions...)
 	for i := range cfg.Nodes {
 		n := &node{id: i + 1, dir: filepath.Join(dir, fmt.Sprintf("node-%d", i+1)), ports: ports[i],
@@ -132,14 +128,21 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 		if err := os.WriteFile(n.props, []byte(text), 0o644); err != nil {
 			return nil, err
 		}
+		c.nodes = append(c.nodes, n)
+	}
+	// Format every node's storage, concurrently, with the same cluster id;
+	// share.version=1 enables share groups (KIP-932, a preview in 4.1).
+	if err := forEachNode(c.nodes, func(n *node) error {
 		args := []string{"format", "-c", n.props, "-t", clusterID, "--feature", "share.version=1"}
 		if cfg.SASL {
 			args = append(args, scramArgs()...)
 		}
-		if _, err := c.runTool(ctx, "kafka.tools.StorageTool", args...); err != nil {
-			return nil, fmt.Errorf("node %d: %w", n.id, err)
+		if _, err := RunTool(ctx, "kafka.tools.StorageTool", args...); err != nil {
+			return fmt.Errorf("node %d: %w", n.id, err)
 		}
-		c.nodes = append(c.nodes, n)
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	for _, n := range c.nodes {
@@ -147,17 +150,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	errs := make([]error, len(c.nodes))
-	var wg sync.WaitGroup
-	for i, n := range c.nodes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = n.waitReady(ctx)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := forEachNode(c.nodes, func(n *node) error { return n.waitReady(ctx) }); err != nil {
 		return nil, err
 	}
 	logger().Info("Kafka cluster started", "version", KafkaVersion, "nodes", cfg.Nodes,
@@ -166,43 +159,71 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 	return c, nil
 }
 
-// runTool runs a Kafka main class to completion and returns its stdout.
-func (c *Cluster) runTool(ctx context.Context, class string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	argv := append([]string{"-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", filepath.Join(c.home, "lib", "*"), class}, args...)
-	cmd := exec.CommandContext(ctx, c.java, argv...)
+// RunTool runs a main class from the cached Kafka jars (installing them
+// first if needed) with a small heap, waits for it and returns its standard
+// output. Examples: "org.apache.kafka.tools.TopicCommand",
+// "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+// "kafka.admin.ConfigCommand". The error includes the tool's output.
+func RunTool(ctx context.Context, class string, args ...string) (string, error) {
+	home, err := EnsureKafka(ctx)
+	if err != nil {
+		return "", err
+	}
+	java, err := lookTool("java", "run "+class)
+	if err != nil {
+		return "", err
+	}
+	argv := append([]string{"-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+		"-cp", filepath.Join(home, "lib", "*"), class}, args...)
+	cmd := exec.CommandContext(ctx, java, argv...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("integration: %s %s: %w\n%s%s", class, strings.Join(args, " "), err,
+		return stdout.String(), fmt.Errorf("integration: %s %s: %w\n%s\n%s", class, strings.Join(args, " "), err,
 			tail(stdout.String(), 20), tail(stderr.String(), 20))
 	}
 	return stdout.String(), nil
 }
 
 // CreateTopic creates a topic through the PLAINTEXT listener with Kafka's own
-// TopicCommand (so it needs the cached jars and java even for an external
-// cluster). A replication factor of 0 uses the broker default.
+// TopicCommand (see RunTool; it works for an external cluster too). A
+// replication factor of 0 uses the broker default.
 func (c *Cluster) CreateTopic(ctx context.Context, topic string, partitions, replicationFactor int) error {
-	if c.home == "" {
-		home, err := EnsureKafka(ctx)
-		if err != nil {
-			return err
-		}
-		java, err := lookTool("java", "run Kafka's TopicCommand")
-		if err != nil {
-			return err
-		}
-		c.home, c.java = home, java
-	}
 	args := []string{"--bootstrap-server", strings.Join(c.Bootstrap(Plaintext), ","), "--create", "--topic", topic,
 		"--partitions", strconv.Itoa(partitions)}
 	if replicationFactor > 0 {
 		args = append(args, "--replication-factor", strconv.Itoa(replicationFactor))
 	}
-	_, err := c.runTool(ctx, "org.apache.kafka.tools.TopicCommand", args...)
+	_, err := RunTool(ctx, "org.apache.kafka.tools.TopicCommand", args...)
 	return err
+}
+
+// forEachNode runs f for every node concurrently and joins the errors.
+func forEachNode(nodes []*node, f func(*node) error) error {
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(n)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// newClusterID returns a random KRaft cluster id: 16 random bytes in
+// unpadded URL-safe base64, like Kafka's Uuid, never starting with '-'.
+func newClusterID() string {
+	for {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		id := base64.RawURLEncoding.EncodeToString(b[:])
+		if id[0] != '-' {
+			return id
+		}
+	}
 }
 
 func freePort() (int, error) {

@@ -38,8 +38,11 @@ type MissingToolError struct {
 
 // Error describes the missing tool and why it is needed.
 func (e *MissingToolError) Error() string {
-	return fmt.Sprintf("integration: %q not found on PATH (needed to %s); install it or point %s at a prepared Kafka %s cache",
-		e.Tool, e.Purpose, KafkaHomeEnv, KafkaVersion)
+	msg := fmt.Sprintf("integration: %q not found on PATH (needed to %s); install it", e.Tool, e.Purpose)
+	if e.Tool == "mvn" {
+		msg += fmt.Sprintf(", or point %s at a complete Kafka %s cache", KafkaHomeEnv, KafkaVersion)
+	}
+	return msg
 }
 
 // KafkaHome returns the directory holding the cached Kafka installation: the

@@ -126,8 +126,14 @@ func Unavailable(tb testing.TB, err error) {
 	if os.Getenv("CI") == "true" {
 		tb.Fatalf("Kafka is required when CI=true but is unavailable: %v", err)
 	}
+	// Skips are silent without -v; say it once on stderr in any case.
+	skipNotice.Do(func() {
+		fmt.Fprintf(os.Stderr, "integration: SKIPPING tests that need Kafka (set CI=true to fail instead): %v\n", err)
+	})
 	tb.Skipf("SKIPPING: Kafka is unavailable (set CI=true to make this a failure): %v", err)
 }
+
+var skipNotice sync.Once
 
 // LogOnFailure registers a cleanup on tb that, if the test failed, logs the
 // tail of every node's log through tb.
