@@ -339,3 +339,23 @@ func (c *Cluster) OpenConns() int {
 func joinHostPort(host string, port int32) string {
 	return net.JoinHostPort(host, strconv.Itoa(int(port)))
 }
+
+// Reauthentications sums the SASL re-authentications of the open
+// connections, for tests and diagnostics.
+func (c *Cluster) Reauthentications() int64 {
+	c.mu.Lock()
+	all := append(c.seeds[:len(c.seeds):len(c.seeds)], mapValues(c.nodes)...)
+	c.mu.Unlock()
+	var n int64
+	for _, nd := range all {
+		for r := range nd.slots {
+			s := &nd.slots[r]
+			s.mu.Lock()
+			if s.conn != nil {
+				n += s.conn.Reauthentications()
+			}
+			s.mu.Unlock()
+		}
+	}
+	return n
+}
