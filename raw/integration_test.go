@@ -80,7 +80,9 @@ func TestIntegrationListeners(t *testing.T) {
 			if md == nil || md.ClusterID == "" || len(md.Brokers) != 1 {
 				t.Fatalf("metadata: %+v", md)
 			}
-			r, err := c.Request(ctx, Controller(), kmsg.NewPtrApiVersionsRequest())
+			avReq := kmsg.NewPtrApiVersionsRequest()
+			avReq.ClientSoftwareName, avReq.ClientSoftwareVersion = "gregor-test", "1"
+			r, err := c.Request(ctx, Controller(), avReq)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +170,7 @@ func TestIntegrationReauth(t *testing.T) {
 	end := time.Now().Add(9 * time.Second)
 	var reqs int
 	for time.Now().Before(end) {
-		if _, err := c.Request(ctxT(t, 10*time.Second), Broker(-1), kmsg.NewPtrApiVersionsRequest()); err != nil {
+		if _, err := c.Request(ctxT(t, 10*time.Second), Broker(-1), kmsg.NewPtrMetadataRequest()); err != nil {
 			t.Fatalf("request %d failed: %v", reqs, err)
 		}
 		reqs++

@@ -163,24 +163,26 @@ func (c *Cluster) sleep(ctx context.Context, d time.Duration) error {
 // response body are the caller's to decode; it reports them back with
 // HandleError or HandleCoordinatorError.
 func (c *Cluster) Do(ctx context.Context, t Target, role Role, req broker.Request) (broker.Response, int32, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultAPITimeout)
-		defer cancel()
-	}
+	// The first attempt runs on ctx as it is: the connection's own request
+	// timeout bounds it, and wrapping ctx would cost allocations on the hot
+	// path. The retry budget is only computed once something failed.
+	var deadline time.Time
 	for attempt := 1; ; attempt++ {
-		if c.ctx.Err() != nil {
-			return broker.Response{}, -1, errClosed()
-		}
 		resp, id, err := c.doOnce(ctx, t, role, req)
 		if err == nil {
 			return resp, id, nil
 		}
-		if errors.Is(err, gregor.ErrClosed) && c.ctx.Err() != nil {
+		if c.ctx.Err() != nil {
 			return broker.Response{}, id, errClosed()
 		}
 		if ctx.Err() != nil || !gregor.IsRetriable(err) {
 			return broker.Response{}, id, err
+		}
+		if deadline.IsZero() {
+			var ok bool
+			if deadline, ok = ctx.Deadline(); !ok {
+				deadline = time.Now().Add(DefaultAPITimeout)
+			}
 		}
 		if t.kind == targetCoordinator {
 			c.HandleCoordinatorError(t.coordType, t.key, err)
@@ -188,6 +190,12 @@ func (c *Cluster) Do(ctx context.Context, t Target, role Role, req broker.Reques
 			c.HandleError(err)
 		}
 		d := backoff(c.cfg.RetryBackoffBase, c.cfg.RetryBackoffMax, attempt)
+		if left := time.Until(deadline); left < d {
+			if left <= 0 {
+				return broker.Response{}, id, fmt.Errorf("%w (last error: %w)", context.DeadlineExceeded, err)
+			}
+			d = left
+		}
 		c.log.Debug("gregor: retrying request", slog.Int("api_key", int(req.Key())), slog.String("target", t.String()),
 			slog.Int("attempt", attempt), slog.Duration("backoff", d), slog.Any("err", err))
 		if werr := c.sleep(ctx, d); werr != nil {

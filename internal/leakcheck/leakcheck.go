@@ -33,7 +33,7 @@ func (s Snapshot) Leaked(wait time.Duration) []string {
 	for {
 		var out []string
 		for id, st := range stacks() {
-			if !s[id] && strings.Contains(st, modulePath) && !strings.Contains(st, "leakcheck.") {
+			if !s[id] && strings.Contains(st, modulePath) && !ignored(st) {
 				out = append(out, st)
 			}
 		}
@@ -42,6 +42,13 @@ func (s Snapshot) Leaked(wait time.Duration) []string {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// ignored reports whether a goroutine belongs to test infrastructure: this
+// package, or the Kafka harness, whose process reapers live as long as the
+// shared cluster.
+func ignored(stack string) bool {
+	return strings.Contains(stack, "leakcheck.") || strings.Contains(stack, modulePath+"integration.")
 }
 
 // Check fails t, at its cleanup, if goroutines of this module started during
