@@ -440,3 +440,63 @@ func TestConfigErrorsNameField(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestRolesSeparate holds a Fetch in the broker: requests of other roles to
+// the same broker still complete, since each role has its own connection.
+func TestRolesSeparate(t *testing.T) {
+	leakcheck.Check(t)
+	fake := fakeCluster(t, kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	c := newClient(t, fake.ListenAddrs(), nil)
+	ctx := ctxT(t, 10*time.Second)
+	release := make(chan struct{})
+	held := make(chan struct{})
+	fake.ControlKey(1, func(kmsg.Request) (kmsg.Response, error, bool) {
+		close(held)
+		fake.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	fetchDone := make(chan error, 1)
+	go func() {
+		req := kmsg.NewPtrFetchRequest()
+		req.ReplicaID, req.MaxWaitMillis, req.MaxBytes = -1, 100, 1<<20
+		_, err := c.Request(ctx, Leader("t", 0), req)
+		fetchDone <- err
+	}()
+	<-held
+	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
+		t.Fatalf("admin request behind a held fetch: %v", err)
+	}
+	select {
+	case err := <-fetchDone:
+		t.Fatalf("fetch finished early: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-fetchDone; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIdleReap closes idle connections and reconnects on the next request.
+func TestIdleReap(t *testing.T) {
+	leakcheck.Check(t)
+	fake := fakeCluster(t, kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	c := newClient(t, fake.ListenAddrs(), func(cfg *gregor.ConnConfig) { cfg.ConnIdleTimeout = 100 * time.Millisecond })
+	ctx := ctxT(t, 10*time.Second)
+	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.cluster().OpenConns(); n == 0 {
+		t.Fatal("no open connection after a request")
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for c.cluster().OpenConns() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections still open after idling", c.cluster().OpenConns())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
+		t.Fatal(err)
+	}
+}

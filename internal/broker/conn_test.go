@@ -378,3 +378,36 @@ func TestCloseFailsWaiting(t *testing.T) {
 		t.Fatalf("got %v, want ErrClosed", err)
 	}
 }
+
+// TestApiVersionsFallback answers ApiVersions v3 the way an older broker
+// does, UNSUPPORTED_VERSION with a v0 body listing v0-v2: the client retries
+// at v2 and the connection works.
+func TestApiVersionsFallback(t *testing.T) {
+	leakcheck.Check(t)
+	fake := newFake(t, kfake.SeedTopics(1, "a"))
+	var versions []int16
+	var mu sync.Mutex
+	fake.ControlKey(18, func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		mu.Lock()
+		defer mu.Unlock()
+		versions = append(versions, kreq.GetVersion())
+		if kreq.GetVersion() >= 3 {
+			resp := kmsg.NewPtrApiVersionsResponse()
+			resp.SetVersion(0)
+			resp.ErrorCode = 35
+			resp.ApiKeys = []kmsg.ApiVersionsResponseApiKey{{ApiKey: 18, MinVersion: 0, MaxVersion: 2}}
+			return resp, nil, true
+		}
+		return nil, nil, false
+	})
+	c := dial(t, testConfig(fake.ListenAddrs(), nil))
+	if _, err := metadataFor(t, c, context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(versions) != 2 || versions[0] != 3 || versions[1] != 2 {
+		t.Fatalf("ApiVersions versions sent: %v, want [3 2]", versions)
+	}
+}
