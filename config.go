@@ -39,7 +39,6 @@ const (
 	DefaultReconnectBackoffMax        = time.Second
 	DefaultAuthFailureBackoff         = 5 * time.Second
 	DefaultReauthFraction             = 0.85
-	DefaultRebootstrapTrigger         = 5 * time.Minute
 	maxClientIDLen                    = 1 << 15
 	minMaxResponseSize          int32 = 1 << 10
 )
@@ -49,8 +48,9 @@ const (
 type MetadataRecovery uint8
 
 const (
-	// RecoveryRebootstrap, the default, forgets the known brokers and starts
-	// again from ConnConfig.SeedBrokers.
+	// RecoveryRebootstrap, the default: when a metadata refresh finds none of
+	// the brokers from the last metadata reachable, it asks the seed brokers
+	// (resolving their names again) in the same refresh.
 	RecoveryRebootstrap MetadataRecovery = iota
 	// RecoveryNone keeps trying the brokers from the last metadata.
 	RecoveryNone
@@ -156,10 +156,6 @@ type ConnConfig struct {
 	// Default RecoveryRebootstrap.
 	MetadataRecovery MetadataRecovery
 
-	// RebootstrapTrigger is how long every known broker must have been
-	// unreachable before a rebootstrap. Default 5m.
-	RebootstrapTrigger time.Duration
-
 	// Logger receives connection events: debug per request, info for
 	// connects and disconnects, warn for authentication failures. Secrets are
 	// never logged. Default: discard.
@@ -169,7 +165,10 @@ type ConnConfig struct {
 	// throttle metrics. Default: the global provider.
 	MeterProvider metric.MeterProvider
 
-	// TracerProvider is used for request spans. Default: the global provider.
+	// TracerProvider, when set, makes every request a client span. When nil,
+	// a request whose context carries a recording span gets a child span
+	// from that span's provider (in practice the global one), and other
+	// requests are not traced, which keeps the hot path free of allocations.
 	TracerProvider trace.TracerProvider
 }
 
@@ -220,7 +219,7 @@ func (c *ConnConfig) Validate() error {
 		{"MetadataMaxAge", c.MetadataMaxAge}, {"MetadataMinRefresh", c.MetadataMinRefresh},
 		{"RetryBackoffBase", c.RetryBackoffBase}, {"RetryBackoffMax", c.RetryBackoffMax},
 		{"ReconnectBackoffBase", c.ReconnectBackoffBase}, {"ReconnectBackoffMax", c.ReconnectBackoffMax},
-		{"AuthFailureBackoff", c.AuthFailureBackoff}, {"RebootstrapTrigger", c.RebootstrapTrigger},
+		{"AuthFailureBackoff", c.AuthFailureBackoff},
 	} {
 		if d.v < 0 {
 			return bad(d.name, "must not be negative (got %s)", d.v)
@@ -269,7 +268,6 @@ func (c ConnConfig) WithDefaults() ConnConfig {
 	setDur(&c.ReconnectBackoffBase, DefaultReconnectBackoffBase)
 	setDur(&c.ReconnectBackoffMax, DefaultReconnectBackoffMax)
 	setDur(&c.AuthFailureBackoff, DefaultAuthFailureBackoff)
-	setDur(&c.RebootstrapTrigger, DefaultRebootstrapTrigger)
 	if c.MaxInFlightPerConn == 0 {
 		c.MaxInFlightPerConn = DefaultMaxInFlightPerConn
 	}

@@ -16,6 +16,8 @@ import (
 	"github.com/gregorkafka/gregor/sasl"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 func fakeCluster(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
@@ -498,5 +500,41 @@ func TestIdleReap(t *testing.T) {
 	}
 	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+type countingTP struct {
+	noop.TracerProvider
+	n *atomic.Int32
+}
+
+func (p countingTP) Tracer(string, ...trace.TracerOption) trace.Tracer {
+	return countingTracer{n: p.n}
+}
+
+type countingTracer struct {
+	noop.Tracer
+	n *atomic.Int32
+}
+
+func (t countingTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	t.n.Add(1)
+	return t.Tracer.Start(ctx, name, opts...)
+}
+
+// TestTracing checks that a configured TracerProvider gets one span per
+// request.
+func TestTracing(t *testing.T) {
+	leakcheck.Check(t)
+	fake := fakeCluster(t, kfake.NumBrokers(1))
+	var spans atomic.Int32
+	c := newClient(t, fake.ListenAddrs(), func(cfg *gregor.ConnConfig) { cfg.TracerProvider = countingTP{n: &spans} })
+	for i := 0; i < 3; i++ {
+		if _, err := c.Request(ctxT(t, 5*time.Second), AnyBroker(), kmsg.NewPtrMetadataRequest()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := spans.Load(); n != 3 {
+		t.Fatalf("%d spans for 3 requests", n)
 	}
 }

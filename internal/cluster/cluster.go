@@ -17,7 +17,11 @@ import (
 
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/broker"
+	"go.opentelemetry.io/otel/trace"
 )
+
+// tracerName is the instrumentation scope of Gregor's spans.
+const tracerName = "github.com/gregorkafka/gregor"
 
 // Role picks which of a broker's connections a request uses, so that slow
 // requests of one kind never queue behind another: a long fetch or a
@@ -68,6 +72,7 @@ type Cluster struct {
 	lastOK  time.Time    // last successful refresh
 	downAt  time.Time    // when refreshes started failing
 
+	tracer  trace.Tracer
 	meta    metaPtr
 	refresh chan struct{}
 	coords  coordinators
@@ -106,6 +111,9 @@ func New(cfg gregor.ConnConfig) (*Cluster, error) {
 		refresh: make(chan struct{}, 1),
 	}
 	c.coords.init()
+	if cfg.TracerProvider != nil {
+		c.tracer = cfg.TracerProvider.Tracer(tracerName)
+	}
 	for i, addr := range cfg.SeedBrokers {
 		c.seeds = append(c.seeds, &node{id: int32(-1 - i), addr: addr})
 	}
@@ -163,6 +171,28 @@ func mapValues(m map[int32]*node) []*node {
 	return out
 }
 
+// track adds one to c.wg unless the cluster is closed, so that Close waits
+// for work started before it and none starts after.
+func (c *Cluster) track() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	return true
+}
+
+// goTracked runs f in a goroutine Close waits for; after Close it runs f
+// in the caller's goroutine.
+func (c *Cluster) goTracked(f func()) {
+	if !c.track() {
+		f()
+		return
+	}
+	go func() { defer c.wg.Done(); f() }()
+}
+
 // errClosed wraps gregor.ErrClosed.
 func errClosed() error { return gregor.ErrClosed }
 
@@ -199,8 +229,7 @@ func (c *Cluster) conn(ctx context.Context, n *node, role Role) (*broker.Conn, e
 			select {
 			case <-conn.Done():
 				s.conn = nil
-				c.wg.Add(1)
-				go func() { defer c.wg.Done(); conn.Close() }()
+				c.goTracked(conn.Close)
 			default:
 				s.mu.Unlock()
 				return conn, nil
@@ -224,11 +253,16 @@ func (c *Cluster) conn(ctx context.Context, n *node, role Role) (*broker.Conn, e
 			s.mu.Unlock()
 			return nil, err
 		}
+		if !c.track() {
+			s.mu.Unlock()
+			return nil, errClosed()
+		}
 		ch := make(chan struct{})
 		s.dialing = ch
 		s.mu.Unlock()
 
 		conn, err := broker.Dial(c.ctx, &c.cfg, c.m, n.id, n.addr, role.String())
+		c.wg.Done()
 
 		s.mu.Lock()
 		s.dialing = nil

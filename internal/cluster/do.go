@@ -10,6 +10,9 @@ import (
 
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/broker"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type respT = broker.Response
@@ -161,8 +164,36 @@ func (c *Cluster) sleep(ctx context.Context, d time.Duration) error {
 // when ctx has no deadline; metadata is refreshed or the coordinator
 // forgotten between attempts as the error requires. Errors inside the
 // response body are the caller's to decode; it reports them back with
-// HandleError or HandleCoordinatorError.
+// HandleError or HandleCoordinatorError. Each call is one client span
+// from ConnConfig.TracerProvider when it is set, or, when it is not, from
+// the provider of a recording span in ctx.
 func (c *Cluster) Do(ctx context.Context, t Target, role Role, req broker.Request) (broker.Response, int32, error) {
+	tracer := c.tracer
+	if tracer == nil {
+		if parent := trace.SpanFromContext(ctx); parent.IsRecording() {
+			tracer = parent.TracerProvider().Tracer(tracerName)
+		}
+	}
+	if tracer == nil {
+		return c.do(ctx, t, role, req)
+	}
+	ctx, span := tracer.Start(ctx, "gregor.request", trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("kafka.api_key", int(req.Key())), attribute.String("kafka.target", t.String()))
+	}
+	resp, id, err := c.do(ctx, t, role, req)
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("kafka.broker", int(id)), attribute.Int("kafka.api_version", int(resp.Version)))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	return resp, id, err
+}
+
+func (c *Cluster) do(ctx context.Context, t Target, role Role, req broker.Request) (broker.Response, int32, error) {
 	// The first attempt runs on ctx as it is: the connection's own request
 	// timeout bounds it, and wrapping ctx would cost allocations on the hot
 	// path. The retry budget is only computed once something failed.

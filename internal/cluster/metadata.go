@@ -337,8 +337,7 @@ func (c *Cluster) closeNode(n *node) {
 		s.conn = nil
 		s.mu.Unlock()
 		if conn != nil {
-			c.wg.Add(1)
-			go func() { defer c.wg.Done(); conn.Close() }()
+			c.goTracked(conn.Close)
 		}
 	}
 }
