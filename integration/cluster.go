@@ -70,6 +70,7 @@ type process struct {
 // On error no process is left running. The caller must Close the cluster.
 func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 	cfg = cfg.normalized()
+	begin := time.Now()
 	home, err := EnsureKafka(ctx)
 	if err != nil {
 		return nil, err
@@ -132,7 +133,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 	}
 	// Format every node's storage, concurrently, with the same cluster id;
 	// share.version=1 enables share groups (KIP-932, a preview in 4.1).
-	if err := forEachNode(c.nodes, func(n *node) error {
+	if err := forEachNode(ctx, c.nodes, func(ctx context.Context, n *node) error {
 		args := []string{"format", "-c", n.props, "-t", clusterID, "--feature", "share.version=1"}
 		if cfg.SASL {
 			args = append(args, scramArgs()...)
@@ -144,17 +145,18 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 	}); err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	formatted := time.Now()
 	for _, n := range c.nodes {
 		if err := n.spawn(); err != nil {
 			return nil, err
 		}
 	}
-	if err := forEachNode(c.nodes, func(n *node) error { return n.waitReady(ctx) }); err != nil {
+	if err := forEachNode(ctx, c.nodes, func(ctx context.Context, n *node) error { return n.waitReady(ctx) }); err != nil {
 		return nil, err
 	}
 	logger().Info("Kafka cluster started", "version", KafkaVersion, "nodes", cfg.Nodes,
-		"plaintext", strings.Join(c.Bootstrap(Plaintext), ","), "took", time.Since(start).Round(time.Millisecond), "dir", dir)
+		"plaintext", strings.Join(c.Bootstrap(Plaintext), ","), "took", time.Since(begin).Round(time.Millisecond),
+		"jvm_start", time.Since(formatted).Round(time.Millisecond), "dir", dir)
 	ok = true
 	return c, nil
 }
@@ -198,15 +200,21 @@ func (c *Cluster) CreateTopic(ctx context.Context, topic string, partitions, rep
 	return err
 }
 
-// forEachNode runs f for every node concurrently and joins the errors.
-func forEachNode(nodes []*node, f func(*node) error) error {
+// forEachNode runs f for every node concurrently and joins the errors. The
+// first error cancels the context the other calls get, so that one node
+// dying at start-up does not leave the others waiting for a quorum.
+func forEachNode(ctx context.Context, nodes []*node, f func(context.Context, *node) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = f(n)
+			if errs[i] = f(ctx, n); errs[i] != nil {
+				cancel()
+			}
 		}()
 	}
 	wg.Wait()
@@ -335,13 +343,15 @@ func (c *Cluster) KillNode(ctx context.Context, i int) error {
 }
 
 // StopNode sends SIGTERM to node i (0-based), which makes Kafka shut down in
-// a controlled way, and waits for the process to exit. If ctx ends first the
-// node is killed and ctx's error returned.
+// a controlled way, and waits for the process to exit. If ctx ends first, or
+// after two minutes at most, the node is killed and an error returned.
 func (c *Cluster) StopNode(ctx context.Context, i int) error {
 	n, err := c.nodeAt(i)
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	return n.stop(ctx, syscall.SIGTERM)
 }
 

@@ -278,4 +278,8 @@ logger.statechange.name = state.change.logger
 logger.statechange.level = WARN
 logger.kafka.name = org.apache.kafka
 logger.kafka.level = INFO
+# The full dumps of every config object would crowd out the useful lines in
+# log tails; the node's server.properties sits next to its log.
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
 `

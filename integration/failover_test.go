@@ -63,11 +63,17 @@ func TestThreeNodeFailover(t *testing.T) {
 	if c.External() {
 		t.Skip("needs a cluster the harness started: it kills and restarts a node")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	boot := c.Bootstrap(integration.Plaintext)
 	topic := fmt.Sprintf("failover-%d", rand.Uint32())
 
+	step := time.Now()
+	took := func() time.Duration {
+		d := time.Since(step).Round(time.Millisecond)
+		step = time.Now()
+		return d
+	}
 	if err := c.CreateTopic(ctx, topic, 3, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -78,18 +84,11 @@ func TestThreeNodeFailover(t *testing.T) {
 		}
 		return fullyReplicated(md, topic, 3)
 	})
-	t.Logf("created %s: 3 partitions, replication factor 3, all replicas in sync", topic)
+	t.Logf("created %s: 3 partitions, replication factor 3, all replicas in sync (%s)", topic, took())
 
 	// Kill the leader of partition 0, so producing to it needs a failover.
-	leader := md.Topics[0].Partitions[slices.IndexFunc(md.Topics[0].Partitions, func(p struct {
-		Partition int `json:"partition"`
-		Leader    int `json:"leader"`
-		ISRs      []struct {
-			ID int `json:"id"`
-		} `json:"isrs"`
-	}) bool {
-		return p.Partition == 0
-	})].Leader
+	i := slices.IndexFunc(md.Topics[0].Partitions, func(p partitionMeta) bool { return p.Partition == 0 })
+	leader := md.Topics[0].Partitions[i].Leader
 	victim := leader - 1 // node ids are 1-based, indexes 0-based
 	if err := c.KillNode(ctx, victim); err != nil {
 		t.Fatal(err)
@@ -97,7 +96,7 @@ func TestThreeNodeFailover(t *testing.T) {
 	if c.Running(victim) {
 		t.Fatalf("node %d still running after KillNode", leader)
 	}
-	t.Logf("killed node %d (SIGKILL), the leader of partition 0", leader)
+	t.Logf("killed node %d (SIGKILL), the leader of partition 0 (%s)", leader, took())
 
 	want := []string{"k1=alpha", "k2=bravo", "k3=charlie", "k4=delta", "k5=echo"}
 	var in strings.Builder
@@ -118,11 +117,12 @@ func TestThreeNodeFailover(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("consumed %q, want %q", got, want)
 	}
-	t.Logf("produced and consumed %d records on partition 0 with node %d down", len(want), leader)
+	t.Logf("produced and consumed %d records on partition 0 with node %d down (%s)", len(want), leader, took())
 
 	if err := c.StartNode(ctx, victim); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("restarted node %d: ready (%s)", leader, took())
 	waitFor(t, 60*time.Second, fmt.Sprintf("node %d back in every ISR", leader), func() error {
 		md, err := topicState(t, boot, topic)
 		if err != nil {
@@ -130,5 +130,5 @@ func TestThreeNodeFailover(t *testing.T) {
 		}
 		return fullyReplicated(md, topic, 3)
 	})
-	t.Logf("restarted node %d: it rejoined and is back in sync for all partitions", leader)
+	t.Logf("node %d rejoined and is back in sync for all partitions (%s)", leader, took())
 }

@@ -102,6 +102,9 @@ func EnsureKafka(ctx context.Context) (string, error) {
 	if installed(home) { // another process finished while we waited
 		return home, nil
 	}
+	if _, err := lookTool("java", "run Maven and the Kafka broker"); err != nil {
+		return "", err
+	}
 	mvn, err := lookTool("mvn", "download the Kafka "+KafkaVersion+" jars from Maven Central")
 	if err != nil {
 		return "", err
