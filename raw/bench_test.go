@@ -71,7 +71,7 @@ func benchGregor(b *testing.B, seeds []string) {
 		id = bid
 	}
 	target := Broker(id)
-	if _, err := c.Request(ctx, target, benchMetadataReq()); err != nil {
+	if _, err := c.Request(ctx, target, Wrap(benchMetadataReq())); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
@@ -79,7 +79,7 @@ func benchGregor(b *testing.B, seeds []string) {
 	start := time.Now()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		req := benchMetadataReq()
+		req := Wrap(benchMetadataReq())
 		resp := kmsg.NewPtrMetadataResponse()
 		for pb.Next() {
 			r, err := c.Request(ctx, target, req)

@@ -82,7 +82,7 @@ func TestIntegrationListeners(t *testing.T) {
 			}
 			avReq := kmsg.NewPtrApiVersionsRequest()
 			avReq.ClientSoftwareName, avReq.ClientSoftwareVersion = "gregor-test", "1"
-			r, err := c.Request(ctx, Controller(), avReq)
+			r, err := c.Request(ctx, Controller(), Wrap(avReq))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,7 +114,7 @@ func TestIntegrationWrongPassword(t *testing.T) {
 		})
 		start := time.Now()
 		for i := 0; i < 3; i++ {
-			_, err := c.Request(ctxT(t, 30*time.Second), AnyBroker(), kmsg.NewPtrMetadataRequest())
+			_, err := c.Request(ctxT(t, 30*time.Second), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest()))
 			var ae *gregor.AuthError
 			if !errors.As(err, &ae) || !errors.Is(err, protocol.ErrSASLAuthenticationFailed) || gregor.IsRetriable(err) {
 				t.Fatalf("%s: got %v, want *gregor.AuthError wrapping SASL_AUTHENTICATION_FAILED", mech.Name(), err)
@@ -143,7 +143,7 @@ func TestIntegrationUntrustedCert(t *testing.T) {
 		cfg.Dial = countingDial(&dials)
 	})
 	for i := 0; i < 2; i++ {
-		_, err := c.Request(ctxT(t, 30*time.Second), AnyBroker(), kmsg.NewPtrMetadataRequest())
+		_, err := c.Request(ctxT(t, 30*time.Second), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest()))
 		var te *gregor.TLSError
 		if !errors.As(err, &te) || gregor.IsRetriable(err) {
 			t.Fatalf("got %v (%T), want *gregor.TLSError", err, err)
@@ -170,7 +170,7 @@ func TestIntegrationReauth(t *testing.T) {
 	end := time.Now().Add(9 * time.Second)
 	var reqs int
 	for time.Now().Before(end) {
-		if _, err := c.Request(ctxT(t, 10*time.Second), Broker(-1), kmsg.NewPtrMetadataRequest()); err != nil {
+		if _, err := c.Request(ctxT(t, 10*time.Second), Broker(-1), Wrap(kmsg.NewPtrMetadataRequest())); err != nil {
 			t.Fatalf("request %d failed: %v", reqs, err)
 		}
 		reqs++
@@ -207,7 +207,7 @@ func TestIntegrationFailover(t *testing.T) {
 		t.Helper()
 		for {
 			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			r, err := c.Request(rctx, Leader("failover", partition), listOffsets("failover", partition))
+			r, err := c.Request(rctx, Leader("failover", partition), Wrap(listOffsets("failover", partition)))
 			cancel()
 			if err == nil {
 				kerr := listOffsetsErr(t, r)

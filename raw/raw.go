@@ -19,16 +19,27 @@ import (
 	"github.com/gregorkafka/gregor/internal/cluster"
 )
 
-// Request is a protocol request that can be encoded at a chosen version. The
-// codec's request types have this method set (as do franz-go's kmsg
-// requests). A request may also implement MinVersion() int16 to bound the
-// version from below, NoResponse() bool for requests the broker does not
-// answer (Produce with acks=0), and ExtraTimeout() time.Duration for
-// requests the broker may hold (Fetch).
+// Request is a protocol request that can be encoded at a chosen version:
+// the encoding side of the generated codec's request types. The versions it
+// can be sent at come from its MaxVersion() int16 and MinVersion() int16
+// methods when it has them, else from the codec's table. A request may also
+// implement NoResponse() bool for requests the broker does not answer
+// (Produce with acks=0), and ExtraTimeout() time.Duration for requests the
+// broker may hold (Fetch).
 //
 // The version is always chosen by the client: any version set beforehand is
 // overwritten.
 type Request interface {
+	Key() int16
+	SetVersion(int16)
+	GetVersion() int16
+	IsFlexible() bool
+	AppendTo([]byte) ([]byte, error)
+}
+
+// SimpleRequest is a request type whose encoding cannot fail and which
+// knows its highest version, such as franz-go's kmsg requests.
+type SimpleRequest interface {
 	Key() int16
 	MaxVersion() int16
 	SetVersion(int16)
@@ -36,6 +47,13 @@ type Request interface {
 	IsFlexible() bool
 	AppendTo([]byte) []byte
 }
+
+// Wrap adapts a SimpleRequest to Request.
+func Wrap(r SimpleRequest) Request { return simple{r} }
+
+type simple struct{ SimpleRequest }
+
+func (s simple) AppendTo(b []byte) ([]byte, error) { return s.SimpleRequest.AppendTo(b), nil }
 
 // Response is an undecoded response.
 type Response struct {

@@ -88,7 +88,7 @@ func TestRequestAnyBroker(t *testing.T) {
 	rt := kmsg.NewMetadataRequestTopic()
 	rt.Topic = kmsg.StringPtr("t")
 	req.Topics = append(req.Topics, rt)
-	r, err := c.Request(ctxT(t, 10*time.Second), AnyBroker(), req)
+	r, err := c.Request(ctxT(t, 10*time.Second), AnyBroker(), Wrap(req))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestNotLeaderRefresh(t *testing.T) {
 	fake := fakeCluster(t, kfake.NumBrokers(3), kfake.SeedTopics(1, "t"))
 	c := newClient(t, fake.ListenAddrs(), nil)
 	ctx := ctxT(t, 20*time.Second)
-	r, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0))
+	r, err := c.Request(ctx, Leader("t", 0), Wrap(listOffsets("t", 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestNotLeaderRefresh(t *testing.T) {
 	}
 	sawNotLeader := false
 	for attempt := 0; ; attempt++ {
-		r, err = c.Request(ctx, Leader("t", 0), listOffsets("t", 0))
+		r, err = c.Request(ctx, Leader("t", 0), Wrap(listOffsets("t", 0)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func TestCoordinatorInvalidation(t *testing.T) {
 		rg := kmsg.NewOffsetFetchRequestGroup()
 		rg.Group = "g"
 		req.Groups = append(req.Groups, rg)
-		r, err := c.Request(ctx, GroupCoordinator("g"), req)
+		r, err := c.Request(ctx, GroupCoordinator("g"), Wrap(req))
 		if err != nil {
 			return err
 		}
@@ -256,7 +256,7 @@ func TestReconnectAfterDrop(t *testing.T) {
 	fake := fakeCluster(t, kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
 	c := newClient(t, fake.ListenAddrs(), nil)
 	ctx := ctxT(t, 10*time.Second)
-	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
+	if _, err := c.Request(ctx, Leader("t", 0), Wrap(listOffsets("t", 0))); err != nil {
 		t.Fatal(err)
 	}
 	var drops atomic.Int32
@@ -264,7 +264,7 @@ func TestReconnectAfterDrop(t *testing.T) {
 		drops.Add(1)
 		return nil, errors.New("drop"), true
 	})
-	r, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0))
+	r, err := c.Request(ctx, Leader("t", 0), Wrap(listOffsets("t", 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestAuthFailureFastNoStorm(t *testing.T) {
 	})
 	start := time.Now()
 	for i := 0; i < 5; i++ {
-		_, err := c.Request(ctxT(t, 10*time.Second), AnyBroker(), kmsg.NewPtrMetadataRequest())
+		_, err := c.Request(ctxT(t, 10*time.Second), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest()))
 		var ae *gregor.AuthError
 		if !errors.As(err, &ae) || !errors.Is(err, protocol.ErrSASLAuthenticationFailed) || gregor.IsRetriable(err) {
 			t.Fatalf("got %v, want a non-retriable *gregor.AuthError", err)
@@ -314,7 +314,7 @@ func TestAuthFailureFastNoStorm(t *testing.T) {
 	good := newClient(t, fake.ListenAddrs(), func(cfg *gregor.ConnConfig) {
 		cfg.SASL = sasl.Plain{User: "admin", Password: "secret"}
 	})
-	if _, err := good.Request(ctxT(t, 10*time.Second), AnyBroker(), kmsg.NewPtrMetadataRequest()); err != nil {
+	if _, err := good.Request(ctxT(t, 10*time.Second), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -341,14 +341,14 @@ func TestCloseFailsWaiting(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err := c.Request(context.Background(), Leader("t", 0), listOffsets("t", 0))
+		_, err := c.Request(context.Background(), Leader("t", 0), Wrap(listOffsets("t", 0)))
 		errs <- err
 	}()
 	<-held
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err := c.Request(context.Background(), Broker(42), listOffsets("t", 0)) // unknown broker: retried
+		_, err := c.Request(context.Background(), Broker(42), Wrap(listOffsets("t", 0))) // unknown broker: retried
 		errs <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
@@ -362,7 +362,7 @@ func TestCloseFailsWaiting(t *testing.T) {
 			t.Errorf("got %v, want ErrClosed", err)
 		}
 	}
-	if _, err := c.Request(context.Background(), AnyBroker(), kmsg.NewPtrMetadataRequest()); !errors.Is(err, gregor.ErrClosed) {
+	if _, err := c.Request(context.Background(), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest())); !errors.Is(err, gregor.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
 }
@@ -461,11 +461,11 @@ func TestRolesSeparate(t *testing.T) {
 	go func() {
 		req := kmsg.NewPtrFetchRequest()
 		req.ReplicaID, req.MaxWaitMillis, req.MaxBytes = -1, 100, 1<<20
-		_, err := c.Request(ctx, Leader("t", 0), req)
+		_, err := c.Request(ctx, Leader("t", 0), Wrap(req))
 		fetchDone <- err
 	}()
 	<-held
-	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
+	if _, err := c.Request(ctx, Leader("t", 0), Wrap(listOffsets("t", 0))); err != nil {
 		t.Fatalf("admin request behind a held fetch: %v", err)
 	}
 	select {
@@ -485,7 +485,7 @@ func TestIdleReap(t *testing.T) {
 	fake := fakeCluster(t, kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
 	c := newClient(t, fake.ListenAddrs(), func(cfg *gregor.ConnConfig) { cfg.ConnIdleTimeout = 100 * time.Millisecond })
 	ctx := ctxT(t, 10*time.Second)
-	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
+	if _, err := c.Request(ctx, Leader("t", 0), Wrap(listOffsets("t", 0))); err != nil {
 		t.Fatal(err)
 	}
 	if n := c.cluster().OpenConns(); n == 0 {
@@ -498,7 +498,7 @@ func TestIdleReap(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if _, err := c.Request(ctx, Leader("t", 0), listOffsets("t", 0)); err != nil {
+	if _, err := c.Request(ctx, Leader("t", 0), Wrap(listOffsets("t", 0))); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -530,7 +530,7 @@ func TestTracing(t *testing.T) {
 	var spans atomic.Int32
 	c := newClient(t, fake.ListenAddrs(), func(cfg *gregor.ConnConfig) { cfg.TracerProvider = countingTP{n: &spans} })
 	for i := 0; i < 3; i++ {
-		if _, err := c.Request(ctxT(t, 5*time.Second), AnyBroker(), kmsg.NewPtrMetadataRequest()); err != nil {
+		if _, err := c.Request(ctxT(t, 5*time.Second), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest())); err != nil {
 			t.Fatal(err)
 		}
 	}

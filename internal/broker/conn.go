@@ -158,13 +158,10 @@ func (c *Conn) Versions(key int16) (lo, hi int16, ok bool) {
 // returns it, or a *gregor.VersionError.
 func (c *Conn) PickVersion(req Request) (int16, error) {
 	key := req.Key()
-	cmin, cmax := int16(0), req.MaxVersion()
-	if mv, ok := req.(MinVersioner); ok {
-		cmin = mv.MinVersion()
-	}
+	cmin, cmax, cok := ClientVersions(req)
 	bmin, bmax, ok := c.Versions(key)
 	v := min(cmax, bmax)
-	if !ok || v < max(cmin, bmin) {
+	if !ok || !cok || v < max(cmin, bmin) {
 		return 0, &gregor.VersionError{Broker: c.id, Addr: c.addr, Key: key, ClientMin: cmin, ClientMax: cmax, BrokerMin: bmin, BrokerMax: bmax}
 	}
 	req.SetVersion(v)
@@ -413,10 +410,39 @@ func (c *Conn) writeBatch(bp *[]byte) bool {
 	}
 
 	buf := (*bp)[:0]
-	for _, cl := range batch {
-		buf = c.appendRequest(buf, cl.req, cl.key, cl.ver, cl.corr)
+	var bad []int // calls whose encoding failed
+	for i, cl := range batch {
+		var err error
+		if buf, err = c.appendRequest(buf, cl.req, cl.key, cl.ver, cl.corr); err != nil {
+			cl.err = fmt.Errorf("gregor: broker %d (%s): encoding API key %d v%d: %w", c.id, c.addr, cl.key, cl.ver, err)
+			bad = append(bad, i)
+		}
 	}
 	*bp = buf
+	if len(bad) > 0 {
+		// Settle the calls that could not be encoded; they were never written.
+		c.mu.Lock()
+		for _, i := range bad {
+			cl := batch[i]
+			ab := cl.state == stateAbandoned
+			cl.state = stateDone
+			c.deliver(cl, ab, nil, cl.err)
+		}
+		kept := batch[:0]
+		for i, cl := range batch {
+			if len(bad) > 0 && bad[0] == i {
+				bad = bad[1:]
+				continue
+			}
+			kept = append(kept, cl)
+		}
+		clear(batch[len(kept):])
+		batch = kept
+		c.mu.Unlock()
+		if len(batch) == 0 {
+			return true
+		}
+	}
 
 	now := time.Now()
 	c.mu.Lock()
@@ -476,8 +502,9 @@ func (c *Conn) writeBatch(bp *[]byte) bool {
 	return true
 }
 
-// appendRequest appends one framed request: size, header and body.
-func (c *Conn) appendRequest(b []byte, req Request, key, ver int16, corr int32) []byte {
+// appendRequest appends one framed request: size, header and body. On error
+// b is returned unchanged.
+func (c *Conn) appendRequest(b []byte, req Request, key, ver int16, corr int32) ([]byte, error) {
 	start := len(b)
 	b = append(b, 0, 0, 0, 0)
 	b = binary.BigEndian.AppendUint16(b, uint16(key))
@@ -488,9 +515,12 @@ func (c *Conn) appendRequest(b []byte, req Request, key, ver int16, corr int32) 
 	if req.IsFlexible() {
 		b = append(b, 0) // no tagged fields in the header
 	}
-	b = req.AppendTo(b)
+	b, err := req.AppendTo(b)
+	if err != nil {
+		return b[:start], err
+	}
 	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
-	return b
+	return b, nil
 }
 
 // readLoop reads responses and hands each to the oldest in-flight request,

@@ -339,18 +339,21 @@ func TestNoResponse(t *testing.T) {
 
 type noResp struct{ *kmsg.ProduceRequest }
 
+func (r noResp) AppendTo(b []byte) ([]byte, error) { return r.ProduceRequest.AppendTo(b), nil }
+
 func (noResp) NoResponse() bool { return true }
 
 type fakeReq struct {
 	key, max, v int16
+	err         error
 }
 
-func (r *fakeReq) Key() int16               { return r.key }
-func (r *fakeReq) MaxVersion() int16        { return r.max }
-func (r *fakeReq) SetVersion(v int16)       { r.v = v }
-func (r *fakeReq) GetVersion() int16        { return r.v }
-func (r *fakeReq) IsFlexible() bool         { return false }
-func (r *fakeReq) AppendTo(b []byte) []byte { return b }
+func (r *fakeReq) Key() int16                        { return r.key }
+func (r *fakeReq) MaxVersion() int16                 { return r.max }
+func (r *fakeReq) SetVersion(v int16)                { r.v = v }
+func (r *fakeReq) GetVersion() int16                 { return r.v }
+func (r *fakeReq) IsFlexible() bool                  { return false }
+func (r *fakeReq) AppendTo(b []byte) ([]byte, error) { return append(b, 1, 2, 3), r.err }
 
 // TestCloseFailsWaiting closes a connection with a request held by the
 // broker: the request fails with gregor.ErrClosed.
@@ -409,5 +412,21 @@ func TestApiVersionsFallback(t *testing.T) {
 	defer mu.Unlock()
 	if len(versions) != 2 || versions[0] != 3 || versions[1] != 2 {
 		t.Fatalf("ApiVersions versions sent: %v, want [3 2]", versions)
+	}
+}
+
+// TestEncodeError fails one request's encoding: only that request fails,
+// nothing partial is written and the connection stays usable.
+func TestEncodeError(t *testing.T) {
+	leakcheck.Check(t)
+	fake := newFake(t, kfake.SeedTopics(1, "a"))
+	c := dial(t, testConfig(fake.ListenAddrs(), nil))
+	bad := errors.New("cannot encode")
+	_, err := c.Do(context.Background(), &fakeReq{key: 3, max: 12, err: bad})
+	if !errors.Is(err, bad) {
+		t.Fatalf("got %v, want the encode error", err)
+	}
+	if _, err := metadataFor(t, c, context.Background(), "a"); err != nil {
+		t.Fatalf("connection unusable after an encode error: %v", err)
 	}
 }

@@ -240,14 +240,21 @@ func (c *Conn) inlineRoundTrip(ctx context.Context, bp *[]byte, req Request, v i
 	}
 	c.inflight = append(c.inflight, cl)
 	c.mu.Unlock()
-	buf := c.appendRequest((*bp)[:0], req, cl.key, v, cl.corr)
+	buf, err := c.appendRequest((*bp)[:0], req, cl.key, v, cl.corr)
 	*bp = buf
-	c.nc.SetWriteDeadline(time.Now().Add(c.cfg.RequestTimeout))
-	_, err := c.nc.Write(buf)
-	c.m.wrote(c, len(buf))
 	if err != nil {
-		err = c.netErr("write", err)
-		c.fail(err) // delivers err to cl
+		// Nothing was written; the connection is still in order, but the
+		// call sits in inflight awaiting a response that will not come, so
+		// the connection has to go.
+		err = fmt.Errorf("gregor: broker %d (%s): encoding API key %d: %w", c.id, c.addr, cl.key, err)
+		c.fail(err)
+	} else {
+		c.nc.SetWriteDeadline(time.Now().Add(c.cfg.RequestTimeout))
+		_, err = c.nc.Write(buf)
+		c.m.wrote(c, len(buf))
+		if err != nil {
+			c.fail(c.netErr("write", err)) // delivers the error to cl
+		}
 	}
 	select {
 	case <-cl.done:

@@ -9,13 +9,12 @@ import (
 )
 
 // Request is a Kafka request body that can be encoded at a chosen version.
-// Its method set matches the codec's request types (and franz-go's kmsg
-// requests), so any of them can be sent.
+// Its method set is the one the generated codec's request types have
+// (protocol.Request without decoding), so codec requests are sent as they
+// are.
 type Request interface {
 	// Key is the API key.
 	Key() int16
-	// MaxVersion is the highest version the encoder supports.
-	MaxVersion() int16
 	// SetVersion sets the version AppendTo encodes at.
 	SetVersion(int16)
 	// GetVersion returns the version set.
@@ -24,12 +23,42 @@ type Request interface {
 	// (request header v2, response header v1).
 	IsFlexible() bool
 	// AppendTo appends the body at the version set.
-	AppendTo([]byte) []byte
+	AppendTo([]byte) ([]byte, error)
 }
 
+// MaxVersioner is implemented by requests that know the highest version
+// they can encode.
+type MaxVersioner interface{ MaxVersion() int16 }
+
 // MinVersioner is implemented by requests that cannot be encoded below some
-// version; without it the minimum is 0.
+// version.
 type MinVersioner interface{ MinVersion() int16 }
+
+// CodecVersions, when set, gives the versions the codec can encode for an
+// API key; it is consulted for requests that implement neither
+// MaxVersioner nor MinVersioner. Set it once, before any request.
+var CodecVersions func(key int16) (min, max int16, ok bool)
+
+// ClientVersions returns the versions this client can encode req at.
+func ClientVersions(req Request) (lo, hi int16, ok bool) {
+	mx, hasMax := req.(MaxVersioner)
+	mn, hasMin := req.(MinVersioner)
+	if !hasMax && CodecVersions != nil {
+		if lo, hi, ok = CodecVersions(req.Key()); ok {
+			if hasMin {
+				lo = max(lo, mn.MinVersion())
+			}
+			return lo, hi, true
+		}
+	}
+	if !hasMax {
+		return -1, -1, false
+	}
+	if hasMin {
+		lo = mn.MinVersion()
+	}
+	return lo, mx.MaxVersion(), true
+}
 
 // NoResponder is implemented by requests that may expect no response, such
 // as Produce with acks=0.

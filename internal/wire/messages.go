@@ -34,8 +34,10 @@ func (*ApiVersionsRequest) MaxVersion() int16 { return 3 }
 // IsFlexible is true from v3.
 func (m *ApiVersionsRequest) IsFlexible() bool { return m.v >= 3 }
 
-// AppendTo encodes the body.
-func (m *ApiVersionsRequest) AppendTo(b []byte) []byte {
+// AppendTo encodes the body; it cannot fail.
+func (m *ApiVersionsRequest) AppendTo(b []byte) ([]byte, error) { return m.appendBody(b), nil }
+
+func (m *ApiVersionsRequest) appendBody(b []byte) []byte {
 	if m.v >= 3 {
 		b = AppendString(b, m.SoftwareName, true)
 		b = AppendString(b, m.SoftwareVersion, true)
@@ -101,8 +103,10 @@ func (*SaslHandshakeRequest) MaxVersion() int16 { return 1 }
 // IsFlexible is false.
 func (*SaslHandshakeRequest) IsFlexible() bool { return false }
 
-// AppendTo encodes the body.
-func (m *SaslHandshakeRequest) AppendTo(b []byte) []byte {
+// AppendTo encodes the body; it cannot fail.
+func (m *SaslHandshakeRequest) AppendTo(b []byte) ([]byte, error) { return m.appendBody(b), nil }
+
+func (m *SaslHandshakeRequest) appendBody(b []byte) []byte {
 	return AppendString(b, m.Mechanism, false)
 }
 
@@ -133,8 +137,10 @@ func (*SaslAuthenticateRequest) MaxVersion() int16 { return 2 }
 // IsFlexible is true from v2.
 func (m *SaslAuthenticateRequest) IsFlexible() bool { return m.v >= 2 }
 
-// AppendTo encodes the body.
-func (m *SaslAuthenticateRequest) AppendTo(b []byte) []byte {
+// AppendTo encodes the body; it cannot fail.
+func (m *SaslAuthenticateRequest) AppendTo(b []byte) ([]byte, error) { return m.appendBody(b), nil }
+
+func (m *SaslAuthenticateRequest) appendBody(b []byte) []byte {
 	b = AppendBytes(b, m.AuthBytes, m.v >= 2)
 	if m.v >= 2 {
 		b = append(b, 0)
@@ -194,8 +200,10 @@ func (*FindCoordinatorRequest) MinVersion() int16 { return 3 }
 // IsFlexible is true: only flexible versions are encoded.
 func (*FindCoordinatorRequest) IsFlexible() bool { return true }
 
-// AppendTo encodes the body. Below v4 only the first key is sent.
-func (m *FindCoordinatorRequest) AppendTo(b []byte) []byte {
+// AppendTo encodes the body; it cannot fail.
+func (m *FindCoordinatorRequest) AppendTo(b []byte) ([]byte, error) { return m.appendBody(b), nil }
+
+func (m *FindCoordinatorRequest) appendBody(b []byte) []byte {
 	if m.v < 4 {
 		key := ""
 		if len(m.Keys) > 0 {

@@ -24,8 +24,10 @@ func (*MetadataRequest) MinVersion() int16 { return 9 }
 // IsFlexible is true.
 func (*MetadataRequest) IsFlexible() bool { return true }
 
-// AppendTo encodes the body.
-func (m *MetadataRequest) AppendTo(b []byte) []byte {
+// AppendTo encodes the body; it cannot fail.
+func (m *MetadataRequest) AppendTo(b []byte) ([]byte, error) { return m.appendBody(b), nil }
+
+func (m *MetadataRequest) appendBody(b []byte) []byte {
 	if m.AllTopics {
 		b = append(b, 0) // null array
 	} else {

@@ -15,14 +15,14 @@ func TestMetadataRoundTrip(t *testing.T) {
 		req.SetVersion(v)
 		kreq := kmsg.NewPtrMetadataRequest()
 		kreq.SetVersion(v)
-		if err := kreq.ReadFrom(req.AppendTo(nil)); err != nil || len(kreq.Topics) != 2 || *kreq.Topics[1].Topic != "b" || !kreq.AllowAutoTopicCreation {
+		if err := kreq.ReadFrom(req.appendBody(nil)); err != nil || len(kreq.Topics) != 2 || *kreq.Topics[1].Topic != "b" || !kreq.AllowAutoTopicCreation {
 			t.Fatalf("v%d request: %v %+v", v, err, kreq)
 		}
 		all := &MetadataRequest{AllTopics: true}
 		all.SetVersion(v)
 		kreq = kmsg.NewPtrMetadataRequest()
 		kreq.SetVersion(v)
-		if err := kreq.ReadFrom(all.AppendTo(nil)); err != nil || kreq.Topics != nil {
+		if err := kreq.ReadFrom(all.appendBody(nil)); err != nil || kreq.Topics != nil {
 			t.Fatalf("v%d all-topics request: %v %+v", v, err, kreq.Topics)
 		}
 
@@ -58,7 +58,7 @@ func TestFindCoordinatorRoundTrip(t *testing.T) {
 		req.SetVersion(v)
 		kreq := kmsg.NewPtrFindCoordinatorRequest()
 		kreq.SetVersion(v)
-		if err := kreq.ReadFrom(req.AppendTo(nil)); err != nil || kreq.CoordinatorType != 1 {
+		if err := kreq.ReadFrom(req.appendBody(nil)); err != nil || kreq.CoordinatorType != 1 {
 			t.Fatalf("v%d request: %v", v, err)
 		}
 		kresp := kmsg.NewPtrFindCoordinatorResponse()
@@ -90,7 +90,7 @@ func TestSaslRoundTrip(t *testing.T) {
 		req.SetVersion(v)
 		kreq := kmsg.NewPtrSASLAuthenticateRequest()
 		kreq.SetVersion(v)
-		if err := kreq.ReadFrom(req.AppendTo(nil)); err != nil || string(kreq.SASLAuthBytes) != "hello" {
+		if err := kreq.ReadFrom(req.appendBody(nil)); err != nil || string(kreq.SASLAuthBytes) != "hello" {
 			t.Fatalf("v%d: %v", v, err)
 		}
 		kresp := kmsg.NewPtrSASLAuthenticateResponse()
@@ -104,7 +104,7 @@ func TestSaslRoundTrip(t *testing.T) {
 	hs := &SaslHandshakeRequest{Mechanism: "PLAIN"}
 	khs := kmsg.NewPtrSASLHandshakeRequest()
 	khs.SetVersion(1)
-	if err := khs.ReadFrom(hs.AppendTo(nil)); err != nil || khs.Mechanism != "PLAIN" {
+	if err := khs.ReadFrom(hs.appendBody(nil)); err != nil || khs.Mechanism != "PLAIN" {
 		t.Fatal(err)
 	}
 	khr := kmsg.NewPtrSASLHandshakeResponse()
@@ -122,7 +122,7 @@ func TestApiVersionsRoundTrip(t *testing.T) {
 		req.SetVersion(v)
 		kreq := kmsg.NewPtrApiVersionsRequest()
 		kreq.SetVersion(v)
-		if err := kreq.ReadFrom(req.AppendTo(nil)); err != nil || (v >= 3 && kreq.ClientSoftwareName != "gregor") {
+		if err := kreq.ReadFrom(req.appendBody(nil)); err != nil || (v >= 3 && kreq.ClientSoftwareName != "gregor") {
 			t.Fatalf("v%d: %v", v, err)
 		}
 		kresp := kmsg.NewPtrApiVersionsResponse()
