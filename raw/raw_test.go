@@ -1,8 +1,10 @@
 package raw
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -536,5 +538,63 @@ func TestTracing(t *testing.T) {
 	}
 	if n := spans.Load(); n != 3 {
 		t.Fatalf("%d spans for 3 requests", n)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLogging checks the log levels of connection events and that no
+// password reaches the log, even at debug level.
+func TestLogging(t *testing.T) {
+	leakcheck.Check(t)
+	fake := fakeCluster(t, kfake.NumBrokers(1), kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "admin", "s3cret-pw"))
+	var buf syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	good := newClient(t, fake.ListenAddrs(), func(cfg *gregor.ConnConfig) {
+		cfg.Logger = logger
+		cfg.SASL = sasl.Scram{Hash: sasl.ScramSHA256, User: "admin", Password: "s3cret-pw"}
+	})
+	if _, err := good.Request(ctxT(t, 5*time.Second), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest())); err != nil {
+		t.Fatal(err)
+	}
+	fake.ControlKey(36, func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		resp := kreq.(*kmsg.SASLAuthenticateRequest).ResponseKind().(*kmsg.SASLAuthenticateResponse)
+		resp.ErrorCode = protocol.ErrSASLAuthenticationFailed.Code
+		return resp, nil, true
+	})
+	bad := newClient(t, fake.ListenAddrs(), func(cfg *gregor.ConnConfig) {
+		cfg.Logger = logger
+		cfg.SASL = sasl.Plain{User: "admin", Password: "wrong-pw-123"}
+	})
+	if _, err := bad.Request(ctxT(t, 5*time.Second), AnyBroker(), Wrap(kmsg.NewPtrMetadataRequest())); err == nil {
+		t.Fatal("wrong password accepted")
+	}
+	out := buf.String()
+	for _, secret := range []string{"s3cret-pw", "wrong-pw-123"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("log contains a password:\n%s", out)
+		}
+	}
+	for _, want := range []string{`"level":"INFO","msg":"gregor: connected"`, `"level":"DEBUG","msg":"gregor: response"`,
+		`"level":"WARN","msg":"gregor: SASL authentication failed"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
 	}
 }
