@@ -75,7 +75,9 @@ type recUpDown struct {
 	r    *recorder
 }
 
-func (c recUpDown) Add(_ context.Context, v int64, _ ...metric.AddOption) { c.r.add(c.name, float64(v)) }
+func (c recUpDown) Add(_ context.Context, v int64, _ ...metric.AddOption) {
+	c.r.add(c.name, float64(v))
+}
 
 type recHist struct {
 	noop.Float64Histogram
