@@ -54,6 +54,7 @@ type Conn struct {
 	throttleUntil atomic.Int64 // unix nanos before which nothing is written (KIP-219)
 	lastUse       atomic.Int64 // unix nanos of the last request or response
 	reauths       atomic.Int64
+	opened        atomic.Bool // counted in the open-connections metric
 
 	wg sync.WaitGroup
 
@@ -102,6 +103,9 @@ func Dial(ctx context.Context, cfg *gregor.ConnConfig, m *Metrics, id int32, add
 		return nil, err
 	}
 	m.connOpened(c)
+	if c.Err() != nil {
+		m.connClosed(c) // died right after the handshake: fail already ran
+	}
 	c.log.Info("gregor: connected", slog.Int("api_keys", len(c.versions)))
 	return c, nil
 }

@@ -52,17 +52,17 @@ func (c *Conn) brokerAttrs() metric.MeasurementOption {
 }
 
 func (m *Metrics) connOpened(c *Conn) {
-	if m == nil || m.open == nil {
+	if m == nil || m.open == nil || !c.opened.CompareAndSwap(false, true) {
 		return
 	}
-	m.open.Add(context.Background(), 1, c.brokerAttrs())
+	m.open.Add(context.Background(), 1, c.ioOpt)
 }
 
 func (m *Metrics) connClosed(c *Conn) {
-	if m == nil || m.open == nil || len(c.versions) == 0 {
+	if m == nil || m.open == nil || !c.opened.CompareAndSwap(true, false) {
 		return // never counted as open
 	}
-	m.open.Add(context.Background(), -1, c.brokerAttrs())
+	m.open.Add(context.Background(), -1, c.ioOpt)
 }
 
 func (m *Metrics) wrote(c *Conn, n int) {
