@@ -325,6 +325,14 @@ func (c *Conn) Close() {
 	c.wg.Wait()
 }
 
+// Retire closes the connection because the pool no longer wants it (idle,
+// or its broker left the cluster). Requests still on it fail with a
+// retriable *gregor.NetworkError, so callers retry on a new connection.
+func (c *Conn) Retire(reason string) {
+	c.fail(c.netErr("retired", errors.New(reason)))
+	c.wg.Wait()
+}
+
 func (c *Conn) netErr(op string, err error) error {
 	return &gregor.NetworkError{Broker: c.id, Addr: c.addr, Op: op, Err: err}
 }

@@ -344,7 +344,7 @@ func (c *Cluster) reapLoop() {
 				s.mu.Unlock()
 				if conn != nil {
 					c.log.Debug("gregor: closing idle connection", slog.Int("broker", int(n.id)), slog.String("role", Role(r).String()))
-					conn.Close()
+					conn.Retire("idle connection closed")
 				}
 			}
 		}

@@ -337,7 +337,7 @@ func (c *Cluster) closeNode(n *node) {
 		s.conn = nil
 		s.mu.Unlock()
 		if conn != nil {
-			c.goTracked(conn.Close)
+			c.goTracked(func() { conn.Retire("broker left the cluster or moved") })
 		}
 	}
 }
