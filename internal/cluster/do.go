@@ -175,7 +175,8 @@ func (c *Cluster) Do(ctx context.Context, t Target, role Role, req broker.Reques
 		}
 	}
 	if tracer == nil {
-		return c.do(ctx, t, role, req)
+		resp, id, err := c.do(ctx, t, role, req)
+		return resp, id, withRequest(err, req, t)
 	}
 	ctx, span := tracer.Start(ctx, "gregor.request", trace.WithSpanKind(trace.SpanKindClient))
 	defer span.End()
@@ -190,7 +191,16 @@ func (c *Cluster) Do(ctx context.Context, t Target, role Role, req broker.Reques
 			span.SetStatus(codes.Error, err.Error())
 		}
 	}
-	return resp, id, err
+	return resp, id, withRequest(err, req, t)
+}
+
+// withRequest adds the API key and target to an error, keeping it
+// matchable with errors.Is and errors.As.
+func withRequest(err error, req broker.Request, t Target) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("gregor: API key %d to %s: %w", req.Key(), t, err)
 }
 
 func (c *Cluster) do(ctx context.Context, t Target, role Role, req broker.Request) (broker.Response, int32, error) {
