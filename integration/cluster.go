@@ -95,19 +95,9 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Cluster, error) {
 			return nil, fmt.Errorf("integration: generate certificates: %w", err)
 		}
 	}
-	ports := make([]nodePorts, cfg.Nodes)
-	for i := range ports {
-		ports[i].client = map[Listener]int{}
-		if ports[i].controller, err = freePort(); err != nil {
-			return nil, err
-		}
-		for _, l := range listeners {
-			if cfg.enabled(l) {
-				if ports[i].client[l], err = freePort(); err != nil {
-					return nil, err
-				}
-			}
-		}
+	ports, err := pickPorts(cfg)
+	if err != nil {
+		return nil, err
 	}
 	clusterID := newClusterID()
 	log4j := filepath.Join(dir, "log4j2.properties")
@@ -234,13 +224,41 @@ func newClusterID() string {
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("integration: find a free port: %w", err)
+// pickPorts chooses free loopback ports for every node's controller and
+// client listeners. It holds each chosen port open until all are chosen, so
+// none repeats; another process may still take one before the JVM binds it.
+func pickPorts(cfg LocalConfig) ([]nodePorts, error) {
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	free := func() (int, error) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, fmt.Errorf("integration: find a free port: %w", err)
+		}
+		held = append(held, l)
+		return l.Addr().(*net.TCPAddr).Port, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	ports := make([]nodePorts, cfg.Nodes)
+	for i := range ports {
+		var err error
+		ports[i].client = map[Listener]int{}
+		if ports[i].controller, err = free(); err != nil {
+			return nil, err
+		}
+		for _, l := range listeners {
+			if !cfg.enabled(l) {
+				continue
+			}
+			if ports[i].client[l], err = free(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return ports, nil
 }
 
 // Nodes returns the number of nodes the harness started (0 when external).
@@ -277,9 +295,14 @@ func (c *Cluster) Bootstrap(l Listener) []string {
 	return out
 }
 
-// NodeAddr returns the address of listener l on node i (0-based).
+// NodeAddr returns the address of listener l on node i (0-based), or ""
+// when there is no such node or listener.
 func (c *Cluster) NodeAddr(i int, l Listener) string {
-	return c.nodes[i].addr(l)
+	n, err := c.nodeAt(i)
+	if err != nil || !c.cfg.enabled(l) {
+		return ""
+	}
+	return n.addr(l)
 }
 
 func (n *node) addr(l Listener) string {
@@ -316,8 +339,14 @@ func (c *Cluster) TLSFiles() TLSFiles {
 }
 
 // LogPath returns the path of node i's log file (0-based): everything the
-// JVM printed, over all of its restarts.
-func (c *Cluster) LogPath(i int) string { return c.nodes[i].logPath }
+// JVM printed, over all of its restarts. It is "" when there is no such node.
+func (c *Cluster) LogPath(i int) string {
+	n, err := c.nodeAt(i)
+	if err != nil {
+		return ""
+	}
+	return n.logPath
+}
 
 // Dir returns the temporary directory holding configs, data, certificates
 // and logs; Close removes it.

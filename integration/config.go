@@ -64,7 +64,9 @@ const (
 // Credential is a SASL user name and password known to a local cluster for
 // all three mechanisms.
 type Credential struct {
+	// Username is the SASL user name (also the principal, User:<Username>).
 	Username string
+	// Password is the user's password for PLAIN and both SCRAM mechanisms.
 	Password string
 }
 

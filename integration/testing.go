@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -23,6 +25,7 @@ var shared struct {
 	inMain   bool
 	clusters map[string]*sharedEntry
 	order    []*sharedEntry
+	started  []*Cluster // for the signal handler
 }
 
 type sharedEntry struct {
@@ -38,15 +41,34 @@ type sharedEntry struct {
 //	func TestMain(m *testing.M) { integration.Main(m) }
 //
 // When tests fail, Main prints the tail of every shared node's log to stderr.
-// It checks that no JVM outlives Close and exits with m.Run's code.
+// It checks that no JVM outlives Close and exits with m.Run's code. On
+// SIGINT or SIGTERM it closes the shared clusters and exits at once.
 func Main(m *testing.M) {
 	shared.mu.Lock()
 	shared.inMain = true
 	shared.mu.Unlock()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		fmt.Fprintf(os.Stderr, "integration: %v received, stopping the shared Kafka clusters\n", sig)
+		shared.mu.Lock()
+		started := shared.started
+		shared.mu.Unlock()
+		for _, c := range started {
+			c.Close()
+		}
+		os.Exit(1)
+	}()
 	code := m.Run()
+	signal.Stop(sigs)
+	close(sigs)
 	shared.mu.Lock()
 	entries := shared.order
-	shared.clusters, shared.order = nil, nil
+	shared.clusters, shared.order, shared.started = nil, nil, nil
 	shared.mu.Unlock()
 	for _, e := range entries {
 		if e.cluster == nil {
@@ -107,6 +129,9 @@ func Shared(tb testing.TB, cfg LocalConfig) *Cluster {
 		start := time.Now()
 		e.cluster, e.err = StartLocal(ctx, cfg)
 		if e.err == nil {
+			shared.mu.Lock()
+			shared.started = append(shared.started, e.cluster)
+			shared.mu.Unlock()
 			fmt.Fprintf(os.Stderr, "integration: Kafka %s cluster with %d node(s) started in %s (%s)\n",
 				KafkaVersion, e.cluster.Nodes(), time.Since(start).Round(time.Millisecond), key)
 		}
@@ -139,7 +164,7 @@ var skipNotice sync.Once
 // tail of every node's log through tb.
 func (c *Cluster) LogOnFailure(tb testing.TB) {
 	tb.Cleanup(func() {
-		if tb.Failed() {
+		if tb.Failed() && len(c.nodes) > 0 {
 			tb.Log(c.logReport(60))
 		}
 	})
