@@ -200,6 +200,30 @@ func readCapped(c Codec, r io.Reader, dst []byte, limit int, sizeHint int) ([]by
 	for {
 		got := len(dst) - start
 		allow := limit + 1 - got // we read one byte past the limit to detect overflow
+		if cap(dst) == len(dst) && got > 0 {
+			// Full, often because a size hint was exact: probe for more
+			// before growing, so an exact fit does not double the buffer.
+			var probe [1]byte
+			n, err := r.Read(probe[:])
+			if n > 0 {
+				dst = append(dst, probe[0])
+				if len(dst)-start > limit {
+					return dst, newErr(c, "decompress", ErrTooLarge, fmt.Errorf("limit %d bytes", limit))
+				}
+			}
+			if err == io.EOF {
+				return dst, nil
+			}
+			if err != nil {
+				return dst, newErr(c, "decompress", ErrCorrupt, err)
+			}
+			if n == 0 {
+				if stalls++; stalls > 100 {
+					return dst, newErr(c, "decompress", ErrCorrupt, io.ErrNoProgress)
+				}
+			}
+			continue
+		}
 		if cap(dst) == len(dst) {
 			grow := max(cap(dst)-start, 4096)
 			dst = slices.Grow(dst, min(grow, allow))

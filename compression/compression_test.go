@@ -26,7 +26,7 @@ func sample(n int) []byte {
 }
 
 func TestRoundTrip(t *testing.T) {
-	sizes := []int{0, 1, 100, 32 << 10, 32<<10 + 1, 200 << 10}
+	sizes := []int{0, 1, 100, 32 << 10, 32<<10 + 1, 100 << 10}
 	for _, c := range allCodecs {
 		levels := []Level{LevelDefault}
 		switch c {
@@ -149,7 +149,7 @@ func TestCorrupt(t *testing.T) {
 // A small input expanding to far more than the limit must stop at the limit
 // rather than allocate the full expansion.
 func TestBombCapped(t *testing.T) {
-	big := make([]byte, 64<<20)
+	big := make([]byte, 16<<20)
 	for _, c := range allCodecs[1:] {
 		enc, _ := c.Compress(nil, big)
 		_, err := c.Decompress(nil, enc, 1<<20)
@@ -211,5 +211,21 @@ func BenchmarkCodecs(b *testing.B) {
 				buf, _ = c.Decompress(buf[:0], enc, 0)
 			}
 		})
+	}
+}
+
+// With an exact size hint (gzip trailer, zstd frame content size) the output
+// buffer must not be doubled just to discover the end of the stream.
+func TestExactHintNoDoubling(t *testing.T) {
+	src := sample(100 << 10)
+	for _, c := range []Codec{Gzip, Zstd, Snappy} {
+		enc, _ := c.Compress(nil, src)
+		out, err := c.Decompress(nil, enc, 0)
+		if err != nil || !bytes.Equal(out, src) {
+			t.Fatalf("%v: %v", c, err)
+		}
+		if cap(out) > len(out)+len(out)/4 {
+			t.Errorf("%v: cap %d for %d bytes", c, cap(out), len(out))
+		}
 	}
 }

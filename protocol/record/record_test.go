@@ -236,7 +236,7 @@ func TestScannerMultipleAndPartial(t *testing.T) {
 	}
 	full := len(buf)
 	buf, _ = AppendBatch(buf, baseHeader(compression.None), 0, shapes()["many"])
-	for cut := full; cut < len(buf); cut += 97 {
+	for cut := full; cut < len(buf); cut += 997 {
 		s := NewScanner(buf[:cut])
 		if s.Magic() != -1 || s.BaseOffset() != -1 {
 			t.Fatal("accessors before Next")
