@@ -2,6 +2,22 @@
 // clients share: per-broker connections split by role, a metadata cache
 // with coalesced refreshes, coordinator look-ups, request routing and
 // retries.
+//
+// How a client uses it:
+//
+//   - New(cfg) once; Close(ctx) at the end (fails waiting requests with
+//     gregor.ErrClosed and waits for every goroutine).
+//   - Do(ctx, target, role, req) for a routed, retried request; or, for full
+//     control (a producer batching per broker), Conn(ctx, brokerID, role)
+//     and then (*broker.Conn).Do, which only pipelines and never retries.
+//   - Decode the body with the codec at resp.Version. For errors inside it,
+//     call HandleError (leaders, unknown partitions, storage errors trigger
+//     a coalesced metadata refresh) or HandleCoordinatorError (a moved
+//     coordinator is forgotten); both say whether to retry. Apply KIP-951
+//     leader hints from Produce and Fetch responses with ApplyLeaderHints,
+//     and throttle times with Throttled.
+//   - Leader(ctx, topic, partition), Coordinator(s)(ctx, type, keys...),
+//     Metadata(), AddTopics and Refresh give the cached cluster view.
 package cluster
 
 import (
