@@ -1,0 +1,270 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+)
+
+// DecodeOptions tunes DecodeWith.
+type DecodeOptions struct {
+	// Alias makes bytes and records fields (and preserved unknown tagged
+	// fields) point into the input buffer instead of holding copies. The
+	// caller must then keep the input unchanged for as long as the decoded
+	// value is used. Strings are always copied.
+	Alias bool
+	// AllowTrailing accepts input that continues after the message ends.
+	// By default leftover bytes are reported as ErrMalformed.
+	AllowTrailing bool
+}
+
+// reader walks an input buffer. Every read checks bounds; on failure it
+// records the first error, returns a zero value, and later reads keep
+// failing, so generated code only has to test r.err once per field.
+type reader struct {
+	b     []byte // unread input
+	start int    // absolute offset of the reader's first byte
+	size  int    // length of the reader's input when created
+	alias bool
+	err   *DecodeError
+}
+
+func newReader(b []byte, alias bool) reader {
+	return reader{b: b, size: len(b), alias: alias}
+}
+
+func (r *reader) offset() int { return r.start + r.size - len(r.b) }
+
+func (r *reader) setErr(kind error, msg string) {
+	if r.err == nil {
+		r.err = &DecodeError{Offset: r.offset(), Msg: msg, Err: kind}
+	}
+	r.b = nil
+}
+
+func (r *reader) short(need int) {
+	r.setErr(ErrTruncated, "need "+strconv.Itoa(need)+" bytes, have "+strconv.Itoa(len(r.b)))
+}
+
+// fail names the type and field that the pending error belongs to and
+// returns it as an error.
+func (r *reader) fail(typ, field string) error {
+	if r.err.Type == "" {
+		r.err.Type, r.err.Field = typ, field
+	}
+	return r.err
+}
+
+func (r *reader) i8() int8 {
+	if len(r.b) < 1 {
+		r.short(1)
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return int8(v)
+}
+
+func (r *reader) boolean() bool { return r.i8() != 0 }
+
+func (r *reader) u16() uint16 {
+	if len(r.b) < 2 {
+		r.short(2)
+		return 0
+	}
+	v := binary.BigEndian.Uint16(r.b)
+	r.b = r.b[2:]
+	return v
+}
+
+func (r *reader) i16() int16 { return int16(r.u16()) }
+
+func (r *reader) u32() uint32 {
+	if len(r.b) < 4 {
+		r.short(4)
+		return 0
+	}
+	v := binary.BigEndian.Uint32(r.b)
+	r.b = r.b[4:]
+	return v
+}
+
+func (r *reader) i32() int32 { return int32(r.u32()) }
+
+func (r *reader) i64() int64 {
+	if len(r.b) < 8 {
+		r.short(8)
+		return 0
+	}
+	v := binary.BigEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	return int64(v)
+}
+
+func (r *reader) f64() float64 { return math.Float64frombits(uint64(r.i64())) }
+
+func (r *reader) uuid() (u UUID) {
+	if len(r.b) < 16 {
+		r.short(16)
+		return u
+	}
+	copy(u[:], r.b)
+	r.b = r.b[16:]
+	return u
+}
+
+// uvarint reads an unsigned varint of at most 32 bits.
+func (r *reader) uvarint() uint32 {
+	var v uint32
+	for i := 0; i < 5; i++ {
+		if len(r.b) == 0 {
+			r.short(1)
+			return 0
+		}
+		c := r.b[0]
+		r.b = r.b[1:]
+		if i == 4 && c > 0x0f {
+			r.setErr(ErrMalformed, "varint overflows 32 bits")
+			return 0
+		}
+		v |= uint32(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			return v
+		}
+	}
+	return v
+}
+
+// length reads a string, bytes or array length. It returns -1 for null and
+// -2 after an error. Compact lengths are uvarints holding length+1; classic
+// ones are int16 (strings) or int32 (bytes, arrays).
+func (r *reader) length(compact, wide, nullable bool) int {
+	var n int
+	if compact {
+		u := r.uvarint()
+		if r.err != nil {
+			return -2
+		}
+		n = int(u) - 1
+	} else if wide {
+		n = int(r.i32())
+	} else {
+		n = int(r.i16())
+	}
+	if r.err != nil {
+		return -2
+	}
+	if n < -1 {
+		r.setErr(ErrMalformed, "negative length "+strconv.Itoa(n))
+		return -2
+	}
+	if n == -1 && !nullable {
+		r.setErr(ErrMalformed, "null in a non-nullable field")
+		return -2
+	}
+	return n
+}
+
+func (r *reader) take(n int) []byte {
+	if n > len(r.b) {
+		r.short(n)
+		return nil
+	}
+	b := r.b[:n:n]
+	r.b = r.b[n:]
+	return b
+}
+
+func (r *reader) str(compact bool) string {
+	n := r.length(compact, false, false)
+	if n < 0 {
+		return ""
+	}
+	return string(r.take(n))
+}
+
+func (r *reader) nstr(compact bool) *string {
+	n := r.length(compact, false, true)
+	if n < 0 {
+		return nil
+	}
+	b := r.take(n)
+	if r.err != nil {
+		return nil
+	}
+	s := string(b)
+	return &s
+}
+
+// bytes reads a bytes or records field; null yields nil and a present but
+// empty value a non-nil empty slice.
+func (r *reader) bytes(compact, nullable bool) []byte {
+	n := r.length(compact, true, nullable)
+	if n < 0 {
+		return nil
+	}
+	return r.raw(n)
+}
+
+// raw takes n bytes, copying them unless aliasing was requested.
+func (r *reader) raw(n int) []byte {
+	b := r.take(n)
+	if r.err != nil {
+		return nil
+	}
+	if r.alias {
+		return b
+	}
+	return append(make([]byte, 0, n), b...)
+}
+
+// arrayLen reads an array count and rejects counts that the remaining input
+// cannot hold given each element's minimum encoded size, so that hostile
+// input cannot force a large allocation.
+func (r *reader) arrayLen(compact, nullable bool, minElem int) int {
+	n := r.length(compact, true, nullable)
+	if n <= 0 {
+		return n
+	}
+	if minElem < 1 {
+		minElem = 1
+	}
+	if n > len(r.b)/minElem {
+		r.setErr(ErrMalformed, "array of "+strconv.Itoa(n)+" elements cannot fit in "+strconv.Itoa(len(r.b))+" bytes")
+		return -2
+	}
+	return n
+}
+
+// tagged returns a reader over the next size bytes, for a tagged field.
+func (r *reader) tagged(size int) reader {
+	sub := reader{start: r.offset(), size: size, alias: r.alias}
+	sub.b = r.take(size)
+	if r.err != nil {
+		sub.err = r.err
+	}
+	return sub
+}
+
+// endTagged checks that a tagged field consumed its whole payload and moves
+// any error back to the parent reader.
+func (r *reader) endTagged(sub *reader) {
+	if sub.err == nil && len(sub.b) != 0 {
+		sub.setErr(ErrMalformed, "tagged field has "+strconv.Itoa(len(sub.b))+" unread bytes")
+	}
+	if sub.err != nil && r.err == nil {
+		r.err = sub.err
+		r.b = nil
+	}
+}
+
+// finish applies the trailing-bytes rule of a top-level decode.
+func (r *reader) finish(typ string, o DecodeOptions) error {
+	if r.err == nil && !o.AllowTrailing && len(r.b) != 0 {
+		r.setErr(ErrMalformed, strconv.Itoa(len(r.b))+" trailing bytes")
+	}
+	if r.err != nil {
+		return r.fail(typ, "")
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+)
+
+// UUID is Kafka's 16-byte uuid type. The zero value is the null uuid.
+type UUID [16]byte
+
+// String formats u as 32 lowercase hex digits.
+func (u UUID) String() string { return hex.EncodeToString(u[:]) }
+
+// TaggedField is a tagged field this codec does not know, kept as its tag
+// number and raw payload so that a decode and re-encode loses nothing.
+type TaggedField struct {
+	Tag  uint32
+	Data []byte
+}
+
+// writer appends to a caller's buffer. The first error sticks; generated
+// code returns as soon as it sees one.
+type writer struct {
+	b   []byte
+	err error
+}
+
+func (w *writer) fail(typ, field string, version int16, kind error) {
+	if w.err == nil {
+		w.err = &EncodeError{Type: typ, Field: field, Version: version, Err: kind}
+	}
+}
+
+func (w *writer) i8(v int8) { w.b = append(w.b, byte(v)) }
+
+func (w *writer) boolean(v bool) {
+	if v {
+		w.b = append(w.b, 1)
+	} else {
+		w.b = append(w.b, 0)
+	}
+}
+
+func (w *writer) u16(v uint16)  { w.b = binary.BigEndian.AppendUint16(w.b, v) }
+func (w *writer) i16(v int16)   { w.b = binary.BigEndian.AppendUint16(w.b, uint16(v)) }
+func (w *writer) u32(v uint32)  { w.b = binary.BigEndian.AppendUint32(w.b, v) }
+func (w *writer) i32(v int32)   { w.b = binary.BigEndian.AppendUint32(w.b, uint32(v)) }
+func (w *writer) i64(v int64)   { w.b = binary.BigEndian.AppendUint64(w.b, uint64(v)) }
+func (w *writer) f64(v float64) { w.b = binary.BigEndian.AppendUint64(w.b, math.Float64bits(v)) }
+func (w *writer) uuid(v UUID)   { w.b = append(w.b, v[:]...) }
+
+func (w *writer) uvarint(v uint32) {
+	for v >= 0x80 {
+		w.b = append(w.b, byte(v)|0x80)
+		v >>= 7
+	}
+	w.b = append(w.b, byte(v))
+}
+
+func uvarintLen(v uint32) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// length writes a length or count; n == -1 is null.
+func (w *writer) length(n int, compact, wide bool) {
+	switch {
+	case compact:
+		w.uvarint(uint32(n + 1))
+	case wide:
+		w.i32(int32(n))
+	default:
+		w.i16(int16(n))
+	}
+}
+
+// str writes a non-null string. It reports false when the string is too
+// long for the non-compact form.
+func (w *writer) str(s string, compact bool) bool {
+	if !compact && len(s) > math.MaxInt16 {
+		return false
+	}
+	w.length(len(s), compact, false)
+	w.b = append(w.b, s...)
+	return true
+}
+
+// nstr writes a nullable string.
+func (w *writer) nstr(s *string, compact bool) bool {
+	if s == nil {
+		w.length(-1, compact, false)
+		return true
+	}
+	return w.str(*s, compact)
+}
+
+// bytes writes a bytes or records value; nil is written as null when
+// nullable and as empty otherwise.
+func (w *writer) bytes(b []byte, compact, nullable bool) {
+	if b == nil && nullable {
+		w.length(-1, compact, true)
+		return
+	}
+	w.length(len(b), compact, true)
+	w.b = append(w.b, b...)
+}
+
+// sized finishes a tagged field whose payload was appended from start: it
+// inserts the payload's uvarint size in front of it.
+func (w *writer) sized(start int) {
+	n := len(w.b) - start
+	k := uvarintLen(uint32(n))
+	for i := 0; i < k; i++ {
+		w.b = append(w.b, 0)
+	}
+	copy(w.b[start+k:], w.b[start:start+n])
+	v := uint32(n)
+	for i := 0; i < k; i++ {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if i < k-1 {
+			c |= 0x80
+		}
+		w.b[start+i] = c
+	}
+}
+
+// unknownTags writes the preserved tagged fields whose tag is in [lo, hi)
+// and returns how many it wrote.
+func (w *writer) unknownTags(tags []TaggedField, lo, hi uint64) {
+	for _, t := range tags {
+		if uint64(t.Tag) >= lo && uint64(t.Tag) < hi {
+			w.uvarint(t.Tag)
+			w.uvarint(uint32(len(t.Data)))
+			w.b = append(w.b, t.Data...)
+		}
+	}
+}
