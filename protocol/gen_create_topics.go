@@ -12,11 +12,11 @@ type CreateTopicsRequest struct {
 	// Topics is a []CreatableTopic present in every version.
 	Topics []CreateTopicsRequestCreatableTopic
 
-	// timeoutMs is a int32 present in every version; default "60000".
-	timeoutMs int32
+	// TimeoutMs is a int32 present in every version; default "60000"; named timeoutMs in the spec.
+	TimeoutMs int32
 
-	// validateOnly is a bool present in every version; default "false".
-	validateOnly bool
+	// ValidateOnly is a bool present in every version; default "false"; named validateOnly in the spec.
+	ValidateOnly bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
@@ -74,8 +74,8 @@ type CreateTopicsRequestCreatableTopicConfig struct {
 // Default sets every field of v to its default value.
 func (v *CreateTopicsRequest) Default() {
 	v.Topics = nil
-	v.timeoutMs = 60000
-	v.validateOnly = false
+	v.TimeoutMs = 60000
+	v.ValidateOnly = false
 	v.UnknownTags = nil
 }
 
@@ -88,8 +88,8 @@ func (v *CreateTopicsRequest) encode(w *writer, version int16) {
 			return
 		}
 	}
-	w.i32(v.timeoutMs)
-	w.boolean(v.validateOnly)
+	w.i32(v.TimeoutMs)
+	w.boolean(v.ValidateOnly)
 	if flexible {
 		w.uvarint(uint32(len(v.UnknownTags)))
 		w.unknownTags(v.UnknownTags, 0, 1<<32)
@@ -113,13 +113,13 @@ func (v *CreateTopicsRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = a
 	}
-	v.timeoutMs = r.i32()
+	v.TimeoutMs = r.i32()
 	if r.err != nil {
-		return r.fail("CreateTopicsRequest", "timeoutMs")
+		return r.fail("CreateTopicsRequest", "TimeoutMs")
 	}
-	v.validateOnly = r.boolean()
+	v.ValidateOnly = r.boolean()
 	if r.err != nil {
-		return r.fail("CreateTopicsRequest", "validateOnly")
+		return r.fail("CreateTopicsRequest", "ValidateOnly")
 	}
 	if flexible {
 		nt := r.uvarint()

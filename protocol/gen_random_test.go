@@ -3494,14 +3494,14 @@ func (v *CreateTopicsRequest) randomize(g *rng, version int16, depth int) {
 		v.Topics = nil
 	}
 	if true {
-		v.timeoutMs = int32(g.u64())
+		v.TimeoutMs = int32(g.u64())
 	} else {
-		v.timeoutMs = 60000
+		v.TimeoutMs = 60000
 	}
 	if true {
-		v.validateOnly = g.intn(2) == 1
+		v.ValidateOnly = g.intn(2) == 1
 	} else {
-		v.validateOnly = false
+		v.ValidateOnly = false
 	}
 	v.UnknownTags = nil
 	if flexible && g.intn(4) == 0 {
@@ -7422,7 +7422,7 @@ func (v *FetchRequest) randomize(g *rng, version int16, depth int) {
 	}
 	if flexible && version >= 15 {
 		v.ReplicaState.randomize(g, version, depth+1)
-		if !(!v.ReplicaState.isDefault()) {
+		if v.ReplicaState.isDefault() {
 			v.ReplicaState.Default()
 		}
 	} else {
@@ -7728,7 +7728,7 @@ func (v *FetchResponsePartitionData) randomize(g *rng, version int16, depth int)
 	}
 	if flexible && version >= 12 {
 		v.DivergingEpoch.randomize(g, version, depth+1)
-		if !(!v.DivergingEpoch.isDefault()) {
+		if v.DivergingEpoch.isDefault() {
 			v.DivergingEpoch.Default()
 		}
 	} else {
@@ -7736,7 +7736,7 @@ func (v *FetchResponsePartitionData) randomize(g *rng, version int16, depth int)
 	}
 	if flexible && version >= 12 {
 		v.CurrentLeader.randomize(g, version, depth+1)
-		if !(!v.CurrentLeader.isDefault()) {
+		if v.CurrentLeader.isDefault() {
 			v.CurrentLeader.Default()
 		}
 	} else {
@@ -7744,7 +7744,7 @@ func (v *FetchResponsePartitionData) randomize(g *rng, version int16, depth int)
 	}
 	if flexible && version >= 12 {
 		v.SnapshotId.randomize(g, version, depth+1)
-		if !(!v.SnapshotId.isDefault()) {
+		if v.SnapshotId.isDefault() {
 			v.SnapshotId.Default()
 		}
 	} else {
@@ -8096,7 +8096,7 @@ func (v *FetchSnapshotResponsePartitionSnapshot) randomize(g *rng, version int16
 	}
 	if flexible {
 		v.CurrentLeader.randomize(g, version, depth+1)
-		if !(!v.CurrentLeader.isDefault()) {
+		if v.CurrentLeader.isDefault() {
 			v.CurrentLeader.Default()
 		}
 	} else {
@@ -11048,7 +11048,7 @@ func (v *ProduceResponsePartitionProduceResponse) randomize(g *rng, version int1
 	}
 	if flexible && version >= 10 {
 		v.CurrentLeader.randomize(g, version, depth+1)
-		if !(!v.CurrentLeader.isDefault()) {
+		if v.CurrentLeader.isDefault() {
 			v.CurrentLeader.Default()
 		}
 	} else {
@@ -14407,9 +14407,9 @@ func (v *UpdateFeaturesRequest) randomize(g *rng, version int16, depth int) {
 	flexible := true
 	v.Version = version
 	if true {
-		v.timeoutMs = int32(g.u64())
+		v.TimeoutMs = int32(g.u64())
 	} else {
-		v.timeoutMs = 60000
+		v.TimeoutMs = 60000
 	}
 	if true {
 		{
@@ -14643,7 +14643,7 @@ func (v *UpdateRaftVoterResponse) randomize(g *rng, version int16, depth int) {
 	}
 	if flexible {
 		v.CurrentLeader.randomize(g, version, depth+1)
-		if !(!v.CurrentLeader.isDefault()) {
+		if v.CurrentLeader.isDefault() {
 			v.CurrentLeader.Default()
 		}
 	} else {

@@ -9,8 +9,8 @@ type UpdateFeaturesRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// timeoutMs is a int32 present in every version; default "60000".
-	timeoutMs int32
+	// TimeoutMs is a int32 present in every version; default "60000"; named timeoutMs in the spec.
+	TimeoutMs int32
 
 	// FeatureUpdates is a []FeatureUpdateKey present in every version.
 	FeatureUpdates []UpdateFeaturesRequestFeatureUpdateKey
@@ -44,7 +44,7 @@ type UpdateFeaturesRequestFeatureUpdateKey struct {
 
 // Default sets every field of v to its default value.
 func (v *UpdateFeaturesRequest) Default() {
-	v.timeoutMs = 60000
+	v.TimeoutMs = 60000
 	v.FeatureUpdates = nil
 	v.ValidateOnly = false
 	v.UnknownTags = nil
@@ -52,7 +52,7 @@ func (v *UpdateFeaturesRequest) Default() {
 
 func (v *UpdateFeaturesRequest) encode(w *writer, version int16) {
 	flexible := true
-	w.i32(v.timeoutMs)
+	w.i32(v.TimeoutMs)
 	w.length(len(v.FeatureUpdates), flexible, true)
 	for i := range v.FeatureUpdates {
 		v.FeatureUpdates[i].encode(w, version)
@@ -75,9 +75,9 @@ func (v *UpdateFeaturesRequest) encode(w *writer, version int16) {
 func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
 	flexible := true
 	v.UnknownTags = nil
-	v.timeoutMs = r.i32()
+	v.TimeoutMs = r.i32()
 	if r.err != nil {
-		return r.fail("UpdateFeaturesRequest", "timeoutMs")
+		return r.fail("UpdateFeaturesRequest", "TimeoutMs")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
 		if r.err != nil {

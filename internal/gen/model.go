@@ -163,7 +163,7 @@ func resolveFields(m *message, st *strct, local map[string]*strct) {
 	st.resolved = true
 	where := st.path
 	for _, rf := range st.raw.Fields {
-		f := &field{specName: rf.Name, name: rf.Name, raw: rf, ignorable: rf.Ignorable}
+		f := &field{specName: rf.Name, name: exported(rf.Name), raw: rf, ignorable: rf.Ignorable}
 		if st.top {
 			if n, ok := reservedTop[rf.Name]; ok {
 				f.name = n
@@ -298,4 +298,12 @@ func pick(c bool, a, b int) int {
 		return a
 	}
 	return b
+}
+
+// exported capitalizes a spec name (a few specs use lowerCamel names).
+func exported(s string) string {
+	if s == "" || (s[0] >= 'A' && s[0] <= 'Z') {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -48,7 +48,7 @@ func emitRandom(g *gen, st *strct) {
 		if tag != "false" {
 			b.p("if %s {", tag)
 			randomValue(&b, f, x, st)
-			b.p("if !(%s) { %s }", b.nonDefault(f, x), f.defaultAssign(x))
+			b.p("if %s { %s }", negate(b.nonDefault(f, x)), f.defaultAssign(x))
 			b.p("} else")
 		}
 		b.p("{ %s }", f.defaultAssign(x))
@@ -122,4 +122,12 @@ func randomScalar(t string) string {
 	}
 	fatalf("no random scalar for %s", t)
 	return strings.ToUpper(t)
+}
+
+// negate negates a condition without stacking "!" signs.
+func negate(c string) string {
+	if strings.HasPrefix(c, "!") && !strings.HasPrefix(c, "!(") && !strings.ContainsAny(c, " &|") {
+		return c[1:]
+	}
+	return "!(" + c + ")"
 }
