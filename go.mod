@@ -1,3 +1,5 @@
 module github.com/gregorkafka/gregor
 
-go 1.24
+go 1.24.0
+
+require github.com/twmb/franz-go/pkg/kmsg v1.14.0

@@ -30,8 +30,8 @@ func TestPrimitives(t *testing.T) {
 			t.Fatalf("uvarint: got %d want %d", got, v)
 		}
 	}
-	if r.err != nil || len(r.b) != 0 {
-		t.Fatalf("leftover state: %v %d", r.err, len(r.b))
+	if r.bad != 0 || len(r.b) != 0 {
+		t.Fatalf("leftover state: %v %d", r.bad, len(r.b))
 	}
 }
 
@@ -54,8 +54,10 @@ func TestReaderErrors(t *testing.T) {
 	for _, c := range cases {
 		r := newReader(c.in, false)
 		c.read(&r)
-		if r.err == nil || !errors.Is(r.err, c.want) {
-			t.Errorf("%s: got %v, want %v", c.name, r.err, c.want)
+		if r.bad == 0 {
+			t.Errorf("%s: no error, want %v", c.name, c.want)
+		} else if err := r.fail("T", "F"); !errors.Is(err, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, err, c.want)
 		}
 	}
 }

@@ -23,7 +23,7 @@ type AddOffsetsToTxnRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -32,7 +32,7 @@ func (v *AddOffsetsToTxnRequest) Default() {
 	v.ProducerId = 0
 	v.ProducerEpoch = 0
 	v.GroupId = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AddOffsetsToTxnRequest) encode(w *writer, version int16) {
@@ -48,43 +48,43 @@ func (v *AddOffsetsToTxnRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddOffsetsToTxnRequest) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TransactionalId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddOffsetsToTxnRequest", "TransactionalId")
 	}
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddOffsetsToTxnRequest", "ProducerId")
 	}
 	v.ProducerEpoch = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddOffsetsToTxnRequest", "ProducerEpoch")
 	}
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddOffsetsToTxnRequest", "GroupId")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddOffsetsToTxnRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnRequest", "(tagged fields)")
 			}
 		}
@@ -159,14 +159,14 @@ type AddOffsetsToTxnResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AddOffsetsToTxnResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AddOffsetsToTxnResponse) encode(w *writer, version int16) {
@@ -174,35 +174,35 @@ func (v *AddOffsetsToTxnResponse) encode(w *writer, version int16) {
 	w.i32(v.ThrottleTimeMs)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddOffsetsToTxnResponse) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddOffsetsToTxnResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddOffsetsToTxnResponse", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddOffsetsToTxnResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnResponse", "(tagged fields)")
 			}
 		}

@@ -26,7 +26,7 @@ type AddPartitionsToTxnRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AddPartitionsToTxnRequestAddPartitionsToTxnTopic is the struct at AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.
@@ -39,7 +39,7 @@ type AddPartitionsToTxnRequestAddPartitionsToTxnTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AddPartitionsToTxnRequestAddPartitionsToTxnTransaction is the struct at AddPartitionsToTxnRequest.Transactions.
@@ -61,17 +61,21 @@ type AddPartitionsToTxnRequestAddPartitionsToTxnTransaction struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AddPartitionsToTxnRequest) Default() {
-	v.Transactions = nil
+	if v.Transactions != nil {
+		v.Transactions = nil
+	}
 	v.V3AndBelowTransactionalId = ""
 	v.V3AndBelowProducerId = 0
 	v.V3AndBelowProducerEpoch = 0
-	v.V3AndBelowTopics = nil
-	v.UnknownTags = nil
+	if v.V3AndBelowTopics != nil {
+		v.V3AndBelowTopics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddPartitionsToTxnRequest) encode(w *writer, version int16) {
@@ -122,17 +126,17 @@ func (v *AddPartitionsToTxnRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 4 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequest", "Transactions")
 			}
 			v.Transactions = nil
@@ -146,11 +150,13 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 			v.Transactions = a
 		}
 	} else {
-		v.Transactions = nil
+		if v.Transactions != nil {
+			v.Transactions = nil
+		}
 	}
 	if version <= 3 {
 		v.V3AndBelowTransactionalId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequest", "V3AndBelowTransactionalId")
 		}
 	} else {
@@ -158,7 +164,7 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 	}
 	if version <= 3 {
 		v.V3AndBelowProducerId = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequest", "V3AndBelowProducerId")
 		}
 	} else {
@@ -166,7 +172,7 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 	}
 	if version <= 3 {
 		v.V3AndBelowProducerEpoch = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequest", "V3AndBelowProducerEpoch")
 		}
 	} else {
@@ -174,7 +180,7 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 	}
 	if version <= 3 {
 		if n := r.arrayLen(flexible, false, 3); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequest", "V3AndBelowTopics")
 			}
 			v.V3AndBelowTopics = nil
@@ -188,21 +194,23 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 			v.V3AndBelowTopics = a
 		}
 	} else {
-		v.V3AndBelowTopics = nil
+		if v.V3AndBelowTopics != nil {
+			v.V3AndBelowTopics = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequest", "(tagged fields)")
 			}
 		}
@@ -213,8 +221,10 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) encode(w *writer, version int16) {
@@ -228,20 +238,20 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) encode(w *writer, ver
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -250,24 +260,24 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *reader, ver
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "(tagged fields)")
 			}
 		}
@@ -281,8 +291,10 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) Default() {
 	v.ProducerId = 0
 	v.ProducerEpoch = 0
 	v.VerifyOnly = false
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) encode(w *writer, version int16) {
@@ -327,17 +339,17 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) encode(w *write
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 4 {
 		v.TransactionalId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "TransactionalId")
 		}
 	} else {
@@ -345,7 +357,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reade
 	}
 	if version >= 4 {
 		v.ProducerId = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "ProducerId")
 		}
 	} else {
@@ -353,7 +365,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reade
 	}
 	if version >= 4 {
 		v.ProducerEpoch = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "ProducerEpoch")
 		}
 	} else {
@@ -361,7 +373,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reade
 	}
 	if version >= 4 {
 		v.VerifyOnly = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "VerifyOnly")
 		}
 	} else {
@@ -369,7 +381,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reade
 	}
 	if version >= 4 {
 		if n := r.arrayLen(flexible, false, 3); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "Topics")
 			}
 			v.Topics = nil
@@ -383,21 +395,23 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reade
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "(tagged fields)")
 			}
 		}
@@ -478,7 +492,7 @@ type AddPartitionsToTxnResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult is the struct at AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.
@@ -491,7 +505,7 @@ type AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult is the struct at AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.
@@ -504,7 +518,7 @@ type AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AddPartitionsToTxnResponseAddPartitionsToTxnResult is the struct at AddPartitionsToTxnResponse.ResultsByTransaction.
@@ -517,16 +531,20 @@ type AddPartitionsToTxnResponseAddPartitionsToTxnResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AddPartitionsToTxnResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ResultsByTransaction = nil
-	v.ResultsByTopicV3AndBelow = nil
-	v.UnknownTags = nil
+	if v.ResultsByTransaction != nil {
+		v.ResultsByTransaction = nil
+	}
+	if v.ResultsByTopicV3AndBelow != nil {
+		v.ResultsByTopicV3AndBelow = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddPartitionsToTxnResponse) encode(w *writer, version int16) {
@@ -560,21 +578,21 @@ func (v *AddPartitionsToTxnResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddPartitionsToTxnResponse", "ThrottleTimeMs")
 	}
 	if version >= 4 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnResponse", "ErrorCode")
 		}
 	} else {
@@ -582,7 +600,7 @@ func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 4 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponse", "ResultsByTransaction")
 			}
 			v.ResultsByTransaction = nil
@@ -596,11 +614,13 @@ func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 			v.ResultsByTransaction = a
 		}
 	} else {
-		v.ResultsByTransaction = nil
+		if v.ResultsByTransaction != nil {
+			v.ResultsByTransaction = nil
+		}
 	}
 	if version <= 3 {
 		if n := r.arrayLen(flexible, false, 3); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponse", "ResultsByTopicV3AndBelow")
 			}
 			v.ResultsByTopicV3AndBelow = nil
@@ -614,21 +634,23 @@ func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 			v.ResultsByTopicV3AndBelow = a
 		}
 	} else {
-		v.ResultsByTopicV3AndBelow = nil
+		if v.ResultsByTopicV3AndBelow != nil {
+			v.ResultsByTopicV3AndBelow = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponse", "(tagged fields)")
 			}
 		}
@@ -639,8 +661,10 @@ func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) Default() {
 	v.Name = ""
-	v.ResultsByPartition = nil
-	v.UnknownTags = nil
+	if v.ResultsByPartition != nil {
+		v.ResultsByPartition = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) encode(w *writer, version int16) {
@@ -657,20 +681,20 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) encode(w *writ
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "ResultsByPartition")
 		}
 		v.ResultsByPartition = nil
@@ -685,17 +709,17 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *read
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "(tagged fields)")
 			}
 		}
@@ -707,7 +731,7 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *read
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) Default() {
 	v.PartitionIndex = 0
 	v.PartitionErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) encode(w *writer, version int16) {
@@ -715,35 +739,35 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) encode(w *
 	w.i32(v.PartitionIndex)
 	w.i16(v.PartitionErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult", "PartitionIndex")
 	}
 	v.PartitionErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult", "PartitionErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult", "(tagged fields)")
 			}
 		}
@@ -754,8 +778,10 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) decode(r *
 // Default sets every field of v to its default value.
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) Default() {
 	v.TransactionalId = ""
-	v.TopicResults = nil
-	v.UnknownTags = nil
+	if v.TopicResults != nil {
+		v.TopicResults = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) encode(w *writer, version int16) {
@@ -782,17 +808,17 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) encode(w *writer, v
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 4 {
 		v.TransactionalId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "TransactionalId")
 		}
 	} else {
@@ -800,7 +826,7 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) decode(r *reader, v
 	}
 	if version >= 4 {
 		if n := r.arrayLen(flexible, false, 3); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "TopicResults")
 			}
 			v.TopicResults = nil
@@ -814,21 +840,23 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) decode(r *reader, v
 			v.TopicResults = a
 		}
 	} else {
-		v.TopicResults = nil
+		if v.TopicResults != nil {
+			v.TopicResults = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "(tagged fields)")
 			}
 		}

@@ -26,7 +26,7 @@ type AddRaftVoterRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AddRaftVoterRequestListener is the struct at AddRaftVoterRequest.Listeners.
@@ -42,17 +42,21 @@ type AddRaftVoterRequestListener struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AddRaftVoterRequest) Default() {
-	v.ClusterId = nil
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.TimeoutMs = 0
 	v.VoterId = 0
 	v.VoterDirectoryId = UUID{}
-	v.Listeners = nil
-	v.UnknownTags = nil
+	if v.Listeners != nil {
+		v.Listeners = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddRaftVoterRequest) encode(w *writer, version int16) {
@@ -72,32 +76,32 @@ func (v *AddRaftVoterRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddRaftVoterRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ClusterId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterRequest", "ClusterId")
 	}
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterRequest", "TimeoutMs")
 	}
 	v.VoterId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterRequest", "VoterId")
 	}
 	v.VoterDirectoryId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterRequest", "VoterDirectoryId")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddRaftVoterRequest", "Listeners")
 		}
 		v.Listeners = nil
@@ -112,17 +116,17 @@ func (v *AddRaftVoterRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddRaftVoterRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequest", "(tagged fields)")
 			}
 		}
@@ -135,7 +139,7 @@ func (v *AddRaftVoterRequestListener) Default() {
 	v.Name = ""
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AddRaftVoterRequestListener) encode(w *writer, version int16) {
@@ -150,39 +154,39 @@ func (v *AddRaftVoterRequestListener) encode(w *writer, version int16) {
 	}
 	w.u16(v.Port)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddRaftVoterRequestListener) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterRequestListener", "Name")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterRequestListener", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterRequestListener", "Port")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddRaftVoterRequestListener", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequestListener", "(tagged fields)")
 			}
 		}
@@ -260,15 +264,17 @@ type AddRaftVoterResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AddRaftVoterResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AddRaftVoterResponse) encode(w *writer, version int16) {
@@ -280,39 +286,39 @@ func (v *AddRaftVoterResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AddRaftVoterResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AddRaftVoterResponse", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AddRaftVoterResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AddRaftVoterResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AddRaftVoterResponse", "(tagged fields)")
 			}
 		}

@@ -17,14 +17,14 @@ type AllocateProducerIdsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AllocateProducerIdsRequest) Default() {
 	v.BrokerId = 0
 	v.BrokerEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AllocateProducerIdsRequest) encode(w *writer, version int16) {
@@ -32,35 +32,35 @@ func (v *AllocateProducerIdsRequest) encode(w *writer, version int16) {
 	w.i32(v.BrokerId)
 	w.i64(v.BrokerEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AllocateProducerIdsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.BrokerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AllocateProducerIdsRequest", "BrokerId")
 	}
 	v.BrokerEpoch = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AllocateProducerIdsRequest", "BrokerEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AllocateProducerIdsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsRequest", "(tagged fields)")
 			}
 		}
@@ -141,7 +141,7 @@ type AllocateProducerIdsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -150,7 +150,7 @@ func (v *AllocateProducerIdsResponse) Default() {
 	v.ErrorCode = 0
 	v.ProducerIdStart = 0
 	v.ProducerIdLen = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AllocateProducerIdsResponse) encode(w *writer, version int16) {
@@ -160,43 +160,43 @@ func (v *AllocateProducerIdsResponse) encode(w *writer, version int16) {
 	w.i64(v.ProducerIdStart)
 	w.i32(v.ProducerIdLen)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AllocateProducerIdsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AllocateProducerIdsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AllocateProducerIdsResponse", "ErrorCode")
 	}
 	v.ProducerIdStart = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AllocateProducerIdsResponse", "ProducerIdStart")
 	}
 	v.ProducerIdLen = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AllocateProducerIdsResponse", "ProducerIdLen")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AllocateProducerIdsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsResponse", "(tagged fields)")
 			}
 		}

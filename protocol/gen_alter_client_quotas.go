@@ -17,7 +17,7 @@ type AlterClientQuotasRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterClientQuotasRequestEntryData is the struct at AlterClientQuotasRequest.Entries.
@@ -30,7 +30,7 @@ type AlterClientQuotasRequestEntryData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterClientQuotasRequestEntityData is the struct at AlterClientQuotasRequest.Entries.Entity.
@@ -43,7 +43,7 @@ type AlterClientQuotasRequestEntityData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterClientQuotasRequestOpData is the struct at AlterClientQuotasRequest.Entries.Ops.
@@ -59,14 +59,16 @@ type AlterClientQuotasRequestOpData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterClientQuotasRequest) Default() {
-	v.Entries = nil
+	if v.Entries != nil {
+		v.Entries = nil
+	}
 	v.ValidateOnly = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterClientQuotasRequest) encode(w *writer, version int16) {
@@ -80,16 +82,16 @@ func (v *AlterClientQuotasRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterClientQuotasRequest) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasRequest", "Entries")
 		}
 		v.Entries = nil
@@ -103,22 +105,22 @@ func (v *AlterClientQuotasRequest) decode(r *reader, version int16) error {
 		v.Entries = a
 	}
 	v.ValidateOnly = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasRequest", "ValidateOnly")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequest", "(tagged fields)")
 			}
 		}
@@ -128,9 +130,13 @@ func (v *AlterClientQuotasRequest) decode(r *reader, version int16) error {
 
 // Default sets every field of v to its default value.
 func (v *AlterClientQuotasRequestEntryData) Default() {
-	v.Entity = nil
-	v.Ops = nil
-	v.UnknownTags = nil
+	if v.Entity != nil {
+		v.Entity = nil
+	}
+	if v.Ops != nil {
+		v.Ops = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterClientQuotasRequestEntryData) encode(w *writer, version int16) {
@@ -150,16 +156,16 @@ func (v *AlterClientQuotasRequestEntryData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasRequestEntryData", "Entity")
 		}
 		v.Entity = nil
@@ -173,7 +179,7 @@ func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) err
 		v.Entity = a
 	}
 	if n := r.arrayLen(flexible, false, 11); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasRequestEntryData", "Ops")
 		}
 		v.Ops = nil
@@ -188,17 +194,17 @@ func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasRequestEntryData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntryData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntryData", "(tagged fields)")
 			}
 		}
@@ -209,8 +215,10 @@ func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) err
 // Default sets every field of v to its default value.
 func (v *AlterClientQuotasRequestEntityData) Default() {
 	v.EntityType = ""
-	v.EntityName = nil
-	v.UnknownTags = nil
+	if v.EntityName != nil {
+		v.EntityName = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterClientQuotasRequestEntityData) encode(w *writer, version int16) {
@@ -224,35 +232,35 @@ func (v *AlterClientQuotasRequestEntityData) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterClientQuotasRequestEntityData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.EntityType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasRequestEntityData", "EntityType")
 	}
 	v.EntityName = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasRequestEntityData", "EntityName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasRequestEntityData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntityData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntityData", "(tagged fields)")
 			}
 		}
@@ -265,7 +273,7 @@ func (v *AlterClientQuotasRequestOpData) Default() {
 	v.Key = ""
 	v.Value = 0
 	v.Remove = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterClientQuotasRequestOpData) encode(w *writer, version int16) {
@@ -277,39 +285,39 @@ func (v *AlterClientQuotasRequestOpData) encode(w *writer, version int16) {
 	w.f64(v.Value)
 	w.boolean(v.Remove)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterClientQuotasRequestOpData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Key = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasRequestOpData", "Key")
 	}
 	v.Value = r.f64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasRequestOpData", "Value")
 	}
 	v.Remove = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasRequestOpData", "Remove")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasRequestOpData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestOpData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestOpData", "(tagged fields)")
 			}
 		}
@@ -384,7 +392,7 @@ type AlterClientQuotasResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterClientQuotasResponseEntryData is the struct at AlterClientQuotasResponse.Entries.
@@ -400,7 +408,7 @@ type AlterClientQuotasResponseEntryData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterClientQuotasResponseEntityData is the struct at AlterClientQuotasResponse.Entries.Entity.
@@ -413,14 +421,16 @@ type AlterClientQuotasResponseEntityData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterClientQuotasResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Entries = nil
-	v.UnknownTags = nil
+	if v.Entries != nil {
+		v.Entries = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterClientQuotasResponse) encode(w *writer, version int16) {
@@ -434,20 +444,20 @@ func (v *AlterClientQuotasResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterClientQuotasResponse) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasResponse", "Entries")
 		}
 		v.Entries = nil
@@ -462,17 +472,17 @@ func (v *AlterClientQuotasResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponse", "(tagged fields)")
 			}
 		}
@@ -483,9 +493,13 @@ func (v *AlterClientQuotasResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AlterClientQuotasResponseEntryData) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Entity = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Entity != nil {
+		v.Entity = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterClientQuotasResponseEntryData) encode(w *writer, version int16) {
@@ -503,24 +517,24 @@ func (v *AlterClientQuotasResponseEntryData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterClientQuotasResponseEntryData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasResponseEntryData", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasResponseEntryData", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasResponseEntryData", "Entity")
 		}
 		v.Entity = nil
@@ -535,17 +549,17 @@ func (v *AlterClientQuotasResponseEntryData) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasResponseEntryData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntryData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntryData", "(tagged fields)")
 			}
 		}
@@ -556,8 +570,10 @@ func (v *AlterClientQuotasResponseEntryData) decode(r *reader, version int16) er
 // Default sets every field of v to its default value.
 func (v *AlterClientQuotasResponseEntityData) Default() {
 	v.EntityType = ""
-	v.EntityName = nil
-	v.UnknownTags = nil
+	if v.EntityName != nil {
+		v.EntityName = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterClientQuotasResponseEntityData) encode(w *writer, version int16) {
@@ -571,35 +587,35 @@ func (v *AlterClientQuotasResponseEntityData) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterClientQuotasResponseEntityData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.EntityType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasResponseEntityData", "EntityType")
 	}
 	v.EntityName = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterClientQuotasResponseEntityData", "EntityName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterClientQuotasResponseEntityData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntityData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntityData", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type AlterConfigsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterConfigsRequestAlterConfigsResource is the struct at AlterConfigsRequest.Resources.
@@ -33,7 +33,7 @@ type AlterConfigsRequestAlterConfigsResource struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterConfigsRequestAlterableConfig is the struct at AlterConfigsRequest.Resources.Configs.
@@ -46,14 +46,16 @@ type AlterConfigsRequestAlterableConfig struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterConfigsRequest) Default() {
-	v.Resources = nil
+	if v.Resources != nil {
+		v.Resources = nil
+	}
 	v.ValidateOnly = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterConfigsRequest) encode(w *writer, version int16) {
@@ -67,16 +69,16 @@ func (v *AlterConfigsRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterConfigsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsRequest", "Resources")
 		}
 		v.Resources = nil
@@ -90,22 +92,22 @@ func (v *AlterConfigsRequest) decode(r *reader, version int16) error {
 		v.Resources = a
 	}
 	v.ValidateOnly = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsRequest", "ValidateOnly")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterConfigsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterConfigsRequest", "(tagged fields)")
 			}
 		}
@@ -117,8 +119,10 @@ func (v *AlterConfigsRequest) decode(r *reader, version int16) error {
 func (v *AlterConfigsRequestAlterConfigsResource) Default() {
 	v.ResourceType = 0
 	v.ResourceName = ""
-	v.Configs = nil
-	v.UnknownTags = nil
+	if v.Configs != nil {
+		v.Configs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterConfigsRequestAlterConfigsResource) encode(w *writer, version int16) {
@@ -136,24 +140,24 @@ func (v *AlterConfigsRequestAlterConfigsResource) encode(w *writer, version int1
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterConfigsRequestAlterConfigsResource) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsRequestAlterConfigsResource", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsRequestAlterConfigsResource", "ResourceName")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsRequestAlterConfigsResource", "Configs")
 		}
 		v.Configs = nil
@@ -168,17 +172,17 @@ func (v *AlterConfigsRequestAlterConfigsResource) decode(r *reader, version int1
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
 		}
@@ -189,8 +193,10 @@ func (v *AlterConfigsRequestAlterConfigsResource) decode(r *reader, version int1
 // Default sets every field of v to its default value.
 func (v *AlterConfigsRequestAlterableConfig) Default() {
 	v.Name = ""
-	v.Value = nil
-	v.UnknownTags = nil
+	if v.Value != nil {
+		v.Value = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterConfigsRequestAlterableConfig) encode(w *writer, version int16) {
@@ -204,35 +210,35 @@ func (v *AlterConfigsRequestAlterableConfig) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterConfigsRequestAlterableConfig) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsRequestAlterableConfig", "Name")
 	}
 	v.Value = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsRequestAlterableConfig", "Value")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsRequestAlterableConfig", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
 		}
@@ -307,7 +313,7 @@ type AlterConfigsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterConfigsResponseAlterConfigsResourceResponse is the struct at AlterConfigsResponse.Responses.
@@ -326,14 +332,16 @@ type AlterConfigsResponseAlterConfigsResourceResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterConfigsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Responses = nil
-	v.UnknownTags = nil
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterConfigsResponse) encode(w *writer, version int16) {
@@ -347,20 +355,20 @@ func (v *AlterConfigsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterConfigsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsResponse", "Responses")
 		}
 		v.Responses = nil
@@ -375,17 +383,17 @@ func (v *AlterConfigsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterConfigsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterConfigsResponse", "(tagged fields)")
 			}
 		}
@@ -396,10 +404,12 @@ func (v *AlterConfigsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AlterConfigsResponseAlterConfigsResourceResponse) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.ResourceType = 0
 	v.ResourceName = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterConfigsResponseAlterConfigsResourceResponse) encode(w *writer, version int16) {
@@ -415,43 +425,43 @@ func (v *AlterConfigsResponseAlterConfigsResourceResponse) encode(w *writer, ver
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterConfigsResponseAlterConfigsResourceResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ErrorMessage")
 	}
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ResourceName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}
 		}

@@ -20,7 +20,7 @@ type AlterPartitionRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionRequestTopicData is the struct at AlterPartitionRequest.Topics.
@@ -33,7 +33,7 @@ type AlterPartitionRequestTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionRequestPartitionData is the struct at AlterPartitionRequest.Topics.Partitions.
@@ -58,7 +58,7 @@ type AlterPartitionRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionRequestBrokerState is the struct at AlterPartitionRequest.Topics.Partitions.NewIsrWithEpochs.
@@ -71,15 +71,17 @@ type AlterPartitionRequestBrokerState struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterPartitionRequest) Default() {
 	v.BrokerId = 0
 	v.BrokerEpoch = -1
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionRequest) encode(w *writer, version int16) {
@@ -94,24 +96,24 @@ func (v *AlterPartitionRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.BrokerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionRequest", "BrokerId")
 	}
 	v.BrokerEpoch = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionRequest", "BrokerEpoch")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequest", "Topics")
 		}
 		v.Topics = nil
@@ -126,17 +128,17 @@ func (v *AlterPartitionRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequest", "(tagged fields)")
 			}
 		}
@@ -147,8 +149,10 @@ func (v *AlterPartitionRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AlterPartitionRequestTopicData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionRequestTopicData) encode(w *writer, version int16) {
@@ -162,20 +166,20 @@ func (v *AlterPartitionRequestTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionRequestTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionRequestTopicData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 15); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequestTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -190,17 +194,17 @@ func (v *AlterPartitionRequestTopicData) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequestTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestTopicData", "(tagged fields)")
 			}
 		}
@@ -212,11 +216,15 @@ func (v *AlterPartitionRequestTopicData) decode(r *reader, version int16) error 
 func (v *AlterPartitionRequestPartitionData) Default() {
 	v.PartitionIndex = 0
 	v.LeaderEpoch = 0
-	v.NewIsr = nil
-	v.NewIsrWithEpochs = nil
+	if v.NewIsr != nil {
+		v.NewIsr = nil
+	}
+	if v.NewIsrWithEpochs != nil {
+		v.NewIsrWithEpochs = nil
+	}
 	v.LeaderRecoveryState = 0
 	v.PartitionEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionRequestPartitionData) encode(w *writer, version int16) {
@@ -247,25 +255,25 @@ func (v *AlterPartitionRequestPartitionData) encode(w *writer, version int16) {
 	w.i8(v.LeaderRecoveryState)
 	w.i32(v.PartitionEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionRequestPartitionData", "PartitionIndex")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionRequestPartitionData", "LeaderEpoch")
 	}
 	if version <= 2 {
 		if n := r.arrayLen(flexible, false, 4); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestPartitionData", "NewIsr")
 			}
 			v.NewIsr = nil
@@ -274,17 +282,19 @@ func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) er
 			for i := range a {
 				a[i] = r.i32()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestPartitionData", "NewIsr")
 			}
 			v.NewIsr = a
 		}
 	} else {
-		v.NewIsr = nil
+		if v.NewIsr != nil {
+			v.NewIsr = nil
+		}
 	}
 	if version >= 3 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestPartitionData", "NewIsrWithEpochs")
 			}
 			v.NewIsrWithEpochs = nil
@@ -298,29 +308,31 @@ func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) er
 			v.NewIsrWithEpochs = a
 		}
 	} else {
-		v.NewIsrWithEpochs = nil
+		if v.NewIsrWithEpochs != nil {
+			v.NewIsrWithEpochs = nil
+		}
 	}
 	v.LeaderRecoveryState = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionRequestPartitionData", "LeaderRecoveryState")
 	}
 	v.PartitionEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionRequestPartitionData", "PartitionEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -332,7 +344,7 @@ func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) er
 func (v *AlterPartitionRequestBrokerState) Default() {
 	v.BrokerId = 0
 	v.BrokerEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionRequestBrokerState) encode(w *writer, version int16) {
@@ -350,17 +362,17 @@ func (v *AlterPartitionRequestBrokerState) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionRequestBrokerState) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.BrokerId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequestBrokerState", "BrokerId")
 		}
 	} else {
@@ -368,7 +380,7 @@ func (v *AlterPartitionRequestBrokerState) decode(r *reader, version int16) erro
 	}
 	if version >= 3 {
 		v.BrokerEpoch = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequestBrokerState", "BrokerEpoch")
 		}
 	} else {
@@ -376,17 +388,17 @@ func (v *AlterPartitionRequestBrokerState) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionRequestBrokerState", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestBrokerState", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestBrokerState", "(tagged fields)")
 			}
 		}
@@ -464,7 +476,7 @@ type AlterPartitionResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionResponseTopicData is the struct at AlterPartitionResponse.Topics.
@@ -477,7 +489,7 @@ type AlterPartitionResponseTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionResponsePartitionData is the struct at AlterPartitionResponse.Topics.Partitions.
@@ -505,15 +517,17 @@ type AlterPartitionResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterPartitionResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionResponse) encode(w *writer, version int16) {
@@ -528,24 +542,24 @@ func (v *AlterPartitionResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionResponse", "Topics")
 		}
 		v.Topics = nil
@@ -560,17 +574,17 @@ func (v *AlterPartitionResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionResponse", "(tagged fields)")
 			}
 		}
@@ -581,8 +595,10 @@ func (v *AlterPartitionResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AlterPartitionResponseTopicData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionResponseTopicData) encode(w *writer, version int16) {
@@ -596,20 +612,20 @@ func (v *AlterPartitionResponseTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionResponseTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponseTopicData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 21); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionResponseTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -624,17 +640,17 @@ func (v *AlterPartitionResponseTopicData) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionResponseTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionResponseTopicData", "(tagged fields)")
 			}
 		}
@@ -648,10 +664,12 @@ func (v *AlterPartitionResponsePartitionData) Default() {
 	v.ErrorCode = 0
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.Isr = nil
+	if v.Isr != nil {
+		v.Isr = nil
+	}
 	v.LeaderRecoveryState = 0
 	v.PartitionEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionResponsePartitionData) encode(w *writer, version int16) {
@@ -667,32 +685,32 @@ func (v *AlterPartitionResponsePartitionData) encode(w *writer, version int16) {
 	w.i8(v.LeaderRecoveryState)
 	w.i32(v.PartitionEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponsePartitionData", "ErrorCode")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponsePartitionData", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponsePartitionData", "LeaderEpoch")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionResponsePartitionData", "Isr")
 		}
 		v.Isr = nil
@@ -701,32 +719,32 @@ func (v *AlterPartitionResponsePartitionData) decode(r *reader, version int16) e
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionResponsePartitionData", "Isr")
 		}
 		v.Isr = a
 	}
 	v.LeaderRecoveryState = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponsePartitionData", "LeaderRecoveryState")
 	}
 	v.PartitionEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionResponsePartitionData", "PartitionEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionResponsePartitionData", "(tagged fields)")
 			}
 		}

@@ -20,7 +20,7 @@ type AlterPartitionReassignmentsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionReassignmentsRequestReassignableTopic is the struct at AlterPartitionReassignmentsRequest.Topics.
@@ -33,7 +33,7 @@ type AlterPartitionReassignmentsRequestReassignableTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionReassignmentsRequestReassignablePartition is the struct at AlterPartitionReassignmentsRequest.Topics.Partitions.
@@ -46,15 +46,17 @@ type AlterPartitionReassignmentsRequestReassignablePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterPartitionReassignmentsRequest) Default() {
 	v.TimeoutMs = 60000
 	v.AllowReplicationFactorChange = true
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionReassignmentsRequest) encode(w *writer, version int16) {
@@ -74,28 +76,28 @@ func (v *AlterPartitionReassignmentsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionReassignmentsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsRequest", "TimeoutMs")
 	}
 	if version >= 1 {
 		v.AllowReplicationFactorChange = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequest", "AllowReplicationFactorChange")
 		}
 	} else {
 		v.AllowReplicationFactorChange = true
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -110,17 +112,17 @@ func (v *AlterPartitionReassignmentsRequest) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequest", "(tagged fields)")
 			}
 		}
@@ -131,8 +133,10 @@ func (v *AlterPartitionReassignmentsRequest) decode(r *reader, version int16) er
 // Default sets every field of v to its default value.
 func (v *AlterPartitionReassignmentsRequestReassignableTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignableTopic) encode(w *writer, version int16) {
@@ -149,20 +153,20 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) encode(w *writer, 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsRequestReassignableTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequestReassignableTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -177,17 +181,17 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *reader, 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequestReassignableTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignableTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignableTopic", "(tagged fields)")
 			}
 		}
@@ -198,8 +202,10 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *reader, 
 // Default sets every field of v to its default value.
 func (v *AlterPartitionReassignmentsRequestReassignablePartition) Default() {
 	v.PartitionIndex = 0
-	v.Replicas = nil
-	v.UnknownTags = nil
+	if v.Replicas != nil {
+		v.Replicas = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignablePartition) encode(w *writer, version int16) {
@@ -214,20 +220,20 @@ func (v *AlterPartitionReassignmentsRequestReassignablePartition) encode(w *writ
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "PartitionIndex")
 	}
 	if n := r.arrayLen(flexible, true, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "Replicas")
 		}
 		v.Replicas = nil
@@ -236,24 +242,24 @@ func (v *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *read
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "Replicas")
 		}
 		v.Replicas = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "(tagged fields)")
 			}
 		}
@@ -339,7 +345,7 @@ type AlterPartitionReassignmentsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionReassignmentsResponseReassignableTopicResponse is the struct at AlterPartitionReassignmentsResponse.Responses.
@@ -352,7 +358,7 @@ type AlterPartitionReassignmentsResponseReassignableTopicResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterPartitionReassignmentsResponseReassignablePartitionResponse is the struct at AlterPartitionReassignmentsResponse.Responses.Partitions.
@@ -368,7 +374,7 @@ type AlterPartitionReassignmentsResponseReassignablePartitionResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -376,9 +382,13 @@ func (v *AlterPartitionReassignmentsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.AllowReplicationFactorChange = true
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Responses = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionReassignmentsResponse) encode(w *writer, version int16) {
@@ -400,36 +410,36 @@ func (v *AlterPartitionReassignmentsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionReassignmentsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsResponse", "ThrottleTimeMs")
 	}
 	if version >= 1 {
 		v.AllowReplicationFactorChange = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsResponse", "AllowReplicationFactorChange")
 		}
 	} else {
 		v.AllowReplicationFactorChange = true
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsResponse", "Responses")
 		}
 		v.Responses = nil
@@ -444,17 +454,17 @@ func (v *AlterPartitionReassignmentsResponse) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponse", "(tagged fields)")
 			}
 		}
@@ -465,8 +475,10 @@ func (v *AlterPartitionReassignmentsResponse) decode(r *reader, version int16) e
 // Default sets every field of v to its default value.
 func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) encode(w *writer, version int16) {
@@ -483,20 +495,20 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) encode(w 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "Partitions")
 		}
 		v.Partitions = nil
@@ -511,17 +523,17 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "(tagged fields)")
 			}
 		}
@@ -533,8 +545,10 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r 
 func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) encode(w *writer, version int16) {
@@ -546,39 +560,39 @@ func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) encod
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "(tagged fields)")
 			}
 		}

@@ -14,7 +14,7 @@ type AlterReplicaLogDirsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterReplicaLogDirsRequestAlterReplicaLogDir is the struct at AlterReplicaLogDirsRequest.Dirs.
@@ -27,7 +27,7 @@ type AlterReplicaLogDirsRequestAlterReplicaLogDir struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterReplicaLogDirsRequestAlterReplicaLogDirTopic is the struct at AlterReplicaLogDirsRequest.Dirs.Topics.
@@ -40,13 +40,15 @@ type AlterReplicaLogDirsRequestAlterReplicaLogDirTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterReplicaLogDirsRequest) Default() {
-	v.Dirs = nil
-	v.UnknownTags = nil
+	if v.Dirs != nil {
+		v.Dirs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterReplicaLogDirsRequest) encode(w *writer, version int16) {
@@ -59,16 +61,16 @@ func (v *AlterReplicaLogDirsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterReplicaLogDirsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsRequest", "Dirs")
 		}
 		v.Dirs = nil
@@ -83,17 +85,17 @@ func (v *AlterReplicaLogDirsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequest", "(tagged fields)")
 			}
 		}
@@ -104,8 +106,10 @@ func (v *AlterReplicaLogDirsRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) Default() {
 	v.Path = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) encode(w *writer, version int16) {
@@ -122,20 +126,20 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) encode(w *writer, version
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Path = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "Path")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "Topics")
 		}
 		v.Topics = nil
@@ -150,17 +154,17 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *reader, version
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "(tagged fields)")
 			}
 		}
@@ -171,8 +175,10 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *reader, version
 // Default sets every field of v to its default value.
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) encode(w *writer, version int16) {
@@ -186,20 +192,20 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) encode(w *writer, ve
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -208,24 +214,24 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *reader, ve
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "(tagged fields)")
 			}
 		}
@@ -300,7 +306,7 @@ type AlterReplicaLogDirsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult is the struct at AlterReplicaLogDirsResponse.Results.
@@ -313,7 +319,7 @@ type AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult is the struct at AlterReplicaLogDirsResponse.Results.Partitions.
@@ -326,14 +332,16 @@ type AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterReplicaLogDirsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterReplicaLogDirsResponse) encode(w *writer, version int16) {
@@ -347,20 +355,20 @@ func (v *AlterReplicaLogDirsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterReplicaLogDirsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterReplicaLogDirsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsResponse", "Results")
 		}
 		v.Results = nil
@@ -375,17 +383,17 @@ func (v *AlterReplicaLogDirsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponse", "(tagged fields)")
 			}
 		}
@@ -396,8 +404,10 @@ func (v *AlterReplicaLogDirsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) encode(w *writer, version int16) {
@@ -414,20 +424,20 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) encode(w *wri
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -442,17 +452,17 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *rea
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "(tagged fields)")
 			}
 		}
@@ -464,7 +474,7 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *rea
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) encode(w *writer, version int16) {
@@ -472,35 +482,35 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) encode(w 
 	w.i32(v.PartitionIndex)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type AlterShareGroupOffsetsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterShareGroupOffsetsRequestTopic is the struct at AlterShareGroupOffsetsRequest.Topics.
@@ -30,7 +30,7 @@ type AlterShareGroupOffsetsRequestTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterShareGroupOffsetsRequestPartition is the struct at AlterShareGroupOffsetsRequest.Topics.Partitions.
@@ -43,14 +43,16 @@ type AlterShareGroupOffsetsRequestPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterShareGroupOffsetsRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterShareGroupOffsetsRequest) encode(w *writer, version int16) {
@@ -67,20 +69,20 @@ func (v *AlterShareGroupOffsetsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterShareGroupOffsetsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -95,17 +97,17 @@ func (v *AlterShareGroupOffsetsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequest", "(tagged fields)")
 			}
 		}
@@ -116,8 +118,10 @@ func (v *AlterShareGroupOffsetsRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AlterShareGroupOffsetsRequestTopic) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
@@ -134,20 +138,20 @@ func (v *AlterShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterShareGroupOffsetsRequestTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsRequestTopic", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 13); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsRequestTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -162,17 +166,17 @@ func (v *AlterShareGroupOffsetsRequestTopic) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsRequestTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
 		}
@@ -184,7 +188,7 @@ func (v *AlterShareGroupOffsetsRequestTopic) decode(r *reader, version int16) er
 func (v *AlterShareGroupOffsetsRequestPartition) Default() {
 	v.PartitionIndex = 0
 	v.StartOffset = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterShareGroupOffsetsRequestPartition) encode(w *writer, version int16) {
@@ -192,35 +196,35 @@ func (v *AlterShareGroupOffsetsRequestPartition) encode(w *writer, version int16
 	w.i32(v.PartitionIndex)
 	w.i64(v.StartOffset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterShareGroupOffsetsRequestPartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsRequestPartition", "PartitionIndex")
 	}
 	v.StartOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsRequestPartition", "StartOffset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsRequestPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestPartition", "(tagged fields)")
 			}
 		}
@@ -303,7 +307,7 @@ type AlterShareGroupOffsetsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterShareGroupOffsetsResponseTopic is the struct at AlterShareGroupOffsetsResponse.Responses.
@@ -319,7 +323,7 @@ type AlterShareGroupOffsetsResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterShareGroupOffsetsResponsePartition is the struct at AlterShareGroupOffsetsResponse.Responses.Partitions.
@@ -335,16 +339,20 @@ type AlterShareGroupOffsetsResponsePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterShareGroupOffsetsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Responses = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterShareGroupOffsetsResponse) encode(w *writer, version int16) {
@@ -363,28 +371,28 @@ func (v *AlterShareGroupOffsetsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterShareGroupOffsetsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 19); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsResponse", "Responses")
 		}
 		v.Responses = nil
@@ -399,17 +407,17 @@ func (v *AlterShareGroupOffsetsResponse) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponse", "(tagged fields)")
 			}
 		}
@@ -421,8 +429,10 @@ func (v *AlterShareGroupOffsetsResponse) decode(r *reader, version int16) error 
 func (v *AlterShareGroupOffsetsResponseTopic) Default() {
 	v.TopicName = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
@@ -440,24 +450,24 @@ func (v *AlterShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterShareGroupOffsetsResponseTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponseTopic", "TopicName")
 	}
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponseTopic", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsResponseTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -472,17 +482,17 @@ func (v *AlterShareGroupOffsetsResponseTopic) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
 		}
@@ -494,8 +504,10 @@ func (v *AlterShareGroupOffsetsResponseTopic) decode(r *reader, version int16) e
 func (v *AlterShareGroupOffsetsResponsePartition) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterShareGroupOffsetsResponsePartition) encode(w *writer, version int16) {
@@ -507,39 +519,39 @@ func (v *AlterShareGroupOffsetsResponsePartition) encode(w *writer, version int1
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterShareGroupOffsetsResponsePartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponsePartition", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponsePartition", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterShareGroupOffsetsResponsePartition", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterShareGroupOffsetsResponsePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}
 		}

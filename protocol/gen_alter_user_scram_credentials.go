@@ -17,7 +17,7 @@ type AlterUserScramCredentialsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterUserScramCredentialsRequestScramCredentialDeletion is the struct at AlterUserScramCredentialsRequest.Deletions.
@@ -30,7 +30,7 @@ type AlterUserScramCredentialsRequestScramCredentialDeletion struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterUserScramCredentialsRequestScramCredentialUpsertion is the struct at AlterUserScramCredentialsRequest.Upsertions.
@@ -52,14 +52,18 @@ type AlterUserScramCredentialsRequestScramCredentialUpsertion struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterUserScramCredentialsRequest) Default() {
-	v.Deletions = nil
-	v.Upsertions = nil
-	v.UnknownTags = nil
+	if v.Deletions != nil {
+		v.Deletions = nil
+	}
+	if v.Upsertions != nil {
+		v.Upsertions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterUserScramCredentialsRequest) encode(w *writer, version int16) {
@@ -79,16 +83,16 @@ func (v *AlterUserScramCredentialsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsRequest", "Deletions")
 		}
 		v.Deletions = nil
@@ -102,7 +106,7 @@ func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) erro
 		v.Deletions = a
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsRequest", "Upsertions")
 		}
 		v.Upsertions = nil
@@ -117,17 +121,17 @@ func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequest", "(tagged fields)")
 			}
 		}
@@ -139,7 +143,7 @@ func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) erro
 func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) Default() {
 	v.Name = ""
 	v.Mechanism = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) encode(w *writer, version int16) {
@@ -150,35 +154,35 @@ func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) encode(w *writ
 	}
 	w.i8(v.Mechanism)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "Name")
 	}
 	v.Mechanism = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "Mechanism")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "(tagged fields)")
 			}
 		}
@@ -191,9 +195,13 @@ func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) Default() {
 	v.Name = ""
 	v.Mechanism = 0
 	v.Iterations = 0
-	v.Salt = nil
-	v.SaltedPassword = nil
-	v.UnknownTags = nil
+	if v.Salt != nil {
+		v.Salt = nil
+	}
+	if v.SaltedPassword != nil {
+		v.SaltedPassword = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) encode(w *writer, version int16) {
@@ -207,47 +215,47 @@ func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) encode(w *wri
 	w.bytes(v.Salt, flexible, false)
 	w.bytes(v.SaltedPassword, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "Name")
 	}
 	v.Mechanism = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "Mechanism")
 	}
 	v.Iterations = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "Iterations")
 	}
 	v.Salt = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "Salt")
 	}
 	v.SaltedPassword = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "SaltedPassword")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "(tagged fields)")
 			}
 		}
@@ -324,7 +332,7 @@ type AlterUserScramCredentialsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AlterUserScramCredentialsResponseAlterUserScramCredentialsResult is the struct at AlterUserScramCredentialsResponse.Results.
@@ -340,14 +348,16 @@ type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AlterUserScramCredentialsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterUserScramCredentialsResponse) encode(w *writer, version int16) {
@@ -361,20 +371,20 @@ func (v *AlterUserScramCredentialsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterUserScramCredentialsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsResponse", "Results")
 		}
 		v.Results = nil
@@ -389,17 +399,17 @@ func (v *AlterUserScramCredentialsResponse) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponse", "(tagged fields)")
 			}
 		}
@@ -411,8 +421,10 @@ func (v *AlterUserScramCredentialsResponse) decode(r *reader, version int16) err
 func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) Default() {
 	v.User = ""
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) encode(w *writer, version int16) {
@@ -427,39 +439,39 @@ func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) encod
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.User = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "User")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "(tagged fields)")
 			}
 		}

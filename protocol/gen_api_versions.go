@@ -17,14 +17,14 @@ type ApiVersionsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ApiVersionsRequest) Default() {
 	v.ClientSoftwareName = ""
 	v.ClientSoftwareVersion = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ApiVersionsRequest) encode(w *writer, version int16) {
@@ -42,17 +42,17 @@ func (v *ApiVersionsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ApiVersionsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.ClientSoftwareName = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsRequest", "ClientSoftwareName")
 		}
 	} else {
@@ -60,7 +60,7 @@ func (v *ApiVersionsRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 3 {
 		v.ClientSoftwareVersion = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsRequest", "ClientSoftwareVersion")
 		}
 	} else {
@@ -68,17 +68,17 @@ func (v *ApiVersionsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ApiVersionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ApiVersionsRequest", "(tagged fields)")
 			}
 		}
@@ -166,7 +166,7 @@ type ApiVersionsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ApiVersionsResponseApiVersion is the struct at ApiVersionsResponse.ApiKeys.
@@ -182,7 +182,7 @@ type ApiVersionsResponseApiVersion struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ApiVersionsResponseSupportedFeatureKey is the struct at ApiVersionsResponse.SupportedFeatures.
@@ -198,7 +198,7 @@ type ApiVersionsResponseSupportedFeatureKey struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ApiVersionsResponseFinalizedFeatureKey is the struct at ApiVersionsResponse.FinalizedFeatures.
@@ -214,19 +214,25 @@ type ApiVersionsResponseFinalizedFeatureKey struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ApiVersionsResponse) Default() {
 	v.ErrorCode = 0
-	v.ApiKeys = nil
+	if v.ApiKeys != nil {
+		v.ApiKeys = nil
+	}
 	v.ThrottleTimeMs = 0
-	v.SupportedFeatures = nil
+	if v.SupportedFeatures != nil {
+		v.SupportedFeatures = nil
+	}
 	v.FinalizedFeaturesEpoch = -1
-	v.FinalizedFeatures = nil
+	if v.FinalizedFeatures != nil {
+		v.FinalizedFeatures = nil
+	}
 	v.ZkMigrationReady = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ApiVersionsResponse) encode(w *writer, version int16) {
@@ -243,7 +249,7 @@ func (v *ApiVersionsResponse) encode(w *writer, version int16) {
 		w.i32(v.ThrottleTimeMs)
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 3 && len(v.SupportedFeatures) != 0 {
 			nt++
 		}
@@ -269,14 +275,14 @@ func (v *ApiVersionsResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 3 && v.FinalizedFeaturesEpoch != -1 {
 			w.uvarint(1)
 			start := len(w.b)
 			w.i64(v.FinalizedFeaturesEpoch)
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 1, 2)
+		w.unknownTags(v.UnknownTags.Fields(), 1, 2)
 		if version >= 3 && len(v.FinalizedFeatures) != 0 {
 			w.uvarint(2)
 			start := len(w.b)
@@ -289,26 +295,26 @@ func (v *ApiVersionsResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 2, 3)
+		w.unknownTags(v.UnknownTags.Fields(), 2, 3)
 		if version >= 3 && v.ZkMigrationReady != false {
 			w.uvarint(3)
 			start := len(w.b)
 			w.boolean(v.ZkMigrationReady)
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 3, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 3, 1<<32)
 	}
 }
 
 func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ApiVersionsResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponse", "ApiKeys")
 		}
 		v.ApiKeys = nil
@@ -323,25 +329,29 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
-	v.SupportedFeatures = nil
+	if v.SupportedFeatures != nil {
+		v.SupportedFeatures = nil
+	}
 	v.FinalizedFeaturesEpoch = -1
-	v.FinalizedFeatures = nil
+	if v.FinalizedFeatures != nil {
+		v.FinalizedFeatures = nil
+	}
 	v.ZkMigrationReady = false
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponse", "(tagged fields)")
 			}
 			switch {
@@ -349,7 +359,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("ApiVersionsResponse", "SupportedFeatures")
 						}
 						v.SupportedFeatures = nil
@@ -367,7 +377,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("ApiVersionsResponse", "SupportedFeatures")
 				}
 				continue
@@ -375,7 +385,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					v.FinalizedFeaturesEpoch = r.i64()
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("ApiVersionsResponse", "FinalizedFeaturesEpoch")
 					}
 					return nil
@@ -383,7 +393,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("ApiVersionsResponse", "FinalizedFeaturesEpoch")
 				}
 				continue
@@ -391,7 +401,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("ApiVersionsResponse", "FinalizedFeatures")
 						}
 						v.FinalizedFeatures = nil
@@ -409,7 +419,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("ApiVersionsResponse", "FinalizedFeatures")
 				}
 				continue
@@ -417,7 +427,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					v.ZkMigrationReady = r.boolean()
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("ApiVersionsResponse", "ZkMigrationReady")
 					}
 					return nil
@@ -425,13 +435,13 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("ApiVersionsResponse", "ZkMigrationReady")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponse", "(tagged fields)")
 			}
 		}
@@ -444,7 +454,7 @@ func (v *ApiVersionsResponseApiVersion) Default() {
 	v.ApiKey = 0
 	v.MinVersion = 0
 	v.MaxVersion = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ApiVersionsResponseApiVersion) encode(w *writer, version int16) {
@@ -453,39 +463,39 @@ func (v *ApiVersionsResponseApiVersion) encode(w *writer, version int16) {
 	w.i16(v.MinVersion)
 	w.i16(v.MaxVersion)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ApiVersionsResponseApiVersion) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ApiKey = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ApiVersionsResponseApiVersion", "ApiKey")
 	}
 	v.MinVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ApiVersionsResponseApiVersion", "MinVersion")
 	}
 	v.MaxVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ApiVersionsResponseApiVersion", "MaxVersion")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseApiVersion", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseApiVersion", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseApiVersion", "(tagged fields)")
 			}
 		}
@@ -498,7 +508,7 @@ func (v *ApiVersionsResponseSupportedFeatureKey) Default() {
 	v.Name = ""
 	v.MinVersion = 0
 	v.MaxVersion = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ApiVersionsResponseSupportedFeatureKey) encode(w *writer, version int16) {
@@ -525,17 +535,17 @@ func (v *ApiVersionsResponseSupportedFeatureKey) encode(w *writer, version int16
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ApiVersionsResponseSupportedFeatureKey) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseSupportedFeatureKey", "Name")
 		}
 	} else {
@@ -543,7 +553,7 @@ func (v *ApiVersionsResponseSupportedFeatureKey) decode(r *reader, version int16
 	}
 	if version >= 3 {
 		v.MinVersion = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseSupportedFeatureKey", "MinVersion")
 		}
 	} else {
@@ -551,7 +561,7 @@ func (v *ApiVersionsResponseSupportedFeatureKey) decode(r *reader, version int16
 	}
 	if version >= 3 {
 		v.MaxVersion = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseSupportedFeatureKey", "MaxVersion")
 		}
 	} else {
@@ -559,17 +569,17 @@ func (v *ApiVersionsResponseSupportedFeatureKey) decode(r *reader, version int16
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseSupportedFeatureKey", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseSupportedFeatureKey", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseSupportedFeatureKey", "(tagged fields)")
 			}
 		}
@@ -582,7 +592,7 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) Default() {
 	v.Name = ""
 	v.MaxVersionLevel = 0
 	v.MinVersionLevel = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ApiVersionsResponseFinalizedFeatureKey) encode(w *writer, version int16) {
@@ -609,17 +619,17 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) encode(w *writer, version int16
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ApiVersionsResponseFinalizedFeatureKey) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseFinalizedFeatureKey", "Name")
 		}
 	} else {
@@ -627,7 +637,7 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) decode(r *reader, version int16
 	}
 	if version >= 3 {
 		v.MaxVersionLevel = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseFinalizedFeatureKey", "MaxVersionLevel")
 		}
 	} else {
@@ -635,7 +645,7 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) decode(r *reader, version int16
 	}
 	if version >= 3 {
 		v.MinVersionLevel = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseFinalizedFeatureKey", "MinVersionLevel")
 		}
 	} else {
@@ -643,17 +653,17 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) decode(r *reader, version int16
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ApiVersionsResponseFinalizedFeatureKey", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseFinalizedFeatureKey", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseFinalizedFeatureKey", "(tagged fields)")
 			}
 		}

@@ -20,7 +20,7 @@ type AssignReplicasToDirsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AssignReplicasToDirsRequestDirectoryData is the struct at AssignReplicasToDirsRequest.Directories.
@@ -33,7 +33,7 @@ type AssignReplicasToDirsRequestDirectoryData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AssignReplicasToDirsRequestTopicData is the struct at AssignReplicasToDirsRequest.Directories.Topics.
@@ -46,7 +46,7 @@ type AssignReplicasToDirsRequestTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AssignReplicasToDirsRequestPartitionData is the struct at AssignReplicasToDirsRequest.Directories.Topics.Partitions.
@@ -56,15 +56,17 @@ type AssignReplicasToDirsRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AssignReplicasToDirsRequest) Default() {
 	v.BrokerId = 0
 	v.BrokerEpoch = -1
-	v.Directories = nil
-	v.UnknownTags = nil
+	if v.Directories != nil {
+		v.Directories = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsRequest) encode(w *writer, version int16) {
@@ -79,24 +81,24 @@ func (v *AssignReplicasToDirsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.BrokerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsRequest", "BrokerId")
 	}
 	v.BrokerEpoch = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsRequest", "BrokerEpoch")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsRequest", "Directories")
 		}
 		v.Directories = nil
@@ -111,17 +113,17 @@ func (v *AssignReplicasToDirsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequest", "(tagged fields)")
 			}
 		}
@@ -132,8 +134,10 @@ func (v *AssignReplicasToDirsRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AssignReplicasToDirsRequestDirectoryData) Default() {
 	v.Id = UUID{}
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsRequestDirectoryData) encode(w *writer, version int16) {
@@ -147,20 +151,20 @@ func (v *AssignReplicasToDirsRequestDirectoryData) encode(w *writer, version int
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsRequestDirectoryData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Id = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsRequestDirectoryData", "Id")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsRequestDirectoryData", "Topics")
 		}
 		v.Topics = nil
@@ -175,17 +179,17 @@ func (v *AssignReplicasToDirsRequestDirectoryData) decode(r *reader, version int
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsRequestDirectoryData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestDirectoryData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestDirectoryData", "(tagged fields)")
 			}
 		}
@@ -196,8 +200,10 @@ func (v *AssignReplicasToDirsRequestDirectoryData) decode(r *reader, version int
 // Default sets every field of v to its default value.
 func (v *AssignReplicasToDirsRequestTopicData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsRequestTopicData) encode(w *writer, version int16) {
@@ -211,20 +217,20 @@ func (v *AssignReplicasToDirsRequestTopicData) encode(w *writer, version int16) 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsRequestTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsRequestTopicData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsRequestTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -239,17 +245,17 @@ func (v *AssignReplicasToDirsRequestTopicData) decode(r *reader, version int16) 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsRequestTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestTopicData", "(tagged fields)")
 			}
 		}
@@ -260,38 +266,38 @@ func (v *AssignReplicasToDirsRequestTopicData) decode(r *reader, version int16) 
 // Default sets every field of v to its default value.
 func (v *AssignReplicasToDirsRequestPartitionData) Default() {
 	v.PartitionIndex = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsRequestPartitionData) encode(w *writer, version int16) {
 	flexible := true
 	w.i32(v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsRequestPartitionData", "PartitionIndex")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -369,7 +375,7 @@ type AssignReplicasToDirsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AssignReplicasToDirsResponseDirectoryData is the struct at AssignReplicasToDirsResponse.Directories.
@@ -382,7 +388,7 @@ type AssignReplicasToDirsResponseDirectoryData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AssignReplicasToDirsResponseTopicData is the struct at AssignReplicasToDirsResponse.Directories.Topics.
@@ -395,7 +401,7 @@ type AssignReplicasToDirsResponseTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // AssignReplicasToDirsResponsePartitionData is the struct at AssignReplicasToDirsResponse.Directories.Topics.Partitions.
@@ -408,15 +414,17 @@ type AssignReplicasToDirsResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *AssignReplicasToDirsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.Directories = nil
-	v.UnknownTags = nil
+	if v.Directories != nil {
+		v.Directories = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsResponse) encode(w *writer, version int16) {
@@ -431,24 +439,24 @@ func (v *AssignReplicasToDirsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsResponse", "Directories")
 		}
 		v.Directories = nil
@@ -463,17 +471,17 @@ func (v *AssignReplicasToDirsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponse", "(tagged fields)")
 			}
 		}
@@ -484,8 +492,10 @@ func (v *AssignReplicasToDirsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *AssignReplicasToDirsResponseDirectoryData) Default() {
 	v.Id = UUID{}
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsResponseDirectoryData) encode(w *writer, version int16) {
@@ -499,20 +509,20 @@ func (v *AssignReplicasToDirsResponseDirectoryData) encode(w *writer, version in
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsResponseDirectoryData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Id = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsResponseDirectoryData", "Id")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsResponseDirectoryData", "Topics")
 		}
 		v.Topics = nil
@@ -527,17 +537,17 @@ func (v *AssignReplicasToDirsResponseDirectoryData) decode(r *reader, version in
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsResponseDirectoryData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseDirectoryData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseDirectoryData", "(tagged fields)")
 			}
 		}
@@ -548,8 +558,10 @@ func (v *AssignReplicasToDirsResponseDirectoryData) decode(r *reader, version in
 // Default sets every field of v to its default value.
 func (v *AssignReplicasToDirsResponseTopicData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsResponseTopicData) encode(w *writer, version int16) {
@@ -563,20 +575,20 @@ func (v *AssignReplicasToDirsResponseTopicData) encode(w *writer, version int16)
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsResponseTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsResponseTopicData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsResponseTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -591,17 +603,17 @@ func (v *AssignReplicasToDirsResponseTopicData) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsResponseTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseTopicData", "(tagged fields)")
 			}
 		}
@@ -613,7 +625,7 @@ func (v *AssignReplicasToDirsResponseTopicData) decode(r *reader, version int16)
 func (v *AssignReplicasToDirsResponsePartitionData) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *AssignReplicasToDirsResponsePartitionData) encode(w *writer, version int16) {
@@ -621,35 +633,35 @@ func (v *AssignReplicasToDirsResponsePartitionData) encode(w *writer, version in
 	w.i32(v.PartitionIndex)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *AssignReplicasToDirsResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("AssignReplicasToDirsResponsePartitionData", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("AssignReplicasToDirsResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponsePartitionData", "(tagged fields)")
 			}
 		}

@@ -23,7 +23,7 @@ type BeginQuorumEpochRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BeginQuorumEpochRequestTopicData is the struct at BeginQuorumEpochRequest.Topics.
@@ -36,7 +36,7 @@ type BeginQuorumEpochRequestTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BeginQuorumEpochRequestPartitionData is the struct at BeginQuorumEpochRequest.Topics.Partitions.
@@ -55,7 +55,7 @@ type BeginQuorumEpochRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BeginQuorumEpochRequestLeaderEndpoint is the struct at BeginQuorumEpochRequest.LeaderEndpoints.
@@ -71,16 +71,22 @@ type BeginQuorumEpochRequestLeaderEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *BeginQuorumEpochRequest) Default() {
-	v.ClusterId = nil
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.VoterId = -1
-	v.Topics = nil
-	v.LeaderEndpoints = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.LeaderEndpoints != nil {
+		v.LeaderEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochRequest) encode(w *writer, version int16) {
@@ -109,28 +115,28 @@ func (v *BeginQuorumEpochRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ClusterId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochRequest", "ClusterId")
 	}
 	if version >= 1 {
 		v.VoterId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequest", "VoterId")
 		}
 	} else {
 		v.VoterId = -1
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequest", "Topics")
 		}
 		v.Topics = nil
@@ -145,7 +151,7 @@ func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequest", "LeaderEndpoints")
 			}
 			v.LeaderEndpoints = nil
@@ -159,21 +165,23 @@ func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
 			v.LeaderEndpoints = a
 		}
 	} else {
-		v.LeaderEndpoints = nil
+		if v.LeaderEndpoints != nil {
+			v.LeaderEndpoints = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequest", "(tagged fields)")
 			}
 		}
@@ -184,8 +192,10 @@ func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *BeginQuorumEpochRequestTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochRequestTopicData) encode(w *writer, version int16) {
@@ -202,20 +212,20 @@ func (v *BeginQuorumEpochRequestTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochRequestTopicData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochRequestTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 12); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -230,17 +240,17 @@ func (v *BeginQuorumEpochRequestTopicData) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestTopicData", "(tagged fields)")
 			}
 		}
@@ -254,7 +264,7 @@ func (v *BeginQuorumEpochRequestPartitionData) Default() {
 	v.VoterDirectoryId = UUID{}
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochRequestPartitionData) encode(w *writer, version int16) {
@@ -266,47 +276,47 @@ func (v *BeginQuorumEpochRequestPartitionData) encode(w *writer, version int16) 
 	w.i32(v.LeaderId)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochRequestPartitionData", "PartitionIndex")
 	}
 	if version >= 1 {
 		v.VoterDirectoryId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestPartitionData", "VoterDirectoryId")
 		}
 	} else {
 		v.VoterDirectoryId = UUID{}
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochRequestPartitionData", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochRequestPartitionData", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -319,7 +329,7 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) Default() {
 	v.Name = ""
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochRequestLeaderEndpoint) encode(w *writer, version int16) {
@@ -349,17 +359,17 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) encode(w *writer, version int16)
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "Name")
 		}
 	} else {
@@ -367,7 +377,7 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16)
 	}
 	if version >= 1 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "Host")
 		}
 	} else {
@@ -375,7 +385,7 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16)
 	}
 	if version >= 1 {
 		v.Port = r.u16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "Port")
 		}
 	} else {
@@ -383,17 +393,17 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
 		}
@@ -471,7 +481,7 @@ type BeginQuorumEpochResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BeginQuorumEpochResponseTopicData is the struct at BeginQuorumEpochResponse.Topics.
@@ -484,7 +494,7 @@ type BeginQuorumEpochResponseTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BeginQuorumEpochResponsePartitionData is the struct at BeginQuorumEpochResponse.Topics.Partitions.
@@ -503,7 +513,7 @@ type BeginQuorumEpochResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BeginQuorumEpochResponseNodeEndpoint is the struct at BeginQuorumEpochResponse.NodeEndpoints.
@@ -519,15 +529,19 @@ type BeginQuorumEpochResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *BeginQuorumEpochResponse) Default() {
 	v.ErrorCode = 0
-	v.Topics = nil
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochResponse) encode(w *writer, version int16) {
@@ -545,7 +559,7 @@ func (v *BeginQuorumEpochResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
@@ -562,19 +576,19 @@ func (v *BeginQuorumEpochResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponse", "Topics")
 		}
 		v.Topics = nil
@@ -587,16 +601,18 @@ func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = a
 	}
-	v.NodeEndpoints = nil
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponse", "(tagged fields)")
 			}
 			switch {
@@ -604,7 +620,7 @@ func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("BeginQuorumEpochResponse", "NodeEndpoints")
 						}
 						v.NodeEndpoints = nil
@@ -622,13 +638,13 @@ func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("BeginQuorumEpochResponse", "NodeEndpoints")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponse", "(tagged fields)")
 			}
 		}
@@ -639,8 +655,10 @@ func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *BeginQuorumEpochResponseTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochResponseTopicData) encode(w *writer, version int16) {
@@ -657,20 +675,20 @@ func (v *BeginQuorumEpochResponseTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochResponseTopicData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochResponseTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponseTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -685,17 +703,17 @@ func (v *BeginQuorumEpochResponseTopicData) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponseTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseTopicData", "(tagged fields)")
 			}
 		}
@@ -709,7 +727,7 @@ func (v *BeginQuorumEpochResponsePartitionData) Default() {
 	v.ErrorCode = 0
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochResponsePartitionData) encode(w *writer, version int16) {
@@ -719,43 +737,43 @@ func (v *BeginQuorumEpochResponsePartitionData) encode(w *writer, version int16)
 	w.i32(v.LeaderId)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochResponsePartitionData", "ErrorCode")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochResponsePartitionData", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BeginQuorumEpochResponsePartitionData", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
 		}
@@ -768,7 +786,7 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BeginQuorumEpochResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -795,17 +813,17 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) encode(w *writer, version int16) 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BeginQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponseNodeEndpoint", "NodeId")
 		}
 	} else {
@@ -813,7 +831,7 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) 
 	}
 	if version >= 1 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponseNodeEndpoint", "Host")
 		}
 	} else {
@@ -821,7 +839,7 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) 
 	}
 	if version >= 1 {
 		v.Port = r.u16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponseNodeEndpoint", "Port")
 		}
 	} else {
@@ -829,17 +847,17 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BeginQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}
 		}

@@ -29,7 +29,7 @@ type BrokerHeartbeatRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -39,8 +39,10 @@ func (v *BrokerHeartbeatRequest) Default() {
 	v.CurrentMetadataOffset = 0
 	v.WantFence = false
 	v.WantShutDown = false
-	v.OfflineLogDirs = nil
-	v.UnknownTags = nil
+	if v.OfflineLogDirs != nil {
+		v.OfflineLogDirs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *BrokerHeartbeatRequest) encode(w *writer, version int16) {
@@ -55,7 +57,7 @@ func (v *BrokerHeartbeatRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.OfflineLogDirs) != 0 {
 			nt++
 		}
@@ -69,43 +71,45 @@ func (v *BrokerHeartbeatRequest) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.BrokerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatRequest", "BrokerId")
 	}
 	v.BrokerEpoch = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatRequest", "BrokerEpoch")
 	}
 	v.CurrentMetadataOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatRequest", "CurrentMetadataOffset")
 	}
 	v.WantFence = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatRequest", "WantFence")
 	}
 	v.WantShutDown = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatRequest", "WantShutDown")
 	}
-	v.OfflineLogDirs = nil
+	if v.OfflineLogDirs != nil {
+		v.OfflineLogDirs = nil
+	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerHeartbeatRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerHeartbeatRequest", "(tagged fields)")
 			}
 			switch {
@@ -113,7 +117,7 @@ func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 16); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("BrokerHeartbeatRequest", "OfflineLogDirs")
 						}
 						v.OfflineLogDirs = nil
@@ -122,7 +126,7 @@ func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
 						for i := range a {
 							a[i] = r.uuid()
 						}
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("BrokerHeartbeatRequest", "OfflineLogDirs")
 						}
 						v.OfflineLogDirs = a
@@ -132,13 +136,13 @@ func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("BrokerHeartbeatRequest", "OfflineLogDirs")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BrokerHeartbeatRequest", "(tagged fields)")
 			}
 		}
@@ -222,7 +226,7 @@ type BrokerHeartbeatResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -232,7 +236,7 @@ func (v *BrokerHeartbeatResponse) Default() {
 	v.IsCaughtUp = false
 	v.IsFenced = true
 	v.ShouldShutDown = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BrokerHeartbeatResponse) encode(w *writer, version int16) {
@@ -243,47 +247,47 @@ func (v *BrokerHeartbeatResponse) encode(w *writer, version int16) {
 	w.boolean(v.IsFenced)
 	w.boolean(v.ShouldShutDown)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BrokerHeartbeatResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatResponse", "ErrorCode")
 	}
 	v.IsCaughtUp = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatResponse", "IsCaughtUp")
 	}
 	v.IsFenced = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatResponse", "IsFenced")
 	}
 	v.ShouldShutDown = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerHeartbeatResponse", "ShouldShutDown")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerHeartbeatResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BrokerHeartbeatResponse", "(tagged fields)")
 			}
 		}

@@ -38,7 +38,7 @@ type BrokerRegistrationRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BrokerRegistrationRequestListener is the struct at BrokerRegistrationRequest.Listeners.
@@ -57,7 +57,7 @@ type BrokerRegistrationRequestListener struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // BrokerRegistrationRequestFeature is the struct at BrokerRegistrationRequest.Features.
@@ -73,7 +73,7 @@ type BrokerRegistrationRequestFeature struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -81,13 +81,21 @@ func (v *BrokerRegistrationRequest) Default() {
 	v.BrokerId = 0
 	v.ClusterId = ""
 	v.IncarnationId = UUID{}
-	v.Listeners = nil
-	v.Features = nil
-	v.Rack = nil
+	if v.Listeners != nil {
+		v.Listeners = nil
+	}
+	if v.Features != nil {
+		v.Features = nil
+	}
+	if v.Rack != nil {
+		v.Rack = nil
+	}
 	v.IsMigratingZkBroker = false
-	v.LogDirs = nil
+	if v.LogDirs != nil {
+		v.LogDirs = nil
+	}
 	v.PreviousBrokerEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BrokerRegistrationRequest) encode(w *writer, version int16) {
@@ -132,28 +140,28 @@ func (v *BrokerRegistrationRequest) encode(w *writer, version int16) {
 		w.i64(v.PreviousBrokerEpoch)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.BrokerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequest", "BrokerId")
 	}
 	v.ClusterId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequest", "ClusterId")
 	}
 	v.IncarnationId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequest", "IncarnationId")
 	}
 	if n := r.arrayLen(flexible, false, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationRequest", "Listeners")
 		}
 		v.Listeners = nil
@@ -167,7 +175,7 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 		v.Listeners = a
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationRequest", "Features")
 		}
 		v.Features = nil
@@ -181,12 +189,12 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 		v.Features = a
 	}
 	v.Rack = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequest", "Rack")
 	}
 	if version >= 1 {
 		v.IsMigratingZkBroker = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationRequest", "IsMigratingZkBroker")
 		}
 	} else {
@@ -194,7 +202,7 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 2 {
 		if n := r.arrayLen(flexible, false, 16); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequest", "LogDirs")
 			}
 			v.LogDirs = nil
@@ -203,17 +211,19 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.uuid()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequest", "LogDirs")
 			}
 			v.LogDirs = a
 		}
 	} else {
-		v.LogDirs = nil
+		if v.LogDirs != nil {
+			v.LogDirs = nil
+		}
 	}
 	if version >= 3 {
 		v.PreviousBrokerEpoch = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationRequest", "PreviousBrokerEpoch")
 		}
 	} else {
@@ -221,17 +231,17 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequest", "(tagged fields)")
 			}
 		}
@@ -245,7 +255,7 @@ func (v *BrokerRegistrationRequestListener) Default() {
 	v.Host = ""
 	v.Port = 0
 	v.SecurityProtocol = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BrokerRegistrationRequestListener) encode(w *writer, version int16) {
@@ -261,43 +271,43 @@ func (v *BrokerRegistrationRequestListener) encode(w *writer, version int16) {
 	w.u16(v.Port)
 	w.i16(v.SecurityProtocol)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BrokerRegistrationRequestListener) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequestListener", "Name")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequestListener", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequestListener", "Port")
 	}
 	v.SecurityProtocol = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequestListener", "SecurityProtocol")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationRequestListener", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestListener", "(tagged fields)")
 			}
 		}
@@ -310,7 +320,7 @@ func (v *BrokerRegistrationRequestFeature) Default() {
 	v.Name = ""
 	v.MinSupportedVersion = 0
 	v.MaxSupportedVersion = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BrokerRegistrationRequestFeature) encode(w *writer, version int16) {
@@ -322,39 +332,39 @@ func (v *BrokerRegistrationRequestFeature) encode(w *writer, version int16) {
 	w.i16(v.MinSupportedVersion)
 	w.i16(v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BrokerRegistrationRequestFeature) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequestFeature", "Name")
 	}
 	v.MinSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequestFeature", "MinSupportedVersion")
 	}
 	v.MaxSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationRequestFeature", "MaxSupportedVersion")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationRequestFeature", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestFeature", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestFeature", "(tagged fields)")
 			}
 		}
@@ -432,7 +442,7 @@ type BrokerRegistrationResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -440,7 +450,7 @@ func (v *BrokerRegistrationResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
 	v.BrokerEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *BrokerRegistrationResponse) encode(w *writer, version int16) {
@@ -449,39 +459,39 @@ func (v *BrokerRegistrationResponse) encode(w *writer, version int16) {
 	w.i16(v.ErrorCode)
 	w.i64(v.BrokerEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *BrokerRegistrationResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationResponse", "ErrorCode")
 	}
 	v.BrokerEpoch = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("BrokerRegistrationResponse", "BrokerEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("BrokerRegistrationResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("BrokerRegistrationResponse", "(tagged fields)")
 			}
 		}

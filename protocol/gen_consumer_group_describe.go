@@ -17,14 +17,16 @@ type ConsumerGroupDescribeRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupDescribeRequest) Default() {
-	v.GroupIds = nil
+	if v.GroupIds != nil {
+		v.GroupIds = nil
+	}
 	v.IncludeAuthorizedOperations = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupDescribeRequest) encode(w *writer, version int16) {
@@ -38,16 +40,16 @@ func (v *ConsumerGroupDescribeRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.IncludeAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupDescribeRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeRequest", "GroupIds")
 		}
 		v.GroupIds = nil
@@ -56,28 +58,28 @@ func (v *ConsumerGroupDescribeRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeRequest", "GroupIds")
 		}
 		v.GroupIds = a
 	}
 	v.IncludeAuthorizedOperations = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeRequest", "IncludeAuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeRequest", "(tagged fields)")
 			}
 		}
@@ -154,7 +156,7 @@ type ConsumerGroupDescribeResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ConsumerGroupDescribeResponseTopicPartitions is the struct at ConsumerGroupDescribeResponse.TopicPartitions.
@@ -170,7 +172,7 @@ type ConsumerGroupDescribeResponseTopicPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ConsumerGroupDescribeResponseAssignment is the struct at ConsumerGroupDescribeResponse.Assignment.
@@ -180,7 +182,7 @@ type ConsumerGroupDescribeResponseAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ConsumerGroupDescribeResponseDescribedGroup is the struct at ConsumerGroupDescribeResponse.Groups.
@@ -214,7 +216,7 @@ type ConsumerGroupDescribeResponseDescribedGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ConsumerGroupDescribeResponseMember is the struct at ConsumerGroupDescribeResponse.Groups.Members.
@@ -254,14 +256,16 @@ type ConsumerGroupDescribeResponseMember struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupDescribeResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupDescribeResponse) encode(w *writer, version int16) {
@@ -275,20 +279,20 @@ func (v *ConsumerGroupDescribeResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupDescribeResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 20); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponse", "Groups")
 		}
 		v.Groups = nil
@@ -303,17 +307,17 @@ func (v *ConsumerGroupDescribeResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponse", "(tagged fields)")
 			}
 		}
@@ -325,8 +329,10 @@ func (v *ConsumerGroupDescribeResponse) decode(r *reader, version int16) error {
 func (v *ConsumerGroupDescribeResponseTopicPartitions) Default() {
 	v.TopicId = UUID{}
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupDescribeResponseTopicPartitions) encode(w *writer, version int16) {
@@ -341,24 +347,24 @@ func (v *ConsumerGroupDescribeResponseTopicPartitions) encode(w *writer, version
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupDescribeResponseTopicPartitions) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "TopicId")
 	}
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = nil
@@ -367,24 +373,24 @@ func (v *ConsumerGroupDescribeResponseTopicPartitions) decode(r *reader, version
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
 		}
@@ -394,8 +400,10 @@ func (v *ConsumerGroupDescribeResponseTopicPartitions) decode(r *reader, version
 
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupDescribeResponseAssignment) Default() {
-	v.TopicPartitions = nil
-	v.UnknownTags = nil
+	if v.TopicPartitions != nil {
+		v.TopicPartitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupDescribeResponseAssignment) encode(w *writer, version int16) {
@@ -408,16 +416,16 @@ func (v *ConsumerGroupDescribeResponseAssignment) encode(w *writer, version int1
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupDescribeResponseAssignment) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 19); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseAssignment", "TopicPartitions")
 		}
 		v.TopicPartitions = nil
@@ -432,17 +440,17 @@ func (v *ConsumerGroupDescribeResponseAssignment) decode(r *reader, version int1
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseAssignment", "(tagged fields)")
 			}
 		}
@@ -453,15 +461,19 @@ func (v *ConsumerGroupDescribeResponseAssignment) decode(r *reader, version int1
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupDescribeResponseDescribedGroup) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.GroupId = ""
 	v.GroupState = ""
 	v.GroupEpoch = 0
 	v.AssignmentEpoch = 0
 	v.AssignorName = ""
-	v.Members = nil
+	if v.Members != nil {
+		v.Members = nil
+	}
 	v.AuthorizedOperations = -2147483648
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupDescribeResponseDescribedGroup) encode(w *writer, version int16) {
@@ -494,44 +506,44 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) encode(w *writer, version 
 	}
 	w.i32(v.AuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupDescribeResponseDescribedGroup) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "ErrorMessage")
 	}
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "GroupId")
 	}
 	v.GroupState = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "GroupState")
 	}
 	v.GroupEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "GroupEpoch")
 	}
 	v.AssignmentEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "AssignmentEpoch")
 	}
 	v.AssignorName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "AssignorName")
 	}
 	if n := r.arrayLen(flexible, false, 16); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "Members")
 		}
 		v.Members = nil
@@ -545,22 +557,22 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) decode(r *reader, version 
 		v.Members = a
 	}
 	v.AuthorizedOperations = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "AuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
 		}
@@ -571,17 +583,25 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) decode(r *reader, version 
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupDescribeResponseMember) Default() {
 	v.MemberId = ""
-	v.InstanceId = nil
-	v.RackId = nil
+	if v.InstanceId != nil {
+		v.InstanceId = nil
+	}
+	if v.RackId != nil {
+		v.RackId = nil
+	}
 	v.MemberEpoch = 0
 	v.ClientId = ""
 	v.ClientHost = ""
-	v.SubscribedTopicNames = nil
-	v.SubscribedTopicRegex = nil
+	if v.SubscribedTopicNames != nil {
+		v.SubscribedTopicNames = nil
+	}
+	if v.SubscribedTopicRegex != nil {
+		v.SubscribedTopicRegex = nil
+	}
 	v.Assignment.Default()
 	v.TargetAssignment.Default()
 	v.MemberType = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupDescribeResponseMember) encode(w *writer, version int16) {
@@ -630,40 +650,40 @@ func (v *ConsumerGroupDescribeResponseMember) encode(w *writer, version int16) {
 		w.i8(v.MemberType)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupDescribeResponseMember) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseMember", "MemberId")
 	}
 	v.InstanceId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseMember", "InstanceId")
 	}
 	v.RackId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseMember", "RackId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseMember", "MemberEpoch")
 	}
 	v.ClientId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseMember", "ClientId")
 	}
 	v.ClientHost = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseMember", "ClientHost")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseMember", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = nil
@@ -672,13 +692,13 @@ func (v *ConsumerGroupDescribeResponseMember) decode(r *reader, version int16) e
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseMember", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = a
 	}
 	v.SubscribedTopicRegex = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupDescribeResponseMember", "SubscribedTopicRegex")
 	}
 	if err := v.Assignment.decode(r, version); err != nil {
@@ -689,7 +709,7 @@ func (v *ConsumerGroupDescribeResponseMember) decode(r *reader, version int16) e
 	}
 	if version >= 1 {
 		v.MemberType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseMember", "MemberType")
 		}
 	} else {
@@ -697,17 +717,17 @@ func (v *ConsumerGroupDescribeResponseMember) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupDescribeResponseMember", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseMember", "(tagged fields)")
 			}
 		}

@@ -41,7 +41,7 @@ type ConsumerGroupHeartbeatRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ConsumerGroupHeartbeatRequestTopicPartitions is the struct at ConsumerGroupHeartbeatRequest.TopicPartitions.
@@ -54,7 +54,7 @@ type ConsumerGroupHeartbeatRequestTopicPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -62,14 +62,26 @@ func (v *ConsumerGroupHeartbeatRequest) Default() {
 	v.GroupId = ""
 	v.MemberId = ""
 	v.MemberEpoch = 0
-	v.InstanceId = nil
-	v.RackId = nil
+	if v.InstanceId != nil {
+		v.InstanceId = nil
+	}
+	if v.RackId != nil {
+		v.RackId = nil
+	}
 	v.RebalanceTimeoutMs = -1
-	v.SubscribedTopicNames = nil
-	v.SubscribedTopicRegex = nil
-	v.ServerAssignor = nil
-	v.TopicPartitions = nil
-	v.UnknownTags = nil
+	if v.SubscribedTopicNames != nil {
+		v.SubscribedTopicNames = nil
+	}
+	if v.SubscribedTopicRegex != nil {
+		v.SubscribedTopicRegex = nil
+	}
+	if v.ServerAssignor != nil {
+		v.ServerAssignor = nil
+	}
+	if v.TopicPartitions != nil {
+		v.TopicPartitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupHeartbeatRequest) encode(w *writer, version int16) {
@@ -132,40 +144,40 @@ func (v *ConsumerGroupHeartbeatRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequest", "GroupId")
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequest", "MemberId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequest", "MemberEpoch")
 	}
 	v.InstanceId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequest", "InstanceId")
 	}
 	v.RackId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequest", "RackId")
 	}
 	v.RebalanceTimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequest", "RebalanceTimeoutMs")
 	}
 	if n := r.arrayLen(flexible, true, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = nil
@@ -174,7 +186,7 @@ func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = a
@@ -186,18 +198,20 @@ func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.SubscribedTopicRegex = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicRegex")
 		}
 	} else {
-		v.SubscribedTopicRegex = nil
+		if v.SubscribedTopicRegex != nil {
+			v.SubscribedTopicRegex = nil
+		}
 	}
 	v.ServerAssignor = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequest", "ServerAssignor")
 	}
 	if n := r.arrayLen(flexible, true, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequest", "TopicPartitions")
 		}
 		v.TopicPartitions = nil
@@ -212,17 +226,17 @@ func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequest", "(tagged fields)")
 			}
 		}
@@ -233,8 +247,10 @@ func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupHeartbeatRequestTopicPartitions) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupHeartbeatRequestTopicPartitions) encode(w *writer, version int16) {
@@ -245,20 +261,20 @@ func (v *ConsumerGroupHeartbeatRequestTopicPartitions) encode(w *writer, version
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "Partitions")
 		}
 		v.Partitions = nil
@@ -267,24 +283,24 @@ func (v *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *reader, version
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "(tagged fields)")
 			}
 		}
@@ -376,7 +392,7 @@ type ConsumerGroupHeartbeatResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ConsumerGroupHeartbeatResponseTopicPartitions is the struct at ConsumerGroupHeartbeatResponse.TopicPartitions.
@@ -389,7 +405,7 @@ type ConsumerGroupHeartbeatResponseTopicPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ConsumerGroupHeartbeatResponseAssignment is the struct at ConsumerGroupHeartbeatResponse.Assignment.
@@ -399,19 +415,25 @@ type ConsumerGroupHeartbeatResponseAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupHeartbeatResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.MemberId = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.MemberId != nil {
+		v.MemberId = nil
+	}
 	v.MemberEpoch = 0
 	v.HeartbeatIntervalMs = 0
-	v.Assignment = nil
-	v.UnknownTags = nil
+	if v.Assignment != nil {
+		v.Assignment = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupHeartbeatResponse) encode(w *writer, version int16) {
@@ -440,45 +462,45 @@ func (v *ConsumerGroupHeartbeatResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupHeartbeatResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatResponse", "ErrorMessage")
 	}
 	v.MemberId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatResponse", "MemberId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatResponse", "MemberEpoch")
 	}
 	v.HeartbeatIntervalMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatResponse", "HeartbeatIntervalMs")
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponse", "Assignment")
 		}
 		v.Assignment = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponse", "Assignment")
 		}
 		v.Assignment = new(ConsumerGroupHeartbeatResponseAssignment)
@@ -488,17 +510,17 @@ func (v *ConsumerGroupHeartbeatResponse) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponse", "(tagged fields)")
 			}
 		}
@@ -509,8 +531,10 @@ func (v *ConsumerGroupHeartbeatResponse) decode(r *reader, version int16) error 
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupHeartbeatResponseTopicPartitions) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupHeartbeatResponseTopicPartitions) encode(w *writer, version int16) {
@@ -521,20 +545,20 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) encode(w *writer, versio
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = nil
@@ -543,24 +567,24 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *reader, versio
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
 		}
@@ -570,8 +594,10 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *reader, versio
 
 // Default sets every field of v to its default value.
 func (v *ConsumerGroupHeartbeatResponseAssignment) Default() {
-	v.TopicPartitions = nil
-	v.UnknownTags = nil
+	if v.TopicPartitions != nil {
+		v.TopicPartitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ConsumerGroupHeartbeatResponseAssignment) encode(w *writer, version int16) {
@@ -584,16 +610,16 @@ func (v *ConsumerGroupHeartbeatResponseAssignment) encode(w *writer, version int
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ConsumerGroupHeartbeatResponseAssignment) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponseAssignment", "TopicPartitions")
 		}
 		v.TopicPartitions = nil
@@ -608,17 +634,17 @@ func (v *ConsumerGroupHeartbeatResponseAssignment) decode(r *reader, version int
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerGroupHeartbeatResponseAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}
 		}

@@ -26,7 +26,7 @@ type ControllerRegistrationRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ControllerRegistrationRequestListener is the struct at ControllerRegistrationRequest.Listeners.
@@ -45,7 +45,7 @@ type ControllerRegistrationRequestListener struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ControllerRegistrationRequestFeature is the struct at ControllerRegistrationRequest.Features.
@@ -61,7 +61,7 @@ type ControllerRegistrationRequestFeature struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -69,9 +69,13 @@ func (v *ControllerRegistrationRequest) Default() {
 	v.ControllerId = 0
 	v.IncarnationId = UUID{}
 	v.ZkMigrationReady = false
-	v.Listeners = nil
-	v.Features = nil
-	v.UnknownTags = nil
+	if v.Listeners != nil {
+		v.Listeners = nil
+	}
+	if v.Features != nil {
+		v.Features = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ControllerRegistrationRequest) encode(w *writer, version int16) {
@@ -94,28 +98,28 @@ func (v *ControllerRegistrationRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ControllerRegistrationRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ControllerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequest", "ControllerId")
 	}
 	v.IncarnationId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequest", "IncarnationId")
 	}
 	v.ZkMigrationReady = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequest", "ZkMigrationReady")
 	}
 	if n := r.arrayLen(flexible, false, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ControllerRegistrationRequest", "Listeners")
 		}
 		v.Listeners = nil
@@ -129,7 +133,7 @@ func (v *ControllerRegistrationRequest) decode(r *reader, version int16) error {
 		v.Listeners = a
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ControllerRegistrationRequest", "Features")
 		}
 		v.Features = nil
@@ -144,17 +148,17 @@ func (v *ControllerRegistrationRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ControllerRegistrationRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequest", "(tagged fields)")
 			}
 		}
@@ -168,7 +172,7 @@ func (v *ControllerRegistrationRequestListener) Default() {
 	v.Host = ""
 	v.Port = 0
 	v.SecurityProtocol = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ControllerRegistrationRequestListener) encode(w *writer, version int16) {
@@ -184,43 +188,43 @@ func (v *ControllerRegistrationRequestListener) encode(w *writer, version int16)
 	w.u16(v.Port)
 	w.i16(v.SecurityProtocol)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ControllerRegistrationRequestListener) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequestListener", "Name")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequestListener", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequestListener", "Port")
 	}
 	v.SecurityProtocol = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequestListener", "SecurityProtocol")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ControllerRegistrationRequestListener", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestListener", "(tagged fields)")
 			}
 		}
@@ -233,7 +237,7 @@ func (v *ControllerRegistrationRequestFeature) Default() {
 	v.Name = ""
 	v.MinSupportedVersion = 0
 	v.MaxSupportedVersion = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ControllerRegistrationRequestFeature) encode(w *writer, version int16) {
@@ -245,39 +249,39 @@ func (v *ControllerRegistrationRequestFeature) encode(w *writer, version int16) 
 	w.i16(v.MinSupportedVersion)
 	w.i16(v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ControllerRegistrationRequestFeature) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequestFeature", "Name")
 	}
 	v.MinSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequestFeature", "MinSupportedVersion")
 	}
 	v.MaxSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationRequestFeature", "MaxSupportedVersion")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ControllerRegistrationRequestFeature", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestFeature", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestFeature", "(tagged fields)")
 			}
 		}
@@ -357,15 +361,17 @@ type ControllerRegistrationResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ControllerRegistrationResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ControllerRegistrationResponse) encode(w *writer, version int16) {
@@ -377,39 +383,39 @@ func (v *ControllerRegistrationResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ControllerRegistrationResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ControllerRegistrationResponse", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ControllerRegistrationResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ControllerRegistrationResponse", "(tagged fields)")
 			}
 		}

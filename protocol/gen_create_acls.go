@@ -14,7 +14,7 @@ type CreateAclsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateAclsRequestAclCreation is the struct at CreateAclsRequest.Creations.
@@ -42,13 +42,15 @@ type CreateAclsRequestAclCreation struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *CreateAclsRequest) Default() {
-	v.Creations = nil
-	v.UnknownTags = nil
+	if v.Creations != nil {
+		v.Creations = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateAclsRequest) encode(w *writer, version int16) {
@@ -61,16 +63,16 @@ func (v *CreateAclsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateAclsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateAclsRequest", "Creations")
 		}
 		v.Creations = nil
@@ -85,17 +87,17 @@ func (v *CreateAclsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateAclsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateAclsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateAclsRequest", "(tagged fields)")
 			}
 		}
@@ -112,7 +114,7 @@ func (v *CreateAclsRequestAclCreation) Default() {
 	v.Host = ""
 	v.Operation = 0
 	v.PermissionType = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateAclsRequestAclCreation) encode(w *writer, version int16) {
@@ -134,55 +136,55 @@ func (v *CreateAclsRequestAclCreation) encode(w *writer, version int16) {
 	w.i8(v.Operation)
 	w.i8(v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateAclsRequestAclCreation) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsRequestAclCreation", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsRequestAclCreation", "ResourceName")
 	}
 	v.ResourcePatternType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsRequestAclCreation", "ResourcePatternType")
 	}
 	v.Principal = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsRequestAclCreation", "Principal")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsRequestAclCreation", "Host")
 	}
 	v.Operation = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsRequestAclCreation", "Operation")
 	}
 	v.PermissionType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsRequestAclCreation", "PermissionType")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateAclsRequestAclCreation", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateAclsRequestAclCreation", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateAclsRequestAclCreation", "(tagged fields)")
 			}
 		}
@@ -255,7 +257,7 @@ type CreateAclsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateAclsResponseAclCreationResult is the struct at CreateAclsResponse.Results.
@@ -268,14 +270,16 @@ type CreateAclsResponseAclCreationResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *CreateAclsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateAclsResponse) encode(w *writer, version int16) {
@@ -289,20 +293,20 @@ func (v *CreateAclsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateAclsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateAclsResponse", "Results")
 		}
 		v.Results = nil
@@ -317,17 +321,17 @@ func (v *CreateAclsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateAclsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateAclsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateAclsResponse", "(tagged fields)")
 			}
 		}
@@ -338,8 +342,10 @@ func (v *CreateAclsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *CreateAclsResponseAclCreationResult) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateAclsResponseAclCreationResult) encode(w *writer, version int16) {
@@ -350,35 +356,35 @@ func (v *CreateAclsResponseAclCreationResult) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateAclsResponseAclCreationResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsResponseAclCreationResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateAclsResponseAclCreationResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateAclsResponseAclCreationResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateAclsResponseAclCreationResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateAclsResponseAclCreationResult", "(tagged fields)")
 			}
 		}

@@ -23,7 +23,7 @@ type CreateDelegationTokenRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateDelegationTokenRequestCreatableRenewers is the struct at CreateDelegationTokenRequest.Renewers.
@@ -36,16 +36,22 @@ type CreateDelegationTokenRequestCreatableRenewers struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *CreateDelegationTokenRequest) Default() {
-	v.OwnerPrincipalType = nil
-	v.OwnerPrincipalName = nil
-	v.Renewers = nil
+	if v.OwnerPrincipalType != nil {
+		v.OwnerPrincipalType = nil
+	}
+	if v.OwnerPrincipalName != nil {
+		v.OwnerPrincipalName = nil
+	}
+	if v.Renewers != nil {
+		v.Renewers = nil
+	}
 	v.MaxLifetimeMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateDelegationTokenRequest) encode(w *writer, version int16) {
@@ -85,14 +91,14 @@ func (v *CreateDelegationTokenRequest) encode(w *writer, version int16) {
 	}
 	w.i64(v.MaxLifetimeMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		if version >= 3 {
 			v.OwnerPrincipalType = r.nstr(flexible)
@@ -100,11 +106,13 @@ func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.OwnerPrincipalType = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenRequest", "OwnerPrincipalType")
 		}
 	} else {
-		v.OwnerPrincipalType = nil
+		if v.OwnerPrincipalType != nil {
+			v.OwnerPrincipalType = nil
+		}
 	}
 	if version >= 3 {
 		if version >= 3 {
@@ -113,14 +121,16 @@ func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.OwnerPrincipalName = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenRequest", "OwnerPrincipalName")
 		}
 	} else {
-		v.OwnerPrincipalName = nil
+		if v.OwnerPrincipalName != nil {
+			v.OwnerPrincipalName = nil
+		}
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenRequest", "Renewers")
 		}
 		v.Renewers = nil
@@ -134,22 +144,22 @@ func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
 		v.Renewers = a
 	}
 	v.MaxLifetimeMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenRequest", "MaxLifetimeMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequest", "(tagged fields)")
 			}
 		}
@@ -161,7 +171,7 @@ func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
 func (v *CreateDelegationTokenRequestCreatableRenewers) Default() {
 	v.PrincipalType = ""
 	v.PrincipalName = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateDelegationTokenRequestCreatableRenewers) encode(w *writer, version int16) {
@@ -175,35 +185,35 @@ func (v *CreateDelegationTokenRequestCreatableRenewers) encode(w *writer, versio
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateDelegationTokenRequestCreatableRenewers) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PrincipalType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenRequestCreatableRenewers", "PrincipalType")
 	}
 	v.PrincipalName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenRequestCreatableRenewers", "PrincipalName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenRequestCreatableRenewers", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequestCreatableRenewers", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequestCreatableRenewers", "(tagged fields)")
 			}
 		}
@@ -307,7 +317,7 @@ type CreateDelegationTokenResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -321,9 +331,11 @@ func (v *CreateDelegationTokenResponse) Default() {
 	v.ExpiryTimestampMs = 0
 	v.MaxTimestampMs = 0
 	v.TokenId = ""
-	v.Hmac = nil
+	if v.Hmac != nil {
+		v.Hmac = nil
+	}
 	v.ThrottleTimeMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateDelegationTokenResponse) encode(w *writer, version int16) {
@@ -365,29 +377,29 @@ func (v *CreateDelegationTokenResponse) encode(w *writer, version int16) {
 	w.bytes(v.Hmac, flexible, false)
 	w.i32(v.ThrottleTimeMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateDelegationTokenResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "ErrorCode")
 	}
 	v.PrincipalType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "PrincipalType")
 	}
 	v.PrincipalName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "PrincipalName")
 	}
 	if version >= 3 {
 		v.TokenRequesterPrincipalType = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenResponse", "TokenRequesterPrincipalType")
 		}
 	} else {
@@ -395,49 +407,49 @@ func (v *CreateDelegationTokenResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 3 {
 		v.TokenRequesterPrincipalName = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenResponse", "TokenRequesterPrincipalName")
 		}
 	} else {
 		v.TokenRequesterPrincipalName = ""
 	}
 	v.IssueTimestampMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "IssueTimestampMs")
 	}
 	v.ExpiryTimestampMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "ExpiryTimestampMs")
 	}
 	v.MaxTimestampMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "MaxTimestampMs")
 	}
 	v.TokenId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "TokenId")
 	}
 	v.Hmac = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "Hmac")
 	}
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateDelegationTokenResponse", "ThrottleTimeMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateDelegationTokenResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenResponse", "(tagged fields)")
 			}
 		}

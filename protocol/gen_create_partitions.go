@@ -20,7 +20,7 @@ type CreatePartitionsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreatePartitionsRequestCreatePartitionsTopic is the struct at CreatePartitionsRequest.Topics.
@@ -36,7 +36,7 @@ type CreatePartitionsRequestCreatePartitionsTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreatePartitionsRequestCreatePartitionsAssignment is the struct at CreatePartitionsRequest.Topics.Assignments.
@@ -46,15 +46,17 @@ type CreatePartitionsRequestCreatePartitionsAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *CreatePartitionsRequest) Default() {
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.TimeoutMs = 0
 	v.ValidateOnly = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *CreatePartitionsRequest) encode(w *writer, version int16) {
@@ -69,16 +71,16 @@ func (v *CreatePartitionsRequest) encode(w *writer, version int16) {
 	w.i32(v.TimeoutMs)
 	w.boolean(v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreatePartitionsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -92,26 +94,26 @@ func (v *CreatePartitionsRequest) decode(r *reader, version int16) error {
 		v.Topics = a
 	}
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsRequest", "TimeoutMs")
 	}
 	v.ValidateOnly = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsRequest", "ValidateOnly")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequest", "(tagged fields)")
 			}
 		}
@@ -123,8 +125,10 @@ func (v *CreatePartitionsRequest) decode(r *reader, version int16) error {
 func (v *CreatePartitionsRequestCreatePartitionsTopic) Default() {
 	v.Name = ""
 	v.Count = 0
-	v.Assignments = nil
-	v.UnknownTags = nil
+	if v.Assignments != nil {
+		v.Assignments = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsTopic) encode(w *writer, version int16) {
@@ -146,24 +150,24 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) encode(w *writer, version
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsTopic) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "Name")
 	}
 	v.Count = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "Count")
 	}
 	if n := r.arrayLen(flexible, true, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "Assignments")
 		}
 		v.Assignments = nil
@@ -178,17 +182,17 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) decode(r *reader, version
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "(tagged fields)")
 			}
 		}
@@ -198,8 +202,10 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) decode(r *reader, version
 
 // Default sets every field of v to its default value.
 func (v *CreatePartitionsRequestCreatePartitionsAssignment) Default() {
-	v.BrokerIds = nil
-	v.UnknownTags = nil
+	if v.BrokerIds != nil {
+		v.BrokerIds = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsAssignment) encode(w *writer, version int16) {
@@ -209,16 +215,16 @@ func (v *CreatePartitionsRequestCreatePartitionsAssignment) encode(w *writer, ve
 		w.i32(v.BrokerIds[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsRequestCreatePartitionsAssignment", "BrokerIds")
 		}
 		v.BrokerIds = nil
@@ -227,24 +233,24 @@ func (v *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *reader, ve
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsRequestCreatePartitionsAssignment", "BrokerIds")
 		}
 		v.BrokerIds = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsRequestCreatePartitionsAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsAssignment", "(tagged fields)")
 			}
 		}
@@ -319,7 +325,7 @@ type CreatePartitionsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreatePartitionsResponseCreatePartitionsTopicResult is the struct at CreatePartitionsResponse.Results.
@@ -335,14 +341,16 @@ type CreatePartitionsResponseCreatePartitionsTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *CreatePartitionsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreatePartitionsResponse) encode(w *writer, version int16) {
@@ -356,20 +364,20 @@ func (v *CreatePartitionsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreatePartitionsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsResponse", "Results")
 		}
 		v.Results = nil
@@ -384,17 +392,17 @@ func (v *CreatePartitionsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponse", "(tagged fields)")
 			}
 		}
@@ -406,8 +414,10 @@ func (v *CreatePartitionsResponse) decode(r *reader, version int16) error {
 func (v *CreatePartitionsResponseCreatePartitionsTopicResult) Default() {
 	v.Name = ""
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreatePartitionsResponseCreatePartitionsTopicResult) encode(w *writer, version int16) {
@@ -422,39 +432,39 @@ func (v *CreatePartitionsResponseCreatePartitionsTopicResult) encode(w *writer, 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreatePartitionsResponseCreatePartitionsTopicResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "Name")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "(tagged fields)")
 			}
 		}

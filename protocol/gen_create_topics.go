@@ -20,7 +20,7 @@ type CreateTopicsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateTopicsRequestCreatableTopic is the struct at CreateTopicsRequest.Topics.
@@ -42,7 +42,7 @@ type CreateTopicsRequestCreatableTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateTopicsRequestCreatableReplicaAssignment is the struct at CreateTopicsRequest.Topics.Assignments.
@@ -55,7 +55,7 @@ type CreateTopicsRequestCreatableReplicaAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateTopicsRequestCreatableTopicConfig is the struct at CreateTopicsRequest.Topics.Configs.
@@ -68,15 +68,17 @@ type CreateTopicsRequestCreatableTopicConfig struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *CreateTopicsRequest) Default() {
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.TimeoutMs = 60000
 	v.ValidateOnly = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateTopicsRequest) encode(w *writer, version int16) {
@@ -91,16 +93,16 @@ func (v *CreateTopicsRequest) encode(w *writer, version int16) {
 	w.i32(v.TimeoutMs)
 	w.boolean(v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateTopicsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 10); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -114,26 +116,26 @@ func (v *CreateTopicsRequest) decode(r *reader, version int16) error {
 		v.Topics = a
 	}
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequest", "TimeoutMs")
 	}
 	v.ValidateOnly = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequest", "ValidateOnly")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequest", "(tagged fields)")
 			}
 		}
@@ -146,9 +148,13 @@ func (v *CreateTopicsRequestCreatableTopic) Default() {
 	v.Name = ""
 	v.NumPartitions = 0
 	v.ReplicationFactor = 0
-	v.Assignments = nil
-	v.Configs = nil
-	v.UnknownTags = nil
+	if v.Assignments != nil {
+		v.Assignments = nil
+	}
+	if v.Configs != nil {
+		v.Configs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateTopicsRequestCreatableTopic) encode(w *writer, version int16) {
@@ -174,28 +180,28 @@ func (v *CreateTopicsRequestCreatableTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequestCreatableTopic", "Name")
 	}
 	v.NumPartitions = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequestCreatableTopic", "NumPartitions")
 	}
 	v.ReplicationFactor = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequestCreatableTopic", "ReplicationFactor")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequestCreatableTopic", "Assignments")
 		}
 		v.Assignments = nil
@@ -209,7 +215,7 @@ func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) err
 		v.Assignments = a
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequestCreatableTopic", "Configs")
 		}
 		v.Configs = nil
@@ -224,17 +230,17 @@ func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequestCreatableTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopic", "(tagged fields)")
 			}
 		}
@@ -245,8 +251,10 @@ func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) err
 // Default sets every field of v to its default value.
 func (v *CreateTopicsRequestCreatableReplicaAssignment) Default() {
 	v.PartitionIndex = 0
-	v.BrokerIds = nil
-	v.UnknownTags = nil
+	if v.BrokerIds != nil {
+		v.BrokerIds = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateTopicsRequestCreatableReplicaAssignment) encode(w *writer, version int16) {
@@ -257,20 +265,20 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) encode(w *writer, versio
 		w.i32(v.BrokerIds[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateTopicsRequestCreatableReplicaAssignment) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "PartitionIndex")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "BrokerIds")
 		}
 		v.BrokerIds = nil
@@ -279,24 +287,24 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) decode(r *reader, versio
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "BrokerIds")
 		}
 		v.BrokerIds = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "(tagged fields)")
 			}
 		}
@@ -307,8 +315,10 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) decode(r *reader, versio
 // Default sets every field of v to its default value.
 func (v *CreateTopicsRequestCreatableTopicConfig) Default() {
 	v.Name = ""
-	v.Value = nil
-	v.UnknownTags = nil
+	if v.Value != nil {
+		v.Value = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateTopicsRequestCreatableTopicConfig) encode(w *writer, version int16) {
@@ -322,35 +332,35 @@ func (v *CreateTopicsRequestCreatableTopicConfig) encode(w *writer, version int1
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateTopicsRequestCreatableTopicConfig) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequestCreatableTopicConfig", "Name")
 	}
 	v.Value = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsRequestCreatableTopicConfig", "Value")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsRequestCreatableTopicConfig", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopicConfig", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopicConfig", "(tagged fields)")
 			}
 		}
@@ -425,7 +435,7 @@ type CreateTopicsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateTopicsResponseCreatableTopicResult is the struct at CreateTopicsResponse.Topics.
@@ -456,7 +466,7 @@ type CreateTopicsResponseCreatableTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // CreateTopicsResponseCreatableTopicConfigs is the struct at CreateTopicsResponse.Topics.Configs.
@@ -478,14 +488,16 @@ type CreateTopicsResponseCreatableTopicConfigs struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *CreateTopicsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateTopicsResponse) encode(w *writer, version int16) {
@@ -499,20 +511,20 @@ func (v *CreateTopicsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateTopicsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponse", "Topics")
 		}
 		v.Topics = nil
@@ -527,17 +539,17 @@ func (v *CreateTopicsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateTopicsResponse", "(tagged fields)")
 			}
 		}
@@ -550,12 +562,16 @@ func (v *CreateTopicsResponseCreatableTopicResult) Default() {
 	v.Name = ""
 	v.TopicId = UUID{}
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.TopicConfigErrorCode = 0
 	v.NumPartitions = -1
 	v.ReplicationFactor = -1
-	v.Configs = nil
-	v.UnknownTags = nil
+	if v.Configs != nil {
+		v.Configs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int16) {
@@ -592,7 +608,7 @@ func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int
 		}
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 5 && v.TopicConfigErrorCode != 0 {
 			nt++
 		}
@@ -603,37 +619,37 @@ func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int
 			w.i16(v.TopicConfigErrorCode)
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsResponseCreatableTopicResult", "Name")
 	}
 	if version >= 7 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicResult", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsResponseCreatableTopicResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("CreateTopicsResponseCreatableTopicResult", "ErrorMessage")
 	}
 	v.TopicConfigErrorCode = 0
 	if version >= 5 {
 		v.NumPartitions = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicResult", "NumPartitions")
 		}
 	} else {
@@ -641,7 +657,7 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 	}
 	if version >= 5 {
 		v.ReplicationFactor = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicResult", "ReplicationFactor")
 		}
 	} else {
@@ -649,7 +665,7 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 	}
 	if version >= 5 {
 		if n := r.arrayLen(flexible, version >= 5, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicResult", "Configs")
 			}
 			v.Configs = nil
@@ -663,17 +679,19 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 			v.Configs = a
 		}
 	} else {
-		v.Configs = nil
+		if v.Configs != nil {
+			v.Configs = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicResult", "(tagged fields)")
 			}
 			switch {
@@ -681,7 +699,7 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					v.TopicConfigErrorCode = r.i16()
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("CreateTopicsResponseCreatableTopicResult", "TopicConfigErrorCode")
 					}
 					return nil
@@ -689,13 +707,13 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("CreateTopicsResponseCreatableTopicResult", "TopicConfigErrorCode")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicResult", "(tagged fields)")
 			}
 		}
@@ -706,11 +724,13 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 // Default sets every field of v to its default value.
 func (v *CreateTopicsResponseCreatableTopicConfigs) Default() {
 	v.Name = ""
-	v.Value = nil
+	if v.Value != nil {
+		v.Value = nil
+	}
 	v.ReadOnly = false
 	v.ConfigSource = -1
 	v.IsSensitive = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *CreateTopicsResponseCreatableTopicConfigs) encode(w *writer, version int16) {
@@ -753,17 +773,17 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) encode(w *writer, version in
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 5 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicConfigs", "Name")
 		}
 	} else {
@@ -776,15 +796,17 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version in
 			s := r.str(flexible)
 			v.Value = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicConfigs", "Value")
 		}
 	} else {
-		v.Value = nil
+		if v.Value != nil {
+			v.Value = nil
+		}
 	}
 	if version >= 5 {
 		v.ReadOnly = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicConfigs", "ReadOnly")
 		}
 	} else {
@@ -792,7 +814,7 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version in
 	}
 	if version >= 5 {
 		v.ConfigSource = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicConfigs", "ConfigSource")
 		}
 	} else {
@@ -800,7 +822,7 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version in
 	}
 	if version >= 5 {
 		v.IsSensitive = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicConfigs", "IsSensitive")
 		}
 	} else {
@@ -808,17 +830,17 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version in
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("CreateTopicsResponseCreatableTopicConfigs", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicConfigs", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicConfigs", "(tagged fields)")
 			}
 		}

@@ -27,8 +27,12 @@ type ConsumerProtocolAssignmentTopicPartition struct {
 
 // Default sets every field of v to its default value.
 func (v *ConsumerProtocolAssignment) Default() {
-	v.AssignedPartitions = nil
-	v.UserData = nil
+	if v.AssignedPartitions != nil {
+		v.AssignedPartitions = nil
+	}
+	if v.UserData != nil {
+		v.UserData = nil
+	}
 }
 
 func (v *ConsumerProtocolAssignment) encode(w *writer, version int16) {
@@ -46,7 +50,7 @@ func (v *ConsumerProtocolAssignment) encode(w *writer, version int16) {
 func (v *ConsumerProtocolAssignment) decode(r *reader, version int16) error {
 	flexible := false
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolAssignment", "AssignedPartitions")
 		}
 		v.AssignedPartitions = nil
@@ -60,7 +64,7 @@ func (v *ConsumerProtocolAssignment) decode(r *reader, version int16) error {
 		v.AssignedPartitions = a
 	}
 	v.UserData = r.bytes(flexible, true)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerProtocolAssignment", "UserData")
 	}
 	return nil
@@ -69,7 +73,9 @@ func (v *ConsumerProtocolAssignment) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ConsumerProtocolAssignmentTopicPartition) Default() {
 	v.Topic = ""
-	v.Partitions = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
 }
 
 func (v *ConsumerProtocolAssignmentTopicPartition) encode(w *writer, version int16) {
@@ -87,11 +93,11 @@ func (v *ConsumerProtocolAssignmentTopicPartition) encode(w *writer, version int
 func (v *ConsumerProtocolAssignmentTopicPartition) decode(r *reader, version int16) error {
 	flexible := false
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerProtocolAssignmentTopicPartition", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolAssignmentTopicPartition", "Partitions")
 		}
 		v.Partitions = nil
@@ -100,7 +106,7 @@ func (v *ConsumerProtocolAssignmentTopicPartition) decode(r *reader, version int
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolAssignmentTopicPartition", "Partitions")
 		}
 		v.Partitions = a

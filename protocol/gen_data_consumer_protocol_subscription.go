@@ -36,11 +36,19 @@ type ConsumerProtocolSubscriptionTopicPartition struct {
 
 // Default sets every field of v to its default value.
 func (v *ConsumerProtocolSubscription) Default() {
-	v.Topics = nil
-	v.UserData = nil
-	v.OwnedPartitions = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.UserData != nil {
+		v.UserData = nil
+	}
+	if v.OwnedPartitions != nil {
+		v.OwnedPartitions = nil
+	}
 	v.GenerationId = -1
-	v.RackId = nil
+	if v.RackId != nil {
+		v.RackId = nil
+	}
 }
 
 func (v *ConsumerProtocolSubscription) encode(w *writer, version int16) {
@@ -80,7 +88,7 @@ func (v *ConsumerProtocolSubscription) encode(w *writer, version int16) {
 func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
 	flexible := false
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolSubscription", "Topics")
 		}
 		v.Topics = nil
@@ -89,18 +97,18 @@ func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolSubscription", "Topics")
 		}
 		v.Topics = a
 	}
 	v.UserData = r.bytes(flexible, true)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ConsumerProtocolSubscription", "UserData")
 	}
 	if version >= 1 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerProtocolSubscription", "OwnedPartitions")
 			}
 			v.OwnedPartitions = nil
@@ -114,11 +122,13 @@ func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
 			v.OwnedPartitions = a
 		}
 	} else {
-		v.OwnedPartitions = nil
+		if v.OwnedPartitions != nil {
+			v.OwnedPartitions = nil
+		}
 	}
 	if version >= 2 {
 		v.GenerationId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolSubscription", "GenerationId")
 		}
 	} else {
@@ -131,11 +141,13 @@ func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.RackId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolSubscription", "RackId")
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 	return nil
 }
@@ -143,7 +155,9 @@ func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ConsumerProtocolSubscriptionTopicPartition) Default() {
 	v.Topic = ""
-	v.Partitions = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
 }
 
 func (v *ConsumerProtocolSubscriptionTopicPartition) encode(w *writer, version int16) {
@@ -172,7 +186,7 @@ func (v *ConsumerProtocolSubscriptionTopicPartition) decode(r *reader, version i
 	flexible := false
 	if version >= 1 {
 		v.Topic = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ConsumerProtocolSubscriptionTopicPartition", "Topic")
 		}
 	} else {
@@ -180,7 +194,7 @@ func (v *ConsumerProtocolSubscriptionTopicPartition) decode(r *reader, version i
 	}
 	if version >= 1 {
 		if n := r.arrayLen(flexible, false, 4); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerProtocolSubscriptionTopicPartition", "Partitions")
 			}
 			v.Partitions = nil
@@ -189,13 +203,15 @@ func (v *ConsumerProtocolSubscriptionTopicPartition) decode(r *reader, version i
 			for i := range a {
 				a[i] = r.i32()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ConsumerProtocolSubscriptionTopicPartition", "Partitions")
 			}
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 	return nil
 }

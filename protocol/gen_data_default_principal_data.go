@@ -20,7 +20,7 @@ type DefaultPrincipalData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -28,7 +28,7 @@ func (v *DefaultPrincipalData) Default() {
 	v.Type = ""
 	v.Name = ""
 	v.TokenAuthenticated = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DefaultPrincipalData) encode(w *writer, version int16) {
@@ -43,39 +43,39 @@ func (v *DefaultPrincipalData) encode(w *writer, version int16) {
 	}
 	w.boolean(v.TokenAuthenticated)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DefaultPrincipalData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Type = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DefaultPrincipalData", "Type")
 	}
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DefaultPrincipalData", "Name")
 	}
 	v.TokenAuthenticated = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DefaultPrincipalData", "TokenAuthenticated")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DefaultPrincipalData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DefaultPrincipalData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DefaultPrincipalData", "(tagged fields)")
 			}
 		}

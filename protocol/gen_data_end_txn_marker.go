@@ -24,7 +24,7 @@ func (v *EndTxnMarker) encode(w *writer, version int16) {
 
 func (v *EndTxnMarker) decode(r *reader, version int16) error {
 	v.CoordinatorEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndTxnMarker", "CoordinatorEpoch")
 	}
 	return nil

@@ -23,7 +23,7 @@ type LeaderChangeMessage struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // LeaderChangeMessageVoter is the struct at LeaderChangeMessage.Voter.
@@ -36,16 +36,20 @@ type LeaderChangeMessageVoter struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *LeaderChangeMessage) Default() {
 	v.DataVersion = 0
 	v.LeaderId = 0
-	v.Voters = nil
-	v.GrantingVoters = nil
-	v.UnknownTags = nil
+	if v.Voters != nil {
+		v.Voters = nil
+	}
+	if v.GrantingVoters != nil {
+		v.GrantingVoters = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *LeaderChangeMessage) encode(w *writer, version int16) {
@@ -67,24 +71,24 @@ func (v *LeaderChangeMessage) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.DataVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("LeaderChangeMessage", "DataVersion")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("LeaderChangeMessage", "LeaderId")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaderChangeMessage", "Voters")
 		}
 		v.Voters = nil
@@ -98,7 +102,7 @@ func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
 		v.Voters = a
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaderChangeMessage", "GrantingVoters")
 		}
 		v.GrantingVoters = nil
@@ -113,17 +117,17 @@ func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaderChangeMessage", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaderChangeMessage", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("LeaderChangeMessage", "(tagged fields)")
 			}
 		}
@@ -135,7 +139,7 @@ func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
 func (v *LeaderChangeMessageVoter) Default() {
 	v.VoterId = 0
 	v.VoterDirectoryId = UUID{}
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *LeaderChangeMessageVoter) encode(w *writer, version int16) {
@@ -148,21 +152,21 @@ func (v *LeaderChangeMessageVoter) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *LeaderChangeMessageVoter) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.VoterId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("LeaderChangeMessageVoter", "VoterId")
 	}
 	if version >= 1 {
 		v.VoterDirectoryId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaderChangeMessageVoter", "VoterDirectoryId")
 		}
 	} else {
@@ -170,17 +174,17 @@ func (v *LeaderChangeMessageVoter) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaderChangeMessageVoter", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaderChangeMessageVoter", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("LeaderChangeMessageVoter", "(tagged fields)")
 			}
 		}

@@ -14,44 +14,44 @@ type SnapshotFooterRecord struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *SnapshotFooterRecord) Default() {
 	v.DataVersion = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *SnapshotFooterRecord) encode(w *writer, version int16) {
 	flexible := true
 	w.i16(v.DataVersion)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *SnapshotFooterRecord) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.DataVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SnapshotFooterRecord", "DataVersion")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SnapshotFooterRecord", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("SnapshotFooterRecord", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("SnapshotFooterRecord", "(tagged fields)")
 			}
 		}

@@ -17,14 +17,14 @@ type SnapshotHeaderRecord struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *SnapshotHeaderRecord) Default() {
 	v.DataVersion = 0
 	v.LastContainedLogTimestamp = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *SnapshotHeaderRecord) encode(w *writer, version int16) {
@@ -32,35 +32,35 @@ func (v *SnapshotHeaderRecord) encode(w *writer, version int16) {
 	w.i16(v.DataVersion)
 	w.i64(v.LastContainedLogTimestamp)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *SnapshotHeaderRecord) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.DataVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SnapshotHeaderRecord", "DataVersion")
 	}
 	v.LastContainedLogTimestamp = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SnapshotHeaderRecord", "LastContainedLogTimestamp")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SnapshotHeaderRecord", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("SnapshotHeaderRecord", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("SnapshotHeaderRecord", "(tagged fields)")
 			}
 		}

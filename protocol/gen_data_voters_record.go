@@ -17,7 +17,7 @@ type VotersRecord struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VotersRecordVoter is the struct at VotersRecord.Voters.
@@ -36,7 +36,7 @@ type VotersRecordVoter struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VotersRecordEndpoint is the struct at VotersRecord.Voters.Endpoints.
@@ -52,7 +52,7 @@ type VotersRecordEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VotersRecordKRaftVersionFeature is the struct at VotersRecord.Voters.KRaftVersionFeature.
@@ -65,14 +65,16 @@ type VotersRecordKRaftVersionFeature struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *VotersRecord) Default() {
 	v.DataVersion = 0
-	v.Voters = nil
-	v.UnknownTags = nil
+	if v.Voters != nil {
+		v.Voters = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *VotersRecord) encode(w *writer, version int16) {
@@ -86,20 +88,20 @@ func (v *VotersRecord) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VotersRecord) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.DataVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecord", "DataVersion")
 	}
 	if n := r.arrayLen(flexible, false, 27); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VotersRecord", "Voters")
 		}
 		v.Voters = nil
@@ -114,17 +116,17 @@ func (v *VotersRecord) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VotersRecord", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VotersRecord", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VotersRecord", "(tagged fields)")
 			}
 		}
@@ -136,9 +138,11 @@ func (v *VotersRecord) decode(r *reader, version int16) error {
 func (v *VotersRecordVoter) Default() {
 	v.VoterId = 0
 	v.VoterDirectoryId = UUID{}
-	v.Endpoints = nil
+	if v.Endpoints != nil {
+		v.Endpoints = nil
+	}
 	v.KRaftVersionFeature.Default()
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *VotersRecordVoter) encode(w *writer, version int16) {
@@ -157,24 +161,24 @@ func (v *VotersRecordVoter) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VotersRecordVoter) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.VoterId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecordVoter", "VoterId")
 	}
 	v.VoterDirectoryId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecordVoter", "VoterDirectoryId")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VotersRecordVoter", "Endpoints")
 		}
 		v.Endpoints = nil
@@ -192,17 +196,17 @@ func (v *VotersRecordVoter) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VotersRecordVoter", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VotersRecordVoter", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VotersRecordVoter", "(tagged fields)")
 			}
 		}
@@ -215,7 +219,7 @@ func (v *VotersRecordEndpoint) Default() {
 	v.Name = ""
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *VotersRecordEndpoint) encode(w *writer, version int16) {
@@ -230,39 +234,39 @@ func (v *VotersRecordEndpoint) encode(w *writer, version int16) {
 	}
 	w.u16(v.Port)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VotersRecordEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecordEndpoint", "Name")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecordEndpoint", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecordEndpoint", "Port")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VotersRecordEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VotersRecordEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VotersRecordEndpoint", "(tagged fields)")
 			}
 		}
@@ -274,7 +278,7 @@ func (v *VotersRecordEndpoint) decode(r *reader, version int16) error {
 func (v *VotersRecordKRaftVersionFeature) Default() {
 	v.MinSupportedVersion = 0
 	v.MaxSupportedVersion = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *VotersRecordKRaftVersionFeature) encode(w *writer, version int16) {
@@ -282,35 +286,35 @@ func (v *VotersRecordKRaftVersionFeature) encode(w *writer, version int16) {
 	w.i16(v.MinSupportedVersion)
 	w.i16(v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VotersRecordKRaftVersionFeature) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MinSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecordKRaftVersionFeature", "MinSupportedVersion")
 	}
 	v.MaxSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VotersRecordKRaftVersionFeature", "MaxSupportedVersion")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VotersRecordKRaftVersionFeature", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VotersRecordKRaftVersionFeature", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VotersRecordKRaftVersionFeature", "(tagged fields)")
 			}
 		}

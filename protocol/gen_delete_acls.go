@@ -14,7 +14,7 @@ type DeleteAclsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteAclsRequestDeleteAclsFilter is the struct at DeleteAclsRequest.Filters.
@@ -42,13 +42,15 @@ type DeleteAclsRequestDeleteAclsFilter struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteAclsRequest) Default() {
-	v.Filters = nil
-	v.UnknownTags = nil
+	if v.Filters != nil {
+		v.Filters = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteAclsRequest) encode(w *writer, version int16) {
@@ -61,16 +63,16 @@ func (v *DeleteAclsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteAclsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsRequest", "Filters")
 		}
 		v.Filters = nil
@@ -85,17 +87,17 @@ func (v *DeleteAclsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteAclsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteAclsRequest", "(tagged fields)")
 			}
 		}
@@ -106,13 +108,19 @@ func (v *DeleteAclsRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DeleteAclsRequestDeleteAclsFilter) Default() {
 	v.ResourceTypeFilter = 0
-	v.ResourceNameFilter = nil
+	if v.ResourceNameFilter != nil {
+		v.ResourceNameFilter = nil
+	}
 	v.PatternTypeFilter = 3
-	v.PrincipalFilter = nil
-	v.HostFilter = nil
+	if v.PrincipalFilter != nil {
+		v.PrincipalFilter = nil
+	}
+	if v.HostFilter != nil {
+		v.HostFilter = nil
+	}
 	v.Operation = 0
 	v.PermissionType = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteAclsRequestDeleteAclsFilter) encode(w *writer, version int16) {
@@ -134,55 +142,55 @@ func (v *DeleteAclsRequestDeleteAclsFilter) encode(w *writer, version int16) {
 	w.i8(v.Operation)
 	w.i8(v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteAclsRequestDeleteAclsFilter) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceTypeFilter = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsRequestDeleteAclsFilter", "ResourceTypeFilter")
 	}
 	v.ResourceNameFilter = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsRequestDeleteAclsFilter", "ResourceNameFilter")
 	}
 	v.PatternTypeFilter = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsRequestDeleteAclsFilter", "PatternTypeFilter")
 	}
 	v.PrincipalFilter = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsRequestDeleteAclsFilter", "PrincipalFilter")
 	}
 	v.HostFilter = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsRequestDeleteAclsFilter", "HostFilter")
 	}
 	v.Operation = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsRequestDeleteAclsFilter", "Operation")
 	}
 	v.PermissionType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsRequestDeleteAclsFilter", "PermissionType")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsRequestDeleteAclsFilter", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteAclsRequestDeleteAclsFilter", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteAclsRequestDeleteAclsFilter", "(tagged fields)")
 			}
 		}
@@ -255,7 +263,7 @@ type DeleteAclsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteAclsResponseDeleteAclsFilterResult is the struct at DeleteAclsResponse.FilterResults.
@@ -271,7 +279,7 @@ type DeleteAclsResponseDeleteAclsFilterResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteAclsResponseDeleteAclsMatchingAcl is the struct at DeleteAclsResponse.FilterResults.MatchingAcls.
@@ -305,14 +313,16 @@ type DeleteAclsResponseDeleteAclsMatchingAcl struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteAclsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.FilterResults = nil
-	v.UnknownTags = nil
+	if v.FilterResults != nil {
+		v.FilterResults = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteAclsResponse) encode(w *writer, version int16) {
@@ -326,20 +336,20 @@ func (v *DeleteAclsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteAclsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsResponse", "FilterResults")
 		}
 		v.FilterResults = nil
@@ -354,17 +364,17 @@ func (v *DeleteAclsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteAclsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteAclsResponse", "(tagged fields)")
 			}
 		}
@@ -375,9 +385,13 @@ func (v *DeleteAclsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DeleteAclsResponseDeleteAclsFilterResult) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.MatchingAcls = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.MatchingAcls != nil {
+		v.MatchingAcls = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteAclsResponseDeleteAclsFilterResult) encode(w *writer, version int16) {
@@ -395,24 +409,24 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) encode(w *writer, version int
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteAclsResponseDeleteAclsFilterResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 11); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "MatchingAcls")
 		}
 		v.MatchingAcls = nil
@@ -427,17 +441,17 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) decode(r *reader, version int
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "(tagged fields)")
 			}
 		}
@@ -448,7 +462,9 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) decode(r *reader, version int
 // Default sets every field of v to its default value.
 func (v *DeleteAclsResponseDeleteAclsMatchingAcl) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.ResourceType = 0
 	v.ResourceName = ""
 	v.PatternType = 3
@@ -456,7 +472,7 @@ func (v *DeleteAclsResponseDeleteAclsMatchingAcl) Default() {
 	v.Host = ""
 	v.Operation = 0
 	v.PermissionType = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteAclsResponseDeleteAclsMatchingAcl) encode(w *writer, version int16) {
@@ -483,63 +499,63 @@ func (v *DeleteAclsResponseDeleteAclsMatchingAcl) encode(w *writer, version int1
 	w.i8(v.Operation)
 	w.i8(v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteAclsResponseDeleteAclsMatchingAcl) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "ErrorMessage")
 	}
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "ResourceName")
 	}
 	v.PatternType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "PatternType")
 	}
 	v.Principal = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "Principal")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "Host")
 	}
 	v.Operation = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "Operation")
 	}
 	v.PermissionType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "PermissionType")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "(tagged fields)")
 			}
 		}

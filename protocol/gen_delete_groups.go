@@ -14,13 +14,15 @@ type DeleteGroupsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteGroupsRequest) Default() {
-	v.GroupsNames = nil
-	v.UnknownTags = nil
+	if v.GroupsNames != nil {
+		v.GroupsNames = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteGroupsRequest) encode(w *writer, version int16) {
@@ -33,16 +35,16 @@ func (v *DeleteGroupsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteGroupsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteGroupsRequest", "GroupsNames")
 		}
 		v.GroupsNames = nil
@@ -51,24 +53,24 @@ func (v *DeleteGroupsRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteGroupsRequest", "GroupsNames")
 		}
 		v.GroupsNames = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteGroupsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteGroupsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteGroupsRequest", "(tagged fields)")
 			}
 		}
@@ -143,7 +145,7 @@ type DeleteGroupsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteGroupsResponseDeletableGroupResult is the struct at DeleteGroupsResponse.Results.
@@ -156,14 +158,16 @@ type DeleteGroupsResponseDeletableGroupResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteGroupsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteGroupsResponse) encode(w *writer, version int16) {
@@ -177,20 +181,20 @@ func (v *DeleteGroupsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteGroupsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteGroupsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteGroupsResponse", "Results")
 		}
 		v.Results = nil
@@ -205,17 +209,17 @@ func (v *DeleteGroupsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteGroupsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponse", "(tagged fields)")
 			}
 		}
@@ -227,7 +231,7 @@ func (v *DeleteGroupsResponse) decode(r *reader, version int16) error {
 func (v *DeleteGroupsResponseDeletableGroupResult) Default() {
 	v.GroupId = ""
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteGroupsResponseDeletableGroupResult) encode(w *writer, version int16) {
@@ -238,35 +242,35 @@ func (v *DeleteGroupsResponseDeletableGroupResult) encode(w *writer, version int
 	}
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteGroupsResponseDeletableGroupResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteGroupsResponseDeletableGroupResult", "GroupId")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteGroupsResponseDeletableGroupResult", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteGroupsResponseDeletableGroupResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponseDeletableGroupResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponseDeletableGroupResult", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type DeleteRecordsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteRecordsRequestDeleteRecordsTopic is the struct at DeleteRecordsRequest.Topics.
@@ -30,7 +30,7 @@ type DeleteRecordsRequestDeleteRecordsTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteRecordsRequestDeleteRecordsPartition is the struct at DeleteRecordsRequest.Topics.Partitions.
@@ -43,14 +43,16 @@ type DeleteRecordsRequestDeleteRecordsPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteRecordsRequest) Default() {
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.TimeoutMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteRecordsRequest) encode(w *writer, version int16) {
@@ -64,16 +66,16 @@ func (v *DeleteRecordsRequest) encode(w *writer, version int16) {
 	}
 	w.i32(v.TimeoutMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteRecordsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -87,22 +89,22 @@ func (v *DeleteRecordsRequest) decode(r *reader, version int16) error {
 		v.Topics = a
 	}
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsRequest", "TimeoutMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequest", "(tagged fields)")
 			}
 		}
@@ -113,8 +115,10 @@ func (v *DeleteRecordsRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DeleteRecordsRequestDeleteRecordsTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteRecordsRequestDeleteRecordsTopic) encode(w *writer, version int16) {
@@ -131,20 +135,20 @@ func (v *DeleteRecordsRequestDeleteRecordsTopic) encode(w *writer, version int16
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteRecordsRequestDeleteRecordsTopic) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsRequestDeleteRecordsTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 12); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsRequestDeleteRecordsTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -159,17 +163,17 @@ func (v *DeleteRecordsRequestDeleteRecordsTopic) decode(r *reader, version int16
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsRequestDeleteRecordsTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsTopic", "(tagged fields)")
 			}
 		}
@@ -181,7 +185,7 @@ func (v *DeleteRecordsRequestDeleteRecordsTopic) decode(r *reader, version int16
 func (v *DeleteRecordsRequestDeleteRecordsPartition) Default() {
 	v.PartitionIndex = 0
 	v.Offset = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteRecordsRequestDeleteRecordsPartition) encode(w *writer, version int16) {
@@ -189,35 +193,35 @@ func (v *DeleteRecordsRequestDeleteRecordsPartition) encode(w *writer, version i
 	w.i32(v.PartitionIndex)
 	w.i64(v.Offset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteRecordsRequestDeleteRecordsPartition) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsRequestDeleteRecordsPartition", "PartitionIndex")
 	}
 	v.Offset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsRequestDeleteRecordsPartition", "Offset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsRequestDeleteRecordsPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsPartition", "(tagged fields)")
 			}
 		}
@@ -292,7 +296,7 @@ type DeleteRecordsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteRecordsResponseDeleteRecordsTopicResult is the struct at DeleteRecordsResponse.Topics.
@@ -305,7 +309,7 @@ type DeleteRecordsResponseDeleteRecordsTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteRecordsResponseDeleteRecordsPartitionResult is the struct at DeleteRecordsResponse.Topics.Partitions.
@@ -321,14 +325,16 @@ type DeleteRecordsResponseDeleteRecordsPartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteRecordsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteRecordsResponse) encode(w *writer, version int16) {
@@ -342,20 +348,20 @@ func (v *DeleteRecordsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteRecordsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsResponse", "Topics")
 		}
 		v.Topics = nil
@@ -370,17 +376,17 @@ func (v *DeleteRecordsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponse", "(tagged fields)")
 			}
 		}
@@ -391,8 +397,10 @@ func (v *DeleteRecordsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DeleteRecordsResponseDeleteRecordsTopicResult) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteRecordsResponseDeleteRecordsTopicResult) encode(w *writer, version int16) {
@@ -409,20 +417,20 @@ func (v *DeleteRecordsResponseDeleteRecordsTopicResult) encode(w *writer, versio
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -437,17 +445,17 @@ func (v *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *reader, versio
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "(tagged fields)")
 			}
 		}
@@ -460,7 +468,7 @@ func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) Default() {
 	v.PartitionIndex = 0
 	v.LowWatermark = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) encode(w *writer, version int16) {
@@ -469,39 +477,39 @@ func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) encode(w *writer, ve
 	w.i64(v.LowWatermark)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "PartitionIndex")
 	}
 	v.LowWatermark = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "LowWatermark")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type DeleteShareGroupOffsetsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteShareGroupOffsetsRequestTopic is the struct at DeleteShareGroupOffsetsRequest.Topics.
@@ -27,14 +27,16 @@ type DeleteShareGroupOffsetsRequestTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupOffsetsRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupOffsetsRequest) encode(w *writer, version int16) {
@@ -51,20 +53,20 @@ func (v *DeleteShareGroupOffsetsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupOffsetsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupOffsetsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -79,17 +81,17 @@ func (v *DeleteShareGroupOffsetsRequest) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupOffsetsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequest", "(tagged fields)")
 			}
 		}
@@ -100,7 +102,7 @@ func (v *DeleteShareGroupOffsetsRequest) decode(r *reader, version int16) error 
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupOffsetsRequestTopic) Default() {
 	v.TopicName = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
@@ -110,31 +112,31 @@ func (v *DeleteShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupOffsetsRequestTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsRequestTopic", "TopicName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupOffsetsRequestTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
 		}
@@ -217,7 +219,7 @@ type DeleteShareGroupOffsetsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteShareGroupOffsetsResponseTopic is the struct at DeleteShareGroupOffsetsResponse.Responses.
@@ -236,16 +238,20 @@ type DeleteShareGroupOffsetsResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupOffsetsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Responses = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupOffsetsResponse) encode(w *writer, version int16) {
@@ -264,28 +270,28 @@ func (v *DeleteShareGroupOffsetsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupOffsetsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 21); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupOffsetsResponse", "Responses")
 		}
 		v.Responses = nil
@@ -300,17 +306,17 @@ func (v *DeleteShareGroupOffsetsResponse) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupOffsetsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponse", "(tagged fields)")
 			}
 		}
@@ -323,8 +329,10 @@ func (v *DeleteShareGroupOffsetsResponseTopic) Default() {
 	v.TopicName = ""
 	v.TopicId = UUID{}
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
@@ -340,43 +348,43 @@ func (v *DeleteShareGroupOffsetsResponseTopic) encode(w *writer, version int16) 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupOffsetsResponseTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsResponseTopic", "TopicName")
 	}
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsResponseTopic", "TopicId")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsResponseTopic", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupOffsetsResponseTopic", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupOffsetsResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type DeleteShareGroupStateRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteShareGroupStateRequestDeleteStateData is the struct at DeleteShareGroupStateRequest.Topics.
@@ -30,7 +30,7 @@ type DeleteShareGroupStateRequestDeleteStateData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteShareGroupStateRequestPartitionData is the struct at DeleteShareGroupStateRequest.Topics.Partitions.
@@ -40,14 +40,16 @@ type DeleteShareGroupStateRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupStateRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupStateRequest) encode(w *writer, version int16) {
@@ -64,20 +66,20 @@ func (v *DeleteShareGroupStateRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupStateRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupStateRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateRequest", "Topics")
 		}
 		v.Topics = nil
@@ -92,17 +94,17 @@ func (v *DeleteShareGroupStateRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequest", "(tagged fields)")
 			}
 		}
@@ -113,8 +115,10 @@ func (v *DeleteShareGroupStateRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupStateRequestDeleteStateData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupStateRequestDeleteStateData) encode(w *writer, version int16) {
@@ -128,20 +132,20 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) encode(w *writer, version 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupStateRequestDeleteStateData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupStateRequestDeleteStateData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateRequestDeleteStateData", "Partitions")
 		}
 		v.Partitions = nil
@@ -156,17 +160,17 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) decode(r *reader, version 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateRequestDeleteStateData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestDeleteStateData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestDeleteStateData", "(tagged fields)")
 			}
 		}
@@ -177,38 +181,38 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) decode(r *reader, version 
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupStateRequestPartitionData) Default() {
 	v.Partition = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
 	flexible := true
 	w.i32(v.Partition)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupStateRequestPartitionData", "Partition")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -282,7 +286,7 @@ type DeleteShareGroupStateResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteShareGroupStateResponseDeleteStateResult is the struct at DeleteShareGroupStateResponse.Results.
@@ -295,7 +299,7 @@ type DeleteShareGroupStateResponseDeleteStateResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteShareGroupStateResponsePartitionResult is the struct at DeleteShareGroupStateResponse.Results.Partitions.
@@ -311,13 +315,15 @@ type DeleteShareGroupStateResponsePartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupStateResponse) Default() {
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupStateResponse) encode(w *writer, version int16) {
@@ -330,16 +336,16 @@ func (v *DeleteShareGroupStateResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupStateResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateResponse", "Results")
 		}
 		v.Results = nil
@@ -354,17 +360,17 @@ func (v *DeleteShareGroupStateResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponse", "(tagged fields)")
 			}
 		}
@@ -375,8 +381,10 @@ func (v *DeleteShareGroupStateResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DeleteShareGroupStateResponseDeleteStateResult) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupStateResponseDeleteStateResult) encode(w *writer, version int16) {
@@ -390,20 +398,20 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) encode(w *writer, versi
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupStateResponseDeleteStateResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupStateResponseDeleteStateResult", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateResponseDeleteStateResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -418,17 +426,17 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) decode(r *reader, versi
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateResponseDeleteStateResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponseDeleteStateResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponseDeleteStateResult", "(tagged fields)")
 			}
 		}
@@ -440,8 +448,10 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) decode(r *reader, versi
 func (v *DeleteShareGroupStateResponsePartitionResult) Default() {
 	v.Partition = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
@@ -453,39 +463,39 @@ func (v *DeleteShareGroupStateResponsePartitionResult) encode(w *writer, version
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupStateResponsePartitionResult", "Partition")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupStateResponsePartitionResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteShareGroupStateResponsePartitionResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteShareGroupStateResponsePartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
 		}

@@ -20,7 +20,7 @@ type DeleteTopicsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteTopicsRequestDeleteTopicState is the struct at DeleteTopicsRequest.Topics.
@@ -33,15 +33,19 @@ type DeleteTopicsRequestDeleteTopicState struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteTopicsRequest) Default() {
-	v.Topics = nil
-	v.TopicNames = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.TopicNames != nil {
+		v.TopicNames = nil
+	}
 	v.TimeoutMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteTopicsRequest) encode(w *writer, version int16) {
@@ -69,17 +73,17 @@ func (v *DeleteTopicsRequest) encode(w *writer, version int16) {
 	}
 	w.i32(v.TimeoutMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 6 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequest", "Topics")
 			}
 			v.Topics = nil
@@ -93,11 +97,13 @@ func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version <= 5 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequest", "TopicNames")
 			}
 			v.TopicNames = nil
@@ -106,31 +112,33 @@ func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequest", "TopicNames")
 			}
 			v.TopicNames = a
 		}
 	} else {
-		v.TopicNames = nil
+		if v.TopicNames != nil {
+			v.TopicNames = nil
+		}
 	}
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteTopicsRequest", "TimeoutMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequest", "(tagged fields)")
 			}
 		}
@@ -140,9 +148,11 @@ func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
 
 // Default sets every field of v to its default value.
 func (v *DeleteTopicsRequestDeleteTopicState) Default() {
-	v.Name = nil
+	if v.Name != nil {
+		v.Name = nil
+	}
 	v.TopicId = UUID{}
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteTopicsRequestDeleteTopicState) encode(w *writer, version int16) {
@@ -167,14 +177,14 @@ func (v *DeleteTopicsRequestDeleteTopicState) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteTopicsRequestDeleteTopicState) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 6 {
 		if version >= 6 {
 			v.Name = r.nstr(flexible)
@@ -182,15 +192,17 @@ func (v *DeleteTopicsRequestDeleteTopicState) decode(r *reader, version int16) e
 			s := r.str(flexible)
 			v.Name = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsRequestDeleteTopicState", "Name")
 		}
 	} else {
-		v.Name = nil
+		if v.Name != nil {
+			v.Name = nil
+		}
 	}
 	if version >= 6 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsRequestDeleteTopicState", "TopicId")
 		}
 	} else {
@@ -198,17 +210,17 @@ func (v *DeleteTopicsRequestDeleteTopicState) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsRequestDeleteTopicState", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequestDeleteTopicState", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequestDeleteTopicState", "(tagged fields)")
 			}
 		}
@@ -283,7 +295,7 @@ type DeleteTopicsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DeleteTopicsResponseDeletableTopicResult is the struct at DeleteTopicsResponse.Responses.
@@ -302,14 +314,16 @@ type DeleteTopicsResponseDeletableTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DeleteTopicsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Responses = nil
-	v.UnknownTags = nil
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteTopicsResponse) encode(w *writer, version int16) {
@@ -323,20 +337,20 @@ func (v *DeleteTopicsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteTopicsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteTopicsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsResponse", "Responses")
 		}
 		v.Responses = nil
@@ -351,17 +365,17 @@ func (v *DeleteTopicsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponse", "(tagged fields)")
 			}
 		}
@@ -371,11 +385,15 @@ func (v *DeleteTopicsResponse) decode(r *reader, version int16) error {
 
 // Default sets every field of v to its default value.
 func (v *DeleteTopicsResponseDeletableTopicResult) Default() {
-	v.Name = nil
+	if v.Name != nil {
+		v.Name = nil
+	}
 	v.TopicId = UUID{}
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DeleteTopicsResponseDeletableTopicResult) encode(w *writer, version int16) {
@@ -403,33 +421,33 @@ func (v *DeleteTopicsResponseDeletableTopicResult) encode(w *writer, version int
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DeleteTopicsResponseDeletableTopicResult) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 6 {
 		v.Name = r.nstr(flexible)
 	} else {
 		s := r.str(flexible)
 		v.Name = &s
 	}
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteTopicsResponseDeletableTopicResult", "Name")
 	}
 	if version >= 6 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsResponseDeletableTopicResult", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DeleteTopicsResponseDeletableTopicResult", "ErrorCode")
 	}
 	if version >= 5 {
@@ -439,25 +457,27 @@ func (v *DeleteTopicsResponseDeletableTopicResult) decode(r *reader, version int
 			s := r.str(flexible)
 			v.ErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsResponseDeletableTopicResult", "ErrorMessage")
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DeleteTopicsResponseDeletableTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponseDeletableTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponseDeletableTopicResult", "(tagged fields)")
 			}
 		}

@@ -32,19 +32,25 @@ type DescribeAclsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeAclsRequest) Default() {
 	v.ResourceTypeFilter = 0
-	v.ResourceNameFilter = nil
+	if v.ResourceNameFilter != nil {
+		v.ResourceNameFilter = nil
+	}
 	v.PatternTypeFilter = 3
-	v.PrincipalFilter = nil
-	v.HostFilter = nil
+	if v.PrincipalFilter != nil {
+		v.PrincipalFilter = nil
+	}
+	if v.HostFilter != nil {
+		v.HostFilter = nil
+	}
 	v.Operation = 0
 	v.PermissionType = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeAclsRequest) encode(w *writer, version int16) {
@@ -66,55 +72,55 @@ func (v *DescribeAclsRequest) encode(w *writer, version int16) {
 	w.i8(v.Operation)
 	w.i8(v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeAclsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceTypeFilter = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsRequest", "ResourceTypeFilter")
 	}
 	v.ResourceNameFilter = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsRequest", "ResourceNameFilter")
 	}
 	v.PatternTypeFilter = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsRequest", "PatternTypeFilter")
 	}
 	v.PrincipalFilter = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsRequest", "PrincipalFilter")
 	}
 	v.HostFilter = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsRequest", "HostFilter")
 	}
 	v.Operation = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsRequest", "Operation")
 	}
 	v.PermissionType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsRequest", "PermissionType")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeAclsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeAclsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeAclsRequest", "(tagged fields)")
 			}
 		}
@@ -195,7 +201,7 @@ type DescribeAclsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeAclsResponseDescribeAclsResource is the struct at DescribeAclsResponse.Resources.
@@ -214,7 +220,7 @@ type DescribeAclsResponseDescribeAclsResource struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeAclsResponseAclDescription is the struct at DescribeAclsResponse.Resources.Acls.
@@ -233,16 +239,20 @@ type DescribeAclsResponseAclDescription struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeAclsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Resources = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Resources != nil {
+		v.Resources = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeAclsResponse) encode(w *writer, version int16) {
@@ -261,28 +271,28 @@ func (v *DescribeAclsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeAclsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeAclsResponse", "Resources")
 		}
 		v.Resources = nil
@@ -297,17 +307,17 @@ func (v *DescribeAclsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeAclsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeAclsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeAclsResponse", "(tagged fields)")
 			}
 		}
@@ -320,8 +330,10 @@ func (v *DescribeAclsResponseDescribeAclsResource) Default() {
 	v.ResourceType = 0
 	v.ResourceName = ""
 	v.PatternType = 3
-	v.Acls = nil
-	v.UnknownTags = nil
+	if v.Acls != nil {
+		v.Acls = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeAclsResponseDescribeAclsResource) encode(w *writer, version int16) {
@@ -340,28 +352,28 @@ func (v *DescribeAclsResponseDescribeAclsResource) encode(w *writer, version int
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeAclsResponseDescribeAclsResource) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponseDescribeAclsResource", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponseDescribeAclsResource", "ResourceName")
 	}
 	v.PatternType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponseDescribeAclsResource", "PatternType")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeAclsResponseDescribeAclsResource", "Acls")
 		}
 		v.Acls = nil
@@ -376,17 +388,17 @@ func (v *DescribeAclsResponseDescribeAclsResource) decode(r *reader, version int
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeAclsResponseDescribeAclsResource", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseDescribeAclsResource", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseDescribeAclsResource", "(tagged fields)")
 			}
 		}
@@ -400,7 +412,7 @@ func (v *DescribeAclsResponseAclDescription) Default() {
 	v.Host = ""
 	v.Operation = 0
 	v.PermissionType = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeAclsResponseAclDescription) encode(w *writer, version int16) {
@@ -416,43 +428,43 @@ func (v *DescribeAclsResponseAclDescription) encode(w *writer, version int16) {
 	w.i8(v.Operation)
 	w.i8(v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeAclsResponseAclDescription) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Principal = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponseAclDescription", "Principal")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponseAclDescription", "Host")
 	}
 	v.Operation = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponseAclDescription", "Operation")
 	}
 	v.PermissionType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeAclsResponseAclDescription", "PermissionType")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeAclsResponseAclDescription", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseAclDescription", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseAclDescription", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type DescribeClientQuotasRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeClientQuotasRequestComponentData is the struct at DescribeClientQuotasRequest.Components.
@@ -33,14 +33,16 @@ type DescribeClientQuotasRequestComponentData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeClientQuotasRequest) Default() {
-	v.Components = nil
+	if v.Components != nil {
+		v.Components = nil
+	}
 	v.Strict = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClientQuotasRequest) encode(w *writer, version int16) {
@@ -54,16 +56,16 @@ func (v *DescribeClientQuotasRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.Strict)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClientQuotasRequest) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasRequest", "Components")
 		}
 		v.Components = nil
@@ -77,22 +79,22 @@ func (v *DescribeClientQuotasRequest) decode(r *reader, version int16) error {
 		v.Components = a
 	}
 	v.Strict = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasRequest", "Strict")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequest", "(tagged fields)")
 			}
 		}
@@ -104,8 +106,10 @@ func (v *DescribeClientQuotasRequest) decode(r *reader, version int16) error {
 func (v *DescribeClientQuotasRequestComponentData) Default() {
 	v.EntityType = ""
 	v.MatchType = 0
-	v.Match = nil
-	v.UnknownTags = nil
+	if v.Match != nil {
+		v.Match = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClientQuotasRequestComponentData) encode(w *writer, version int16) {
@@ -120,39 +124,39 @@ func (v *DescribeClientQuotasRequestComponentData) encode(w *writer, version int
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClientQuotasRequestComponentData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.EntityType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasRequestComponentData", "EntityType")
 	}
 	v.MatchType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasRequestComponentData", "MatchType")
 	}
 	v.Match = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasRequestComponentData", "Match")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasRequestComponentData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequestComponentData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequestComponentData", "(tagged fields)")
 			}
 		}
@@ -233,7 +237,7 @@ type DescribeClientQuotasResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeClientQuotasResponseEntryData is the struct at DescribeClientQuotasResponse.Entries.
@@ -246,7 +250,7 @@ type DescribeClientQuotasResponseEntryData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeClientQuotasResponseEntityData is the struct at DescribeClientQuotasResponse.Entries.Entity.
@@ -259,7 +263,7 @@ type DescribeClientQuotasResponseEntityData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeClientQuotasResponseValueData is the struct at DescribeClientQuotasResponse.Entries.Values.
@@ -272,16 +276,20 @@ type DescribeClientQuotasResponseValueData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeClientQuotasResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Entries = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Entries != nil {
+		v.Entries = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClientQuotasResponse) encode(w *writer, version int16) {
@@ -304,28 +312,28 @@ func (v *DescribeClientQuotasResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClientQuotasResponse) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasResponse", "Entries")
 		}
 		v.Entries = nil
@@ -340,17 +348,17 @@ func (v *DescribeClientQuotasResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponse", "(tagged fields)")
 			}
 		}
@@ -360,9 +368,13 @@ func (v *DescribeClientQuotasResponse) decode(r *reader, version int16) error {
 
 // Default sets every field of v to its default value.
 func (v *DescribeClientQuotasResponseEntryData) Default() {
-	v.Entity = nil
-	v.Values = nil
-	v.UnknownTags = nil
+	if v.Entity != nil {
+		v.Entity = nil
+	}
+	if v.Values != nil {
+		v.Values = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClientQuotasResponseEntryData) encode(w *writer, version int16) {
@@ -382,16 +394,16 @@ func (v *DescribeClientQuotasResponseEntryData) encode(w *writer, version int16)
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasResponseEntryData", "Entity")
 		}
 		v.Entity = nil
@@ -405,7 +417,7 @@ func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16)
 		v.Entity = a
 	}
 	if n := r.arrayLen(flexible, false, 10); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasResponseEntryData", "Values")
 		}
 		v.Values = nil
@@ -420,17 +432,17 @@ func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasResponseEntryData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntryData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntryData", "(tagged fields)")
 			}
 		}
@@ -441,8 +453,10 @@ func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16)
 // Default sets every field of v to its default value.
 func (v *DescribeClientQuotasResponseEntityData) Default() {
 	v.EntityType = ""
-	v.EntityName = nil
-	v.UnknownTags = nil
+	if v.EntityName != nil {
+		v.EntityName = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClientQuotasResponseEntityData) encode(w *writer, version int16) {
@@ -456,35 +470,35 @@ func (v *DescribeClientQuotasResponseEntityData) encode(w *writer, version int16
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClientQuotasResponseEntityData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.EntityType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasResponseEntityData", "EntityType")
 	}
 	v.EntityName = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasResponseEntityData", "EntityName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasResponseEntityData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntityData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntityData", "(tagged fields)")
 			}
 		}
@@ -496,7 +510,7 @@ func (v *DescribeClientQuotasResponseEntityData) decode(r *reader, version int16
 func (v *DescribeClientQuotasResponseValueData) Default() {
 	v.Key = ""
 	v.Value = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClientQuotasResponseValueData) encode(w *writer, version int16) {
@@ -507,35 +521,35 @@ func (v *DescribeClientQuotasResponseValueData) encode(w *writer, version int16)
 	}
 	w.f64(v.Value)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClientQuotasResponseValueData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Key = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasResponseValueData", "Key")
 	}
 	v.Value = r.f64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClientQuotasResponseValueData", "Value")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClientQuotasResponseValueData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseValueData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseValueData", "(tagged fields)")
 			}
 		}

@@ -20,7 +20,7 @@ type DescribeClusterRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -28,7 +28,7 @@ func (v *DescribeClusterRequest) Default() {
 	v.IncludeClusterAuthorizedOperations = false
 	v.EndpointType = 1
 	v.IncludeFencedBrokers = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClusterRequest) encode(w *writer, version int16) {
@@ -47,21 +47,21 @@ func (v *DescribeClusterRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClusterRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.IncludeClusterAuthorizedOperations = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterRequest", "IncludeClusterAuthorizedOperations")
 	}
 	if version >= 1 {
 		v.EndpointType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterRequest", "EndpointType")
 		}
 	} else {
@@ -69,7 +69,7 @@ func (v *DescribeClusterRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 2 {
 		v.IncludeFencedBrokers = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterRequest", "IncludeFencedBrokers")
 		}
 	} else {
@@ -77,17 +77,17 @@ func (v *DescribeClusterRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClusterRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClusterRequest", "(tagged fields)")
 			}
 		}
@@ -180,7 +180,7 @@ type DescribeClusterResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeClusterResponseDescribeClusterBroker is the struct at DescribeClusterResponse.Brokers.
@@ -202,20 +202,24 @@ type DescribeClusterResponseDescribeClusterBroker struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeClusterResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.EndpointType = 1
 	v.ClusterId = ""
 	v.ControllerId = -1
-	v.Brokers = nil
+	if v.Brokers != nil {
+		v.Brokers = nil
+	}
 	v.ClusterAuthorizedOperations = -2147483648
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClusterResponse) encode(w *writer, version int16) {
@@ -246,44 +250,44 @@ func (v *DescribeClusterResponse) encode(w *writer, version int16) {
 	}
 	w.i32(v.ClusterAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClusterResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponse", "ErrorMessage")
 	}
 	if version >= 1 {
 		v.EndpointType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterResponse", "EndpointType")
 		}
 	} else {
 		v.EndpointType = 1
 	}
 	v.ClusterId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponse", "ClusterId")
 	}
 	v.ControllerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponse", "ControllerId")
 	}
 	if n := r.arrayLen(flexible, false, 11); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterResponse", "Brokers")
 		}
 		v.Brokers = nil
@@ -297,22 +301,22 @@ func (v *DescribeClusterResponse) decode(r *reader, version int16) error {
 		v.Brokers = a
 	}
 	v.ClusterAuthorizedOperations = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponse", "ClusterAuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClusterResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClusterResponse", "(tagged fields)")
 			}
 		}
@@ -325,9 +329,11 @@ func (v *DescribeClusterResponseDescribeClusterBroker) Default() {
 	v.BrokerId = 0
 	v.Host = ""
 	v.Port = 0
-	v.Rack = nil
+	if v.Rack != nil {
+		v.Rack = nil
+	}
 	v.IsFenced = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeClusterResponseDescribeClusterBroker) encode(w *writer, version int16) {
@@ -349,33 +355,33 @@ func (v *DescribeClusterResponseDescribeClusterBroker) encode(w *writer, version
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeClusterResponseDescribeClusterBroker) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.BrokerId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponseDescribeClusterBroker", "BrokerId")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponseDescribeClusterBroker", "Host")
 	}
 	v.Port = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponseDescribeClusterBroker", "Port")
 	}
 	v.Rack = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeClusterResponseDescribeClusterBroker", "Rack")
 	}
 	if version >= 2 {
 		v.IsFenced = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterResponseDescribeClusterBroker", "IsFenced")
 		}
 	} else {
@@ -383,17 +389,17 @@ func (v *DescribeClusterResponseDescribeClusterBroker) decode(r *reader, version
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeClusterResponseDescribeClusterBroker", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeClusterResponseDescribeClusterBroker", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeClusterResponseDescribeClusterBroker", "(tagged fields)")
 			}
 		}

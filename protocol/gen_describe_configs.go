@@ -20,7 +20,7 @@ type DescribeConfigsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeConfigsRequestDescribeConfigsResource is the struct at DescribeConfigsRequest.Resources.
@@ -36,15 +36,17 @@ type DescribeConfigsRequestDescribeConfigsResource struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeConfigsRequest) Default() {
-	v.Resources = nil
+	if v.Resources != nil {
+		v.Resources = nil
+	}
 	v.IncludeSynonyms = false
 	v.IncludeDocumentation = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeConfigsRequest) encode(w *writer, version int16) {
@@ -64,16 +66,16 @@ func (v *DescribeConfigsRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeConfigsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsRequest", "Resources")
 		}
 		v.Resources = nil
@@ -87,12 +89,12 @@ func (v *DescribeConfigsRequest) decode(r *reader, version int16) error {
 		v.Resources = a
 	}
 	v.IncludeSynonyms = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsRequest", "IncludeSynonyms")
 	}
 	if version >= 3 {
 		v.IncludeDocumentation = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsRequest", "IncludeDocumentation")
 		}
 	} else {
@@ -100,17 +102,17 @@ func (v *DescribeConfigsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequest", "(tagged fields)")
 			}
 		}
@@ -122,8 +124,10 @@ func (v *DescribeConfigsRequest) decode(r *reader, version int16) error {
 func (v *DescribeConfigsRequestDescribeConfigsResource) Default() {
 	v.ResourceType = 0
 	v.ResourceName = ""
-	v.ConfigurationKeys = nil
-	v.UnknownTags = nil
+	if v.ConfigurationKeys != nil {
+		v.ConfigurationKeys = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeConfigsRequestDescribeConfigsResource) encode(w *writer, version int16) {
@@ -145,24 +149,24 @@ func (v *DescribeConfigsRequestDescribeConfigsResource) encode(w *writer, versio
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeConfigsRequestDescribeConfigsResource) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsRequestDescribeConfigsResource", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsRequestDescribeConfigsResource", "ResourceName")
 	}
 	if n := r.arrayLen(flexible, true, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsRequestDescribeConfigsResource", "ConfigurationKeys")
 		}
 		v.ConfigurationKeys = nil
@@ -171,24 +175,24 @@ func (v *DescribeConfigsRequestDescribeConfigsResource) decode(r *reader, versio
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsRequestDescribeConfigsResource", "ConfigurationKeys")
 		}
 		v.ConfigurationKeys = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsRequestDescribeConfigsResource", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequestDescribeConfigsResource", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequestDescribeConfigsResource", "(tagged fields)")
 			}
 		}
@@ -263,7 +267,7 @@ type DescribeConfigsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeConfigsResponseDescribeConfigsResult is the struct at DescribeConfigsResponse.Results.
@@ -285,7 +289,7 @@ type DescribeConfigsResponseDescribeConfigsResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeConfigsResponseDescribeConfigsResourceResult is the struct at DescribeConfigsResponse.Results.Configs.
@@ -316,7 +320,7 @@ type DescribeConfigsResponseDescribeConfigsResourceResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeConfigsResponseDescribeConfigsSynonym is the struct at DescribeConfigsResponse.Results.Configs.Synonyms.
@@ -332,14 +336,16 @@ type DescribeConfigsResponseDescribeConfigsSynonym struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeConfigsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeConfigsResponse) encode(w *writer, version int16) {
@@ -353,20 +359,20 @@ func (v *DescribeConfigsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeConfigsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponse", "Results")
 		}
 		v.Results = nil
@@ -381,17 +387,17 @@ func (v *DescribeConfigsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponse", "(tagged fields)")
 			}
 		}
@@ -402,11 +408,15 @@ func (v *DescribeConfigsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DescribeConfigsResponseDescribeConfigsResult) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.ResourceType = 0
 	v.ResourceName = ""
-	v.Configs = nil
-	v.UnknownTags = nil
+	if v.Configs != nil {
+		v.Configs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsResult) encode(w *writer, version int16) {
@@ -429,32 +439,32 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) encode(w *writer, version
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsResult) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResult", "ErrorMessage")
 	}
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResult", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResult", "ResourceName")
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponseDescribeConfigsResult", "Configs")
 		}
 		v.Configs = nil
@@ -469,17 +479,17 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) decode(r *reader, version
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponseDescribeConfigsResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResult", "(tagged fields)")
 			}
 		}
@@ -490,14 +500,20 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) decode(r *reader, version
 // Default sets every field of v to its default value.
 func (v *DescribeConfigsResponseDescribeConfigsResourceResult) Default() {
 	v.Name = ""
-	v.Value = nil
+	if v.Value != nil {
+		v.Value = nil
+	}
 	v.ReadOnly = false
 	v.ConfigSource = -1
 	v.IsSensitive = false
-	v.Synonyms = nil
+	if v.Synonyms != nil {
+		v.Synonyms = nil
+	}
 	v.ConfigType = 0
-	v.Documentation = nil
-	v.UnknownTags = nil
+	if v.Documentation != nil {
+		v.Documentation = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsResourceResult) encode(w *writer, version int16) {
@@ -534,36 +550,36 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) encode(w *writer,
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Name")
 	}
 	v.Value = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Value")
 	}
 	v.ReadOnly = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "ReadOnly")
 	}
 	v.ConfigSource = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "ConfigSource")
 	}
 	v.IsSensitive = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "IsSensitive")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Synonyms")
 		}
 		v.Synonyms = nil
@@ -578,7 +594,7 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *reader,
 	}
 	if version >= 3 {
 		v.ConfigType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "ConfigType")
 		}
 	} else {
@@ -591,25 +607,27 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *reader,
 			s := r.str(flexible)
 			v.Documentation = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Documentation")
 		}
 	} else {
-		v.Documentation = nil
+		if v.Documentation != nil {
+			v.Documentation = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "(tagged fields)")
 			}
 		}
@@ -620,9 +638,11 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *reader,
 // Default sets every field of v to its default value.
 func (v *DescribeConfigsResponseDescribeConfigsSynonym) Default() {
 	v.Name = ""
-	v.Value = nil
+	if v.Value != nil {
+		v.Value = nil
+	}
 	v.Source = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsSynonym) encode(w *writer, version int16) {
@@ -637,39 +657,39 @@ func (v *DescribeConfigsResponseDescribeConfigsSynonym) encode(w *writer, versio
 	}
 	w.i8(v.Source)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsSynonym) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "Name")
 	}
 	v.Value = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "Value")
 	}
 	v.Source = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "Source")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "(tagged fields)")
 			}
 		}

@@ -14,7 +14,7 @@ type DescribeDelegationTokenRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeDelegationTokenRequestDescribeDelegationTokenOwner is the struct at DescribeDelegationTokenRequest.Owners.
@@ -27,13 +27,15 @@ type DescribeDelegationTokenRequestDescribeDelegationTokenOwner struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeDelegationTokenRequest) Default() {
-	v.Owners = nil
-	v.UnknownTags = nil
+	if v.Owners != nil {
+		v.Owners = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeDelegationTokenRequest) encode(w *writer, version int16) {
@@ -50,16 +52,16 @@ func (v *DescribeDelegationTokenRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeDelegationTokenRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenRequest", "Owners")
 		}
 		v.Owners = nil
@@ -74,17 +76,17 @@ func (v *DescribeDelegationTokenRequest) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequest", "(tagged fields)")
 			}
 		}
@@ -96,7 +98,7 @@ func (v *DescribeDelegationTokenRequest) decode(r *reader, version int16) error 
 func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) Default() {
 	v.PrincipalType = ""
 	v.PrincipalName = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) encode(w *writer, version int16) {
@@ -110,35 +112,35 @@ func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) encode(w *w
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PrincipalType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "PrincipalType")
 	}
 	v.PrincipalName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "PrincipalName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "(tagged fields)")
 			}
 		}
@@ -218,7 +220,7 @@ type DescribeDelegationTokenResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeDelegationTokenResponseDescribedDelegationToken is the struct at DescribeDelegationTokenResponse.Tokens.
@@ -255,7 +257,7 @@ type DescribeDelegationTokenResponseDescribedDelegationToken struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeDelegationTokenResponseDescribedDelegationTokenRenewer is the struct at DescribeDelegationTokenResponse.Tokens.Renewers.
@@ -268,15 +270,17 @@ type DescribeDelegationTokenResponseDescribedDelegationTokenRenewer struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeDelegationTokenResponse) Default() {
 	v.ErrorCode = 0
-	v.Tokens = nil
+	if v.Tokens != nil {
+		v.Tokens = nil
+	}
 	v.ThrottleTimeMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeDelegationTokenResponse) encode(w *writer, version int16) {
@@ -291,20 +295,20 @@ func (v *DescribeDelegationTokenResponse) encode(w *writer, version int16) {
 	}
 	w.i32(v.ThrottleTimeMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeDelegationTokenResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 30); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenResponse", "Tokens")
 		}
 		v.Tokens = nil
@@ -318,22 +322,22 @@ func (v *DescribeDelegationTokenResponse) decode(r *reader, version int16) error
 		v.Tokens = a
 	}
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponse", "ThrottleTimeMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponse", "(tagged fields)")
 			}
 		}
@@ -351,9 +355,13 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) Default() {
 	v.ExpiryTimestamp = 0
 	v.MaxTimestamp = 0
 	v.TokenId = ""
-	v.Hmac = nil
-	v.Renewers = nil
-	v.UnknownTags = nil
+	if v.Hmac != nil {
+		v.Hmac = nil
+	}
+	if v.Renewers != nil {
+		v.Renewers = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeDelegationTokenResponseDescribedDelegationToken) encode(w *writer, version int16) {
@@ -400,25 +408,25 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) encode(w *writ
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PrincipalType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "PrincipalType")
 	}
 	v.PrincipalName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "PrincipalName")
 	}
 	if version >= 3 {
 		v.TokenRequesterPrincipalType = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenRequesterPrincipalType")
 		}
 	} else {
@@ -426,34 +434,34 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *read
 	}
 	if version >= 3 {
 		v.TokenRequesterPrincipalName = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenRequesterPrincipalName")
 		}
 	} else {
 		v.TokenRequesterPrincipalName = ""
 	}
 	v.IssueTimestamp = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "IssueTimestamp")
 	}
 	v.ExpiryTimestamp = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "ExpiryTimestamp")
 	}
 	v.MaxTimestamp = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "MaxTimestamp")
 	}
 	v.TokenId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenId")
 	}
 	v.Hmac = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "Hmac")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "Renewers")
 		}
 		v.Renewers = nil
@@ -468,17 +476,17 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *read
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "(tagged fields)")
 			}
 		}
@@ -490,7 +498,7 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *read
 func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) Default() {
 	v.PrincipalType = ""
 	v.PrincipalName = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) encode(w *writer, version int16) {
@@ -504,35 +512,35 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) encode(
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PrincipalType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "PrincipalType")
 	}
 	v.PrincipalName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "PrincipalName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "(tagged fields)")
 			}
 		}

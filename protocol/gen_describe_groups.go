@@ -17,14 +17,16 @@ type DescribeGroupsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeGroupsRequest) Default() {
-	v.Groups = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
 	v.IncludeAuthorizedOperations = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeGroupsRequest) encode(w *writer, version int16) {
@@ -43,16 +45,16 @@ func (v *DescribeGroupsRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeGroupsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsRequest", "Groups")
 		}
 		v.Groups = nil
@@ -61,14 +63,14 @@ func (v *DescribeGroupsRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsRequest", "Groups")
 		}
 		v.Groups = a
 	}
 	if version >= 3 {
 		v.IncludeAuthorizedOperations = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsRequest", "IncludeAuthorizedOperations")
 		}
 	} else {
@@ -76,17 +78,17 @@ func (v *DescribeGroupsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsRequest", "(tagged fields)")
 			}
 		}
@@ -161,7 +163,7 @@ type DescribeGroupsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeGroupsResponseDescribedGroup is the struct at DescribeGroupsResponse.Groups.
@@ -192,7 +194,7 @@ type DescribeGroupsResponseDescribedGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeGroupsResponseDescribedGroupMember is the struct at DescribeGroupsResponse.Groups.Members.
@@ -217,14 +219,16 @@ type DescribeGroupsResponseDescribedGroupMember struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeGroupsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeGroupsResponse) encode(w *writer, version int16) {
@@ -240,24 +244,24 @@ func (v *DescribeGroupsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeGroupsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	if n := r.arrayLen(flexible, false, 12); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponse", "Groups")
 		}
 		v.Groups = nil
@@ -272,17 +276,17 @@ func (v *DescribeGroupsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponse", "(tagged fields)")
 			}
 		}
@@ -293,14 +297,18 @@ func (v *DescribeGroupsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DescribeGroupsResponseDescribedGroup) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.GroupId = ""
 	v.GroupState = ""
 	v.ProtocolType = ""
 	v.ProtocolData = ""
-	v.Members = nil
+	if v.Members != nil {
+		v.Members = nil
+	}
 	v.AuthorizedOperations = -2147483648
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeGroupsResponseDescribedGroup) encode(w *writer, version int16) {
@@ -349,16 +357,16 @@ func (v *DescribeGroupsResponseDescribedGroup) encode(w *writer, version int16) 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroup", "ErrorCode")
 	}
 	if version >= 6 {
@@ -368,30 +376,32 @@ func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) 
 			s := r.str(flexible)
 			v.ErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponseDescribedGroup", "ErrorMessage")
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroup", "GroupId")
 	}
 	v.GroupState = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroup", "GroupState")
 	}
 	v.ProtocolType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroup", "ProtocolType")
 	}
 	v.ProtocolData = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroup", "ProtocolData")
 	}
 	if n := r.arrayLen(flexible, false, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponseDescribedGroup", "Members")
 		}
 		v.Members = nil
@@ -406,7 +416,7 @@ func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) 
 	}
 	if version >= 3 {
 		v.AuthorizedOperations = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponseDescribedGroup", "AuthorizedOperations")
 		}
 	} else {
@@ -414,17 +424,17 @@ func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponseDescribedGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroup", "(tagged fields)")
 			}
 		}
@@ -435,12 +445,18 @@ func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) 
 // Default sets every field of v to its default value.
 func (v *DescribeGroupsResponseDescribedGroupMember) Default() {
 	v.MemberId = ""
-	v.GroupInstanceId = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
 	v.ClientId = ""
 	v.ClientHost = ""
-	v.MemberMetadata = nil
-	v.MemberAssignment = nil
-	v.UnknownTags = nil
+	if v.MemberMetadata != nil {
+		v.MemberMetadata = nil
+	}
+	if v.MemberAssignment != nil {
+		v.MemberAssignment = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeGroupsResponseDescribedGroupMember) encode(w *writer, version int16) {
@@ -470,16 +486,16 @@ func (v *DescribeGroupsResponseDescribedGroupMember) encode(w *writer, version i
 	w.bytes(v.MemberMetadata, flexible, false)
 	w.bytes(v.MemberAssignment, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeGroupsResponseDescribedGroupMember) decode(r *reader, version int16) error {
 	flexible := version >= 5
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroupMember", "MemberId")
 	}
 	if version >= 4 {
@@ -489,41 +505,43 @@ func (v *DescribeGroupsResponseDescribedGroupMember) decode(r *reader, version i
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponseDescribedGroupMember", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	v.ClientId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroupMember", "ClientId")
 	}
 	v.ClientHost = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroupMember", "ClientHost")
 	}
 	v.MemberMetadata = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroupMember", "MemberMetadata")
 	}
 	v.MemberAssignment = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeGroupsResponseDescribedGroupMember", "MemberAssignment")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeGroupsResponseDescribedGroupMember", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroupMember", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroupMember", "(tagged fields)")
 			}
 		}

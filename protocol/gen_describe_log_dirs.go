@@ -14,7 +14,7 @@ type DescribeLogDirsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeLogDirsRequestDescribableLogDirTopic is the struct at DescribeLogDirsRequest.Topics.
@@ -27,13 +27,15 @@ type DescribeLogDirsRequestDescribableLogDirTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeLogDirsRequest) Default() {
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeLogDirsRequest) encode(w *writer, version int16) {
@@ -50,16 +52,16 @@ func (v *DescribeLogDirsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeLogDirsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -74,17 +76,17 @@ func (v *DescribeLogDirsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequest", "(tagged fields)")
 			}
 		}
@@ -95,8 +97,10 @@ func (v *DescribeLogDirsRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DescribeLogDirsRequestDescribableLogDirTopic) Default() {
 	v.Topic = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeLogDirsRequestDescribableLogDirTopic) encode(w *writer, version int16) {
@@ -110,20 +114,20 @@ func (v *DescribeLogDirsRequestDescribableLogDirTopic) encode(w *writer, version
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -132,24 +136,24 @@ func (v *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *reader, version
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "(tagged fields)")
 			}
 		}
@@ -227,7 +231,7 @@ type DescribeLogDirsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeLogDirsResponseDescribeLogDirsResult is the struct at DescribeLogDirsResponse.Results.
@@ -249,7 +253,7 @@ type DescribeLogDirsResponseDescribeLogDirsResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeLogDirsResponseDescribeLogDirsTopic is the struct at DescribeLogDirsResponse.Results.Topics.
@@ -262,7 +266,7 @@ type DescribeLogDirsResponseDescribeLogDirsTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeLogDirsResponseDescribeLogDirsPartition is the struct at DescribeLogDirsResponse.Results.Topics.Partitions.
@@ -281,15 +285,17 @@ type DescribeLogDirsResponseDescribeLogDirsPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeLogDirsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeLogDirsResponse) encode(w *writer, version int16) {
@@ -306,28 +312,28 @@ func (v *DescribeLogDirsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeLogDirsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponse", "ThrottleTimeMs")
 	}
 	if version >= 3 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponse", "ErrorCode")
 		}
 	} else {
 		v.ErrorCode = 0
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponse", "Results")
 		}
 		v.Results = nil
@@ -342,17 +348,17 @@ func (v *DescribeLogDirsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponse", "(tagged fields)")
 			}
 		}
@@ -364,10 +370,12 @@ func (v *DescribeLogDirsResponse) decode(r *reader, version int16) error {
 func (v *DescribeLogDirsResponseDescribeLogDirsResult) Default() {
 	v.ErrorCode = 0
 	v.LogDir = ""
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.TotalBytes = -1
 	v.UsableBytes = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsResult) encode(w *writer, version int16) {
@@ -391,24 +399,24 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) encode(w *writer, version
 		w.i64(v.UsableBytes)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "ErrorCode")
 	}
 	v.LogDir = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "LogDir")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "Topics")
 		}
 		v.Topics = nil
@@ -423,7 +431,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version
 	}
 	if version >= 4 {
 		v.TotalBytes = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "TotalBytes")
 		}
 	} else {
@@ -431,7 +439,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version
 	}
 	if version >= 4 {
 		v.UsableBytes = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "UsableBytes")
 		}
 	} else {
@@ -439,17 +447,17 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "(tagged fields)")
 			}
 		}
@@ -460,8 +468,10 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version
 // Default sets every field of v to its default value.
 func (v *DescribeLogDirsResponseDescribeLogDirsTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsTopic) encode(w *writer, version int16) {
@@ -478,20 +488,20 @@ func (v *DescribeLogDirsResponseDescribeLogDirsTopic) encode(w *writer, version 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 21); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -506,17 +516,17 @@ func (v *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *reader, version 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "(tagged fields)")
 			}
 		}
@@ -530,7 +540,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsPartition) Default() {
 	v.PartitionSize = 0
 	v.OffsetLag = 0
 	v.IsFutureKey = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsPartition) encode(w *writer, version int16) {
@@ -540,43 +550,43 @@ func (v *DescribeLogDirsResponseDescribeLogDirsPartition) encode(w *writer, vers
 	w.i64(v.OffsetLag)
 	w.boolean(v.IsFutureKey)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsPartition) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "PartitionIndex")
 	}
 	v.PartitionSize = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "PartitionSize")
 	}
 	v.OffsetLag = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "OffsetLag")
 	}
 	v.IsFutureKey = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "IsFutureKey")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "(tagged fields)")
 			}
 		}

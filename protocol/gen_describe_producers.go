@@ -14,7 +14,7 @@ type DescribeProducersRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeProducersRequestTopicRequest is the struct at DescribeProducersRequest.Topics.
@@ -27,13 +27,15 @@ type DescribeProducersRequestTopicRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeProducersRequest) Default() {
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeProducersRequest) encode(w *writer, version int16) {
@@ -46,16 +48,16 @@ func (v *DescribeProducersRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeProducersRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersRequest", "Topics")
 		}
 		v.Topics = nil
@@ -70,17 +72,17 @@ func (v *DescribeProducersRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeProducersRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeProducersRequest", "(tagged fields)")
 			}
 		}
@@ -91,8 +93,10 @@ func (v *DescribeProducersRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DescribeProducersRequestTopicRequest) Default() {
 	v.Name = ""
-	v.PartitionIndexes = nil
-	v.UnknownTags = nil
+	if v.PartitionIndexes != nil {
+		v.PartitionIndexes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeProducersRequestTopicRequest) encode(w *writer, version int16) {
@@ -106,20 +110,20 @@ func (v *DescribeProducersRequestTopicRequest) encode(w *writer, version int16) 
 		w.i32(v.PartitionIndexes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeProducersRequestTopicRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersRequestTopicRequest", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersRequestTopicRequest", "PartitionIndexes")
 		}
 		v.PartitionIndexes = nil
@@ -128,24 +132,24 @@ func (v *DescribeProducersRequestTopicRequest) decode(r *reader, version int16) 
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersRequestTopicRequest", "PartitionIndexes")
 		}
 		v.PartitionIndexes = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersRequestTopicRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeProducersRequestTopicRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeProducersRequestTopicRequest", "(tagged fields)")
 			}
 		}
@@ -220,7 +224,7 @@ type DescribeProducersResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeProducersResponseTopicResponse is the struct at DescribeProducersResponse.Topics.
@@ -233,7 +237,7 @@ type DescribeProducersResponseTopicResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeProducersResponsePartitionResponse is the struct at DescribeProducersResponse.Topics.Partitions.
@@ -252,7 +256,7 @@ type DescribeProducersResponsePartitionResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeProducersResponseProducerState is the struct at DescribeProducersResponse.Topics.Partitions.ActiveProducers.
@@ -277,14 +281,16 @@ type DescribeProducersResponseProducerState struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeProducersResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeProducersResponse) encode(w *writer, version int16) {
@@ -298,20 +304,20 @@ func (v *DescribeProducersResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeProducersResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersResponse", "Topics")
 		}
 		v.Topics = nil
@@ -326,17 +332,17 @@ func (v *DescribeProducersResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponse", "(tagged fields)")
 			}
 		}
@@ -347,8 +353,10 @@ func (v *DescribeProducersResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DescribeProducersResponseTopicResponse) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeProducersResponseTopicResponse) encode(w *writer, version int16) {
@@ -365,20 +373,20 @@ func (v *DescribeProducersResponseTopicResponse) encode(w *writer, version int16
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeProducersResponseTopicResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponseTopicResponse", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersResponseTopicResponse", "Partitions")
 		}
 		v.Partitions = nil
@@ -393,17 +401,17 @@ func (v *DescribeProducersResponseTopicResponse) decode(r *reader, version int16
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersResponseTopicResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseTopicResponse", "(tagged fields)")
 			}
 		}
@@ -415,9 +423,13 @@ func (v *DescribeProducersResponseTopicResponse) decode(r *reader, version int16
 func (v *DescribeProducersResponsePartitionResponse) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.ActiveProducers = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.ActiveProducers != nil {
+		v.ActiveProducers = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeProducersResponsePartitionResponse) encode(w *writer, version int16) {
@@ -436,28 +448,28 @@ func (v *DescribeProducersResponsePartitionResponse) encode(w *writer, version i
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeProducersResponsePartitionResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponsePartitionResponse", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponsePartitionResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponsePartitionResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 37); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersResponsePartitionResponse", "ActiveProducers")
 		}
 		v.ActiveProducers = nil
@@ -472,17 +484,17 @@ func (v *DescribeProducersResponsePartitionResponse) decode(r *reader, version i
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersResponsePartitionResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponsePartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponsePartitionResponse", "(tagged fields)")
 			}
 		}
@@ -498,7 +510,7 @@ func (v *DescribeProducersResponseProducerState) Default() {
 	v.LastTimestamp = -1
 	v.CoordinatorEpoch = 0
 	v.CurrentTxnStartOffset = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeProducersResponseProducerState) encode(w *writer, version int16) {
@@ -510,51 +522,51 @@ func (v *DescribeProducersResponseProducerState) encode(w *writer, version int16
 	w.i32(v.CoordinatorEpoch)
 	w.i64(v.CurrentTxnStartOffset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeProducersResponseProducerState) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponseProducerState", "ProducerId")
 	}
 	v.ProducerEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponseProducerState", "ProducerEpoch")
 	}
 	v.LastSequence = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponseProducerState", "LastSequence")
 	}
 	v.LastTimestamp = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponseProducerState", "LastTimestamp")
 	}
 	v.CoordinatorEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponseProducerState", "CoordinatorEpoch")
 	}
 	v.CurrentTxnStartOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeProducersResponseProducerState", "CurrentTxnStartOffset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeProducersResponseProducerState", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseProducerState", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseProducerState", "(tagged fields)")
 			}
 		}

@@ -14,7 +14,7 @@ type DescribeQuorumRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeQuorumRequestTopicData is the struct at DescribeQuorumRequest.Topics.
@@ -27,7 +27,7 @@ type DescribeQuorumRequestTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeQuorumRequestPartitionData is the struct at DescribeQuorumRequest.Topics.Partitions.
@@ -37,13 +37,15 @@ type DescribeQuorumRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeQuorumRequest) Default() {
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumRequest) encode(w *writer, version int16) {
@@ -56,16 +58,16 @@ func (v *DescribeQuorumRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumRequest", "Topics")
 		}
 		v.Topics = nil
@@ -80,17 +82,17 @@ func (v *DescribeQuorumRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequest", "(tagged fields)")
 			}
 		}
@@ -101,8 +103,10 @@ func (v *DescribeQuorumRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *DescribeQuorumRequestTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumRequestTopicData) encode(w *writer, version int16) {
@@ -119,20 +123,20 @@ func (v *DescribeQuorumRequestTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumRequestTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumRequestTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumRequestTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -147,17 +151,17 @@ func (v *DescribeQuorumRequestTopicData) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumRequestTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestTopicData", "(tagged fields)")
 			}
 		}
@@ -168,38 +172,38 @@ func (v *DescribeQuorumRequestTopicData) decode(r *reader, version int16) error 
 // Default sets every field of v to its default value.
 func (v *DescribeQuorumRequestPartitionData) Default() {
 	v.PartitionIndex = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumRequestPartitionData) encode(w *writer, version int16) {
 	flexible := true
 	w.i32(v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumRequestPartitionData", "PartitionIndex")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -280,7 +284,7 @@ type DescribeQuorumResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeQuorumResponseReplicaState is the struct at DescribeQuorumResponse.ReplicaState.
@@ -302,7 +306,7 @@ type DescribeQuorumResponseReplicaState struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeQuorumResponseTopicData is the struct at DescribeQuorumResponse.Topics.
@@ -315,7 +319,7 @@ type DescribeQuorumResponseTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeQuorumResponsePartitionData is the struct at DescribeQuorumResponse.Topics.Partitions.
@@ -346,7 +350,7 @@ type DescribeQuorumResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeQuorumResponseNode is the struct at DescribeQuorumResponse.Nodes.
@@ -359,7 +363,7 @@ type DescribeQuorumResponseNode struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeQuorumResponseListener is the struct at DescribeQuorumResponse.Nodes.Listeners.
@@ -375,16 +379,22 @@ type DescribeQuorumResponseListener struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeQuorumResponse) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Topics = nil
-	v.Nodes = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.Nodes != nil {
+		v.Nodes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumResponse) encode(w *writer, version int16) {
@@ -420,16 +430,16 @@ func (v *DescribeQuorumResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponse", "ErrorCode")
 	}
 	if version >= 2 {
@@ -439,14 +449,16 @@ func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponse", "ErrorMessage")
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponse", "Topics")
 		}
 		v.Topics = nil
@@ -461,7 +473,7 @@ func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 2 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponse", "Nodes")
 			}
 			v.Nodes = nil
@@ -475,21 +487,23 @@ func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
 			v.Nodes = a
 		}
 	} else {
-		v.Nodes = nil
+		if v.Nodes != nil {
+			v.Nodes = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponse", "(tagged fields)")
 			}
 		}
@@ -504,7 +518,7 @@ func (v *DescribeQuorumResponseReplicaState) Default() {
 	v.LogEndOffset = 0
 	v.LastFetchTimestamp = -1
 	v.LastCaughtUpTimestamp = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumResponseReplicaState) encode(w *writer, version int16) {
@@ -524,33 +538,33 @@ func (v *DescribeQuorumResponseReplicaState) encode(w *writer, version int16) {
 		w.i64(v.LastCaughtUpTimestamp)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumResponseReplicaState) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ReplicaId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponseReplicaState", "ReplicaId")
 	}
 	if version >= 2 {
 		v.ReplicaDirectoryId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseReplicaState", "ReplicaDirectoryId")
 		}
 	} else {
 		v.ReplicaDirectoryId = UUID{}
 	}
 	v.LogEndOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponseReplicaState", "LogEndOffset")
 	}
 	if version >= 1 {
 		v.LastFetchTimestamp = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseReplicaState", "LastFetchTimestamp")
 		}
 	} else {
@@ -558,7 +572,7 @@ func (v *DescribeQuorumResponseReplicaState) decode(r *reader, version int16) er
 	}
 	if version >= 1 {
 		v.LastCaughtUpTimestamp = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseReplicaState", "LastCaughtUpTimestamp")
 		}
 	} else {
@@ -566,17 +580,17 @@ func (v *DescribeQuorumResponseReplicaState) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseReplicaState", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseReplicaState", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseReplicaState", "(tagged fields)")
 			}
 		}
@@ -587,8 +601,10 @@ func (v *DescribeQuorumResponseReplicaState) decode(r *reader, version int16) er
 // Default sets every field of v to its default value.
 func (v *DescribeQuorumResponseTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumResponseTopicData) encode(w *writer, version int16) {
@@ -605,20 +621,20 @@ func (v *DescribeQuorumResponseTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumResponseTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponseTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 25); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -633,17 +649,17 @@ func (v *DescribeQuorumResponseTopicData) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseTopicData", "(tagged fields)")
 			}
 		}
@@ -655,13 +671,19 @@ func (v *DescribeQuorumResponseTopicData) decode(r *reader, version int16) error
 func (v *DescribeQuorumResponsePartitionData) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
 	v.HighWatermark = 0
-	v.CurrentVoters = nil
-	v.Observers = nil
-	v.UnknownTags = nil
+	if v.CurrentVoters != nil {
+		v.CurrentVoters = nil
+	}
+	if v.Observers != nil {
+		v.Observers = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumResponsePartitionData) encode(w *writer, version int16) {
@@ -696,20 +718,20 @@ func (v *DescribeQuorumResponsePartitionData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponsePartitionData", "ErrorCode")
 	}
 	if version >= 2 {
@@ -719,26 +741,28 @@ func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) e
 			s := r.str(flexible)
 			v.ErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponsePartitionData", "ErrorMessage")
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponsePartitionData", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponsePartitionData", "LeaderEpoch")
 	}
 	v.HighWatermark = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeQuorumResponsePartitionData", "HighWatermark")
 	}
 	if n := r.arrayLen(flexible, false, 13); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponsePartitionData", "CurrentVoters")
 		}
 		v.CurrentVoters = nil
@@ -752,7 +776,7 @@ func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) e
 		v.CurrentVoters = a
 	}
 	if n := r.arrayLen(flexible, false, 13); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponsePartitionData", "Observers")
 		}
 		v.Observers = nil
@@ -767,17 +791,17 @@ func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponsePartitionData", "(tagged fields)")
 			}
 		}
@@ -788,8 +812,10 @@ func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) e
 // Default sets every field of v to its default value.
 func (v *DescribeQuorumResponseNode) Default() {
 	v.NodeId = 0
-	v.Listeners = nil
-	v.UnknownTags = nil
+	if v.Listeners != nil {
+		v.Listeners = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumResponseNode) encode(w *writer, version int16) {
@@ -813,17 +839,17 @@ func (v *DescribeQuorumResponseNode) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumResponseNode) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 2 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseNode", "NodeId")
 		}
 	} else {
@@ -831,7 +857,7 @@ func (v *DescribeQuorumResponseNode) decode(r *reader, version int16) error {
 	}
 	if version >= 2 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseNode", "Listeners")
 			}
 			v.Listeners = nil
@@ -845,21 +871,23 @@ func (v *DescribeQuorumResponseNode) decode(r *reader, version int16) error {
 			v.Listeners = a
 		}
 	} else {
-		v.Listeners = nil
+		if v.Listeners != nil {
+			v.Listeners = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseNode", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseNode", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseNode", "(tagged fields)")
 			}
 		}
@@ -872,7 +900,7 @@ func (v *DescribeQuorumResponseListener) Default() {
 	v.Name = ""
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeQuorumResponseListener) encode(w *writer, version int16) {
@@ -902,17 +930,17 @@ func (v *DescribeQuorumResponseListener) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeQuorumResponseListener) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 2 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseListener", "Name")
 		}
 	} else {
@@ -920,7 +948,7 @@ func (v *DescribeQuorumResponseListener) decode(r *reader, version int16) error 
 	}
 	if version >= 2 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseListener", "Host")
 		}
 	} else {
@@ -928,7 +956,7 @@ func (v *DescribeQuorumResponseListener) decode(r *reader, version int16) error 
 	}
 	if version >= 2 {
 		v.Port = r.u16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseListener", "Port")
 		}
 	} else {
@@ -936,17 +964,17 @@ func (v *DescribeQuorumResponseListener) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeQuorumResponseListener", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseListener", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseListener", "(tagged fields)")
 			}
 		}

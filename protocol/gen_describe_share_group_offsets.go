@@ -14,7 +14,7 @@ type DescribeShareGroupOffsetsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeShareGroupOffsetsRequestGroup is the struct at DescribeShareGroupOffsetsRequest.Groups.
@@ -27,7 +27,7 @@ type DescribeShareGroupOffsetsRequestGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeShareGroupOffsetsRequestTopic is the struct at DescribeShareGroupOffsetsRequest.Groups.Topics.
@@ -40,13 +40,15 @@ type DescribeShareGroupOffsetsRequestTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeShareGroupOffsetsRequest) Default() {
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeShareGroupOffsetsRequest) encode(w *writer, version int16) {
@@ -59,16 +61,16 @@ func (v *DescribeShareGroupOffsetsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeShareGroupOffsetsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsRequest", "Groups")
 		}
 		v.Groups = nil
@@ -83,17 +85,17 @@ func (v *DescribeShareGroupOffsetsRequest) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequest", "(tagged fields)")
 			}
 		}
@@ -104,8 +106,10 @@ func (v *DescribeShareGroupOffsetsRequest) decode(r *reader, version int16) erro
 // Default sets every field of v to its default value.
 func (v *DescribeShareGroupOffsetsRequestGroup) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeShareGroupOffsetsRequestGroup) encode(w *writer, version int16) {
@@ -126,20 +130,20 @@ func (v *DescribeShareGroupOffsetsRequestGroup) encode(w *writer, version int16)
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeShareGroupOffsetsRequestGroup) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsRequestGroup", "GroupId")
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsRequestGroup", "Topics")
 		}
 		v.Topics = nil
@@ -154,17 +158,17 @@ func (v *DescribeShareGroupOffsetsRequestGroup) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsRequestGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestGroup", "(tagged fields)")
 			}
 		}
@@ -175,8 +179,10 @@ func (v *DescribeShareGroupOffsetsRequestGroup) decode(r *reader, version int16)
 // Default sets every field of v to its default value.
 func (v *DescribeShareGroupOffsetsRequestTopic) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
@@ -190,20 +196,20 @@ func (v *DescribeShareGroupOffsetsRequestTopic) encode(w *writer, version int16)
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeShareGroupOffsetsRequestTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsRequestTopic", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsRequestTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -212,24 +218,24 @@ func (v *DescribeShareGroupOffsetsRequestTopic) decode(r *reader, version int16)
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsRequestTopic", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsRequestTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
 		}
@@ -306,7 +312,7 @@ type DescribeShareGroupOffsetsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeShareGroupOffsetsResponseGroup is the struct at DescribeShareGroupOffsetsResponse.Groups.
@@ -325,7 +331,7 @@ type DescribeShareGroupOffsetsResponseGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeShareGroupOffsetsResponseTopic is the struct at DescribeShareGroupOffsetsResponse.Groups.Topics.
@@ -341,7 +347,7 @@ type DescribeShareGroupOffsetsResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeShareGroupOffsetsResponsePartition is the struct at DescribeShareGroupOffsetsResponse.Groups.Topics.Partitions.
@@ -363,14 +369,16 @@ type DescribeShareGroupOffsetsResponsePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeShareGroupOffsetsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeShareGroupOffsetsResponse) encode(w *writer, version int16) {
@@ -384,20 +392,20 @@ func (v *DescribeShareGroupOffsetsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeShareGroupOffsetsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsResponse", "Groups")
 		}
 		v.Groups = nil
@@ -412,17 +420,17 @@ func (v *DescribeShareGroupOffsetsResponse) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponse", "(tagged fields)")
 			}
 		}
@@ -433,10 +441,14 @@ func (v *DescribeShareGroupOffsetsResponse) decode(r *reader, version int16) err
 // Default sets every field of v to its default value.
 func (v *DescribeShareGroupOffsetsResponseGroup) Default() {
 	v.GroupId = ""
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeShareGroupOffsetsResponseGroup) encode(w *writer, version int16) {
@@ -458,20 +470,20 @@ func (v *DescribeShareGroupOffsetsResponseGroup) encode(w *writer, version int16
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeShareGroupOffsetsResponseGroup) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponseGroup", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 19); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsResponseGroup", "Topics")
 		}
 		v.Topics = nil
@@ -485,26 +497,26 @@ func (v *DescribeShareGroupOffsetsResponseGroup) decode(r *reader, version int16
 		v.Topics = a
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponseGroup", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponseGroup", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsResponseGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseGroup", "(tagged fields)")
 			}
 		}
@@ -516,8 +528,10 @@ func (v *DescribeShareGroupOffsetsResponseGroup) decode(r *reader, version int16
 func (v *DescribeShareGroupOffsetsResponseTopic) Default() {
 	v.TopicName = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
@@ -535,24 +549,24 @@ func (v *DescribeShareGroupOffsetsResponseTopic) encode(w *writer, version int16
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeShareGroupOffsetsResponseTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponseTopic", "TopicName")
 	}
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponseTopic", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 20); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsResponseTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -567,17 +581,17 @@ func (v *DescribeShareGroupOffsetsResponseTopic) decode(r *reader, version int16
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
 		}
@@ -591,8 +605,10 @@ func (v *DescribeShareGroupOffsetsResponsePartition) Default() {
 	v.StartOffset = 0
 	v.LeaderEpoch = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeShareGroupOffsetsResponsePartition) encode(w *writer, version int16) {
@@ -606,47 +622,47 @@ func (v *DescribeShareGroupOffsetsResponsePartition) encode(w *writer, version i
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeShareGroupOffsetsResponsePartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponsePartition", "PartitionIndex")
 	}
 	v.StartOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponsePartition", "StartOffset")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponsePartition", "LeaderEpoch")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponsePartition", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeShareGroupOffsetsResponsePartition", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeShareGroupOffsetsResponsePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}
 		}

@@ -20,7 +20,7 @@ type DescribeTopicPartitionsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeTopicPartitionsRequestTopicRequest is the struct at DescribeTopicPartitionsRequest.Topics.
@@ -30,7 +30,7 @@ type DescribeTopicPartitionsRequestTopicRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeTopicPartitionsRequestCursor is the struct at DescribeTopicPartitionsRequest.Cursor.
@@ -43,15 +43,19 @@ type DescribeTopicPartitionsRequestCursor struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeTopicPartitionsRequest) Default() {
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.ResponsePartitionLimit = 2000
-	v.Cursor = nil
-	v.UnknownTags = nil
+	if v.Cursor != nil {
+		v.Cursor = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTopicPartitionsRequest) encode(w *writer, version int16) {
@@ -76,16 +80,16 @@ func (v *DescribeTopicPartitionsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTopicPartitionsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -99,16 +103,16 @@ func (v *DescribeTopicPartitionsRequest) decode(r *reader, version int16) error 
 		v.Topics = a
 	}
 	v.ResponsePartitionLimit = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsRequest", "ResponsePartitionLimit")
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsRequest", "Cursor")
 		}
 		v.Cursor = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsRequest", "Cursor")
 		}
 		v.Cursor = new(DescribeTopicPartitionsRequestCursor)
@@ -118,17 +122,17 @@ func (v *DescribeTopicPartitionsRequest) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequest", "(tagged fields)")
 			}
 		}
@@ -139,7 +143,7 @@ func (v *DescribeTopicPartitionsRequest) decode(r *reader, version int16) error 
 // Default sets every field of v to its default value.
 func (v *DescribeTopicPartitionsRequestTopicRequest) Default() {
 	v.Name = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTopicPartitionsRequestTopicRequest) encode(w *writer, version int16) {
@@ -149,31 +153,31 @@ func (v *DescribeTopicPartitionsRequestTopicRequest) encode(w *writer, version i
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTopicPartitionsRequestTopicRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsRequestTopicRequest", "Name")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsRequestTopicRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestTopicRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestTopicRequest", "(tagged fields)")
 			}
 		}
@@ -185,7 +189,7 @@ func (v *DescribeTopicPartitionsRequestTopicRequest) decode(r *reader, version i
 func (v *DescribeTopicPartitionsRequestCursor) Default() {
 	v.TopicName = ""
 	v.PartitionIndex = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTopicPartitionsRequestCursor) encode(w *writer, version int16) {
@@ -196,35 +200,35 @@ func (v *DescribeTopicPartitionsRequestCursor) encode(w *writer, version int16) 
 	}
 	w.i32(v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTopicPartitionsRequestCursor) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsRequestCursor", "TopicName")
 	}
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsRequestCursor", "PartitionIndex")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsRequestCursor", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestCursor", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestCursor", "(tagged fields)")
 			}
 		}
@@ -304,7 +308,7 @@ type DescribeTopicPartitionsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeTopicPartitionsResponseTopic is the struct at DescribeTopicPartitionsResponse.Topics.
@@ -329,7 +333,7 @@ type DescribeTopicPartitionsResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeTopicPartitionsResponsePartition is the struct at DescribeTopicPartitionsResponse.Topics.Partitions.
@@ -363,7 +367,7 @@ type DescribeTopicPartitionsResponsePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeTopicPartitionsResponseCursor is the struct at DescribeTopicPartitionsResponse.NextCursor.
@@ -376,15 +380,19 @@ type DescribeTopicPartitionsResponseCursor struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeTopicPartitionsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.NextCursor = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.NextCursor != nil {
+		v.NextCursor = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTopicPartitionsResponse) encode(w *writer, version int16) {
@@ -409,20 +417,20 @@ func (v *DescribeTopicPartitionsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTopicPartitionsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 26); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponse", "Topics")
 		}
 		v.Topics = nil
@@ -436,12 +444,12 @@ func (v *DescribeTopicPartitionsResponse) decode(r *reader, version int16) error
 		v.Topics = a
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponse", "NextCursor")
 		}
 		v.NextCursor = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponse", "NextCursor")
 		}
 		v.NextCursor = new(DescribeTopicPartitionsResponseCursor)
@@ -451,17 +459,17 @@ func (v *DescribeTopicPartitionsResponse) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponse", "(tagged fields)")
 			}
 		}
@@ -472,12 +480,16 @@ func (v *DescribeTopicPartitionsResponse) decode(r *reader, version int16) error
 // Default sets every field of v to its default value.
 func (v *DescribeTopicPartitionsResponseTopic) Default() {
 	v.ErrorCode = 0
-	v.Name = nil
+	if v.Name != nil {
+		v.Name = nil
+	}
 	v.TopicId = UUID{}
 	v.IsInternal = false
-	v.Partitions = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
 	v.TopicAuthorizedOperations = -2147483648
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTopicPartitionsResponseTopic) encode(w *writer, version int16) {
@@ -498,32 +510,32 @@ func (v *DescribeTopicPartitionsResponseTopic) encode(w *writer, version int16) 
 	}
 	w.i32(v.TopicAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTopicPartitionsResponseTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponseTopic", "ErrorCode")
 	}
 	v.Name = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponseTopic", "Name")
 	}
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponseTopic", "TopicId")
 	}
 	v.IsInternal = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponseTopic", "IsInternal")
 	}
 	if n := r.arrayLen(flexible, false, 20); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponseTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -537,22 +549,22 @@ func (v *DescribeTopicPartitionsResponseTopic) decode(r *reader, version int16) 
 		v.Partitions = a
 	}
 	v.TopicAuthorizedOperations = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponseTopic", "TopicAuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseTopic", "(tagged fields)")
 			}
 		}
@@ -566,12 +578,22 @@ func (v *DescribeTopicPartitionsResponsePartition) Default() {
 	v.PartitionIndex = 0
 	v.LeaderId = 0
 	v.LeaderEpoch = -1
-	v.ReplicaNodes = nil
-	v.IsrNodes = nil
-	v.EligibleLeaderReplicas = nil
-	v.LastKnownElr = nil
-	v.OfflineReplicas = nil
-	v.UnknownTags = nil
+	if v.ReplicaNodes != nil {
+		v.ReplicaNodes = nil
+	}
+	if v.IsrNodes != nil {
+		v.IsrNodes = nil
+	}
+	if v.EligibleLeaderReplicas != nil {
+		v.EligibleLeaderReplicas = nil
+	}
+	if v.LastKnownElr != nil {
+		v.LastKnownElr = nil
+	}
+	if v.OfflineReplicas != nil {
+		v.OfflineReplicas = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTopicPartitionsResponsePartition) encode(w *writer, version int16) {
@@ -609,32 +631,32 @@ func (v *DescribeTopicPartitionsResponsePartition) encode(w *writer, version int
 		w.i32(v.OfflineReplicas[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponsePartition", "ErrorCode")
 	}
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponsePartition", "PartitionIndex")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponsePartition", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponsePartition", "LeaderEpoch")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "ReplicaNodes")
 		}
 		v.ReplicaNodes = nil
@@ -643,13 +665,13 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "ReplicaNodes")
 		}
 		v.ReplicaNodes = a
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "IsrNodes")
 		}
 		v.IsrNodes = nil
@@ -658,13 +680,13 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "IsrNodes")
 		}
 		v.IsrNodes = a
 	}
 	if n := r.arrayLen(flexible, true, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "EligibleLeaderReplicas")
 		}
 		v.EligibleLeaderReplicas = nil
@@ -673,13 +695,13 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "EligibleLeaderReplicas")
 		}
 		v.EligibleLeaderReplicas = a
 	}
 	if n := r.arrayLen(flexible, true, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "LastKnownElr")
 		}
 		v.LastKnownElr = nil
@@ -688,13 +710,13 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "LastKnownElr")
 		}
 		v.LastKnownElr = a
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "OfflineReplicas")
 		}
 		v.OfflineReplicas = nil
@@ -703,24 +725,24 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "OfflineReplicas")
 		}
 		v.OfflineReplicas = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponsePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponsePartition", "(tagged fields)")
 			}
 		}
@@ -732,7 +754,7 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 func (v *DescribeTopicPartitionsResponseCursor) Default() {
 	v.TopicName = ""
 	v.PartitionIndex = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTopicPartitionsResponseCursor) encode(w *writer, version int16) {
@@ -743,35 +765,35 @@ func (v *DescribeTopicPartitionsResponseCursor) encode(w *writer, version int16)
 	}
 	w.i32(v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTopicPartitionsResponseCursor) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponseCursor", "TopicName")
 	}
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTopicPartitionsResponseCursor", "PartitionIndex")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTopicPartitionsResponseCursor", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseCursor", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseCursor", "(tagged fields)")
 			}
 		}

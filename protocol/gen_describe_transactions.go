@@ -14,13 +14,15 @@ type DescribeTransactionsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeTransactionsRequest) Default() {
-	v.TransactionalIds = nil
-	v.UnknownTags = nil
+	if v.TransactionalIds != nil {
+		v.TransactionalIds = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTransactionsRequest) encode(w *writer, version int16) {
@@ -33,16 +35,16 @@ func (v *DescribeTransactionsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTransactionsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsRequest", "TransactionalIds")
 		}
 		v.TransactionalIds = nil
@@ -51,24 +53,24 @@ func (v *DescribeTransactionsRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsRequest", "TransactionalIds")
 		}
 		v.TransactionalIds = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsRequest", "(tagged fields)")
 			}
 		}
@@ -143,7 +145,7 @@ type DescribeTransactionsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeTransactionsResponseTransactionState is the struct at DescribeTransactionsResponse.TransactionStates.
@@ -174,7 +176,7 @@ type DescribeTransactionsResponseTransactionState struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeTransactionsResponseTopicData is the struct at DescribeTransactionsResponse.TransactionStates.Topics.
@@ -187,14 +189,16 @@ type DescribeTransactionsResponseTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeTransactionsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.TransactionStates = nil
-	v.UnknownTags = nil
+	if v.TransactionStates != nil {
+		v.TransactionStates = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTransactionsResponse) encode(w *writer, version int16) {
@@ -208,20 +212,20 @@ func (v *DescribeTransactionsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTransactionsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 28); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsResponse", "TransactionStates")
 		}
 		v.TransactionStates = nil
@@ -236,17 +240,17 @@ func (v *DescribeTransactionsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponse", "(tagged fields)")
 			}
 		}
@@ -263,8 +267,10 @@ func (v *DescribeTransactionsResponseTransactionState) Default() {
 	v.TransactionStartTimeMs = 0
 	v.ProducerId = 0
 	v.ProducerEpoch = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTransactionsResponseTransactionState) encode(w *writer, version int16) {
@@ -290,44 +296,44 @@ func (v *DescribeTransactionsResponseTransactionState) encode(w *writer, version
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTransactionsResponseTransactionState) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTransactionState", "ErrorCode")
 	}
 	v.TransactionalId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTransactionState", "TransactionalId")
 	}
 	v.TransactionState = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTransactionState", "TransactionState")
 	}
 	v.TransactionTimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTransactionState", "TransactionTimeoutMs")
 	}
 	v.TransactionStartTimeMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTransactionState", "TransactionStartTimeMs")
 	}
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTransactionState", "ProducerId")
 	}
 	v.ProducerEpoch = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTransactionState", "ProducerEpoch")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsResponseTransactionState", "Topics")
 		}
 		v.Topics = nil
@@ -342,17 +348,17 @@ func (v *DescribeTransactionsResponseTransactionState) decode(r *reader, version
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsResponseTransactionState", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTransactionState", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTransactionState", "(tagged fields)")
 			}
 		}
@@ -363,8 +369,10 @@ func (v *DescribeTransactionsResponseTransactionState) decode(r *reader, version
 // Default sets every field of v to its default value.
 func (v *DescribeTransactionsResponseTopicData) Default() {
 	v.Topic = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeTransactionsResponseTopicData) encode(w *writer, version int16) {
@@ -378,20 +386,20 @@ func (v *DescribeTransactionsResponseTopicData) encode(w *writer, version int16)
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeTransactionsResponseTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeTransactionsResponseTopicData", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsResponseTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -400,24 +408,24 @@ func (v *DescribeTransactionsResponseTopicData) decode(r *reader, version int16)
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsResponseTopicData", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeTransactionsResponseTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTopicData", "(tagged fields)")
 			}
 		}

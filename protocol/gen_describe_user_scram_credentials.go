@@ -14,7 +14,7 @@ type DescribeUserScramCredentialsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeUserScramCredentialsRequestUserName is the struct at DescribeUserScramCredentialsRequest.Users.
@@ -24,13 +24,15 @@ type DescribeUserScramCredentialsRequestUserName struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeUserScramCredentialsRequest) Default() {
-	v.Users = nil
-	v.UnknownTags = nil
+	if v.Users != nil {
+		v.Users = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeUserScramCredentialsRequest) encode(w *writer, version int16) {
@@ -47,16 +49,16 @@ func (v *DescribeUserScramCredentialsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeUserScramCredentialsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, true, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsRequest", "Users")
 		}
 		v.Users = nil
@@ -71,17 +73,17 @@ func (v *DescribeUserScramCredentialsRequest) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequest", "(tagged fields)")
 			}
 		}
@@ -92,7 +94,7 @@ func (v *DescribeUserScramCredentialsRequest) decode(r *reader, version int16) e
 // Default sets every field of v to its default value.
 func (v *DescribeUserScramCredentialsRequestUserName) Default() {
 	v.Name = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeUserScramCredentialsRequestUserName) encode(w *writer, version int16) {
@@ -102,31 +104,31 @@ func (v *DescribeUserScramCredentialsRequestUserName) encode(w *writer, version 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeUserScramCredentialsRequestUserName) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsRequestUserName", "Name")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsRequestUserName", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequestUserName", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequestUserName", "(tagged fields)")
 			}
 		}
@@ -209,7 +211,7 @@ type DescribeUserScramCredentialsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult is the struct at DescribeUserScramCredentialsResponse.Results.
@@ -228,7 +230,7 @@ type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult stru
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // DescribeUserScramCredentialsResponseCredentialInfo is the struct at DescribeUserScramCredentialsResponse.Results.CredentialInfos.
@@ -241,16 +243,20 @@ type DescribeUserScramCredentialsResponseCredentialInfo struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *DescribeUserScramCredentialsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeUserScramCredentialsResponse) encode(w *writer, version int16) {
@@ -269,28 +275,28 @@ func (v *DescribeUserScramCredentialsResponse) encode(w *writer, version int16) 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeUserScramCredentialsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsResponse", "Results")
 		}
 		v.Results = nil
@@ -305,17 +311,17 @@ func (v *DescribeUserScramCredentialsResponse) decode(r *reader, version int16) 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponse", "(tagged fields)")
 			}
 		}
@@ -327,9 +333,13 @@ func (v *DescribeUserScramCredentialsResponse) decode(r *reader, version int16) 
 func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult) Default() {
 	v.User = ""
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.CredentialInfos = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.CredentialInfos != nil {
+		v.CredentialInfos = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult) encode(w *writer, version int16) {
@@ -351,28 +361,28 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.User = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "User")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "CredentialInfos")
 		}
 		v.CredentialInfos = nil
@@ -387,17 +397,17 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "(tagged fields)")
 			}
 		}
@@ -409,7 +419,7 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 func (v *DescribeUserScramCredentialsResponseCredentialInfo) Default() {
 	v.Mechanism = 0
 	v.Iterations = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *DescribeUserScramCredentialsResponseCredentialInfo) encode(w *writer, version int16) {
@@ -417,35 +427,35 @@ func (v *DescribeUserScramCredentialsResponseCredentialInfo) encode(w *writer, v
 	w.i8(v.Mechanism)
 	w.i32(v.Iterations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *DescribeUserScramCredentialsResponseCredentialInfo) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Mechanism = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponseCredentialInfo", "Mechanism")
 	}
 	v.Iterations = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("DescribeUserScramCredentialsResponseCredentialInfo", "Iterations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("DescribeUserScramCredentialsResponseCredentialInfo", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseCredentialInfo", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseCredentialInfo", "(tagged fields)")
 			}
 		}

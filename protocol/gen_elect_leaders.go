@@ -20,7 +20,7 @@ type ElectLeadersRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ElectLeadersRequestTopicPartitions is the struct at ElectLeadersRequest.TopicPartitions.
@@ -33,15 +33,17 @@ type ElectLeadersRequestTopicPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ElectLeadersRequest) Default() {
 	v.ElectionType = 0
-	v.TopicPartitions = nil
+	if v.TopicPartitions != nil {
+		v.TopicPartitions = nil
+	}
 	v.TimeoutMs = 60000
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ElectLeadersRequest) encode(w *writer, version int16) {
@@ -65,24 +67,24 @@ func (v *ElectLeadersRequest) encode(w *writer, version int16) {
 	}
 	w.i32(v.TimeoutMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ElectLeadersRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.ElectionType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersRequest", "ElectionType")
 		}
 	} else {
 		v.ElectionType = 0
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersRequest", "TopicPartitions")
 		}
 		v.TopicPartitions = nil
@@ -96,22 +98,22 @@ func (v *ElectLeadersRequest) decode(r *reader, version int16) error {
 		v.TopicPartitions = a
 	}
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ElectLeadersRequest", "TimeoutMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ElectLeadersRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ElectLeadersRequest", "(tagged fields)")
 			}
 		}
@@ -122,8 +124,10 @@ func (v *ElectLeadersRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ElectLeadersRequestTopicPartitions) Default() {
 	v.Topic = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ElectLeadersRequestTopicPartitions) encode(w *writer, version int16) {
@@ -137,20 +141,20 @@ func (v *ElectLeadersRequestTopicPartitions) encode(w *writer, version int16) {
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ElectLeadersRequestTopicPartitions) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ElectLeadersRequestTopicPartitions", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersRequestTopicPartitions", "Partitions")
 		}
 		v.Partitions = nil
@@ -159,24 +163,24 @@ func (v *ElectLeadersRequestTopicPartitions) decode(r *reader, version int16) er
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersRequestTopicPartitions", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersRequestTopicPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ElectLeadersRequestTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ElectLeadersRequestTopicPartitions", "(tagged fields)")
 			}
 		}
@@ -254,7 +258,7 @@ type ElectLeadersResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ElectLeadersResponseReplicaElectionResult is the struct at ElectLeadersResponse.ReplicaElectionResults.
@@ -267,7 +271,7 @@ type ElectLeadersResponseReplicaElectionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ElectLeadersResponsePartitionResult is the struct at ElectLeadersResponse.ReplicaElectionResults.PartitionResult.
@@ -283,15 +287,17 @@ type ElectLeadersResponsePartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ElectLeadersResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ReplicaElectionResults = nil
-	v.UnknownTags = nil
+	if v.ReplicaElectionResults != nil {
+		v.ReplicaElectionResults = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ElectLeadersResponse) encode(w *writer, version int16) {
@@ -311,28 +317,28 @@ func (v *ElectLeadersResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ElectLeadersResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ElectLeadersResponse", "ThrottleTimeMs")
 	}
 	if version >= 1 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersResponse", "ErrorCode")
 		}
 	} else {
 		v.ErrorCode = 0
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersResponse", "ReplicaElectionResults")
 		}
 		v.ReplicaElectionResults = nil
@@ -347,17 +353,17 @@ func (v *ElectLeadersResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ElectLeadersResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ElectLeadersResponse", "(tagged fields)")
 			}
 		}
@@ -368,8 +374,10 @@ func (v *ElectLeadersResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ElectLeadersResponseReplicaElectionResult) Default() {
 	v.Topic = ""
-	v.PartitionResult = nil
-	v.UnknownTags = nil
+	if v.PartitionResult != nil {
+		v.PartitionResult = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ElectLeadersResponseReplicaElectionResult) encode(w *writer, version int16) {
@@ -386,20 +394,20 @@ func (v *ElectLeadersResponseReplicaElectionResult) encode(w *writer, version in
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ElectLeadersResponseReplicaElectionResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ElectLeadersResponseReplicaElectionResult", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersResponseReplicaElectionResult", "PartitionResult")
 		}
 		v.PartitionResult = nil
@@ -414,17 +422,17 @@ func (v *ElectLeadersResponseReplicaElectionResult) decode(r *reader, version in
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersResponseReplicaElectionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ElectLeadersResponseReplicaElectionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ElectLeadersResponseReplicaElectionResult", "(tagged fields)")
 			}
 		}
@@ -436,8 +444,10 @@ func (v *ElectLeadersResponseReplicaElectionResult) decode(r *reader, version in
 func (v *ElectLeadersResponsePartitionResult) Default() {
 	v.PartitionId = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ElectLeadersResponsePartitionResult) encode(w *writer, version int16) {
@@ -449,39 +459,39 @@ func (v *ElectLeadersResponsePartitionResult) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ElectLeadersResponsePartitionResult) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ElectLeadersResponsePartitionResult", "PartitionId")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ElectLeadersResponsePartitionResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ElectLeadersResponsePartitionResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ElectLeadersResponsePartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ElectLeadersResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ElectLeadersResponsePartitionResult", "(tagged fields)")
 			}
 		}

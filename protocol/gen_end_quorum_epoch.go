@@ -20,7 +20,7 @@ type EndQuorumEpochRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // EndQuorumEpochRequestTopicData is the struct at EndQuorumEpochRequest.Topics.
@@ -33,7 +33,7 @@ type EndQuorumEpochRequestTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // EndQuorumEpochRequestPartitionData is the struct at EndQuorumEpochRequest.Topics.Partitions.
@@ -55,7 +55,7 @@ type EndQuorumEpochRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // EndQuorumEpochRequestReplicaInfo is the struct at EndQuorumEpochRequest.Topics.Partitions.PreferredCandidates.
@@ -68,7 +68,7 @@ type EndQuorumEpochRequestReplicaInfo struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // EndQuorumEpochRequestLeaderEndpoint is the struct at EndQuorumEpochRequest.LeaderEndpoints.
@@ -84,15 +84,21 @@ type EndQuorumEpochRequestLeaderEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *EndQuorumEpochRequest) Default() {
-	v.ClusterId = nil
-	v.Topics = nil
-	v.LeaderEndpoints = nil
-	v.UnknownTags = nil
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.LeaderEndpoints != nil {
+		v.LeaderEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochRequest) encode(w *writer, version int16) {
@@ -118,20 +124,20 @@ func (v *EndQuorumEpochRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ClusterId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochRequest", "ClusterId")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequest", "Topics")
 		}
 		v.Topics = nil
@@ -146,7 +152,7 @@ func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequest", "LeaderEndpoints")
 			}
 			v.LeaderEndpoints = nil
@@ -160,21 +166,23 @@ func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
 			v.LeaderEndpoints = a
 		}
 	} else {
-		v.LeaderEndpoints = nil
+		if v.LeaderEndpoints != nil {
+			v.LeaderEndpoints = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequest", "(tagged fields)")
 			}
 		}
@@ -185,8 +193,10 @@ func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *EndQuorumEpochRequestTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochRequestTopicData) encode(w *writer, version int16) {
@@ -203,20 +213,20 @@ func (v *EndQuorumEpochRequestTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochRequestTopicData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochRequestTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -231,17 +241,17 @@ func (v *EndQuorumEpochRequestTopicData) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestTopicData", "(tagged fields)")
 			}
 		}
@@ -254,9 +264,13 @@ func (v *EndQuorumEpochRequestPartitionData) Default() {
 	v.PartitionIndex = 0
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.PreferredSuccessors = nil
-	v.PreferredCandidates = nil
-	v.UnknownTags = nil
+	if v.PreferredSuccessors != nil {
+		v.PreferredSuccessors = nil
+	}
+	if v.PreferredCandidates != nil {
+		v.PreferredCandidates = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochRequestPartitionData) encode(w *writer, version int16) {
@@ -280,29 +294,29 @@ func (v *EndQuorumEpochRequestPartitionData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochRequestPartitionData", "PartitionIndex")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochRequestPartitionData", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochRequestPartitionData", "LeaderEpoch")
 	}
 	if version <= 0 {
 		if n := r.arrayLen(flexible, false, 4); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestPartitionData", "PreferredSuccessors")
 			}
 			v.PreferredSuccessors = nil
@@ -311,17 +325,19 @@ func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) er
 			for i := range a {
 				a[i] = r.i32()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestPartitionData", "PreferredSuccessors")
 			}
 			v.PreferredSuccessors = a
 		}
 	} else {
-		v.PreferredSuccessors = nil
+		if v.PreferredSuccessors != nil {
+			v.PreferredSuccessors = nil
+		}
 	}
 	if version >= 1 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestPartitionData", "PreferredCandidates")
 			}
 			v.PreferredCandidates = nil
@@ -335,21 +351,23 @@ func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) er
 			v.PreferredCandidates = a
 		}
 	} else {
-		v.PreferredCandidates = nil
+		if v.PreferredCandidates != nil {
+			v.PreferredCandidates = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -361,7 +379,7 @@ func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) er
 func (v *EndQuorumEpochRequestReplicaInfo) Default() {
 	v.CandidateId = 0
 	v.CandidateDirectoryId = UUID{}
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochRequestReplicaInfo) encode(w *writer, version int16) {
@@ -379,17 +397,17 @@ func (v *EndQuorumEpochRequestReplicaInfo) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochRequestReplicaInfo) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.CandidateId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestReplicaInfo", "CandidateId")
 		}
 	} else {
@@ -397,7 +415,7 @@ func (v *EndQuorumEpochRequestReplicaInfo) decode(r *reader, version int16) erro
 	}
 	if version >= 1 {
 		v.CandidateDirectoryId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestReplicaInfo", "CandidateDirectoryId")
 		}
 	} else {
@@ -405,17 +423,17 @@ func (v *EndQuorumEpochRequestReplicaInfo) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestReplicaInfo", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestReplicaInfo", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestReplicaInfo", "(tagged fields)")
 			}
 		}
@@ -428,7 +446,7 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) Default() {
 	v.Name = ""
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochRequestLeaderEndpoint) encode(w *writer, version int16) {
@@ -458,17 +476,17 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestLeaderEndpoint", "Name")
 		}
 	} else {
@@ -476,7 +494,7 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) e
 	}
 	if version >= 1 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestLeaderEndpoint", "Host")
 		}
 	} else {
@@ -484,7 +502,7 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) e
 	}
 	if version >= 1 {
 		v.Port = r.u16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestLeaderEndpoint", "Port")
 		}
 	} else {
@@ -492,17 +510,17 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
 		}
@@ -580,7 +598,7 @@ type EndQuorumEpochResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // EndQuorumEpochResponseTopicData is the struct at EndQuorumEpochResponse.Topics.
@@ -593,7 +611,7 @@ type EndQuorumEpochResponseTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // EndQuorumEpochResponsePartitionData is the struct at EndQuorumEpochResponse.Topics.Partitions.
@@ -612,7 +630,7 @@ type EndQuorumEpochResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // EndQuorumEpochResponseNodeEndpoint is the struct at EndQuorumEpochResponse.NodeEndpoints.
@@ -628,15 +646,19 @@ type EndQuorumEpochResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *EndQuorumEpochResponse) Default() {
 	v.ErrorCode = 0
-	v.Topics = nil
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochResponse) encode(w *writer, version int16) {
@@ -654,7 +676,7 @@ func (v *EndQuorumEpochResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
@@ -671,19 +693,19 @@ func (v *EndQuorumEpochResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponse", "Topics")
 		}
 		v.Topics = nil
@@ -696,16 +718,18 @@ func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = a
 	}
-	v.NodeEndpoints = nil
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponse", "(tagged fields)")
 			}
 			switch {
@@ -713,7 +737,7 @@ func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("EndQuorumEpochResponse", "NodeEndpoints")
 						}
 						v.NodeEndpoints = nil
@@ -731,13 +755,13 @@ func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("EndQuorumEpochResponse", "NodeEndpoints")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponse", "(tagged fields)")
 			}
 		}
@@ -748,8 +772,10 @@ func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *EndQuorumEpochResponseTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochResponseTopicData) encode(w *writer, version int16) {
@@ -766,20 +792,20 @@ func (v *EndQuorumEpochResponseTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochResponseTopicData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochResponseTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponseTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -794,17 +820,17 @@ func (v *EndQuorumEpochResponseTopicData) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponseTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseTopicData", "(tagged fields)")
 			}
 		}
@@ -818,7 +844,7 @@ func (v *EndQuorumEpochResponsePartitionData) Default() {
 	v.ErrorCode = 0
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochResponsePartitionData) encode(w *writer, version int16) {
@@ -828,43 +854,43 @@ func (v *EndQuorumEpochResponsePartitionData) encode(w *writer, version int16) {
 	w.i32(v.LeaderId)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochResponsePartitionData", "ErrorCode")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochResponsePartitionData", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndQuorumEpochResponsePartitionData", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
 		}
@@ -877,7 +903,7 @@ func (v *EndQuorumEpochResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *EndQuorumEpochResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -904,17 +930,17 @@ func (v *EndQuorumEpochResponseNodeEndpoint) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponseNodeEndpoint", "NodeId")
 		}
 	} else {
@@ -922,7 +948,7 @@ func (v *EndQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) er
 	}
 	if version >= 1 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponseNodeEndpoint", "Host")
 		}
 	} else {
@@ -930,7 +956,7 @@ func (v *EndQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) er
 	}
 	if version >= 1 {
 		v.Port = r.u16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponseNodeEndpoint", "Port")
 		}
 	} else {
@@ -938,17 +964,17 @@ func (v *EndQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}
 		}

@@ -23,7 +23,7 @@ type EndTxnRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -32,7 +32,7 @@ func (v *EndTxnRequest) Default() {
 	v.ProducerId = 0
 	v.ProducerEpoch = 0
 	v.Committed = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *EndTxnRequest) encode(w *writer, version int16) {
@@ -45,43 +45,43 @@ func (v *EndTxnRequest) encode(w *writer, version int16) {
 	w.i16(v.ProducerEpoch)
 	w.boolean(v.Committed)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndTxnRequest) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TransactionalId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndTxnRequest", "TransactionalId")
 	}
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndTxnRequest", "ProducerId")
 	}
 	v.ProducerEpoch = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndTxnRequest", "ProducerEpoch")
 	}
 	v.Committed = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndTxnRequest", "Committed")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndTxnRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndTxnRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndTxnRequest", "(tagged fields)")
 			}
 		}
@@ -160,7 +160,7 @@ type EndTxnResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -169,7 +169,7 @@ func (v *EndTxnResponse) Default() {
 	v.ErrorCode = 0
 	v.ProducerId = -1
 	v.ProducerEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *EndTxnResponse) encode(w *writer, version int16) {
@@ -183,25 +183,25 @@ func (v *EndTxnResponse) encode(w *writer, version int16) {
 		w.i16(v.ProducerEpoch)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EndTxnResponse) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndTxnResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EndTxnResponse", "ErrorCode")
 	}
 	if version >= 5 {
 		v.ProducerId = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndTxnResponse", "ProducerId")
 		}
 	} else {
@@ -209,7 +209,7 @@ func (v *EndTxnResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 5 {
 		v.ProducerEpoch = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndTxnResponse", "ProducerEpoch")
 		}
 	} else {
@@ -217,17 +217,17 @@ func (v *EndTxnResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EndTxnResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EndTxnResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EndTxnResponse", "(tagged fields)")
 			}
 		}

@@ -20,15 +20,21 @@ type EnvelopeRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *EnvelopeRequest) Default() {
-	v.RequestData = nil
-	v.RequestPrincipal = nil
-	v.ClientHostAddress = nil
-	v.UnknownTags = nil
+	if v.RequestData != nil {
+		v.RequestData = nil
+	}
+	if v.RequestPrincipal != nil {
+		v.RequestPrincipal = nil
+	}
+	if v.ClientHostAddress != nil {
+		v.ClientHostAddress = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *EnvelopeRequest) encode(w *writer, version int16) {
@@ -37,39 +43,39 @@ func (v *EnvelopeRequest) encode(w *writer, version int16) {
 	w.bytes(v.RequestPrincipal, flexible, true)
 	w.bytes(v.ClientHostAddress, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EnvelopeRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.RequestData = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EnvelopeRequest", "RequestData")
 	}
 	v.RequestPrincipal = r.bytes(flexible, true)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EnvelopeRequest", "RequestPrincipal")
 	}
 	v.ClientHostAddress = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EnvelopeRequest", "ClientHostAddress")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EnvelopeRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EnvelopeRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EnvelopeRequest", "(tagged fields)")
 			}
 		}
@@ -142,14 +148,16 @@ type EnvelopeResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *EnvelopeResponse) Default() {
-	v.ResponseData = nil
+	if v.ResponseData != nil {
+		v.ResponseData = nil
+	}
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *EnvelopeResponse) encode(w *writer, version int16) {
@@ -157,35 +165,35 @@ func (v *EnvelopeResponse) encode(w *writer, version int16) {
 	w.bytes(v.ResponseData, flexible, true)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *EnvelopeResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResponseData = r.bytes(flexible, true)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EnvelopeResponse", "ResponseData")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("EnvelopeResponse", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("EnvelopeResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("EnvelopeResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("EnvelopeResponse", "(tagged fields)")
 			}
 		}

@@ -17,14 +17,16 @@ type ExpireDelegationTokenRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ExpireDelegationTokenRequest) Default() {
-	v.Hmac = nil
+	if v.Hmac != nil {
+		v.Hmac = nil
+	}
 	v.ExpiryTimePeriodMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ExpireDelegationTokenRequest) encode(w *writer, version int16) {
@@ -32,35 +34,35 @@ func (v *ExpireDelegationTokenRequest) encode(w *writer, version int16) {
 	w.bytes(v.Hmac, flexible, false)
 	w.i64(v.ExpiryTimePeriodMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ExpireDelegationTokenRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Hmac = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ExpireDelegationTokenRequest", "Hmac")
 	}
 	v.ExpiryTimePeriodMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ExpireDelegationTokenRequest", "ExpiryTimePeriodMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ExpireDelegationTokenRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenRequest", "(tagged fields)")
 			}
 		}
@@ -140,7 +142,7 @@ type ExpireDelegationTokenResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -148,7 +150,7 @@ func (v *ExpireDelegationTokenResponse) Default() {
 	v.ErrorCode = 0
 	v.ExpiryTimestampMs = 0
 	v.ThrottleTimeMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ExpireDelegationTokenResponse) encode(w *writer, version int16) {
@@ -157,39 +159,39 @@ func (v *ExpireDelegationTokenResponse) encode(w *writer, version int16) {
 	w.i64(v.ExpiryTimestampMs)
 	w.i32(v.ThrottleTimeMs)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ExpireDelegationTokenResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ExpireDelegationTokenResponse", "ErrorCode")
 	}
 	v.ExpiryTimestampMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ExpireDelegationTokenResponse", "ExpiryTimestampMs")
 	}
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ExpireDelegationTokenResponse", "ThrottleTimeMs")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ExpireDelegationTokenResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenResponse", "(tagged fields)")
 			}
 		}

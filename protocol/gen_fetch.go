@@ -47,7 +47,7 @@ type FetchRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchRequestReplicaState is the struct at FetchRequest.ReplicaState.
@@ -60,7 +60,7 @@ type FetchRequestReplicaState struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchRequestFetchTopic is the struct at FetchRequest.Topics.
@@ -76,7 +76,7 @@ type FetchRequestFetchTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchRequestFetchPartition is the struct at FetchRequest.Topics.Partitions.
@@ -107,7 +107,7 @@ type FetchRequestFetchPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchRequestForgottenTopic is the struct at FetchRequest.ForgottenTopicsData.
@@ -123,12 +123,14 @@ type FetchRequestForgottenTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *FetchRequest) Default() {
-	v.ClusterId = nil
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.ReplicaId = -1
 	v.ReplicaState.Default()
 	v.MaxWaitMs = 0
@@ -137,10 +139,14 @@ func (v *FetchRequest) Default() {
 	v.IsolationLevel = 0
 	v.SessionId = 0
 	v.SessionEpoch = -1
-	v.Topics = nil
-	v.ForgottenTopicsData = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.ForgottenTopicsData != nil {
+		v.ForgottenTopicsData = nil
+	}
 	v.RackId = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchRequest) encode(w *writer, version int16) {
@@ -191,7 +197,7 @@ func (v *FetchRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 12 && v.ClusterId != nil {
 			nt++
 		}
@@ -212,7 +218,7 @@ func (v *FetchRequest) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 15 && !v.ReplicaState.isDefault() {
 			w.uvarint(1)
 			start := len(w.b)
@@ -222,17 +228,19 @@ func (v *FetchRequest) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 1, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 1, 1<<32)
 	}
 }
 
 func (v *FetchRequest) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
-	v.ClusterId = nil
+	v.UnknownTags.Reset()
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	if version <= 14 {
 		v.ReplicaId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequest", "ReplicaId")
 		}
 	} else {
@@ -240,24 +248,24 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 	}
 	v.ReplicaState.Default()
 	v.MaxWaitMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchRequest", "MaxWaitMs")
 	}
 	v.MinBytes = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchRequest", "MinBytes")
 	}
 	v.MaxBytes = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchRequest", "MaxBytes")
 	}
 	v.IsolationLevel = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchRequest", "IsolationLevel")
 	}
 	if version >= 7 {
 		v.SessionId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequest", "SessionId")
 		}
 	} else {
@@ -265,14 +273,14 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 7 {
 		v.SessionEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequest", "SessionEpoch")
 		}
 	} else {
 		v.SessionEpoch = -1
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequest", "Topics")
 		}
 		v.Topics = nil
@@ -287,7 +295,7 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 7 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequest", "ForgottenTopicsData")
 			}
 			v.ForgottenTopicsData = nil
@@ -301,11 +309,13 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 			v.ForgottenTopicsData = a
 		}
 	} else {
-		v.ForgottenTopicsData = nil
+		if v.ForgottenTopicsData != nil {
+			v.ForgottenTopicsData = nil
+		}
 	}
 	if version >= 11 {
 		v.RackId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequest", "RackId")
 		}
 	} else {
@@ -313,13 +323,13 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequest", "(tagged fields)")
 			}
 			switch {
@@ -332,7 +342,7 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 						s := r.str(flexible)
 						v.ClusterId = &s
 					}
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("FetchRequest", "ClusterId")
 					}
 					return nil
@@ -340,7 +350,7 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchRequest", "ClusterId")
 				}
 				continue
@@ -355,13 +365,13 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchRequest", "ReplicaState")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchRequest", "(tagged fields)")
 			}
 		}
@@ -373,7 +383,7 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 func (v *FetchRequestReplicaState) Default() {
 	v.ReplicaId = -1
 	v.ReplicaEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchRequestReplicaState) encode(w *writer, version int16) {
@@ -391,17 +401,17 @@ func (v *FetchRequestReplicaState) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchRequestReplicaState) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 15 {
 		v.ReplicaId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestReplicaState", "ReplicaId")
 		}
 	} else {
@@ -409,7 +419,7 @@ func (v *FetchRequestReplicaState) decode(r *reader, version int16) error {
 	}
 	if version >= 15 {
 		v.ReplicaEpoch = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestReplicaState", "ReplicaEpoch")
 		}
 	} else {
@@ -417,17 +427,17 @@ func (v *FetchRequestReplicaState) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestReplicaState", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequestReplicaState", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchRequestReplicaState", "(tagged fields)")
 			}
 		}
@@ -439,8 +449,10 @@ func (v *FetchRequestReplicaState) decode(r *reader, version int16) error {
 func (v *FetchRequestFetchTopic) Default() {
 	v.Topic = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchRequestFetchTopic) encode(w *writer, version int16) {
@@ -462,17 +474,17 @@ func (v *FetchRequestFetchTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchRequestFetchTopic) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 12 {
 		v.Topic = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchTopic", "Topic")
 		}
 	} else {
@@ -480,14 +492,14 @@ func (v *FetchRequestFetchTopic) decode(r *reader, version int16) error {
 	}
 	if version >= 13 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchTopic", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	if n := r.arrayLen(flexible, false, 16); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -502,17 +514,17 @@ func (v *FetchRequestFetchTopic) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequestFetchTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchRequestFetchTopic", "(tagged fields)")
 			}
 		}
@@ -530,7 +542,7 @@ func (v *FetchRequestFetchPartition) Default() {
 	v.PartitionMaxBytes = 0
 	v.ReplicaDirectoryId = UUID{}
 	v.HighWatermark = 9223372036854775807
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
@@ -551,7 +563,7 @@ func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
 	}
 	w.i32(v.PartitionMaxBytes)
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 17 && v.ReplicaDirectoryId != (UUID{}) {
 			nt++
 		}
@@ -565,39 +577,39 @@ func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
 			w.uuid(v.ReplicaDirectoryId)
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 18 && v.HighWatermark != 9223372036854775807 {
 			w.uvarint(1)
 			start := len(w.b)
 			w.i64(v.HighWatermark)
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 1, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 1, 1<<32)
 	}
 }
 
 func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchRequestFetchPartition", "Partition")
 	}
 	if version >= 9 {
 		v.CurrentLeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchPartition", "CurrentLeaderEpoch")
 		}
 	} else {
 		v.CurrentLeaderEpoch = -1
 	}
 	v.FetchOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchRequestFetchPartition", "FetchOffset")
 	}
 	if version >= 12 {
 		v.LastFetchedEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchPartition", "LastFetchedEpoch")
 		}
 	} else {
@@ -605,27 +617,27 @@ func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 	}
 	if version >= 5 {
 		v.LogStartOffset = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchPartition", "LogStartOffset")
 		}
 	} else {
 		v.LogStartOffset = -1
 	}
 	v.PartitionMaxBytes = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchRequestFetchPartition", "PartitionMaxBytes")
 	}
 	v.ReplicaDirectoryId = UUID{}
 	v.HighWatermark = 9223372036854775807
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestFetchPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequestFetchPartition", "(tagged fields)")
 			}
 			switch {
@@ -633,7 +645,7 @@ func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					v.ReplicaDirectoryId = r.uuid()
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("FetchRequestFetchPartition", "ReplicaDirectoryId")
 					}
 					return nil
@@ -641,7 +653,7 @@ func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchRequestFetchPartition", "ReplicaDirectoryId")
 				}
 				continue
@@ -649,7 +661,7 @@ func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					v.HighWatermark = r.i64()
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("FetchRequestFetchPartition", "HighWatermark")
 					}
 					return nil
@@ -657,13 +669,13 @@ func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchRequestFetchPartition", "HighWatermark")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchRequestFetchPartition", "(tagged fields)")
 			}
 		}
@@ -675,8 +687,10 @@ func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 func (v *FetchRequestForgottenTopic) Default() {
 	v.Topic = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchRequestForgottenTopic) encode(w *writer, version int16) {
@@ -700,17 +714,17 @@ func (v *FetchRequestForgottenTopic) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 7 && version <= 12 {
 		v.Topic = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestForgottenTopic", "Topic")
 		}
 	} else {
@@ -718,7 +732,7 @@ func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
 	}
 	if version >= 13 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestForgottenTopic", "TopicId")
 		}
 	} else {
@@ -726,7 +740,7 @@ func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
 	}
 	if version >= 7 {
 		if n := r.arrayLen(flexible, false, 4); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequestForgottenTopic", "Partitions")
 			}
 			v.Partitions = nil
@@ -735,27 +749,29 @@ func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.i32()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequestForgottenTopic", "Partitions")
 			}
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchRequestForgottenTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchRequestForgottenTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchRequestForgottenTopic", "(tagged fields)")
 			}
 		}
@@ -837,7 +853,7 @@ type FetchResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchResponseFetchableTopicResponse is the struct at FetchResponse.Responses.
@@ -853,7 +869,7 @@ type FetchResponseFetchableTopicResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchResponsePartitionData is the struct at FetchResponse.Responses.Partitions.
@@ -893,7 +909,7 @@ type FetchResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchResponseEpochEndOffset is the struct at FetchResponse.Responses.Partitions.DivergingEpoch.
@@ -906,7 +922,7 @@ type FetchResponseEpochEndOffset struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchResponseLeaderIdAndEpoch is the struct at FetchResponse.Responses.Partitions.CurrentLeader.
@@ -919,7 +935,7 @@ type FetchResponseLeaderIdAndEpoch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchResponseSnapshotId is the struct at FetchResponse.Responses.Partitions.SnapshotId.
@@ -932,7 +948,7 @@ type FetchResponseSnapshotId struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchResponseAbortedTransaction is the struct at FetchResponse.Responses.Partitions.AbortedTransactions.
@@ -945,7 +961,7 @@ type FetchResponseAbortedTransaction struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchResponseNodeEndpoint is the struct at FetchResponse.NodeEndpoints.
@@ -964,7 +980,7 @@ type FetchResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -972,9 +988,13 @@ func (v *FetchResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
 	v.SessionId = 0
-	v.Responses = nil
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponse) encode(w *writer, version int16) {
@@ -1001,7 +1021,7 @@ func (v *FetchResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 16 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
@@ -1018,20 +1038,20 @@ func (v *FetchResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchResponse) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponse", "ThrottleTimeMs")
 	}
 	if version >= 7 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponse", "ErrorCode")
 		}
 	} else {
@@ -1039,14 +1059,14 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 7 {
 		v.SessionId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponse", "SessionId")
 		}
 	} else {
 		v.SessionId = 0
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponse", "Responses")
 		}
 		v.Responses = nil
@@ -1059,16 +1079,18 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 		}
 		v.Responses = a
 	}
-	v.NodeEndpoints = nil
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponse", "(tagged fields)")
 			}
 			switch {
@@ -1076,7 +1098,7 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("FetchResponse", "NodeEndpoints")
 						}
 						v.NodeEndpoints = nil
@@ -1094,13 +1116,13 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchResponse", "NodeEndpoints")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponse", "(tagged fields)")
 			}
 		}
@@ -1112,8 +1134,10 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 func (v *FetchResponseFetchableTopicResponse) Default() {
 	v.Topic = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponseFetchableTopicResponse) encode(w *writer, version int16) {
@@ -1135,17 +1159,17 @@ func (v *FetchResponseFetchableTopicResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchResponseFetchableTopicResponse) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 12 {
 		v.Topic = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseFetchableTopicResponse", "Topic")
 		}
 	} else {
@@ -1153,14 +1177,14 @@ func (v *FetchResponseFetchableTopicResponse) decode(r *reader, version int16) e
 	}
 	if version >= 13 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseFetchableTopicResponse", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	if n := r.arrayLen(flexible, false, 30); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseFetchableTopicResponse", "Partitions")
 		}
 		v.Partitions = nil
@@ -1175,17 +1199,17 @@ func (v *FetchResponseFetchableTopicResponse) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseFetchableTopicResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponseFetchableTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponseFetchableTopicResponse", "(tagged fields)")
 			}
 		}
@@ -1203,10 +1227,14 @@ func (v *FetchResponsePartitionData) Default() {
 	v.DivergingEpoch.Default()
 	v.CurrentLeader.Default()
 	v.SnapshotId.Default()
-	v.AbortedTransactions = nil
+	if v.AbortedTransactions != nil {
+		v.AbortedTransactions = nil
+	}
 	v.PreferredReadReplica = -1
-	v.Records = nil
-	v.UnknownTags = nil
+	if v.Records != nil {
+		v.Records = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
@@ -1249,7 +1277,7 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 	}
 	w.bytes(v.Records, flexible, true)
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 12 && !v.DivergingEpoch.isDefault() {
 			nt++
 		}
@@ -1269,7 +1297,7 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 12 && !v.CurrentLeader.isDefault() {
 			w.uvarint(1)
 			start := len(w.b)
@@ -1279,7 +1307,7 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 1, 2)
+		w.unknownTags(v.UnknownTags.Fields(), 1, 2)
 		if version >= 12 && !v.SnapshotId.isDefault() {
 			w.uvarint(2)
 			start := len(w.b)
@@ -1289,32 +1317,32 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 2, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 2, 1<<32)
 	}
 }
 
 func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponsePartitionData", "ErrorCode")
 	}
 	v.HighWatermark = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponsePartitionData", "HighWatermark")
 	}
 	v.LastStableOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponsePartitionData", "LastStableOffset")
 	}
 	if version >= 5 {
 		v.LogStartOffset = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponsePartitionData", "LogStartOffset")
 		}
 	} else {
@@ -1324,7 +1352,7 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 	v.CurrentLeader.Default()
 	v.SnapshotId.Default()
 	if n := r.arrayLen(flexible, true, 16); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponsePartitionData", "AbortedTransactions")
 		}
 		v.AbortedTransactions = nil
@@ -1339,25 +1367,25 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 	}
 	if version >= 11 {
 		v.PreferredReadReplica = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponsePartitionData", "PreferredReadReplica")
 		}
 	} else {
 		v.PreferredReadReplica = -1
 	}
 	v.Records = r.bytes(flexible, true)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponsePartitionData", "Records")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponsePartitionData", "(tagged fields)")
 			}
 			switch {
@@ -1372,7 +1400,7 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchResponsePartitionData", "DivergingEpoch")
 				}
 				continue
@@ -1387,7 +1415,7 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchResponsePartitionData", "CurrentLeader")
 				}
 				continue
@@ -1402,13 +1430,13 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchResponsePartitionData", "SnapshotId")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponsePartitionData", "(tagged fields)")
 			}
 		}
@@ -1420,7 +1448,7 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 func (v *FetchResponseEpochEndOffset) Default() {
 	v.Epoch = -1
 	v.EndOffset = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponseEpochEndOffset) encode(w *writer, version int16) {
@@ -1438,17 +1466,17 @@ func (v *FetchResponseEpochEndOffset) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchResponseEpochEndOffset) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 12 {
 		v.Epoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseEpochEndOffset", "Epoch")
 		}
 	} else {
@@ -1456,7 +1484,7 @@ func (v *FetchResponseEpochEndOffset) decode(r *reader, version int16) error {
 	}
 	if version >= 12 {
 		v.EndOffset = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseEpochEndOffset", "EndOffset")
 		}
 	} else {
@@ -1464,17 +1492,17 @@ func (v *FetchResponseEpochEndOffset) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseEpochEndOffset", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponseEpochEndOffset", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponseEpochEndOffset", "(tagged fields)")
 			}
 		}
@@ -1486,7 +1514,7 @@ func (v *FetchResponseEpochEndOffset) decode(r *reader, version int16) error {
 func (v *FetchResponseLeaderIdAndEpoch) Default() {
 	v.LeaderId = -1
 	v.LeaderEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
@@ -1504,17 +1532,17 @@ func (v *FetchResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 12 {
 		v.LeaderId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseLeaderIdAndEpoch", "LeaderId")
 		}
 	} else {
@@ -1522,7 +1550,7 @@ func (v *FetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 	}
 	if version >= 12 {
 		v.LeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseLeaderIdAndEpoch", "LeaderEpoch")
 		}
 	} else {
@@ -1530,17 +1558,17 @@ func (v *FetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseLeaderIdAndEpoch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
 		}
@@ -1552,7 +1580,7 @@ func (v *FetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 func (v *FetchResponseSnapshotId) Default() {
 	v.EndOffset = -1
 	v.Epoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponseSnapshotId) encode(w *writer, version int16) {
@@ -1560,35 +1588,35 @@ func (v *FetchResponseSnapshotId) encode(w *writer, version int16) {
 	w.i64(v.EndOffset)
 	w.i32(v.Epoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchResponseSnapshotId) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.EndOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponseSnapshotId", "EndOffset")
 	}
 	v.Epoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponseSnapshotId", "Epoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseSnapshotId", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponseSnapshotId", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponseSnapshotId", "(tagged fields)")
 			}
 		}
@@ -1600,7 +1628,7 @@ func (v *FetchResponseSnapshotId) decode(r *reader, version int16) error {
 func (v *FetchResponseAbortedTransaction) Default() {
 	v.ProducerId = 0
 	v.FirstOffset = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponseAbortedTransaction) encode(w *writer, version int16) {
@@ -1608,35 +1636,35 @@ func (v *FetchResponseAbortedTransaction) encode(w *writer, version int16) {
 	w.i64(v.ProducerId)
 	w.i64(v.FirstOffset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchResponseAbortedTransaction) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponseAbortedTransaction", "ProducerId")
 	}
 	v.FirstOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchResponseAbortedTransaction", "FirstOffset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseAbortedTransaction", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponseAbortedTransaction", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponseAbortedTransaction", "(tagged fields)")
 			}
 		}
@@ -1649,8 +1677,10 @@ func (v *FetchResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.Rack = nil
-	v.UnknownTags = nil
+	if v.Rack != nil {
+		v.Rack = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -1690,17 +1720,17 @@ func (v *FetchResponseNodeEndpoint) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := version >= 12
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 16 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseNodeEndpoint", "NodeId")
 		}
 	} else {
@@ -1708,7 +1738,7 @@ func (v *FetchResponseNodeEndpoint) decode(r *reader, version int16) error {
 	}
 	if version >= 16 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseNodeEndpoint", "Host")
 		}
 	} else {
@@ -1716,7 +1746,7 @@ func (v *FetchResponseNodeEndpoint) decode(r *reader, version int16) error {
 	}
 	if version >= 16 {
 		v.Port = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseNodeEndpoint", "Port")
 		}
 	} else {
@@ -1729,25 +1759,27 @@ func (v *FetchResponseNodeEndpoint) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.Rack = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseNodeEndpoint", "Rack")
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchResponseNodeEndpoint", "(tagged fields)")
 			}
 		}
@@ -1808,23 +1840,23 @@ func NewFetchResponse() *FetchResponse {
 func (v *FetchRequestReplicaState) isDefault() bool {
 	return !(v.ReplicaId != -1) &&
 		!(v.ReplicaEpoch != -1) &&
-		len(v.UnknownTags) == 0
+		v.UnknownTags.Len() == 0
 }
 
 func (v *FetchResponseEpochEndOffset) isDefault() bool {
 	return !(v.Epoch != -1) &&
 		!(v.EndOffset != -1) &&
-		len(v.UnknownTags) == 0
+		v.UnknownTags.Len() == 0
 }
 
 func (v *FetchResponseLeaderIdAndEpoch) isDefault() bool {
 	return !(v.LeaderId != -1) &&
 		!(v.LeaderEpoch != -1) &&
-		len(v.UnknownTags) == 0
+		v.UnknownTags.Len() == 0
 }
 
 func (v *FetchResponseSnapshotId) isDefault() bool {
 	return !(v.EndOffset != -1) &&
 		!(v.Epoch != -1) &&
-		len(v.UnknownTags) == 0
+		v.UnknownTags.Len() == 0
 }

@@ -23,7 +23,7 @@ type FetchSnapshotRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotRequestTopicSnapshot is the struct at FetchSnapshotRequest.Topics.
@@ -36,7 +36,7 @@ type FetchSnapshotRequestTopicSnapshot struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotRequestPartitionSnapshot is the struct at FetchSnapshotRequest.Topics.Partitions.
@@ -58,7 +58,7 @@ type FetchSnapshotRequestPartitionSnapshot struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotRequestSnapshotId is the struct at FetchSnapshotRequest.Topics.Partitions.SnapshotId.
@@ -71,16 +71,20 @@ type FetchSnapshotRequestSnapshotId struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *FetchSnapshotRequest) Default() {
-	v.ClusterId = nil
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.ReplicaId = -1
 	v.MaxBytes = 2147483647
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotRequest) encode(w *writer, version int16) {
@@ -95,7 +99,7 @@ func (v *FetchSnapshotRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if v.ClusterId != nil {
 			nt++
 		}
@@ -109,24 +113,26 @@ func (v *FetchSnapshotRequest) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
-	v.ClusterId = nil
+	v.UnknownTags.Reset()
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.ReplicaId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequest", "ReplicaId")
 	}
 	v.MaxBytes = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequest", "MaxBytes")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotRequest", "Topics")
 		}
 		v.Topics = nil
@@ -141,13 +147,13 @@ func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequest", "(tagged fields)")
 			}
 			switch {
@@ -155,7 +161,7 @@ func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					v.ClusterId = r.nstr(flexible)
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("FetchSnapshotRequest", "ClusterId")
 					}
 					return nil
@@ -163,13 +169,13 @@ func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchSnapshotRequest", "ClusterId")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequest", "(tagged fields)")
 			}
 		}
@@ -180,8 +186,10 @@ func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *FetchSnapshotRequestTopicSnapshot) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotRequestTopicSnapshot) encode(w *writer, version int16) {
@@ -198,20 +206,20 @@ func (v *FetchSnapshotRequestTopicSnapshot) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotRequestTopicSnapshot) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequestTopicSnapshot", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 30); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotRequestTopicSnapshot", "Partitions")
 		}
 		v.Partitions = nil
@@ -226,17 +234,17 @@ func (v *FetchSnapshotRequestTopicSnapshot) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotRequestTopicSnapshot", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestTopicSnapshot", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestTopicSnapshot", "(tagged fields)")
 			}
 		}
@@ -251,7 +259,7 @@ func (v *FetchSnapshotRequestPartitionSnapshot) Default() {
 	v.SnapshotId.Default()
 	v.Position = 0
 	v.ReplicaDirectoryId = UUID{}
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotRequestPartitionSnapshot) encode(w *writer, version int16) {
@@ -264,7 +272,7 @@ func (v *FetchSnapshotRequestPartitionSnapshot) encode(w *writer, version int16)
 	}
 	w.i64(v.Position)
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 1 && v.ReplicaDirectoryId != (UUID{}) {
 			nt++
 		}
@@ -275,38 +283,38 @@ func (v *FetchSnapshotRequestPartitionSnapshot) encode(w *writer, version int16)
 			w.uuid(v.ReplicaDirectoryId)
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotRequestPartitionSnapshot) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequestPartitionSnapshot", "Partition")
 	}
 	v.CurrentLeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequestPartitionSnapshot", "CurrentLeaderEpoch")
 	}
 	if err := v.SnapshotId.decode(r, version); err != nil {
 		return err
 	}
 	v.Position = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequestPartitionSnapshot", "Position")
 	}
 	v.ReplicaDirectoryId = UUID{}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotRequestPartitionSnapshot", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestPartitionSnapshot", "(tagged fields)")
 			}
 			switch {
@@ -314,7 +322,7 @@ func (v *FetchSnapshotRequestPartitionSnapshot) decode(r *reader, version int16)
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					v.ReplicaDirectoryId = r.uuid()
-					if r.err != nil {
+					if r.bad != 0 {
 						return r.fail("FetchSnapshotRequestPartitionSnapshot", "ReplicaDirectoryId")
 					}
 					return nil
@@ -322,13 +330,13 @@ func (v *FetchSnapshotRequestPartitionSnapshot) decode(r *reader, version int16)
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchSnapshotRequestPartitionSnapshot", "ReplicaDirectoryId")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestPartitionSnapshot", "(tagged fields)")
 			}
 		}
@@ -340,7 +348,7 @@ func (v *FetchSnapshotRequestPartitionSnapshot) decode(r *reader, version int16)
 func (v *FetchSnapshotRequestSnapshotId) Default() {
 	v.EndOffset = 0
 	v.Epoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotRequestSnapshotId) encode(w *writer, version int16) {
@@ -348,35 +356,35 @@ func (v *FetchSnapshotRequestSnapshotId) encode(w *writer, version int16) {
 	w.i64(v.EndOffset)
 	w.i32(v.Epoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotRequestSnapshotId) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.EndOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequestSnapshotId", "EndOffset")
 	}
 	v.Epoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotRequestSnapshotId", "Epoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotRequestSnapshotId", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestSnapshotId", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestSnapshotId", "(tagged fields)")
 			}
 		}
@@ -457,7 +465,7 @@ type FetchSnapshotResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotResponseTopicSnapshot is the struct at FetchSnapshotResponse.Topics.
@@ -470,7 +478,7 @@ type FetchSnapshotResponseTopicSnapshot struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotResponsePartitionSnapshot is the struct at FetchSnapshotResponse.Topics.Partitions.
@@ -498,7 +506,7 @@ type FetchSnapshotResponsePartitionSnapshot struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotResponseSnapshotId is the struct at FetchSnapshotResponse.Topics.Partitions.SnapshotId.
@@ -511,7 +519,7 @@ type FetchSnapshotResponseSnapshotId struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotResponseLeaderIdAndEpoch is the struct at FetchSnapshotResponse.Topics.Partitions.CurrentLeader.
@@ -524,7 +532,7 @@ type FetchSnapshotResponseLeaderIdAndEpoch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FetchSnapshotResponseNodeEndpoint is the struct at FetchSnapshotResponse.NodeEndpoints.
@@ -540,16 +548,20 @@ type FetchSnapshotResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *FetchSnapshotResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.Topics = nil
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotResponse) encode(w *writer, version int16) {
@@ -568,7 +580,7 @@ func (v *FetchSnapshotResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
@@ -585,23 +597,23 @@ func (v *FetchSnapshotResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponse", "Topics")
 		}
 		v.Topics = nil
@@ -614,16 +626,18 @@ func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = a
 	}
-	v.NodeEndpoints = nil
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponse", "(tagged fields)")
 			}
 			switch {
@@ -631,7 +645,7 @@ func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("FetchSnapshotResponse", "NodeEndpoints")
 						}
 						v.NodeEndpoints = nil
@@ -649,13 +663,13 @@ func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchSnapshotResponse", "NodeEndpoints")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponse", "(tagged fields)")
 			}
 		}
@@ -666,8 +680,10 @@ func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *FetchSnapshotResponseTopicSnapshot) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotResponseTopicSnapshot) encode(w *writer, version int16) {
@@ -684,20 +700,20 @@ func (v *FetchSnapshotResponseTopicSnapshot) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotResponseTopicSnapshot) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponseTopicSnapshot", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 37); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseTopicSnapshot", "Partitions")
 		}
 		v.Partitions = nil
@@ -712,17 +728,17 @@ func (v *FetchSnapshotResponseTopicSnapshot) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseTopicSnapshot", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseTopicSnapshot", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseTopicSnapshot", "(tagged fields)")
 			}
 		}
@@ -738,8 +754,10 @@ func (v *FetchSnapshotResponsePartitionSnapshot) Default() {
 	v.CurrentLeader.Default()
 	v.Size = 0
 	v.Position = 0
-	v.UnalignedRecords = nil
-	v.UnknownTags = nil
+	if v.UnalignedRecords != nil {
+		v.UnalignedRecords = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotResponsePartitionSnapshot) encode(w *writer, version int16) {
@@ -754,7 +772,7 @@ func (v *FetchSnapshotResponsePartitionSnapshot) encode(w *writer, version int16
 	w.i64(v.Position)
 	w.bytes(v.UnalignedRecords, flexible, false)
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if !v.CurrentLeader.isDefault() {
 			nt++
 		}
@@ -768,19 +786,19 @@ func (v *FetchSnapshotResponsePartitionSnapshot) encode(w *writer, version int16
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotResponsePartitionSnapshot) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Index = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponsePartitionSnapshot", "Index")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponsePartitionSnapshot", "ErrorCode")
 	}
 	if err := v.SnapshotId.decode(r, version); err != nil {
@@ -788,26 +806,26 @@ func (v *FetchSnapshotResponsePartitionSnapshot) decode(r *reader, version int16
 	}
 	v.CurrentLeader.Default()
 	v.Size = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponsePartitionSnapshot", "Size")
 	}
 	v.Position = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponsePartitionSnapshot", "Position")
 	}
 	v.UnalignedRecords = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponsePartitionSnapshot", "UnalignedRecords")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponsePartitionSnapshot", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponsePartitionSnapshot", "(tagged fields)")
 			}
 			switch {
@@ -822,13 +840,13 @@ func (v *FetchSnapshotResponsePartitionSnapshot) decode(r *reader, version int16
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("FetchSnapshotResponsePartitionSnapshot", "CurrentLeader")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponsePartitionSnapshot", "(tagged fields)")
 			}
 		}
@@ -840,7 +858,7 @@ func (v *FetchSnapshotResponsePartitionSnapshot) decode(r *reader, version int16
 func (v *FetchSnapshotResponseSnapshotId) Default() {
 	v.EndOffset = 0
 	v.Epoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotResponseSnapshotId) encode(w *writer, version int16) {
@@ -848,35 +866,35 @@ func (v *FetchSnapshotResponseSnapshotId) encode(w *writer, version int16) {
 	w.i64(v.EndOffset)
 	w.i32(v.Epoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotResponseSnapshotId) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.EndOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponseSnapshotId", "EndOffset")
 	}
 	v.Epoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponseSnapshotId", "Epoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseSnapshotId", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseSnapshotId", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseSnapshotId", "(tagged fields)")
 			}
 		}
@@ -888,7 +906,7 @@ func (v *FetchSnapshotResponseSnapshotId) decode(r *reader, version int16) error
 func (v *FetchSnapshotResponseLeaderIdAndEpoch) Default() {
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
@@ -896,35 +914,35 @@ func (v *FetchSnapshotResponseLeaderIdAndEpoch) encode(w *writer, version int16)
 	w.i32(v.LeaderId)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponseLeaderIdAndEpoch", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("FetchSnapshotResponseLeaderIdAndEpoch", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseLeaderIdAndEpoch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
 		}
@@ -937,7 +955,7 @@ func (v *FetchSnapshotResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *FetchSnapshotResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -964,17 +982,17 @@ func (v *FetchSnapshotResponseNodeEndpoint) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FetchSnapshotResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseNodeEndpoint", "NodeId")
 		}
 	} else {
@@ -982,7 +1000,7 @@ func (v *FetchSnapshotResponseNodeEndpoint) decode(r *reader, version int16) err
 	}
 	if version >= 1 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseNodeEndpoint", "Host")
 		}
 	} else {
@@ -990,7 +1008,7 @@ func (v *FetchSnapshotResponseNodeEndpoint) decode(r *reader, version int16) err
 	}
 	if version >= 1 {
 		v.Port = r.u16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseNodeEndpoint", "Port")
 		}
 	} else {
@@ -998,17 +1016,17 @@ func (v *FetchSnapshotResponseNodeEndpoint) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FetchSnapshotResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseNodeEndpoint", "(tagged fields)")
 			}
 		}
@@ -1071,5 +1089,5 @@ func NewFetchSnapshotResponse() *FetchSnapshotResponse {
 func (v *FetchSnapshotResponseLeaderIdAndEpoch) isDefault() bool {
 	return !(v.LeaderId != 0) &&
 		!(v.LeaderEpoch != 0) &&
-		len(v.UnknownTags) == 0
+		v.UnknownTags.Len() == 0
 }

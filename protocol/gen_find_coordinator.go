@@ -20,15 +20,17 @@ type FindCoordinatorRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *FindCoordinatorRequest) Default() {
 	v.CoordinatorKey = ""
 	v.KeyType = 0
-	v.CoordinatorKeys = nil
-	v.UnknownTags = nil
+	if v.CoordinatorKeys != nil {
+		v.CoordinatorKeys = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FindCoordinatorRequest) encode(w *writer, version int16) {
@@ -61,17 +63,17 @@ func (v *FindCoordinatorRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 3 {
 		v.CoordinatorKey = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorRequest", "CoordinatorKey")
 		}
 	} else {
@@ -79,7 +81,7 @@ func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		v.KeyType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorRequest", "KeyType")
 		}
 	} else {
@@ -87,7 +89,7 @@ func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 4 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorRequest", "CoordinatorKeys")
 			}
 			v.CoordinatorKeys = nil
@@ -96,27 +98,29 @@ func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorRequest", "CoordinatorKeys")
 			}
 			v.CoordinatorKeys = a
 		}
 	} else {
-		v.CoordinatorKeys = nil
+		if v.CoordinatorKeys != nil {
+			v.CoordinatorKeys = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorRequest", "(tagged fields)")
 			}
 		}
@@ -206,7 +210,7 @@ type FindCoordinatorResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // FindCoordinatorResponseCoordinator is the struct at FindCoordinatorResponse.Coordinators.
@@ -231,19 +235,23 @@ type FindCoordinatorResponseCoordinator struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *FindCoordinatorResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.Coordinators = nil
-	v.UnknownTags = nil
+	if v.Coordinators != nil {
+		v.Coordinators = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FindCoordinatorResponse) encode(w *writer, version int16) {
@@ -301,17 +309,17 @@ func (v *FindCoordinatorResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponse", "ThrottleTimeMs")
 		}
 	} else {
@@ -319,7 +327,7 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 	}
 	if version <= 3 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponse", "ErrorCode")
 		}
 	} else {
@@ -332,15 +340,17 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponse", "ErrorMessage")
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if version <= 3 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponse", "NodeId")
 		}
 	} else {
@@ -348,7 +358,7 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 	}
 	if version <= 3 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponse", "Host")
 		}
 	} else {
@@ -356,7 +366,7 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 	}
 	if version <= 3 {
 		v.Port = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponse", "Port")
 		}
 	} else {
@@ -364,7 +374,7 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 4 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponse", "Coordinators")
 			}
 			v.Coordinators = nil
@@ -378,21 +388,23 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 			v.Coordinators = a
 		}
 	} else {
-		v.Coordinators = nil
+		if v.Coordinators != nil {
+			v.Coordinators = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponse", "(tagged fields)")
 			}
 		}
@@ -407,8 +419,10 @@ func (v *FindCoordinatorResponseCoordinator) Default() {
 	v.Host = ""
 	v.Port = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *FindCoordinatorResponseCoordinator) encode(w *writer, version int16) {
@@ -460,17 +474,17 @@ func (v *FindCoordinatorResponseCoordinator) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 4 {
 		v.Key = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponseCoordinator", "Key")
 		}
 	} else {
@@ -478,7 +492,7 @@ func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) er
 	}
 	if version >= 4 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponseCoordinator", "NodeId")
 		}
 	} else {
@@ -486,7 +500,7 @@ func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) er
 	}
 	if version >= 4 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponseCoordinator", "Host")
 		}
 	} else {
@@ -494,7 +508,7 @@ func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) er
 	}
 	if version >= 4 {
 		v.Port = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponseCoordinator", "Port")
 		}
 	} else {
@@ -502,7 +516,7 @@ func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) er
 	}
 	if version >= 4 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponseCoordinator", "ErrorCode")
 		}
 	} else {
@@ -515,25 +529,27 @@ func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) er
 			s := r.str(flexible)
 			v.ErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponseCoordinator", "ErrorMessage")
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("FindCoordinatorResponseCoordinator", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponseCoordinator", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponseCoordinator", "(tagged fields)")
 			}
 		}

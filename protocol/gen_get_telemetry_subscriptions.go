@@ -14,44 +14,44 @@ type GetTelemetrySubscriptionsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *GetTelemetrySubscriptionsRequest) Default() {
 	v.ClientInstanceId = UUID{}
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *GetTelemetrySubscriptionsRequest) encode(w *writer, version int16) {
 	flexible := true
 	w.uuid(v.ClientInstanceId)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *GetTelemetrySubscriptionsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ClientInstanceId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsRequest", "ClientInstanceId")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("GetTelemetrySubscriptionsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsRequest", "(tagged fields)")
 			}
 		}
@@ -149,7 +149,7 @@ type GetTelemetrySubscriptionsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -158,12 +158,16 @@ func (v *GetTelemetrySubscriptionsResponse) Default() {
 	v.ErrorCode = 0
 	v.ClientInstanceId = UUID{}
 	v.SubscriptionId = 0
-	v.AcceptedCompressionTypes = nil
+	if v.AcceptedCompressionTypes != nil {
+		v.AcceptedCompressionTypes = nil
+	}
 	v.PushIntervalMs = 0
 	v.TelemetryMaxBytes = 0
 	v.DeltaTemporality = false
-	v.RequestedMetrics = nil
-	v.UnknownTags = nil
+	if v.RequestedMetrics != nil {
+		v.RequestedMetrics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *GetTelemetrySubscriptionsResponse) encode(w *writer, version int16) {
@@ -187,32 +191,32 @@ func (v *GetTelemetrySubscriptionsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsResponse", "ErrorCode")
 	}
 	v.ClientInstanceId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsResponse", "ClientInstanceId")
 	}
 	v.SubscriptionId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsResponse", "SubscriptionId")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("GetTelemetrySubscriptionsResponse", "AcceptedCompressionTypes")
 		}
 		v.AcceptedCompressionTypes = nil
@@ -221,25 +225,25 @@ func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) err
 		for i := range a {
 			a[i] = r.i8()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("GetTelemetrySubscriptionsResponse", "AcceptedCompressionTypes")
 		}
 		v.AcceptedCompressionTypes = a
 	}
 	v.PushIntervalMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsResponse", "PushIntervalMs")
 	}
 	v.TelemetryMaxBytes = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsResponse", "TelemetryMaxBytes")
 	}
 	v.DeltaTemporality = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("GetTelemetrySubscriptionsResponse", "DeltaTemporality")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("GetTelemetrySubscriptionsResponse", "RequestedMetrics")
 		}
 		v.RequestedMetrics = nil
@@ -248,24 +252,24 @@ func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) err
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("GetTelemetrySubscriptionsResponse", "RequestedMetrics")
 		}
 		v.RequestedMetrics = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("GetTelemetrySubscriptionsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsResponse", "(tagged fields)")
 			}
 		}

@@ -23,7 +23,7 @@ type RequestHeader struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -31,8 +31,10 @@ func (v *RequestHeader) Default() {
 	v.RequestApiKey = 0
 	v.RequestApiVersion = 0
 	v.CorrelationId = 0
-	v.ClientId = nil
-	v.UnknownTags = nil
+	if v.ClientId != nil {
+		v.ClientId = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *RequestHeader) encode(w *writer, version int16) {
@@ -45,43 +47,43 @@ func (v *RequestHeader) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *RequestHeader) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.RequestApiKey = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("RequestHeader", "RequestApiKey")
 	}
 	v.RequestApiVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("RequestHeader", "RequestApiVersion")
 	}
 	v.CorrelationId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("RequestHeader", "CorrelationId")
 	}
 	v.ClientId = r.nstr(false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("RequestHeader", "ClientId")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("RequestHeader", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("RequestHeader", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("RequestHeader", "(tagged fields)")
 			}
 		}
@@ -145,44 +147,44 @@ type ResponseHeader struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ResponseHeader) Default() {
 	v.CorrelationId = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ResponseHeader) encode(w *writer, version int16) {
 	flexible := version >= 1
 	w.i32(v.CorrelationId)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ResponseHeader) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.CorrelationId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ResponseHeader", "CorrelationId")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ResponseHeader", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ResponseHeader", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ResponseHeader", "(tagged fields)")
 			}
 		}

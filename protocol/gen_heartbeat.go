@@ -23,7 +23,7 @@ type HeartbeatRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -31,8 +31,10 @@ func (v *HeartbeatRequest) Default() {
 	v.GroupId = ""
 	v.GenerationId = 0
 	v.MemberId = ""
-	v.GroupInstanceId = nil
-	v.UnknownTags = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *HeartbeatRequest) encode(w *writer, version int16) {
@@ -60,24 +62,24 @@ func (v *HeartbeatRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *HeartbeatRequest) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("HeartbeatRequest", "GroupId")
 	}
 	v.GenerationId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("HeartbeatRequest", "GenerationId")
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("HeartbeatRequest", "MemberId")
 	}
 	if version >= 3 {
@@ -87,25 +89,27 @@ func (v *HeartbeatRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("HeartbeatRequest", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("HeartbeatRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("HeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("HeartbeatRequest", "(tagged fields)")
 			}
 		}
@@ -178,14 +182,14 @@ type HeartbeatResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *HeartbeatResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *HeartbeatResponse) encode(w *writer, version int16) {
@@ -195,39 +199,39 @@ func (v *HeartbeatResponse) encode(w *writer, version int16) {
 	}
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *HeartbeatResponse) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("HeartbeatResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("HeartbeatResponse", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("HeartbeatResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("HeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("HeartbeatResponse", "(tagged fields)")
 			}
 		}

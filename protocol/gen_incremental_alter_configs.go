@@ -17,7 +17,7 @@ type IncrementalAlterConfigsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // IncrementalAlterConfigsRequestAlterConfigsResource is the struct at IncrementalAlterConfigsRequest.Resources.
@@ -33,7 +33,7 @@ type IncrementalAlterConfigsRequestAlterConfigsResource struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // IncrementalAlterConfigsRequestAlterableConfig is the struct at IncrementalAlterConfigsRequest.Resources.Configs.
@@ -49,14 +49,16 @@ type IncrementalAlterConfigsRequestAlterableConfig struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *IncrementalAlterConfigsRequest) Default() {
-	v.Resources = nil
+	if v.Resources != nil {
+		v.Resources = nil
+	}
 	v.ValidateOnly = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *IncrementalAlterConfigsRequest) encode(w *writer, version int16) {
@@ -70,16 +72,16 @@ func (v *IncrementalAlterConfigsRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *IncrementalAlterConfigsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsRequest", "Resources")
 		}
 		v.Resources = nil
@@ -93,22 +95,22 @@ func (v *IncrementalAlterConfigsRequest) decode(r *reader, version int16) error 
 		v.Resources = a
 	}
 	v.ValidateOnly = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsRequest", "ValidateOnly")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequest", "(tagged fields)")
 			}
 		}
@@ -120,8 +122,10 @@ func (v *IncrementalAlterConfigsRequest) decode(r *reader, version int16) error 
 func (v *IncrementalAlterConfigsRequestAlterConfigsResource) Default() {
 	v.ResourceType = 0
 	v.ResourceName = ""
-	v.Configs = nil
-	v.UnknownTags = nil
+	if v.Configs != nil {
+		v.Configs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *IncrementalAlterConfigsRequestAlterConfigsResource) encode(w *writer, version int16) {
@@ -139,24 +143,24 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) encode(w *writer, v
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "ResourceName")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "Configs")
 		}
 		v.Configs = nil
@@ -171,17 +175,17 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *reader, v
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
 		}
@@ -193,8 +197,10 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *reader, v
 func (v *IncrementalAlterConfigsRequestAlterableConfig) Default() {
 	v.Name = ""
 	v.ConfigOperation = 0
-	v.Value = nil
-	v.UnknownTags = nil
+	if v.Value != nil {
+		v.Value = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *IncrementalAlterConfigsRequestAlterableConfig) encode(w *writer, version int16) {
@@ -209,39 +215,39 @@ func (v *IncrementalAlterConfigsRequestAlterableConfig) encode(w *writer, versio
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *IncrementalAlterConfigsRequestAlterableConfig) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "Name")
 	}
 	v.ConfigOperation = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "ConfigOperation")
 	}
 	v.Value = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "Value")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
 		}
@@ -318,7 +324,7 @@ type IncrementalAlterConfigsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // IncrementalAlterConfigsResponseAlterConfigsResourceResponse is the struct at IncrementalAlterConfigsResponse.Responses.
@@ -337,14 +343,16 @@ type IncrementalAlterConfigsResponseAlterConfigsResourceResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *IncrementalAlterConfigsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Responses = nil
-	v.UnknownTags = nil
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *IncrementalAlterConfigsResponse) encode(w *writer, version int16) {
@@ -358,20 +366,20 @@ func (v *IncrementalAlterConfigsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *IncrementalAlterConfigsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsResponse", "Responses")
 		}
 		v.Responses = nil
@@ -386,17 +394,17 @@ func (v *IncrementalAlterConfigsResponse) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponse", "(tagged fields)")
 			}
 		}
@@ -407,10 +415,12 @@ func (v *IncrementalAlterConfigsResponse) decode(r *reader, version int16) error
 // Default sets every field of v to its default value.
 func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.ResourceType = 0
 	v.ResourceName = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) encode(w *writer, version int16) {
@@ -426,43 +436,43 @@ func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) encode(w *
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) decode(r *reader, version int16) error {
 	flexible := version >= 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ErrorMessage")
 	}
 	v.ResourceType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ResourceType")
 	}
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ResourceName")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}
 		}

@@ -30,18 +30,20 @@ type InitProducerIdRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *InitProducerIdRequest) Default() {
-	v.TransactionalId = nil
+	if v.TransactionalId != nil {
+		v.TransactionalId = nil
+	}
 	v.TransactionTimeoutMs = 0
 	v.ProducerId = -1
 	v.ProducerEpoch = -1
 	v.Enable2Pc = false
 	v.KeepPreparedTxn = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *InitProducerIdRequest) encode(w *writer, version int16) {
@@ -76,25 +78,25 @@ func (v *InitProducerIdRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitProducerIdRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TransactionalId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitProducerIdRequest", "TransactionalId")
 	}
 	v.TransactionTimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitProducerIdRequest", "TransactionTimeoutMs")
 	}
 	if version >= 3 {
 		v.ProducerId = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdRequest", "ProducerId")
 		}
 	} else {
@@ -102,7 +104,7 @@ func (v *InitProducerIdRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 3 {
 		v.ProducerEpoch = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdRequest", "ProducerEpoch")
 		}
 	} else {
@@ -110,7 +112,7 @@ func (v *InitProducerIdRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 6 {
 		v.Enable2Pc = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdRequest", "Enable2Pc")
 		}
 	} else {
@@ -118,7 +120,7 @@ func (v *InitProducerIdRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 6 {
 		v.KeepPreparedTxn = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdRequest", "KeepPreparedTxn")
 		}
 	} else {
@@ -126,17 +128,17 @@ func (v *InitProducerIdRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitProducerIdRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitProducerIdRequest", "(tagged fields)")
 			}
 		}
@@ -223,7 +225,7 @@ type InitProducerIdResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -234,7 +236,7 @@ func (v *InitProducerIdResponse) Default() {
 	v.ProducerEpoch = 0
 	v.OngoingTxnProducerId = -1
 	v.OngoingTxnProducerEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *InitProducerIdResponse) encode(w *writer, version int16) {
@@ -256,33 +258,33 @@ func (v *InitProducerIdResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitProducerIdResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitProducerIdResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitProducerIdResponse", "ErrorCode")
 	}
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitProducerIdResponse", "ProducerId")
 	}
 	v.ProducerEpoch = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitProducerIdResponse", "ProducerEpoch")
 	}
 	if version >= 6 {
 		v.OngoingTxnProducerId = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdResponse", "OngoingTxnProducerId")
 		}
 	} else {
@@ -290,7 +292,7 @@ func (v *InitProducerIdResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 6 {
 		v.OngoingTxnProducerEpoch = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdResponse", "OngoingTxnProducerEpoch")
 		}
 	} else {
@@ -298,17 +300,17 @@ func (v *InitProducerIdResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitProducerIdResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitProducerIdResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitProducerIdResponse", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type InitializeShareGroupStateRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // InitializeShareGroupStateRequestInitializeStateData is the struct at InitializeShareGroupStateRequest.Topics.
@@ -30,7 +30,7 @@ type InitializeShareGroupStateRequestInitializeStateData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // InitializeShareGroupStateRequestPartitionData is the struct at InitializeShareGroupStateRequest.Topics.Partitions.
@@ -46,14 +46,16 @@ type InitializeShareGroupStateRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *InitializeShareGroupStateRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *InitializeShareGroupStateRequest) encode(w *writer, version int16) {
@@ -70,20 +72,20 @@ func (v *InitializeShareGroupStateRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitializeShareGroupStateRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateRequest", "Topics")
 		}
 		v.Topics = nil
@@ -98,17 +100,17 @@ func (v *InitializeShareGroupStateRequest) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequest", "(tagged fields)")
 			}
 		}
@@ -119,8 +121,10 @@ func (v *InitializeShareGroupStateRequest) decode(r *reader, version int16) erro
 // Default sets every field of v to its default value.
 func (v *InitializeShareGroupStateRequestInitializeStateData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *InitializeShareGroupStateRequestInitializeStateData) encode(w *writer, version int16) {
@@ -134,20 +138,20 @@ func (v *InitializeShareGroupStateRequestInitializeStateData) encode(w *writer, 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitializeShareGroupStateRequestInitializeStateData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateRequestInitializeStateData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 17); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateRequestInitializeStateData", "Partitions")
 		}
 		v.Partitions = nil
@@ -162,17 +166,17 @@ func (v *InitializeShareGroupStateRequestInitializeStateData) decode(r *reader, 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateRequestInitializeStateData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestInitializeStateData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestInitializeStateData", "(tagged fields)")
 			}
 		}
@@ -185,7 +189,7 @@ func (v *InitializeShareGroupStateRequestPartitionData) Default() {
 	v.Partition = 0
 	v.StateEpoch = 0
 	v.StartOffset = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *InitializeShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
@@ -194,39 +198,39 @@ func (v *InitializeShareGroupStateRequestPartitionData) encode(w *writer, versio
 	w.i32(v.StateEpoch)
 	w.i64(v.StartOffset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitializeShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateRequestPartitionData", "Partition")
 	}
 	v.StateEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateRequestPartitionData", "StateEpoch")
 	}
 	v.StartOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateRequestPartitionData", "StartOffset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -300,7 +304,7 @@ type InitializeShareGroupStateResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // InitializeShareGroupStateResponseInitializeStateResult is the struct at InitializeShareGroupStateResponse.Results.
@@ -313,7 +317,7 @@ type InitializeShareGroupStateResponseInitializeStateResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // InitializeShareGroupStateResponsePartitionResult is the struct at InitializeShareGroupStateResponse.Results.Partitions.
@@ -329,13 +333,15 @@ type InitializeShareGroupStateResponsePartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *InitializeShareGroupStateResponse) Default() {
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *InitializeShareGroupStateResponse) encode(w *writer, version int16) {
@@ -348,16 +354,16 @@ func (v *InitializeShareGroupStateResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitializeShareGroupStateResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateResponse", "Results")
 		}
 		v.Results = nil
@@ -372,17 +378,17 @@ func (v *InitializeShareGroupStateResponse) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponse", "(tagged fields)")
 			}
 		}
@@ -393,8 +399,10 @@ func (v *InitializeShareGroupStateResponse) decode(r *reader, version int16) err
 // Default sets every field of v to its default value.
 func (v *InitializeShareGroupStateResponseInitializeStateResult) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *InitializeShareGroupStateResponseInitializeStateResult) encode(w *writer, version int16) {
@@ -408,20 +416,20 @@ func (v *InitializeShareGroupStateResponseInitializeStateResult) encode(w *write
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitializeShareGroupStateResponseInitializeStateResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateResponseInitializeStateResult", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateResponseInitializeStateResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -436,17 +444,17 @@ func (v *InitializeShareGroupStateResponseInitializeStateResult) decode(r *reade
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateResponseInitializeStateResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponseInitializeStateResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponseInitializeStateResult", "(tagged fields)")
 			}
 		}
@@ -458,8 +466,10 @@ func (v *InitializeShareGroupStateResponseInitializeStateResult) decode(r *reade
 func (v *InitializeShareGroupStateResponsePartitionResult) Default() {
 	v.Partition = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *InitializeShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
@@ -471,39 +481,39 @@ func (v *InitializeShareGroupStateResponsePartitionResult) encode(w *writer, ver
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *InitializeShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateResponsePartitionResult", "Partition")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateResponsePartitionResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("InitializeShareGroupStateResponsePartitionResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("InitializeShareGroupStateResponsePartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
 		}

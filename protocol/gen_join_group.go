@@ -35,7 +35,7 @@ type JoinGroupRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // JoinGroupRequestProtocol is the struct at JoinGroupRequest.Protocols.
@@ -48,7 +48,7 @@ type JoinGroupRequestProtocol struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -57,11 +57,17 @@ func (v *JoinGroupRequest) Default() {
 	v.SessionTimeoutMs = 0
 	v.RebalanceTimeoutMs = -1
 	v.MemberId = ""
-	v.GroupInstanceId = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
 	v.ProtocolType = ""
-	v.Protocols = nil
-	v.Reason = nil
-	v.UnknownTags = nil
+	if v.Protocols != nil {
+		v.Protocols = nil
+	}
+	if v.Reason != nil {
+		v.Reason = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *JoinGroupRequest) encode(w *writer, version int16) {
@@ -113,32 +119,32 @@ func (v *JoinGroupRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *JoinGroupRequest) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupRequest", "GroupId")
 	}
 	v.SessionTimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupRequest", "SessionTimeoutMs")
 	}
 	if version >= 1 {
 		v.RebalanceTimeoutMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupRequest", "RebalanceTimeoutMs")
 		}
 	} else {
 		v.RebalanceTimeoutMs = -1
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupRequest", "MemberId")
 	}
 	if version >= 5 {
@@ -148,18 +154,20 @@ func (v *JoinGroupRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupRequest", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	v.ProtocolType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupRequest", "ProtocolType")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupRequest", "Protocols")
 		}
 		v.Protocols = nil
@@ -179,25 +187,27 @@ func (v *JoinGroupRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.Reason = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupRequest", "Reason")
 		}
 	} else {
-		v.Reason = nil
+		if v.Reason != nil {
+			v.Reason = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("JoinGroupRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("JoinGroupRequest", "(tagged fields)")
 			}
 		}
@@ -208,8 +218,10 @@ func (v *JoinGroupRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *JoinGroupRequestProtocol) Default() {
 	v.Name = ""
-	v.Metadata = nil
-	v.UnknownTags = nil
+	if v.Metadata != nil {
+		v.Metadata = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *JoinGroupRequestProtocol) encode(w *writer, version int16) {
@@ -220,35 +232,35 @@ func (v *JoinGroupRequestProtocol) encode(w *writer, version int16) {
 	}
 	w.bytes(v.Metadata, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *JoinGroupRequestProtocol) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupRequestProtocol", "Name")
 	}
 	v.Metadata = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupRequestProtocol", "Metadata")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupRequestProtocol", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("JoinGroupRequestProtocol", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("JoinGroupRequestProtocol", "(tagged fields)")
 			}
 		}
@@ -342,7 +354,7 @@ type JoinGroupResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // JoinGroupResponseMember is the struct at JoinGroupResponse.Members.
@@ -358,7 +370,7 @@ type JoinGroupResponseMember struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -366,13 +378,19 @@ func (v *JoinGroupResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
 	v.GenerationId = -1
-	v.ProtocolType = nil
-	v.ProtocolName = nil
+	if v.ProtocolType != nil {
+		v.ProtocolType = nil
+	}
+	if v.ProtocolName != nil {
+		v.ProtocolName = nil
+	}
 	v.Leader = ""
 	v.SkipAssignment = false
 	v.MemberId = ""
-	v.Members = nil
-	v.UnknownTags = nil
+	if v.Members != nil {
+		v.Members = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *JoinGroupResponse) encode(w *writer, version int16) {
@@ -422,28 +440,28 @@ func (v *JoinGroupResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *JoinGroupResponse) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 2 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupResponse", "ErrorCode")
 	}
 	v.GenerationId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupResponse", "GenerationId")
 	}
 	if version >= 7 {
@@ -453,11 +471,13 @@ func (v *JoinGroupResponse) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ProtocolType = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupResponse", "ProtocolType")
 		}
 	} else {
-		v.ProtocolType = nil
+		if v.ProtocolType != nil {
+			v.ProtocolType = nil
+		}
 	}
 	if version >= 7 {
 		v.ProtocolName = r.nstr(flexible)
@@ -465,27 +485,27 @@ func (v *JoinGroupResponse) decode(r *reader, version int16) error {
 		s := r.str(flexible)
 		v.ProtocolName = &s
 	}
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupResponse", "ProtocolName")
 	}
 	v.Leader = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupResponse", "Leader")
 	}
 	if version >= 9 {
 		v.SkipAssignment = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupResponse", "SkipAssignment")
 		}
 	} else {
 		v.SkipAssignment = false
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupResponse", "MemberId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupResponse", "Members")
 		}
 		v.Members = nil
@@ -500,17 +520,17 @@ func (v *JoinGroupResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("JoinGroupResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("JoinGroupResponse", "(tagged fields)")
 			}
 		}
@@ -521,9 +541,13 @@ func (v *JoinGroupResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *JoinGroupResponseMember) Default() {
 	v.MemberId = ""
-	v.GroupInstanceId = nil
-	v.Metadata = nil
-	v.UnknownTags = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
+	if v.Metadata != nil {
+		v.Metadata = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *JoinGroupResponseMember) encode(w *writer, version int16) {
@@ -544,16 +568,16 @@ func (v *JoinGroupResponseMember) encode(w *writer, version int16) {
 	}
 	w.bytes(v.Metadata, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *JoinGroupResponseMember) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupResponseMember", "MemberId")
 	}
 	if version >= 5 {
@@ -563,29 +587,31 @@ func (v *JoinGroupResponseMember) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupResponseMember", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	v.Metadata = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("JoinGroupResponseMember", "Metadata")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("JoinGroupResponseMember", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("JoinGroupResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("JoinGroupResponseMember", "(tagged fields)")
 			}
 		}

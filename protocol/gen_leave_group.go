@@ -20,7 +20,7 @@ type LeaveGroupRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // LeaveGroupRequestMemberIdentity is the struct at LeaveGroupRequest.Members.
@@ -36,15 +36,17 @@ type LeaveGroupRequestMemberIdentity struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *LeaveGroupRequest) Default() {
 	v.GroupId = ""
 	v.MemberId = ""
-	v.Members = nil
-	v.UnknownTags = nil
+	if v.Members != nil {
+		v.Members = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *LeaveGroupRequest) encode(w *writer, version int16) {
@@ -75,21 +77,21 @@ func (v *LeaveGroupRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *LeaveGroupRequest) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("LeaveGroupRequest", "GroupId")
 	}
 	if version <= 2 {
 		v.MemberId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupRequest", "MemberId")
 		}
 	} else {
@@ -97,7 +99,7 @@ func (v *LeaveGroupRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 3 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaveGroupRequest", "Members")
 			}
 			v.Members = nil
@@ -111,21 +113,23 @@ func (v *LeaveGroupRequest) decode(r *reader, version int16) error {
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaveGroupRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("LeaveGroupRequest", "(tagged fields)")
 			}
 		}
@@ -136,9 +140,13 @@ func (v *LeaveGroupRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *LeaveGroupRequestMemberIdentity) Default() {
 	v.MemberId = ""
-	v.GroupInstanceId = nil
-	v.Reason = nil
-	v.UnknownTags = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
+	if v.Reason != nil {
+		v.Reason = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *LeaveGroupRequestMemberIdentity) encode(w *writer, version int16) {
@@ -176,17 +184,17 @@ func (v *LeaveGroupRequestMemberIdentity) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *LeaveGroupRequestMemberIdentity) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.MemberId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupRequestMemberIdentity", "MemberId")
 		}
 	} else {
@@ -199,11 +207,13 @@ func (v *LeaveGroupRequestMemberIdentity) decode(r *reader, version int16) error
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupRequestMemberIdentity", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 {
@@ -212,25 +222,27 @@ func (v *LeaveGroupRequestMemberIdentity) decode(r *reader, version int16) error
 			s := r.str(flexible)
 			v.Reason = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupRequestMemberIdentity", "Reason")
 		}
 	} else {
-		v.Reason = nil
+		if v.Reason != nil {
+			v.Reason = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupRequestMemberIdentity", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaveGroupRequestMemberIdentity", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("LeaveGroupRequestMemberIdentity", "(tagged fields)")
 			}
 		}
@@ -306,7 +318,7 @@ type LeaveGroupResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // LeaveGroupResponseMemberResponse is the struct at LeaveGroupResponse.Members.
@@ -322,15 +334,17 @@ type LeaveGroupResponseMemberResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *LeaveGroupResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.Members = nil
-	v.UnknownTags = nil
+	if v.Members != nil {
+		v.Members = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *LeaveGroupResponse) encode(w *writer, version int16) {
@@ -352,29 +366,29 @@ func (v *LeaveGroupResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *LeaveGroupResponse) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("LeaveGroupResponse", "ErrorCode")
 	}
 	if version >= 3 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaveGroupResponse", "Members")
 			}
 			v.Members = nil
@@ -388,21 +402,23 @@ func (v *LeaveGroupResponse) decode(r *reader, version int16) error {
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaveGroupResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("LeaveGroupResponse", "(tagged fields)")
 			}
 		}
@@ -413,9 +429,11 @@ func (v *LeaveGroupResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *LeaveGroupResponseMemberResponse) Default() {
 	v.MemberId = ""
-	v.GroupInstanceId = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *LeaveGroupResponseMemberResponse) encode(w *writer, version int16) {
@@ -449,17 +467,17 @@ func (v *LeaveGroupResponseMemberResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *LeaveGroupResponseMemberResponse) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.MemberId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupResponseMemberResponse", "MemberId")
 		}
 	} else {
@@ -472,15 +490,17 @@ func (v *LeaveGroupResponseMemberResponse) decode(r *reader, version int16) erro
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupResponseMemberResponse", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version >= 3 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupResponseMemberResponse", "ErrorCode")
 		}
 	} else {
@@ -488,17 +508,17 @@ func (v *LeaveGroupResponseMemberResponse) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("LeaveGroupResponseMemberResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("LeaveGroupResponseMemberResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("LeaveGroupResponseMemberResponse", "(tagged fields)")
 			}
 		}

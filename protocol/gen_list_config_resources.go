@@ -14,13 +14,15 @@ type ListConfigResourcesRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListConfigResourcesRequest) Default() {
-	v.ResourceTypes = nil
-	v.UnknownTags = nil
+	if v.ResourceTypes != nil {
+		v.ResourceTypes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListConfigResourcesRequest) encode(w *writer, version int16) {
@@ -35,17 +37,17 @@ func (v *ListConfigResourcesRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListConfigResourcesRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesRequest", "ResourceTypes")
 			}
 			v.ResourceTypes = nil
@@ -54,27 +56,29 @@ func (v *ListConfigResourcesRequest) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.i8()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesRequest", "ResourceTypes")
 			}
 			v.ResourceTypes = a
 		}
 	} else {
-		v.ResourceTypes = nil
+		if v.ResourceTypes != nil {
+			v.ResourceTypes = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListConfigResourcesRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesRequest", "(tagged fields)")
 			}
 		}
@@ -152,7 +156,7 @@ type ListConfigResourcesResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListConfigResourcesResponseConfigResource is the struct at ListConfigResourcesResponse.ConfigResources.
@@ -165,15 +169,17 @@ type ListConfigResourcesResponseConfigResource struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListConfigResourcesResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ConfigResources = nil
-	v.UnknownTags = nil
+	if v.ConfigResources != nil {
+		v.ConfigResources = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListConfigResourcesResponse) encode(w *writer, version int16) {
@@ -188,24 +194,24 @@ func (v *ListConfigResourcesResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListConfigResourcesResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListConfigResourcesResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListConfigResourcesResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListConfigResourcesResponse", "ConfigResources")
 		}
 		v.ConfigResources = nil
@@ -220,17 +226,17 @@ func (v *ListConfigResourcesResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListConfigResourcesResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponse", "(tagged fields)")
 			}
 		}
@@ -242,7 +248,7 @@ func (v *ListConfigResourcesResponse) decode(r *reader, version int16) error {
 func (v *ListConfigResourcesResponseConfigResource) Default() {
 	v.ResourceName = ""
 	v.ResourceType = 16
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ListConfigResourcesResponseConfigResource) encode(w *writer, version int16) {
@@ -255,21 +261,21 @@ func (v *ListConfigResourcesResponseConfigResource) encode(w *writer, version in
 		w.i8(v.ResourceType)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListConfigResourcesResponseConfigResource) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ResourceName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListConfigResourcesResponseConfigResource", "ResourceName")
 	}
 	if version >= 1 {
 		v.ResourceType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListConfigResourcesResponseConfigResource", "ResourceType")
 		}
 	} else {
@@ -277,17 +283,17 @@ func (v *ListConfigResourcesResponseConfigResource) decode(r *reader, version in
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListConfigResourcesResponseConfigResource", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponseConfigResource", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponseConfigResource", "(tagged fields)")
 			}
 		}

@@ -17,14 +17,18 @@ type ListGroupsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListGroupsRequest) Default() {
-	v.StatesFilter = nil
-	v.TypesFilter = nil
-	v.UnknownTags = nil
+	if v.StatesFilter != nil {
+		v.StatesFilter = nil
+	}
+	if v.TypesFilter != nil {
+		v.TypesFilter = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListGroupsRequest) encode(w *writer, version int16) {
@@ -54,17 +58,17 @@ func (v *ListGroupsRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListGroupsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 4 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "StatesFilter")
 			}
 			v.StatesFilter = nil
@@ -73,17 +77,19 @@ func (v *ListGroupsRequest) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "StatesFilter")
 			}
 			v.StatesFilter = a
 		}
 	} else {
-		v.StatesFilter = nil
+		if v.StatesFilter != nil {
+			v.StatesFilter = nil
+		}
 	}
 	if version >= 5 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "TypesFilter")
 			}
 			v.TypesFilter = nil
@@ -92,27 +98,29 @@ func (v *ListGroupsRequest) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "TypesFilter")
 			}
 			v.TypesFilter = a
 		}
 	} else {
-		v.TypesFilter = nil
+		if v.TypesFilter != nil {
+			v.TypesFilter = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListGroupsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "(tagged fields)")
 			}
 		}
@@ -188,7 +196,7 @@ type ListGroupsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListGroupsResponseListedGroup is the struct at ListGroupsResponse.Groups.
@@ -207,15 +215,17 @@ type ListGroupsResponseListedGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListGroupsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListGroupsResponse) encode(w *writer, version int16) {
@@ -232,28 +242,28 @@ func (v *ListGroupsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListGroupsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListGroupsResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListGroupsResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListGroupsResponse", "Groups")
 		}
 		v.Groups = nil
@@ -268,17 +278,17 @@ func (v *ListGroupsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListGroupsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListGroupsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListGroupsResponse", "(tagged fields)")
 			}
 		}
@@ -292,7 +302,7 @@ func (v *ListGroupsResponseListedGroup) Default() {
 	v.ProtocolType = ""
 	v.GroupState = ""
 	v.GroupType = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ListGroupsResponseListedGroup) encode(w *writer, version int16) {
@@ -318,25 +328,25 @@ func (v *ListGroupsResponseListedGroup) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListGroupsResponseListedGroup) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListGroupsResponseListedGroup", "GroupId")
 	}
 	v.ProtocolType = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListGroupsResponseListedGroup", "ProtocolType")
 	}
 	if version >= 4 {
 		v.GroupState = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListGroupsResponseListedGroup", "GroupState")
 		}
 	} else {
@@ -344,7 +354,7 @@ func (v *ListGroupsResponseListedGroup) decode(r *reader, version int16) error {
 	}
 	if version >= 5 {
 		v.GroupType = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListGroupsResponseListedGroup", "GroupType")
 		}
 	} else {
@@ -352,17 +362,17 @@ func (v *ListGroupsResponseListedGroup) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListGroupsResponseListedGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListGroupsResponseListedGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListGroupsResponseListedGroup", "(tagged fields)")
 			}
 		}

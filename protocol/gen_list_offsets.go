@@ -23,7 +23,7 @@ type ListOffsetsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListOffsetsRequestListOffsetsTopic is the struct at ListOffsetsRequest.Topics.
@@ -36,7 +36,7 @@ type ListOffsetsRequestListOffsetsTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListOffsetsRequestListOffsetsPartition is the struct at ListOffsetsRequest.Topics.Partitions.
@@ -52,16 +52,18 @@ type ListOffsetsRequestListOffsetsPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListOffsetsRequest) Default() {
 	v.ReplicaId = 0
 	v.IsolationLevel = 0
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.TimeoutMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ListOffsetsRequest) encode(w *writer, version int16) {
@@ -84,28 +86,28 @@ func (v *ListOffsetsRequest) encode(w *writer, version int16) {
 		w.i32(v.TimeoutMs)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ReplicaId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsRequest", "ReplicaId")
 	}
 	if version >= 2 {
 		v.IsolationLevel = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequest", "IsolationLevel")
 		}
 	} else {
 		v.IsolationLevel = 0
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -120,7 +122,7 @@ func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 10 {
 		v.TimeoutMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequest", "TimeoutMs")
 		}
 	} else {
@@ -128,17 +130,17 @@ func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListOffsetsRequest", "(tagged fields)")
 			}
 		}
@@ -149,8 +151,10 @@ func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ListOffsetsRequestListOffsetsTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListOffsetsRequestListOffsetsTopic) encode(w *writer, version int16) {
@@ -167,20 +171,20 @@ func (v *ListOffsetsRequestListOffsetsTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListOffsetsRequestListOffsetsTopic) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsRequestListOffsetsTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 12); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequestListOffsetsTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -195,17 +199,17 @@ func (v *ListOffsetsRequestListOffsetsTopic) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequestListOffsetsTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsTopic", "(tagged fields)")
 			}
 		}
@@ -218,7 +222,7 @@ func (v *ListOffsetsRequestListOffsetsPartition) Default() {
 	v.PartitionIndex = 0
 	v.CurrentLeaderEpoch = -1
 	v.Timestamp = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ListOffsetsRequestListOffsetsPartition) encode(w *writer, version int16) {
@@ -229,43 +233,43 @@ func (v *ListOffsetsRequestListOffsetsPartition) encode(w *writer, version int16
 	}
 	w.i64(v.Timestamp)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListOffsetsRequestListOffsetsPartition) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsRequestListOffsetsPartition", "PartitionIndex")
 	}
 	if version >= 4 {
 		v.CurrentLeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequestListOffsetsPartition", "CurrentLeaderEpoch")
 		}
 	} else {
 		v.CurrentLeaderEpoch = -1
 	}
 	v.Timestamp = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsRequestListOffsetsPartition", "Timestamp")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsRequestListOffsetsPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsPartition", "(tagged fields)")
 			}
 		}
@@ -338,7 +342,7 @@ type ListOffsetsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListOffsetsResponseListOffsetsTopicResponse is the struct at ListOffsetsResponse.Topics.
@@ -351,7 +355,7 @@ type ListOffsetsResponseListOffsetsTopicResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListOffsetsResponseListOffsetsPartitionResponse is the struct at ListOffsetsResponse.Topics.Partitions.
@@ -373,14 +377,16 @@ type ListOffsetsResponseListOffsetsPartitionResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListOffsetsResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListOffsetsResponse) encode(w *writer, version int16) {
@@ -396,24 +402,24 @@ func (v *ListOffsetsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListOffsetsResponse) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 2 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsResponse", "Topics")
 		}
 		v.Topics = nil
@@ -428,17 +434,17 @@ func (v *ListOffsetsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListOffsetsResponse", "(tagged fields)")
 			}
 		}
@@ -449,8 +455,10 @@ func (v *ListOffsetsResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ListOffsetsResponseListOffsetsTopicResponse) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListOffsetsResponseListOffsetsTopicResponse) encode(w *writer, version int16) {
@@ -467,20 +475,20 @@ func (v *ListOffsetsResponseListOffsetsTopicResponse) encode(w *writer, version 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListOffsetsResponseListOffsetsTopicResponse) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsResponseListOffsetsTopicResponse", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 22); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsResponseListOffsetsTopicResponse", "Partitions")
 		}
 		v.Partitions = nil
@@ -495,17 +503,17 @@ func (v *ListOffsetsResponseListOffsetsTopicResponse) decode(r *reader, version 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsResponseListOffsetsTopicResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsTopicResponse", "(tagged fields)")
 			}
 		}
@@ -520,7 +528,7 @@ func (v *ListOffsetsResponseListOffsetsPartitionResponse) Default() {
 	v.Timestamp = -1
 	v.Offset = -1
 	v.LeaderEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ListOffsetsResponseListOffsetsPartitionResponse) encode(w *writer, version int16) {
@@ -536,33 +544,33 @@ func (v *ListOffsetsResponseListOffsetsPartitionResponse) encode(w *writer, vers
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "ErrorCode")
 	}
 	v.Timestamp = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "Timestamp")
 	}
 	v.Offset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "Offset")
 	}
 	if version >= 4 {
 		v.LeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "LeaderEpoch")
 		}
 	} else {
@@ -570,17 +578,17 @@ func (v *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *reader, vers
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "(tagged fields)")
 			}
 		}

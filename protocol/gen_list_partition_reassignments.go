@@ -17,7 +17,7 @@ type ListPartitionReassignmentsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListPartitionReassignmentsRequestListPartitionReassignmentsTopics is the struct at ListPartitionReassignmentsRequest.Topics.
@@ -30,14 +30,16 @@ type ListPartitionReassignmentsRequestListPartitionReassignmentsTopics struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListPartitionReassignmentsRequest) Default() {
 	v.TimeoutMs = 60000
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListPartitionReassignmentsRequest) encode(w *writer, version int16) {
@@ -55,20 +57,20 @@ func (v *ListPartitionReassignmentsRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListPartitionReassignmentsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListPartitionReassignmentsRequest", "TimeoutMs")
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsRequest", "Topics")
 		}
 		v.Topics = nil
@@ -83,17 +85,17 @@ func (v *ListPartitionReassignmentsRequest) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequest", "(tagged fields)")
 			}
 		}
@@ -104,8 +106,10 @@ func (v *ListPartitionReassignmentsRequest) decode(r *reader, version int16) err
 // Default sets every field of v to its default value.
 func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) Default() {
 	v.Name = ""
-	v.PartitionIndexes = nil
-	v.UnknownTags = nil
+	if v.PartitionIndexes != nil {
+		v.PartitionIndexes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) encode(w *writer, version int16) {
@@ -119,20 +123,20 @@ func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) enco
 		w.i32(v.PartitionIndexes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "PartitionIndexes")
 		}
 		v.PartitionIndexes = nil
@@ -141,24 +145,24 @@ func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) deco
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "PartitionIndexes")
 		}
 		v.PartitionIndexes = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "(tagged fields)")
 			}
 		}
@@ -241,7 +245,7 @@ type ListPartitionReassignmentsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListPartitionReassignmentsResponseOngoingTopicReassignment is the struct at ListPartitionReassignmentsResponse.Topics.
@@ -254,7 +258,7 @@ type ListPartitionReassignmentsResponseOngoingTopicReassignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListPartitionReassignmentsResponseOngoingPartitionReassignment is the struct at ListPartitionReassignmentsResponse.Topics.Partitions.
@@ -273,16 +277,20 @@ type ListPartitionReassignmentsResponseOngoingPartitionReassignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListPartitionReassignmentsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListPartitionReassignmentsResponse) encode(w *writer, version int16) {
@@ -301,28 +309,28 @@ func (v *ListPartitionReassignmentsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListPartitionReassignmentsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListPartitionReassignmentsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListPartitionReassignmentsResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListPartitionReassignmentsResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponse", "Topics")
 		}
 		v.Topics = nil
@@ -337,17 +345,17 @@ func (v *ListPartitionReassignmentsResponse) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponse", "(tagged fields)")
 			}
 		}
@@ -358,8 +366,10 @@ func (v *ListPartitionReassignmentsResponse) decode(r *reader, version int16) er
 // Default sets every field of v to its default value.
 func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) encode(w *writer, version int16) {
@@ -376,20 +386,20 @@ func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) encode(w *w
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "Partitions")
 		}
 		v.Partitions = nil
@@ -404,17 +414,17 @@ func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *r
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "(tagged fields)")
 			}
 		}
@@ -425,10 +435,16 @@ func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *r
 // Default sets every field of v to its default value.
 func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) Default() {
 	v.PartitionIndex = 0
-	v.Replicas = nil
-	v.AddingReplicas = nil
-	v.RemovingReplicas = nil
-	v.UnknownTags = nil
+	if v.Replicas != nil {
+		v.Replicas = nil
+	}
+	if v.AddingReplicas != nil {
+		v.AddingReplicas = nil
+	}
+	if v.RemovingReplicas != nil {
+		v.RemovingReplicas = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) encode(w *writer, version int16) {
@@ -447,20 +463,20 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) encode(
 		w.i32(v.RemovingReplicas[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "PartitionIndex")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "Replicas")
 		}
 		v.Replicas = nil
@@ -469,13 +485,13 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "Replicas")
 		}
 		v.Replicas = a
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "AddingReplicas")
 		}
 		v.AddingReplicas = nil
@@ -484,13 +500,13 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "AddingReplicas")
 		}
 		v.AddingReplicas = a
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "RemovingReplicas")
 		}
 		v.RemovingReplicas = nil
@@ -499,24 +515,24 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "RemovingReplicas")
 		}
 		v.RemovingReplicas = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "(tagged fields)")
 			}
 		}

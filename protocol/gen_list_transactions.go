@@ -23,16 +23,22 @@ type ListTransactionsRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListTransactionsRequest) Default() {
-	v.StateFilters = nil
-	v.ProducerIdFilters = nil
+	if v.StateFilters != nil {
+		v.StateFilters = nil
+	}
+	if v.ProducerIdFilters != nil {
+		v.ProducerIdFilters = nil
+	}
 	v.DurationFilter = -1
-	v.TransactionalIdPattern = nil
-	v.UnknownTags = nil
+	if v.TransactionalIdPattern != nil {
+		v.TransactionalIdPattern = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListTransactionsRequest) encode(w *writer, version int16) {
@@ -68,16 +74,16 @@ func (v *ListTransactionsRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsRequest", "StateFilters")
 		}
 		v.StateFilters = nil
@@ -86,13 +92,13 @@ func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsRequest", "StateFilters")
 		}
 		v.StateFilters = a
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsRequest", "ProducerIdFilters")
 		}
 		v.ProducerIdFilters = nil
@@ -101,14 +107,14 @@ func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.i64()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsRequest", "ProducerIdFilters")
 		}
 		v.ProducerIdFilters = a
 	}
 	if version >= 1 {
 		v.DurationFilter = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsRequest", "DurationFilter")
 		}
 	} else {
@@ -121,25 +127,27 @@ func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.TransactionalIdPattern = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsRequest", "TransactionalIdPattern")
 		}
 	} else {
-		v.TransactionalIdPattern = nil
+		if v.TransactionalIdPattern != nil {
+			v.TransactionalIdPattern = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListTransactionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListTransactionsRequest", "(tagged fields)")
 			}
 		}
@@ -220,7 +228,7 @@ type ListTransactionsResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ListTransactionsResponseTransactionState is the struct at ListTransactionsResponse.TransactionStates.
@@ -236,16 +244,20 @@ type ListTransactionsResponseTransactionState struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ListTransactionsResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.UnknownStateFilters = nil
-	v.TransactionStates = nil
-	v.UnknownTags = nil
+	if v.UnknownStateFilters != nil {
+		v.UnknownStateFilters = nil
+	}
+	if v.TransactionStates != nil {
+		v.TransactionStates = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ListTransactionsResponse) encode(w *writer, version int16) {
@@ -267,24 +279,24 @@ func (v *ListTransactionsResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListTransactionsResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListTransactionsResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListTransactionsResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsResponse", "UnknownStateFilters")
 		}
 		v.UnknownStateFilters = nil
@@ -293,13 +305,13 @@ func (v *ListTransactionsResponse) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsResponse", "UnknownStateFilters")
 		}
 		v.UnknownStateFilters = a
 	}
 	if n := r.arrayLen(flexible, false, 11); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsResponse", "TransactionStates")
 		}
 		v.TransactionStates = nil
@@ -314,17 +326,17 @@ func (v *ListTransactionsResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListTransactionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListTransactionsResponse", "(tagged fields)")
 			}
 		}
@@ -337,7 +349,7 @@ func (v *ListTransactionsResponseTransactionState) Default() {
 	v.TransactionalId = ""
 	v.ProducerId = 0
 	v.TransactionState = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ListTransactionsResponseTransactionState) encode(w *writer, version int16) {
@@ -352,39 +364,39 @@ func (v *ListTransactionsResponseTransactionState) encode(w *writer, version int
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ListTransactionsResponseTransactionState) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TransactionalId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListTransactionsResponseTransactionState", "TransactionalId")
 	}
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListTransactionsResponseTransactionState", "ProducerId")
 	}
 	v.TransactionState = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ListTransactionsResponseTransactionState", "TransactionState")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ListTransactionsResponseTransactionState", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ListTransactionsResponseTransactionState", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ListTransactionsResponseTransactionState", "(tagged fields)")
 			}
 		}

@@ -23,7 +23,7 @@ type MetadataRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // MetadataRequestTopic is the struct at MetadataRequest.Topics.
@@ -36,16 +36,18 @@ type MetadataRequestTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *MetadataRequest) Default() {
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.AllowAutoTopicCreation = true
 	v.IncludeClusterAuthorizedOperations = false
 	v.IncludeTopicAuthorizedOperations = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *MetadataRequest) encode(w *writer, version int16) {
@@ -80,16 +82,16 @@ func (v *MetadataRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *MetadataRequest) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, version >= 1, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataRequest", "Topics")
 		}
 		v.Topics = nil
@@ -104,7 +106,7 @@ func (v *MetadataRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 4 {
 		v.AllowAutoTopicCreation = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataRequest", "AllowAutoTopicCreation")
 		}
 	} else {
@@ -112,7 +114,7 @@ func (v *MetadataRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 8 && version <= 10 {
 		v.IncludeClusterAuthorizedOperations = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataRequest", "IncludeClusterAuthorizedOperations")
 		}
 	} else {
@@ -120,7 +122,7 @@ func (v *MetadataRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		v.IncludeTopicAuthorizedOperations = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataRequest", "IncludeTopicAuthorizedOperations")
 		}
 	} else {
@@ -128,17 +130,17 @@ func (v *MetadataRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("MetadataRequest", "(tagged fields)")
 			}
 		}
@@ -149,8 +151,10 @@ func (v *MetadataRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *MetadataRequestTopic) Default() {
 	v.TopicId = UUID{}
-	v.Name = nil
-	v.UnknownTags = nil
+	if v.Name != nil {
+		v.Name = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *MetadataRequestTopic) encode(w *writer, version int16) {
@@ -167,17 +171,17 @@ func (v *MetadataRequestTopic) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *MetadataRequestTopic) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 10 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataRequestTopic", "TopicId")
 		}
 	} else {
@@ -189,22 +193,22 @@ func (v *MetadataRequestTopic) decode(r *reader, version int16) error {
 		s := r.str(flexible)
 		v.Name = &s
 	}
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataRequestTopic", "Name")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataRequestTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("MetadataRequestTopic", "(tagged fields)")
 			}
 		}
@@ -292,7 +296,7 @@ type MetadataResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // MetadataResponseBroker is the struct at MetadataResponse.Brokers.
@@ -311,7 +315,7 @@ type MetadataResponseBroker struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // MetadataResponseTopic is the struct at MetadataResponse.Topics.
@@ -336,7 +340,7 @@ type MetadataResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // MetadataResponsePartition is the struct at MetadataResponse.Topics.Partitions.
@@ -364,19 +368,25 @@ type MetadataResponsePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *MetadataResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Brokers = nil
-	v.ClusterId = nil
+	if v.Brokers != nil {
+		v.Brokers = nil
+	}
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.ControllerId = -1
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.ClusterAuthorizedOperations = -2147483648
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *MetadataResponse) encode(w *writer, version int16) {
@@ -421,24 +431,24 @@ func (v *MetadataResponse) encode(w *writer, version int16) {
 		w.i16(v.ErrorCode)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *MetadataResponse) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	if n := r.arrayLen(flexible, false, 10); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "Brokers")
 		}
 		v.Brokers = nil
@@ -458,22 +468,24 @@ func (v *MetadataResponse) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ClusterId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "ClusterId")
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if version >= 1 {
 		v.ControllerId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "ControllerId")
 		}
 	} else {
 		v.ControllerId = -1
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "Topics")
 		}
 		v.Topics = nil
@@ -488,7 +500,7 @@ func (v *MetadataResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 8 && version <= 10 {
 		v.ClusterAuthorizedOperations = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "ClusterAuthorizedOperations")
 		}
 	} else {
@@ -496,7 +508,7 @@ func (v *MetadataResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 13 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "ErrorCode")
 		}
 	} else {
@@ -504,17 +516,17 @@ func (v *MetadataResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("MetadataResponse", "(tagged fields)")
 			}
 		}
@@ -527,8 +539,10 @@ func (v *MetadataResponseBroker) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.Rack = nil
-	v.UnknownTags = nil
+	if v.Rack != nil {
+		v.Rack = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *MetadataResponseBroker) encode(w *writer, version int16) {
@@ -550,24 +564,24 @@ func (v *MetadataResponseBroker) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *MetadataResponseBroker) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.NodeId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponseBroker", "NodeId")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponseBroker", "Host")
 	}
 	v.Port = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponseBroker", "Port")
 	}
 	if version >= 1 {
@@ -577,25 +591,27 @@ func (v *MetadataResponseBroker) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.Rack = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponseBroker", "Rack")
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponseBroker", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataResponseBroker", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("MetadataResponseBroker", "(tagged fields)")
 			}
 		}
@@ -606,12 +622,16 @@ func (v *MetadataResponseBroker) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *MetadataResponseTopic) Default() {
 	v.ErrorCode = 0
-	v.Name = nil
+	if v.Name != nil {
+		v.Name = nil
+	}
 	v.TopicId = UUID{}
 	v.IsInternal = false
-	v.Partitions = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
 	v.TopicAuthorizedOperations = -2147483648
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *MetadataResponseTopic) encode(w *writer, version int16) {
@@ -645,16 +665,16 @@ func (v *MetadataResponseTopic) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponseTopic", "ErrorCode")
 	}
 	if version >= 12 {
@@ -663,12 +683,12 @@ func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
 		s := r.str(flexible)
 		v.Name = &s
 	}
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponseTopic", "Name")
 	}
 	if version >= 10 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponseTopic", "TopicId")
 		}
 	} else {
@@ -676,14 +696,14 @@ func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		v.IsInternal = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponseTopic", "IsInternal")
 		}
 	} else {
 		v.IsInternal = false
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponseTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -698,7 +718,7 @@ func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		v.TopicAuthorizedOperations = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponseTopic", "TopicAuthorizedOperations")
 		}
 	} else {
@@ -706,17 +726,17 @@ func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("MetadataResponseTopic", "(tagged fields)")
 			}
 		}
@@ -730,10 +750,16 @@ func (v *MetadataResponsePartition) Default() {
 	v.PartitionIndex = 0
 	v.LeaderId = 0
 	v.LeaderEpoch = -1
-	v.ReplicaNodes = nil
-	v.IsrNodes = nil
-	v.OfflineReplicas = nil
-	v.UnknownTags = nil
+	if v.ReplicaNodes != nil {
+		v.ReplicaNodes = nil
+	}
+	if v.IsrNodes != nil {
+		v.IsrNodes = nil
+	}
+	if v.OfflineReplicas != nil {
+		v.OfflineReplicas = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *MetadataResponsePartition) encode(w *writer, version int16) {
@@ -759,36 +785,36 @@ func (v *MetadataResponsePartition) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponsePartition", "ErrorCode")
 	}
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponsePartition", "PartitionIndex")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("MetadataResponsePartition", "LeaderId")
 	}
 	if version >= 7 {
 		v.LeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponsePartition", "LeaderEpoch")
 		}
 	} else {
 		v.LeaderEpoch = -1
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponsePartition", "ReplicaNodes")
 		}
 		v.ReplicaNodes = nil
@@ -797,13 +823,13 @@ func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponsePartition", "ReplicaNodes")
 		}
 		v.ReplicaNodes = a
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponsePartition", "IsrNodes")
 		}
 		v.IsrNodes = nil
@@ -812,14 +838,14 @@ func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponsePartition", "IsrNodes")
 		}
 		v.IsrNodes = a
 	}
 	if version >= 5 {
 		if n := r.arrayLen(flexible, false, 4); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataResponsePartition", "OfflineReplicas")
 			}
 			v.OfflineReplicas = nil
@@ -828,27 +854,29 @@ func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.i32()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataResponsePartition", "OfflineReplicas")
 			}
 			v.OfflineReplicas = a
 		}
 	} else {
-		v.OfflineReplicas = nil
+		if v.OfflineReplicas != nil {
+			v.OfflineReplicas = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("MetadataResponsePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("MetadataResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("MetadataResponsePartition", "(tagged fields)")
 			}
 		}

@@ -30,7 +30,7 @@ type OffsetCommitRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetCommitRequestTopic is the struct at OffsetCommitRequest.Topics.
@@ -46,7 +46,7 @@ type OffsetCommitRequestTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetCommitRequestPartition is the struct at OffsetCommitRequest.Topics.Partitions.
@@ -65,7 +65,7 @@ type OffsetCommitRequestPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -73,10 +73,14 @@ func (v *OffsetCommitRequest) Default() {
 	v.GroupId = ""
 	v.GenerationIdOrMemberEpoch = -1
 	v.MemberId = ""
-	v.GroupInstanceId = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
 	v.RetentionTimeMs = -1
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetCommitRequest) encode(w *writer, version int16) {
@@ -114,24 +118,24 @@ func (v *OffsetCommitRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
 	flexible := version >= 8
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitRequest", "GroupId")
 	}
 	v.GenerationIdOrMemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitRequest", "GenerationIdOrMemberEpoch")
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitRequest", "MemberId")
 	}
 	if version >= 7 {
@@ -141,22 +145,24 @@ func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequest", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version <= 4 {
 		v.RetentionTimeMs = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequest", "RetentionTimeMs")
 		}
 	} else {
 		v.RetentionTimeMs = -1
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequest", "Topics")
 		}
 		v.Topics = nil
@@ -171,17 +177,17 @@ func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetCommitRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetCommitRequest", "(tagged fields)")
 			}
 		}
@@ -193,8 +199,10 @@ func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
 func (v *OffsetCommitRequestTopic) Default() {
 	v.Name = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetCommitRequestTopic) encode(w *writer, version int16) {
@@ -216,17 +224,17 @@ func (v *OffsetCommitRequestTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetCommitRequestTopic) decode(r *reader, version int16) error {
 	flexible := version >= 8
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 9 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequestTopic", "Name")
 		}
 	} else {
@@ -234,14 +242,14 @@ func (v *OffsetCommitRequestTopic) decode(r *reader, version int16) error {
 	}
 	if version >= 10 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequestTopic", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequestTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -256,17 +264,17 @@ func (v *OffsetCommitRequestTopic) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequestTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestTopic", "(tagged fields)")
 			}
 		}
@@ -279,8 +287,10 @@ func (v *OffsetCommitRequestPartition) Default() {
 	v.PartitionIndex = 0
 	v.CommittedOffset = 0
 	v.CommittedLeaderEpoch = -1
-	v.CommittedMetadata = nil
-	v.UnknownTags = nil
+	if v.CommittedMetadata != nil {
+		v.CommittedMetadata = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetCommitRequestPartition) encode(w *writer, version int16) {
@@ -295,47 +305,47 @@ func (v *OffsetCommitRequestPartition) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetCommitRequestPartition) decode(r *reader, version int16) error {
 	flexible := version >= 8
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitRequestPartition", "PartitionIndex")
 	}
 	v.CommittedOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitRequestPartition", "CommittedOffset")
 	}
 	if version >= 6 {
 		v.CommittedLeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequestPartition", "CommittedLeaderEpoch")
 		}
 	} else {
 		v.CommittedLeaderEpoch = -1
 	}
 	v.CommittedMetadata = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitRequestPartition", "CommittedMetadata")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitRequestPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestPartition", "(tagged fields)")
 			}
 		}
@@ -410,7 +420,7 @@ type OffsetCommitResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetCommitResponseTopic is the struct at OffsetCommitResponse.Topics.
@@ -426,7 +436,7 @@ type OffsetCommitResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetCommitResponsePartition is the struct at OffsetCommitResponse.Topics.Partitions.
@@ -439,14 +449,16 @@ type OffsetCommitResponsePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *OffsetCommitResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetCommitResponse) encode(w *writer, version int16) {
@@ -462,24 +474,24 @@ func (v *OffsetCommitResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetCommitResponse) decode(r *reader, version int16) error {
 	flexible := version >= 8
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponse", "Topics")
 		}
 		v.Topics = nil
@@ -494,17 +506,17 @@ func (v *OffsetCommitResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetCommitResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetCommitResponse", "(tagged fields)")
 			}
 		}
@@ -516,8 +528,10 @@ func (v *OffsetCommitResponse) decode(r *reader, version int16) error {
 func (v *OffsetCommitResponseTopic) Default() {
 	v.Name = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetCommitResponseTopic) encode(w *writer, version int16) {
@@ -539,17 +553,17 @@ func (v *OffsetCommitResponseTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
 	flexible := version >= 8
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 9 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponseTopic", "Name")
 		}
 	} else {
@@ -557,14 +571,14 @@ func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
 	}
 	if version >= 10 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponseTopic", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponseTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -579,17 +593,17 @@ func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetCommitResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetCommitResponseTopic", "(tagged fields)")
 			}
 		}
@@ -601,7 +615,7 @@ func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
 func (v *OffsetCommitResponsePartition) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetCommitResponsePartition) encode(w *writer, version int16) {
@@ -609,35 +623,35 @@ func (v *OffsetCommitResponsePartition) encode(w *writer, version int16) {
 	w.i32(v.PartitionIndex)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetCommitResponsePartition) decode(r *reader, version int16) error {
 	flexible := version >= 8
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitResponsePartition", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetCommitResponsePartition", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetCommitResponsePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetCommitResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetCommitResponsePartition", "(tagged fields)")
 			}
 		}

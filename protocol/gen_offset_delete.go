@@ -34,7 +34,9 @@ type OffsetDeleteRequestPartition struct {
 // Default sets every field of v to its default value.
 func (v *OffsetDeleteRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 }
 
 func (v *OffsetDeleteRequest) encode(w *writer, version int16) {
@@ -55,11 +57,11 @@ func (v *OffsetDeleteRequest) encode(w *writer, version int16) {
 func (v *OffsetDeleteRequest) decode(r *reader, version int16) error {
 	flexible := false
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetDeleteRequest", "Topics")
 		}
 		v.Topics = nil
@@ -78,7 +80,9 @@ func (v *OffsetDeleteRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetDeleteRequestTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
 }
 
 func (v *OffsetDeleteRequestTopic) encode(w *writer, version int16) {
@@ -99,11 +103,11 @@ func (v *OffsetDeleteRequestTopic) encode(w *writer, version int16) {
 func (v *OffsetDeleteRequestTopic) decode(r *reader, version int16) error {
 	flexible := false
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteRequestTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetDeleteRequestTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -130,7 +134,7 @@ func (v *OffsetDeleteRequestPartition) encode(w *writer, version int16) {
 
 func (v *OffsetDeleteRequestPartition) decode(r *reader, version int16) error {
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteRequestPartition", "PartitionIndex")
 	}
 	return nil
@@ -227,7 +231,9 @@ type OffsetDeleteResponsePartition struct {
 func (v *OffsetDeleteResponse) Default() {
 	v.ErrorCode = 0
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 }
 
 func (v *OffsetDeleteResponse) encode(w *writer, version int16) {
@@ -246,15 +252,15 @@ func (v *OffsetDeleteResponse) encode(w *writer, version int16) {
 func (v *OffsetDeleteResponse) decode(r *reader, version int16) error {
 	flexible := false
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteResponse", "ErrorCode")
 	}
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetDeleteResponse", "Topics")
 		}
 		v.Topics = nil
@@ -273,7 +279,9 @@ func (v *OffsetDeleteResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetDeleteResponseTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
 }
 
 func (v *OffsetDeleteResponseTopic) encode(w *writer, version int16) {
@@ -294,11 +302,11 @@ func (v *OffsetDeleteResponseTopic) encode(w *writer, version int16) {
 func (v *OffsetDeleteResponseTopic) decode(r *reader, version int16) error {
 	flexible := false
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteResponseTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetDeleteResponseTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -327,11 +335,11 @@ func (v *OffsetDeleteResponsePartition) encode(w *writer, version int16) {
 
 func (v *OffsetDeleteResponsePartition) decode(r *reader, version int16) error {
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteResponsePartition", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetDeleteResponsePartition", "ErrorCode")
 	}
 	return nil

@@ -24,7 +24,7 @@ type OffsetFetchRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchRequestTopic is the struct at OffsetFetchRequest.Topics.
@@ -37,7 +37,7 @@ type OffsetFetchRequestTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchRequestGroup is the struct at OffsetFetchRequest.Groups.
@@ -56,7 +56,7 @@ type OffsetFetchRequestGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchRequestTopics is the struct at OffsetFetchRequest.Groups.Topics.
@@ -72,16 +72,20 @@ type OffsetFetchRequestTopics struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *OffsetFetchRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.Groups = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.Groups != nil {
+		v.Groups = nil
+	}
 	v.RequireStable = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchRequest) encode(w *writer, version int16) {
@@ -130,17 +134,17 @@ func (v *OffsetFetchRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 7 {
 		v.GroupId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequest", "GroupId")
 		}
 	} else {
@@ -148,7 +152,7 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 	}
 	if version <= 7 {
 		if n := r.arrayLen(flexible, version >= 2 && version <= 7, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequest", "Topics")
 			}
 			v.Topics = nil
@@ -162,11 +166,13 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 8 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequest", "Groups")
 			}
 			v.Groups = nil
@@ -180,11 +186,13 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
 	if version >= 7 {
 		v.RequireStable = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequest", "RequireStable")
 		}
 	} else {
@@ -192,17 +200,17 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequest", "(tagged fields)")
 			}
 		}
@@ -213,8 +221,10 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetFetchRequestTopic) Default() {
 	v.Name = ""
-	v.PartitionIndexes = nil
-	v.UnknownTags = nil
+	if v.PartitionIndexes != nil {
+		v.PartitionIndexes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchRequestTopic) encode(w *writer, version int16) {
@@ -238,17 +248,17 @@ func (v *OffsetFetchRequestTopic) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchRequestTopic) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 7 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestTopic", "Name")
 		}
 	} else {
@@ -256,7 +266,7 @@ func (v *OffsetFetchRequestTopic) decode(r *reader, version int16) error {
 	}
 	if version <= 7 {
 		if n := r.arrayLen(flexible, false, 4); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopic", "PartitionIndexes")
 			}
 			v.PartitionIndexes = nil
@@ -265,27 +275,29 @@ func (v *OffsetFetchRequestTopic) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.i32()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopic", "PartitionIndexes")
 			}
 			v.PartitionIndexes = a
 		}
 	} else {
-		v.PartitionIndexes = nil
+		if v.PartitionIndexes != nil {
+			v.PartitionIndexes = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopic", "(tagged fields)")
 			}
 		}
@@ -296,10 +308,14 @@ func (v *OffsetFetchRequestTopic) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetFetchRequestGroup) Default() {
 	v.GroupId = ""
-	v.MemberId = nil
+	if v.MemberId != nil {
+		v.MemberId = nil
+	}
 	v.MemberEpoch = -1
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchRequestGroup) encode(w *writer, version int16) {
@@ -343,17 +359,17 @@ func (v *OffsetFetchRequestGroup) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 8 {
 		v.GroupId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestGroup", "GroupId")
 		}
 	} else {
@@ -366,15 +382,17 @@ func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.MemberId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestGroup", "MemberId")
 		}
 	} else {
-		v.MemberId = nil
+		if v.MemberId != nil {
+			v.MemberId = nil
+		}
 	}
 	if version >= 9 {
 		v.MemberEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestGroup", "MemberEpoch")
 		}
 	} else {
@@ -382,7 +400,7 @@ func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		if n := r.arrayLen(flexible, version >= 8, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestGroup", "Topics")
 			}
 			v.Topics = nil
@@ -396,21 +414,23 @@ func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestGroup", "(tagged fields)")
 			}
 		}
@@ -422,8 +442,10 @@ func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
 func (v *OffsetFetchRequestTopics) Default() {
 	v.Name = ""
 	v.TopicId = UUID{}
-	v.PartitionIndexes = nil
-	v.UnknownTags = nil
+	if v.PartitionIndexes != nil {
+		v.PartitionIndexes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchRequestTopics) encode(w *writer, version int16) {
@@ -447,17 +469,17 @@ func (v *OffsetFetchRequestTopics) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchRequestTopics) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 8 && version <= 9 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestTopics", "Name")
 		}
 	} else {
@@ -465,7 +487,7 @@ func (v *OffsetFetchRequestTopics) decode(r *reader, version int16) error {
 	}
 	if version >= 10 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestTopics", "TopicId")
 		}
 	} else {
@@ -473,7 +495,7 @@ func (v *OffsetFetchRequestTopics) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		if n := r.arrayLen(flexible, false, 4); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopics", "PartitionIndexes")
 			}
 			v.PartitionIndexes = nil
@@ -482,27 +504,29 @@ func (v *OffsetFetchRequestTopics) decode(r *reader, version int16) error {
 			for i := range a {
 				a[i] = r.i32()
 			}
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopics", "PartitionIndexes")
 			}
 			v.PartitionIndexes = a
 		}
 	} else {
-		v.PartitionIndexes = nil
+		if v.PartitionIndexes != nil {
+			v.PartitionIndexes = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchRequestTopics", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopics", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopics", "(tagged fields)")
 			}
 		}
@@ -581,7 +605,7 @@ type OffsetFetchResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchResponseTopic is the struct at OffsetFetchResponse.Topics.
@@ -594,7 +618,7 @@ type OffsetFetchResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchResponsePartition is the struct at OffsetFetchResponse.Topics.Partitions.
@@ -616,7 +640,7 @@ type OffsetFetchResponsePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchResponseGroup is the struct at OffsetFetchResponse.Groups.
@@ -632,7 +656,7 @@ type OffsetFetchResponseGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchResponseTopics is the struct at OffsetFetchResponse.Groups.Topics.
@@ -648,7 +672,7 @@ type OffsetFetchResponseTopics struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetFetchResponsePartitions is the struct at OffsetFetchResponse.Groups.Topics.Partitions.
@@ -670,16 +694,20 @@ type OffsetFetchResponsePartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *OffsetFetchResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.ErrorCode = 0
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchResponse) encode(w *writer, version int16) {
@@ -715,17 +743,17 @@ func (v *OffsetFetchResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponse", "ThrottleTimeMs")
 		}
 	} else {
@@ -733,7 +761,7 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 	}
 	if version <= 7 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponse", "Topics")
 			}
 			v.Topics = nil
@@ -747,11 +775,13 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 2 && version <= 7 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponse", "ErrorCode")
 		}
 	} else {
@@ -759,7 +789,7 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponse", "Groups")
 			}
 			v.Groups = nil
@@ -773,21 +803,23 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponse", "(tagged fields)")
 			}
 		}
@@ -798,8 +830,10 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetFetchResponseTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchResponseTopic) encode(w *writer, version int16) {
@@ -826,17 +860,17 @@ func (v *OffsetFetchResponseTopic) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchResponseTopic) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 7 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseTopic", "Name")
 		}
 	} else {
@@ -844,7 +878,7 @@ func (v *OffsetFetchResponseTopic) decode(r *reader, version int16) error {
 	}
 	if version <= 7 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopic", "Partitions")
 			}
 			v.Partitions = nil
@@ -858,21 +892,23 @@ func (v *OffsetFetchResponseTopic) decode(r *reader, version int16) error {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopic", "(tagged fields)")
 			}
 		}
@@ -885,9 +921,11 @@ func (v *OffsetFetchResponsePartition) Default() {
 	v.PartitionIndex = 0
 	v.CommittedOffset = 0
 	v.CommittedLeaderEpoch = -1
-	v.Metadata = nil
+	if v.Metadata != nil {
+		v.Metadata = nil
+	}
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchResponsePartition) encode(w *writer, version int16) {
@@ -927,17 +965,17 @@ func (v *OffsetFetchResponsePartition) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 7 {
 		v.PartitionIndex = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartition", "PartitionIndex")
 		}
 	} else {
@@ -945,7 +983,7 @@ func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
 	}
 	if version <= 7 {
 		v.CommittedOffset = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartition", "CommittedOffset")
 		}
 	} else {
@@ -953,7 +991,7 @@ func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
 	}
 	if version >= 5 && version <= 7 {
 		v.CommittedLeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartition", "CommittedLeaderEpoch")
 		}
 	} else {
@@ -966,15 +1004,17 @@ func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.Metadata = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartition", "Metadata")
 		}
 	} else {
-		v.Metadata = nil
+		if v.Metadata != nil {
+			v.Metadata = nil
+		}
 	}
 	if version <= 7 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartition", "ErrorCode")
 		}
 	} else {
@@ -982,17 +1022,17 @@ func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartition", "(tagged fields)")
 			}
 		}
@@ -1003,9 +1043,11 @@ func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetFetchResponseGroup) Default() {
 	v.GroupId = ""
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchResponseGroup) encode(w *writer, version int16) {
@@ -1038,17 +1080,17 @@ func (v *OffsetFetchResponseGroup) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 8 {
 		v.GroupId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseGroup", "GroupId")
 		}
 	} else {
@@ -1056,7 +1098,7 @@ func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseGroup", "Topics")
 			}
 			v.Topics = nil
@@ -1070,11 +1112,13 @@ func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 8 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseGroup", "ErrorCode")
 		}
 	} else {
@@ -1082,17 +1126,17 @@ func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseGroup", "(tagged fields)")
 			}
 		}
@@ -1104,8 +1148,10 @@ func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
 func (v *OffsetFetchResponseTopics) Default() {
 	v.Name = ""
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchResponseTopics) encode(w *writer, version int16) {
@@ -1132,17 +1178,17 @@ func (v *OffsetFetchResponseTopics) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchResponseTopics) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 8 && version <= 9 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseTopics", "Name")
 		}
 	} else {
@@ -1150,7 +1196,7 @@ func (v *OffsetFetchResponseTopics) decode(r *reader, version int16) error {
 	}
 	if version >= 10 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseTopics", "TopicId")
 		}
 	} else {
@@ -1158,7 +1204,7 @@ func (v *OffsetFetchResponseTopics) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopics", "Partitions")
 			}
 			v.Partitions = nil
@@ -1172,21 +1218,23 @@ func (v *OffsetFetchResponseTopics) decode(r *reader, version int16) error {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponseTopics", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopics", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopics", "(tagged fields)")
 			}
 		}
@@ -1199,9 +1247,11 @@ func (v *OffsetFetchResponsePartitions) Default() {
 	v.PartitionIndex = 0
 	v.CommittedOffset = 0
 	v.CommittedLeaderEpoch = -1
-	v.Metadata = nil
+	if v.Metadata != nil {
+		v.Metadata = nil
+	}
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetFetchResponsePartitions) encode(w *writer, version int16) {
@@ -1241,17 +1291,17 @@ func (v *OffsetFetchResponsePartitions) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetFetchResponsePartitions) decode(r *reader, version int16) error {
 	flexible := version >= 6
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 8 {
 		v.PartitionIndex = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartitions", "PartitionIndex")
 		}
 	} else {
@@ -1259,7 +1309,7 @@ func (v *OffsetFetchResponsePartitions) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		v.CommittedOffset = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartitions", "CommittedOffset")
 		}
 	} else {
@@ -1267,7 +1317,7 @@ func (v *OffsetFetchResponsePartitions) decode(r *reader, version int16) error {
 	}
 	if version >= 8 {
 		v.CommittedLeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartitions", "CommittedLeaderEpoch")
 		}
 	} else {
@@ -1280,15 +1330,17 @@ func (v *OffsetFetchResponsePartitions) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.Metadata = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartitions", "Metadata")
 		}
 	} else {
-		v.Metadata = nil
+		if v.Metadata != nil {
+			v.Metadata = nil
+		}
 	}
 	if version >= 8 {
 		v.ErrorCode = r.i16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartitions", "ErrorCode")
 		}
 	} else {
@@ -1296,17 +1348,17 @@ func (v *OffsetFetchResponsePartitions) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetFetchResponsePartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartitions", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type OffsetForLeaderEpochRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetForLeaderEpochRequestOffsetForLeaderTopic is the struct at OffsetForLeaderEpochRequest.Topics.
@@ -30,7 +30,7 @@ type OffsetForLeaderEpochRequestOffsetForLeaderTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetForLeaderEpochRequestOffsetForLeaderPartition is the struct at OffsetForLeaderEpochRequest.Topics.Partitions.
@@ -46,14 +46,16 @@ type OffsetForLeaderEpochRequestOffsetForLeaderPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *OffsetForLeaderEpochRequest) Default() {
 	v.ReplicaId = -2
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetForLeaderEpochRequest) encode(w *writer, version int16) {
@@ -69,24 +71,24 @@ func (v *OffsetForLeaderEpochRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetForLeaderEpochRequest) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 3 {
 		v.ReplicaId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochRequest", "ReplicaId")
 		}
 	} else {
 		v.ReplicaId = -2
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochRequest", "Topics")
 		}
 		v.Topics = nil
@@ -101,17 +103,17 @@ func (v *OffsetForLeaderEpochRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequest", "(tagged fields)")
 			}
 		}
@@ -122,8 +124,10 @@ func (v *OffsetForLeaderEpochRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) Default() {
 	v.Topic = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) encode(w *writer, version int16) {
@@ -140,20 +144,20 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) encode(w *writer, vers
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 12); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -168,17 +172,17 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *reader, vers
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "(tagged fields)")
 			}
 		}
@@ -191,7 +195,7 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) Default() {
 	v.Partition = 0
 	v.CurrentLeaderEpoch = -1
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) encode(w *writer, version int16) {
@@ -200,39 +204,39 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) encode(w *writer, 
 	w.i32(v.CurrentLeaderEpoch)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "Partition")
 	}
 	v.CurrentLeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "CurrentLeaderEpoch")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "(tagged fields)")
 			}
 		}
@@ -307,7 +311,7 @@ type OffsetForLeaderEpochResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetForLeaderEpochResponseOffsetForLeaderTopicResult is the struct at OffsetForLeaderEpochResponse.Topics.
@@ -320,7 +324,7 @@ type OffsetForLeaderEpochResponseOffsetForLeaderTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // OffsetForLeaderEpochResponseEpochEndOffset is the struct at OffsetForLeaderEpochResponse.Topics.Partitions.
@@ -339,14 +343,16 @@ type OffsetForLeaderEpochResponseEpochEndOffset struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *OffsetForLeaderEpochResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetForLeaderEpochResponse) encode(w *writer, version int16) {
@@ -360,20 +366,20 @@ func (v *OffsetForLeaderEpochResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetForLeaderEpochResponse) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochResponse", "Topics")
 		}
 		v.Topics = nil
@@ -388,17 +394,17 @@ func (v *OffsetForLeaderEpochResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponse", "(tagged fields)")
 			}
 		}
@@ -409,8 +415,10 @@ func (v *OffsetForLeaderEpochResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) Default() {
 	v.Topic = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) encode(w *writer, version int16) {
@@ -427,20 +435,20 @@ func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) encode(w *write
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -455,17 +463,17 @@ func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *reade
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "(tagged fields)")
 			}
 		}
@@ -479,7 +487,7 @@ func (v *OffsetForLeaderEpochResponseEpochEndOffset) Default() {
 	v.Partition = 0
 	v.LeaderEpoch = -1
 	v.EndOffset = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *OffsetForLeaderEpochResponseEpochEndOffset) encode(w *writer, version int16) {
@@ -489,43 +497,43 @@ func (v *OffsetForLeaderEpochResponseEpochEndOffset) encode(w *writer, version i
 	w.i32(v.LeaderEpoch)
 	w.i64(v.EndOffset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *OffsetForLeaderEpochResponseEpochEndOffset) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "ErrorCode")
 	}
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "Partition")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "LeaderEpoch")
 	}
 	v.EndOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "EndOffset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "(tagged fields)")
 			}
 		}

@@ -23,7 +23,7 @@ type ProduceRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ProduceRequestTopicProduceData is the struct at ProduceRequest.TopicData.
@@ -39,7 +39,7 @@ type ProduceRequestTopicProduceData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ProduceRequestPartitionProduceData is the struct at ProduceRequest.TopicData.PartitionData.
@@ -52,16 +52,20 @@ type ProduceRequestPartitionProduceData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ProduceRequest) Default() {
-	v.TransactionalId = nil
+	if v.TransactionalId != nil {
+		v.TransactionalId = nil
+	}
 	v.Acks = 0
 	v.TimeoutMs = 0
-	v.TopicData = nil
-	v.UnknownTags = nil
+	if v.TopicData != nil {
+		v.TopicData = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceRequest) encode(w *writer, version int16) {
@@ -80,28 +84,28 @@ func (v *ProduceRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceRequest) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TransactionalId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceRequest", "TransactionalId")
 	}
 	v.Acks = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceRequest", "Acks")
 	}
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceRequest", "TimeoutMs")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceRequest", "TopicData")
 		}
 		v.TopicData = nil
@@ -116,17 +120,17 @@ func (v *ProduceRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceRequest", "(tagged fields)")
 			}
 		}
@@ -138,8 +142,10 @@ func (v *ProduceRequest) decode(r *reader, version int16) error {
 func (v *ProduceRequestTopicProduceData) Default() {
 	v.Name = ""
 	v.TopicId = UUID{}
-	v.PartitionData = nil
-	v.UnknownTags = nil
+	if v.PartitionData != nil {
+		v.PartitionData = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceRequestTopicProduceData) encode(w *writer, version int16) {
@@ -161,17 +167,17 @@ func (v *ProduceRequestTopicProduceData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceRequestTopicProduceData) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 12 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceRequestTopicProduceData", "Name")
 		}
 	} else {
@@ -179,14 +185,14 @@ func (v *ProduceRequestTopicProduceData) decode(r *reader, version int16) error 
 	}
 	if version >= 13 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceRequestTopicProduceData", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceRequestTopicProduceData", "PartitionData")
 		}
 		v.PartitionData = nil
@@ -201,17 +207,17 @@ func (v *ProduceRequestTopicProduceData) decode(r *reader, version int16) error 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceRequestTopicProduceData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceRequestTopicProduceData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceRequestTopicProduceData", "(tagged fields)")
 			}
 		}
@@ -222,8 +228,10 @@ func (v *ProduceRequestTopicProduceData) decode(r *reader, version int16) error 
 // Default sets every field of v to its default value.
 func (v *ProduceRequestPartitionProduceData) Default() {
 	v.Index = 0
-	v.Records = nil
-	v.UnknownTags = nil
+	if v.Records != nil {
+		v.Records = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceRequestPartitionProduceData) encode(w *writer, version int16) {
@@ -231,35 +239,35 @@ func (v *ProduceRequestPartitionProduceData) encode(w *writer, version int16) {
 	w.i32(v.Index)
 	w.bytes(v.Records, flexible, true)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceRequestPartitionProduceData) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Index = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceRequestPartitionProduceData", "Index")
 	}
 	v.Records = r.bytes(flexible, true)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceRequestPartitionProduceData", "Records")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceRequestPartitionProduceData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceRequestPartitionProduceData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceRequestPartitionProduceData", "(tagged fields)")
 			}
 		}
@@ -335,7 +343,7 @@ type ProduceResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ProduceResponseTopicProduceResponse is the struct at ProduceResponse.Responses.
@@ -351,7 +359,7 @@ type ProduceResponseTopicProduceResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ProduceResponsePartitionProduceResponse is the struct at ProduceResponse.Responses.PartitionResponses.
@@ -382,7 +390,7 @@ type ProduceResponsePartitionProduceResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ProduceResponseBatchIndexAndErrorMessage is the struct at ProduceResponse.Responses.PartitionResponses.RecordErrors.
@@ -395,7 +403,7 @@ type ProduceResponseBatchIndexAndErrorMessage struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ProduceResponseLeaderIdAndEpoch is the struct at ProduceResponse.Responses.PartitionResponses.CurrentLeader.
@@ -408,7 +416,7 @@ type ProduceResponseLeaderIdAndEpoch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ProduceResponseNodeEndpoint is the struct at ProduceResponse.NodeEndpoints.
@@ -427,15 +435,19 @@ type ProduceResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ProduceResponse) Default() {
-	v.Responses = nil
+	if v.Responses != nil {
+		v.Responses = nil
+	}
 	v.ThrottleTimeMs = 0
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceResponse) encode(w *writer, version int16) {
@@ -453,7 +465,7 @@ func (v *ProduceResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 10 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
@@ -470,15 +482,15 @@ func (v *ProduceResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceResponse) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponse", "Responses")
 		}
 		v.Responses = nil
@@ -492,19 +504,21 @@ func (v *ProduceResponse) decode(r *reader, version int16) error {
 		v.Responses = a
 	}
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceResponse", "ThrottleTimeMs")
 	}
-	v.NodeEndpoints = nil
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceResponse", "(tagged fields)")
 			}
 			switch {
@@ -512,7 +526,7 @@ func (v *ProduceResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("ProduceResponse", "NodeEndpoints")
 						}
 						v.NodeEndpoints = nil
@@ -530,13 +544,13 @@ func (v *ProduceResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("ProduceResponse", "NodeEndpoints")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceResponse", "(tagged fields)")
 			}
 		}
@@ -548,8 +562,10 @@ func (v *ProduceResponse) decode(r *reader, version int16) error {
 func (v *ProduceResponseTopicProduceResponse) Default() {
 	v.Name = ""
 	v.TopicId = UUID{}
-	v.PartitionResponses = nil
-	v.UnknownTags = nil
+	if v.PartitionResponses != nil {
+		v.PartitionResponses = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceResponseTopicProduceResponse) encode(w *writer, version int16) {
@@ -571,17 +587,17 @@ func (v *ProduceResponseTopicProduceResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceResponseTopicProduceResponse) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version <= 12 {
 		v.Name = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseTopicProduceResponse", "Name")
 		}
 	} else {
@@ -589,14 +605,14 @@ func (v *ProduceResponseTopicProduceResponse) decode(r *reader, version int16) e
 	}
 	if version >= 13 {
 		v.TopicId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseTopicProduceResponse", "TopicId")
 		}
 	} else {
 		v.TopicId = UUID{}
 	}
 	if n := r.arrayLen(flexible, false, 22); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseTopicProduceResponse", "PartitionResponses")
 		}
 		v.PartitionResponses = nil
@@ -611,17 +627,17 @@ func (v *ProduceResponseTopicProduceResponse) decode(r *reader, version int16) e
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseTopicProduceResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceResponseTopicProduceResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceResponseTopicProduceResponse", "(tagged fields)")
 			}
 		}
@@ -636,10 +652,14 @@ func (v *ProduceResponsePartitionProduceResponse) Default() {
 	v.BaseOffset = 0
 	v.LogAppendTimeMs = -1
 	v.LogStartOffset = -1
-	v.RecordErrors = nil
-	v.ErrorMessage = nil
+	if v.RecordErrors != nil {
+		v.RecordErrors = nil
+	}
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.CurrentLeader.Default()
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceResponsePartitionProduceResponse) encode(w *writer, version int16) {
@@ -675,7 +695,7 @@ func (v *ProduceResponsePartitionProduceResponse) encode(w *writer, version int1
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 10 && !v.CurrentLeader.isDefault() {
 			nt++
 		}
@@ -689,32 +709,32 @@ func (v *ProduceResponsePartitionProduceResponse) encode(w *writer, version int1
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Index = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceResponsePartitionProduceResponse", "Index")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceResponsePartitionProduceResponse", "ErrorCode")
 	}
 	v.BaseOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceResponsePartitionProduceResponse", "BaseOffset")
 	}
 	v.LogAppendTimeMs = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ProduceResponsePartitionProduceResponse", "LogAppendTimeMs")
 	}
 	if version >= 5 {
 		v.LogStartOffset = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponsePartitionProduceResponse", "LogStartOffset")
 		}
 	} else {
@@ -722,7 +742,7 @@ func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int1
 	}
 	if version >= 8 {
 		if n := r.arrayLen(flexible, false, 1); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceResponsePartitionProduceResponse", "RecordErrors")
 			}
 			v.RecordErrors = nil
@@ -736,7 +756,9 @@ func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int1
 			v.RecordErrors = a
 		}
 	} else {
-		v.RecordErrors = nil
+		if v.RecordErrors != nil {
+			v.RecordErrors = nil
+		}
 	}
 	if version >= 8 {
 		if version >= 8 {
@@ -745,22 +767,24 @@ func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int1
 			s := r.str(flexible)
 			v.ErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponsePartitionProduceResponse", "ErrorMessage")
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	v.CurrentLeader.Default()
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponsePartitionProduceResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceResponsePartitionProduceResponse", "(tagged fields)")
 			}
 			switch {
@@ -775,13 +799,13 @@ func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int1
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("ProduceResponsePartitionProduceResponse", "CurrentLeader")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceResponsePartitionProduceResponse", "(tagged fields)")
 			}
 		}
@@ -792,8 +816,10 @@ func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int1
 // Default sets every field of v to its default value.
 func (v *ProduceResponseBatchIndexAndErrorMessage) Default() {
 	v.BatchIndex = 0
-	v.BatchIndexErrorMessage = nil
-	v.UnknownTags = nil
+	if v.BatchIndexErrorMessage != nil {
+		v.BatchIndexErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceResponseBatchIndexAndErrorMessage) encode(w *writer, version int16) {
@@ -818,17 +844,17 @@ func (v *ProduceResponseBatchIndexAndErrorMessage) encode(w *writer, version int
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceResponseBatchIndexAndErrorMessage) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 8 {
 		v.BatchIndex = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseBatchIndexAndErrorMessage", "BatchIndex")
 		}
 	} else {
@@ -841,25 +867,27 @@ func (v *ProduceResponseBatchIndexAndErrorMessage) decode(r *reader, version int
 			s := r.str(flexible)
 			v.BatchIndexErrorMessage = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseBatchIndexAndErrorMessage", "BatchIndexErrorMessage")
 		}
 	} else {
-		v.BatchIndexErrorMessage = nil
+		if v.BatchIndexErrorMessage != nil {
+			v.BatchIndexErrorMessage = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseBatchIndexAndErrorMessage", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceResponseBatchIndexAndErrorMessage", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceResponseBatchIndexAndErrorMessage", "(tagged fields)")
 			}
 		}
@@ -871,7 +899,7 @@ func (v *ProduceResponseBatchIndexAndErrorMessage) decode(r *reader, version int
 func (v *ProduceResponseLeaderIdAndEpoch) Default() {
 	v.LeaderId = -1
 	v.LeaderEpoch = -1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
@@ -889,17 +917,17 @@ func (v *ProduceResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 10 {
 		v.LeaderId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseLeaderIdAndEpoch", "LeaderId")
 		}
 	} else {
@@ -907,7 +935,7 @@ func (v *ProduceResponseLeaderIdAndEpoch) decode(r *reader, version int16) error
 	}
 	if version >= 10 {
 		v.LeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseLeaderIdAndEpoch", "LeaderEpoch")
 		}
 	} else {
@@ -915,17 +943,17 @@ func (v *ProduceResponseLeaderIdAndEpoch) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseLeaderIdAndEpoch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
 		}
@@ -938,8 +966,10 @@ func (v *ProduceResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.Rack = nil
-	v.UnknownTags = nil
+	if v.Rack != nil {
+		v.Rack = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ProduceResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -979,17 +1009,17 @@ func (v *ProduceResponseNodeEndpoint) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ProduceResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := version >= 9
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 10 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseNodeEndpoint", "NodeId")
 		}
 	} else {
@@ -997,7 +1027,7 @@ func (v *ProduceResponseNodeEndpoint) decode(r *reader, version int16) error {
 	}
 	if version >= 10 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseNodeEndpoint", "Host")
 		}
 	} else {
@@ -1005,7 +1035,7 @@ func (v *ProduceResponseNodeEndpoint) decode(r *reader, version int16) error {
 	}
 	if version >= 10 {
 		v.Port = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseNodeEndpoint", "Port")
 		}
 	} else {
@@ -1018,25 +1048,27 @@ func (v *ProduceResponseNodeEndpoint) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.Rack = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseNodeEndpoint", "Rack")
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ProduceResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ProduceResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ProduceResponseNodeEndpoint", "(tagged fields)")
 			}
 		}
@@ -1097,5 +1129,5 @@ func NewProduceResponse() *ProduceResponse {
 func (v *ProduceResponseLeaderIdAndEpoch) isDefault() bool {
 	return !(v.LeaderId != -1) &&
 		!(v.LeaderEpoch != -1) &&
-		len(v.UnknownTags) == 0
+		v.UnknownTags.Len() == 0
 }

@@ -26,7 +26,7 @@ type PushTelemetryRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -35,8 +35,10 @@ func (v *PushTelemetryRequest) Default() {
 	v.SubscriptionId = 0
 	v.Terminating = false
 	v.CompressionType = 0
-	v.Metrics = nil
-	v.UnknownTags = nil
+	if v.Metrics != nil {
+		v.Metrics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *PushTelemetryRequest) encode(w *writer, version int16) {
@@ -47,47 +49,47 @@ func (v *PushTelemetryRequest) encode(w *writer, version int16) {
 	w.i8(v.CompressionType)
 	w.bytes(v.Metrics, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *PushTelemetryRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ClientInstanceId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("PushTelemetryRequest", "ClientInstanceId")
 	}
 	v.SubscriptionId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("PushTelemetryRequest", "SubscriptionId")
 	}
 	v.Terminating = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("PushTelemetryRequest", "Terminating")
 	}
 	v.CompressionType = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("PushTelemetryRequest", "CompressionType")
 	}
 	v.Metrics = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("PushTelemetryRequest", "Metrics")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("PushTelemetryRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("PushTelemetryRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("PushTelemetryRequest", "(tagged fields)")
 			}
 		}
@@ -162,14 +164,14 @@ type PushTelemetryResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *PushTelemetryResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *PushTelemetryResponse) encode(w *writer, version int16) {
@@ -177,35 +179,35 @@ func (v *PushTelemetryResponse) encode(w *writer, version int16) {
 	w.i32(v.ThrottleTimeMs)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *PushTelemetryResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("PushTelemetryResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("PushTelemetryResponse", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("PushTelemetryResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("PushTelemetryResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("PushTelemetryResponse", "(tagged fields)")
 			}
 		}

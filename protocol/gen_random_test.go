@@ -25,9 +25,10 @@ func (v *AddOffsetsToTxnRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.GroupId = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -44,9 +45,10 @@ func (v *AddOffsetsToTxnResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -62,7 +64,9 @@ func (v *AddPartitionsToTxnRequest) randomize(g *rng, version int16, depth int) 
 			v.Transactions = a
 		}
 	} else {
-		v.Transactions = nil
+		if v.Transactions != nil {
+			v.Transactions = nil
+		}
 	}
 	if version <= 3 {
 		v.V3AndBelowTransactionalId = g.str()
@@ -88,11 +92,14 @@ func (v *AddPartitionsToTxnRequest) randomize(g *rng, version int16, depth int) 
 			v.V3AndBelowTopics = a
 		}
 	} else {
-		v.V3AndBelowTopics = nil
+		if v.V3AndBelowTopics != nil {
+			v.V3AndBelowTopics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -112,11 +119,14 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) randomize(g *rng, ver
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -151,11 +161,14 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) randomize(g *rn
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -181,7 +194,9 @@ func (v *AddPartitionsToTxnResponse) randomize(g *rng, version int16, depth int)
 			v.ResultsByTransaction = a
 		}
 	} else {
-		v.ResultsByTransaction = nil
+		if v.ResultsByTransaction != nil {
+			v.ResultsByTransaction = nil
+		}
 	}
 	if version <= 3 {
 		{
@@ -192,11 +207,14 @@ func (v *AddPartitionsToTxnResponse) randomize(g *rng, version int16, depth int)
 			v.ResultsByTopicV3AndBelow = a
 		}
 	} else {
-		v.ResultsByTopicV3AndBelow = nil
+		if v.ResultsByTopicV3AndBelow != nil {
+			v.ResultsByTopicV3AndBelow = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -216,11 +234,14 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) randomize(g *r
 			v.ResultsByPartition = a
 		}
 	} else {
-		v.ResultsByPartition = nil
+		if v.ResultsByPartition != nil {
+			v.ResultsByPartition = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -236,9 +257,10 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) randomize(
 	} else {
 		v.PartitionErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -258,11 +280,14 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) randomize(g *rng, v
 			v.TopicResults = a
 		}
 	} else {
-		v.TopicResults = nil
+		if v.TopicResults != nil {
+			v.TopicResults = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -277,7 +302,9 @@ func (v *AddRaftVoterRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if true {
 		v.TimeoutMs = int32(g.u64())
@@ -303,11 +330,14 @@ func (v *AddRaftVoterRequest) randomize(g *rng, version int16, depth int) {
 			v.Listeners = a
 		}
 	} else {
-		v.Listeners = nil
+		if v.Listeners != nil {
+			v.Listeners = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -328,9 +358,10 @@ func (v *AddRaftVoterRequestListener) randomize(g *rng, version int16, depth int
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -355,11 +386,14 @@ func (v *AddRaftVoterResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -376,9 +410,10 @@ func (v *AllocateProducerIdsRequest) randomize(g *rng, version int16, depth int)
 	} else {
 		v.BrokerEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -405,9 +440,10 @@ func (v *AllocateProducerIdsResponse) randomize(g *rng, version int16, depth int
 	} else {
 		v.ProducerIdLen = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -423,16 +459,19 @@ func (v *AlterClientQuotasRequest) randomize(g *rng, version int16, depth int) {
 			v.Entries = a
 		}
 	} else {
-		v.Entries = nil
+		if v.Entries != nil {
+			v.Entries = nil
+		}
 	}
 	if true {
 		v.ValidateOnly = g.intn(2) == 1
 	} else {
 		v.ValidateOnly = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -447,7 +486,9 @@ func (v *AlterClientQuotasRequestEntryData) randomize(g *rng, version int16, dep
 			v.Entity = a
 		}
 	} else {
-		v.Entity = nil
+		if v.Entity != nil {
+			v.Entity = nil
+		}
 	}
 	if true {
 		{
@@ -458,11 +499,14 @@ func (v *AlterClientQuotasRequestEntryData) randomize(g *rng, version int16, dep
 			v.Ops = a
 		}
 	} else {
-		v.Ops = nil
+		if v.Ops != nil {
+			v.Ops = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -481,11 +525,14 @@ func (v *AlterClientQuotasRequestEntityData) randomize(g *rng, version int16, de
 			v.EntityName = &s
 		}
 	} else {
-		v.EntityName = nil
+		if v.EntityName != nil {
+			v.EntityName = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -506,9 +553,10 @@ func (v *AlterClientQuotasRequestOpData) randomize(g *rng, version int16, depth 
 	} else {
 		v.Remove = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -529,11 +577,14 @@ func (v *AlterClientQuotasResponse) randomize(g *rng, version int16, depth int) 
 			v.Entries = a
 		}
 	} else {
-		v.Entries = nil
+		if v.Entries != nil {
+			v.Entries = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -552,7 +603,9 @@ func (v *AlterClientQuotasResponseEntryData) randomize(g *rng, version int16, de
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -563,11 +616,14 @@ func (v *AlterClientQuotasResponseEntryData) randomize(g *rng, version int16, de
 			v.Entity = a
 		}
 	} else {
-		v.Entity = nil
+		if v.Entity != nil {
+			v.Entity = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -586,11 +642,14 @@ func (v *AlterClientQuotasResponseEntityData) randomize(g *rng, version int16, d
 			v.EntityName = &s
 		}
 	} else {
-		v.EntityName = nil
+		if v.EntityName != nil {
+			v.EntityName = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -606,16 +665,19 @@ func (v *AlterConfigsRequest) randomize(g *rng, version int16, depth int) {
 			v.Resources = a
 		}
 	} else {
-		v.Resources = nil
+		if v.Resources != nil {
+			v.Resources = nil
+		}
 	}
 	if true {
 		v.ValidateOnly = g.intn(2) == 1
 	} else {
 		v.ValidateOnly = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -640,11 +702,14 @@ func (v *AlterConfigsRequestAlterConfigsResource) randomize(g *rng, version int1
 			v.Configs = a
 		}
 	} else {
-		v.Configs = nil
+		if v.Configs != nil {
+			v.Configs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -663,11 +728,14 @@ func (v *AlterConfigsRequestAlterableConfig) randomize(g *rng, version int16, de
 			v.Value = &s
 		}
 	} else {
-		v.Value = nil
+		if v.Value != nil {
+			v.Value = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -688,11 +756,14 @@ func (v *AlterConfigsResponse) randomize(g *rng, version int16, depth int) {
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -711,7 +782,9 @@ func (v *AlterConfigsResponseAlterConfigsResourceResponse) randomize(g *rng, ver
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.ResourceType = int8(g.u64())
@@ -723,9 +796,10 @@ func (v *AlterConfigsResponseAlterConfigsResourceResponse) randomize(g *rng, ver
 	} else {
 		v.ResourceName = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -751,11 +825,14 @@ func (v *AlterPartitionReassignmentsRequest) randomize(g *rng, version int16, de
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -775,11 +852,14 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) randomize(g *rng, 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -801,11 +881,14 @@ func (v *AlterPartitionReassignmentsRequestReassignablePartition) randomize(g *r
 			v.Replicas = a
 		}
 	} else {
-		v.Replicas = nil
+		if v.Replicas != nil {
+			v.Replicas = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -835,7 +918,9 @@ func (v *AlterPartitionReassignmentsResponse) randomize(g *rng, version int16, d
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -846,11 +931,14 @@ func (v *AlterPartitionReassignmentsResponse) randomize(g *rng, version int16, d
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -870,11 +958,14 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) randomize
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -898,11 +989,14 @@ func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) rando
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -928,11 +1022,14 @@ func (v *AlterPartitionRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -952,11 +1049,14 @@ func (v *AlterPartitionRequestTopicData) randomize(g *rng, version int16, depth 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -981,7 +1081,9 @@ func (v *AlterPartitionRequestPartitionData) randomize(g *rng, version int16, de
 			v.NewIsr = a
 		}
 	} else {
-		v.NewIsr = nil
+		if v.NewIsr != nil {
+			v.NewIsr = nil
+		}
 	}
 	if version >= 3 {
 		{
@@ -992,7 +1094,9 @@ func (v *AlterPartitionRequestPartitionData) randomize(g *rng, version int16, de
 			v.NewIsrWithEpochs = a
 		}
 	} else {
-		v.NewIsrWithEpochs = nil
+		if v.NewIsrWithEpochs != nil {
+			v.NewIsrWithEpochs = nil
+		}
 	}
 	if true {
 		v.LeaderRecoveryState = int8(g.u64())
@@ -1004,9 +1108,10 @@ func (v *AlterPartitionRequestPartitionData) randomize(g *rng, version int16, de
 	} else {
 		v.PartitionEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1022,9 +1127,10 @@ func (v *AlterPartitionRequestBrokerState) randomize(g *rng, version int16, dept
 	} else {
 		v.BrokerEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1050,11 +1156,14 @@ func (v *AlterPartitionResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1074,11 +1183,14 @@ func (v *AlterPartitionResponseTopicData) randomize(g *rng, version int16, depth
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1113,7 +1225,9 @@ func (v *AlterPartitionResponsePartitionData) randomize(g *rng, version int16, d
 			v.Isr = a
 		}
 	} else {
-		v.Isr = nil
+		if v.Isr != nil {
+			v.Isr = nil
+		}
 	}
 	if true {
 		v.LeaderRecoveryState = int8(g.u64())
@@ -1125,9 +1239,10 @@ func (v *AlterPartitionResponsePartitionData) randomize(g *rng, version int16, d
 	} else {
 		v.PartitionEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1143,11 +1258,14 @@ func (v *AlterReplicaLogDirsRequest) randomize(g *rng, version int16, depth int)
 			v.Dirs = a
 		}
 	} else {
-		v.Dirs = nil
+		if v.Dirs != nil {
+			v.Dirs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1167,11 +1285,14 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) randomize(g *rng, version
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1191,11 +1312,14 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) randomize(g *rng, ve
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1216,11 +1340,14 @@ func (v *AlterReplicaLogDirsResponse) randomize(g *rng, version int16, depth int
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1240,11 +1367,14 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) randomize(g *
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1260,9 +1390,10 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) randomize
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1283,11 +1414,14 @@ func (v *AlterShareGroupOffsetsRequest) randomize(g *rng, version int16, depth i
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1307,11 +1441,14 @@ func (v *AlterShareGroupOffsetsRequestTopic) randomize(g *rng, version int16, de
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1327,9 +1464,10 @@ func (v *AlterShareGroupOffsetsRequestPartition) randomize(g *rng, version int16
 	} else {
 		v.StartOffset = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1354,7 +1492,9 @@ func (v *AlterShareGroupOffsetsResponse) randomize(g *rng, version int16, depth 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -1365,11 +1505,14 @@ func (v *AlterShareGroupOffsetsResponse) randomize(g *rng, version int16, depth 
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1394,11 +1537,14 @@ func (v *AlterShareGroupOffsetsResponseTopic) randomize(g *rng, version int16, d
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1422,11 +1568,14 @@ func (v *AlterShareGroupOffsetsResponsePartition) randomize(g *rng, version int1
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1442,7 +1591,9 @@ func (v *AlterUserScramCredentialsRequest) randomize(g *rng, version int16, dept
 			v.Deletions = a
 		}
 	} else {
-		v.Deletions = nil
+		if v.Deletions != nil {
+			v.Deletions = nil
+		}
 	}
 	if true {
 		{
@@ -1453,11 +1604,14 @@ func (v *AlterUserScramCredentialsRequest) randomize(g *rng, version int16, dept
 			v.Upsertions = a
 		}
 	} else {
-		v.Upsertions = nil
+		if v.Upsertions != nil {
+			v.Upsertions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1473,9 +1627,10 @@ func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) randomize(g *r
 	} else {
 		v.Mechanism = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1503,7 +1658,9 @@ func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) randomize(g *
 			v.Salt = g.bytes()
 		}
 	} else {
-		v.Salt = nil
+		if v.Salt != nil {
+			v.Salt = nil
+		}
 	}
 	if true {
 		if false && g.intn(5) == 0 {
@@ -1512,11 +1669,14 @@ func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) randomize(g *
 			v.SaltedPassword = g.bytes()
 		}
 	} else {
-		v.SaltedPassword = nil
+		if v.SaltedPassword != nil {
+			v.SaltedPassword = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1537,11 +1697,14 @@ func (v *AlterUserScramCredentialsResponse) randomize(g *rng, version int16, dep
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1565,11 +1728,14 @@ func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) rando
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1586,9 +1752,10 @@ func (v *ApiVersionsRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ClientSoftwareVersion = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1609,7 +1776,9 @@ func (v *ApiVersionsResponse) randomize(g *rng, version int16, depth int) {
 			v.ApiKeys = a
 		}
 	} else {
-		v.ApiKeys = nil
+		if v.ApiKeys != nil {
+			v.ApiKeys = nil
+		}
 	}
 	if version >= 1 {
 		v.ThrottleTimeMs = int32(g.u64())
@@ -1625,10 +1794,14 @@ func (v *ApiVersionsResponse) randomize(g *rng, version int16, depth int) {
 			v.SupportedFeatures = a
 		}
 		if !(len(v.SupportedFeatures) != 0) {
-			v.SupportedFeatures = nil
+			if v.SupportedFeatures != nil {
+				v.SupportedFeatures = nil
+			}
 		}
 	} else {
-		v.SupportedFeatures = nil
+		if v.SupportedFeatures != nil {
+			v.SupportedFeatures = nil
+		}
 	}
 	if flexible && version >= 3 {
 		v.FinalizedFeaturesEpoch = int64(g.u64())
@@ -1647,10 +1820,14 @@ func (v *ApiVersionsResponse) randomize(g *rng, version int16, depth int) {
 			v.FinalizedFeatures = a
 		}
 		if !(len(v.FinalizedFeatures) != 0) {
-			v.FinalizedFeatures = nil
+			if v.FinalizedFeatures != nil {
+				v.FinalizedFeatures = nil
+			}
 		}
 	} else {
-		v.FinalizedFeatures = nil
+		if v.FinalizedFeatures != nil {
+			v.FinalizedFeatures = nil
+		}
 	}
 	if flexible && version >= 3 {
 		v.ZkMigrationReady = g.intn(2) == 1
@@ -1660,9 +1837,10 @@ func (v *ApiVersionsResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ZkMigrationReady = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1683,9 +1861,10 @@ func (v *ApiVersionsResponseApiVersion) randomize(g *rng, version int16, depth i
 	} else {
 		v.MaxVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1706,9 +1885,10 @@ func (v *ApiVersionsResponseSupportedFeatureKey) randomize(g *rng, version int16
 	} else {
 		v.MaxVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1729,9 +1909,10 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) randomize(g *rng, version int16
 	} else {
 		v.MinVersionLevel = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1757,11 +1938,14 @@ func (v *AssignReplicasToDirsRequest) randomize(g *rng, version int16, depth int
 			v.Directories = a
 		}
 	} else {
-		v.Directories = nil
+		if v.Directories != nil {
+			v.Directories = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1781,11 +1965,14 @@ func (v *AssignReplicasToDirsRequestDirectoryData) randomize(g *rng, version int
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1805,11 +1992,14 @@ func (v *AssignReplicasToDirsRequestTopicData) randomize(g *rng, version int16, 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1820,9 +2010,10 @@ func (v *AssignReplicasToDirsRequestPartitionData) randomize(g *rng, version int
 	} else {
 		v.PartitionIndex = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1848,11 +2039,14 @@ func (v *AssignReplicasToDirsResponse) randomize(g *rng, version int16, depth in
 			v.Directories = a
 		}
 	} else {
-		v.Directories = nil
+		if v.Directories != nil {
+			v.Directories = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1872,11 +2066,14 @@ func (v *AssignReplicasToDirsResponseDirectoryData) randomize(g *rng, version in
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1896,11 +2093,14 @@ func (v *AssignReplicasToDirsResponseTopicData) randomize(g *rng, version int16,
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1916,9 +2116,10 @@ func (v *AssignReplicasToDirsResponsePartitionData) randomize(g *rng, version in
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1933,7 +2134,9 @@ func (v *BeginQuorumEpochRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if version >= 1 {
 		v.VoterId = int32(g.u64())
@@ -1949,7 +2152,9 @@ func (v *BeginQuorumEpochRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 1 {
 		{
@@ -1960,11 +2165,14 @@ func (v *BeginQuorumEpochRequest) randomize(g *rng, version int16, depth int) {
 			v.LeaderEndpoints = a
 		}
 	} else {
-		v.LeaderEndpoints = nil
+		if v.LeaderEndpoints != nil {
+			v.LeaderEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -1984,11 +2192,14 @@ func (v *BeginQuorumEpochRequestTopicData) randomize(g *rng, version int16, dept
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2014,9 +2225,10 @@ func (v *BeginQuorumEpochRequestPartitionData) randomize(g *rng, version int16, 
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2037,9 +2249,10 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) randomize(g *rng, version int16,
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2060,7 +2273,9 @@ func (v *BeginQuorumEpochResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if flexible && version >= 1 {
 		{
@@ -2071,14 +2286,19 @@ func (v *BeginQuorumEpochResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 		if !(len(v.NodeEndpoints) != 0) {
-			v.NodeEndpoints = nil
+			if v.NodeEndpoints != nil {
+				v.NodeEndpoints = nil
+			}
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2098,11 +2318,14 @@ func (v *BeginQuorumEpochResponseTopicData) randomize(g *rng, version int16, dep
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2128,9 +2351,10 @@ func (v *BeginQuorumEpochResponsePartitionData) randomize(g *rng, version int16,
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2151,9 +2375,10 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) randomize(g *rng, version int16, 
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2194,14 +2419,19 @@ func (v *BrokerHeartbeatRequest) randomize(g *rng, version int16, depth int) {
 			v.OfflineLogDirs = a
 		}
 		if !(len(v.OfflineLogDirs) != 0) {
-			v.OfflineLogDirs = nil
+			if v.OfflineLogDirs != nil {
+				v.OfflineLogDirs = nil
+			}
 		}
 	} else {
-		v.OfflineLogDirs = nil
+		if v.OfflineLogDirs != nil {
+			v.OfflineLogDirs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2233,9 +2463,10 @@ func (v *BrokerHeartbeatResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ShouldShutDown = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2266,7 +2497,9 @@ func (v *BrokerRegistrationRequest) randomize(g *rng, version int16, depth int) 
 			v.Listeners = a
 		}
 	} else {
-		v.Listeners = nil
+		if v.Listeners != nil {
+			v.Listeners = nil
+		}
 	}
 	if true {
 		{
@@ -2277,7 +2510,9 @@ func (v *BrokerRegistrationRequest) randomize(g *rng, version int16, depth int) 
 			v.Features = a
 		}
 	} else {
-		v.Features = nil
+		if v.Features != nil {
+			v.Features = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2287,7 +2522,9 @@ func (v *BrokerRegistrationRequest) randomize(g *rng, version int16, depth int) 
 			v.Rack = &s
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
 	if version >= 1 {
 		v.IsMigratingZkBroker = g.intn(2) == 1
@@ -2303,16 +2540,19 @@ func (v *BrokerRegistrationRequest) randomize(g *rng, version int16, depth int) 
 			v.LogDirs = a
 		}
 	} else {
-		v.LogDirs = nil
+		if v.LogDirs != nil {
+			v.LogDirs = nil
+		}
 	}
 	if version >= 3 {
 		v.PreviousBrokerEpoch = int64(g.u64())
 	} else {
 		v.PreviousBrokerEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2338,9 +2578,10 @@ func (v *BrokerRegistrationRequestListener) randomize(g *rng, version int16, dep
 	} else {
 		v.SecurityProtocol = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2361,9 +2602,10 @@ func (v *BrokerRegistrationRequestFeature) randomize(g *rng, version int16, dept
 	} else {
 		v.MaxSupportedVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2385,9 +2627,10 @@ func (v *BrokerRegistrationResponse) randomize(g *rng, version int16, depth int)
 	} else {
 		v.BrokerEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2403,16 +2646,19 @@ func (v *ConsumerGroupDescribeRequest) randomize(g *rng, version int16, depth in
 			v.GroupIds = a
 		}
 	} else {
-		v.GroupIds = nil
+		if v.GroupIds != nil {
+			v.GroupIds = nil
+		}
 	}
 	if true {
 		v.IncludeAuthorizedOperations = g.intn(2) == 1
 	} else {
 		v.IncludeAuthorizedOperations = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2433,11 +2679,14 @@ func (v *ConsumerGroupDescribeResponse) randomize(g *rng, version int16, depth i
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2462,11 +2711,14 @@ func (v *ConsumerGroupDescribeResponseTopicPartitions) randomize(g *rng, version
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2481,11 +2733,14 @@ func (v *ConsumerGroupDescribeResponseAssignment) randomize(g *rng, version int1
 			v.TopicPartitions = a
 		}
 	} else {
-		v.TopicPartitions = nil
+		if v.TopicPartitions != nil {
+			v.TopicPartitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2504,7 +2759,9 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) randomize(g *rng, version 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.GroupId = g.str()
@@ -2540,16 +2797,19 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) randomize(g *rng, version 
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
 	if true {
 		v.AuthorizedOperations = int32(g.u64())
 	} else {
 		v.AuthorizedOperations = -2147483648
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2568,7 +2828,9 @@ func (v *ConsumerGroupDescribeResponseMember) randomize(g *rng, version int16, d
 			v.InstanceId = &s
 		}
 	} else {
-		v.InstanceId = nil
+		if v.InstanceId != nil {
+			v.InstanceId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2578,7 +2840,9 @@ func (v *ConsumerGroupDescribeResponseMember) randomize(g *rng, version int16, d
 			v.RackId = &s
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 	if true {
 		v.MemberEpoch = int32(g.u64())
@@ -2604,7 +2868,9 @@ func (v *ConsumerGroupDescribeResponseMember) randomize(g *rng, version int16, d
 			v.SubscribedTopicNames = a
 		}
 	} else {
-		v.SubscribedTopicNames = nil
+		if v.SubscribedTopicNames != nil {
+			v.SubscribedTopicNames = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2614,7 +2880,9 @@ func (v *ConsumerGroupDescribeResponseMember) randomize(g *rng, version int16, d
 			v.SubscribedTopicRegex = &s
 		}
 	} else {
-		v.SubscribedTopicRegex = nil
+		if v.SubscribedTopicRegex != nil {
+			v.SubscribedTopicRegex = nil
+		}
 	}
 	if true {
 		v.Assignment.randomize(g, version, depth+1)
@@ -2631,9 +2899,10 @@ func (v *ConsumerGroupDescribeResponseMember) randomize(g *rng, version int16, d
 	} else {
 		v.MemberType = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2663,7 +2932,9 @@ func (v *ConsumerGroupHeartbeatRequest) randomize(g *rng, version int16, depth i
 			v.InstanceId = &s
 		}
 	} else {
-		v.InstanceId = nil
+		if v.InstanceId != nil {
+			v.InstanceId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2673,7 +2944,9 @@ func (v *ConsumerGroupHeartbeatRequest) randomize(g *rng, version int16, depth i
 			v.RackId = &s
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 	if true {
 		v.RebalanceTimeoutMs = int32(g.u64())
@@ -2691,7 +2964,9 @@ func (v *ConsumerGroupHeartbeatRequest) randomize(g *rng, version int16, depth i
 			v.SubscribedTopicNames = a
 		}
 	} else {
-		v.SubscribedTopicNames = nil
+		if v.SubscribedTopicNames != nil {
+			v.SubscribedTopicNames = nil
+		}
 	}
 	if version >= 1 {
 		if version >= 1 && g.intn(5) == 0 {
@@ -2701,7 +2976,9 @@ func (v *ConsumerGroupHeartbeatRequest) randomize(g *rng, version int16, depth i
 			v.SubscribedTopicRegex = &s
 		}
 	} else {
-		v.SubscribedTopicRegex = nil
+		if v.SubscribedTopicRegex != nil {
+			v.SubscribedTopicRegex = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2711,7 +2988,9 @@ func (v *ConsumerGroupHeartbeatRequest) randomize(g *rng, version int16, depth i
 			v.ServerAssignor = &s
 		}
 	} else {
-		v.ServerAssignor = nil
+		if v.ServerAssignor != nil {
+			v.ServerAssignor = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2724,11 +3003,14 @@ func (v *ConsumerGroupHeartbeatRequest) randomize(g *rng, version int16, depth i
 			v.TopicPartitions = a
 		}
 	} else {
-		v.TopicPartitions = nil
+		if v.TopicPartitions != nil {
+			v.TopicPartitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2748,11 +3030,14 @@ func (v *ConsumerGroupHeartbeatRequestTopicPartitions) randomize(g *rng, version
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2777,7 +3062,9 @@ func (v *ConsumerGroupHeartbeatResponse) randomize(g *rng, version int16, depth 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2787,7 +3074,9 @@ func (v *ConsumerGroupHeartbeatResponse) randomize(g *rng, version int16, depth 
 			v.MemberId = &s
 		}
 	} else {
-		v.MemberId = nil
+		if v.MemberId != nil {
+			v.MemberId = nil
+		}
 	}
 	if true {
 		v.MemberEpoch = int32(g.u64())
@@ -2807,11 +3096,14 @@ func (v *ConsumerGroupHeartbeatResponse) randomize(g *rng, version int16, depth 
 			v.Assignment.randomize(g, version, depth+1)
 		}
 	} else {
-		v.Assignment = nil
+		if v.Assignment != nil {
+			v.Assignment = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2831,11 +3123,14 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) randomize(g *rng, versio
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2850,11 +3145,14 @@ func (v *ConsumerGroupHeartbeatResponseAssignment) randomize(g *rng, version int
 			v.TopicPartitions = a
 		}
 	} else {
-		v.TopicPartitions = nil
+		if v.TopicPartitions != nil {
+			v.TopicPartitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -2869,7 +3167,9 @@ func (v *ConsumerProtocolAssignment) randomize(g *rng, version int16, depth int)
 			v.AssignedPartitions = a
 		}
 	} else {
-		v.AssignedPartitions = nil
+		if v.AssignedPartitions != nil {
+			v.AssignedPartitions = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2878,7 +3178,9 @@ func (v *ConsumerProtocolAssignment) randomize(g *rng, version int16, depth int)
 			v.UserData = g.bytes()
 		}
 	} else {
-		v.UserData = nil
+		if v.UserData != nil {
+			v.UserData = nil
+		}
 	}
 }
 
@@ -2897,7 +3199,9 @@ func (v *ConsumerProtocolAssignmentTopicPartition) randomize(g *rng, version int
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 }
 
@@ -2912,7 +3216,9 @@ func (v *ConsumerProtocolSubscription) randomize(g *rng, version int16, depth in
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -2921,7 +3227,9 @@ func (v *ConsumerProtocolSubscription) randomize(g *rng, version int16, depth in
 			v.UserData = g.bytes()
 		}
 	} else {
-		v.UserData = nil
+		if v.UserData != nil {
+			v.UserData = nil
+		}
 	}
 	if version >= 1 {
 		{
@@ -2932,7 +3240,9 @@ func (v *ConsumerProtocolSubscription) randomize(g *rng, version int16, depth in
 			v.OwnedPartitions = a
 		}
 	} else {
-		v.OwnedPartitions = nil
+		if v.OwnedPartitions != nil {
+			v.OwnedPartitions = nil
+		}
 	}
 	if version >= 2 {
 		v.GenerationId = int32(g.u64())
@@ -2947,7 +3257,9 @@ func (v *ConsumerProtocolSubscription) randomize(g *rng, version int16, depth in
 			v.RackId = &s
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 }
 
@@ -2966,7 +3278,9 @@ func (v *ConsumerProtocolSubscriptionTopicPartition) randomize(g *rng, version i
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 }
 
@@ -3005,7 +3319,9 @@ func (v *ControllerRegistrationRequest) randomize(g *rng, version int16, depth i
 			v.Listeners = a
 		}
 	} else {
-		v.Listeners = nil
+		if v.Listeners != nil {
+			v.Listeners = nil
+		}
 	}
 	if true {
 		{
@@ -3016,11 +3332,14 @@ func (v *ControllerRegistrationRequest) randomize(g *rng, version int16, depth i
 			v.Features = a
 		}
 	} else {
-		v.Features = nil
+		if v.Features != nil {
+			v.Features = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3046,9 +3365,10 @@ func (v *ControllerRegistrationRequestListener) randomize(g *rng, version int16,
 	} else {
 		v.SecurityProtocol = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3069,9 +3389,10 @@ func (v *ControllerRegistrationRequestFeature) randomize(g *rng, version int16, 
 	} else {
 		v.MaxSupportedVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3096,11 +3417,14 @@ func (v *ControllerRegistrationResponse) randomize(g *rng, version int16, depth 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3116,11 +3440,14 @@ func (v *CreateAclsRequest) randomize(g *rng, version int16, depth int) {
 			v.Creations = a
 		}
 	} else {
-		v.Creations = nil
+		if v.Creations != nil {
+			v.Creations = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3161,9 +3488,10 @@ func (v *CreateAclsRequestAclCreation) randomize(g *rng, version int16, depth in
 	} else {
 		v.PermissionType = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3184,11 +3512,14 @@ func (v *CreateAclsResponse) randomize(g *rng, version int16, depth int) {
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3207,11 +3538,14 @@ func (v *CreateAclsResponseAclCreationResult) randomize(g *rng, version int16, d
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3226,7 +3560,9 @@ func (v *CreateDelegationTokenRequest) randomize(g *rng, version int16, depth in
 			v.OwnerPrincipalType = &s
 		}
 	} else {
-		v.OwnerPrincipalType = nil
+		if v.OwnerPrincipalType != nil {
+			v.OwnerPrincipalType = nil
+		}
 	}
 	if version >= 3 {
 		if version >= 3 && g.intn(5) == 0 {
@@ -3236,7 +3572,9 @@ func (v *CreateDelegationTokenRequest) randomize(g *rng, version int16, depth in
 			v.OwnerPrincipalName = &s
 		}
 	} else {
-		v.OwnerPrincipalName = nil
+		if v.OwnerPrincipalName != nil {
+			v.OwnerPrincipalName = nil
+		}
 	}
 	if true {
 		{
@@ -3247,16 +3585,19 @@ func (v *CreateDelegationTokenRequest) randomize(g *rng, version int16, depth in
 			v.Renewers = a
 		}
 	} else {
-		v.Renewers = nil
+		if v.Renewers != nil {
+			v.Renewers = nil
+		}
 	}
 	if true {
 		v.MaxLifetimeMs = int64(g.u64())
 	} else {
 		v.MaxLifetimeMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3272,9 +3613,10 @@ func (v *CreateDelegationTokenRequestCreatableRenewers) randomize(g *rng, versio
 	} else {
 		v.PrincipalName = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3333,16 +3675,19 @@ func (v *CreateDelegationTokenResponse) randomize(g *rng, version int16, depth i
 			v.Hmac = g.bytes()
 		}
 	} else {
-		v.Hmac = nil
+		if v.Hmac != nil {
+			v.Hmac = nil
+		}
 	}
 	if true {
 		v.ThrottleTimeMs = int32(g.u64())
 	} else {
 		v.ThrottleTimeMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3358,7 +3703,9 @@ func (v *CreatePartitionsRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		v.TimeoutMs = int32(g.u64())
@@ -3370,9 +3717,10 @@ func (v *CreatePartitionsRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ValidateOnly = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3399,11 +3747,14 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) randomize(g *rng, version
 			v.Assignments = a
 		}
 	} else {
-		v.Assignments = nil
+		if v.Assignments != nil {
+			v.Assignments = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3418,11 +3769,14 @@ func (v *CreatePartitionsRequestCreatePartitionsAssignment) randomize(g *rng, ve
 			v.BrokerIds = a
 		}
 	} else {
-		v.BrokerIds = nil
+		if v.BrokerIds != nil {
+			v.BrokerIds = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3443,11 +3797,14 @@ func (v *CreatePartitionsResponse) randomize(g *rng, version int16, depth int) {
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3471,11 +3828,14 @@ func (v *CreatePartitionsResponseCreatePartitionsTopicResult) randomize(g *rng, 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3491,7 +3851,9 @@ func (v *CreateTopicsRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		v.TimeoutMs = int32(g.u64())
@@ -3503,9 +3865,10 @@ func (v *CreateTopicsRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ValidateOnly = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3535,7 +3898,9 @@ func (v *CreateTopicsRequestCreatableTopic) randomize(g *rng, version int16, dep
 			v.Assignments = a
 		}
 	} else {
-		v.Assignments = nil
+		if v.Assignments != nil {
+			v.Assignments = nil
+		}
 	}
 	if true {
 		{
@@ -3546,11 +3911,14 @@ func (v *CreateTopicsRequestCreatableTopic) randomize(g *rng, version int16, dep
 			v.Configs = a
 		}
 	} else {
-		v.Configs = nil
+		if v.Configs != nil {
+			v.Configs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3570,11 +3938,14 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) randomize(g *rng, versio
 			v.BrokerIds = a
 		}
 	} else {
-		v.BrokerIds = nil
+		if v.BrokerIds != nil {
+			v.BrokerIds = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3593,11 +3964,14 @@ func (v *CreateTopicsRequestCreatableTopicConfig) randomize(g *rng, version int1
 			v.Value = &s
 		}
 	} else {
-		v.Value = nil
+		if v.Value != nil {
+			v.Value = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3618,11 +3992,14 @@ func (v *CreateTopicsResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3651,7 +4028,9 @@ func (v *CreateTopicsResponseCreatableTopicResult) randomize(g *rng, version int
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if flexible && version >= 5 {
 		v.TopicConfigErrorCode = int16(g.u64())
@@ -3682,11 +4061,14 @@ func (v *CreateTopicsResponseCreatableTopicResult) randomize(g *rng, version int
 			v.Configs = a
 		}
 	} else {
-		v.Configs = nil
+		if v.Configs != nil {
+			v.Configs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3705,7 +4087,9 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) randomize(g *rng, version in
 			v.Value = &s
 		}
 	} else {
-		v.Value = nil
+		if v.Value != nil {
+			v.Value = nil
+		}
 	}
 	if version >= 5 {
 		v.ReadOnly = g.intn(2) == 1
@@ -3722,9 +4106,10 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) randomize(g *rng, version in
 	} else {
 		v.IsSensitive = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3746,9 +4131,10 @@ func (v *DefaultPrincipalData) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.TokenAuthenticated = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3764,11 +4150,14 @@ func (v *DeleteAclsRequest) randomize(g *rng, version int16, depth int) {
 			v.Filters = a
 		}
 	} else {
-		v.Filters = nil
+		if v.Filters != nil {
+			v.Filters = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3787,7 +4176,9 @@ func (v *DeleteAclsRequestDeleteAclsFilter) randomize(g *rng, version int16, dep
 			v.ResourceNameFilter = &s
 		}
 	} else {
-		v.ResourceNameFilter = nil
+		if v.ResourceNameFilter != nil {
+			v.ResourceNameFilter = nil
+		}
 	}
 	if true {
 		v.PatternTypeFilter = int8(g.u64())
@@ -3802,7 +4193,9 @@ func (v *DeleteAclsRequestDeleteAclsFilter) randomize(g *rng, version int16, dep
 			v.PrincipalFilter = &s
 		}
 	} else {
-		v.PrincipalFilter = nil
+		if v.PrincipalFilter != nil {
+			v.PrincipalFilter = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -3812,7 +4205,9 @@ func (v *DeleteAclsRequestDeleteAclsFilter) randomize(g *rng, version int16, dep
 			v.HostFilter = &s
 		}
 	} else {
-		v.HostFilter = nil
+		if v.HostFilter != nil {
+			v.HostFilter = nil
+		}
 	}
 	if true {
 		v.Operation = int8(g.u64())
@@ -3824,9 +4219,10 @@ func (v *DeleteAclsRequestDeleteAclsFilter) randomize(g *rng, version int16, dep
 	} else {
 		v.PermissionType = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3847,11 +4243,14 @@ func (v *DeleteAclsResponse) randomize(g *rng, version int16, depth int) {
 			v.FilterResults = a
 		}
 	} else {
-		v.FilterResults = nil
+		if v.FilterResults != nil {
+			v.FilterResults = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3870,7 +4269,9 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) randomize(g *rng, version int
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -3881,11 +4282,14 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) randomize(g *rng, version int
 			v.MatchingAcls = a
 		}
 	} else {
-		v.MatchingAcls = nil
+		if v.MatchingAcls != nil {
+			v.MatchingAcls = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3904,7 +4308,9 @@ func (v *DeleteAclsResponseDeleteAclsMatchingAcl) randomize(g *rng, version int1
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.ResourceType = int8(g.u64())
@@ -3941,9 +4347,10 @@ func (v *DeleteAclsResponseDeleteAclsMatchingAcl) randomize(g *rng, version int1
 	} else {
 		v.PermissionType = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3959,11 +4366,14 @@ func (v *DeleteGroupsRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupsNames = a
 		}
 	} else {
-		v.GroupsNames = nil
+		if v.GroupsNames != nil {
+			v.GroupsNames = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -3984,11 +4394,14 @@ func (v *DeleteGroupsResponse) randomize(g *rng, version int16, depth int) {
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4004,9 +4417,10 @@ func (v *DeleteGroupsResponseDeletableGroupResult) randomize(g *rng, version int
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4022,16 +4436,19 @@ func (v *DeleteRecordsRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		v.TimeoutMs = int32(g.u64())
 	} else {
 		v.TimeoutMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4051,11 +4468,14 @@ func (v *DeleteRecordsRequestDeleteRecordsTopic) randomize(g *rng, version int16
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4071,9 +4491,10 @@ func (v *DeleteRecordsRequestDeleteRecordsPartition) randomize(g *rng, version i
 	} else {
 		v.Offset = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4094,11 +4515,14 @@ func (v *DeleteRecordsResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4118,11 +4542,14 @@ func (v *DeleteRecordsResponseDeleteRecordsTopicResult) randomize(g *rng, versio
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4143,9 +4570,10 @@ func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) randomize(g *rng, ve
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4166,11 +4594,14 @@ func (v *DeleteShareGroupOffsetsRequest) randomize(g *rng, version int16, depth 
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4181,9 +4612,10 @@ func (v *DeleteShareGroupOffsetsRequestTopic) randomize(g *rng, version int16, d
 	} else {
 		v.TopicName = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4208,7 +4640,9 @@ func (v *DeleteShareGroupOffsetsResponse) randomize(g *rng, version int16, depth
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -4219,11 +4653,14 @@ func (v *DeleteShareGroupOffsetsResponse) randomize(g *rng, version int16, depth
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4252,11 +4689,14 @@ func (v *DeleteShareGroupOffsetsResponseTopic) randomize(g *rng, version int16, 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4277,11 +4717,14 @@ func (v *DeleteShareGroupStateRequest) randomize(g *rng, version int16, depth in
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4301,11 +4744,14 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) randomize(g *rng, version 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4316,9 +4762,10 @@ func (v *DeleteShareGroupStateRequestPartitionData) randomize(g *rng, version in
 	} else {
 		v.Partition = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4334,11 +4781,14 @@ func (v *DeleteShareGroupStateResponse) randomize(g *rng, version int16, depth i
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4358,11 +4808,14 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) randomize(g *rng, versi
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4386,11 +4839,14 @@ func (v *DeleteShareGroupStateResponsePartitionResult) randomize(g *rng, version
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4406,7 +4862,9 @@ func (v *DeleteTopicsRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version <= 5 {
 		{
@@ -4417,16 +4875,19 @@ func (v *DeleteTopicsRequest) randomize(g *rng, version int16, depth int) {
 			v.TopicNames = a
 		}
 	} else {
-		v.TopicNames = nil
+		if v.TopicNames != nil {
+			v.TopicNames = nil
+		}
 	}
 	if true {
 		v.TimeoutMs = int32(g.u64())
 	} else {
 		v.TimeoutMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4440,16 +4901,19 @@ func (v *DeleteTopicsRequestDeleteTopicState) randomize(g *rng, version int16, d
 			v.Name = &s
 		}
 	} else {
-		v.Name = nil
+		if v.Name != nil {
+			v.Name = nil
+		}
 	}
 	if version >= 6 {
 		v.TopicId = g.uuid()
 	} else {
 		v.TopicId = UUID{}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4470,11 +4934,14 @@ func (v *DeleteTopicsResponse) randomize(g *rng, version int16, depth int) {
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4488,7 +4955,9 @@ func (v *DeleteTopicsResponseDeletableTopicResult) randomize(g *rng, version int
 			v.Name = &s
 		}
 	} else {
-		v.Name = nil
+		if v.Name != nil {
+			v.Name = nil
+		}
 	}
 	if version >= 6 {
 		v.TopicId = g.uuid()
@@ -4508,11 +4977,14 @@ func (v *DeleteTopicsResponseDeletableTopicResult) randomize(g *rng, version int
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4532,7 +5004,9 @@ func (v *DescribeAclsRequest) randomize(g *rng, version int16, depth int) {
 			v.ResourceNameFilter = &s
 		}
 	} else {
-		v.ResourceNameFilter = nil
+		if v.ResourceNameFilter != nil {
+			v.ResourceNameFilter = nil
+		}
 	}
 	if true {
 		v.PatternTypeFilter = int8(g.u64())
@@ -4547,7 +5021,9 @@ func (v *DescribeAclsRequest) randomize(g *rng, version int16, depth int) {
 			v.PrincipalFilter = &s
 		}
 	} else {
-		v.PrincipalFilter = nil
+		if v.PrincipalFilter != nil {
+			v.PrincipalFilter = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -4557,7 +5033,9 @@ func (v *DescribeAclsRequest) randomize(g *rng, version int16, depth int) {
 			v.HostFilter = &s
 		}
 	} else {
-		v.HostFilter = nil
+		if v.HostFilter != nil {
+			v.HostFilter = nil
+		}
 	}
 	if true {
 		v.Operation = int8(g.u64())
@@ -4569,9 +5047,10 @@ func (v *DescribeAclsRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.PermissionType = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4596,7 +5075,9 @@ func (v *DescribeAclsResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -4607,11 +5088,14 @@ func (v *DescribeAclsResponse) randomize(g *rng, version int16, depth int) {
 			v.Resources = a
 		}
 	} else {
-		v.Resources = nil
+		if v.Resources != nil {
+			v.Resources = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4641,11 +5125,14 @@ func (v *DescribeAclsResponseDescribeAclsResource) randomize(g *rng, version int
 			v.Acls = a
 		}
 	} else {
-		v.Acls = nil
+		if v.Acls != nil {
+			v.Acls = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4671,9 +5158,10 @@ func (v *DescribeAclsResponseAclDescription) randomize(g *rng, version int16, de
 	} else {
 		v.PermissionType = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4689,16 +5177,19 @@ func (v *DescribeClientQuotasRequest) randomize(g *rng, version int16, depth int
 			v.Components = a
 		}
 	} else {
-		v.Components = nil
+		if v.Components != nil {
+			v.Components = nil
+		}
 	}
 	if true {
 		v.Strict = g.intn(2) == 1
 	} else {
 		v.Strict = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4722,11 +5213,14 @@ func (v *DescribeClientQuotasRequestComponentData) randomize(g *rng, version int
 			v.Match = &s
 		}
 	} else {
-		v.Match = nil
+		if v.Match != nil {
+			v.Match = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4751,7 +5245,9 @@ func (v *DescribeClientQuotasResponse) randomize(g *rng, version int16, depth in
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -4764,11 +5260,14 @@ func (v *DescribeClientQuotasResponse) randomize(g *rng, version int16, depth in
 			v.Entries = a
 		}
 	} else {
-		v.Entries = nil
+		if v.Entries != nil {
+			v.Entries = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4783,7 +5282,9 @@ func (v *DescribeClientQuotasResponseEntryData) randomize(g *rng, version int16,
 			v.Entity = a
 		}
 	} else {
-		v.Entity = nil
+		if v.Entity != nil {
+			v.Entity = nil
+		}
 	}
 	if true {
 		{
@@ -4794,11 +5295,14 @@ func (v *DescribeClientQuotasResponseEntryData) randomize(g *rng, version int16,
 			v.Values = a
 		}
 	} else {
-		v.Values = nil
+		if v.Values != nil {
+			v.Values = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4817,11 +5321,14 @@ func (v *DescribeClientQuotasResponseEntityData) randomize(g *rng, version int16
 			v.EntityName = &s
 		}
 	} else {
-		v.EntityName = nil
+		if v.EntityName != nil {
+			v.EntityName = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4837,9 +5344,10 @@ func (v *DescribeClientQuotasResponseValueData) randomize(g *rng, version int16,
 	} else {
 		v.Value = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4861,9 +5369,10 @@ func (v *DescribeClusterRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.IncludeFencedBrokers = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4888,7 +5397,9 @@ func (v *DescribeClusterResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if version >= 1 {
 		v.EndpointType = int8(g.u64())
@@ -4914,16 +5425,19 @@ func (v *DescribeClusterResponse) randomize(g *rng, version int16, depth int) {
 			v.Brokers = a
 		}
 	} else {
-		v.Brokers = nil
+		if v.Brokers != nil {
+			v.Brokers = nil
+		}
 	}
 	if true {
 		v.ClusterAuthorizedOperations = int32(g.u64())
 	} else {
 		v.ClusterAuthorizedOperations = -2147483648
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4952,16 +5466,19 @@ func (v *DescribeClusterResponseDescribeClusterBroker) randomize(g *rng, version
 			v.Rack = &s
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
 	if version >= 2 {
 		v.IsFenced = g.intn(2) == 1
 	} else {
 		v.IsFenced = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -4977,7 +5494,9 @@ func (v *DescribeConfigsRequest) randomize(g *rng, version int16, depth int) {
 			v.Resources = a
 		}
 	} else {
-		v.Resources = nil
+		if v.Resources != nil {
+			v.Resources = nil
+		}
 	}
 	if true {
 		v.IncludeSynonyms = g.intn(2) == 1
@@ -4989,9 +5508,10 @@ func (v *DescribeConfigsRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.IncludeDocumentation = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5018,11 +5538,14 @@ func (v *DescribeConfigsRequestDescribeConfigsResource) randomize(g *rng, versio
 			v.ConfigurationKeys = a
 		}
 	} else {
-		v.ConfigurationKeys = nil
+		if v.ConfigurationKeys != nil {
+			v.ConfigurationKeys = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5043,11 +5566,14 @@ func (v *DescribeConfigsResponse) randomize(g *rng, version int16, depth int) {
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5066,7 +5592,9 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) randomize(g *rng, version
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.ResourceType = int8(g.u64())
@@ -5087,11 +5615,14 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) randomize(g *rng, version
 			v.Configs = a
 		}
 	} else {
-		v.Configs = nil
+		if v.Configs != nil {
+			v.Configs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5110,7 +5641,9 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) randomize(g *rng,
 			v.Value = &s
 		}
 	} else {
-		v.Value = nil
+		if v.Value != nil {
+			v.Value = nil
+		}
 	}
 	if true {
 		v.ReadOnly = g.intn(2) == 1
@@ -5136,7 +5669,9 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) randomize(g *rng,
 			v.Synonyms = a
 		}
 	} else {
-		v.Synonyms = nil
+		if v.Synonyms != nil {
+			v.Synonyms = nil
+		}
 	}
 	if version >= 3 {
 		v.ConfigType = int8(g.u64())
@@ -5151,11 +5686,14 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) randomize(g *rng,
 			v.Documentation = &s
 		}
 	} else {
-		v.Documentation = nil
+		if v.Documentation != nil {
+			v.Documentation = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5174,16 +5712,19 @@ func (v *DescribeConfigsResponseDescribeConfigsSynonym) randomize(g *rng, versio
 			v.Value = &s
 		}
 	} else {
-		v.Value = nil
+		if v.Value != nil {
+			v.Value = nil
+		}
 	}
 	if true {
 		v.Source = int8(g.u64())
 	} else {
 		v.Source = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5201,11 +5742,14 @@ func (v *DescribeDelegationTokenRequest) randomize(g *rng, version int16, depth 
 			v.Owners = a
 		}
 	} else {
-		v.Owners = nil
+		if v.Owners != nil {
+			v.Owners = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5221,9 +5765,10 @@ func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) randomize(g
 	} else {
 		v.PrincipalName = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5244,16 +5789,19 @@ func (v *DescribeDelegationTokenResponse) randomize(g *rng, version int16, depth
 			v.Tokens = a
 		}
 	} else {
-		v.Tokens = nil
+		if v.Tokens != nil {
+			v.Tokens = nil
+		}
 	}
 	if true {
 		v.ThrottleTimeMs = int32(g.u64())
 	} else {
 		v.ThrottleTimeMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5306,7 +5854,9 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) randomize(g *r
 			v.Hmac = g.bytes()
 		}
 	} else {
-		v.Hmac = nil
+		if v.Hmac != nil {
+			v.Hmac = nil
+		}
 	}
 	if true {
 		{
@@ -5317,11 +5867,14 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) randomize(g *r
 			v.Renewers = a
 		}
 	} else {
-		v.Renewers = nil
+		if v.Renewers != nil {
+			v.Renewers = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5337,9 +5890,10 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) randomi
 	} else {
 		v.PrincipalName = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5355,16 +5909,19 @@ func (v *DescribeGroupsRequest) randomize(g *rng, version int16, depth int) {
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
 	if version >= 3 {
 		v.IncludeAuthorizedOperations = g.intn(2) == 1
 	} else {
 		v.IncludeAuthorizedOperations = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5385,11 +5942,14 @@ func (v *DescribeGroupsResponse) randomize(g *rng, version int16, depth int) {
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5408,7 +5968,9 @@ func (v *DescribeGroupsResponseDescribedGroup) randomize(g *rng, version int16, 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.GroupId = g.str()
@@ -5439,16 +6001,19 @@ func (v *DescribeGroupsResponseDescribedGroup) randomize(g *rng, version int16, 
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
 	if version >= 3 {
 		v.AuthorizedOperations = int32(g.u64())
 	} else {
 		v.AuthorizedOperations = -2147483648
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5467,7 +6032,9 @@ func (v *DescribeGroupsResponseDescribedGroupMember) randomize(g *rng, version i
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if true {
 		v.ClientId = g.str()
@@ -5486,7 +6053,9 @@ func (v *DescribeGroupsResponseDescribedGroupMember) randomize(g *rng, version i
 			v.MemberMetadata = g.bytes()
 		}
 	} else {
-		v.MemberMetadata = nil
+		if v.MemberMetadata != nil {
+			v.MemberMetadata = nil
+		}
 	}
 	if true {
 		if false && g.intn(5) == 0 {
@@ -5495,11 +6064,14 @@ func (v *DescribeGroupsResponseDescribedGroupMember) randomize(g *rng, version i
 			v.MemberAssignment = g.bytes()
 		}
 	} else {
-		v.MemberAssignment = nil
+		if v.MemberAssignment != nil {
+			v.MemberAssignment = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5517,11 +6089,14 @@ func (v *DescribeLogDirsRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5541,11 +6116,14 @@ func (v *DescribeLogDirsRequestDescribableLogDirTopic) randomize(g *rng, version
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5571,11 +6149,14 @@ func (v *DescribeLogDirsResponse) randomize(g *rng, version int16, depth int) {
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5600,7 +6181,9 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) randomize(g *rng, version
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 4 {
 		v.TotalBytes = int64(g.u64())
@@ -5612,9 +6195,10 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) randomize(g *rng, version
 	} else {
 		v.UsableBytes = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5634,11 +6218,14 @@ func (v *DescribeLogDirsResponseDescribeLogDirsTopic) randomize(g *rng, version 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5664,9 +6251,10 @@ func (v *DescribeLogDirsResponseDescribeLogDirsPartition) randomize(g *rng, vers
 	} else {
 		v.IsFutureKey = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5682,11 +6270,14 @@ func (v *DescribeProducersRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5706,11 +6297,14 @@ func (v *DescribeProducersRequestTopicRequest) randomize(g *rng, version int16, 
 			v.PartitionIndexes = a
 		}
 	} else {
-		v.PartitionIndexes = nil
+		if v.PartitionIndexes != nil {
+			v.PartitionIndexes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5731,11 +6325,14 @@ func (v *DescribeProducersResponse) randomize(g *rng, version int16, depth int) 
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5755,11 +6352,14 @@ func (v *DescribeProducersResponseTopicResponse) randomize(g *rng, version int16
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5783,7 +6383,9 @@ func (v *DescribeProducersResponsePartitionResponse) randomize(g *rng, version i
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -5794,11 +6396,14 @@ func (v *DescribeProducersResponsePartitionResponse) randomize(g *rng, version i
 			v.ActiveProducers = a
 		}
 	} else {
-		v.ActiveProducers = nil
+		if v.ActiveProducers != nil {
+			v.ActiveProducers = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5834,9 +6439,10 @@ func (v *DescribeProducersResponseProducerState) randomize(g *rng, version int16
 	} else {
 		v.CurrentTxnStartOffset = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5852,11 +6458,14 @@ func (v *DescribeQuorumRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5876,11 +6485,14 @@ func (v *DescribeQuorumRequestTopicData) randomize(g *rng, version int16, depth 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5891,9 +6503,10 @@ func (v *DescribeQuorumRequestPartitionData) randomize(g *rng, version int16, de
 	} else {
 		v.PartitionIndex = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5913,7 +6526,9 @@ func (v *DescribeQuorumResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -5924,7 +6539,9 @@ func (v *DescribeQuorumResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 2 {
 		{
@@ -5935,11 +6552,14 @@ func (v *DescribeQuorumResponse) randomize(g *rng, version int16, depth int) {
 			v.Nodes = a
 		}
 	} else {
-		v.Nodes = nil
+		if v.Nodes != nil {
+			v.Nodes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5970,9 +6590,10 @@ func (v *DescribeQuorumResponseReplicaState) randomize(g *rng, version int16, de
 	} else {
 		v.LastCaughtUpTimestamp = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -5992,11 +6613,14 @@ func (v *DescribeQuorumResponseTopicData) randomize(g *rng, version int16, depth
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6020,7 +6644,9 @@ func (v *DescribeQuorumResponsePartitionData) randomize(g *rng, version int16, d
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.LeaderId = int32(g.u64())
@@ -6046,7 +6672,9 @@ func (v *DescribeQuorumResponsePartitionData) randomize(g *rng, version int16, d
 			v.CurrentVoters = a
 		}
 	} else {
-		v.CurrentVoters = nil
+		if v.CurrentVoters != nil {
+			v.CurrentVoters = nil
+		}
 	}
 	if true {
 		{
@@ -6057,11 +6685,14 @@ func (v *DescribeQuorumResponsePartitionData) randomize(g *rng, version int16, d
 			v.Observers = a
 		}
 	} else {
-		v.Observers = nil
+		if v.Observers != nil {
+			v.Observers = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6081,11 +6712,14 @@ func (v *DescribeQuorumResponseNode) randomize(g *rng, version int16, depth int)
 			v.Listeners = a
 		}
 	} else {
-		v.Listeners = nil
+		if v.Listeners != nil {
+			v.Listeners = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6106,9 +6740,10 @@ func (v *DescribeQuorumResponseListener) randomize(g *rng, version int16, depth 
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6124,11 +6759,14 @@ func (v *DescribeShareGroupOffsetsRequest) randomize(g *rng, version int16, dept
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6150,11 +6788,14 @@ func (v *DescribeShareGroupOffsetsRequestGroup) randomize(g *rng, version int16,
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6174,11 +6815,14 @@ func (v *DescribeShareGroupOffsetsRequestTopic) randomize(g *rng, version int16,
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6199,11 +6843,14 @@ func (v *DescribeShareGroupOffsetsResponse) randomize(g *rng, version int16, dep
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6223,7 +6870,9 @@ func (v *DescribeShareGroupOffsetsResponseGroup) randomize(g *rng, version int16
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		v.ErrorCode = int16(g.u64())
@@ -6238,11 +6887,14 @@ func (v *DescribeShareGroupOffsetsResponseGroup) randomize(g *rng, version int16
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6267,11 +6919,14 @@ func (v *DescribeShareGroupOffsetsResponseTopic) randomize(g *rng, version int16
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6305,11 +6960,14 @@ func (v *DescribeShareGroupOffsetsResponsePartition) randomize(g *rng, version i
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6325,7 +6983,9 @@ func (v *DescribeTopicPartitionsRequest) randomize(g *rng, version int16, depth 
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		v.ResponsePartitionLimit = int32(g.u64())
@@ -6340,11 +7000,14 @@ func (v *DescribeTopicPartitionsRequest) randomize(g *rng, version int16, depth 
 			v.Cursor.randomize(g, version, depth+1)
 		}
 	} else {
-		v.Cursor = nil
+		if v.Cursor != nil {
+			v.Cursor = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6355,9 +7018,10 @@ func (v *DescribeTopicPartitionsRequestTopicRequest) randomize(g *rng, version i
 	} else {
 		v.Name = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6373,9 +7037,10 @@ func (v *DescribeTopicPartitionsRequestCursor) randomize(g *rng, version int16, 
 	} else {
 		v.PartitionIndex = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6396,7 +7061,9 @@ func (v *DescribeTopicPartitionsResponse) randomize(g *rng, version int16, depth
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -6406,11 +7073,14 @@ func (v *DescribeTopicPartitionsResponse) randomize(g *rng, version int16, depth
 			v.NextCursor.randomize(g, version, depth+1)
 		}
 	} else {
-		v.NextCursor = nil
+		if v.NextCursor != nil {
+			v.NextCursor = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6429,7 +7099,9 @@ func (v *DescribeTopicPartitionsResponseTopic) randomize(g *rng, version int16, 
 			v.Name = &s
 		}
 	} else {
-		v.Name = nil
+		if v.Name != nil {
+			v.Name = nil
+		}
 	}
 	if true {
 		v.TopicId = g.uuid()
@@ -6450,16 +7122,19 @@ func (v *DescribeTopicPartitionsResponseTopic) randomize(g *rng, version int16, 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 	if true {
 		v.TopicAuthorizedOperations = int32(g.u64())
 	} else {
 		v.TopicAuthorizedOperations = -2147483648
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6494,7 +7169,9 @@ func (v *DescribeTopicPartitionsResponsePartition) randomize(g *rng, version int
 			v.ReplicaNodes = a
 		}
 	} else {
-		v.ReplicaNodes = nil
+		if v.ReplicaNodes != nil {
+			v.ReplicaNodes = nil
+		}
 	}
 	if true {
 		{
@@ -6505,7 +7182,9 @@ func (v *DescribeTopicPartitionsResponsePartition) randomize(g *rng, version int
 			v.IsrNodes = a
 		}
 	} else {
-		v.IsrNodes = nil
+		if v.IsrNodes != nil {
+			v.IsrNodes = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -6518,7 +7197,9 @@ func (v *DescribeTopicPartitionsResponsePartition) randomize(g *rng, version int
 			v.EligibleLeaderReplicas = a
 		}
 	} else {
-		v.EligibleLeaderReplicas = nil
+		if v.EligibleLeaderReplicas != nil {
+			v.EligibleLeaderReplicas = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -6531,7 +7212,9 @@ func (v *DescribeTopicPartitionsResponsePartition) randomize(g *rng, version int
 			v.LastKnownElr = a
 		}
 	} else {
-		v.LastKnownElr = nil
+		if v.LastKnownElr != nil {
+			v.LastKnownElr = nil
+		}
 	}
 	if true {
 		{
@@ -6542,11 +7225,14 @@ func (v *DescribeTopicPartitionsResponsePartition) randomize(g *rng, version int
 			v.OfflineReplicas = a
 		}
 	} else {
-		v.OfflineReplicas = nil
+		if v.OfflineReplicas != nil {
+			v.OfflineReplicas = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6562,9 +7248,10 @@ func (v *DescribeTopicPartitionsResponseCursor) randomize(g *rng, version int16,
 	} else {
 		v.PartitionIndex = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6580,11 +7267,14 @@ func (v *DescribeTransactionsRequest) randomize(g *rng, version int16, depth int
 			v.TransactionalIds = a
 		}
 	} else {
-		v.TransactionalIds = nil
+		if v.TransactionalIds != nil {
+			v.TransactionalIds = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6605,11 +7295,14 @@ func (v *DescribeTransactionsResponse) randomize(g *rng, version int16, depth in
 			v.TransactionStates = a
 		}
 	} else {
-		v.TransactionStates = nil
+		if v.TransactionStates != nil {
+			v.TransactionStates = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6659,11 +7352,14 @@ func (v *DescribeTransactionsResponseTransactionState) randomize(g *rng, version
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6683,11 +7379,14 @@ func (v *DescribeTransactionsResponseTopicData) randomize(g *rng, version int16,
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6705,11 +7404,14 @@ func (v *DescribeUserScramCredentialsRequest) randomize(g *rng, version int16, d
 			v.Users = a
 		}
 	} else {
-		v.Users = nil
+		if v.Users != nil {
+			v.Users = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6720,9 +7422,10 @@ func (v *DescribeUserScramCredentialsRequestUserName) randomize(g *rng, version 
 	} else {
 		v.Name = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6747,7 +7450,9 @@ func (v *DescribeUserScramCredentialsResponse) randomize(g *rng, version int16, 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -6758,11 +7463,14 @@ func (v *DescribeUserScramCredentialsResponse) randomize(g *rng, version int16, 
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6786,7 +7494,9 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -6797,11 +7507,14 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 			v.CredentialInfos = a
 		}
 	} else {
-		v.CredentialInfos = nil
+		if v.CredentialInfos != nil {
+			v.CredentialInfos = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6817,9 +7530,10 @@ func (v *DescribeUserScramCredentialsResponseCredentialInfo) randomize(g *rng, v
 	} else {
 		v.Iterations = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6842,16 +7556,19 @@ func (v *ElectLeadersRequest) randomize(g *rng, version int16, depth int) {
 			v.TopicPartitions = a
 		}
 	} else {
-		v.TopicPartitions = nil
+		if v.TopicPartitions != nil {
+			v.TopicPartitions = nil
+		}
 	}
 	if true {
 		v.TimeoutMs = int32(g.u64())
 	} else {
 		v.TimeoutMs = 60000
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6871,11 +7588,14 @@ func (v *ElectLeadersRequestTopicPartitions) randomize(g *rng, version int16, de
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6901,11 +7621,14 @@ func (v *ElectLeadersResponse) randomize(g *rng, version int16, depth int) {
 			v.ReplicaElectionResults = a
 		}
 	} else {
-		v.ReplicaElectionResults = nil
+		if v.ReplicaElectionResults != nil {
+			v.ReplicaElectionResults = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6925,11 +7648,14 @@ func (v *ElectLeadersResponseReplicaElectionResult) randomize(g *rng, version in
 			v.PartitionResult = a
 		}
 	} else {
-		v.PartitionResult = nil
+		if v.PartitionResult != nil {
+			v.PartitionResult = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6953,11 +7679,14 @@ func (v *ElectLeadersResponsePartitionResult) randomize(g *rng, version int16, d
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -6972,7 +7701,9 @@ func (v *EndQuorumEpochRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if true {
 		{
@@ -6983,7 +7714,9 @@ func (v *EndQuorumEpochRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 1 {
 		{
@@ -6994,11 +7727,14 @@ func (v *EndQuorumEpochRequest) randomize(g *rng, version int16, depth int) {
 			v.LeaderEndpoints = a
 		}
 	} else {
-		v.LeaderEndpoints = nil
+		if v.LeaderEndpoints != nil {
+			v.LeaderEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7018,11 +7754,14 @@ func (v *EndQuorumEpochRequestTopicData) randomize(g *rng, version int16, depth 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7052,7 +7791,9 @@ func (v *EndQuorumEpochRequestPartitionData) randomize(g *rng, version int16, de
 			v.PreferredSuccessors = a
 		}
 	} else {
-		v.PreferredSuccessors = nil
+		if v.PreferredSuccessors != nil {
+			v.PreferredSuccessors = nil
+		}
 	}
 	if version >= 1 {
 		{
@@ -7063,11 +7804,14 @@ func (v *EndQuorumEpochRequestPartitionData) randomize(g *rng, version int16, de
 			v.PreferredCandidates = a
 		}
 	} else {
-		v.PreferredCandidates = nil
+		if v.PreferredCandidates != nil {
+			v.PreferredCandidates = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7083,9 +7827,10 @@ func (v *EndQuorumEpochRequestReplicaInfo) randomize(g *rng, version int16, dept
 	} else {
 		v.CandidateDirectoryId = UUID{}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7106,9 +7851,10 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) randomize(g *rng, version int16, d
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7129,7 +7875,9 @@ func (v *EndQuorumEpochResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if flexible && version >= 1 {
 		{
@@ -7140,14 +7888,19 @@ func (v *EndQuorumEpochResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 		if !(len(v.NodeEndpoints) != 0) {
-			v.NodeEndpoints = nil
+			if v.NodeEndpoints != nil {
+				v.NodeEndpoints = nil
+			}
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7167,11 +7920,14 @@ func (v *EndQuorumEpochResponseTopicData) randomize(g *rng, version int16, depth
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7197,9 +7953,10 @@ func (v *EndQuorumEpochResponsePartitionData) randomize(g *rng, version int16, d
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7220,9 +7977,10 @@ func (v *EndQuorumEpochResponseNodeEndpoint) randomize(g *rng, version int16, de
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7258,9 +8016,10 @@ func (v *EndTxnRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.Committed = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7287,9 +8046,10 @@ func (v *EndTxnResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ProducerEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7303,7 +8063,9 @@ func (v *EnvelopeRequest) randomize(g *rng, version int16, depth int) {
 			v.RequestData = g.bytes()
 		}
 	} else {
-		v.RequestData = nil
+		if v.RequestData != nil {
+			v.RequestData = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -7312,7 +8074,9 @@ func (v *EnvelopeRequest) randomize(g *rng, version int16, depth int) {
 			v.RequestPrincipal = g.bytes()
 		}
 	} else {
-		v.RequestPrincipal = nil
+		if v.RequestPrincipal != nil {
+			v.RequestPrincipal = nil
+		}
 	}
 	if true {
 		if false && g.intn(5) == 0 {
@@ -7321,11 +8085,14 @@ func (v *EnvelopeRequest) randomize(g *rng, version int16, depth int) {
 			v.ClientHostAddress = g.bytes()
 		}
 	} else {
-		v.ClientHostAddress = nil
+		if v.ClientHostAddress != nil {
+			v.ClientHostAddress = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7339,16 +8106,19 @@ func (v *EnvelopeResponse) randomize(g *rng, version int16, depth int) {
 			v.ResponseData = g.bytes()
 		}
 	} else {
-		v.ResponseData = nil
+		if v.ResponseData != nil {
+			v.ResponseData = nil
+		}
 	}
 	if true {
 		v.ErrorCode = int16(g.u64())
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7362,16 +8132,19 @@ func (v *ExpireDelegationTokenRequest) randomize(g *rng, version int16, depth in
 			v.Hmac = g.bytes()
 		}
 	} else {
-		v.Hmac = nil
+		if v.Hmac != nil {
+			v.Hmac = nil
+		}
 	}
 	if true {
 		v.ExpiryTimePeriodMs = int64(g.u64())
 	} else {
 		v.ExpiryTimePeriodMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7393,9 +8166,10 @@ func (v *ExpireDelegationTokenResponse) randomize(g *rng, version int16, depth i
 	} else {
 		v.ThrottleTimeMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7410,10 +8184,14 @@ func (v *FetchRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 		if !(v.ClusterId != nil) {
-			v.ClusterId = nil
+			if v.ClusterId != nil {
+				v.ClusterId = nil
+			}
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if version <= 14 {
 		v.ReplicaId = int32(g.u64())
@@ -7467,7 +8245,9 @@ func (v *FetchRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 7 {
 		{
@@ -7478,16 +8258,19 @@ func (v *FetchRequest) randomize(g *rng, version int16, depth int) {
 			v.ForgottenTopicsData = a
 		}
 	} else {
-		v.ForgottenTopicsData = nil
+		if v.ForgottenTopicsData != nil {
+			v.ForgottenTopicsData = nil
+		}
 	}
 	if version >= 11 {
 		v.RackId = g.str()
 	} else {
 		v.RackId = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7503,9 +8286,10 @@ func (v *FetchRequestReplicaState) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ReplicaEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7530,11 +8314,14 @@ func (v *FetchRequestFetchTopic) randomize(g *rng, version int16, depth int) {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7586,9 +8373,10 @@ func (v *FetchRequestFetchPartition) randomize(g *rng, version int16, depth int)
 	} else {
 		v.HighWatermark = 9223372036854775807
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7613,11 +8401,14 @@ func (v *FetchRequestForgottenTopic) randomize(g *rng, version int16, depth int)
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7648,7 +8439,9 @@ func (v *FetchResponse) randomize(g *rng, version int16, depth int) {
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
 	if flexible && version >= 16 {
 		{
@@ -7659,14 +8452,19 @@ func (v *FetchResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 		if !(len(v.NodeEndpoints) != 0) {
-			v.NodeEndpoints = nil
+			if v.NodeEndpoints != nil {
+				v.NodeEndpoints = nil
+			}
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7691,11 +8489,14 @@ func (v *FetchResponseFetchableTopicResponse) randomize(g *rng, version int16, d
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7761,7 +8562,9 @@ func (v *FetchResponsePartitionData) randomize(g *rng, version int16, depth int)
 			v.AbortedTransactions = a
 		}
 	} else {
-		v.AbortedTransactions = nil
+		if v.AbortedTransactions != nil {
+			v.AbortedTransactions = nil
+		}
 	}
 	if version >= 11 {
 		v.PreferredReadReplica = int32(g.u64())
@@ -7775,11 +8578,14 @@ func (v *FetchResponsePartitionData) randomize(g *rng, version int16, depth int)
 			v.Records = g.bytes()
 		}
 	} else {
-		v.Records = nil
+		if v.Records != nil {
+			v.Records = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7795,9 +8601,10 @@ func (v *FetchResponseEpochEndOffset) randomize(g *rng, version int16, depth int
 	} else {
 		v.EndOffset = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7813,9 +8620,10 @@ func (v *FetchResponseLeaderIdAndEpoch) randomize(g *rng, version int16, depth i
 	} else {
 		v.LeaderEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7831,9 +8639,10 @@ func (v *FetchResponseSnapshotId) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.Epoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7849,9 +8658,10 @@ func (v *FetchResponseAbortedTransaction) randomize(g *rng, version int16, depth
 	} else {
 		v.FirstOffset = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7880,11 +8690,14 @@ func (v *FetchResponseNodeEndpoint) randomize(g *rng, version int16, depth int) 
 			v.Rack = &s
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7899,10 +8712,14 @@ func (v *FetchSnapshotRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 		if !(v.ClusterId != nil) {
-			v.ClusterId = nil
+			if v.ClusterId != nil {
+				v.ClusterId = nil
+			}
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if true {
 		v.ReplicaId = int32(g.u64())
@@ -7923,11 +8740,14 @@ func (v *FetchSnapshotRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7947,11 +8767,14 @@ func (v *FetchSnapshotRequestTopicSnapshot) randomize(g *rng, version int16, dep
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -7985,9 +8808,10 @@ func (v *FetchSnapshotRequestPartitionSnapshot) randomize(g *rng, version int16,
 	} else {
 		v.ReplicaDirectoryId = UUID{}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8003,9 +8827,10 @@ func (v *FetchSnapshotRequestSnapshotId) randomize(g *rng, version int16, depth 
 	} else {
 		v.Epoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8031,7 +8856,9 @@ func (v *FetchSnapshotResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if flexible && version >= 1 {
 		{
@@ -8042,14 +8869,19 @@ func (v *FetchSnapshotResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 		if !(len(v.NodeEndpoints) != 0) {
-			v.NodeEndpoints = nil
+			if v.NodeEndpoints != nil {
+				v.NodeEndpoints = nil
+			}
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8069,11 +8901,14 @@ func (v *FetchSnapshotResponseTopicSnapshot) randomize(g *rng, version int16, de
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8119,11 +8954,14 @@ func (v *FetchSnapshotResponsePartitionSnapshot) randomize(g *rng, version int16
 			v.UnalignedRecords = g.bytes()
 		}
 	} else {
-		v.UnalignedRecords = nil
+		if v.UnalignedRecords != nil {
+			v.UnalignedRecords = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8139,9 +8977,10 @@ func (v *FetchSnapshotResponseSnapshotId) randomize(g *rng, version int16, depth
 	} else {
 		v.Epoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8157,9 +8996,10 @@ func (v *FetchSnapshotResponseLeaderIdAndEpoch) randomize(g *rng, version int16,
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8180,9 +9020,10 @@ func (v *FetchSnapshotResponseNodeEndpoint) randomize(g *rng, version int16, dep
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8208,11 +9049,14 @@ func (v *FindCoordinatorRequest) randomize(g *rng, version int16, depth int) {
 			v.CoordinatorKeys = a
 		}
 	} else {
-		v.CoordinatorKeys = nil
+		if v.CoordinatorKeys != nil {
+			v.CoordinatorKeys = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8237,7 +9081,9 @@ func (v *FindCoordinatorResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if version <= 3 {
 		v.NodeId = int32(g.u64())
@@ -8263,11 +9109,14 @@ func (v *FindCoordinatorResponse) randomize(g *rng, version int16, depth int) {
 			v.Coordinators = a
 		}
 	} else {
-		v.Coordinators = nil
+		if v.Coordinators != nil {
+			v.Coordinators = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8306,11 +9155,14 @@ func (v *FindCoordinatorResponseCoordinator) randomize(g *rng, version int16, de
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8322,9 +9174,10 @@ func (v *GetTelemetrySubscriptionsRequest) randomize(g *rng, version int16, dept
 	} else {
 		v.ClientInstanceId = UUID{}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8360,7 +9213,9 @@ func (v *GetTelemetrySubscriptionsResponse) randomize(g *rng, version int16, dep
 			v.AcceptedCompressionTypes = a
 		}
 	} else {
-		v.AcceptedCompressionTypes = nil
+		if v.AcceptedCompressionTypes != nil {
+			v.AcceptedCompressionTypes = nil
+		}
 	}
 	if true {
 		v.PushIntervalMs = int32(g.u64())
@@ -8386,11 +9241,14 @@ func (v *GetTelemetrySubscriptionsResponse) randomize(g *rng, version int16, dep
 			v.RequestedMetrics = a
 		}
 	} else {
-		v.RequestedMetrics = nil
+		if v.RequestedMetrics != nil {
+			v.RequestedMetrics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8420,11 +9278,14 @@ func (v *HeartbeatRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8441,9 +9302,10 @@ func (v *HeartbeatResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8459,16 +9321,19 @@ func (v *IncrementalAlterConfigsRequest) randomize(g *rng, version int16, depth 
 			v.Resources = a
 		}
 	} else {
-		v.Resources = nil
+		if v.Resources != nil {
+			v.Resources = nil
+		}
 	}
 	if true {
 		v.ValidateOnly = g.intn(2) == 1
 	} else {
 		v.ValidateOnly = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8493,11 +9358,14 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) randomize(g *rng, v
 			v.Configs = a
 		}
 	} else {
-		v.Configs = nil
+		if v.Configs != nil {
+			v.Configs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8521,11 +9389,14 @@ func (v *IncrementalAlterConfigsRequestAlterableConfig) randomize(g *rng, versio
 			v.Value = &s
 		}
 	} else {
-		v.Value = nil
+		if v.Value != nil {
+			v.Value = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8546,11 +9417,14 @@ func (v *IncrementalAlterConfigsResponse) randomize(g *rng, version int16, depth
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8569,7 +9443,9 @@ func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) randomize(
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.ResourceType = int8(g.u64())
@@ -8581,9 +9457,10 @@ func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) randomize(
 	} else {
 		v.ResourceName = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8598,7 +9475,9 @@ func (v *InitProducerIdRequest) randomize(g *rng, version int16, depth int) {
 			v.TransactionalId = &s
 		}
 	} else {
-		v.TransactionalId = nil
+		if v.TransactionalId != nil {
+			v.TransactionalId = nil
+		}
 	}
 	if true {
 		v.TransactionTimeoutMs = int32(g.u64())
@@ -8625,9 +9504,10 @@ func (v *InitProducerIdRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.KeepPreparedTxn = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8664,9 +9544,10 @@ func (v *InitProducerIdResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.OngoingTxnProducerEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8687,11 +9568,14 @@ func (v *InitializeShareGroupStateRequest) randomize(g *rng, version int16, dept
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8711,11 +9595,14 @@ func (v *InitializeShareGroupStateRequestInitializeStateData) randomize(g *rng, 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8736,9 +9623,10 @@ func (v *InitializeShareGroupStateRequestPartitionData) randomize(g *rng, versio
 	} else {
 		v.StartOffset = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8754,11 +9642,14 @@ func (v *InitializeShareGroupStateResponse) randomize(g *rng, version int16, dep
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8778,11 +9669,14 @@ func (v *InitializeShareGroupStateResponseInitializeStateResult) randomize(g *rn
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8806,11 +9700,14 @@ func (v *InitializeShareGroupStateResponsePartitionResult) randomize(g *rng, ver
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8845,7 +9742,9 @@ func (v *JoinGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if true {
 		v.ProtocolType = g.str()
@@ -8861,7 +9760,9 @@ func (v *JoinGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.Protocols = a
 		}
 	} else {
-		v.Protocols = nil
+		if v.Protocols != nil {
+			v.Protocols = nil
+		}
 	}
 	if version >= 8 {
 		if version >= 8 && g.intn(5) == 0 {
@@ -8871,11 +9772,14 @@ func (v *JoinGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.Reason = &s
 		}
 	} else {
-		v.Reason = nil
+		if v.Reason != nil {
+			v.Reason = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8893,11 +9797,14 @@ func (v *JoinGroupRequestProtocol) randomize(g *rng, version int16, depth int) {
 			v.Metadata = g.bytes()
 		}
 	} else {
-		v.Metadata = nil
+		if v.Metadata != nil {
+			v.Metadata = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8927,7 +9834,9 @@ func (v *JoinGroupResponse) randomize(g *rng, version int16, depth int) {
 			v.ProtocolType = &s
 		}
 	} else {
-		v.ProtocolType = nil
+		if v.ProtocolType != nil {
+			v.ProtocolType = nil
+		}
 	}
 	if true {
 		if version >= 7 && g.intn(5) == 0 {
@@ -8937,7 +9846,9 @@ func (v *JoinGroupResponse) randomize(g *rng, version int16, depth int) {
 			v.ProtocolName = &s
 		}
 	} else {
-		v.ProtocolName = nil
+		if v.ProtocolName != nil {
+			v.ProtocolName = nil
+		}
 	}
 	if true {
 		v.Leader = g.str()
@@ -8963,11 +9874,14 @@ func (v *JoinGroupResponse) randomize(g *rng, version int16, depth int) {
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -8986,7 +9900,9 @@ func (v *JoinGroupResponseMember) randomize(g *rng, version int16, depth int) {
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if true {
 		if false && g.intn(5) == 0 {
@@ -8995,11 +9911,14 @@ func (v *JoinGroupResponseMember) randomize(g *rng, version int16, depth int) {
 			v.Metadata = g.bytes()
 		}
 	} else {
-		v.Metadata = nil
+		if v.Metadata != nil {
+			v.Metadata = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9016,9 +9935,10 @@ func (v *KRaftVersionRecord) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.KRaftVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9052,7 +9972,9 @@ func (v *LeaderChangeMessage) randomize(g *rng, version int16, depth int) {
 			v.Voters = a
 		}
 	} else {
-		v.Voters = nil
+		if v.Voters != nil {
+			v.Voters = nil
+		}
 	}
 	if true {
 		{
@@ -9063,11 +9985,14 @@ func (v *LeaderChangeMessage) randomize(g *rng, version int16, depth int) {
 			v.GrantingVoters = a
 		}
 	} else {
-		v.GrantingVoters = nil
+		if v.GrantingVoters != nil {
+			v.GrantingVoters = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9083,9 +10008,10 @@ func (v *LeaderChangeMessageVoter) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.VoterDirectoryId = UUID{}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9111,11 +10037,14 @@ func (v *LeaveGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9134,7 +10063,9 @@ func (v *LeaveGroupRequestMemberIdentity) randomize(g *rng, version int16, depth
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 && g.intn(5) == 0 {
@@ -9144,11 +10075,14 @@ func (v *LeaveGroupRequestMemberIdentity) randomize(g *rng, version int16, depth
 			v.Reason = &s
 		}
 	} else {
-		v.Reason = nil
+		if v.Reason != nil {
+			v.Reason = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9174,11 +10108,14 @@ func (v *LeaveGroupResponse) randomize(g *rng, version int16, depth int) {
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9197,16 +10134,19 @@ func (v *LeaveGroupResponseMemberResponse) randomize(g *rng, version int16, dept
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version >= 3 {
 		v.ErrorCode = int16(g.u64())
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9222,11 +10162,14 @@ func (v *ListConfigResourcesRequest) randomize(g *rng, version int16, depth int)
 			v.ResourceTypes = a
 		}
 	} else {
-		v.ResourceTypes = nil
+		if v.ResourceTypes != nil {
+			v.ResourceTypes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9252,11 +10195,14 @@ func (v *ListConfigResourcesResponse) randomize(g *rng, version int16, depth int
 			v.ConfigResources = a
 		}
 	} else {
-		v.ConfigResources = nil
+		if v.ConfigResources != nil {
+			v.ConfigResources = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9272,9 +10218,10 @@ func (v *ListConfigResourcesResponseConfigResource) randomize(g *rng, version in
 	} else {
 		v.ResourceType = 16
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9290,7 +10237,9 @@ func (v *ListGroupsRequest) randomize(g *rng, version int16, depth int) {
 			v.StatesFilter = a
 		}
 	} else {
-		v.StatesFilter = nil
+		if v.StatesFilter != nil {
+			v.StatesFilter = nil
+		}
 	}
 	if version >= 5 {
 		{
@@ -9301,11 +10250,14 @@ func (v *ListGroupsRequest) randomize(g *rng, version int16, depth int) {
 			v.TypesFilter = a
 		}
 	} else {
-		v.TypesFilter = nil
+		if v.TypesFilter != nil {
+			v.TypesFilter = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9331,11 +10283,14 @@ func (v *ListGroupsResponse) randomize(g *rng, version int16, depth int) {
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9361,9 +10316,10 @@ func (v *ListGroupsResponseListedGroup) randomize(g *rng, version int16, depth i
 	} else {
 		v.GroupType = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9389,16 +10345,19 @@ func (v *ListOffsetsRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 10 {
 		v.TimeoutMs = int32(g.u64())
 	} else {
 		v.TimeoutMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9418,11 +10377,14 @@ func (v *ListOffsetsRequestListOffsetsTopic) randomize(g *rng, version int16, de
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9443,9 +10405,10 @@ func (v *ListOffsetsRequestListOffsetsPartition) randomize(g *rng, version int16
 	} else {
 		v.Timestamp = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9466,11 +10429,14 @@ func (v *ListOffsetsResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9490,11 +10456,14 @@ func (v *ListOffsetsResponseListOffsetsTopicResponse) randomize(g *rng, version 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9525,9 +10494,10 @@ func (v *ListOffsetsResponseListOffsetsPartitionResponse) randomize(g *rng, vers
 	} else {
 		v.LeaderEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9550,11 +10520,14 @@ func (v *ListPartitionReassignmentsRequest) randomize(g *rng, version int16, dep
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9574,11 +10547,14 @@ func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) rand
 			v.PartitionIndexes = a
 		}
 	} else {
-		v.PartitionIndexes = nil
+		if v.PartitionIndexes != nil {
+			v.PartitionIndexes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9603,7 +10579,9 @@ func (v *ListPartitionReassignmentsResponse) randomize(g *rng, version int16, de
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -9614,11 +10592,14 @@ func (v *ListPartitionReassignmentsResponse) randomize(g *rng, version int16, de
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9638,11 +10619,14 @@ func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) randomize(g
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9662,7 +10646,9 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) randomi
 			v.Replicas = a
 		}
 	} else {
-		v.Replicas = nil
+		if v.Replicas != nil {
+			v.Replicas = nil
+		}
 	}
 	if true {
 		{
@@ -9673,7 +10659,9 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) randomi
 			v.AddingReplicas = a
 		}
 	} else {
-		v.AddingReplicas = nil
+		if v.AddingReplicas != nil {
+			v.AddingReplicas = nil
+		}
 	}
 	if true {
 		{
@@ -9684,11 +10672,14 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) randomi
 			v.RemovingReplicas = a
 		}
 	} else {
-		v.RemovingReplicas = nil
+		if v.RemovingReplicas != nil {
+			v.RemovingReplicas = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9704,7 +10695,9 @@ func (v *ListTransactionsRequest) randomize(g *rng, version int16, depth int) {
 			v.StateFilters = a
 		}
 	} else {
-		v.StateFilters = nil
+		if v.StateFilters != nil {
+			v.StateFilters = nil
+		}
 	}
 	if true {
 		{
@@ -9715,7 +10708,9 @@ func (v *ListTransactionsRequest) randomize(g *rng, version int16, depth int) {
 			v.ProducerIdFilters = a
 		}
 	} else {
-		v.ProducerIdFilters = nil
+		if v.ProducerIdFilters != nil {
+			v.ProducerIdFilters = nil
+		}
 	}
 	if version >= 1 {
 		v.DurationFilter = int64(g.u64())
@@ -9730,11 +10725,14 @@ func (v *ListTransactionsRequest) randomize(g *rng, version int16, depth int) {
 			v.TransactionalIdPattern = &s
 		}
 	} else {
-		v.TransactionalIdPattern = nil
+		if v.TransactionalIdPattern != nil {
+			v.TransactionalIdPattern = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9760,7 +10758,9 @@ func (v *ListTransactionsResponse) randomize(g *rng, version int16, depth int) {
 			v.UnknownStateFilters = a
 		}
 	} else {
-		v.UnknownStateFilters = nil
+		if v.UnknownStateFilters != nil {
+			v.UnknownStateFilters = nil
+		}
 	}
 	if true {
 		{
@@ -9771,11 +10771,14 @@ func (v *ListTransactionsResponse) randomize(g *rng, version int16, depth int) {
 			v.TransactionStates = a
 		}
 	} else {
-		v.TransactionStates = nil
+		if v.TransactionStates != nil {
+			v.TransactionStates = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9796,9 +10799,10 @@ func (v *ListTransactionsResponseTransactionState) randomize(g *rng, version int
 	} else {
 		v.TransactionState = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9816,7 +10820,9 @@ func (v *MetadataRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 4 {
 		v.AllowAutoTopicCreation = g.intn(2) == 1
@@ -9833,9 +10839,10 @@ func (v *MetadataRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.IncludeTopicAuthorizedOperations = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9854,11 +10861,14 @@ func (v *MetadataRequestTopic) randomize(g *rng, version int16, depth int) {
 			v.Name = &s
 		}
 	} else {
-		v.Name = nil
+		if v.Name != nil {
+			v.Name = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9879,7 +10889,9 @@ func (v *MetadataResponse) randomize(g *rng, version int16, depth int) {
 			v.Brokers = a
 		}
 	} else {
-		v.Brokers = nil
+		if v.Brokers != nil {
+			v.Brokers = nil
+		}
 	}
 	if version >= 2 {
 		if version >= 2 && g.intn(5) == 0 {
@@ -9889,7 +10901,9 @@ func (v *MetadataResponse) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if version >= 1 {
 		v.ControllerId = int32(g.u64())
@@ -9905,7 +10919,9 @@ func (v *MetadataResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 8 && version <= 10 {
 		v.ClusterAuthorizedOperations = int32(g.u64())
@@ -9917,9 +10933,10 @@ func (v *MetadataResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9948,11 +10965,14 @@ func (v *MetadataResponseBroker) randomize(g *rng, version int16, depth int) {
 			v.Rack = &s
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -9971,7 +10991,9 @@ func (v *MetadataResponseTopic) randomize(g *rng, version int16, depth int) {
 			v.Name = &s
 		}
 	} else {
-		v.Name = nil
+		if v.Name != nil {
+			v.Name = nil
+		}
 	}
 	if version >= 10 {
 		v.TopicId = g.uuid()
@@ -9992,16 +11014,19 @@ func (v *MetadataResponseTopic) randomize(g *rng, version int16, depth int) {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 	if version >= 8 {
 		v.TopicAuthorizedOperations = int32(g.u64())
 	} else {
 		v.TopicAuthorizedOperations = -2147483648
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10036,7 +11061,9 @@ func (v *MetadataResponsePartition) randomize(g *rng, version int16, depth int) 
 			v.ReplicaNodes = a
 		}
 	} else {
-		v.ReplicaNodes = nil
+		if v.ReplicaNodes != nil {
+			v.ReplicaNodes = nil
+		}
 	}
 	if true {
 		{
@@ -10047,7 +11074,9 @@ func (v *MetadataResponsePartition) randomize(g *rng, version int16, depth int) 
 			v.IsrNodes = a
 		}
 	} else {
-		v.IsrNodes = nil
+		if v.IsrNodes != nil {
+			v.IsrNodes = nil
+		}
 	}
 	if version >= 5 {
 		{
@@ -10058,11 +11087,14 @@ func (v *MetadataResponsePartition) randomize(g *rng, version int16, depth int) 
 			v.OfflineReplicas = a
 		}
 	} else {
-		v.OfflineReplicas = nil
+		if v.OfflineReplicas != nil {
+			v.OfflineReplicas = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10092,7 +11124,9 @@ func (v *OffsetCommitRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version <= 4 {
 		v.RetentionTimeMs = int64(g.u64())
@@ -10108,11 +11142,14 @@ func (v *OffsetCommitRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10137,11 +11174,14 @@ func (v *OffsetCommitRequestTopic) randomize(g *rng, version int16, depth int) {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10170,11 +11210,14 @@ func (v *OffsetCommitRequestPartition) randomize(g *rng, version int16, depth in
 			v.CommittedMetadata = &s
 		}
 	} else {
-		v.CommittedMetadata = nil
+		if v.CommittedMetadata != nil {
+			v.CommittedMetadata = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10195,11 +11238,14 @@ func (v *OffsetCommitResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10224,11 +11270,14 @@ func (v *OffsetCommitResponseTopic) randomize(g *rng, version int16, depth int) 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10244,9 +11293,10 @@ func (v *OffsetCommitResponsePartition) randomize(g *rng, version int16, depth i
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10266,7 +11316,9 @@ func (v *OffsetDeleteRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 }
 
@@ -10285,7 +11337,9 @@ func (v *OffsetDeleteRequestTopic) randomize(g *rng, version int16, depth int) {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 }
 
@@ -10318,7 +11372,9 @@ func (v *OffsetDeleteResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 }
 
@@ -10337,7 +11393,9 @@ func (v *OffsetDeleteResponseTopic) randomize(g *rng, version int16, depth int) 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
 }
 
@@ -10373,7 +11431,9 @@ func (v *OffsetFetchRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 8 {
 		{
@@ -10384,16 +11444,19 @@ func (v *OffsetFetchRequest) randomize(g *rng, version int16, depth int) {
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
 	if version >= 7 {
 		v.RequireStable = g.intn(2) == 1
 	} else {
 		v.RequireStable = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10413,11 +11476,14 @@ func (v *OffsetFetchRequestTopic) randomize(g *rng, version int16, depth int) {
 			v.PartitionIndexes = a
 		}
 	} else {
-		v.PartitionIndexes = nil
+		if v.PartitionIndexes != nil {
+			v.PartitionIndexes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10436,7 +11502,9 @@ func (v *OffsetFetchRequestGroup) randomize(g *rng, version int16, depth int) {
 			v.MemberId = &s
 		}
 	} else {
-		v.MemberId = nil
+		if v.MemberId != nil {
+			v.MemberId = nil
+		}
 	}
 	if version >= 9 {
 		v.MemberEpoch = int32(g.u64())
@@ -10454,11 +11522,14 @@ func (v *OffsetFetchRequestGroup) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10483,11 +11554,14 @@ func (v *OffsetFetchRequestTopics) randomize(g *rng, version int16, depth int) {
 			v.PartitionIndexes = a
 		}
 	} else {
-		v.PartitionIndexes = nil
+		if v.PartitionIndexes != nil {
+			v.PartitionIndexes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10508,7 +11582,9 @@ func (v *OffsetFetchResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 2 && version <= 7 {
 		v.ErrorCode = int16(g.u64())
@@ -10524,11 +11600,14 @@ func (v *OffsetFetchResponse) randomize(g *rng, version int16, depth int) {
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10548,11 +11627,14 @@ func (v *OffsetFetchResponseTopic) randomize(g *rng, version int16, depth int) {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10581,16 +11663,19 @@ func (v *OffsetFetchResponsePartition) randomize(g *rng, version int16, depth in
 			v.Metadata = &s
 		}
 	} else {
-		v.Metadata = nil
+		if v.Metadata != nil {
+			v.Metadata = nil
+		}
 	}
 	if version <= 7 {
 		v.ErrorCode = int16(g.u64())
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10610,16 +11695,19 @@ func (v *OffsetFetchResponseGroup) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if version >= 8 {
 		v.ErrorCode = int16(g.u64())
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10644,11 +11732,14 @@ func (v *OffsetFetchResponseTopics) randomize(g *rng, version int16, depth int) 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10677,16 +11768,19 @@ func (v *OffsetFetchResponsePartitions) randomize(g *rng, version int16, depth i
 			v.Metadata = &s
 		}
 	} else {
-		v.Metadata = nil
+		if v.Metadata != nil {
+			v.Metadata = nil
+		}
 	}
 	if version >= 8 {
 		v.ErrorCode = int16(g.u64())
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10707,11 +11801,14 @@ func (v *OffsetForLeaderEpochRequest) randomize(g *rng, version int16, depth int
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10731,11 +11828,14 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) randomize(g *rng, vers
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10756,9 +11856,10 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) randomize(g *rng, 
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10779,11 +11880,14 @@ func (v *OffsetForLeaderEpochResponse) randomize(g *rng, version int16, depth in
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10803,11 +11907,14 @@ func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) randomize(g *rn
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10833,9 +11940,10 @@ func (v *OffsetForLeaderEpochResponseEpochEndOffset) randomize(g *rng, version i
 	} else {
 		v.EndOffset = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10850,7 +11958,9 @@ func (v *ProduceRequest) randomize(g *rng, version int16, depth int) {
 			v.TransactionalId = &s
 		}
 	} else {
-		v.TransactionalId = nil
+		if v.TransactionalId != nil {
+			v.TransactionalId = nil
+		}
 	}
 	if true {
 		v.Acks = int16(g.u64())
@@ -10871,11 +11981,14 @@ func (v *ProduceRequest) randomize(g *rng, version int16, depth int) {
 			v.TopicData = a
 		}
 	} else {
-		v.TopicData = nil
+		if v.TopicData != nil {
+			v.TopicData = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10900,11 +12013,14 @@ func (v *ProduceRequestTopicProduceData) randomize(g *rng, version int16, depth 
 			v.PartitionData = a
 		}
 	} else {
-		v.PartitionData = nil
+		if v.PartitionData != nil {
+			v.PartitionData = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10922,11 +12038,14 @@ func (v *ProduceRequestPartitionProduceData) randomize(g *rng, version int16, de
 			v.Records = g.bytes()
 		}
 	} else {
-		v.Records = nil
+		if v.Records != nil {
+			v.Records = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10942,7 +12061,9 @@ func (v *ProduceResponse) randomize(g *rng, version int16, depth int) {
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
 	if true {
 		v.ThrottleTimeMs = int32(g.u64())
@@ -10958,14 +12079,19 @@ func (v *ProduceResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 		if !(len(v.NodeEndpoints) != 0) {
-			v.NodeEndpoints = nil
+			if v.NodeEndpoints != nil {
+				v.NodeEndpoints = nil
+			}
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -10990,11 +12116,14 @@ func (v *ProduceResponseTopicProduceResponse) randomize(g *rng, version int16, d
 			v.PartitionResponses = a
 		}
 	} else {
-		v.PartitionResponses = nil
+		if v.PartitionResponses != nil {
+			v.PartitionResponses = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11034,7 +12163,9 @@ func (v *ProduceResponsePartitionProduceResponse) randomize(g *rng, version int1
 			v.RecordErrors = a
 		}
 	} else {
-		v.RecordErrors = nil
+		if v.RecordErrors != nil {
+			v.RecordErrors = nil
+		}
 	}
 	if version >= 8 {
 		if version >= 8 && g.intn(5) == 0 {
@@ -11044,7 +12175,9 @@ func (v *ProduceResponsePartitionProduceResponse) randomize(g *rng, version int1
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if flexible && version >= 10 {
 		v.CurrentLeader.randomize(g, version, depth+1)
@@ -11054,9 +12187,10 @@ func (v *ProduceResponsePartitionProduceResponse) randomize(g *rng, version int1
 	} else {
 		v.CurrentLeader.Default()
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11075,11 +12209,14 @@ func (v *ProduceResponseBatchIndexAndErrorMessage) randomize(g *rng, version int
 			v.BatchIndexErrorMessage = &s
 		}
 	} else {
-		v.BatchIndexErrorMessage = nil
+		if v.BatchIndexErrorMessage != nil {
+			v.BatchIndexErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11095,9 +12232,10 @@ func (v *ProduceResponseLeaderIdAndEpoch) randomize(g *rng, version int16, depth
 	} else {
 		v.LeaderEpoch = -1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11126,11 +12264,14 @@ func (v *ProduceResponseNodeEndpoint) randomize(g *rng, version int16, depth int
 			v.Rack = &s
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11164,11 +12305,14 @@ func (v *PushTelemetryRequest) randomize(g *rng, version int16, depth int) {
 			v.Metrics = g.bytes()
 		}
 	} else {
-		v.Metrics = nil
+		if v.Metrics != nil {
+			v.Metrics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11185,9 +12329,10 @@ func (v *PushTelemetryResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11208,11 +12353,14 @@ func (v *ReadShareGroupStateRequest) randomize(g *rng, version int16, depth int)
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11232,11 +12380,14 @@ func (v *ReadShareGroupStateRequestReadStateData) randomize(g *rng, version int1
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11252,9 +12403,10 @@ func (v *ReadShareGroupStateRequestPartitionData) randomize(g *rng, version int1
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11270,11 +12422,14 @@ func (v *ReadShareGroupStateResponse) randomize(g *rng, version int16, depth int
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11294,11 +12449,14 @@ func (v *ReadShareGroupStateResponseReadStateResult) randomize(g *rng, version i
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11322,7 +12480,9 @@ func (v *ReadShareGroupStateResponsePartitionResult) randomize(g *rng, version i
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.StateEpoch = int32(g.u64())
@@ -11343,11 +12503,14 @@ func (v *ReadShareGroupStateResponsePartitionResult) randomize(g *rng, version i
 			v.StateBatches = a
 		}
 	} else {
-		v.StateBatches = nil
+		if v.StateBatches != nil {
+			v.StateBatches = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11373,9 +12536,10 @@ func (v *ReadShareGroupStateResponseStateBatch) randomize(g *rng, version int16,
 	} else {
 		v.DeliveryCount = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11396,11 +12560,14 @@ func (v *ReadShareGroupStateSummaryRequest) randomize(g *rng, version int16, dep
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11420,11 +12587,14 @@ func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) randomize(g *rng
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11440,9 +12610,10 @@ func (v *ReadShareGroupStateSummaryRequestPartitionData) randomize(g *rng, versi
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11458,11 +12629,14 @@ func (v *ReadShareGroupStateSummaryResponse) randomize(g *rng, version int16, de
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11482,11 +12656,14 @@ func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) randomize(g *
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11510,7 +12687,9 @@ func (v *ReadShareGroupStateSummaryResponsePartitionResult) randomize(g *rng, ve
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.StateEpoch = int32(g.u64())
@@ -11527,9 +12706,10 @@ func (v *ReadShareGroupStateSummaryResponsePartitionResult) randomize(g *rng, ve
 	} else {
 		v.StartOffset = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11544,7 +12724,9 @@ func (v *RemoveRaftVoterRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if true {
 		v.VoterId = int32(g.u64())
@@ -11556,9 +12738,10 @@ func (v *RemoveRaftVoterRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.VoterDirectoryId = UUID{}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11583,11 +12766,14 @@ func (v *RemoveRaftVoterResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11601,16 +12787,19 @@ func (v *RenewDelegationTokenRequest) randomize(g *rng, version int16, depth int
 			v.Hmac = g.bytes()
 		}
 	} else {
-		v.Hmac = nil
+		if v.Hmac != nil {
+			v.Hmac = nil
+		}
 	}
 	if true {
 		v.RenewPeriodMs = int64(g.u64())
 	} else {
 		v.RenewPeriodMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11632,9 +12821,10 @@ func (v *RenewDelegationTokenResponse) randomize(g *rng, version int16, depth in
 	} else {
 		v.ThrottleTimeMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11664,11 +12854,14 @@ func (v *RequestHeader) randomize(g *rng, version int16, depth int) {
 			v.ClientId = &s
 		}
 	} else {
-		v.ClientId = nil
+		if v.ClientId != nil {
+			v.ClientId = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11680,9 +12873,10 @@ func (v *ResponseHeader) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.CorrelationId = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11696,11 +12890,14 @@ func (v *SaslAuthenticateRequest) randomize(g *rng, version int16, depth int) {
 			v.AuthBytes = g.bytes()
 		}
 	} else {
-		v.AuthBytes = nil
+		if v.AuthBytes != nil {
+			v.AuthBytes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11720,7 +12917,9 @@ func (v *SaslAuthenticateResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		if false && g.intn(5) == 0 {
@@ -11729,16 +12928,19 @@ func (v *SaslAuthenticateResponse) randomize(g *rng, version int16, depth int) {
 			v.AuthBytes = g.bytes()
 		}
 	} else {
-		v.AuthBytes = nil
+		if v.AuthBytes != nil {
+			v.AuthBytes = nil
+		}
 	}
 	if version >= 1 {
 		v.SessionLifetimeMs = int64(g.u64())
 	} else {
 		v.SessionLifetimeMs = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11767,7 +12969,9 @@ func (v *SaslHandshakeResponse) randomize(g *rng, version int16, depth int) {
 			v.Mechanisms = a
 		}
 	} else {
-		v.Mechanisms = nil
+		if v.Mechanisms != nil {
+			v.Mechanisms = nil
+		}
 	}
 }
 
@@ -11782,7 +12986,9 @@ func (v *ShareAcknowledgeRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupId = &s
 		}
 	} else {
-		v.GroupId = nil
+		if v.GroupId != nil {
+			v.GroupId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -11792,7 +12998,9 @@ func (v *ShareAcknowledgeRequest) randomize(g *rng, version int16, depth int) {
 			v.MemberId = &s
 		}
 	} else {
-		v.MemberId = nil
+		if v.MemberId != nil {
+			v.MemberId = nil
+		}
 	}
 	if true {
 		v.ShareSessionEpoch = int32(g.u64())
@@ -11808,11 +13016,14 @@ func (v *ShareAcknowledgeRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11832,11 +13043,14 @@ func (v *ShareAcknowledgeRequestAcknowledgeTopic) randomize(g *rng, version int1
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11856,11 +13070,14 @@ func (v *ShareAcknowledgeRequestAcknowledgePartition) randomize(g *rng, version 
 			v.AcknowledgementBatches = a
 		}
 	} else {
-		v.AcknowledgementBatches = nil
+		if v.AcknowledgementBatches != nil {
+			v.AcknowledgementBatches = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11885,11 +13102,14 @@ func (v *ShareAcknowledgeRequestAcknowledgementBatch) randomize(g *rng, version 
 			v.AcknowledgeTypes = a
 		}
 	} else {
-		v.AcknowledgeTypes = nil
+		if v.AcknowledgeTypes != nil {
+			v.AcknowledgeTypes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11914,7 +13134,9 @@ func (v *ShareAcknowledgeResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		{
@@ -11925,7 +13147,9 @@ func (v *ShareAcknowledgeResponse) randomize(g *rng, version int16, depth int) {
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
 	if true {
 		{
@@ -11936,11 +13160,14 @@ func (v *ShareAcknowledgeResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11960,11 +13187,14 @@ func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) randomize(g *rng
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -11988,16 +13218,19 @@ func (v *ShareAcknowledgeResponsePartitionData) randomize(g *rng, version int16,
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.CurrentLeader.randomize(g, version, depth+1)
 	} else {
 		v.CurrentLeader.Default()
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12013,9 +13246,10 @@ func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) randomize(g *rng, version int
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12044,11 +13278,14 @@ func (v *ShareAcknowledgeResponseNodeEndpoint) randomize(g *rng, version int16, 
 			v.Rack = &s
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12063,7 +13300,9 @@ func (v *ShareFetchRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupId = &s
 		}
 	} else {
-		v.GroupId = nil
+		if v.GroupId != nil {
+			v.GroupId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -12073,7 +13312,9 @@ func (v *ShareFetchRequest) randomize(g *rng, version int16, depth int) {
 			v.MemberId = &s
 		}
 	} else {
-		v.MemberId = nil
+		if v.MemberId != nil {
+			v.MemberId = nil
+		}
 	}
 	if true {
 		v.ShareSessionEpoch = int32(g.u64())
@@ -12114,7 +13355,9 @@ func (v *ShareFetchRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		{
@@ -12125,11 +13368,14 @@ func (v *ShareFetchRequest) randomize(g *rng, version int16, depth int) {
 			v.ForgottenTopicsData = a
 		}
 	} else {
-		v.ForgottenTopicsData = nil
+		if v.ForgottenTopicsData != nil {
+			v.ForgottenTopicsData = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12149,11 +13395,14 @@ func (v *ShareFetchRequestFetchTopic) randomize(g *rng, version int16, depth int
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12176,11 +13425,14 @@ func (v *ShareFetchRequestFetchPartition) randomize(g *rng, version int16, depth
 			v.AcknowledgementBatches = a
 		}
 	} else {
-		v.AcknowledgementBatches = nil
+		if v.AcknowledgementBatches != nil {
+			v.AcknowledgementBatches = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12205,11 +13457,14 @@ func (v *ShareFetchRequestAcknowledgementBatch) randomize(g *rng, version int16,
 			v.AcknowledgeTypes = a
 		}
 	} else {
-		v.AcknowledgeTypes = nil
+		if v.AcknowledgeTypes != nil {
+			v.AcknowledgeTypes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12229,11 +13484,14 @@ func (v *ShareFetchRequestForgottenTopic) randomize(g *rng, version int16, depth
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12258,7 +13516,9 @@ func (v *ShareFetchResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.AcquisitionLockTimeoutMs = int32(g.u64())
@@ -12274,7 +13534,9 @@ func (v *ShareFetchResponse) randomize(g *rng, version int16, depth int) {
 			v.Responses = a
 		}
 	} else {
-		v.Responses = nil
+		if v.Responses != nil {
+			v.Responses = nil
+		}
 	}
 	if true {
 		{
@@ -12285,11 +13547,14 @@ func (v *ShareFetchResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12309,11 +13574,14 @@ func (v *ShareFetchResponseShareFetchableTopicResponse) randomize(g *rng, versio
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12337,7 +13605,9 @@ func (v *ShareFetchResponsePartitionData) randomize(g *rng, version int16, depth
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.AcknowledgeErrorCode = int16(g.u64())
@@ -12352,7 +13622,9 @@ func (v *ShareFetchResponsePartitionData) randomize(g *rng, version int16, depth
 			v.AcknowledgeErrorMessage = &s
 		}
 	} else {
-		v.AcknowledgeErrorMessage = nil
+		if v.AcknowledgeErrorMessage != nil {
+			v.AcknowledgeErrorMessage = nil
+		}
 	}
 	if true {
 		v.CurrentLeader.randomize(g, version, depth+1)
@@ -12366,7 +13638,9 @@ func (v *ShareFetchResponsePartitionData) randomize(g *rng, version int16, depth
 			v.Records = g.bytes()
 		}
 	} else {
-		v.Records = nil
+		if v.Records != nil {
+			v.Records = nil
+		}
 	}
 	if true {
 		{
@@ -12377,11 +13651,14 @@ func (v *ShareFetchResponsePartitionData) randomize(g *rng, version int16, depth
 			v.AcquiredRecords = a
 		}
 	} else {
-		v.AcquiredRecords = nil
+		if v.AcquiredRecords != nil {
+			v.AcquiredRecords = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12397,9 +13674,10 @@ func (v *ShareFetchResponseLeaderIdAndEpoch) randomize(g *rng, version int16, de
 	} else {
 		v.LeaderEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12420,9 +13698,10 @@ func (v *ShareFetchResponseAcquiredRecords) randomize(g *rng, version int16, dep
 	} else {
 		v.DeliveryCount = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12451,11 +13730,14 @@ func (v *ShareFetchResponseNodeEndpoint) randomize(g *rng, version int16, depth 
 			v.Rack = &s
 		}
 	} else {
-		v.Rack = nil
+		if v.Rack != nil {
+			v.Rack = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12471,16 +13753,19 @@ func (v *ShareGroupDescribeRequest) randomize(g *rng, version int16, depth int) 
 			v.GroupIds = a
 		}
 	} else {
-		v.GroupIds = nil
+		if v.GroupIds != nil {
+			v.GroupIds = nil
+		}
 	}
 	if true {
 		v.IncludeAuthorizedOperations = g.intn(2) == 1
 	} else {
 		v.IncludeAuthorizedOperations = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12501,11 +13786,14 @@ func (v *ShareGroupDescribeResponse) randomize(g *rng, version int16, depth int)
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12530,11 +13818,14 @@ func (v *ShareGroupDescribeResponseTopicPartitions) randomize(g *rng, version in
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12549,11 +13840,14 @@ func (v *ShareGroupDescribeResponseAssignment) randomize(g *rng, version int16, 
 			v.TopicPartitions = a
 		}
 	} else {
-		v.TopicPartitions = nil
+		if v.TopicPartitions != nil {
+			v.TopicPartitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12572,7 +13866,9 @@ func (v *ShareGroupDescribeResponseDescribedGroup) randomize(g *rng, version int
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.GroupId = g.str()
@@ -12608,16 +13904,19 @@ func (v *ShareGroupDescribeResponseDescribedGroup) randomize(g *rng, version int
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
 	if true {
 		v.AuthorizedOperations = int32(g.u64())
 	} else {
 		v.AuthorizedOperations = -2147483648
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12636,7 +13935,9 @@ func (v *ShareGroupDescribeResponseMember) randomize(g *rng, version int16, dept
 			v.RackId = &s
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 	if true {
 		v.MemberEpoch = int32(g.u64())
@@ -12662,16 +13963,19 @@ func (v *ShareGroupDescribeResponseMember) randomize(g *rng, version int16, dept
 			v.SubscribedTopicNames = a
 		}
 	} else {
-		v.SubscribedTopicNames = nil
+		if v.SubscribedTopicNames != nil {
+			v.SubscribedTopicNames = nil
+		}
 	}
 	if true {
 		v.Assignment.randomize(g, version, depth+1)
 	} else {
 		v.Assignment.Default()
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12701,7 +14005,9 @@ func (v *ShareGroupHeartbeatRequest) randomize(g *rng, version int16, depth int)
 			v.RackId = &s
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -12714,11 +14020,14 @@ func (v *ShareGroupHeartbeatRequest) randomize(g *rng, version int16, depth int)
 			v.SubscribedTopicNames = a
 		}
 	} else {
-		v.SubscribedTopicNames = nil
+		if v.SubscribedTopicNames != nil {
+			v.SubscribedTopicNames = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12743,7 +14052,9 @@ func (v *ShareGroupHeartbeatResponse) randomize(g *rng, version int16, depth int
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -12753,7 +14064,9 @@ func (v *ShareGroupHeartbeatResponse) randomize(g *rng, version int16, depth int
 			v.MemberId = &s
 		}
 	} else {
-		v.MemberId = nil
+		if v.MemberId != nil {
+			v.MemberId = nil
+		}
 	}
 	if true {
 		v.MemberEpoch = int32(g.u64())
@@ -12773,11 +14086,14 @@ func (v *ShareGroupHeartbeatResponse) randomize(g *rng, version int16, depth int
 			v.Assignment.randomize(g, version, depth+1)
 		}
 	} else {
-		v.Assignment = nil
+		if v.Assignment != nil {
+			v.Assignment = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12797,11 +14113,14 @@ func (v *ShareGroupHeartbeatResponseTopicPartitions) randomize(g *rng, version i
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12816,11 +14135,14 @@ func (v *ShareGroupHeartbeatResponseAssignment) randomize(g *rng, version int16,
 			v.TopicPartitions = a
 		}
 	} else {
-		v.TopicPartitions = nil
+		if v.TopicPartitions != nil {
+			v.TopicPartitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12832,9 +14154,10 @@ func (v *SnapshotFooterRecord) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.DataVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12851,9 +14174,10 @@ func (v *SnapshotHeaderRecord) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.LastContainedLogTimestamp = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12877,16 +14201,19 @@ func (v *StreamsGroupDescribeRequest) randomize(g *rng, version int16, depth int
 			v.GroupIds = a
 		}
 	} else {
-		v.GroupIds = nil
+		if v.GroupIds != nil {
+			v.GroupIds = nil
+		}
 	}
 	if true {
 		v.IncludeAuthorizedOperations = g.intn(2) == 1
 	} else {
 		v.IncludeAuthorizedOperations = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12907,11 +14234,14 @@ func (v *StreamsGroupDescribeResponse) randomize(g *rng, version int16, depth in
 			v.Groups = a
 		}
 	} else {
-		v.Groups = nil
+		if v.Groups != nil {
+			v.Groups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12927,9 +14257,10 @@ func (v *StreamsGroupDescribeResponseEndpoint) randomize(g *rng, version int16, 
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12950,9 +14281,10 @@ func (v *StreamsGroupDescribeResponseTaskOffset) randomize(g *rng, version int16
 	} else {
 		v.Offset = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12977,11 +14309,14 @@ func (v *StreamsGroupDescribeResponseTopicPartitions) randomize(g *rng, version 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -12996,7 +14331,9 @@ func (v *StreamsGroupDescribeResponseAssignment) randomize(g *rng, version int16
 			v.ActiveTasks = a
 		}
 	} else {
-		v.ActiveTasks = nil
+		if v.ActiveTasks != nil {
+			v.ActiveTasks = nil
+		}
 	}
 	if true {
 		{
@@ -13007,7 +14344,9 @@ func (v *StreamsGroupDescribeResponseAssignment) randomize(g *rng, version int16
 			v.StandbyTasks = a
 		}
 	} else {
-		v.StandbyTasks = nil
+		if v.StandbyTasks != nil {
+			v.StandbyTasks = nil
+		}
 	}
 	if true {
 		{
@@ -13018,11 +14357,14 @@ func (v *StreamsGroupDescribeResponseAssignment) randomize(g *rng, version int16
 			v.WarmupTasks = a
 		}
 	} else {
-		v.WarmupTasks = nil
+		if v.WarmupTasks != nil {
+			v.WarmupTasks = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13042,11 +14384,14 @@ func (v *StreamsGroupDescribeResponseTaskIds) randomize(g *rng, version int16, d
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13062,9 +14407,10 @@ func (v *StreamsGroupDescribeResponseKeyValue) randomize(g *rng, version int16, 
 	} else {
 		v.Value = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13094,11 +14440,14 @@ func (v *StreamsGroupDescribeResponseTopicInfo) randomize(g *rng, version int16,
 			v.TopicConfigs = a
 		}
 	} else {
-		v.TopicConfigs = nil
+		if v.TopicConfigs != nil {
+			v.TopicConfigs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13117,7 +14466,9 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) randomize(g *rng, version i
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.GroupId = g.str()
@@ -13147,7 +14498,9 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) randomize(g *rng, version i
 			v.Topology.randomize(g, version, depth+1)
 		}
 	} else {
-		v.Topology = nil
+		if v.Topology != nil {
+			v.Topology = nil
+		}
 	}
 	if true {
 		{
@@ -13158,16 +14511,19 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) randomize(g *rng, version i
 			v.Members = a
 		}
 	} else {
-		v.Members = nil
+		if v.Members != nil {
+			v.Members = nil
+		}
 	}
 	if true {
 		v.AuthorizedOperations = int32(g.u64())
 	} else {
 		v.AuthorizedOperations = -2147483648
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13189,11 +14545,14 @@ func (v *StreamsGroupDescribeResponseTopology) randomize(g *rng, version int16, 
 			v.Subtopologies = a
 		}
 	} else {
-		v.Subtopologies = nil
+		if v.Subtopologies != nil {
+			v.Subtopologies = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13213,7 +14572,9 @@ func (v *StreamsGroupDescribeResponseSubtopology) randomize(g *rng, version int1
 			v.SourceTopics = a
 		}
 	} else {
-		v.SourceTopics = nil
+		if v.SourceTopics != nil {
+			v.SourceTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13224,7 +14585,9 @@ func (v *StreamsGroupDescribeResponseSubtopology) randomize(g *rng, version int1
 			v.RepartitionSinkTopics = a
 		}
 	} else {
-		v.RepartitionSinkTopics = nil
+		if v.RepartitionSinkTopics != nil {
+			v.RepartitionSinkTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13235,7 +14598,9 @@ func (v *StreamsGroupDescribeResponseSubtopology) randomize(g *rng, version int1
 			v.StateChangelogTopics = a
 		}
 	} else {
-		v.StateChangelogTopics = nil
+		if v.StateChangelogTopics != nil {
+			v.StateChangelogTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13246,11 +14611,14 @@ func (v *StreamsGroupDescribeResponseSubtopology) randomize(g *rng, version int1
 			v.RepartitionSourceTopics = a
 		}
 	} else {
-		v.RepartitionSourceTopics = nil
+		if v.RepartitionSourceTopics != nil {
+			v.RepartitionSourceTopics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13274,7 +14642,9 @@ func (v *StreamsGroupDescribeResponseMember) randomize(g *rng, version int16, de
 			v.InstanceId = &s
 		}
 	} else {
-		v.InstanceId = nil
+		if v.InstanceId != nil {
+			v.InstanceId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13284,7 +14654,9 @@ func (v *StreamsGroupDescribeResponseMember) randomize(g *rng, version int16, de
 			v.RackId = &s
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 	if true {
 		v.ClientId = g.str()
@@ -13314,7 +14686,9 @@ func (v *StreamsGroupDescribeResponseMember) randomize(g *rng, version int16, de
 			v.UserEndpoint.randomize(g, version, depth+1)
 		}
 	} else {
-		v.UserEndpoint = nil
+		if v.UserEndpoint != nil {
+			v.UserEndpoint = nil
+		}
 	}
 	if true {
 		{
@@ -13325,7 +14699,9 @@ func (v *StreamsGroupDescribeResponseMember) randomize(g *rng, version int16, de
 			v.ClientTags = a
 		}
 	} else {
-		v.ClientTags = nil
+		if v.ClientTags != nil {
+			v.ClientTags = nil
+		}
 	}
 	if true {
 		{
@@ -13336,7 +14712,9 @@ func (v *StreamsGroupDescribeResponseMember) randomize(g *rng, version int16, de
 			v.TaskOffsets = a
 		}
 	} else {
-		v.TaskOffsets = nil
+		if v.TaskOffsets != nil {
+			v.TaskOffsets = nil
+		}
 	}
 	if true {
 		{
@@ -13347,7 +14725,9 @@ func (v *StreamsGroupDescribeResponseMember) randomize(g *rng, version int16, de
 			v.TaskEndOffsets = a
 		}
 	} else {
-		v.TaskEndOffsets = nil
+		if v.TaskEndOffsets != nil {
+			v.TaskEndOffsets = nil
+		}
 	}
 	if true {
 		v.Assignment.randomize(g, version, depth+1)
@@ -13364,9 +14744,10 @@ func (v *StreamsGroupDescribeResponseMember) randomize(g *rng, version int16, de
 	} else {
 		v.IsClassic = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13401,7 +14782,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.InstanceId = &s
 		}
 	} else {
-		v.InstanceId = nil
+		if v.InstanceId != nil {
+			v.InstanceId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13411,7 +14794,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.RackId = &s
 		}
 	} else {
-		v.RackId = nil
+		if v.RackId != nil {
+			v.RackId = nil
+		}
 	}
 	if true {
 		v.RebalanceTimeoutMs = int32(g.u64())
@@ -13426,7 +14811,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.Topology.randomize(g, version, depth+1)
 		}
 	} else {
-		v.Topology = nil
+		if v.Topology != nil {
+			v.Topology = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13439,7 +14826,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.ActiveTasks = a
 		}
 	} else {
-		v.ActiveTasks = nil
+		if v.ActiveTasks != nil {
+			v.ActiveTasks = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13452,7 +14841,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.StandbyTasks = a
 		}
 	} else {
-		v.StandbyTasks = nil
+		if v.StandbyTasks != nil {
+			v.StandbyTasks = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13465,7 +14856,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.WarmupTasks = a
 		}
 	} else {
-		v.WarmupTasks = nil
+		if v.WarmupTasks != nil {
+			v.WarmupTasks = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13475,7 +14868,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.ProcessId = &s
 		}
 	} else {
-		v.ProcessId = nil
+		if v.ProcessId != nil {
+			v.ProcessId = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13485,7 +14880,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.UserEndpoint.randomize(g, version, depth+1)
 		}
 	} else {
-		v.UserEndpoint = nil
+		if v.UserEndpoint != nil {
+			v.UserEndpoint = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13498,7 +14895,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.ClientTags = a
 		}
 	} else {
-		v.ClientTags = nil
+		if v.ClientTags != nil {
+			v.ClientTags = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13511,7 +14910,9 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.TaskOffsets = a
 		}
 	} else {
-		v.TaskOffsets = nil
+		if v.TaskOffsets != nil {
+			v.TaskOffsets = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13524,16 +14925,19 @@ func (v *StreamsGroupHeartbeatRequest) randomize(g *rng, version int16, depth in
 			v.TaskEndOffsets = a
 		}
 	} else {
-		v.TaskEndOffsets = nil
+		if v.TaskEndOffsets != nil {
+			v.TaskEndOffsets = nil
+		}
 	}
 	if true {
 		v.ShutdownApplication = g.intn(2) == 1
 	} else {
 		v.ShutdownApplication = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13549,9 +14953,10 @@ func (v *StreamsGroupHeartbeatRequestKeyValue) randomize(g *rng, version int16, 
 	} else {
 		v.Value = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13581,11 +14986,14 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) randomize(g *rng, version int16,
 			v.TopicConfigs = a
 		}
 	} else {
-		v.TopicConfigs = nil
+		if v.TopicConfigs != nil {
+			v.TopicConfigs = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13601,9 +15009,10 @@ func (v *StreamsGroupHeartbeatRequestEndpoint) randomize(g *rng, version int16, 
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13624,9 +15033,10 @@ func (v *StreamsGroupHeartbeatRequestTaskOffset) randomize(g *rng, version int16
 	} else {
 		v.Offset = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13646,11 +15056,14 @@ func (v *StreamsGroupHeartbeatRequestTaskIds) randomize(g *rng, version int16, d
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13670,11 +15083,14 @@ func (v *StreamsGroupHeartbeatRequestTopology) randomize(g *rng, version int16, 
 			v.Subtopologies = a
 		}
 	} else {
-		v.Subtopologies = nil
+		if v.Subtopologies != nil {
+			v.Subtopologies = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13694,7 +15110,9 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) randomize(g *rng, version int1
 			v.SourceTopics = a
 		}
 	} else {
-		v.SourceTopics = nil
+		if v.SourceTopics != nil {
+			v.SourceTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13705,7 +15123,9 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) randomize(g *rng, version int1
 			v.SourceTopicRegex = a
 		}
 	} else {
-		v.SourceTopicRegex = nil
+		if v.SourceTopicRegex != nil {
+			v.SourceTopicRegex = nil
+		}
 	}
 	if true {
 		{
@@ -13716,7 +15136,9 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) randomize(g *rng, version int1
 			v.StateChangelogTopics = a
 		}
 	} else {
-		v.StateChangelogTopics = nil
+		if v.StateChangelogTopics != nil {
+			v.StateChangelogTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13727,7 +15149,9 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) randomize(g *rng, version int1
 			v.RepartitionSinkTopics = a
 		}
 	} else {
-		v.RepartitionSinkTopics = nil
+		if v.RepartitionSinkTopics != nil {
+			v.RepartitionSinkTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13738,7 +15162,9 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) randomize(g *rng, version int1
 			v.RepartitionSourceTopics = a
 		}
 	} else {
-		v.RepartitionSourceTopics = nil
+		if v.RepartitionSourceTopics != nil {
+			v.RepartitionSourceTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13749,11 +15175,14 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) randomize(g *rng, version int1
 			v.CopartitionGroups = a
 		}
 	} else {
-		v.CopartitionGroups = nil
+		if v.CopartitionGroups != nil {
+			v.CopartitionGroups = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13768,7 +15197,9 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) randomize(g *rng, version
 			v.SourceTopics = a
 		}
 	} else {
-		v.SourceTopics = nil
+		if v.SourceTopics != nil {
+			v.SourceTopics = nil
+		}
 	}
 	if true {
 		{
@@ -13779,7 +15210,9 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) randomize(g *rng, version
 			v.SourceTopicRegex = a
 		}
 	} else {
-		v.SourceTopicRegex = nil
+		if v.SourceTopicRegex != nil {
+			v.SourceTopicRegex = nil
+		}
 	}
 	if true {
 		{
@@ -13790,11 +15223,14 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) randomize(g *rng, version
 			v.RepartitionSourceTopics = a
 		}
 	} else {
-		v.RepartitionSourceTopics = nil
+		if v.RepartitionSourceTopics != nil {
+			v.RepartitionSourceTopics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13819,7 +15255,9 @@ func (v *StreamsGroupHeartbeatResponse) randomize(g *rng, version int16, depth i
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if true {
 		v.MemberId = g.str()
@@ -13857,7 +15295,9 @@ func (v *StreamsGroupHeartbeatResponse) randomize(g *rng, version int16, depth i
 			v.Status = a
 		}
 	} else {
-		v.Status = nil
+		if v.Status != nil {
+			v.Status = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13870,7 +15310,9 @@ func (v *StreamsGroupHeartbeatResponse) randomize(g *rng, version int16, depth i
 			v.ActiveTasks = a
 		}
 	} else {
-		v.ActiveTasks = nil
+		if v.ActiveTasks != nil {
+			v.ActiveTasks = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13883,7 +15325,9 @@ func (v *StreamsGroupHeartbeatResponse) randomize(g *rng, version int16, depth i
 			v.StandbyTasks = a
 		}
 	} else {
-		v.StandbyTasks = nil
+		if v.StandbyTasks != nil {
+			v.StandbyTasks = nil
+		}
 	}
 	if true {
 		if true && g.intn(5) == 0 {
@@ -13896,7 +15340,9 @@ func (v *StreamsGroupHeartbeatResponse) randomize(g *rng, version int16, depth i
 			v.WarmupTasks = a
 		}
 	} else {
-		v.WarmupTasks = nil
+		if v.WarmupTasks != nil {
+			v.WarmupTasks = nil
+		}
 	}
 	if true {
 		v.EndpointInformationEpoch = int32(g.u64())
@@ -13914,11 +15360,14 @@ func (v *StreamsGroupHeartbeatResponse) randomize(g *rng, version int16, depth i
 			v.PartitionsByUserEndpoint = a
 		}
 	} else {
-		v.PartitionsByUserEndpoint = nil
+		if v.PartitionsByUserEndpoint != nil {
+			v.PartitionsByUserEndpoint = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13934,9 +15383,10 @@ func (v *StreamsGroupHeartbeatResponseStatus) randomize(g *rng, version int16, d
 	} else {
 		v.StatusDetail = ""
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13956,11 +15406,14 @@ func (v *StreamsGroupHeartbeatResponseTopicPartition) randomize(g *rng, version 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -13980,11 +15433,14 @@ func (v *StreamsGroupHeartbeatResponseTaskIds) randomize(g *rng, version int16, 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14000,9 +15456,10 @@ func (v *StreamsGroupHeartbeatResponseEndpoint) randomize(g *rng, version int16,
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14022,7 +15479,9 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) randomize(g *rng, ve
 			v.ActivePartitions = a
 		}
 	} else {
-		v.ActivePartitions = nil
+		if v.ActivePartitions != nil {
+			v.ActivePartitions = nil
+		}
 	}
 	if true {
 		{
@@ -14033,11 +15492,14 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) randomize(g *rng, ve
 			v.StandbyPartitions = a
 		}
 	} else {
-		v.StandbyPartitions = nil
+		if v.StandbyPartitions != nil {
+			v.StandbyPartitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14067,7 +15529,9 @@ func (v *SyncGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 && g.intn(5) == 0 {
@@ -14077,7 +15541,9 @@ func (v *SyncGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.ProtocolType = &s
 		}
 	} else {
-		v.ProtocolType = nil
+		if v.ProtocolType != nil {
+			v.ProtocolType = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 && g.intn(5) == 0 {
@@ -14087,7 +15553,9 @@ func (v *SyncGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.ProtocolName = &s
 		}
 	} else {
-		v.ProtocolName = nil
+		if v.ProtocolName != nil {
+			v.ProtocolName = nil
+		}
 	}
 	if true {
 		{
@@ -14098,11 +15566,14 @@ func (v *SyncGroupRequest) randomize(g *rng, version int16, depth int) {
 			v.Assignments = a
 		}
 	} else {
-		v.Assignments = nil
+		if v.Assignments != nil {
+			v.Assignments = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14120,11 +15591,14 @@ func (v *SyncGroupRequestAssignment) randomize(g *rng, version int16, depth int)
 			v.Assignment = g.bytes()
 		}
 	} else {
-		v.Assignment = nil
+		if v.Assignment != nil {
+			v.Assignment = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14149,7 +15623,9 @@ func (v *SyncGroupResponse) randomize(g *rng, version int16, depth int) {
 			v.ProtocolType = &s
 		}
 	} else {
-		v.ProtocolType = nil
+		if v.ProtocolType != nil {
+			v.ProtocolType = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 && g.intn(5) == 0 {
@@ -14159,7 +15635,9 @@ func (v *SyncGroupResponse) randomize(g *rng, version int16, depth int) {
 			v.ProtocolName = &s
 		}
 	} else {
-		v.ProtocolName = nil
+		if v.ProtocolName != nil {
+			v.ProtocolName = nil
+		}
 	}
 	if true {
 		if false && g.intn(5) == 0 {
@@ -14168,11 +15646,14 @@ func (v *SyncGroupResponse) randomize(g *rng, version int16, depth int) {
 			v.Assignment = g.bytes()
 		}
 	} else {
-		v.Assignment = nil
+		if v.Assignment != nil {
+			v.Assignment = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14217,7 +15698,9 @@ func (v *TxnOffsetCommitRequest) randomize(g *rng, version int16, depth int) {
 			v.GroupInstanceId = &s
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if true {
 		{
@@ -14228,11 +15711,14 @@ func (v *TxnOffsetCommitRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14252,11 +15738,14 @@ func (v *TxnOffsetCommitRequestTopic) randomize(g *rng, version int16, depth int
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14285,11 +15774,14 @@ func (v *TxnOffsetCommitRequestPartition) randomize(g *rng, version int16, depth
 			v.CommittedMetadata = &s
 		}
 	} else {
-		v.CommittedMetadata = nil
+		if v.CommittedMetadata != nil {
+			v.CommittedMetadata = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14310,11 +15802,14 @@ func (v *TxnOffsetCommitResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14334,11 +15829,14 @@ func (v *TxnOffsetCommitResponseTopic) randomize(g *rng, version int16, depth in
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14354,9 +15852,10 @@ func (v *TxnOffsetCommitResponsePartition) randomize(g *rng, version int16, dept
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14368,9 +15867,10 @@ func (v *UnregisterBrokerRequest) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.BrokerId = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14395,11 +15895,14 @@ func (v *UnregisterBrokerResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14420,16 +15923,19 @@ func (v *UpdateFeaturesRequest) randomize(g *rng, version int16, depth int) {
 			v.FeatureUpdates = a
 		}
 	} else {
-		v.FeatureUpdates = nil
+		if v.FeatureUpdates != nil {
+			v.FeatureUpdates = nil
+		}
 	}
 	if version >= 1 {
 		v.ValidateOnly = g.intn(2) == 1
 	} else {
 		v.ValidateOnly = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14455,9 +15961,10 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) randomize(g *rng, version int16,
 	} else {
 		v.UpgradeType = 1
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14482,7 +15989,9 @@ func (v *UpdateFeaturesResponse) randomize(g *rng, version int16, depth int) {
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
 	if version <= 1 {
 		{
@@ -14493,11 +16002,14 @@ func (v *UpdateFeaturesResponse) randomize(g *rng, version int16, depth int) {
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14521,11 +16033,14 @@ func (v *UpdateFeaturesResponseUpdatableFeatureResult) randomize(g *rng, version
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14548,7 +16063,9 @@ func (v *UpdateRaftVoterRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if true {
 		v.CurrentLeaderEpoch = int32(g.u64())
@@ -14574,16 +16091,19 @@ func (v *UpdateRaftVoterRequest) randomize(g *rng, version int16, depth int) {
 			v.Listeners = a
 		}
 	} else {
-		v.Listeners = nil
+		if v.Listeners != nil {
+			v.Listeners = nil
+		}
 	}
 	if true {
 		v.KRaftVersionFeature.randomize(g, version, depth+1)
 	} else {
 		v.KRaftVersionFeature.Default()
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14604,9 +16124,10 @@ func (v *UpdateRaftVoterRequestListener) randomize(g *rng, version int16, depth 
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14622,9 +16143,10 @@ func (v *UpdateRaftVoterRequestKRaftVersionFeature) randomize(g *rng, version in
 	} else {
 		v.MaxSupportedVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14649,9 +16171,10 @@ func (v *UpdateRaftVoterResponse) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.CurrentLeader.Default()
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14677,9 +16200,10 @@ func (v *UpdateRaftVoterResponseCurrentLeader) randomize(g *rng, version int16, 
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14694,7 +16218,9 @@ func (v *VoteRequest) randomize(g *rng, version int16, depth int) {
 			v.ClusterId = &s
 		}
 	} else {
-		v.ClusterId = nil
+		if v.ClusterId != nil {
+			v.ClusterId = nil
+		}
 	}
 	if version >= 1 {
 		v.VoterId = int32(g.u64())
@@ -14710,11 +16236,14 @@ func (v *VoteRequest) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14734,11 +16263,14 @@ func (v *VoteRequestTopicData) randomize(g *rng, version int16, depth int) {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14784,9 +16316,10 @@ func (v *VoteRequestPartitionData) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.PreVote = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14807,7 +16340,9 @@ func (v *VoteResponse) randomize(g *rng, version int16, depth int) {
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if flexible && version >= 1 {
 		{
@@ -14818,14 +16353,19 @@ func (v *VoteResponse) randomize(g *rng, version int16, depth int) {
 			v.NodeEndpoints = a
 		}
 		if !(len(v.NodeEndpoints) != 0) {
-			v.NodeEndpoints = nil
+			if v.NodeEndpoints != nil {
+				v.NodeEndpoints = nil
+			}
 		}
 	} else {
-		v.NodeEndpoints = nil
+		if v.NodeEndpoints != nil {
+			v.NodeEndpoints = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14845,11 +16385,14 @@ func (v *VoteResponseTopicData) randomize(g *rng, version int16, depth int) {
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14880,9 +16423,10 @@ func (v *VoteResponsePartitionData) randomize(g *rng, version int16, depth int) 
 	} else {
 		v.VoteGranted = false
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14903,9 +16447,10 @@ func (v *VoteResponseNodeEndpoint) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14926,11 +16471,14 @@ func (v *VotersRecord) randomize(g *rng, version int16, depth int) {
 			v.Voters = a
 		}
 	} else {
-		v.Voters = nil
+		if v.Voters != nil {
+			v.Voters = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14955,16 +16503,19 @@ func (v *VotersRecordVoter) randomize(g *rng, version int16, depth int) {
 			v.Endpoints = a
 		}
 	} else {
-		v.Endpoints = nil
+		if v.Endpoints != nil {
+			v.Endpoints = nil
+		}
 	}
 	if true {
 		v.KRaftVersionFeature.randomize(g, version, depth+1)
 	} else {
 		v.KRaftVersionFeature.Default()
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -14985,9 +16536,10 @@ func (v *VotersRecordEndpoint) randomize(g *rng, version int16, depth int) {
 	} else {
 		v.Port = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15003,9 +16555,10 @@ func (v *VotersRecordKRaftVersionFeature) randomize(g *rng, version int16, depth
 	} else {
 		v.MaxSupportedVersion = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15026,11 +16579,14 @@ func (v *WriteShareGroupStateRequest) randomize(g *rng, version int16, depth int
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15050,11 +16606,14 @@ func (v *WriteShareGroupStateRequestWriteStateData) randomize(g *rng, version in
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15089,11 +16648,14 @@ func (v *WriteShareGroupStateRequestPartitionData) randomize(g *rng, version int
 			v.StateBatches = a
 		}
 	} else {
-		v.StateBatches = nil
+		if v.StateBatches != nil {
+			v.StateBatches = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15119,9 +16681,10 @@ func (v *WriteShareGroupStateRequestStateBatch) randomize(g *rng, version int16,
 	} else {
 		v.DeliveryCount = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15137,11 +16700,14 @@ func (v *WriteShareGroupStateResponse) randomize(g *rng, version int16, depth in
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15161,11 +16727,14 @@ func (v *WriteShareGroupStateResponseWriteStateResult) randomize(g *rng, version
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15189,11 +16758,14 @@ func (v *WriteShareGroupStateResponsePartitionResult) randomize(g *rng, version 
 			v.ErrorMessage = &s
 		}
 	} else {
-		v.ErrorMessage = nil
+		if v.ErrorMessage != nil {
+			v.ErrorMessage = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15209,11 +16781,14 @@ func (v *WriteTxnMarkersRequest) randomize(g *rng, version int16, depth int) {
 			v.Markers = a
 		}
 	} else {
-		v.Markers = nil
+		if v.Markers != nil {
+			v.Markers = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15243,16 +16818,19 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) randomize(g *rng, version int1
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
 	if true {
 		v.CoordinatorEpoch = int32(g.u64())
 	} else {
 		v.CoordinatorEpoch = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15272,11 +16850,14 @@ func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) randomize(g *rng, version
 			v.PartitionIndexes = a
 		}
 	} else {
-		v.PartitionIndexes = nil
+		if v.PartitionIndexes != nil {
+			v.PartitionIndexes = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15292,11 +16873,14 @@ func (v *WriteTxnMarkersResponse) randomize(g *rng, version int16, depth int) {
 			v.Markers = a
 		}
 	} else {
-		v.Markers = nil
+		if v.Markers != nil {
+			v.Markers = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15316,11 +16900,14 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) randomize(g *rng, versi
 			v.Topics = a
 		}
 	} else {
-		v.Topics = nil
+		if v.Topics != nil {
+			v.Topics = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15340,11 +16927,14 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) randomize(g *rng, 
 			v.Partitions = a
 		}
 	} else {
-		v.Partitions = nil
+		if v.Partitions != nil {
+			v.Partitions = nil
+		}
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 
@@ -15360,9 +16950,10 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) randomize(g *r
 	} else {
 		v.ErrorCode = 0
 	}
-	v.UnknownTags = nil
+	v.UnknownTags = UnknownTags{}
 	if flexible && g.intn(4) == 0 {
-		v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}
+		v.UnknownTags.Add(90+uint32(g.intn(10)), g.bytes())
+		v.UnknownTags.Add(1000, g.bytes())
 	}
 }
 

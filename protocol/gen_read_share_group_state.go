@@ -17,7 +17,7 @@ type ReadShareGroupStateRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateRequestReadStateData is the struct at ReadShareGroupStateRequest.Topics.
@@ -30,7 +30,7 @@ type ReadShareGroupStateRequestReadStateData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateRequestPartitionData is the struct at ReadShareGroupStateRequest.Topics.Partitions.
@@ -43,14 +43,16 @@ type ReadShareGroupStateRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateRequest) encode(w *writer, version int16) {
@@ -67,20 +69,20 @@ func (v *ReadShareGroupStateRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateRequest", "Topics")
 		}
 		v.Topics = nil
@@ -95,17 +97,17 @@ func (v *ReadShareGroupStateRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequest", "(tagged fields)")
 			}
 		}
@@ -116,8 +118,10 @@ func (v *ReadShareGroupStateRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateRequestReadStateData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateRequestReadStateData) encode(w *writer, version int16) {
@@ -131,20 +135,20 @@ func (v *ReadShareGroupStateRequestReadStateData) encode(w *writer, version int1
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateRequestReadStateData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateRequestReadStateData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateRequestReadStateData", "Partitions")
 		}
 		v.Partitions = nil
@@ -159,17 +163,17 @@ func (v *ReadShareGroupStateRequestReadStateData) decode(r *reader, version int1
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateRequestReadStateData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestReadStateData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestReadStateData", "(tagged fields)")
 			}
 		}
@@ -181,7 +185,7 @@ func (v *ReadShareGroupStateRequestReadStateData) decode(r *reader, version int1
 func (v *ReadShareGroupStateRequestPartitionData) Default() {
 	v.Partition = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
@@ -189,35 +193,35 @@ func (v *ReadShareGroupStateRequestPartitionData) encode(w *writer, version int1
 	w.i32(v.Partition)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateRequestPartitionData", "Partition")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateRequestPartitionData", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -289,7 +293,7 @@ type ReadShareGroupStateResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateResponseReadStateResult is the struct at ReadShareGroupStateResponse.Results.
@@ -302,7 +306,7 @@ type ReadShareGroupStateResponseReadStateResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateResponsePartitionResult is the struct at ReadShareGroupStateResponse.Results.Partitions.
@@ -327,7 +331,7 @@ type ReadShareGroupStateResponsePartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateResponseStateBatch is the struct at ReadShareGroupStateResponse.Results.Partitions.StateBatches.
@@ -346,13 +350,15 @@ type ReadShareGroupStateResponseStateBatch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateResponse) Default() {
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateResponse) encode(w *writer, version int16) {
@@ -365,16 +371,16 @@ func (v *ReadShareGroupStateResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateResponse", "Results")
 		}
 		v.Results = nil
@@ -389,17 +395,17 @@ func (v *ReadShareGroupStateResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponse", "(tagged fields)")
 			}
 		}
@@ -410,8 +416,10 @@ func (v *ReadShareGroupStateResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateResponseReadStateResult) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateResponseReadStateResult) encode(w *writer, version int16) {
@@ -425,20 +433,20 @@ func (v *ReadShareGroupStateResponseReadStateResult) encode(w *writer, version i
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateResponseReadStateResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponseReadStateResult", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 21); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateResponseReadStateResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -453,17 +461,17 @@ func (v *ReadShareGroupStateResponseReadStateResult) decode(r *reader, version i
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateResponseReadStateResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseReadStateResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseReadStateResult", "(tagged fields)")
 			}
 		}
@@ -475,11 +483,15 @@ func (v *ReadShareGroupStateResponseReadStateResult) decode(r *reader, version i
 func (v *ReadShareGroupStateResponsePartitionResult) Default() {
 	v.Partition = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.StateEpoch = 0
 	v.StartOffset = 0
-	v.StateBatches = nil
-	v.UnknownTags = nil
+	if v.StateBatches != nil {
+		v.StateBatches = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
@@ -500,36 +512,36 @@ func (v *ReadShareGroupStateResponsePartitionResult) encode(w *writer, version i
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponsePartitionResult", "Partition")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponsePartitionResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponsePartitionResult", "ErrorMessage")
 	}
 	v.StateEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponsePartitionResult", "StateEpoch")
 	}
 	v.StartOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponsePartitionResult", "StartOffset")
 	}
 	if n := r.arrayLen(flexible, false, 20); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateResponsePartitionResult", "StateBatches")
 		}
 		v.StateBatches = nil
@@ -544,17 +556,17 @@ func (v *ReadShareGroupStateResponsePartitionResult) decode(r *reader, version i
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateResponsePartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
 		}
@@ -568,7 +580,7 @@ func (v *ReadShareGroupStateResponseStateBatch) Default() {
 	v.LastOffset = 0
 	v.DeliveryState = 0
 	v.DeliveryCount = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateResponseStateBatch) encode(w *writer, version int16) {
@@ -578,43 +590,43 @@ func (v *ReadShareGroupStateResponseStateBatch) encode(w *writer, version int16)
 	w.i8(v.DeliveryState)
 	w.i16(v.DeliveryCount)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateResponseStateBatch) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.FirstOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponseStateBatch", "FirstOffset")
 	}
 	v.LastOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponseStateBatch", "LastOffset")
 	}
 	v.DeliveryState = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponseStateBatch", "DeliveryState")
 	}
 	v.DeliveryCount = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateResponseStateBatch", "DeliveryCount")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateResponseStateBatch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseStateBatch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseStateBatch", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type ReadShareGroupStateSummaryRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateSummaryRequestReadStateSummaryData is the struct at ReadShareGroupStateSummaryRequest.Topics.
@@ -30,7 +30,7 @@ type ReadShareGroupStateSummaryRequestReadStateSummaryData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateSummaryRequestPartitionData is the struct at ReadShareGroupStateSummaryRequest.Topics.Partitions.
@@ -43,14 +43,16 @@ type ReadShareGroupStateSummaryRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateSummaryRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateSummaryRequest) encode(w *writer, version int16) {
@@ -67,20 +69,20 @@ func (v *ReadShareGroupStateSummaryRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateSummaryRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryRequest", "Topics")
 		}
 		v.Topics = nil
@@ -95,17 +97,17 @@ func (v *ReadShareGroupStateSummaryRequest) decode(r *reader, version int16) err
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequest", "(tagged fields)")
 			}
 		}
@@ -116,8 +118,10 @@ func (v *ReadShareGroupStateSummaryRequest) decode(r *reader, version int16) err
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) encode(w *writer, version int16) {
@@ -131,20 +135,20 @@ func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) encode(w *writer
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryRequestReadStateSummaryData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryRequestReadStateSummaryData", "Partitions")
 		}
 		v.Partitions = nil
@@ -159,17 +163,17 @@ func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *reader
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryRequestReadStateSummaryData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestReadStateSummaryData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestReadStateSummaryData", "(tagged fields)")
 			}
 		}
@@ -181,7 +185,7 @@ func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *reader
 func (v *ReadShareGroupStateSummaryRequestPartitionData) Default() {
 	v.Partition = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateSummaryRequestPartitionData) encode(w *writer, version int16) {
@@ -189,35 +193,35 @@ func (v *ReadShareGroupStateSummaryRequestPartitionData) encode(w *writer, versi
 	w.i32(v.Partition)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateSummaryRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryRequestPartitionData", "Partition")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryRequestPartitionData", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -291,7 +295,7 @@ type ReadShareGroupStateSummaryResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateSummaryResponseReadStateSummaryResult is the struct at ReadShareGroupStateSummaryResponse.Results.
@@ -304,7 +308,7 @@ type ReadShareGroupStateSummaryResponseReadStateSummaryResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ReadShareGroupStateSummaryResponsePartitionResult is the struct at ReadShareGroupStateSummaryResponse.Results.Partitions.
@@ -329,13 +333,15 @@ type ReadShareGroupStateSummaryResponsePartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateSummaryResponse) Default() {
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateSummaryResponse) encode(w *writer, version int16) {
@@ -348,16 +354,16 @@ func (v *ReadShareGroupStateSummaryResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateSummaryResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryResponse", "Results")
 		}
 		v.Results = nil
@@ -372,17 +378,17 @@ func (v *ReadShareGroupStateSummaryResponse) decode(r *reader, version int16) er
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponse", "(tagged fields)")
 			}
 		}
@@ -393,8 +399,10 @@ func (v *ReadShareGroupStateSummaryResponse) decode(r *reader, version int16) er
 // Default sets every field of v to its default value.
 func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) encode(w *writer, version int16) {
@@ -408,20 +416,20 @@ func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) encode(w *wri
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryResponseReadStateSummaryResult", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 24); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryResponseReadStateSummaryResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -436,17 +444,17 @@ func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *rea
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryResponseReadStateSummaryResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponseReadStateSummaryResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponseReadStateSummaryResult", "(tagged fields)")
 			}
 		}
@@ -458,11 +466,13 @@ func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *rea
 func (v *ReadShareGroupStateSummaryResponsePartitionResult) Default() {
 	v.Partition = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.StateEpoch = 0
 	v.LeaderEpoch = 0
 	v.StartOffset = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ReadShareGroupStateSummaryResponsePartitionResult) encode(w *writer, version int16) {
@@ -477,51 +487,51 @@ func (v *ReadShareGroupStateSummaryResponsePartitionResult) encode(w *writer, ve
 	w.i32(v.LeaderEpoch)
 	w.i64(v.StartOffset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ReadShareGroupStateSummaryResponsePartitionResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "Partition")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "ErrorMessage")
 	}
 	v.StateEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "StateEpoch")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "LeaderEpoch")
 	}
 	v.StartOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "StartOffset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "(tagged fields)")
 			}
 		}

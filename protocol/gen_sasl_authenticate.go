@@ -14,44 +14,46 @@ type SaslAuthenticateRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *SaslAuthenticateRequest) Default() {
-	v.AuthBytes = nil
-	v.UnknownTags = nil
+	if v.AuthBytes != nil {
+		v.AuthBytes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *SaslAuthenticateRequest) encode(w *writer, version int16) {
 	flexible := version >= 2
 	w.bytes(v.AuthBytes, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *SaslAuthenticateRequest) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.AuthBytes = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SaslAuthenticateRequest", "AuthBytes")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SaslAuthenticateRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("SaslAuthenticateRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("SaslAuthenticateRequest", "(tagged fields)")
 			}
 		}
@@ -132,16 +134,20 @@ type SaslAuthenticateResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *SaslAuthenticateResponse) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.AuthBytes = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.AuthBytes != nil {
+		v.AuthBytes = nil
+	}
 	v.SessionLifetimeMs = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *SaslAuthenticateResponse) encode(w *writer, version int16) {
@@ -156,29 +162,29 @@ func (v *SaslAuthenticateResponse) encode(w *writer, version int16) {
 		w.i64(v.SessionLifetimeMs)
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *SaslAuthenticateResponse) decode(r *reader, version int16) error {
 	flexible := version >= 2
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SaslAuthenticateResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SaslAuthenticateResponse", "ErrorMessage")
 	}
 	v.AuthBytes = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SaslAuthenticateResponse", "AuthBytes")
 	}
 	if version >= 1 {
 		v.SessionLifetimeMs = r.i64()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SaslAuthenticateResponse", "SessionLifetimeMs")
 		}
 	} else {
@@ -186,17 +192,17 @@ func (v *SaslAuthenticateResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SaslAuthenticateResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("SaslAuthenticateResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("SaslAuthenticateResponse", "(tagged fields)")
 			}
 		}

@@ -29,7 +29,7 @@ func (v *SaslHandshakeRequest) encode(w *writer, version int16) {
 func (v *SaslHandshakeRequest) decode(r *reader, version int16) error {
 	flexible := false
 	v.Mechanism = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SaslHandshakeRequest", "Mechanism")
 	}
 	return nil
@@ -104,7 +104,9 @@ type SaslHandshakeResponse struct {
 // Default sets every field of v to its default value.
 func (v *SaslHandshakeResponse) Default() {
 	v.ErrorCode = 0
-	v.Mechanisms = nil
+	if v.Mechanisms != nil {
+		v.Mechanisms = nil
+	}
 }
 
 func (v *SaslHandshakeResponse) encode(w *writer, version int16) {
@@ -122,11 +124,11 @@ func (v *SaslHandshakeResponse) encode(w *writer, version int16) {
 func (v *SaslHandshakeResponse) decode(r *reader, version int16) error {
 	flexible := false
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SaslHandshakeResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SaslHandshakeResponse", "Mechanisms")
 		}
 		v.Mechanisms = nil
@@ -135,7 +137,7 @@ func (v *SaslHandshakeResponse) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SaslHandshakeResponse", "Mechanisms")
 		}
 		v.Mechanisms = a

@@ -23,7 +23,7 @@ type ShareAcknowledgeRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareAcknowledgeRequestAcknowledgeTopic is the struct at ShareAcknowledgeRequest.Topics.
@@ -36,7 +36,7 @@ type ShareAcknowledgeRequestAcknowledgeTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareAcknowledgeRequestAcknowledgePartition is the struct at ShareAcknowledgeRequest.Topics.Partitions.
@@ -49,7 +49,7 @@ type ShareAcknowledgeRequestAcknowledgePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareAcknowledgeRequestAcknowledgementBatch is the struct at ShareAcknowledgeRequest.Topics.Partitions.AcknowledgementBatches.
@@ -65,16 +65,22 @@ type ShareAcknowledgeRequestAcknowledgementBatch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ShareAcknowledgeRequest) Default() {
-	v.GroupId = nil
-	v.MemberId = nil
+	if v.GroupId != nil {
+		v.GroupId = nil
+	}
+	if v.MemberId != nil {
+		v.MemberId = nil
+	}
 	v.ShareSessionEpoch = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeRequest) encode(w *writer, version int16) {
@@ -96,28 +102,28 @@ func (v *ShareAcknowledgeRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeRequest", "GroupId")
 	}
 	v.MemberId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeRequest", "MemberId")
 	}
 	v.ShareSessionEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeRequest", "ShareSessionEpoch")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequest", "Topics")
 		}
 		v.Topics = nil
@@ -132,17 +138,17 @@ func (v *ShareAcknowledgeRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequest", "(tagged fields)")
 			}
 		}
@@ -153,8 +159,10 @@ func (v *ShareAcknowledgeRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ShareAcknowledgeRequestAcknowledgeTopic) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgeTopic) encode(w *writer, version int16) {
@@ -168,20 +176,20 @@ func (v *ShareAcknowledgeRequestAcknowledgeTopic) encode(w *writer, version int1
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeRequestAcknowledgeTopic", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequestAcknowledgeTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -196,17 +204,17 @@ func (v *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *reader, version int1
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequestAcknowledgeTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgeTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgeTopic", "(tagged fields)")
 			}
 		}
@@ -217,8 +225,10 @@ func (v *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *reader, version int1
 // Default sets every field of v to its default value.
 func (v *ShareAcknowledgeRequestAcknowledgePartition) Default() {
 	v.PartitionIndex = 0
-	v.AcknowledgementBatches = nil
-	v.UnknownTags = nil
+	if v.AcknowledgementBatches != nil {
+		v.AcknowledgementBatches = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgePartition) encode(w *writer, version int16) {
@@ -232,20 +242,20 @@ func (v *ShareAcknowledgeRequestAcknowledgePartition) encode(w *writer, version 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgePartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeRequestAcknowledgePartition", "PartitionIndex")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequestAcknowledgePartition", "AcknowledgementBatches")
 		}
 		v.AcknowledgementBatches = nil
@@ -260,17 +270,17 @@ func (v *ShareAcknowledgeRequestAcknowledgePartition) decode(r *reader, version 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequestAcknowledgePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgePartition", "(tagged fields)")
 			}
 		}
@@ -282,8 +292,10 @@ func (v *ShareAcknowledgeRequestAcknowledgePartition) decode(r *reader, version 
 func (v *ShareAcknowledgeRequestAcknowledgementBatch) Default() {
 	v.FirstOffset = 0
 	v.LastOffset = 0
-	v.AcknowledgeTypes = nil
-	v.UnknownTags = nil
+	if v.AcknowledgeTypes != nil {
+		v.AcknowledgeTypes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgementBatch) encode(w *writer, version int16) {
@@ -295,24 +307,24 @@ func (v *ShareAcknowledgeRequestAcknowledgementBatch) encode(w *writer, version 
 		w.i8(v.AcknowledgeTypes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.FirstOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "FirstOffset")
 	}
 	v.LastOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "LastOffset")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "AcknowledgeTypes")
 		}
 		v.AcknowledgeTypes = nil
@@ -321,24 +333,24 @@ func (v *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *reader, version 
 		for i := range a {
 			a[i] = r.i8()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "AcknowledgeTypes")
 		}
 		v.AcknowledgeTypes = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "(tagged fields)")
 			}
 		}
@@ -422,7 +434,7 @@ type ShareAcknowledgeResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareAcknowledgeResponseShareAcknowledgeTopicResponse is the struct at ShareAcknowledgeResponse.Responses.
@@ -435,7 +447,7 @@ type ShareAcknowledgeResponseShareAcknowledgeTopicResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareAcknowledgeResponsePartitionData is the struct at ShareAcknowledgeResponse.Responses.Partitions.
@@ -454,7 +466,7 @@ type ShareAcknowledgeResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareAcknowledgeResponseLeaderIdAndEpoch is the struct at ShareAcknowledgeResponse.Responses.Partitions.CurrentLeader.
@@ -467,7 +479,7 @@ type ShareAcknowledgeResponseLeaderIdAndEpoch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareAcknowledgeResponseNodeEndpoint is the struct at ShareAcknowledgeResponse.NodeEndpoints.
@@ -486,17 +498,23 @@ type ShareAcknowledgeResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ShareAcknowledgeResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Responses = nil
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeResponse) encode(w *writer, version int16) {
@@ -522,28 +540,28 @@ func (v *ShareAcknowledgeResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponse", "ErrorMessage")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponse", "Responses")
 		}
 		v.Responses = nil
@@ -557,7 +575,7 @@ func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
 		v.Responses = a
 	}
 	if n := r.arrayLen(flexible, false, 11); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponse", "NodeEndpoints")
 		}
 		v.NodeEndpoints = nil
@@ -572,17 +590,17 @@ func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponse", "(tagged fields)")
 			}
 		}
@@ -593,8 +611,10 @@ func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) encode(w *writer, version int16) {
@@ -608,20 +628,20 @@ func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) encode(w *writer
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponseShareAcknowledgeTopicResponse", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 17); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponseShareAcknowledgeTopicResponse", "Partitions")
 		}
 		v.Partitions = nil
@@ -636,17 +656,17 @@ func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *reader
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponseShareAcknowledgeTopicResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseShareAcknowledgeTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseShareAcknowledgeTopicResponse", "(tagged fields)")
 			}
 		}
@@ -658,9 +678,11 @@ func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *reader
 func (v *ShareAcknowledgeResponsePartitionData) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.CurrentLeader.Default()
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeResponsePartitionData) encode(w *writer, version int16) {
@@ -676,24 +698,24 @@ func (v *ShareAcknowledgeResponsePartitionData) encode(w *writer, version int16)
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponsePartitionData", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponsePartitionData", "ErrorMessage")
 	}
 	if err := v.CurrentLeader.decode(r, version); err != nil {
@@ -701,17 +723,17 @@ func (v *ShareAcknowledgeResponsePartitionData) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponsePartitionData", "(tagged fields)")
 			}
 		}
@@ -723,7 +745,7 @@ func (v *ShareAcknowledgeResponsePartitionData) decode(r *reader, version int16)
 func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) Default() {
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
@@ -731,35 +753,35 @@ func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) encode(w *writer, version int
 	w.i32(v.LeaderId)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponseLeaderIdAndEpoch", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponseLeaderIdAndEpoch", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponseLeaderIdAndEpoch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
 		}
@@ -772,8 +794,10 @@ func (v *ShareAcknowledgeResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.Rack = nil
-	v.UnknownTags = nil
+	if v.Rack != nil {
+		v.Rack = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareAcknowledgeResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -789,43 +813,43 @@ func (v *ShareAcknowledgeResponseNodeEndpoint) encode(w *writer, version int16) 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareAcknowledgeResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.NodeId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponseNodeEndpoint", "NodeId")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponseNodeEndpoint", "Host")
 	}
 	v.Port = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponseNodeEndpoint", "Port")
 	}
 	v.Rack = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareAcknowledgeResponseNodeEndpoint", "Rack")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareAcknowledgeResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseNodeEndpoint", "(tagged fields)")
 			}
 		}

@@ -41,7 +41,7 @@ type ShareFetchRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchRequestFetchTopic is the struct at ShareFetchRequest.Topics.
@@ -54,7 +54,7 @@ type ShareFetchRequestFetchTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchRequestFetchPartition is the struct at ShareFetchRequest.Topics.Partitions.
@@ -70,7 +70,7 @@ type ShareFetchRequestFetchPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchRequestAcknowledgementBatch is the struct at ShareFetchRequest.Topics.Partitions.AcknowledgementBatches.
@@ -86,7 +86,7 @@ type ShareFetchRequestAcknowledgementBatch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchRequestForgottenTopic is the struct at ShareFetchRequest.ForgottenTopicsData.
@@ -99,22 +99,30 @@ type ShareFetchRequestForgottenTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ShareFetchRequest) Default() {
-	v.GroupId = nil
-	v.MemberId = nil
+	if v.GroupId != nil {
+		v.GroupId = nil
+	}
+	if v.MemberId != nil {
+		v.MemberId = nil
+	}
 	v.ShareSessionEpoch = 0
 	v.MaxWaitMs = 0
 	v.MinBytes = 0
 	v.MaxBytes = 2147483647
 	v.MaxRecords = 0
 	v.BatchSize = 0
-	v.Topics = nil
-	v.ForgottenTopicsData = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.ForgottenTopicsData != nil {
+		v.ForgottenTopicsData = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchRequest) encode(w *writer, version int16) {
@@ -148,48 +156,48 @@ func (v *ShareFetchRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "GroupId")
 	}
 	v.MemberId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "MemberId")
 	}
 	v.ShareSessionEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "ShareSessionEpoch")
 	}
 	v.MaxWaitMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "MaxWaitMs")
 	}
 	v.MinBytes = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "MinBytes")
 	}
 	v.MaxBytes = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "MaxBytes")
 	}
 	v.MaxRecords = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "MaxRecords")
 	}
 	v.BatchSize = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequest", "BatchSize")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequest", "Topics")
 		}
 		v.Topics = nil
@@ -203,7 +211,7 @@ func (v *ShareFetchRequest) decode(r *reader, version int16) error {
 		v.Topics = a
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequest", "ForgottenTopicsData")
 		}
 		v.ForgottenTopicsData = nil
@@ -218,17 +226,17 @@ func (v *ShareFetchRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequest", "(tagged fields)")
 			}
 		}
@@ -239,8 +247,10 @@ func (v *ShareFetchRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ShareFetchRequestFetchTopic) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchRequestFetchTopic) encode(w *writer, version int16) {
@@ -254,20 +264,20 @@ func (v *ShareFetchRequestFetchTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchRequestFetchTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequestFetchTopic", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestFetchTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -282,17 +292,17 @@ func (v *ShareFetchRequestFetchTopic) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestFetchTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchTopic", "(tagged fields)")
 			}
 		}
@@ -304,8 +314,10 @@ func (v *ShareFetchRequestFetchTopic) decode(r *reader, version int16) error {
 func (v *ShareFetchRequestFetchPartition) Default() {
 	v.PartitionIndex = 0
 	v.PartitionMaxBytes = 0
-	v.AcknowledgementBatches = nil
-	v.UnknownTags = nil
+	if v.AcknowledgementBatches != nil {
+		v.AcknowledgementBatches = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchRequestFetchPartition) encode(w *writer, version int16) {
@@ -323,21 +335,21 @@ func (v *ShareFetchRequestFetchPartition) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchRequestFetchPartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequestFetchPartition", "PartitionIndex")
 	}
 	v.PartitionMaxBytes = 0
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestFetchPartition", "AcknowledgementBatches")
 		}
 		v.AcknowledgementBatches = nil
@@ -352,17 +364,17 @@ func (v *ShareFetchRequestFetchPartition) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestFetchPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchPartition", "(tagged fields)")
 			}
 		}
@@ -374,8 +386,10 @@ func (v *ShareFetchRequestFetchPartition) decode(r *reader, version int16) error
 func (v *ShareFetchRequestAcknowledgementBatch) Default() {
 	v.FirstOffset = 0
 	v.LastOffset = 0
-	v.AcknowledgeTypes = nil
-	v.UnknownTags = nil
+	if v.AcknowledgeTypes != nil {
+		v.AcknowledgeTypes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchRequestAcknowledgementBatch) encode(w *writer, version int16) {
@@ -387,24 +401,24 @@ func (v *ShareFetchRequestAcknowledgementBatch) encode(w *writer, version int16)
 		w.i8(v.AcknowledgeTypes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchRequestAcknowledgementBatch) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.FirstOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequestAcknowledgementBatch", "FirstOffset")
 	}
 	v.LastOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequestAcknowledgementBatch", "LastOffset")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestAcknowledgementBatch", "AcknowledgeTypes")
 		}
 		v.AcknowledgeTypes = nil
@@ -413,24 +427,24 @@ func (v *ShareFetchRequestAcknowledgementBatch) decode(r *reader, version int16)
 		for i := range a {
 			a[i] = r.i8()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestAcknowledgementBatch", "AcknowledgeTypes")
 		}
 		v.AcknowledgeTypes = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestAcknowledgementBatch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestAcknowledgementBatch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestAcknowledgementBatch", "(tagged fields)")
 			}
 		}
@@ -441,8 +455,10 @@ func (v *ShareFetchRequestAcknowledgementBatch) decode(r *reader, version int16)
 // Default sets every field of v to its default value.
 func (v *ShareFetchRequestForgottenTopic) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchRequestForgottenTopic) encode(w *writer, version int16) {
@@ -453,20 +469,20 @@ func (v *ShareFetchRequestForgottenTopic) encode(w *writer, version int16) {
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchRequestForgottenTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchRequestForgottenTopic", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestForgottenTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -475,24 +491,24 @@ func (v *ShareFetchRequestForgottenTopic) decode(r *reader, version int16) error
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestForgottenTopic", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchRequestForgottenTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestForgottenTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchRequestForgottenTopic", "(tagged fields)")
 			}
 		}
@@ -577,7 +593,7 @@ type ShareFetchResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchResponseShareFetchableTopicResponse is the struct at ShareFetchResponse.Responses.
@@ -590,7 +606,7 @@ type ShareFetchResponseShareFetchableTopicResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchResponsePartitionData is the struct at ShareFetchResponse.Responses.Partitions.
@@ -621,7 +637,7 @@ type ShareFetchResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchResponseLeaderIdAndEpoch is the struct at ShareFetchResponse.Responses.Partitions.CurrentLeader.
@@ -634,7 +650,7 @@ type ShareFetchResponseLeaderIdAndEpoch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchResponseAcquiredRecords is the struct at ShareFetchResponse.Responses.Partitions.AcquiredRecords.
@@ -650,7 +666,7 @@ type ShareFetchResponseAcquiredRecords struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareFetchResponseNodeEndpoint is the struct at ShareFetchResponse.NodeEndpoints.
@@ -669,18 +685,24 @@ type ShareFetchResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ShareFetchResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.AcquisitionLockTimeoutMs = 0
-	v.Responses = nil
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.Responses != nil {
+		v.Responses = nil
+	}
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchResponse) encode(w *writer, version int16) {
@@ -707,32 +729,32 @@ func (v *ShareFetchResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponse", "ErrorMessage")
 	}
 	v.AcquisitionLockTimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponse", "AcquisitionLockTimeoutMs")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponse", "Responses")
 		}
 		v.Responses = nil
@@ -746,7 +768,7 @@ func (v *ShareFetchResponse) decode(r *reader, version int16) error {
 		v.Responses = a
 	}
 	if n := r.arrayLen(flexible, false, 11); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponse", "NodeEndpoints")
 		}
 		v.NodeEndpoints = nil
@@ -761,17 +783,17 @@ func (v *ShareFetchResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponse", "(tagged fields)")
 			}
 		}
@@ -782,8 +804,10 @@ func (v *ShareFetchResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ShareFetchResponseShareFetchableTopicResponse) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchResponseShareFetchableTopicResponse) encode(w *writer, version int16) {
@@ -797,20 +821,20 @@ func (v *ShareFetchResponseShareFetchableTopicResponse) encode(w *writer, versio
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchResponseShareFetchableTopicResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseShareFetchableTopicResponse", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 22); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponseShareFetchableTopicResponse", "Partitions")
 		}
 		v.Partitions = nil
@@ -825,17 +849,17 @@ func (v *ShareFetchResponseShareFetchableTopicResponse) decode(r *reader, versio
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponseShareFetchableTopicResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseShareFetchableTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseShareFetchableTopicResponse", "(tagged fields)")
 			}
 		}
@@ -847,13 +871,21 @@ func (v *ShareFetchResponseShareFetchableTopicResponse) decode(r *reader, versio
 func (v *ShareFetchResponsePartitionData) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.AcknowledgeErrorCode = 0
-	v.AcknowledgeErrorMessage = nil
+	if v.AcknowledgeErrorMessage != nil {
+		v.AcknowledgeErrorMessage = nil
+	}
 	v.CurrentLeader.Default()
-	v.Records = nil
-	v.AcquiredRecords = nil
-	v.UnknownTags = nil
+	if v.Records != nil {
+		v.Records = nil
+	}
+	if v.AcquiredRecords != nil {
+		v.AcquiredRecords = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchResponsePartitionData) encode(w *writer, version int16) {
@@ -882,43 +914,43 @@ func (v *ShareFetchResponsePartitionData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponsePartitionData", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponsePartitionData", "ErrorMessage")
 	}
 	v.AcknowledgeErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponsePartitionData", "AcknowledgeErrorCode")
 	}
 	v.AcknowledgeErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponsePartitionData", "AcknowledgeErrorMessage")
 	}
 	if err := v.CurrentLeader.decode(r, version); err != nil {
 		return err
 	}
 	v.Records = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponsePartitionData", "Records")
 	}
 	if n := r.arrayLen(flexible, false, 19); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponsePartitionData", "AcquiredRecords")
 		}
 		v.AcquiredRecords = nil
@@ -933,17 +965,17 @@ func (v *ShareFetchResponsePartitionData) decode(r *reader, version int16) error
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponsePartitionData", "(tagged fields)")
 			}
 		}
@@ -955,7 +987,7 @@ func (v *ShareFetchResponsePartitionData) decode(r *reader, version int16) error
 func (v *ShareFetchResponseLeaderIdAndEpoch) Default() {
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
@@ -963,35 +995,35 @@ func (v *ShareFetchResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
 	w.i32(v.LeaderId)
 	w.i32(v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseLeaderIdAndEpoch", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseLeaderIdAndEpoch", "LeaderEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponseLeaderIdAndEpoch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
 		}
@@ -1004,7 +1036,7 @@ func (v *ShareFetchResponseAcquiredRecords) Default() {
 	v.FirstOffset = 0
 	v.LastOffset = 0
 	v.DeliveryCount = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchResponseAcquiredRecords) encode(w *writer, version int16) {
@@ -1013,39 +1045,39 @@ func (v *ShareFetchResponseAcquiredRecords) encode(w *writer, version int16) {
 	w.i64(v.LastOffset)
 	w.i16(v.DeliveryCount)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchResponseAcquiredRecords) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.FirstOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseAcquiredRecords", "FirstOffset")
 	}
 	v.LastOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseAcquiredRecords", "LastOffset")
 	}
 	v.DeliveryCount = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseAcquiredRecords", "DeliveryCount")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponseAcquiredRecords", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseAcquiredRecords", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseAcquiredRecords", "(tagged fields)")
 			}
 		}
@@ -1058,8 +1090,10 @@ func (v *ShareFetchResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.Rack = nil
-	v.UnknownTags = nil
+	if v.Rack != nil {
+		v.Rack = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareFetchResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -1075,43 +1109,43 @@ func (v *ShareFetchResponseNodeEndpoint) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareFetchResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.NodeId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseNodeEndpoint", "NodeId")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseNodeEndpoint", "Host")
 	}
 	v.Port = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseNodeEndpoint", "Port")
 	}
 	v.Rack = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareFetchResponseNodeEndpoint", "Rack")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareFetchResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareFetchResponseNodeEndpoint", "(tagged fields)")
 			}
 		}

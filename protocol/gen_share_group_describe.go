@@ -17,14 +17,16 @@ type ShareGroupDescribeRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ShareGroupDescribeRequest) Default() {
-	v.GroupIds = nil
+	if v.GroupIds != nil {
+		v.GroupIds = nil
+	}
 	v.IncludeAuthorizedOperations = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupDescribeRequest) encode(w *writer, version int16) {
@@ -38,16 +40,16 @@ func (v *ShareGroupDescribeRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.IncludeAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupDescribeRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeRequest", "GroupIds")
 		}
 		v.GroupIds = nil
@@ -56,28 +58,28 @@ func (v *ShareGroupDescribeRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeRequest", "GroupIds")
 		}
 		v.GroupIds = a
 	}
 	v.IncludeAuthorizedOperations = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeRequest", "IncludeAuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeRequest", "(tagged fields)")
 			}
 		}
@@ -152,7 +154,7 @@ type ShareGroupDescribeResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareGroupDescribeResponseTopicPartitions is the struct at ShareGroupDescribeResponse.TopicPartitions.
@@ -168,7 +170,7 @@ type ShareGroupDescribeResponseTopicPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareGroupDescribeResponseAssignment is the struct at ShareGroupDescribeResponse.Assignment.
@@ -178,7 +180,7 @@ type ShareGroupDescribeResponseAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareGroupDescribeResponseDescribedGroup is the struct at ShareGroupDescribeResponse.Groups.
@@ -212,7 +214,7 @@ type ShareGroupDescribeResponseDescribedGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareGroupDescribeResponseMember is the struct at ShareGroupDescribeResponse.Groups.Members.
@@ -240,14 +242,16 @@ type ShareGroupDescribeResponseMember struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ShareGroupDescribeResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupDescribeResponse) encode(w *writer, version int16) {
@@ -261,20 +265,20 @@ func (v *ShareGroupDescribeResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupDescribeResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 20); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponse", "Groups")
 		}
 		v.Groups = nil
@@ -289,17 +293,17 @@ func (v *ShareGroupDescribeResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponse", "(tagged fields)")
 			}
 		}
@@ -311,8 +315,10 @@ func (v *ShareGroupDescribeResponse) decode(r *reader, version int16) error {
 func (v *ShareGroupDescribeResponseTopicPartitions) Default() {
 	v.TopicId = UUID{}
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupDescribeResponseTopicPartitions) encode(w *writer, version int16) {
@@ -327,24 +333,24 @@ func (v *ShareGroupDescribeResponseTopicPartitions) encode(w *writer, version in
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupDescribeResponseTopicPartitions) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseTopicPartitions", "TopicId")
 	}
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseTopicPartitions", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = nil
@@ -353,24 +359,24 @@ func (v *ShareGroupDescribeResponseTopicPartitions) decode(r *reader, version in
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseTopicPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
 		}
@@ -380,8 +386,10 @@ func (v *ShareGroupDescribeResponseTopicPartitions) decode(r *reader, version in
 
 // Default sets every field of v to its default value.
 func (v *ShareGroupDescribeResponseAssignment) Default() {
-	v.TopicPartitions = nil
-	v.UnknownTags = nil
+	if v.TopicPartitions != nil {
+		v.TopicPartitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupDescribeResponseAssignment) encode(w *writer, version int16) {
@@ -394,16 +402,16 @@ func (v *ShareGroupDescribeResponseAssignment) encode(w *writer, version int16) 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupDescribeResponseAssignment) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 19); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseAssignment", "TopicPartitions")
 		}
 		v.TopicPartitions = nil
@@ -418,17 +426,17 @@ func (v *ShareGroupDescribeResponseAssignment) decode(r *reader, version int16) 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseAssignment", "(tagged fields)")
 			}
 		}
@@ -439,15 +447,19 @@ func (v *ShareGroupDescribeResponseAssignment) decode(r *reader, version int16) 
 // Default sets every field of v to its default value.
 func (v *ShareGroupDescribeResponseDescribedGroup) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.GroupId = ""
 	v.GroupState = ""
 	v.GroupEpoch = 0
 	v.AssignmentEpoch = 0
 	v.AssignorName = ""
-	v.Members = nil
+	if v.Members != nil {
+		v.Members = nil
+	}
 	v.AuthorizedOperations = -2147483648
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupDescribeResponseDescribedGroup) encode(w *writer, version int16) {
@@ -480,44 +492,44 @@ func (v *ShareGroupDescribeResponseDescribedGroup) encode(w *writer, version int
 	}
 	w.i32(v.AuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupDescribeResponseDescribedGroup) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "ErrorMessage")
 	}
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "GroupId")
 	}
 	v.GroupState = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "GroupState")
 	}
 	v.GroupEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "GroupEpoch")
 	}
 	v.AssignmentEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "AssignmentEpoch")
 	}
 	v.AssignorName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "AssignorName")
 	}
 	if n := r.arrayLen(flexible, false, 12); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseDescribedGroup", "Members")
 		}
 		v.Members = nil
@@ -531,22 +543,22 @@ func (v *ShareGroupDescribeResponseDescribedGroup) decode(r *reader, version int
 		v.Members = a
 	}
 	v.AuthorizedOperations = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseDescribedGroup", "AuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseDescribedGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
 		}
@@ -557,13 +569,17 @@ func (v *ShareGroupDescribeResponseDescribedGroup) decode(r *reader, version int
 // Default sets every field of v to its default value.
 func (v *ShareGroupDescribeResponseMember) Default() {
 	v.MemberId = ""
-	v.RackId = nil
+	if v.RackId != nil {
+		v.RackId = nil
+	}
 	v.MemberEpoch = 0
 	v.ClientId = ""
 	v.ClientHost = ""
-	v.SubscribedTopicNames = nil
+	if v.SubscribedTopicNames != nil {
+		v.SubscribedTopicNames = nil
+	}
 	v.Assignment.Default()
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupDescribeResponseMember) encode(w *writer, version int16) {
@@ -597,36 +613,36 @@ func (v *ShareGroupDescribeResponseMember) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupDescribeResponseMember) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseMember", "MemberId")
 	}
 	v.RackId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseMember", "RackId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseMember", "MemberEpoch")
 	}
 	v.ClientId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseMember", "ClientId")
 	}
 	v.ClientHost = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupDescribeResponseMember", "ClientHost")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseMember", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = nil
@@ -635,7 +651,7 @@ func (v *ShareGroupDescribeResponseMember) decode(r *reader, version int16) erro
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseMember", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = a
@@ -645,17 +661,17 @@ func (v *ShareGroupDescribeResponseMember) decode(r *reader, version int16) erro
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupDescribeResponseMember", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseMember", "(tagged fields)")
 			}
 		}

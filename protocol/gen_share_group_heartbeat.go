@@ -26,7 +26,7 @@ type ShareGroupHeartbeatRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -34,9 +34,13 @@ func (v *ShareGroupHeartbeatRequest) Default() {
 	v.GroupId = ""
 	v.MemberId = ""
 	v.MemberEpoch = 0
-	v.RackId = nil
-	v.SubscribedTopicNames = nil
-	v.UnknownTags = nil
+	if v.RackId != nil {
+		v.RackId = nil
+	}
+	if v.SubscribedTopicNames != nil {
+		v.SubscribedTopicNames = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupHeartbeatRequest) encode(w *writer, version int16) {
@@ -66,32 +70,32 @@ func (v *ShareGroupHeartbeatRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupHeartbeatRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatRequest", "GroupId")
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatRequest", "MemberId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatRequest", "MemberEpoch")
 	}
 	v.RackId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatRequest", "RackId")
 	}
 	if n := r.arrayLen(flexible, true, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatRequest", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = nil
@@ -100,24 +104,24 @@ func (v *ShareGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatRequest", "SubscribedTopicNames")
 		}
 		v.SubscribedTopicNames = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatRequest", "(tagged fields)")
 			}
 		}
@@ -207,7 +211,7 @@ type ShareGroupHeartbeatResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareGroupHeartbeatResponseTopicPartitions is the struct at ShareGroupHeartbeatResponse.TopicPartitions.
@@ -220,7 +224,7 @@ type ShareGroupHeartbeatResponseTopicPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // ShareGroupHeartbeatResponseAssignment is the struct at ShareGroupHeartbeatResponse.Assignment.
@@ -230,19 +234,25 @@ type ShareGroupHeartbeatResponseAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *ShareGroupHeartbeatResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.MemberId = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.MemberId != nil {
+		v.MemberId = nil
+	}
 	v.MemberEpoch = 0
 	v.HeartbeatIntervalMs = 0
-	v.Assignment = nil
-	v.UnknownTags = nil
+	if v.Assignment != nil {
+		v.Assignment = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupHeartbeatResponse) encode(w *writer, version int16) {
@@ -271,45 +281,45 @@ func (v *ShareGroupHeartbeatResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupHeartbeatResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatResponse", "ErrorMessage")
 	}
 	v.MemberId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatResponse", "MemberId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatResponse", "MemberEpoch")
 	}
 	v.HeartbeatIntervalMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatResponse", "HeartbeatIntervalMs")
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponse", "Assignment")
 		}
 		v.Assignment = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponse", "Assignment")
 		}
 		v.Assignment = new(ShareGroupHeartbeatResponseAssignment)
@@ -319,17 +329,17 @@ func (v *ShareGroupHeartbeatResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponse", "(tagged fields)")
 			}
 		}
@@ -340,8 +350,10 @@ func (v *ShareGroupHeartbeatResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *ShareGroupHeartbeatResponseTopicPartitions) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupHeartbeatResponseTopicPartitions) encode(w *writer, version int16) {
@@ -352,20 +364,20 @@ func (v *ShareGroupHeartbeatResponseTopicPartitions) encode(w *writer, version i
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupHeartbeatResponseTopicPartitions) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = nil
@@ -374,24 +386,24 @@ func (v *ShareGroupHeartbeatResponseTopicPartitions) decode(r *reader, version i
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
 		}
@@ -401,8 +413,10 @@ func (v *ShareGroupHeartbeatResponseTopicPartitions) decode(r *reader, version i
 
 // Default sets every field of v to its default value.
 func (v *ShareGroupHeartbeatResponseAssignment) Default() {
-	v.TopicPartitions = nil
-	v.UnknownTags = nil
+	if v.TopicPartitions != nil {
+		v.TopicPartitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *ShareGroupHeartbeatResponseAssignment) encode(w *writer, version int16) {
@@ -415,16 +429,16 @@ func (v *ShareGroupHeartbeatResponseAssignment) encode(w *writer, version int16)
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *ShareGroupHeartbeatResponseAssignment) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponseAssignment", "TopicPartitions")
 		}
 		v.TopicPartitions = nil
@@ -439,17 +453,17 @@ func (v *ShareGroupHeartbeatResponseAssignment) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("ShareGroupHeartbeatResponseAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}
 		}

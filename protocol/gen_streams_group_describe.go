@@ -18,14 +18,16 @@ type StreamsGroupDescribeRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupDescribeRequest) Default() {
-	v.GroupIds = nil
+	if v.GroupIds != nil {
+		v.GroupIds = nil
+	}
 	v.IncludeAuthorizedOperations = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeRequest) encode(w *writer, version int16) {
@@ -39,16 +41,16 @@ func (v *StreamsGroupDescribeRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.IncludeAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeRequest", "GroupIds")
 		}
 		v.GroupIds = nil
@@ -57,28 +59,28 @@ func (v *StreamsGroupDescribeRequest) decode(r *reader, version int16) error {
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeRequest", "GroupIds")
 		}
 		v.GroupIds = a
 	}
 	v.IncludeAuthorizedOperations = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeRequest", "IncludeAuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeRequest", "(tagged fields)")
 			}
 		}
@@ -153,7 +155,7 @@ type StreamsGroupDescribeResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseEndpoint is the struct at StreamsGroupDescribeResponse.Endpoint.
@@ -166,7 +168,7 @@ type StreamsGroupDescribeResponseEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseTaskOffset is the struct at StreamsGroupDescribeResponse.TaskOffset.
@@ -182,7 +184,7 @@ type StreamsGroupDescribeResponseTaskOffset struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseTopicPartitions is the struct at StreamsGroupDescribeResponse.TopicPartitions.
@@ -198,7 +200,7 @@ type StreamsGroupDescribeResponseTopicPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseAssignment is the struct at StreamsGroupDescribeResponse.Assignment.
@@ -214,7 +216,7 @@ type StreamsGroupDescribeResponseAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseTaskIds is the struct at StreamsGroupDescribeResponse.TaskIds.
@@ -227,7 +229,7 @@ type StreamsGroupDescribeResponseTaskIds struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseKeyValue is the struct at StreamsGroupDescribeResponse.KeyValue.
@@ -240,7 +242,7 @@ type StreamsGroupDescribeResponseKeyValue struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseTopicInfo is the struct at StreamsGroupDescribeResponse.TopicInfo.
@@ -259,7 +261,7 @@ type StreamsGroupDescribeResponseTopicInfo struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseDescribedGroup is the struct at StreamsGroupDescribeResponse.Groups.
@@ -293,7 +295,7 @@ type StreamsGroupDescribeResponseDescribedGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseTopology is the struct at StreamsGroupDescribeResponse.Groups.Topology.
@@ -306,7 +308,7 @@ type StreamsGroupDescribeResponseTopology struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseSubtopology is the struct at StreamsGroupDescribeResponse.Groups.Topology.Subtopologies.
@@ -328,7 +330,7 @@ type StreamsGroupDescribeResponseSubtopology struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupDescribeResponseMember is the struct at StreamsGroupDescribeResponse.Groups.Members.
@@ -380,14 +382,16 @@ type StreamsGroupDescribeResponseMember struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupDescribeResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Groups = nil
-	v.UnknownTags = nil
+	if v.Groups != nil {
+		v.Groups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponse) encode(w *writer, version int16) {
@@ -401,20 +405,20 @@ func (v *StreamsGroupDescribeResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 20); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponse", "Groups")
 		}
 		v.Groups = nil
@@ -429,17 +433,17 @@ func (v *StreamsGroupDescribeResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponse", "(tagged fields)")
 			}
 		}
@@ -451,7 +455,7 @@ func (v *StreamsGroupDescribeResponse) decode(r *reader, version int16) error {
 func (v *StreamsGroupDescribeResponseEndpoint) Default() {
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseEndpoint) encode(w *writer, version int16) {
@@ -462,35 +466,35 @@ func (v *StreamsGroupDescribeResponseEndpoint) encode(w *writer, version int16) 
 	}
 	w.u16(v.Port)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseEndpoint", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseEndpoint", "Port")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseEndpoint", "(tagged fields)")
 			}
 		}
@@ -503,7 +507,7 @@ func (v *StreamsGroupDescribeResponseTaskOffset) Default() {
 	v.SubtopologyId = ""
 	v.Partition = 0
 	v.Offset = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseTaskOffset) encode(w *writer, version int16) {
@@ -515,39 +519,39 @@ func (v *StreamsGroupDescribeResponseTaskOffset) encode(w *writer, version int16
 	w.i32(v.Partition)
 	w.i64(v.Offset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseTaskOffset) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.SubtopologyId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTaskOffset", "SubtopologyId")
 	}
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTaskOffset", "Partition")
 	}
 	v.Offset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTaskOffset", "Offset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTaskOffset", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskOffset", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskOffset", "(tagged fields)")
 			}
 		}
@@ -559,8 +563,10 @@ func (v *StreamsGroupDescribeResponseTaskOffset) decode(r *reader, version int16
 func (v *StreamsGroupDescribeResponseTopicPartitions) Default() {
 	v.TopicId = UUID{}
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseTopicPartitions) encode(w *writer, version int16) {
@@ -575,24 +581,24 @@ func (v *StreamsGroupDescribeResponseTopicPartitions) encode(w *writer, version 
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseTopicPartitions) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTopicPartitions", "TopicId")
 	}
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTopicPartitions", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = nil
@@ -601,24 +607,24 @@ func (v *StreamsGroupDescribeResponseTopicPartitions) decode(r *reader, version 
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTopicPartitions", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTopicPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
 		}
@@ -628,10 +634,16 @@ func (v *StreamsGroupDescribeResponseTopicPartitions) decode(r *reader, version 
 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupDescribeResponseAssignment) Default() {
-	v.ActiveTasks = nil
-	v.StandbyTasks = nil
-	v.WarmupTasks = nil
-	v.UnknownTags = nil
+	if v.ActiveTasks != nil {
+		v.ActiveTasks = nil
+	}
+	if v.StandbyTasks != nil {
+		v.StandbyTasks = nil
+	}
+	if v.WarmupTasks != nil {
+		v.WarmupTasks = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseAssignment) encode(w *writer, version int16) {
@@ -658,16 +670,16 @@ func (v *StreamsGroupDescribeResponseAssignment) encode(w *writer, version int16
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseAssignment", "ActiveTasks")
 		}
 		v.ActiveTasks = nil
@@ -681,7 +693,7 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 		v.ActiveTasks = a
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseAssignment", "StandbyTasks")
 		}
 		v.StandbyTasks = nil
@@ -695,7 +707,7 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 		v.StandbyTasks = a
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseAssignment", "WarmupTasks")
 		}
 		v.WarmupTasks = nil
@@ -710,17 +722,17 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseAssignment", "(tagged fields)")
 			}
 		}
@@ -731,8 +743,10 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 // Default sets every field of v to its default value.
 func (v *StreamsGroupDescribeResponseTaskIds) Default() {
 	v.SubtopologyId = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseTaskIds) encode(w *writer, version int16) {
@@ -746,20 +760,20 @@ func (v *StreamsGroupDescribeResponseTaskIds) encode(w *writer, version int16) {
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseTaskIds) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.SubtopologyId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTaskIds", "SubtopologyId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTaskIds", "Partitions")
 		}
 		v.Partitions = nil
@@ -768,24 +782,24 @@ func (v *StreamsGroupDescribeResponseTaskIds) decode(r *reader, version int16) e
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTaskIds", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTaskIds", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskIds", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskIds", "(tagged fields)")
 			}
 		}
@@ -797,7 +811,7 @@ func (v *StreamsGroupDescribeResponseTaskIds) decode(r *reader, version int16) e
 func (v *StreamsGroupDescribeResponseKeyValue) Default() {
 	v.Key = ""
 	v.Value = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseKeyValue) encode(w *writer, version int16) {
@@ -811,35 +825,35 @@ func (v *StreamsGroupDescribeResponseKeyValue) encode(w *writer, version int16) 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseKeyValue) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Key = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseKeyValue", "Key")
 	}
 	v.Value = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseKeyValue", "Value")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseKeyValue", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseKeyValue", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseKeyValue", "(tagged fields)")
 			}
 		}
@@ -852,8 +866,10 @@ func (v *StreamsGroupDescribeResponseTopicInfo) Default() {
 	v.Name = ""
 	v.Partitions = 0
 	v.ReplicationFactor = 0
-	v.TopicConfigs = nil
-	v.UnknownTags = nil
+	if v.TopicConfigs != nil {
+		v.TopicConfigs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseTopicInfo) encode(w *writer, version int16) {
@@ -872,28 +888,28 @@ func (v *StreamsGroupDescribeResponseTopicInfo) encode(w *writer, version int16)
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseTopicInfo) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTopicInfo", "Name")
 	}
 	v.Partitions = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTopicInfo", "Partitions")
 	}
 	v.ReplicationFactor = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTopicInfo", "ReplicationFactor")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTopicInfo", "TopicConfigs")
 		}
 		v.TopicConfigs = nil
@@ -908,17 +924,17 @@ func (v *StreamsGroupDescribeResponseTopicInfo) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTopicInfo", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicInfo", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicInfo", "(tagged fields)")
 			}
 		}
@@ -929,15 +945,21 @@ func (v *StreamsGroupDescribeResponseTopicInfo) decode(r *reader, version int16)
 // Default sets every field of v to its default value.
 func (v *StreamsGroupDescribeResponseDescribedGroup) Default() {
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.GroupId = ""
 	v.GroupState = ""
 	v.GroupEpoch = 0
 	v.AssignmentEpoch = 0
-	v.Topology = nil
-	v.Members = nil
+	if v.Topology != nil {
+		v.Topology = nil
+	}
+	if v.Members != nil {
+		v.Members = nil
+	}
 	v.AuthorizedOperations = -2147483648
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseDescribedGroup) encode(w *writer, version int16) {
@@ -977,45 +999,45 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) encode(w *writer, version i
 	}
 	w.i32(v.AuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseDescribedGroup) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseDescribedGroup", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseDescribedGroup", "ErrorMessage")
 	}
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseDescribedGroup", "GroupId")
 	}
 	v.GroupState = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseDescribedGroup", "GroupState")
 	}
 	v.GroupEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseDescribedGroup", "GroupEpoch")
 	}
 	v.AssignmentEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseDescribedGroup", "AssignmentEpoch")
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseDescribedGroup", "Topology")
 		}
 		v.Topology = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseDescribedGroup", "Topology")
 		}
 		v.Topology = new(StreamsGroupDescribeResponseTopology)
@@ -1024,7 +1046,7 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) decode(r *reader, version i
 		}
 	}
 	if n := r.arrayLen(flexible, false, 28); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseDescribedGroup", "Members")
 		}
 		v.Members = nil
@@ -1038,22 +1060,22 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) decode(r *reader, version i
 		v.Members = a
 	}
 	v.AuthorizedOperations = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseDescribedGroup", "AuthorizedOperations")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseDescribedGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
 		}
@@ -1064,8 +1086,10 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) decode(r *reader, version i
 // Default sets every field of v to its default value.
 func (v *StreamsGroupDescribeResponseTopology) Default() {
 	v.Epoch = 0
-	v.Subtopologies = nil
-	v.UnknownTags = nil
+	if v.Subtopologies != nil {
+		v.Subtopologies = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseTopology) encode(w *writer, version int16) {
@@ -1083,20 +1107,20 @@ func (v *StreamsGroupDescribeResponseTopology) encode(w *writer, version int16) 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseTopology) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Epoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseTopology", "Epoch")
 	}
 	if n := r.arrayLen(flexible, true, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTopology", "Subtopologies")
 		}
 		v.Subtopologies = nil
@@ -1111,17 +1135,17 @@ func (v *StreamsGroupDescribeResponseTopology) decode(r *reader, version int16) 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseTopology", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopology", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopology", "(tagged fields)")
 			}
 		}
@@ -1132,11 +1156,19 @@ func (v *StreamsGroupDescribeResponseTopology) decode(r *reader, version int16) 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupDescribeResponseSubtopology) Default() {
 	v.SubtopologyId = ""
-	v.SourceTopics = nil
-	v.RepartitionSinkTopics = nil
-	v.StateChangelogTopics = nil
-	v.RepartitionSourceTopics = nil
-	v.UnknownTags = nil
+	if v.SourceTopics != nil {
+		v.SourceTopics = nil
+	}
+	if v.RepartitionSinkTopics != nil {
+		v.RepartitionSinkTopics = nil
+	}
+	if v.StateChangelogTopics != nil {
+		v.StateChangelogTopics = nil
+	}
+	if v.RepartitionSourceTopics != nil {
+		v.RepartitionSourceTopics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseSubtopology) encode(w *writer, version int16) {
@@ -1174,20 +1206,20 @@ func (v *StreamsGroupDescribeResponseSubtopology) encode(w *writer, version int1
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.SubtopologyId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseSubtopology", "SubtopologyId")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseSubtopology", "SourceTopics")
 		}
 		v.SourceTopics = nil
@@ -1196,13 +1228,13 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseSubtopology", "SourceTopics")
 		}
 		v.SourceTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseSubtopology", "RepartitionSinkTopics")
 		}
 		v.RepartitionSinkTopics = nil
@@ -1211,13 +1243,13 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseSubtopology", "RepartitionSinkTopics")
 		}
 		v.RepartitionSinkTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseSubtopology", "StateChangelogTopics")
 		}
 		v.StateChangelogTopics = nil
@@ -1231,7 +1263,7 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 		v.StateChangelogTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseSubtopology", "RepartitionSourceTopics")
 		}
 		v.RepartitionSourceTopics = nil
@@ -1246,17 +1278,17 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseSubtopology", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseSubtopology", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseSubtopology", "(tagged fields)")
 			}
 		}
@@ -1268,20 +1300,32 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 func (v *StreamsGroupDescribeResponseMember) Default() {
 	v.MemberId = ""
 	v.MemberEpoch = 0
-	v.InstanceId = nil
-	v.RackId = nil
+	if v.InstanceId != nil {
+		v.InstanceId = nil
+	}
+	if v.RackId != nil {
+		v.RackId = nil
+	}
 	v.ClientId = ""
 	v.ClientHost = ""
 	v.TopologyEpoch = 0
 	v.ProcessId = ""
-	v.UserEndpoint = nil
-	v.ClientTags = nil
-	v.TaskOffsets = nil
-	v.TaskEndOffsets = nil
+	if v.UserEndpoint != nil {
+		v.UserEndpoint = nil
+	}
+	if v.ClientTags != nil {
+		v.ClientTags = nil
+	}
+	if v.TaskOffsets != nil {
+		v.TaskOffsets = nil
+	}
+	if v.TaskEndOffsets != nil {
+		v.TaskEndOffsets = nil
+	}
 	v.Assignment.Default()
 	v.TargetAssignment.Default()
 	v.IsClassic = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupDescribeResponseMember) encode(w *writer, version int16) {
@@ -1354,53 +1398,53 @@ func (v *StreamsGroupDescribeResponseMember) encode(w *writer, version int16) {
 	}
 	w.boolean(v.IsClassic)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "MemberId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "MemberEpoch")
 	}
 	v.InstanceId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "InstanceId")
 	}
 	v.RackId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "RackId")
 	}
 	v.ClientId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "ClientId")
 	}
 	v.ClientHost = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "ClientHost")
 	}
 	v.TopologyEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "TopologyEpoch")
 	}
 	v.ProcessId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "ProcessId")
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseMember", "UserEndpoint")
 		}
 		v.UserEndpoint = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseMember", "UserEndpoint")
 		}
 		v.UserEndpoint = new(StreamsGroupDescribeResponseEndpoint)
@@ -1409,7 +1453,7 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 		}
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseMember", "ClientTags")
 		}
 		v.ClientTags = nil
@@ -1423,7 +1467,7 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 		v.ClientTags = a
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseMember", "TaskOffsets")
 		}
 		v.TaskOffsets = nil
@@ -1437,7 +1481,7 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 		v.TaskOffsets = a
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseMember", "TaskEndOffsets")
 		}
 		v.TaskEndOffsets = nil
@@ -1457,22 +1501,22 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 		return err
 	}
 	v.IsClassic = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupDescribeResponseMember", "IsClassic")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupDescribeResponseMember", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseMember", "(tagged fields)")
 			}
 		}

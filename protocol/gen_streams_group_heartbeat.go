@@ -63,7 +63,7 @@ type StreamsGroupHeartbeatRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestKeyValue is the struct at StreamsGroupHeartbeatRequest.KeyValue.
@@ -76,7 +76,7 @@ type StreamsGroupHeartbeatRequestKeyValue struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestTopicInfo is the struct at StreamsGroupHeartbeatRequest.TopicInfo.
@@ -95,7 +95,7 @@ type StreamsGroupHeartbeatRequestTopicInfo struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestEndpoint is the struct at StreamsGroupHeartbeatRequest.Endpoint.
@@ -108,7 +108,7 @@ type StreamsGroupHeartbeatRequestEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestTaskOffset is the struct at StreamsGroupHeartbeatRequest.TaskOffset.
@@ -124,7 +124,7 @@ type StreamsGroupHeartbeatRequestTaskOffset struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestTaskIds is the struct at StreamsGroupHeartbeatRequest.TaskIds.
@@ -137,7 +137,7 @@ type StreamsGroupHeartbeatRequestTaskIds struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestTopology is the struct at StreamsGroupHeartbeatRequest.Topology.
@@ -150,7 +150,7 @@ type StreamsGroupHeartbeatRequestTopology struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestSubtopology is the struct at StreamsGroupHeartbeatRequest.Topology.Subtopologies.
@@ -178,7 +178,7 @@ type StreamsGroupHeartbeatRequestSubtopology struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatRequestCopartitionGroup is the struct at StreamsGroupHeartbeatRequest.Topology.Subtopologies.CopartitionGroups.
@@ -194,7 +194,7 @@ type StreamsGroupHeartbeatRequestCopartitionGroup struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -203,20 +203,42 @@ func (v *StreamsGroupHeartbeatRequest) Default() {
 	v.MemberId = ""
 	v.MemberEpoch = 0
 	v.EndpointInformationEpoch = 0
-	v.InstanceId = nil
-	v.RackId = nil
+	if v.InstanceId != nil {
+		v.InstanceId = nil
+	}
+	if v.RackId != nil {
+		v.RackId = nil
+	}
 	v.RebalanceTimeoutMs = -1
-	v.Topology = nil
-	v.ActiveTasks = nil
-	v.StandbyTasks = nil
-	v.WarmupTasks = nil
-	v.ProcessId = nil
-	v.UserEndpoint = nil
-	v.ClientTags = nil
-	v.TaskOffsets = nil
-	v.TaskEndOffsets = nil
+	if v.Topology != nil {
+		v.Topology = nil
+	}
+	if v.ActiveTasks != nil {
+		v.ActiveTasks = nil
+	}
+	if v.StandbyTasks != nil {
+		v.StandbyTasks = nil
+	}
+	if v.WarmupTasks != nil {
+		v.WarmupTasks = nil
+	}
+	if v.ProcessId != nil {
+		v.ProcessId = nil
+	}
+	if v.UserEndpoint != nil {
+		v.UserEndpoint = nil
+	}
+	if v.ClientTags != nil {
+		v.ClientTags = nil
+	}
+	if v.TaskOffsets != nil {
+		v.TaskOffsets = nil
+	}
+	if v.TaskEndOffsets != nil {
+		v.TaskEndOffsets = nil
+	}
 	v.ShutdownApplication = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequest) encode(w *writer, version int16) {
@@ -334,49 +356,49 @@ func (v *StreamsGroupHeartbeatRequest) encode(w *writer, version int16) {
 	}
 	w.boolean(v.ShutdownApplication)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "GroupId")
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "MemberId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "MemberEpoch")
 	}
 	v.EndpointInformationEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "EndpointInformationEpoch")
 	}
 	v.InstanceId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "InstanceId")
 	}
 	v.RackId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "RackId")
 	}
 	v.RebalanceTimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "RebalanceTimeoutMs")
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "Topology")
 		}
 		v.Topology = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "Topology")
 		}
 		v.Topology = new(StreamsGroupHeartbeatRequestTopology)
@@ -385,7 +407,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "ActiveTasks")
 		}
 		v.ActiveTasks = nil
@@ -399,7 +421,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		v.ActiveTasks = a
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "StandbyTasks")
 		}
 		v.StandbyTasks = nil
@@ -413,7 +435,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		v.StandbyTasks = a
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "WarmupTasks")
 		}
 		v.WarmupTasks = nil
@@ -427,16 +449,16 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		v.WarmupTasks = a
 	}
 	v.ProcessId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "ProcessId")
 	}
 	if true && r.i8() < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "UserEndpoint")
 		}
 		v.UserEndpoint = nil
 	} else {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "UserEndpoint")
 		}
 		v.UserEndpoint = new(StreamsGroupHeartbeatRequestEndpoint)
@@ -445,7 +467,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "ClientTags")
 		}
 		v.ClientTags = nil
@@ -459,7 +481,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		v.ClientTags = a
 	}
 	if n := r.arrayLen(flexible, true, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "TaskOffsets")
 		}
 		v.TaskOffsets = nil
@@ -473,7 +495,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		v.TaskOffsets = a
 	}
 	if n := r.arrayLen(flexible, true, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "TaskEndOffsets")
 		}
 		v.TaskEndOffsets = nil
@@ -487,22 +509,22 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		v.TaskEndOffsets = a
 	}
 	v.ShutdownApplication = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequest", "ShutdownApplication")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequest", "(tagged fields)")
 			}
 		}
@@ -514,7 +536,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 func (v *StreamsGroupHeartbeatRequestKeyValue) Default() {
 	v.Key = ""
 	v.Value = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestKeyValue) encode(w *writer, version int16) {
@@ -528,35 +550,35 @@ func (v *StreamsGroupHeartbeatRequestKeyValue) encode(w *writer, version int16) 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestKeyValue) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Key = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestKeyValue", "Key")
 	}
 	v.Value = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestKeyValue", "Value")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestKeyValue", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestKeyValue", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestKeyValue", "(tagged fields)")
 			}
 		}
@@ -569,8 +591,10 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) Default() {
 	v.Name = ""
 	v.Partitions = 0
 	v.ReplicationFactor = 0
-	v.TopicConfigs = nil
-	v.UnknownTags = nil
+	if v.TopicConfigs != nil {
+		v.TopicConfigs = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestTopicInfo) encode(w *writer, version int16) {
@@ -589,28 +613,28 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) encode(w *writer, version int16)
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestTopicInfo) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "Name")
 	}
 	v.Partitions = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "Partitions")
 	}
 	v.ReplicationFactor = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "ReplicationFactor")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "TopicConfigs")
 		}
 		v.TopicConfigs = nil
@@ -625,17 +649,17 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "(tagged fields)")
 			}
 		}
@@ -647,7 +671,7 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) decode(r *reader, version int16)
 func (v *StreamsGroupHeartbeatRequestEndpoint) Default() {
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestEndpoint) encode(w *writer, version int16) {
@@ -658,35 +682,35 @@ func (v *StreamsGroupHeartbeatRequestEndpoint) encode(w *writer, version int16) 
 	}
 	w.u16(v.Port)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestEndpoint", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestEndpoint", "Port")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestEndpoint", "(tagged fields)")
 			}
 		}
@@ -699,7 +723,7 @@ func (v *StreamsGroupHeartbeatRequestTaskOffset) Default() {
 	v.SubtopologyId = ""
 	v.Partition = 0
 	v.Offset = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestTaskOffset) encode(w *writer, version int16) {
@@ -711,39 +735,39 @@ func (v *StreamsGroupHeartbeatRequestTaskOffset) encode(w *writer, version int16
 	w.i32(v.Partition)
 	w.i64(v.Offset)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestTaskOffset) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.SubtopologyId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "SubtopologyId")
 	}
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "Partition")
 	}
 	v.Offset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "Offset")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "(tagged fields)")
 			}
 		}
@@ -754,8 +778,10 @@ func (v *StreamsGroupHeartbeatRequestTaskOffset) decode(r *reader, version int16
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatRequestTaskIds) Default() {
 	v.SubtopologyId = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestTaskIds) encode(w *writer, version int16) {
@@ -769,20 +795,20 @@ func (v *StreamsGroupHeartbeatRequestTaskIds) encode(w *writer, version int16) {
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestTaskIds) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.SubtopologyId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTaskIds", "SubtopologyId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTaskIds", "Partitions")
 		}
 		v.Partitions = nil
@@ -791,24 +817,24 @@ func (v *StreamsGroupHeartbeatRequestTaskIds) decode(r *reader, version int16) e
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTaskIds", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTaskIds", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskIds", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskIds", "(tagged fields)")
 			}
 		}
@@ -819,8 +845,10 @@ func (v *StreamsGroupHeartbeatRequestTaskIds) decode(r *reader, version int16) e
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatRequestTopology) Default() {
 	v.Epoch = 0
-	v.Subtopologies = nil
-	v.UnknownTags = nil
+	if v.Subtopologies != nil {
+		v.Subtopologies = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestTopology) encode(w *writer, version int16) {
@@ -834,20 +862,20 @@ func (v *StreamsGroupHeartbeatRequestTopology) encode(w *writer, version int16) 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestTopology) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Epoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestTopology", "Epoch")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTopology", "Subtopologies")
 		}
 		v.Subtopologies = nil
@@ -862,17 +890,17 @@ func (v *StreamsGroupHeartbeatRequestTopology) decode(r *reader, version int16) 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestTopology", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopology", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopology", "(tagged fields)")
 			}
 		}
@@ -883,13 +911,25 @@ func (v *StreamsGroupHeartbeatRequestTopology) decode(r *reader, version int16) 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatRequestSubtopology) Default() {
 	v.SubtopologyId = ""
-	v.SourceTopics = nil
-	v.SourceTopicRegex = nil
-	v.StateChangelogTopics = nil
-	v.RepartitionSinkTopics = nil
-	v.RepartitionSourceTopics = nil
-	v.CopartitionGroups = nil
-	v.UnknownTags = nil
+	if v.SourceTopics != nil {
+		v.SourceTopics = nil
+	}
+	if v.SourceTopicRegex != nil {
+		v.SourceTopicRegex = nil
+	}
+	if v.StateChangelogTopics != nil {
+		v.StateChangelogTopics = nil
+	}
+	if v.RepartitionSinkTopics != nil {
+		v.RepartitionSinkTopics = nil
+	}
+	if v.RepartitionSourceTopics != nil {
+		v.RepartitionSourceTopics = nil
+	}
+	if v.CopartitionGroups != nil {
+		v.CopartitionGroups = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestSubtopology) encode(w *writer, version int16) {
@@ -941,20 +981,20 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) encode(w *writer, version int1
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.SubtopologyId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatRequestSubtopology", "SubtopologyId")
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "SourceTopics")
 		}
 		v.SourceTopics = nil
@@ -963,13 +1003,13 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "SourceTopics")
 		}
 		v.SourceTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "SourceTopicRegex")
 		}
 		v.SourceTopicRegex = nil
@@ -978,13 +1018,13 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "SourceTopicRegex")
 		}
 		v.SourceTopicRegex = a
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "StateChangelogTopics")
 		}
 		v.StateChangelogTopics = nil
@@ -998,7 +1038,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		v.StateChangelogTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 1); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "RepartitionSinkTopics")
 		}
 		v.RepartitionSinkTopics = nil
@@ -1007,13 +1047,13 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "RepartitionSinkTopics")
 		}
 		v.RepartitionSinkTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 9); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "RepartitionSourceTopics")
 		}
 		v.RepartitionSourceTopics = nil
@@ -1027,7 +1067,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		v.RepartitionSourceTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "CopartitionGroups")
 		}
 		v.CopartitionGroups = nil
@@ -1042,17 +1082,17 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestSubtopology", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestSubtopology", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestSubtopology", "(tagged fields)")
 			}
 		}
@@ -1062,10 +1102,16 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatRequestCopartitionGroup) Default() {
-	v.SourceTopics = nil
-	v.SourceTopicRegex = nil
-	v.RepartitionSourceTopics = nil
-	v.UnknownTags = nil
+	if v.SourceTopics != nil {
+		v.SourceTopics = nil
+	}
+	if v.SourceTopicRegex != nil {
+		v.SourceTopicRegex = nil
+	}
+	if v.RepartitionSourceTopics != nil {
+		v.RepartitionSourceTopics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatRequestCopartitionGroup) encode(w *writer, version int16) {
@@ -1083,16 +1129,16 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) encode(w *writer, version
 		w.i16(v.RepartitionSourceTopics[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "SourceTopics")
 		}
 		v.SourceTopics = nil
@@ -1101,13 +1147,13 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version
 		for i := range a {
 			a[i] = r.i16()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "SourceTopics")
 		}
 		v.SourceTopics = a
 	}
 	if n := r.arrayLen(flexible, false, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "SourceTopicRegex")
 		}
 		v.SourceTopicRegex = nil
@@ -1116,13 +1162,13 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version
 		for i := range a {
 			a[i] = r.i16()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "SourceTopicRegex")
 		}
 		v.SourceTopicRegex = a
 	}
 	if n := r.arrayLen(flexible, false, 2); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "RepartitionSourceTopics")
 		}
 		v.RepartitionSourceTopics = nil
@@ -1131,24 +1177,24 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version
 		for i := range a {
 			a[i] = r.i16()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "RepartitionSourceTopics")
 		}
 		v.RepartitionSourceTopics = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "(tagged fields)")
 			}
 		}
@@ -1261,7 +1307,7 @@ type StreamsGroupHeartbeatResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatResponseStatus is the struct at StreamsGroupHeartbeatResponse.Status.
@@ -1274,7 +1320,7 @@ type StreamsGroupHeartbeatResponseStatus struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatResponseTopicPartition is the struct at StreamsGroupHeartbeatResponse.TopicPartition.
@@ -1287,7 +1333,7 @@ type StreamsGroupHeartbeatResponseTopicPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatResponseTaskIds is the struct at StreamsGroupHeartbeatResponse.TaskIds.
@@ -1300,7 +1346,7 @@ type StreamsGroupHeartbeatResponseTaskIds struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatResponseEndpoint is the struct at StreamsGroupHeartbeatResponse.Endpoint.
@@ -1313,7 +1359,7 @@ type StreamsGroupHeartbeatResponseEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // StreamsGroupHeartbeatResponseEndpointToPartitions is the struct at StreamsGroupHeartbeatResponse.PartitionsByUserEndpoint.
@@ -1329,26 +1375,38 @@ type StreamsGroupHeartbeatResponseEndpointToPartitions struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
 	v.MemberId = ""
 	v.MemberEpoch = 0
 	v.HeartbeatIntervalMs = 0
 	v.AcceptableRecoveryLag = 0
 	v.TaskOffsetIntervalMs = 0
-	v.Status = nil
-	v.ActiveTasks = nil
-	v.StandbyTasks = nil
-	v.WarmupTasks = nil
+	if v.Status != nil {
+		v.Status = nil
+	}
+	if v.ActiveTasks != nil {
+		v.ActiveTasks = nil
+	}
+	if v.StandbyTasks != nil {
+		v.StandbyTasks = nil
+	}
+	if v.WarmupTasks != nil {
+		v.WarmupTasks = nil
+	}
 	v.EndpointInformationEpoch = 0
-	v.PartitionsByUserEndpoint = nil
-	v.UnknownTags = nil
+	if v.PartitionsByUserEndpoint != nil {
+		v.PartitionsByUserEndpoint = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatResponse) encode(w *writer, version int16) {
@@ -1424,48 +1482,48 @@ func (v *StreamsGroupHeartbeatResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "ErrorMessage")
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "MemberId")
 	}
 	v.MemberEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "MemberEpoch")
 	}
 	v.HeartbeatIntervalMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "HeartbeatIntervalMs")
 	}
 	v.AcceptableRecoveryLag = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "AcceptableRecoveryLag")
 	}
 	v.TaskOffsetIntervalMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "TaskOffsetIntervalMs")
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponse", "Status")
 		}
 		v.Status = nil
@@ -1479,7 +1537,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		v.Status = a
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponse", "ActiveTasks")
 		}
 		v.ActiveTasks = nil
@@ -1493,7 +1551,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		v.ActiveTasks = a
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponse", "StandbyTasks")
 		}
 		v.StandbyTasks = nil
@@ -1507,7 +1565,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		v.StandbyTasks = a
 	}
 	if n := r.arrayLen(flexible, true, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponse", "WarmupTasks")
 		}
 		v.WarmupTasks = nil
@@ -1521,11 +1579,11 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		v.WarmupTasks = a
 	}
 	v.EndpointInformationEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponse", "EndpointInformationEpoch")
 	}
 	if n := r.arrayLen(flexible, true, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponse", "PartitionsByUserEndpoint")
 		}
 		v.PartitionsByUserEndpoint = nil
@@ -1540,17 +1598,17 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponse", "(tagged fields)")
 			}
 		}
@@ -1562,7 +1620,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 func (v *StreamsGroupHeartbeatResponseStatus) Default() {
 	v.StatusCode = 0
 	v.StatusDetail = ""
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatResponseStatus) encode(w *writer, version int16) {
@@ -1573,35 +1631,35 @@ func (v *StreamsGroupHeartbeatResponseStatus) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatResponseStatus) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.StatusCode = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponseStatus", "StatusCode")
 	}
 	v.StatusDetail = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponseStatus", "StatusDetail")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseStatus", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseStatus", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseStatus", "(tagged fields)")
 			}
 		}
@@ -1612,8 +1670,10 @@ func (v *StreamsGroupHeartbeatResponseStatus) decode(r *reader, version int16) e
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatResponseTopicPartition) Default() {
 	v.Topic = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatResponseTopicPartition) encode(w *writer, version int16) {
@@ -1627,20 +1687,20 @@ func (v *StreamsGroupHeartbeatResponseTopicPartition) encode(w *writer, version 
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatResponseTopicPartition) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Topic = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "Topic")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "Partitions")
 		}
 		v.Partitions = nil
@@ -1649,24 +1709,24 @@ func (v *StreamsGroupHeartbeatResponseTopicPartition) decode(r *reader, version 
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "(tagged fields)")
 			}
 		}
@@ -1677,8 +1737,10 @@ func (v *StreamsGroupHeartbeatResponseTopicPartition) decode(r *reader, version 
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatResponseTaskIds) Default() {
 	v.SubtopologyId = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatResponseTaskIds) encode(w *writer, version int16) {
@@ -1692,20 +1754,20 @@ func (v *StreamsGroupHeartbeatResponseTaskIds) encode(w *writer, version int16) 
 		w.i32(v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatResponseTaskIds) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.SubtopologyId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponseTaskIds", "SubtopologyId")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseTaskIds", "Partitions")
 		}
 		v.Partitions = nil
@@ -1714,24 +1776,24 @@ func (v *StreamsGroupHeartbeatResponseTaskIds) decode(r *reader, version int16) 
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseTaskIds", "Partitions")
 		}
 		v.Partitions = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseTaskIds", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTaskIds", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTaskIds", "(tagged fields)")
 			}
 		}
@@ -1743,7 +1805,7 @@ func (v *StreamsGroupHeartbeatResponseTaskIds) decode(r *reader, version int16) 
 func (v *StreamsGroupHeartbeatResponseEndpoint) Default() {
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatResponseEndpoint) encode(w *writer, version int16) {
@@ -1754,35 +1816,35 @@ func (v *StreamsGroupHeartbeatResponseEndpoint) encode(w *writer, version int16)
 	}
 	w.u16(v.Port)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatResponseEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponseEndpoint", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("StreamsGroupHeartbeatResponseEndpoint", "Port")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpoint", "(tagged fields)")
 			}
 		}
@@ -1793,9 +1855,13 @@ func (v *StreamsGroupHeartbeatResponseEndpoint) decode(r *reader, version int16)
 // Default sets every field of v to its default value.
 func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) Default() {
 	v.UserEndpoint.Default()
-	v.ActivePartitions = nil
-	v.StandbyPartitions = nil
-	v.UnknownTags = nil
+	if v.ActivePartitions != nil {
+		v.ActivePartitions = nil
+	}
+	if v.StandbyPartitions != nil {
+		v.StandbyPartitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) encode(w *writer, version int16) {
@@ -1819,19 +1885,19 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) encode(w *writer, ve
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if err := v.UserEndpoint.decode(r, version); err != nil {
 		return err
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseEndpointToPartitions", "ActivePartitions")
 		}
 		v.ActivePartitions = nil
@@ -1845,7 +1911,7 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) decode(r *reader, ve
 		v.ActivePartitions = a
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseEndpointToPartitions", "StandbyPartitions")
 		}
 		v.StandbyPartitions = nil
@@ -1860,17 +1926,17 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) decode(r *reader, ve
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("StreamsGroupHeartbeatResponseEndpointToPartitions", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpointToPartitions", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpointToPartitions", "(tagged fields)")
 			}
 		}

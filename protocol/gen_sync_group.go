@@ -32,7 +32,7 @@ type SyncGroupRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // SyncGroupRequestAssignment is the struct at SyncGroupRequest.Assignments.
@@ -45,7 +45,7 @@ type SyncGroupRequestAssignment struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -53,11 +53,19 @@ func (v *SyncGroupRequest) Default() {
 	v.GroupId = ""
 	v.GenerationId = 0
 	v.MemberId = ""
-	v.GroupInstanceId = nil
-	v.ProtocolType = nil
-	v.ProtocolName = nil
-	v.Assignments = nil
-	v.UnknownTags = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
+	if v.ProtocolType != nil {
+		v.ProtocolType = nil
+	}
+	if v.ProtocolName != nil {
+		v.ProtocolName = nil
+	}
+	if v.Assignments != nil {
+		v.Assignments = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *SyncGroupRequest) encode(w *writer, version int16) {
@@ -112,24 +120,24 @@ func (v *SyncGroupRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SyncGroupRequest", "GroupId")
 	}
 	v.GenerationId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SyncGroupRequest", "GenerationId")
 	}
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SyncGroupRequest", "MemberId")
 	}
 	if version >= 3 {
@@ -139,11 +147,13 @@ func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupRequest", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 {
@@ -152,11 +162,13 @@ func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ProtocolType = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupRequest", "ProtocolType")
 		}
 	} else {
-		v.ProtocolType = nil
+		if v.ProtocolType != nil {
+			v.ProtocolType = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 {
@@ -165,14 +177,16 @@ func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ProtocolName = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupRequest", "ProtocolName")
 		}
 	} else {
-		v.ProtocolName = nil
+		if v.ProtocolName != nil {
+			v.ProtocolName = nil
+		}
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupRequest", "Assignments")
 		}
 		v.Assignments = nil
@@ -187,17 +201,17 @@ func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("SyncGroupRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("SyncGroupRequest", "(tagged fields)")
 			}
 		}
@@ -208,8 +222,10 @@ func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *SyncGroupRequestAssignment) Default() {
 	v.MemberId = ""
-	v.Assignment = nil
-	v.UnknownTags = nil
+	if v.Assignment != nil {
+		v.Assignment = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *SyncGroupRequestAssignment) encode(w *writer, version int16) {
@@ -220,35 +236,35 @@ func (v *SyncGroupRequestAssignment) encode(w *writer, version int16) {
 	}
 	w.bytes(v.Assignment, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *SyncGroupRequestAssignment) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MemberId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SyncGroupRequestAssignment", "MemberId")
 	}
 	v.Assignment = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SyncGroupRequestAssignment", "Assignment")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupRequestAssignment", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("SyncGroupRequestAssignment", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("SyncGroupRequestAssignment", "(tagged fields)")
 			}
 		}
@@ -330,17 +346,23 @@ type SyncGroupResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *SyncGroupResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ProtocolType = nil
-	v.ProtocolName = nil
-	v.Assignment = nil
-	v.UnknownTags = nil
+	if v.ProtocolType != nil {
+		v.ProtocolType = nil
+	}
+	if v.ProtocolName != nil {
+		v.ProtocolName = nil
+	}
+	if v.Assignment != nil {
+		v.Assignment = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *SyncGroupResponse) encode(w *writer, version int16) {
@@ -371,24 +393,24 @@ func (v *SyncGroupResponse) encode(w *writer, version int16) {
 	}
 	w.bytes(v.Assignment, flexible, false)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *SyncGroupResponse) decode(r *reader, version int16) error {
 	flexible := version >= 4
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.ThrottleTimeMs = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupResponse", "ThrottleTimeMs")
 		}
 	} else {
 		v.ThrottleTimeMs = 0
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SyncGroupResponse", "ErrorCode")
 	}
 	if version >= 5 {
@@ -398,11 +420,13 @@ func (v *SyncGroupResponse) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ProtocolType = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupResponse", "ProtocolType")
 		}
 	} else {
-		v.ProtocolType = nil
+		if v.ProtocolType != nil {
+			v.ProtocolType = nil
+		}
 	}
 	if version >= 5 {
 		if version >= 5 {
@@ -411,29 +435,31 @@ func (v *SyncGroupResponse) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.ProtocolName = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupResponse", "ProtocolName")
 		}
 	} else {
-		v.ProtocolName = nil
+		if v.ProtocolName != nil {
+			v.ProtocolName = nil
+		}
 	}
 	v.Assignment = r.bytes(flexible, false)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("SyncGroupResponse", "Assignment")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("SyncGroupResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("SyncGroupResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("SyncGroupResponse", "(tagged fields)")
 			}
 		}

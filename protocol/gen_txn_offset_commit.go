@@ -35,7 +35,7 @@ type TxnOffsetCommitRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // TxnOffsetCommitRequestTopic is the struct at TxnOffsetCommitRequest.Topics.
@@ -48,7 +48,7 @@ type TxnOffsetCommitRequestTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // TxnOffsetCommitRequestPartition is the struct at TxnOffsetCommitRequest.Topics.Partitions.
@@ -67,7 +67,7 @@ type TxnOffsetCommitRequestPartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -78,9 +78,13 @@ func (v *TxnOffsetCommitRequest) Default() {
 	v.ProducerEpoch = 0
 	v.GenerationId = -1
 	v.MemberId = ""
-	v.GroupInstanceId = nil
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.GroupInstanceId != nil {
+		v.GroupInstanceId = nil
+	}
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *TxnOffsetCommitRequest) encode(w *writer, version int16) {
@@ -131,33 +135,33 @@ func (v *TxnOffsetCommitRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TransactionalId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequest", "TransactionalId")
 	}
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequest", "GroupId")
 	}
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequest", "ProducerId")
 	}
 	v.ProducerEpoch = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequest", "ProducerEpoch")
 	}
 	if version >= 3 {
 		v.GenerationId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequest", "GenerationId")
 		}
 	} else {
@@ -165,7 +169,7 @@ func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 3 {
 		v.MemberId = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequest", "MemberId")
 		}
 	} else {
@@ -178,14 +182,16 @@ func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
 			s := r.str(flexible)
 			v.GroupInstanceId = &s
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequest", "GroupInstanceId")
 		}
 	} else {
-		v.GroupInstanceId = nil
+		if v.GroupInstanceId != nil {
+			v.GroupInstanceId = nil
+		}
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequest", "Topics")
 		}
 		v.Topics = nil
@@ -200,17 +206,17 @@ func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequest", "(tagged fields)")
 			}
 		}
@@ -221,8 +227,10 @@ func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *TxnOffsetCommitRequestTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *TxnOffsetCommitRequestTopic) encode(w *writer, version int16) {
@@ -239,20 +247,20 @@ func (v *TxnOffsetCommitRequestTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *TxnOffsetCommitRequestTopic) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequestTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 14); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequestTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -267,17 +275,17 @@ func (v *TxnOffsetCommitRequestTopic) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequestTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestTopic", "(tagged fields)")
 			}
 		}
@@ -290,8 +298,10 @@ func (v *TxnOffsetCommitRequestPartition) Default() {
 	v.PartitionIndex = 0
 	v.CommittedOffset = 0
 	v.CommittedLeaderEpoch = -1
-	v.CommittedMetadata = nil
-	v.UnknownTags = nil
+	if v.CommittedMetadata != nil {
+		v.CommittedMetadata = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *TxnOffsetCommitRequestPartition) encode(w *writer, version int16) {
@@ -306,47 +316,47 @@ func (v *TxnOffsetCommitRequestPartition) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *TxnOffsetCommitRequestPartition) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequestPartition", "PartitionIndex")
 	}
 	v.CommittedOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequestPartition", "CommittedOffset")
 	}
 	if version >= 2 {
 		v.CommittedLeaderEpoch = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequestPartition", "CommittedLeaderEpoch")
 		}
 	} else {
 		v.CommittedLeaderEpoch = -1
 	}
 	v.CommittedMetadata = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitRequestPartition", "CommittedMetadata")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitRequestPartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestPartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestPartition", "(tagged fields)")
 			}
 		}
@@ -421,7 +431,7 @@ type TxnOffsetCommitResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // TxnOffsetCommitResponseTopic is the struct at TxnOffsetCommitResponse.Topics.
@@ -434,7 +444,7 @@ type TxnOffsetCommitResponseTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // TxnOffsetCommitResponsePartition is the struct at TxnOffsetCommitResponse.Topics.Partitions.
@@ -447,14 +457,16 @@ type TxnOffsetCommitResponsePartition struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *TxnOffsetCommitResponse) Default() {
 	v.ThrottleTimeMs = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *TxnOffsetCommitResponse) encode(w *writer, version int16) {
@@ -468,20 +480,20 @@ func (v *TxnOffsetCommitResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *TxnOffsetCommitResponse) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitResponse", "ThrottleTimeMs")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitResponse", "Topics")
 		}
 		v.Topics = nil
@@ -496,17 +508,17 @@ func (v *TxnOffsetCommitResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponse", "(tagged fields)")
 			}
 		}
@@ -517,8 +529,10 @@ func (v *TxnOffsetCommitResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *TxnOffsetCommitResponseTopic) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *TxnOffsetCommitResponseTopic) encode(w *writer, version int16) {
@@ -535,20 +549,20 @@ func (v *TxnOffsetCommitResponseTopic) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *TxnOffsetCommitResponseTopic) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitResponseTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 6); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitResponseTopic", "Partitions")
 		}
 		v.Partitions = nil
@@ -563,17 +577,17 @@ func (v *TxnOffsetCommitResponseTopic) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitResponseTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponseTopic", "(tagged fields)")
 			}
 		}
@@ -585,7 +599,7 @@ func (v *TxnOffsetCommitResponseTopic) decode(r *reader, version int16) error {
 func (v *TxnOffsetCommitResponsePartition) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *TxnOffsetCommitResponsePartition) encode(w *writer, version int16) {
@@ -593,35 +607,35 @@ func (v *TxnOffsetCommitResponsePartition) encode(w *writer, version int16) {
 	w.i32(v.PartitionIndex)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *TxnOffsetCommitResponsePartition) decode(r *reader, version int16) error {
 	flexible := version >= 3
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitResponsePartition", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("TxnOffsetCommitResponsePartition", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("TxnOffsetCommitResponsePartition", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponsePartition", "(tagged fields)")
 			}
 		}

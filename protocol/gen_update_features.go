@@ -20,7 +20,7 @@ type UpdateFeaturesRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // UpdateFeaturesRequestFeatureUpdateKey is the struct at UpdateFeaturesRequest.FeatureUpdates.
@@ -39,15 +39,17 @@ type UpdateFeaturesRequestFeatureUpdateKey struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *UpdateFeaturesRequest) Default() {
 	v.TimeoutMs = 60000
-	v.FeatureUpdates = nil
+	if v.FeatureUpdates != nil {
+		v.FeatureUpdates = nil
+	}
 	v.ValidateOnly = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateFeaturesRequest) encode(w *writer, version int16) {
@@ -67,20 +69,20 @@ func (v *UpdateFeaturesRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TimeoutMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesRequest", "TimeoutMs")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesRequest", "FeatureUpdates")
 		}
 		v.FeatureUpdates = nil
@@ -95,7 +97,7 @@ func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		v.ValidateOnly = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesRequest", "ValidateOnly")
 		}
 	} else {
@@ -103,17 +105,17 @@ func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequest", "(tagged fields)")
 			}
 		}
@@ -127,7 +129,7 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) Default() {
 	v.MaxVersionLevel = 0
 	v.AllowDowngrade = false
 	v.UpgradeType = 1
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateFeaturesRequestFeatureUpdateKey) encode(w *writer, version int16) {
@@ -150,25 +152,25 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) encode(w *writer, version int16)
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateFeaturesRequestFeatureUpdateKey) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Feature = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "Feature")
 	}
 	v.MaxVersionLevel = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "MaxVersionLevel")
 	}
 	if version <= 0 {
 		v.AllowDowngrade = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "AllowDowngrade")
 		}
 	} else {
@@ -176,7 +178,7 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) decode(r *reader, version int16)
 	}
 	if version >= 1 {
 		v.UpgradeType = r.i8()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "UpgradeType")
 		}
 	} else {
@@ -184,17 +186,17 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) decode(r *reader, version int16)
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "(tagged fields)")
 			}
 		}
@@ -275,7 +277,7 @@ type UpdateFeaturesResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // UpdateFeaturesResponseUpdatableFeatureResult is the struct at UpdateFeaturesResponse.Results.
@@ -291,16 +293,20 @@ type UpdateFeaturesResponseUpdatableFeatureResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *UpdateFeaturesResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateFeaturesResponse) encode(w *writer, version int16) {
@@ -321,29 +327,29 @@ func (v *UpdateFeaturesResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateFeaturesResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesResponse", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesResponse", "ErrorMessage")
 	}
 	if version <= 1 {
 		if n := r.arrayLen(flexible, false, 5); n < 0 {
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponse", "Results")
 			}
 			v.Results = nil
@@ -357,21 +363,23 @@ func (v *UpdateFeaturesResponse) decode(r *reader, version int16) error {
 			v.Results = a
 		}
 	} else {
-		v.Results = nil
+		if v.Results != nil {
+			v.Results = nil
+		}
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponse", "(tagged fields)")
 			}
 		}
@@ -383,8 +391,10 @@ func (v *UpdateFeaturesResponse) decode(r *reader, version int16) error {
 func (v *UpdateFeaturesResponseUpdatableFeatureResult) Default() {
 	v.Feature = ""
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateFeaturesResponseUpdatableFeatureResult) encode(w *writer, version int16) {
@@ -399,39 +409,39 @@ func (v *UpdateFeaturesResponseUpdatableFeatureResult) encode(w *writer, version
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateFeaturesResponseUpdatableFeatureResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Feature = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "Feature")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "(tagged fields)")
 			}
 		}

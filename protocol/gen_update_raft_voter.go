@@ -29,7 +29,7 @@ type UpdateRaftVoterRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // UpdateRaftVoterRequestListener is the struct at UpdateRaftVoterRequest.Listeners.
@@ -45,7 +45,7 @@ type UpdateRaftVoterRequestListener struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // UpdateRaftVoterRequestKRaftVersionFeature is the struct at UpdateRaftVoterRequest.KRaftVersionFeature.
@@ -58,18 +58,22 @@ type UpdateRaftVoterRequestKRaftVersionFeature struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *UpdateRaftVoterRequest) Default() {
-	v.ClusterId = nil
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.CurrentLeaderEpoch = 0
 	v.VoterId = 0
 	v.VoterDirectoryId = UUID{}
-	v.Listeners = nil
+	if v.Listeners != nil {
+		v.Listeners = nil
+	}
 	v.KRaftVersionFeature.Default()
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateRaftVoterRequest) encode(w *writer, version int16) {
@@ -93,32 +97,32 @@ func (v *UpdateRaftVoterRequest) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateRaftVoterRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ClusterId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequest", "ClusterId")
 	}
 	v.CurrentLeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequest", "CurrentLeaderEpoch")
 	}
 	v.VoterId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequest", "VoterId")
 	}
 	v.VoterDirectoryId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequest", "VoterDirectoryId")
 	}
 	if n := r.arrayLen(flexible, false, 5); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateRaftVoterRequest", "Listeners")
 		}
 		v.Listeners = nil
@@ -136,17 +140,17 @@ func (v *UpdateRaftVoterRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateRaftVoterRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequest", "(tagged fields)")
 			}
 		}
@@ -159,7 +163,7 @@ func (v *UpdateRaftVoterRequestListener) Default() {
 	v.Name = ""
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateRaftVoterRequestListener) encode(w *writer, version int16) {
@@ -174,39 +178,39 @@ func (v *UpdateRaftVoterRequestListener) encode(w *writer, version int16) {
 	}
 	w.u16(v.Port)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateRaftVoterRequestListener) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequestListener", "Name")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequestListener", "Host")
 	}
 	v.Port = r.u16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequestListener", "Port")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateRaftVoterRequestListener", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestListener", "(tagged fields)")
 			}
 		}
@@ -218,7 +222,7 @@ func (v *UpdateRaftVoterRequestListener) decode(r *reader, version int16) error 
 func (v *UpdateRaftVoterRequestKRaftVersionFeature) Default() {
 	v.MinSupportedVersion = 0
 	v.MaxSupportedVersion = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateRaftVoterRequestKRaftVersionFeature) encode(w *writer, version int16) {
@@ -226,35 +230,35 @@ func (v *UpdateRaftVoterRequestKRaftVersionFeature) encode(w *writer, version in
 	w.i16(v.MinSupportedVersion)
 	w.i16(v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateRaftVoterRequestKRaftVersionFeature) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.MinSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequestKRaftVersionFeature", "MinSupportedVersion")
 	}
 	v.MaxSupportedVersion = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterRequestKRaftVersionFeature", "MaxSupportedVersion")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateRaftVoterRequestKRaftVersionFeature", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestKRaftVersionFeature", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestKRaftVersionFeature", "(tagged fields)")
 			}
 		}
@@ -332,7 +336,7 @@ type UpdateRaftVoterResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // UpdateRaftVoterResponseCurrentLeader is the struct at UpdateRaftVoterResponse.CurrentLeader.
@@ -351,7 +355,7 @@ type UpdateRaftVoterResponseCurrentLeader struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
@@ -359,7 +363,7 @@ func (v *UpdateRaftVoterResponse) Default() {
 	v.ThrottleTimeMs = 0
 	v.ErrorCode = 0
 	v.CurrentLeader.Default()
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateRaftVoterResponse) encode(w *writer, version int16) {
@@ -367,7 +371,7 @@ func (v *UpdateRaftVoterResponse) encode(w *writer, version int16) {
 	w.i32(v.ThrottleTimeMs)
 	w.i16(v.ErrorCode)
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if !v.CurrentLeader.isDefault() {
 			nt++
 		}
@@ -381,31 +385,31 @@ func (v *UpdateRaftVoterResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateRaftVoterResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ThrottleTimeMs = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterResponse", "ThrottleTimeMs")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterResponse", "ErrorCode")
 	}
 	v.CurrentLeader.Default()
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateRaftVoterResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterResponse", "(tagged fields)")
 			}
 			switch {
@@ -420,13 +424,13 @@ func (v *UpdateRaftVoterResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("UpdateRaftVoterResponse", "CurrentLeader")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterResponse", "(tagged fields)")
 			}
 		}
@@ -440,7 +444,7 @@ func (v *UpdateRaftVoterResponseCurrentLeader) Default() {
 	v.LeaderEpoch = -1
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *UpdateRaftVoterResponseCurrentLeader) encode(w *writer, version int16) {
@@ -453,43 +457,43 @@ func (v *UpdateRaftVoterResponseCurrentLeader) encode(w *writer, version int16) 
 	}
 	w.i32(v.Port)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *UpdateRaftVoterResponseCurrentLeader) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterResponseCurrentLeader", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterResponseCurrentLeader", "LeaderEpoch")
 	}
 	v.Host = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterResponseCurrentLeader", "Host")
 	}
 	v.Port = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("UpdateRaftVoterResponseCurrentLeader", "Port")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("UpdateRaftVoterResponseCurrentLeader", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterResponseCurrentLeader", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterResponseCurrentLeader", "(tagged fields)")
 			}
 		}
@@ -554,5 +558,5 @@ func (v *UpdateRaftVoterResponseCurrentLeader) isDefault() bool {
 		!(v.LeaderEpoch != -1) &&
 		!(v.Host != "") &&
 		!(v.Port != 0) &&
-		len(v.UnknownTags) == 0
+		v.UnknownTags.Len() == 0
 }

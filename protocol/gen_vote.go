@@ -20,7 +20,7 @@ type VoteRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VoteRequestTopicData is the struct at VoteRequest.Topics.
@@ -33,7 +33,7 @@ type VoteRequestTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VoteRequestPartitionData is the struct at VoteRequest.Topics.Partitions.
@@ -64,15 +64,19 @@ type VoteRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *VoteRequest) Default() {
-	v.ClusterId = nil
+	if v.ClusterId != nil {
+		v.ClusterId = nil
+	}
 	v.VoterId = -1
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *VoteRequest) encode(w *writer, version int16) {
@@ -92,28 +96,28 @@ func (v *VoteRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VoteRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ClusterId = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteRequest", "ClusterId")
 	}
 	if version >= 1 {
 		v.VoterId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequest", "VoterId")
 		}
 	} else {
 		v.VoterId = -1
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequest", "Topics")
 		}
 		v.Topics = nil
@@ -128,17 +132,17 @@ func (v *VoteRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VoteRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VoteRequest", "(tagged fields)")
 			}
 		}
@@ -149,8 +153,10 @@ func (v *VoteRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *VoteRequestTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *VoteRequestTopicData) encode(w *writer, version int16) {
@@ -167,20 +173,20 @@ func (v *VoteRequestTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VoteRequestTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteRequestTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 25); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequestTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -195,17 +201,17 @@ func (v *VoteRequestTopicData) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequestTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VoteRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VoteRequestTopicData", "(tagged fields)")
 			}
 		}
@@ -223,7 +229,7 @@ func (v *VoteRequestPartitionData) Default() {
 	v.LastOffsetEpoch = 0
 	v.LastOffset = 0
 	v.PreVote = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *VoteRequestPartitionData) encode(w *writer, version int16) {
@@ -246,29 +252,29 @@ func (v *VoteRequestPartitionData) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VoteRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteRequestPartitionData", "PartitionIndex")
 	}
 	v.ReplicaEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteRequestPartitionData", "ReplicaEpoch")
 	}
 	v.ReplicaId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteRequestPartitionData", "ReplicaId")
 	}
 	if version >= 1 {
 		v.ReplicaDirectoryId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequestPartitionData", "ReplicaDirectoryId")
 		}
 	} else {
@@ -276,23 +282,23 @@ func (v *VoteRequestPartitionData) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		v.VoterDirectoryId = r.uuid()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequestPartitionData", "VoterDirectoryId")
 		}
 	} else {
 		v.VoterDirectoryId = UUID{}
 	}
 	v.LastOffsetEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteRequestPartitionData", "LastOffsetEpoch")
 	}
 	v.LastOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteRequestPartitionData", "LastOffset")
 	}
 	if version >= 2 {
 		v.PreVote = r.boolean()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequestPartitionData", "PreVote")
 		}
 	} else {
@@ -300,17 +306,17 @@ func (v *VoteRequestPartitionData) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VoteRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VoteRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -386,7 +392,7 @@ type VoteResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VoteResponseTopicData is the struct at VoteResponse.Topics.
@@ -399,7 +405,7 @@ type VoteResponseTopicData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VoteResponsePartitionData is the struct at VoteResponse.Topics.Partitions.
@@ -421,7 +427,7 @@ type VoteResponsePartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // VoteResponseNodeEndpoint is the struct at VoteResponse.NodeEndpoints.
@@ -437,15 +443,19 @@ type VoteResponseNodeEndpoint struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *VoteResponse) Default() {
 	v.ErrorCode = 0
-	v.Topics = nil
-	v.NodeEndpoints = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *VoteResponse) encode(w *writer, version int16) {
@@ -463,7 +473,7 @@ func (v *VoteResponse) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		nt := len(v.UnknownTags)
+		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
@@ -480,19 +490,19 @@ func (v *VoteResponse) encode(w *writer, version int16) {
 			}
 			w.sized(start)
 		}
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VoteResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteResponse", "ErrorCode")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponse", "Topics")
 		}
 		v.Topics = nil
@@ -505,16 +515,18 @@ func (v *VoteResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = a
 	}
-	v.NodeEndpoints = nil
+	if v.NodeEndpoints != nil {
+		v.NodeEndpoints = nil
+	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VoteResponse", "(tagged fields)")
 			}
 			switch {
@@ -522,7 +534,7 @@ func (v *VoteResponse) decode(r *reader, version int16) error {
 				sub := r.tagged(size)
 				if err := func(r *reader) error {
 					if n := r.arrayLen(flexible, false, 1); n < 0 {
-						if r.err != nil {
+						if r.bad != 0 {
 							return r.fail("VoteResponse", "NodeEndpoints")
 						}
 						v.NodeEndpoints = nil
@@ -540,13 +552,13 @@ func (v *VoteResponse) decode(r *reader, version int16) error {
 					return err
 				}
 				r.endTagged(&sub)
-				if r.err != nil {
+				if r.bad != 0 {
 					return r.fail("VoteResponse", "NodeEndpoints")
 				}
 				continue
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VoteResponse", "(tagged fields)")
 			}
 		}
@@ -557,8 +569,10 @@ func (v *VoteResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *VoteResponseTopicData) Default() {
 	v.TopicName = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *VoteResponseTopicData) encode(w *writer, version int16) {
@@ -575,20 +589,20 @@ func (v *VoteResponseTopicData) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VoteResponseTopicData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicName = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteResponseTopicData", "TopicName")
 	}
 	if n := r.arrayLen(flexible, false, 16); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponseTopicData", "Partitions")
 		}
 		v.Partitions = nil
@@ -603,17 +617,17 @@ func (v *VoteResponseTopicData) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponseTopicData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VoteResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VoteResponseTopicData", "(tagged fields)")
 			}
 		}
@@ -628,7 +642,7 @@ func (v *VoteResponsePartitionData) Default() {
 	v.LeaderId = 0
 	v.LeaderEpoch = 0
 	v.VoteGranted = false
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *VoteResponsePartitionData) encode(w *writer, version int16) {
@@ -639,47 +653,47 @@ func (v *VoteResponsePartitionData) encode(w *writer, version int16) {
 	w.i32(v.LeaderEpoch)
 	w.boolean(v.VoteGranted)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VoteResponsePartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteResponsePartitionData", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteResponsePartitionData", "ErrorCode")
 	}
 	v.LeaderId = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteResponsePartitionData", "LeaderId")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteResponsePartitionData", "LeaderEpoch")
 	}
 	v.VoteGranted = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("VoteResponsePartitionData", "VoteGranted")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponsePartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VoteResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VoteResponsePartitionData", "(tagged fields)")
 			}
 		}
@@ -692,7 +706,7 @@ func (v *VoteResponseNodeEndpoint) Default() {
 	v.NodeId = 0
 	v.Host = ""
 	v.Port = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *VoteResponseNodeEndpoint) encode(w *writer, version int16) {
@@ -719,17 +733,17 @@ func (v *VoteResponseNodeEndpoint) encode(w *writer, version int16) {
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *VoteResponseNodeEndpoint) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if version >= 1 {
 		v.NodeId = r.i32()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponseNodeEndpoint", "NodeId")
 		}
 	} else {
@@ -737,7 +751,7 @@ func (v *VoteResponseNodeEndpoint) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		v.Host = r.str(flexible)
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponseNodeEndpoint", "Host")
 		}
 	} else {
@@ -745,7 +759,7 @@ func (v *VoteResponseNodeEndpoint) decode(r *reader, version int16) error {
 	}
 	if version >= 1 {
 		v.Port = r.u16()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponseNodeEndpoint", "Port")
 		}
 	} else {
@@ -753,17 +767,17 @@ func (v *VoteResponseNodeEndpoint) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("VoteResponseNodeEndpoint", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("VoteResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("VoteResponseNodeEndpoint", "(tagged fields)")
 			}
 		}

@@ -17,7 +17,7 @@ type WriteShareGroupStateRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteShareGroupStateRequestWriteStateData is the struct at WriteShareGroupStateRequest.Topics.
@@ -30,7 +30,7 @@ type WriteShareGroupStateRequestWriteStateData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteShareGroupStateRequestPartitionData is the struct at WriteShareGroupStateRequest.Topics.Partitions.
@@ -52,7 +52,7 @@ type WriteShareGroupStateRequestPartitionData struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteShareGroupStateRequestStateBatch is the struct at WriteShareGroupStateRequest.Topics.Partitions.StateBatches.
@@ -71,14 +71,16 @@ type WriteShareGroupStateRequestStateBatch struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *WriteShareGroupStateRequest) Default() {
 	v.GroupId = ""
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteShareGroupStateRequest) encode(w *writer, version int16) {
@@ -95,20 +97,20 @@ func (v *WriteShareGroupStateRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteShareGroupStateRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.GroupId = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequest", "GroupId")
 	}
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateRequest", "Topics")
 		}
 		v.Topics = nil
@@ -123,17 +125,17 @@ func (v *WriteShareGroupStateRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequest", "(tagged fields)")
 			}
 		}
@@ -144,8 +146,10 @@ func (v *WriteShareGroupStateRequest) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *WriteShareGroupStateRequestWriteStateData) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteShareGroupStateRequestWriteStateData) encode(w *writer, version int16) {
@@ -159,20 +163,20 @@ func (v *WriteShareGroupStateRequestWriteStateData) encode(w *writer, version in
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteShareGroupStateRequestWriteStateData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestWriteStateData", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 22); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateRequestWriteStateData", "Partitions")
 		}
 		v.Partitions = nil
@@ -187,17 +191,17 @@ func (v *WriteShareGroupStateRequestWriteStateData) decode(r *reader, version in
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateRequestWriteStateData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestWriteStateData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestWriteStateData", "(tagged fields)")
 			}
 		}
@@ -211,8 +215,10 @@ func (v *WriteShareGroupStateRequestPartitionData) Default() {
 	v.StateEpoch = 0
 	v.LeaderEpoch = 0
 	v.StartOffset = 0
-	v.StateBatches = nil
-	v.UnknownTags = nil
+	if v.StateBatches != nil {
+		v.StateBatches = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
@@ -229,32 +235,32 @@ func (v *WriteShareGroupStateRequestPartitionData) encode(w *writer, version int
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestPartitionData", "Partition")
 	}
 	v.StateEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestPartitionData", "StateEpoch")
 	}
 	v.LeaderEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestPartitionData", "LeaderEpoch")
 	}
 	v.StartOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestPartitionData", "StartOffset")
 	}
 	if n := r.arrayLen(flexible, false, 20); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateRequestPartitionData", "StateBatches")
 		}
 		v.StateBatches = nil
@@ -269,17 +275,17 @@ func (v *WriteShareGroupStateRequestPartitionData) decode(r *reader, version int
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateRequestPartitionData", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
 		}
@@ -293,7 +299,7 @@ func (v *WriteShareGroupStateRequestStateBatch) Default() {
 	v.LastOffset = 0
 	v.DeliveryState = 0
 	v.DeliveryCount = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteShareGroupStateRequestStateBatch) encode(w *writer, version int16) {
@@ -303,43 +309,43 @@ func (v *WriteShareGroupStateRequestStateBatch) encode(w *writer, version int16)
 	w.i8(v.DeliveryState)
 	w.i16(v.DeliveryCount)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteShareGroupStateRequestStateBatch) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.FirstOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestStateBatch", "FirstOffset")
 	}
 	v.LastOffset = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestStateBatch", "LastOffset")
 	}
 	v.DeliveryState = r.i8()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestStateBatch", "DeliveryState")
 	}
 	v.DeliveryCount = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateRequestStateBatch", "DeliveryCount")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateRequestStateBatch", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestStateBatch", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestStateBatch", "(tagged fields)")
 			}
 		}
@@ -411,7 +417,7 @@ type WriteShareGroupStateResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteShareGroupStateResponseWriteStateResult is the struct at WriteShareGroupStateResponse.Results.
@@ -424,7 +430,7 @@ type WriteShareGroupStateResponseWriteStateResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteShareGroupStateResponsePartitionResult is the struct at WriteShareGroupStateResponse.Results.Partitions.
@@ -440,13 +446,15 @@ type WriteShareGroupStateResponsePartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *WriteShareGroupStateResponse) Default() {
-	v.Results = nil
-	v.UnknownTags = nil
+	if v.Results != nil {
+		v.Results = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteShareGroupStateResponse) encode(w *writer, version int16) {
@@ -459,16 +467,16 @@ func (v *WriteShareGroupStateResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteShareGroupStateResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 18); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateResponse", "Results")
 		}
 		v.Results = nil
@@ -483,17 +491,17 @@ func (v *WriteShareGroupStateResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponse", "(tagged fields)")
 			}
 		}
@@ -504,8 +512,10 @@ func (v *WriteShareGroupStateResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *WriteShareGroupStateResponseWriteStateResult) Default() {
 	v.TopicId = UUID{}
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteShareGroupStateResponseWriteStateResult) encode(w *writer, version int16) {
@@ -519,20 +529,20 @@ func (v *WriteShareGroupStateResponseWriteStateResult) encode(w *writer, version
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteShareGroupStateResponseWriteStateResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.TopicId = r.uuid()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateResponseWriteStateResult", "TopicId")
 	}
 	if n := r.arrayLen(flexible, false, 8); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateResponseWriteStateResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -547,17 +557,17 @@ func (v *WriteShareGroupStateResponseWriteStateResult) decode(r *reader, version
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateResponseWriteStateResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponseWriteStateResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponseWriteStateResult", "(tagged fields)")
 			}
 		}
@@ -569,8 +579,10 @@ func (v *WriteShareGroupStateResponseWriteStateResult) decode(r *reader, version
 func (v *WriteShareGroupStateResponsePartitionResult) Default() {
 	v.Partition = 0
 	v.ErrorCode = 0
-	v.ErrorMessage = nil
-	v.UnknownTags = nil
+	if v.ErrorMessage != nil {
+		v.ErrorMessage = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
@@ -582,39 +594,39 @@ func (v *WriteShareGroupStateResponsePartitionResult) encode(w *writer, version 
 		return
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Partition = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateResponsePartitionResult", "Partition")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateResponsePartitionResult", "ErrorCode")
 	}
 	v.ErrorMessage = r.nstr(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteShareGroupStateResponsePartitionResult", "ErrorMessage")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteShareGroupStateResponsePartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
 		}

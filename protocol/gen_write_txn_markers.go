@@ -14,7 +14,7 @@ type WriteTxnMarkersRequest struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteTxnMarkersRequestWritableTxnMarker is the struct at WriteTxnMarkersRequest.Markers.
@@ -36,7 +36,7 @@ type WriteTxnMarkersRequestWritableTxnMarker struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteTxnMarkersRequestWritableTxnMarkerTopic is the struct at WriteTxnMarkersRequest.Markers.Topics.
@@ -49,13 +49,15 @@ type WriteTxnMarkersRequestWritableTxnMarkerTopic struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *WriteTxnMarkersRequest) Default() {
-	v.Markers = nil
-	v.UnknownTags = nil
+	if v.Markers != nil {
+		v.Markers = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteTxnMarkersRequest) encode(w *writer, version int16) {
@@ -68,16 +70,16 @@ func (v *WriteTxnMarkersRequest) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteTxnMarkersRequest) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 17); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersRequest", "Markers")
 		}
 		v.Markers = nil
@@ -92,17 +94,17 @@ func (v *WriteTxnMarkersRequest) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersRequest", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequest", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequest", "(tagged fields)")
 			}
 		}
@@ -115,9 +117,11 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) Default() {
 	v.ProducerId = 0
 	v.ProducerEpoch = 0
 	v.TransactionResult = false
-	v.Topics = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
 	v.CoordinatorEpoch = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteTxnMarkersRequestWritableTxnMarker) encode(w *writer, version int16) {
@@ -134,28 +138,28 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) encode(w *writer, version int1
 	}
 	w.i32(v.CoordinatorEpoch)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteTxnMarkersRequestWritableTxnMarker) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "ProducerId")
 	}
 	v.ProducerEpoch = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "ProducerEpoch")
 	}
 	v.TransactionResult = r.boolean()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "TransactionResult")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "Topics")
 		}
 		v.Topics = nil
@@ -169,22 +173,22 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) decode(r *reader, version int1
 		v.Topics = a
 	}
 	v.CoordinatorEpoch = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "CoordinatorEpoch")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "(tagged fields)")
 			}
 		}
@@ -195,8 +199,10 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) decode(r *reader, version int1
 // Default sets every field of v to its default value.
 func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) Default() {
 	v.Name = ""
-	v.PartitionIndexes = nil
-	v.UnknownTags = nil
+	if v.PartitionIndexes != nil {
+		v.PartitionIndexes = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) encode(w *writer, version int16) {
@@ -210,20 +216,20 @@ func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) encode(w *writer, version
 		w.i32(v.PartitionIndexes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 4); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "PartitionIndexes")
 		}
 		v.PartitionIndexes = nil
@@ -232,24 +238,24 @@ func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *reader, version
 		for i := range a {
 			a[i] = r.i32()
 		}
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "PartitionIndexes")
 		}
 		v.PartitionIndexes = a
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "(tagged fields)")
 			}
 		}
@@ -321,7 +327,7 @@ type WriteTxnMarkersResponse struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteTxnMarkersResponseWritableTxnMarkerResult is the struct at WriteTxnMarkersResponse.Markers.
@@ -334,7 +340,7 @@ type WriteTxnMarkersResponseWritableTxnMarkerResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteTxnMarkersResponseWritableTxnMarkerTopicResult is the struct at WriteTxnMarkersResponse.Markers.Topics.
@@ -347,7 +353,7 @@ type WriteTxnMarkersResponseWritableTxnMarkerTopicResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // WriteTxnMarkersResponseWritableTxnMarkerPartitionResult is the struct at WriteTxnMarkersResponse.Markers.Topics.Partitions.
@@ -360,13 +366,15 @@ type WriteTxnMarkersResponseWritableTxnMarkerPartitionResult struct {
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
 	// survive a decode and re-encode; they are written in flexible versions.
-	UnknownTags []TaggedField
+	UnknownTags UnknownTags
 }
 
 // Default sets every field of v to its default value.
 func (v *WriteTxnMarkersResponse) Default() {
-	v.Markers = nil
-	v.UnknownTags = nil
+	if v.Markers != nil {
+		v.Markers = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteTxnMarkersResponse) encode(w *writer, version int16) {
@@ -379,16 +387,16 @@ func (v *WriteTxnMarkersResponse) encode(w *writer, version int16) {
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteTxnMarkersResponse) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	if n := r.arrayLen(flexible, false, 10); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersResponse", "Markers")
 		}
 		v.Markers = nil
@@ -403,17 +411,17 @@ func (v *WriteTxnMarkersResponse) decode(r *reader, version int16) error {
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersResponse", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponse", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponse", "(tagged fields)")
 			}
 		}
@@ -424,8 +432,10 @@ func (v *WriteTxnMarkersResponse) decode(r *reader, version int16) error {
 // Default sets every field of v to its default value.
 func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) Default() {
 	v.ProducerId = 0
-	v.Topics = nil
-	v.UnknownTags = nil
+	if v.Topics != nil {
+		v.Topics = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) encode(w *writer, version int16) {
@@ -439,20 +449,20 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) encode(w *writer, versi
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.ProducerId = r.i64()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersResponseWritableTxnMarkerResult", "ProducerId")
 	}
 	if n := r.arrayLen(flexible, false, 3); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersResponseWritableTxnMarkerResult", "Topics")
 		}
 		v.Topics = nil
@@ -467,17 +477,17 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *reader, versi
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersResponseWritableTxnMarkerResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerResult", "(tagged fields)")
 			}
 		}
@@ -488,8 +498,10 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *reader, versi
 // Default sets every field of v to its default value.
 func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) Default() {
 	v.Name = ""
-	v.Partitions = nil
-	v.UnknownTags = nil
+	if v.Partitions != nil {
+		v.Partitions = nil
+	}
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) encode(w *writer, version int16) {
@@ -506,20 +518,20 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) encode(w *writer, 
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.Name = r.str(flexible)
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "Name")
 	}
 	if n := r.arrayLen(flexible, false, 7); n < 0 {
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "Partitions")
 		}
 		v.Partitions = nil
@@ -534,17 +546,17 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *reader, 
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "(tagged fields)")
 			}
 		}
@@ -556,7 +568,7 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *reader, 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) Default() {
 	v.PartitionIndex = 0
 	v.ErrorCode = 0
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) encode(w *writer, version int16) {
@@ -564,35 +576,35 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) encode(w *writ
 	w.i32(v.PartitionIndex)
 	w.i16(v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(len(v.UnknownTags)))
-		w.unknownTags(v.UnknownTags, 0, 1<<32)
+		w.uvarint(uint32(v.UnknownTags.Len()))
+		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
 	}
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) decode(r *reader, version int16) error {
 	flexible := true
-	v.UnknownTags = nil
+	v.UnknownTags.Reset()
 	v.PartitionIndex = r.i32()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersResponseWritableTxnMarkerPartitionResult", "PartitionIndex")
 	}
 	v.ErrorCode = r.i16()
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail("WriteTxnMarkersResponseWritableTxnMarkerPartitionResult", "ErrorCode")
 	}
 	if flexible {
 		nt := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return r.fail("WriteTxnMarkersResponseWritableTxnMarkerPartitionResult", "(tagged fields)")
 		}
 		for i := uint32(0); i < nt; i++ {
 			tag := r.uvarint()
 			size := int(r.uvarint())
-			if r.err != nil {
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})
-			if r.err != nil {
+			v.UnknownTags.Add(tag, r.raw(size))
+			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerPartitionResult", "(tagged fields)")
 			}
 		}

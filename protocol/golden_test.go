@@ -210,8 +210,8 @@ func checkGolden(t *testing.T, label string, m Message) {
 			want(t, label, "tagged diverging epoch", ps[0].DivergingEpoch.Epoch == 2 && ps[0].DivergingEpoch.EndOffset == 800)
 			want(t, label, "tagged current leader", ps[0].CurrentLeader.LeaderId == 1 && ps[0].CurrentLeader.LeaderEpoch == 6)
 			want(t, label, "default snapshot id", ps[0].SnapshotId.Epoch == -1 && ps[0].SnapshotId.EndOffset == -1)
-			want(t, label, "unknown tag kept", len(ps[0].UnknownTags) == 1 && ps[0].UnknownTags[0].Tag == 9 &&
-				bytes.Equal(ps[0].UnknownTags[0].Data, []byte{1, 2, 3}))
+			u := ps[0].UnknownTags.Fields()
+			want(t, label, "unknown tag kept", len(u) == 1 && u[0].Tag == 9 && bytes.Equal(u[0].Data, []byte{1, 2, 3}))
 		}
 		if v >= 16 {
 			want(t, label, "node endpoints", len(x.NodeEndpoints) == 1 && x.NodeEndpoints[0].Host == "b1" && strp(x.NodeEndpoints[0].Rack) == "r1")

@@ -7,8 +7,8 @@ type rng struct{ r *rand.Rand }
 
 func newRNG(seed uint64) *rng { return &rng{rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))} }
 
-func (g *rng) u64() uint64     { return g.r.Uint64() }
-func (g *rng) intn(n int) int  { return g.r.IntN(n) }
+func (g *rng) u64() uint64    { return g.r.Uint64() }
+func (g *rng) intn(n int) int { return g.r.IntN(n) }
 func (g *rng) uuid() (u UUID) {
 	for i := range u {
 		u[i] = byte(g.r.Uint32())

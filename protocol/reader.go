@@ -19,15 +19,25 @@ type DecodeOptions struct {
 }
 
 // reader walks an input buffer. Every read checks bounds; on failure it
-// records the first error, returns a zero value, and later reads keep
-// failing, so generated code only has to test r.err once per field.
+// records the first problem, returns a zero value, and later reads keep
+// failing, so generated code only has to test r.bad once per field. The
+// *DecodeError itself is built only when the generated code asks for it,
+// which keeps the primitive reads small enough to inline.
 type reader struct {
 	b     []byte // unread input
 	start int    // absolute offset of the reader's first byte
 	size  int    // length of the reader's input when created
 	alias bool
+	bad   uint8 // 0 while fine, else badTruncated or badMalformed
+	at    int   // offset of the first problem
+	msg   string
 	err   *DecodeError
 }
+
+const (
+	badTruncated = 1
+	badMalformed = 2
+)
 
 func newReader(b []byte, alias bool) reader {
 	return reader{b: b, size: len(b), alias: alias}
@@ -35,29 +45,37 @@ func newReader(b []byte, alias bool) reader {
 
 func (r *reader) offset() int { return r.start + r.size - len(r.b) }
 
-func (r *reader) setErr(kind error, msg string) {
-	if r.err == nil {
-		r.err = &DecodeError{Offset: r.offset(), Msg: msg, Err: kind}
+// truncated records that the input ended early.
+func (r *reader) truncated() {
+	if r.bad == 0 {
+		r.bad, r.at = badTruncated, r.offset()
 	}
 	r.b = nil
 }
 
-func (r *reader) short(need int) {
-	r.setErr(ErrTruncated, "need "+strconv.Itoa(need)+" bytes, have "+strconv.Itoa(len(r.b)))
+func (r *reader) malformed(msg string) {
+	if r.bad == 0 {
+		r.bad, r.at, r.msg = badMalformed, r.offset(), msg
+	}
+	r.b = nil
 }
 
-// fail names the type and field that the pending error belongs to and
-// returns it as an error.
+// fail returns the pending problem as a *DecodeError naming the type and
+// field being read.
 func (r *reader) fail(typ, field string) error {
-	if r.err.Type == "" {
-		r.err.Type, r.err.Field = typ, field
+	if r.err == nil {
+		kind := ErrTruncated
+		if r.bad == badMalformed {
+			kind = ErrMalformed
+		}
+		r.err = &DecodeError{Type: typ, Field: field, Offset: r.at, Msg: r.msg, Err: kind}
 	}
 	return r.err
 }
 
 func (r *reader) i8() int8 {
 	if len(r.b) < 1 {
-		r.short(1)
+		r.truncated()
 		return 0
 	}
 	v := r.b[0]
@@ -69,7 +87,7 @@ func (r *reader) boolean() bool { return r.i8() != 0 }
 
 func (r *reader) u16() uint16 {
 	if len(r.b) < 2 {
-		r.short(2)
+		r.truncated()
 		return 0
 	}
 	v := binary.BigEndian.Uint16(r.b)
@@ -81,7 +99,7 @@ func (r *reader) i16() int16 { return int16(r.u16()) }
 
 func (r *reader) u32() uint32 {
 	if len(r.b) < 4 {
-		r.short(4)
+		r.truncated()
 		return 0
 	}
 	v := binary.BigEndian.Uint32(r.b)
@@ -93,7 +111,7 @@ func (r *reader) i32() int32 { return int32(r.u32()) }
 
 func (r *reader) i64() int64 {
 	if len(r.b) < 8 {
-		r.short(8)
+		r.truncated()
 		return 0
 	}
 	v := binary.BigEndian.Uint64(r.b)
@@ -105,7 +123,7 @@ func (r *reader) f64() float64 { return math.Float64frombits(uint64(r.i64())) }
 
 func (r *reader) uuid() (u UUID) {
 	if len(r.b) < 16 {
-		r.short(16)
+		r.truncated()
 		return u
 	}
 	copy(u[:], r.b)
@@ -113,18 +131,28 @@ func (r *reader) uuid() (u UUID) {
 	return u
 }
 
-// uvarint reads an unsigned varint of at most 32 bits.
+// uvarint reads an unsigned varint of at most 32 bits. The one-byte case,
+// by far the most common for lengths and counts, is inlined.
 func (r *reader) uvarint() uint32 {
+	if len(r.b) > 0 && r.b[0] < 0x80 {
+		v := r.b[0]
+		r.b = r.b[1:]
+		return uint32(v)
+	}
+	return r.uvarintSlow()
+}
+
+func (r *reader) uvarintSlow() uint32 {
 	var v uint32
 	for i := 0; i < 5; i++ {
 		if len(r.b) == 0 {
-			r.short(1)
+			r.truncated()
 			return 0
 		}
 		c := r.b[0]
 		r.b = r.b[1:]
 		if i == 4 && c > 0x0f {
-			r.setErr(ErrMalformed, "varint overflows 32 bits")
+			r.malformed("varint overflows 32 bits")
 			return 0
 		}
 		v |= uint32(c&0x7f) << (7 * i)
@@ -142,7 +170,7 @@ func (r *reader) length(compact, wide, nullable bool) int {
 	var n int
 	if compact {
 		u := r.uvarint()
-		if r.err != nil {
+		if r.bad != 0 {
 			return -2
 		}
 		n = int(u) - 1
@@ -151,15 +179,15 @@ func (r *reader) length(compact, wide, nullable bool) int {
 	} else {
 		n = int(r.i16())
 	}
-	if r.err != nil {
+	if r.bad != 0 {
 		return -2
 	}
 	if n < -1 {
-		r.setErr(ErrMalformed, "negative length "+strconv.Itoa(n))
+		r.malformed("negative length "+strconv.Itoa(n))
 		return -2
 	}
 	if n == -1 && !nullable {
-		r.setErr(ErrMalformed, "null in a non-nullable field")
+		r.malformed("null in a non-nullable field")
 		return -2
 	}
 	return n
@@ -167,7 +195,7 @@ func (r *reader) length(compact, wide, nullable bool) int {
 
 func (r *reader) take(n int) []byte {
 	if n > len(r.b) {
-		r.short(n)
+		r.truncated()
 		return nil
 	}
 	b := r.b[:n:n]
@@ -189,7 +217,7 @@ func (r *reader) nstr(compact bool) *string {
 		return nil
 	}
 	b := r.take(n)
-	if r.err != nil {
+	if r.bad != 0 {
 		return nil
 	}
 	s := string(b)
@@ -209,7 +237,7 @@ func (r *reader) bytes(compact, nullable bool) []byte {
 // raw takes n bytes, copying them unless aliasing was requested.
 func (r *reader) raw(n int) []byte {
 	b := r.take(n)
-	if r.err != nil {
+	if r.bad != 0 {
 		return nil
 	}
 	if r.alias {
@@ -230,7 +258,7 @@ func (r *reader) arrayLen(compact, nullable bool, minElem int) int {
 		minElem = 1
 	}
 	if n > len(r.b)/minElem {
-		r.setErr(ErrMalformed, "array of "+strconv.Itoa(n)+" elements cannot fit in "+strconv.Itoa(len(r.b))+" bytes")
+		r.malformed("array of "+strconv.Itoa(n)+" elements cannot fit in "+strconv.Itoa(len(r.b))+" bytes")
 		return -2
 	}
 	return n
@@ -240,30 +268,30 @@ func (r *reader) arrayLen(compact, nullable bool, minElem int) int {
 func (r *reader) tagged(size int) reader {
 	sub := reader{start: r.offset(), size: size, alias: r.alias}
 	sub.b = r.take(size)
-	if r.err != nil {
-		sub.err = r.err
+	if r.bad != 0 {
+		sub.bad, sub.at = r.bad, r.at
 	}
 	return sub
 }
 
 // endTagged checks that a tagged field consumed its whole payload and moves
-// any error back to the parent reader.
+// any problem back to the parent reader.
 func (r *reader) endTagged(sub *reader) {
-	if sub.err == nil && len(sub.b) != 0 {
-		sub.setErr(ErrMalformed, "tagged field has "+strconv.Itoa(len(sub.b))+" unread bytes")
+	if sub.bad == 0 && len(sub.b) != 0 {
+		sub.malformed("tagged field has " + strconv.Itoa(len(sub.b)) + " unread bytes")
 	}
-	if sub.err != nil && r.err == nil {
-		r.err = sub.err
+	if sub.bad != 0 && r.bad == 0 {
+		r.bad, r.at, r.msg, r.err = sub.bad, sub.at, sub.msg, sub.err
 		r.b = nil
 	}
 }
 
 // finish applies the trailing-bytes rule of a top-level decode.
 func (r *reader) finish(typ string, o DecodeOptions) error {
-	if r.err == nil && !o.AllowTrailing && len(r.b) != 0 {
-		r.setErr(ErrMalformed, strconv.Itoa(len(r.b))+" trailing bytes")
+	if r.bad == 0 && !o.AllowTrailing && len(r.b) != 0 {
+		r.malformed(strconv.Itoa(len(r.b)) + " trailing bytes")
 	}
-	if r.err != nil {
+	if r.bad != 0 {
 		return r.fail(typ, "")
 	}
 	return nil

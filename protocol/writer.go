@@ -19,6 +19,44 @@ type TaggedField struct {
 	Data []byte
 }
 
+// UnknownTags holds the tagged fields of one struct that this codec does
+// not know, in the order they were read. It is a single pointer wide, so
+// that structs which almost never carry unknown tags stay small; the zero
+// value is empty.
+type UnknownTags struct{ list *[]TaggedField }
+
+// Fields returns the preserved fields; the caller must not modify them.
+func (u UnknownTags) Fields() []TaggedField {
+	if u.list == nil {
+		return nil
+	}
+	return *u.list
+}
+
+// Len returns the number of preserved fields.
+func (u UnknownTags) Len() int {
+	if u.list == nil {
+		return 0
+	}
+	return len(*u.list)
+}
+
+// Add appends a field; encoders write fields in the order they were added,
+// merged by tag number with the known tagged fields.
+func (u *UnknownTags) Add(tag uint32, data []byte) {
+	if u.list == nil {
+		u.list = new([]TaggedField)
+	}
+	*u.list = append(*u.list, TaggedField{Tag: tag, Data: data})
+}
+
+// Reset removes all fields.
+func (u *UnknownTags) Reset() {
+	if u.list != nil {
+		u.list = nil
+	}
+}
+
 // writer appends to a caller's buffer. The first error sticks; generated
 // code returns as soon as it sees one.
 type writer struct {
@@ -130,8 +168,7 @@ func (w *writer) sized(start int) {
 	}
 }
 
-// unknownTags writes the preserved tagged fields whose tag is in [lo, hi)
-// and returns how many it wrote.
+// unknownTags writes the preserved tagged fields whose tag is in [lo, hi).
 func (w *writer) unknownTags(tags []TaggedField, lo, hi uint64) {
 	for _, t := range tags {
 		if uint64(t.Tag) >= lo && uint64(t.Tag) < hi {

@@ -50,7 +50,7 @@ func (g *gen) flushDefaults() {
 			conds = append(conds, not(g.nonDefault(f, "v."+f.name)))
 		}
 		if st.flexAny() {
-			conds = append(conds, "len(v.UnknownTags) == 0")
+			conds = append(conds, "v.UnknownTags.Len() == 0")
 		}
 		if len(conds) == 0 {
 			conds = []string{"true"}
@@ -99,7 +99,7 @@ func (g *gen) emitType(st *strct) {
 	if st.flexAny() {
 		g.p("// UnknownTags keeps tagged fields this codec does not know, so they")
 		g.p("// survive a decode and re-encode; they are written in flexible versions.")
-		g.p("UnknownTags []TaggedField")
+		g.p("UnknownTags UnknownTags")
 	}
 	g.p("}\n")
 }
@@ -121,7 +121,7 @@ func (g *gen) emitDefault(st *strct) {
 		g.p("%s", f.defaultAssign("v."+f.name))
 	}
 	if st.flexAny() {
-		g.p("v.UnknownTags = nil")
+		g.p("v.UnknownTags.Reset()")
 	}
 	g.p("}\n")
 }
@@ -177,10 +177,10 @@ func (g *gen) emitEncode(st *strct) {
 		b.p("if flexible {")
 		tagged := st.taggedFields()
 		if len(tagged) == 0 {
-			b.p("w.uvarint(uint32(len(v.UnknownTags)))")
-			b.p("w.unknownTags(v.UnknownTags, 0, 1<<32)")
+			b.p("w.uvarint(uint32(v.UnknownTags.Len()))")
+			b.p("w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)")
 		} else {
-			b.p("nt := len(v.UnknownTags)")
+			b.p("nt := v.UnknownTags.Len()")
 			for _, f := range tagged {
 				c := and(cond(f.tagged, m), b.nonDefault(f, "v."+f.name))
 				b.p("if %s { nt++ }", c)
@@ -189,7 +189,7 @@ func (g *gen) emitEncode(st *strct) {
 			lo := 0
 			for _, f := range tagged {
 				if lo < f.tag {
-					b.p("w.unknownTags(v.UnknownTags, %d, %d)", lo, f.tag)
+					b.p("w.unknownTags(v.UnknownTags.Fields(), %d, %d)", lo, f.tag)
 				}
 				lo = f.tag
 				c := and(cond(f.tagged, m), b.nonDefault(f, "v."+f.name))
@@ -200,7 +200,7 @@ func (g *gen) emitEncode(st *strct) {
 				b.p("w.sized(start)")
 				b.p("}")
 			}
-			b.p("w.unknownTags(v.UnknownTags, %d, 1<<32)", lo)
+			b.p("w.unknownTags(v.UnknownTags.Fields(), %d, 1<<32)", lo)
 		}
 		b.p("}")
 	}
@@ -310,7 +310,7 @@ func (g *gen) emitDecode(st *strct) {
 	m := st.msg
 	var b gen
 	if st.flexAny() {
-		b.p("v.UnknownTags = nil")
+		b.p("v.UnknownTags.Reset()")
 	}
 	for _, f := range st.fields {
 		x := "v." + f.name
@@ -331,11 +331,11 @@ func (g *gen) emitDecode(st *strct) {
 	if st.flexAny() {
 		b.p("if flexible {")
 		b.p("nt := r.uvarint()")
-		b.p("if r.err != nil { return r.fail(%q, \"(tagged fields)\") }", st.goName)
+		b.p("if r.bad != 0 { return r.fail(%q, \"(tagged fields)\") }", st.goName)
 		b.p("for i := uint32(0); i < nt; i++ {")
 		b.p("tag := r.uvarint()")
 		b.p("size := int(r.uvarint())")
-		b.p("if r.err != nil { return r.fail(%q, \"(tagged fields)\") }", st.goName)
+		b.p("if r.bad != 0 { return r.fail(%q, \"(tagged fields)\") }", st.goName)
 		tagged := st.taggedFields()
 		if len(tagged) > 0 {
 			b.p("switch {")
@@ -347,13 +347,13 @@ func (g *gen) emitDecode(st *strct) {
 				b.p("return nil")
 				b.p("}(&sub); err != nil { return err }")
 				b.p("r.endTagged(&sub)")
-				b.p("if r.err != nil { return r.fail(%q, %q) }", st.goName, f.name)
+				b.p("if r.bad != 0 { return r.fail(%q, %q) }", st.goName, f.name)
 				b.p("continue")
 			}
 			b.p("}")
 		}
-		b.p("v.UnknownTags = append(v.UnknownTags, TaggedField{Tag: tag, Data: r.raw(size)})")
-		b.p("if r.err != nil { return r.fail(%q, \"(tagged fields)\") }", st.goName)
+		b.p("v.UnknownTags.Add(tag, r.raw(size))")
+		b.p("if r.bad != 0 { return r.fail(%q, \"(tagged fields)\") }", st.goName)
 		b.p("}")
 		b.p("}")
 	}
@@ -368,7 +368,7 @@ func (g *gen) decodeValue(f *field, x string, st *strct) {
 	m := st.msg
 	c := f.compactExpr()
 	n := cond(f.nullable, m)
-	check := fmt.Sprintf("if r.err != nil { return r.fail(%q, %q) }", st.goName, f.name)
+	check := fmt.Sprintf("if r.bad != 0 { return r.fail(%q, %q) }", st.goName, f.name)
 	if f.array {
 		g.p("if n := r.arrayLen(%s, %s, %d); n < 0 {", c, n, f.elemMin())
 		g.p("%s", check)

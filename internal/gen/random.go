@@ -54,9 +54,10 @@ func emitRandom(g *gen, st *strct) {
 		b.p("{ %s }", f.defaultAssign(x))
 	}
 	if st.flexAny() {
-		b.p("v.UnknownTags = nil")
+		b.p("v.UnknownTags = UnknownTags{}")
 		b.p("if flexible && g.intn(4) == 0 {")
-		b.p("v.UnknownTags = []TaggedField{{Tag: 90 + uint32(g.intn(10)), Data: g.bytes()}, {Tag: 1000, Data: g.bytes()}}")
+		b.p("v.UnknownTags.Add(90 + uint32(g.intn(10)), g.bytes())")
+		b.p("v.UnknownTags.Add(1000, g.bytes())")
 		b.p("}")
 	}
 	g.p("func (v *%s) randomize(g *rng, version int16, depth int) {", st.goName)

@@ -152,8 +152,18 @@ func (g *gen) nonDefault(f *field, x string) string {
 	return x + " != " + f.literal()
 }
 
-// defaultAssign sets x to f's default.
+// defaultAssign sets x to f's default. Clearing a pointer-shaped field is
+// guarded by a nil test: the decoder mostly fills freshly zeroed memory, and
+// skipping the store avoids a GC write barrier.
 func (f *field) defaultAssign(x string) string {
+	s := f.defaultAssignRaw(x)
+	if strings.HasSuffix(s, " = nil") {
+		return "if " + x + " != nil { " + s + " }"
+	}
+	return s
+}
+
+func (f *field) defaultAssignRaw(x string) string {
 	switch {
 	case f.array || f.elem == "bytes" || f.elem == "records":
 		return x + " = nil"
