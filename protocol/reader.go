@@ -183,7 +183,7 @@ func (r *reader) length(compact, wide, nullable bool) int {
 		return -2
 	}
 	if n < -1 {
-		r.malformed("negative length "+strconv.Itoa(n))
+		r.malformed("negative length " + strconv.Itoa(n))
 		return -2
 	}
 	if n == -1 && !nullable {
@@ -258,7 +258,7 @@ func (r *reader) arrayLen(compact, nullable bool, minElem int) int {
 		minElem = 1
 	}
 	if n > len(r.b)/minElem {
-		r.malformed("array of "+strconv.Itoa(n)+" elements cannot fit in "+strconv.Itoa(len(r.b))+" bytes")
+		r.malformed("array of " + strconv.Itoa(n) + " elements cannot fit in " + strconv.Itoa(len(r.b)) + " bytes")
 		return -2
 	}
 	return n
