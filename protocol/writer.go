@@ -41,13 +41,18 @@ func (u UnknownTags) Len() int {
 	return len(*u.list)
 }
 
-// Add appends a field; encoders write fields in the order they were added,
-// merged by tag number with the known tagged fields.
+// Add records a field, keeping the fields ordered by tag number (fields
+// with equal numbers keep the order they were added in), since tagged
+// fields go on the wire in ascending order.
 func (u *UnknownTags) Add(tag uint32, data []byte) {
 	if u.list == nil {
 		u.list = new([]TaggedField)
 	}
-	*u.list = append(*u.list, TaggedField{Tag: tag, Data: data})
+	l := append(*u.list, TaggedField{Tag: tag, Data: data})
+	for i := len(l) - 1; i > 0 && l[i-1].Tag > tag; i-- {
+		l[i-1], l[i] = l[i], l[i-1]
+	}
+	*u.list = l
 }
 
 // Reset removes all fields.
