@@ -83,7 +83,7 @@ func (v *AddOffsetsToTxnRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnRequest", "(tagged fields)")
 			}
@@ -201,7 +201,7 @@ func (v *AddOffsetsToTxnResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddOffsetsToTxnResponse", "(tagged fields)")
 			}

@@ -209,7 +209,7 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequest", "(tagged fields)")
 			}
@@ -276,7 +276,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *reader, ver
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "(tagged fields)")
 			}
@@ -410,7 +410,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reade
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "(tagged fields)")
 			}
@@ -649,7 +649,7 @@ func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponse", "(tagged fields)")
 			}
@@ -718,7 +718,7 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *read
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "(tagged fields)")
 			}
@@ -766,7 +766,7 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) decode(r *
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult", "(tagged fields)")
 			}
@@ -855,7 +855,7 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) decode(r *reader, v
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "(tagged fields)")
 			}

@@ -125,7 +125,7 @@ func (v *AddRaftVoterRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequest", "(tagged fields)")
 			}
@@ -185,7 +185,7 @@ func (v *AddRaftVoterRequestListener) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddRaftVoterRequestListener", "(tagged fields)")
 			}
@@ -317,7 +317,7 @@ func (v *AddRaftVoterResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AddRaftVoterResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AddRaftVoterResponse", "(tagged fields)")
 			}

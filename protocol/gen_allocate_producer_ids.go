@@ -59,7 +59,7 @@ func (v *AllocateProducerIdsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsRequest", "(tagged fields)")
 			}
@@ -195,7 +195,7 @@ func (v *AllocateProducerIdsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AllocateProducerIdsResponse", "(tagged fields)")
 			}

@@ -119,7 +119,7 @@ func (v *AlterClientQuotasRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequest", "(tagged fields)")
 			}
@@ -203,7 +203,7 @@ func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntryData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntryData", "(tagged fields)")
 			}
@@ -259,7 +259,7 @@ func (v *AlterClientQuotasRequestEntityData) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntityData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestEntityData", "(tagged fields)")
 			}
@@ -316,7 +316,7 @@ func (v *AlterClientQuotasRequestOpData) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestOpData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasRequestOpData", "(tagged fields)")
 			}
@@ -481,7 +481,7 @@ func (v *AlterClientQuotasResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponse", "(tagged fields)")
 			}
@@ -558,7 +558,7 @@ func (v *AlterClientQuotasResponseEntryData) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntryData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntryData", "(tagged fields)")
 			}
@@ -614,7 +614,7 @@ func (v *AlterClientQuotasResponseEntityData) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntityData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterClientQuotasResponseEntityData", "(tagged fields)")
 			}

@@ -106,7 +106,7 @@ func (v *AlterConfigsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterConfigsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterConfigsRequest", "(tagged fields)")
 			}
@@ -181,7 +181,7 @@ func (v *AlterConfigsRequestAlterConfigsResource) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
@@ -237,7 +237,7 @@ func (v *AlterConfigsRequestAlterableConfig) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
@@ -392,7 +392,7 @@ func (v *AlterConfigsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterConfigsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterConfigsResponse", "(tagged fields)")
 			}
@@ -460,7 +460,7 @@ func (v *AlterConfigsResponseAlterConfigsResourceResponse) decode(r *reader, ver
 			if r.bad != 0 {
 				return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}

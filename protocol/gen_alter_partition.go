@@ -137,7 +137,7 @@ func (v *AlterPartitionRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequest", "(tagged fields)")
 			}
@@ -203,7 +203,7 @@ func (v *AlterPartitionRequestTopicData) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestTopicData", "(tagged fields)")
 			}
@@ -331,7 +331,7 @@ func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestPartitionData", "(tagged fields)")
 			}
@@ -397,7 +397,7 @@ func (v *AlterPartitionRequestBrokerState) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestBrokerState", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionRequestBrokerState", "(tagged fields)")
 			}
@@ -583,7 +583,7 @@ func (v *AlterPartitionResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterPartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionResponse", "(tagged fields)")
 			}
@@ -649,7 +649,7 @@ func (v *AlterPartitionResponseTopicData) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("AlterPartitionResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionResponseTopicData", "(tagged fields)")
 			}
@@ -743,7 +743,7 @@ func (v *AlterPartitionResponsePartitionData) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("AlterPartitionResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionResponsePartitionData", "(tagged fields)")
 			}

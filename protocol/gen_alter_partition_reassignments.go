@@ -121,7 +121,7 @@ func (v *AlterPartitionReassignmentsRequest) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequest", "(tagged fields)")
 			}
@@ -190,7 +190,7 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *reader, 
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignableTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignableTopic", "(tagged fields)")
 			}
@@ -258,7 +258,7 @@ func (v *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *read
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsRequestReassignablePartition", "(tagged fields)")
 			}
@@ -463,7 +463,7 @@ func (v *AlterPartitionReassignmentsResponse) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponse", "(tagged fields)")
 			}
@@ -532,7 +532,7 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r 
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "(tagged fields)")
 			}
@@ -591,7 +591,7 @@ func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) decod
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "(tagged fields)")
 			}

@@ -94,7 +94,7 @@ func (v *AlterReplicaLogDirsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequest", "(tagged fields)")
 			}
@@ -163,7 +163,7 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "(tagged fields)")
 			}
@@ -230,7 +230,7 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *reader, ve
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "(tagged fields)")
 			}
@@ -392,7 +392,7 @@ func (v *AlterReplicaLogDirsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponse", "(tagged fields)")
 			}
@@ -461,7 +461,7 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *rea
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "(tagged fields)")
 			}
@@ -509,7 +509,7 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) decode(r 
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult", "(tagged fields)")
 			}

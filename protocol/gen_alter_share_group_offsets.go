@@ -106,7 +106,7 @@ func (v *AlterShareGroupOffsetsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequest", "(tagged fields)")
 			}
@@ -175,7 +175,7 @@ func (v *AlterShareGroupOffsetsRequestTopic) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
@@ -223,7 +223,7 @@ func (v *AlterShareGroupOffsetsRequestPartition) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsRequestPartition", "(tagged fields)")
 			}
@@ -416,7 +416,7 @@ func (v *AlterShareGroupOffsetsResponse) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponse", "(tagged fields)")
 			}
@@ -491,7 +491,7 @@ func (v *AlterShareGroupOffsetsResponseTopic) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
@@ -550,7 +550,7 @@ func (v *AlterShareGroupOffsetsResponsePartition) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}

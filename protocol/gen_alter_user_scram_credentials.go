@@ -130,7 +130,7 @@ func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequest", "(tagged fields)")
 			}
@@ -181,7 +181,7 @@ func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) decode(r *read
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "(tagged fields)")
 			}
@@ -254,7 +254,7 @@ func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) decode(r *rea
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "(tagged fields)")
 			}
@@ -408,7 +408,7 @@ func (v *AlterUserScramCredentialsResponse) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponse", "(tagged fields)")
 			}
@@ -470,7 +470,7 @@ func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) decod
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "(tagged fields)")
 			}

@@ -77,7 +77,7 @@ func (v *ApiVersionsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ApiVersionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ApiVersionsRequest", "(tagged fields)")
 			}
@@ -440,7 +440,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ApiVersionsResponse", "(tagged fields)")
 			}
@@ -494,7 +494,7 @@ func (v *ApiVersionsResponseApiVersion) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseApiVersion", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseApiVersion", "(tagged fields)")
 			}
@@ -578,7 +578,7 @@ func (v *ApiVersionsResponseSupportedFeatureKey) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseSupportedFeatureKey", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseSupportedFeatureKey", "(tagged fields)")
 			}
@@ -662,7 +662,7 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseFinalizedFeatureKey", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ApiVersionsResponseFinalizedFeatureKey", "(tagged fields)")
 			}

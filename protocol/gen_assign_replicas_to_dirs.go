@@ -122,7 +122,7 @@ func (v *AssignReplicasToDirsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequest", "(tagged fields)")
 			}
@@ -188,7 +188,7 @@ func (v *AssignReplicasToDirsRequestDirectoryData) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestDirectoryData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestDirectoryData", "(tagged fields)")
 			}
@@ -254,7 +254,7 @@ func (v *AssignReplicasToDirsRequestTopicData) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestTopicData", "(tagged fields)")
 			}
@@ -296,7 +296,7 @@ func (v *AssignReplicasToDirsRequestPartitionData) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsRequestPartitionData", "(tagged fields)")
 			}
@@ -480,7 +480,7 @@ func (v *AssignReplicasToDirsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponse", "(tagged fields)")
 			}
@@ -546,7 +546,7 @@ func (v *AssignReplicasToDirsResponseDirectoryData) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseDirectoryData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseDirectoryData", "(tagged fields)")
 			}
@@ -612,7 +612,7 @@ func (v *AssignReplicasToDirsResponseTopicData) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponseTopicData", "(tagged fields)")
 			}
@@ -660,7 +660,7 @@ func (v *AssignReplicasToDirsResponsePartitionData) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("AssignReplicasToDirsResponsePartitionData", "(tagged fields)")
 			}

@@ -180,7 +180,7 @@ func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequest", "(tagged fields)")
 			}
@@ -249,7 +249,7 @@ func (v *BeginQuorumEpochRequestTopicData) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestTopicData", "(tagged fields)")
 			}
@@ -315,7 +315,7 @@ func (v *BeginQuorumEpochRequestPartitionData) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
@@ -402,7 +402,7 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
@@ -643,7 +643,7 @@ func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponse", "(tagged fields)")
 			}
@@ -712,7 +712,7 @@ func (v *BeginQuorumEpochResponseTopicData) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseTopicData", "(tagged fields)")
 			}
@@ -772,7 +772,7 @@ func (v *BeginQuorumEpochResponsePartitionData) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
@@ -856,7 +856,7 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BeginQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}

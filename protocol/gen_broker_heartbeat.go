@@ -141,7 +141,7 @@ func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BrokerHeartbeatRequest", "(tagged fields)")
 			}
@@ -286,7 +286,7 @@ func (v *BrokerHeartbeatResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("BrokerHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BrokerHeartbeatResponse", "(tagged fields)")
 			}

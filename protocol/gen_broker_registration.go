@@ -240,7 +240,7 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequest", "(tagged fields)")
 			}
@@ -306,7 +306,7 @@ func (v *BrokerRegistrationRequestListener) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestListener", "(tagged fields)")
 			}
@@ -363,7 +363,7 @@ func (v *BrokerRegistrationRequestFeature) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestFeature", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationRequestFeature", "(tagged fields)")
 			}
@@ -490,7 +490,7 @@ func (v *BrokerRegistrationResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("BrokerRegistrationResponse", "(tagged fields)")
 			}

@@ -78,7 +78,7 @@ func (v *ConsumerGroupDescribeRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeRequest", "(tagged fields)")
 			}
@@ -316,7 +316,7 @@ func (v *ConsumerGroupDescribeResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponse", "(tagged fields)")
 			}
@@ -389,7 +389,7 @@ func (v *ConsumerGroupDescribeResponseTopicPartitions) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
@@ -449,7 +449,7 @@ func (v *ConsumerGroupDescribeResponseAssignment) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseAssignment", "(tagged fields)")
 			}
@@ -571,7 +571,7 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
@@ -726,7 +726,7 @@ func (v *ConsumerGroupDescribeResponseMember) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupDescribeResponseMember", "(tagged fields)")
 			}

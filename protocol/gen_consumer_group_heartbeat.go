@@ -235,7 +235,7 @@ func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequest", "(tagged fields)")
 			}
@@ -299,7 +299,7 @@ func (v *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatRequestTopicPartitions", "(tagged fields)")
 			}
@@ -519,7 +519,7 @@ func (v *ConsumerGroupHeartbeatResponse) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponse", "(tagged fields)")
 			}
@@ -583,7 +583,7 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
@@ -643,7 +643,7 @@ func (v *ConsumerGroupHeartbeatResponseAssignment) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ConsumerGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}

@@ -157,7 +157,7 @@ func (v *ControllerRegistrationRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequest", "(tagged fields)")
 			}
@@ -223,7 +223,7 @@ func (v *ControllerRegistrationRequestListener) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestListener", "(tagged fields)")
 			}
@@ -280,7 +280,7 @@ func (v *ControllerRegistrationRequestFeature) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestFeature", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationRequestFeature", "(tagged fields)")
 			}
@@ -414,7 +414,7 @@ func (v *ControllerRegistrationResponse) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ControllerRegistrationResponse", "(tagged fields)")
 			}

@@ -96,7 +96,7 @@ func (v *CreateAclsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreateAclsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateAclsRequest", "(tagged fields)")
 			}
@@ -183,7 +183,7 @@ func (v *CreateAclsRequestAclCreation) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreateAclsRequestAclCreation", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateAclsRequestAclCreation", "(tagged fields)")
 			}
@@ -330,7 +330,7 @@ func (v *CreateAclsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreateAclsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateAclsResponse", "(tagged fields)")
 			}
@@ -383,7 +383,7 @@ func (v *CreateAclsResponseAclCreationResult) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("CreateAclsResponseAclCreationResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateAclsResponseAclCreationResult", "(tagged fields)")
 			}

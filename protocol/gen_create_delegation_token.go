@@ -158,7 +158,7 @@ func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequest", "(tagged fields)")
 			}
@@ -212,7 +212,7 @@ func (v *CreateDelegationTokenRequestCreatableRenewers) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequestCreatableRenewers", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenRequestCreatableRenewers", "(tagged fields)")
 			}
@@ -448,7 +448,7 @@ func (v *CreateDelegationTokenResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateDelegationTokenResponse", "(tagged fields)")
 			}

@@ -112,7 +112,7 @@ func (v *CreatePartitionsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequest", "(tagged fields)")
 			}
@@ -191,7 +191,7 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsTopic", "(tagged fields)")
 			}
@@ -249,7 +249,7 @@ func (v *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *reader, ve
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsRequestCreatePartitionsAssignment", "(tagged fields)")
 			}
@@ -401,7 +401,7 @@ func (v *CreatePartitionsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponse", "(tagged fields)")
 			}
@@ -463,7 +463,7 @@ func (v *CreatePartitionsResponseCreatePartitionsTopicResult) decode(r *reader, 
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "(tagged fields)")
 			}

@@ -134,7 +134,7 @@ func (v *CreateTopicsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequest", "(tagged fields)")
 			}
@@ -239,7 +239,7 @@ func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopic", "(tagged fields)")
 			}
@@ -303,7 +303,7 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableReplicaAssignment", "(tagged fields)")
 			}
@@ -359,7 +359,7 @@ func (v *CreateTopicsRequestCreatableTopicConfig) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopicConfig", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateTopicsRequestCreatableTopicConfig", "(tagged fields)")
 			}
@@ -548,7 +548,7 @@ func (v *CreateTopicsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("CreateTopicsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateTopicsResponse", "(tagged fields)")
 			}
@@ -712,7 +712,7 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicResult", "(tagged fields)")
 			}
@@ -839,7 +839,7 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicConfigs", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("CreateTopicsResponseCreatableTopicConfigs", "(tagged fields)")
 			}

@@ -74,7 +74,7 @@ func (v *DefaultPrincipalData) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DefaultPrincipalData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DefaultPrincipalData", "(tagged fields)")
 			}

@@ -59,7 +59,7 @@ func (v *KRaftVersionRecord) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("KRaftVersionRecord", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("KRaftVersionRecord", "(tagged fields)")
 			}

@@ -126,7 +126,7 @@ func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("LeaderChangeMessage", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("LeaderChangeMessage", "(tagged fields)")
 			}
@@ -183,7 +183,7 @@ func (v *LeaderChangeMessageVoter) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("LeaderChangeMessageVoter", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("LeaderChangeMessageVoter", "(tagged fields)")
 			}

@@ -50,7 +50,7 @@ func (v *SnapshotFooterRecord) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("SnapshotFooterRecord", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("SnapshotFooterRecord", "(tagged fields)")
 			}

@@ -59,7 +59,7 @@ func (v *SnapshotHeaderRecord) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("SnapshotHeaderRecord", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("SnapshotHeaderRecord", "(tagged fields)")
 			}

@@ -125,7 +125,7 @@ func (v *VotersRecord) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VotersRecord", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VotersRecord", "(tagged fields)")
 			}
@@ -205,7 +205,7 @@ func (v *VotersRecordVoter) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VotersRecordVoter", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VotersRecordVoter", "(tagged fields)")
 			}
@@ -265,7 +265,7 @@ func (v *VotersRecordEndpoint) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VotersRecordEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VotersRecordEndpoint", "(tagged fields)")
 			}
@@ -313,7 +313,7 @@ func (v *VotersRecordKRaftVersionFeature) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("VotersRecordKRaftVersionFeature", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VotersRecordKRaftVersionFeature", "(tagged fields)")
 			}

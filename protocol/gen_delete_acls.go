@@ -96,7 +96,7 @@ func (v *DeleteAclsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteAclsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteAclsRequest", "(tagged fields)")
 			}
@@ -189,7 +189,7 @@ func (v *DeleteAclsRequestDeleteAclsFilter) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("DeleteAclsRequestDeleteAclsFilter", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteAclsRequestDeleteAclsFilter", "(tagged fields)")
 			}
@@ -373,7 +373,7 @@ func (v *DeleteAclsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteAclsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteAclsResponse", "(tagged fields)")
 			}
@@ -450,7 +450,7 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsFilterResult", "(tagged fields)")
 			}
@@ -554,7 +554,7 @@ func (v *DeleteAclsResponseDeleteAclsMatchingAcl) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "(tagged fields)")
 			}

@@ -69,7 +69,7 @@ func (v *DeleteGroupsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteGroupsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteGroupsRequest", "(tagged fields)")
 			}
@@ -218,7 +218,7 @@ func (v *DeleteGroupsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponse", "(tagged fields)")
 			}
@@ -269,7 +269,7 @@ func (v *DeleteGroupsResponseDeletableGroupResult) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponseDeletableGroupResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteGroupsResponseDeletableGroupResult", "(tagged fields)")
 			}

@@ -103,7 +103,7 @@ func (v *DeleteRecordsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequest", "(tagged fields)")
 			}
@@ -172,7 +172,7 @@ func (v *DeleteRecordsRequestDeleteRecordsTopic) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsTopic", "(tagged fields)")
 			}
@@ -220,7 +220,7 @@ func (v *DeleteRecordsRequestDeleteRecordsPartition) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsRequestDeleteRecordsPartition", "(tagged fields)")
 			}
@@ -385,7 +385,7 @@ func (v *DeleteRecordsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponse", "(tagged fields)")
 			}
@@ -454,7 +454,7 @@ func (v *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "(tagged fields)")
 			}
@@ -508,7 +508,7 @@ func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) decode(r *reader, ve
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteRecordsResponseDeleteRecordsPartitionResult", "(tagged fields)")
 			}

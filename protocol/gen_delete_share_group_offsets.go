@@ -90,7 +90,7 @@ func (v *DeleteShareGroupOffsetsRequest) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequest", "(tagged fields)")
 			}
@@ -135,7 +135,7 @@ func (v *DeleteShareGroupOffsetsRequestTopic) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
@@ -315,7 +315,7 @@ func (v *DeleteShareGroupOffsetsResponse) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponse", "(tagged fields)")
 			}
@@ -383,7 +383,7 @@ func (v *DeleteShareGroupOffsetsResponseTopic) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}

@@ -103,7 +103,7 @@ func (v *DeleteShareGroupStateRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequest", "(tagged fields)")
 			}
@@ -169,7 +169,7 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestDeleteStateData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestDeleteStateData", "(tagged fields)")
 			}
@@ -211,7 +211,7 @@ func (v *DeleteShareGroupStateRequestPartitionData) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
@@ -369,7 +369,7 @@ func (v *DeleteShareGroupStateResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponse", "(tagged fields)")
 			}
@@ -435,7 +435,7 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) decode(r *reader, versi
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponseDeleteStateResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponseDeleteStateResult", "(tagged fields)")
 			}
@@ -494,7 +494,7 @@ func (v *DeleteShareGroupStateResponsePartitionResult) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}

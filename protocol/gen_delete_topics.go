@@ -137,7 +137,7 @@ func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequest", "(tagged fields)")
 			}
@@ -219,7 +219,7 @@ func (v *DeleteTopicsRequestDeleteTopicState) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequestDeleteTopicState", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsRequestDeleteTopicState", "(tagged fields)")
 			}
@@ -374,7 +374,7 @@ func (v *DeleteTopicsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponse", "(tagged fields)")
 			}
@@ -476,7 +476,7 @@ func (v *DeleteTopicsResponseDeletableTopicResult) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponseDeletableTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DeleteTopicsResponseDeletableTopicResult", "(tagged fields)")
 			}

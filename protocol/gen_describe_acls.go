@@ -119,7 +119,7 @@ func (v *DescribeAclsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeAclsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeAclsRequest", "(tagged fields)")
 			}
@@ -316,7 +316,7 @@ func (v *DescribeAclsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeAclsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeAclsResponse", "(tagged fields)")
 			}
@@ -397,7 +397,7 @@ func (v *DescribeAclsResponseDescribeAclsResource) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseDescribeAclsResource", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseDescribeAclsResource", "(tagged fields)")
 			}
@@ -463,7 +463,7 @@ func (v *DescribeAclsResponseAclDescription) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseAclDescription", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeAclsResponseAclDescription", "(tagged fields)")
 			}

@@ -93,7 +93,7 @@ func (v *DescribeClientQuotasRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequest", "(tagged fields)")
 			}
@@ -155,7 +155,7 @@ func (v *DescribeClientQuotasRequestComponentData) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequestComponentData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasRequestComponentData", "(tagged fields)")
 			}
@@ -357,7 +357,7 @@ func (v *DescribeClientQuotasResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponse", "(tagged fields)")
 			}
@@ -441,7 +441,7 @@ func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntryData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntryData", "(tagged fields)")
 			}
@@ -497,7 +497,7 @@ func (v *DescribeClientQuotasResponseEntityData) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntityData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseEntityData", "(tagged fields)")
 			}
@@ -548,7 +548,7 @@ func (v *DescribeClientQuotasResponseValueData) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseValueData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClientQuotasResponseValueData", "(tagged fields)")
 			}

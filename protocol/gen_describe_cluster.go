@@ -86,7 +86,7 @@ func (v *DescribeClusterRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeClusterRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClusterRequest", "(tagged fields)")
 			}
@@ -315,7 +315,7 @@ func (v *DescribeClusterResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeClusterResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClusterResponse", "(tagged fields)")
 			}
@@ -398,7 +398,7 @@ func (v *DescribeClusterResponseDescribeClusterBroker) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("DescribeClusterResponseDescribeClusterBroker", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeClusterResponseDescribeClusterBroker", "(tagged fields)")
 			}

@@ -111,7 +111,7 @@ func (v *DescribeConfigsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequest", "(tagged fields)")
 			}
@@ -191,7 +191,7 @@ func (v *DescribeConfigsRequestDescribeConfigsResource) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequestDescribeConfigsResource", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsRequestDescribeConfigsResource", "(tagged fields)")
 			}
@@ -396,7 +396,7 @@ func (v *DescribeConfigsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponse", "(tagged fields)")
 			}
@@ -488,7 +488,7 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResult", "(tagged fields)")
 			}
@@ -626,7 +626,7 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *reader,
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "(tagged fields)")
 			}
@@ -688,7 +688,7 @@ func (v *DescribeConfigsResponseDescribeConfigsSynonym) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeConfigsResponseDescribeConfigsSynonym", "(tagged fields)")
 			}

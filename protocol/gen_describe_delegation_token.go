@@ -85,7 +85,7 @@ func (v *DescribeDelegationTokenRequest) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequest", "(tagged fields)")
 			}
@@ -139,7 +139,7 @@ func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) decode(r *r
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "(tagged fields)")
 			}
@@ -336,7 +336,7 @@ func (v *DescribeDelegationTokenResponse) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponse", "(tagged fields)")
 			}
@@ -485,7 +485,7 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *read
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "(tagged fields)")
 			}
@@ -539,7 +539,7 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) decode(
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "(tagged fields)")
 			}

@@ -87,7 +87,7 @@ func (v *DescribeGroupsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsRequest", "(tagged fields)")
 			}
@@ -285,7 +285,7 @@ func (v *DescribeGroupsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponse", "(tagged fields)")
 			}
@@ -433,7 +433,7 @@ func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroup", "(tagged fields)")
 			}
@@ -540,7 +540,7 @@ func (v *DescribeGroupsResponseDescribedGroupMember) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroupMember", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeGroupsResponseDescribedGroupMember", "(tagged fields)")
 			}

@@ -85,7 +85,7 @@ func (v *DescribeLogDirsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequest", "(tagged fields)")
 			}
@@ -152,7 +152,7 @@ func (v *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsRequestDescribableLogDirTopic", "(tagged fields)")
 			}
@@ -357,7 +357,7 @@ func (v *DescribeLogDirsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponse", "(tagged fields)")
 			}
@@ -456,7 +456,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsResult", "(tagged fields)")
 			}
@@ -525,7 +525,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "(tagged fields)")
 			}
@@ -585,7 +585,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsPartition) decode(r *reader, vers
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeLogDirsResponseDescribeLogDirsPartition", "(tagged fields)")
 			}

@@ -81,7 +81,7 @@ func (v *DescribeProducersRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeProducersRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeProducersRequest", "(tagged fields)")
 			}
@@ -148,7 +148,7 @@ func (v *DescribeProducersRequestTopicRequest) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("DescribeProducersRequestTopicRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeProducersRequestTopicRequest", "(tagged fields)")
 			}
@@ -341,7 +341,7 @@ func (v *DescribeProducersResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponse", "(tagged fields)")
 			}
@@ -410,7 +410,7 @@ func (v *DescribeProducersResponseTopicResponse) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseTopicResponse", "(tagged fields)")
 			}
@@ -493,7 +493,7 @@ func (v *DescribeProducersResponsePartitionResponse) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponsePartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponsePartitionResponse", "(tagged fields)")
 			}
@@ -565,7 +565,7 @@ func (v *DescribeProducersResponseProducerState) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseProducerState", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeProducersResponseProducerState", "(tagged fields)")
 			}

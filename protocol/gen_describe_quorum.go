@@ -91,7 +91,7 @@ func (v *DescribeQuorumRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequest", "(tagged fields)")
 			}
@@ -160,7 +160,7 @@ func (v *DescribeQuorumRequestTopicData) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestTopicData", "(tagged fields)")
 			}
@@ -202,7 +202,7 @@ func (v *DescribeQuorumRequestPartitionData) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumRequestPartitionData", "(tagged fields)")
 			}
@@ -502,7 +502,7 @@ func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponse", "(tagged fields)")
 			}
@@ -589,7 +589,7 @@ func (v *DescribeQuorumResponseReplicaState) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseReplicaState", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseReplicaState", "(tagged fields)")
 			}
@@ -658,7 +658,7 @@ func (v *DescribeQuorumResponseTopicData) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseTopicData", "(tagged fields)")
 			}
@@ -800,7 +800,7 @@ func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponsePartitionData", "(tagged fields)")
 			}
@@ -886,7 +886,7 @@ func (v *DescribeQuorumResponseNode) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseNode", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseNode", "(tagged fields)")
 			}
@@ -973,7 +973,7 @@ func (v *DescribeQuorumResponseListener) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseListener", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeQuorumResponseListener", "(tagged fields)")
 			}

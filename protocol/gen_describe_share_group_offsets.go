@@ -94,7 +94,7 @@ func (v *DescribeShareGroupOffsetsRequest) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequest", "(tagged fields)")
 			}
@@ -167,7 +167,7 @@ func (v *DescribeShareGroupOffsetsRequestGroup) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestGroup", "(tagged fields)")
 			}
@@ -234,7 +234,7 @@ func (v *DescribeShareGroupOffsetsRequestTopic) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsRequestTopic", "(tagged fields)")
 			}
@@ -429,7 +429,7 @@ func (v *DescribeShareGroupOffsetsResponse) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponse", "(tagged fields)")
 			}
@@ -515,7 +515,7 @@ func (v *DescribeShareGroupOffsetsResponseGroup) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseGroup", "(tagged fields)")
 			}
@@ -590,7 +590,7 @@ func (v *DescribeShareGroupOffsetsResponseTopic) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponseTopic", "(tagged fields)")
 			}
@@ -661,7 +661,7 @@ func (v *DescribeShareGroupOffsetsResponsePartition) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeShareGroupOffsetsResponsePartition", "(tagged fields)")
 			}

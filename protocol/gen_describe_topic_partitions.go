@@ -131,7 +131,7 @@ func (v *DescribeTopicPartitionsRequest) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequest", "(tagged fields)")
 			}
@@ -176,7 +176,7 @@ func (v *DescribeTopicPartitionsRequestTopicRequest) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestTopicRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestTopicRequest", "(tagged fields)")
 			}
@@ -227,7 +227,7 @@ func (v *DescribeTopicPartitionsRequestCursor) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestCursor", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsRequestCursor", "(tagged fields)")
 			}
@@ -468,7 +468,7 @@ func (v *DescribeTopicPartitionsResponse) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponse", "(tagged fields)")
 			}
@@ -563,7 +563,7 @@ func (v *DescribeTopicPartitionsResponseTopic) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseTopic", "(tagged fields)")
 			}
@@ -741,7 +741,7 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponsePartition", "(tagged fields)")
 			}
@@ -792,7 +792,7 @@ func (v *DescribeTopicPartitionsResponseCursor) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseCursor", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTopicPartitionsResponseCursor", "(tagged fields)")
 			}

@@ -69,7 +69,7 @@ func (v *DescribeTransactionsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsRequest", "(tagged fields)")
 			}
@@ -249,7 +249,7 @@ func (v *DescribeTransactionsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponse", "(tagged fields)")
 			}
@@ -357,7 +357,7 @@ func (v *DescribeTransactionsResponseTransactionState) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTransactionState", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTransactionState", "(tagged fields)")
 			}
@@ -424,7 +424,7 @@ func (v *DescribeTransactionsResponseTopicData) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeTransactionsResponseTopicData", "(tagged fields)")
 			}

@@ -82,7 +82,7 @@ func (v *DescribeUserScramCredentialsRequest) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequest", "(tagged fields)")
 			}
@@ -127,7 +127,7 @@ func (v *DescribeUserScramCredentialsRequestUserName) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequestUserName", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsRequestUserName", "(tagged fields)")
 			}
@@ -320,7 +320,7 @@ func (v *DescribeUserScramCredentialsResponse) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponse", "(tagged fields)")
 			}
@@ -406,7 +406,7 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "(tagged fields)")
 			}
@@ -454,7 +454,7 @@ func (v *DescribeUserScramCredentialsResponseCredentialInfo) decode(r *reader, v
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseCredentialInfo", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("DescribeUserScramCredentialsResponseCredentialInfo", "(tagged fields)")
 			}

@@ -112,7 +112,7 @@ func (v *ElectLeadersRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ElectLeadersRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ElectLeadersRequest", "(tagged fields)")
 			}
@@ -179,7 +179,7 @@ func (v *ElectLeadersRequestTopicPartitions) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("ElectLeadersRequestTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ElectLeadersRequestTopicPartitions", "(tagged fields)")
 			}
@@ -362,7 +362,7 @@ func (v *ElectLeadersResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ElectLeadersResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ElectLeadersResponse", "(tagged fields)")
 			}
@@ -431,7 +431,7 @@ func (v *ElectLeadersResponseReplicaElectionResult) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("ElectLeadersResponseReplicaElectionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ElectLeadersResponseReplicaElectionResult", "(tagged fields)")
 			}
@@ -490,7 +490,7 @@ func (v *ElectLeadersResponsePartitionResult) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("ElectLeadersResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ElectLeadersResponsePartitionResult", "(tagged fields)")
 			}

@@ -181,7 +181,7 @@ func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequest", "(tagged fields)")
 			}
@@ -250,7 +250,7 @@ func (v *EndQuorumEpochRequestTopicData) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestTopicData", "(tagged fields)")
 			}
@@ -366,7 +366,7 @@ func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestPartitionData", "(tagged fields)")
 			}
@@ -432,7 +432,7 @@ func (v *EndQuorumEpochRequestReplicaInfo) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestReplicaInfo", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestReplicaInfo", "(tagged fields)")
 			}
@@ -519,7 +519,7 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochRequestLeaderEndpoint", "(tagged fields)")
 			}
@@ -760,7 +760,7 @@ func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponse", "(tagged fields)")
 			}
@@ -829,7 +829,7 @@ func (v *EndQuorumEpochResponseTopicData) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseTopicData", "(tagged fields)")
 			}
@@ -889,7 +889,7 @@ func (v *EndQuorumEpochResponsePartitionData) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponsePartitionData", "(tagged fields)")
 			}
@@ -973,7 +973,7 @@ func (v *EndQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndQuorumEpochResponseNodeEndpoint", "(tagged fields)")
 			}

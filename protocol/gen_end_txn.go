@@ -80,7 +80,7 @@ func (v *EndTxnRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("EndTxnRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndTxnRequest", "(tagged fields)")
 			}
@@ -226,7 +226,7 @@ func (v *EndTxnResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("EndTxnResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EndTxnResponse", "(tagged fields)")
 			}

@@ -74,7 +74,7 @@ func (v *EnvelopeRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("EnvelopeRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EnvelopeRequest", "(tagged fields)")
 			}
@@ -192,7 +192,7 @@ func (v *EnvelopeResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("EnvelopeResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("EnvelopeResponse", "(tagged fields)")
 			}

@@ -61,7 +61,7 @@ func (v *ExpireDelegationTokenRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenRequest", "(tagged fields)")
 			}
@@ -190,7 +190,7 @@ func (v *ExpireDelegationTokenResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ExpireDelegationTokenResponse", "(tagged fields)")
 			}

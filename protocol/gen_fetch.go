@@ -370,7 +370,7 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchRequest", "(tagged fields)")
 			}
@@ -436,7 +436,7 @@ func (v *FetchRequestReplicaState) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FetchRequestReplicaState", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchRequestReplicaState", "(tagged fields)")
 			}
@@ -523,7 +523,7 @@ func (v *FetchRequestFetchTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FetchRequestFetchTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchRequestFetchTopic", "(tagged fields)")
 			}
@@ -674,7 +674,7 @@ func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchRequestFetchPartition", "(tagged fields)")
 			}
@@ -770,7 +770,7 @@ func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FetchRequestForgottenTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchRequestForgottenTopic", "(tagged fields)")
 			}
@@ -1121,7 +1121,7 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponse", "(tagged fields)")
 			}
@@ -1208,7 +1208,7 @@ func (v *FetchResponseFetchableTopicResponse) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("FetchResponseFetchableTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponseFetchableTopicResponse", "(tagged fields)")
 			}
@@ -1435,7 +1435,7 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponsePartitionData", "(tagged fields)")
 			}
@@ -1501,7 +1501,7 @@ func (v *FetchResponseEpochEndOffset) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FetchResponseEpochEndOffset", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponseEpochEndOffset", "(tagged fields)")
 			}
@@ -1567,7 +1567,7 @@ func (v *FetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
@@ -1615,7 +1615,7 @@ func (v *FetchResponseSnapshotId) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FetchResponseSnapshotId", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponseSnapshotId", "(tagged fields)")
 			}
@@ -1663,7 +1663,7 @@ func (v *FetchResponseAbortedTransaction) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("FetchResponseAbortedTransaction", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponseAbortedTransaction", "(tagged fields)")
 			}
@@ -1778,7 +1778,7 @@ func (v *FetchResponseNodeEndpoint) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FetchResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchResponseNodeEndpoint", "(tagged fields)")
 			}

@@ -174,7 +174,7 @@ func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequest", "(tagged fields)")
 			}
@@ -243,7 +243,7 @@ func (v *FetchSnapshotRequestTopicSnapshot) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestTopicSnapshot", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestTopicSnapshot", "(tagged fields)")
 			}
@@ -335,7 +335,7 @@ func (v *FetchSnapshotRequestPartitionSnapshot) decode(r *reader, version int16)
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestPartitionSnapshot", "(tagged fields)")
 			}
@@ -383,7 +383,7 @@ func (v *FetchSnapshotRequestSnapshotId) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestSnapshotId", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotRequestSnapshotId", "(tagged fields)")
 			}
@@ -668,7 +668,7 @@ func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponse", "(tagged fields)")
 			}
@@ -737,7 +737,7 @@ func (v *FetchSnapshotResponseTopicSnapshot) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseTopicSnapshot", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseTopicSnapshot", "(tagged fields)")
 			}
@@ -845,7 +845,7 @@ func (v *FetchSnapshotResponsePartitionSnapshot) decode(r *reader, version int16
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponsePartitionSnapshot", "(tagged fields)")
 			}
@@ -893,7 +893,7 @@ func (v *FetchSnapshotResponseSnapshotId) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseSnapshotId", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseSnapshotId", "(tagged fields)")
 			}
@@ -941,7 +941,7 @@ func (v *FetchSnapshotResponseLeaderIdAndEpoch) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
@@ -1025,7 +1025,7 @@ func (v *FetchSnapshotResponseNodeEndpoint) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FetchSnapshotResponseNodeEndpoint", "(tagged fields)")
 			}

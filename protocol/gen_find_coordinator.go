@@ -119,7 +119,7 @@ func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FindCoordinatorRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FindCoordinatorRequest", "(tagged fields)")
 			}
@@ -403,7 +403,7 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponse", "(tagged fields)")
 			}
@@ -548,7 +548,7 @@ func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponseCoordinator", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("FindCoordinatorResponseCoordinator", "(tagged fields)")
 			}

@@ -50,7 +50,7 @@ func (v *GetTelemetrySubscriptionsRequest) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsRequest", "(tagged fields)")
 			}
@@ -268,7 +268,7 @@ func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("GetTelemetrySubscriptionsResponse", "(tagged fields)")
 			}

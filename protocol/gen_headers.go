@@ -82,7 +82,7 @@ func (v *RequestHeader) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("RequestHeader", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("RequestHeader", "(tagged fields)")
 			}
@@ -183,7 +183,7 @@ func (v *ResponseHeader) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ResponseHeader", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ResponseHeader", "(tagged fields)")
 			}

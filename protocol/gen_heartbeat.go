@@ -108,7 +108,7 @@ func (v *HeartbeatRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("HeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("HeartbeatRequest", "(tagged fields)")
 			}
@@ -230,7 +230,7 @@ func (v *HeartbeatResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("HeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("HeartbeatResponse", "(tagged fields)")
 			}

@@ -109,7 +109,7 @@ func (v *IncrementalAlterConfigsRequest) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequest", "(tagged fields)")
 			}
@@ -184,7 +184,7 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *reader, v
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "(tagged fields)")
 			}
@@ -246,7 +246,7 @@ func (v *IncrementalAlterConfigsRequestAlterableConfig) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsRequestAlterableConfig", "(tagged fields)")
 			}
@@ -403,7 +403,7 @@ func (v *IncrementalAlterConfigsResponse) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponse", "(tagged fields)")
 			}
@@ -471,7 +471,7 @@ func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) decode(r *
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "(tagged fields)")
 			}

@@ -137,7 +137,7 @@ func (v *InitProducerIdRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("InitProducerIdRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitProducerIdRequest", "(tagged fields)")
 			}
@@ -309,7 +309,7 @@ func (v *InitProducerIdResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("InitProducerIdResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitProducerIdResponse", "(tagged fields)")
 			}

@@ -109,7 +109,7 @@ func (v *InitializeShareGroupStateRequest) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequest", "(tagged fields)")
 			}
@@ -175,7 +175,7 @@ func (v *InitializeShareGroupStateRequestInitializeStateData) decode(r *reader, 
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestInitializeStateData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestInitializeStateData", "(tagged fields)")
 			}
@@ -229,7 +229,7 @@ func (v *InitializeShareGroupStateRequestPartitionData) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
@@ -387,7 +387,7 @@ func (v *InitializeShareGroupStateResponse) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponse", "(tagged fields)")
 			}
@@ -453,7 +453,7 @@ func (v *InitializeShareGroupStateResponseInitializeStateResult) decode(r *reade
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponseInitializeStateResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponseInitializeStateResult", "(tagged fields)")
 			}
@@ -512,7 +512,7 @@ func (v *InitializeShareGroupStateResponsePartitionResult) decode(r *reader, ver
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("InitializeShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}

@@ -206,7 +206,7 @@ func (v *JoinGroupRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("JoinGroupRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("JoinGroupRequest", "(tagged fields)")
 			}
@@ -259,7 +259,7 @@ func (v *JoinGroupRequestProtocol) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("JoinGroupRequestProtocol", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("JoinGroupRequestProtocol", "(tagged fields)")
 			}
@@ -529,7 +529,7 @@ func (v *JoinGroupResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("JoinGroupResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("JoinGroupResponse", "(tagged fields)")
 			}
@@ -610,7 +610,7 @@ func (v *JoinGroupResponseMember) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("JoinGroupResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("JoinGroupResponseMember", "(tagged fields)")
 			}

@@ -128,7 +128,7 @@ func (v *LeaveGroupRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("LeaveGroupRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("LeaveGroupRequest", "(tagged fields)")
 			}
@@ -241,7 +241,7 @@ func (v *LeaveGroupRequestMemberIdentity) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("LeaveGroupRequestMemberIdentity", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("LeaveGroupRequestMemberIdentity", "(tagged fields)")
 			}
@@ -417,7 +417,7 @@ func (v *LeaveGroupResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("LeaveGroupResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("LeaveGroupResponse", "(tagged fields)")
 			}
@@ -517,7 +517,7 @@ func (v *LeaveGroupResponseMemberResponse) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("LeaveGroupResponseMemberResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("LeaveGroupResponseMemberResponse", "(tagged fields)")
 			}

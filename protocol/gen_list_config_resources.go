@@ -77,7 +77,7 @@ func (v *ListConfigResourcesRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListConfigResourcesRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListConfigResourcesRequest", "(tagged fields)")
 			}
@@ -235,7 +235,7 @@ func (v *ListConfigResourcesResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponse", "(tagged fields)")
 			}
@@ -292,7 +292,7 @@ func (v *ListConfigResourcesResponseConfigResource) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponseConfigResource", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListConfigResourcesResponseConfigResource", "(tagged fields)")
 			}

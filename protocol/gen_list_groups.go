@@ -119,7 +119,7 @@ func (v *ListGroupsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListGroupsRequest", "(tagged fields)")
 			}
@@ -287,7 +287,7 @@ func (v *ListGroupsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListGroupsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListGroupsResponse", "(tagged fields)")
 			}
@@ -371,7 +371,7 @@ func (v *ListGroupsResponseListedGroup) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListGroupsResponseListedGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListGroupsResponseListedGroup", "(tagged fields)")
 			}

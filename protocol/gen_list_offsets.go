@@ -139,7 +139,7 @@ func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListOffsetsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListOffsetsRequest", "(tagged fields)")
 			}
@@ -208,7 +208,7 @@ func (v *ListOffsetsRequestListOffsetsTopic) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsTopic", "(tagged fields)")
 			}
@@ -268,7 +268,7 @@ func (v *ListOffsetsRequestListOffsetsPartition) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListOffsetsRequestListOffsetsPartition", "(tagged fields)")
 			}
@@ -443,7 +443,7 @@ func (v *ListOffsetsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListOffsetsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListOffsetsResponse", "(tagged fields)")
 			}
@@ -512,7 +512,7 @@ func (v *ListOffsetsResponseListOffsetsTopicResponse) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsTopicResponse", "(tagged fields)")
 			}
@@ -587,7 +587,7 @@ func (v *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *reader, vers
 			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListOffsetsResponseListOffsetsPartitionResponse", "(tagged fields)")
 			}

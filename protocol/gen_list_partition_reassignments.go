@@ -94,7 +94,7 @@ func (v *ListPartitionReassignmentsRequest) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequest", "(tagged fields)")
 			}
@@ -161,7 +161,7 @@ func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) deco
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "(tagged fields)")
 			}
@@ -354,7 +354,7 @@ func (v *ListPartitionReassignmentsResponse) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponse", "(tagged fields)")
 			}
@@ -423,7 +423,7 @@ func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *r
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "(tagged fields)")
 			}
@@ -531,7 +531,7 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListPartitionReassignmentsResponseOngoingPartitionReassignment", "(tagged fields)")
 			}

@@ -146,7 +146,7 @@ func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListTransactionsRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListTransactionsRequest", "(tagged fields)")
 			}
@@ -335,7 +335,7 @@ func (v *ListTransactionsResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ListTransactionsResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListTransactionsResponse", "(tagged fields)")
 			}
@@ -395,7 +395,7 @@ func (v *ListTransactionsResponseTransactionState) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("ListTransactionsResponseTransactionState", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ListTransactionsResponseTransactionState", "(tagged fields)")
 			}

@@ -139,7 +139,7 @@ func (v *MetadataRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("MetadataRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("MetadataRequest", "(tagged fields)")
 			}
@@ -207,7 +207,7 @@ func (v *MetadataRequestTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("MetadataRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("MetadataRequestTopic", "(tagged fields)")
 			}
@@ -525,7 +525,7 @@ func (v *MetadataResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("MetadataResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("MetadataResponse", "(tagged fields)")
 			}
@@ -610,7 +610,7 @@ func (v *MetadataResponseBroker) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("MetadataResponseBroker", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("MetadataResponseBroker", "(tagged fields)")
 			}
@@ -735,7 +735,7 @@ func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("MetadataResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("MetadataResponseTopic", "(tagged fields)")
 			}
@@ -875,7 +875,7 @@ func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("MetadataResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("MetadataResponsePartition", "(tagged fields)")
 			}

@@ -186,7 +186,7 @@ func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetCommitRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetCommitRequest", "(tagged fields)")
 			}
@@ -273,7 +273,7 @@ func (v *OffsetCommitRequestTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestTopic", "(tagged fields)")
 			}
@@ -344,7 +344,7 @@ func (v *OffsetCommitRequestPartition) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetCommitRequestPartition", "(tagged fields)")
 			}
@@ -515,7 +515,7 @@ func (v *OffsetCommitResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetCommitResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetCommitResponse", "(tagged fields)")
 			}
@@ -602,7 +602,7 @@ func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetCommitResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetCommitResponseTopic", "(tagged fields)")
 			}
@@ -650,7 +650,7 @@ func (v *OffsetCommitResponsePartition) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetCommitResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetCommitResponsePartition", "(tagged fields)")
 			}

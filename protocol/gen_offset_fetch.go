@@ -209,7 +209,7 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequest", "(tagged fields)")
 			}
@@ -296,7 +296,7 @@ func (v *OffsetFetchRequestTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopic", "(tagged fields)")
 			}
@@ -429,7 +429,7 @@ func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestGroup", "(tagged fields)")
 			}
@@ -525,7 +525,7 @@ func (v *OffsetFetchRequestTopics) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopics", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchRequestTopics", "(tagged fields)")
 			}
@@ -818,7 +818,7 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponse", "(tagged fields)")
 			}
@@ -907,7 +907,7 @@ func (v *OffsetFetchResponseTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopic", "(tagged fields)")
 			}
@@ -1031,7 +1031,7 @@ func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartition", "(tagged fields)")
 			}
@@ -1135,7 +1135,7 @@ func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseGroup", "(tagged fields)")
 			}
@@ -1233,7 +1233,7 @@ func (v *OffsetFetchResponseTopics) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopics", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponseTopics", "(tagged fields)")
 			}
@@ -1357,7 +1357,7 @@ func (v *OffsetFetchResponsePartitions) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetFetchResponsePartitions", "(tagged fields)")
 			}

@@ -112,7 +112,7 @@ func (v *OffsetForLeaderEpochRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequest", "(tagged fields)")
 			}
@@ -181,7 +181,7 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *reader, vers
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "(tagged fields)")
 			}
@@ -235,7 +235,7 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) decode(r *reader, 
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochRequestOffsetForLeaderPartition", "(tagged fields)")
 			}
@@ -403,7 +403,7 @@ func (v *OffsetForLeaderEpochResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponse", "(tagged fields)")
 			}
@@ -472,7 +472,7 @@ func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *reade
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "(tagged fields)")
 			}
@@ -532,7 +532,7 @@ func (v *OffsetForLeaderEpochResponseEpochEndOffset) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("OffsetForLeaderEpochResponseEpochEndOffset", "(tagged fields)")
 			}

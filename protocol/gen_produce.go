@@ -129,7 +129,7 @@ func (v *ProduceRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ProduceRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceRequest", "(tagged fields)")
 			}
@@ -216,7 +216,7 @@ func (v *ProduceRequestTopicProduceData) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("ProduceRequestTopicProduceData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceRequestTopicProduceData", "(tagged fields)")
 			}
@@ -266,7 +266,7 @@ func (v *ProduceRequestPartitionProduceData) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("ProduceRequestPartitionProduceData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceRequestPartitionProduceData", "(tagged fields)")
 			}
@@ -549,7 +549,7 @@ func (v *ProduceResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceResponse", "(tagged fields)")
 			}
@@ -636,7 +636,7 @@ func (v *ProduceResponseTopicProduceResponse) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("ProduceResponseTopicProduceResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceResponseTopicProduceResponse", "(tagged fields)")
 			}
@@ -804,7 +804,7 @@ func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int1
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceResponsePartitionProduceResponse", "(tagged fields)")
 			}
@@ -886,7 +886,7 @@ func (v *ProduceResponseBatchIndexAndErrorMessage) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("ProduceResponseBatchIndexAndErrorMessage", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceResponseBatchIndexAndErrorMessage", "(tagged fields)")
 			}
@@ -952,7 +952,7 @@ func (v *ProduceResponseLeaderIdAndEpoch) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("ProduceResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
@@ -1067,7 +1067,7 @@ func (v *ProduceResponseNodeEndpoint) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ProduceResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ProduceResponseNodeEndpoint", "(tagged fields)")
 			}

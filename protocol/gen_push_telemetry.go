@@ -88,7 +88,7 @@ func (v *PushTelemetryRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("PushTelemetryRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("PushTelemetryRequest", "(tagged fields)")
 			}
@@ -206,7 +206,7 @@ func (v *PushTelemetryResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("PushTelemetryResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("PushTelemetryResponse", "(tagged fields)")
 			}

@@ -106,7 +106,7 @@ func (v *ReadShareGroupStateRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequest", "(tagged fields)")
 			}
@@ -172,7 +172,7 @@ func (v *ReadShareGroupStateRequestReadStateData) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestReadStateData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestReadStateData", "(tagged fields)")
 			}
@@ -220,7 +220,7 @@ func (v *ReadShareGroupStateRequestPartitionData) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
@@ -404,7 +404,7 @@ func (v *ReadShareGroupStateResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponse", "(tagged fields)")
 			}
@@ -470,7 +470,7 @@ func (v *ReadShareGroupStateResponseReadStateResult) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseReadStateResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseReadStateResult", "(tagged fields)")
 			}
@@ -565,7 +565,7 @@ func (v *ReadShareGroupStateResponsePartitionResult) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
@@ -625,7 +625,7 @@ func (v *ReadShareGroupStateResponseStateBatch) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseStateBatch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateResponseStateBatch", "(tagged fields)")
 			}

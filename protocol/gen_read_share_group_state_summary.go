@@ -106,7 +106,7 @@ func (v *ReadShareGroupStateSummaryRequest) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequest", "(tagged fields)")
 			}
@@ -172,7 +172,7 @@ func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *reader
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestReadStateSummaryData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestReadStateSummaryData", "(tagged fields)")
 			}
@@ -220,7 +220,7 @@ func (v *ReadShareGroupStateSummaryRequestPartitionData) decode(r *reader, versi
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryRequestPartitionData", "(tagged fields)")
 			}
@@ -387,7 +387,7 @@ func (v *ReadShareGroupStateSummaryResponse) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponse", "(tagged fields)")
 			}
@@ -453,7 +453,7 @@ func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *rea
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponseReadStateSummaryResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponseReadStateSummaryResult", "(tagged fields)")
 			}
@@ -530,7 +530,7 @@ func (v *ReadShareGroupStateSummaryResponsePartitionResult) decode(r *reader, ve
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ReadShareGroupStateSummaryResponsePartitionResult", "(tagged fields)")
 			}

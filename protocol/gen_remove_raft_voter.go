@@ -73,7 +73,7 @@ func (v *RemoveRaftVoterRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("RemoveRaftVoterRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("RemoveRaftVoterRequest", "(tagged fields)")
 			}
@@ -205,7 +205,7 @@ func (v *RemoveRaftVoterResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("RemoveRaftVoterResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("RemoveRaftVoterResponse", "(tagged fields)")
 			}

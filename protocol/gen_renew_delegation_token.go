@@ -61,7 +61,7 @@ func (v *RenewDelegationTokenRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("RenewDelegationTokenRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("RenewDelegationTokenRequest", "(tagged fields)")
 			}
@@ -188,7 +188,7 @@ func (v *RenewDelegationTokenResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("RenewDelegationTokenResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("RenewDelegationTokenResponse", "(tagged fields)")
 			}

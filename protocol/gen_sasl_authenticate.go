@@ -52,7 +52,7 @@ func (v *SaslAuthenticateRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("SaslAuthenticateRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("SaslAuthenticateRequest", "(tagged fields)")
 			}
@@ -201,7 +201,7 @@ func (v *SaslAuthenticateResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("SaslAuthenticateResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("SaslAuthenticateResponse", "(tagged fields)")
 			}

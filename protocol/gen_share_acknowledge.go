@@ -147,7 +147,7 @@ func (v *ShareAcknowledgeRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequest", "(tagged fields)")
 			}
@@ -213,7 +213,7 @@ func (v *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgeTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgeTopic", "(tagged fields)")
 			}
@@ -279,7 +279,7 @@ func (v *ShareAcknowledgeRequestAcknowledgePartition) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgePartition", "(tagged fields)")
 			}
@@ -349,7 +349,7 @@ func (v *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeRequestAcknowledgementBatch", "(tagged fields)")
 			}
@@ -599,7 +599,7 @@ func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponse", "(tagged fields)")
 			}
@@ -665,7 +665,7 @@ func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *reader
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseShareAcknowledgeTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseShareAcknowledgeTopicResponse", "(tagged fields)")
 			}
@@ -732,7 +732,7 @@ func (v *ShareAcknowledgeResponsePartitionData) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponsePartitionData", "(tagged fields)")
 			}
@@ -780,7 +780,7 @@ func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
@@ -848,7 +848,7 @@ func (v *ShareAcknowledgeResponseNodeEndpoint) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareAcknowledgeResponseNodeEndpoint", "(tagged fields)")
 			}

@@ -235,7 +235,7 @@ func (v *ShareFetchRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequest", "(tagged fields)")
 			}
@@ -301,7 +301,7 @@ func (v *ShareFetchRequestFetchTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchTopic", "(tagged fields)")
 			}
@@ -373,7 +373,7 @@ func (v *ShareFetchRequestFetchPartition) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestFetchPartition", "(tagged fields)")
 			}
@@ -443,7 +443,7 @@ func (v *ShareFetchRequestAcknowledgementBatch) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestAcknowledgementBatch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestAcknowledgementBatch", "(tagged fields)")
 			}
@@ -507,7 +507,7 @@ func (v *ShareFetchRequestForgottenTopic) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestForgottenTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchRequestForgottenTopic", "(tagged fields)")
 			}
@@ -792,7 +792,7 @@ func (v *ShareFetchResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponse", "(tagged fields)")
 			}
@@ -858,7 +858,7 @@ func (v *ShareFetchResponseShareFetchableTopicResponse) decode(r *reader, versio
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseShareFetchableTopicResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseShareFetchableTopicResponse", "(tagged fields)")
 			}
@@ -974,7 +974,7 @@ func (v *ShareFetchResponsePartitionData) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponsePartitionData", "(tagged fields)")
 			}
@@ -1022,7 +1022,7 @@ func (v *ShareFetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseLeaderIdAndEpoch", "(tagged fields)")
 			}
@@ -1076,7 +1076,7 @@ func (v *ShareFetchResponseAcquiredRecords) decode(r *reader, version int16) err
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseAcquiredRecords", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseAcquiredRecords", "(tagged fields)")
 			}
@@ -1144,7 +1144,7 @@ func (v *ShareFetchResponseNodeEndpoint) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareFetchResponseNodeEndpoint", "(tagged fields)")
 			}

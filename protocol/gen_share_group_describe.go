@@ -78,7 +78,7 @@ func (v *ShareGroupDescribeRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeRequest", "(tagged fields)")
 			}
@@ -302,7 +302,7 @@ func (v *ShareGroupDescribeResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponse", "(tagged fields)")
 			}
@@ -375,7 +375,7 @@ func (v *ShareGroupDescribeResponseTopicPartitions) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
@@ -435,7 +435,7 @@ func (v *ShareGroupDescribeResponseAssignment) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseAssignment", "(tagged fields)")
 			}
@@ -557,7 +557,7 @@ func (v *ShareGroupDescribeResponseDescribedGroup) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
@@ -670,7 +670,7 @@ func (v *ShareGroupDescribeResponseMember) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupDescribeResponseMember", "(tagged fields)")
 			}

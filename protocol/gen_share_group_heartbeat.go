@@ -120,7 +120,7 @@ func (v *ShareGroupHeartbeatRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatRequest", "(tagged fields)")
 			}
@@ -338,7 +338,7 @@ func (v *ShareGroupHeartbeatResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponse", "(tagged fields)")
 			}
@@ -402,7 +402,7 @@ func (v *ShareGroupHeartbeatResponseTopicPartitions) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseTopicPartitions", "(tagged fields)")
 			}
@@ -462,7 +462,7 @@ func (v *ShareGroupHeartbeatResponseAssignment) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("ShareGroupHeartbeatResponseAssignment", "(tagged fields)")
 			}

@@ -79,7 +79,7 @@ func (v *StreamsGroupDescribeRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeRequest", "(tagged fields)")
 			}
@@ -442,7 +442,7 @@ func (v *StreamsGroupDescribeResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponse", "(tagged fields)")
 			}
@@ -493,7 +493,7 @@ func (v *StreamsGroupDescribeResponseEndpoint) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseEndpoint", "(tagged fields)")
 			}
@@ -550,7 +550,7 @@ func (v *StreamsGroupDescribeResponseTaskOffset) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskOffset", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskOffset", "(tagged fields)")
 			}
@@ -623,7 +623,7 @@ func (v *StreamsGroupDescribeResponseTopicPartitions) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicPartitions", "(tagged fields)")
 			}
@@ -731,7 +731,7 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseAssignment", "(tagged fields)")
 			}
@@ -798,7 +798,7 @@ func (v *StreamsGroupDescribeResponseTaskIds) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskIds", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTaskIds", "(tagged fields)")
 			}
@@ -852,7 +852,7 @@ func (v *StreamsGroupDescribeResponseKeyValue) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseKeyValue", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseKeyValue", "(tagged fields)")
 			}
@@ -933,7 +933,7 @@ func (v *StreamsGroupDescribeResponseTopicInfo) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicInfo", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopicInfo", "(tagged fields)")
 			}
@@ -1074,7 +1074,7 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) decode(r *reader, version i
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseDescribedGroup", "(tagged fields)")
 			}
@@ -1144,7 +1144,7 @@ func (v *StreamsGroupDescribeResponseTopology) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopology", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseTopology", "(tagged fields)")
 			}
@@ -1287,7 +1287,7 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseSubtopology", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseSubtopology", "(tagged fields)")
 			}
@@ -1515,7 +1515,7 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseMember", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupDescribeResponseMember", "(tagged fields)")
 			}

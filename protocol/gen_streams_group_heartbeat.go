@@ -523,7 +523,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequest", "(tagged fields)")
 			}
@@ -577,7 +577,7 @@ func (v *StreamsGroupHeartbeatRequestKeyValue) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestKeyValue", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestKeyValue", "(tagged fields)")
 			}
@@ -658,7 +658,7 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopicInfo", "(tagged fields)")
 			}
@@ -709,7 +709,7 @@ func (v *StreamsGroupHeartbeatRequestEndpoint) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestEndpoint", "(tagged fields)")
 			}
@@ -766,7 +766,7 @@ func (v *StreamsGroupHeartbeatRequestTaskOffset) decode(r *reader, version int16
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskOffset", "(tagged fields)")
 			}
@@ -833,7 +833,7 @@ func (v *StreamsGroupHeartbeatRequestTaskIds) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskIds", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTaskIds", "(tagged fields)")
 			}
@@ -899,7 +899,7 @@ func (v *StreamsGroupHeartbeatRequestTopology) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopology", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestTopology", "(tagged fields)")
 			}
@@ -1091,7 +1091,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestSubtopology", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestSubtopology", "(tagged fields)")
 			}
@@ -1193,7 +1193,7 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatRequestCopartitionGroup", "(tagged fields)")
 			}
@@ -1607,7 +1607,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponse", "(tagged fields)")
 			}
@@ -1658,7 +1658,7 @@ func (v *StreamsGroupHeartbeatResponseStatus) decode(r *reader, version int16) e
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseStatus", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseStatus", "(tagged fields)")
 			}
@@ -1725,7 +1725,7 @@ func (v *StreamsGroupHeartbeatResponseTopicPartition) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTopicPartition", "(tagged fields)")
 			}
@@ -1792,7 +1792,7 @@ func (v *StreamsGroupHeartbeatResponseTaskIds) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTaskIds", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseTaskIds", "(tagged fields)")
 			}
@@ -1843,7 +1843,7 @@ func (v *StreamsGroupHeartbeatResponseEndpoint) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpoint", "(tagged fields)")
 			}
@@ -1935,7 +1935,7 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) decode(r *reader, ve
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpointToPartitions", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("StreamsGroupHeartbeatResponseEndpointToPartitions", "(tagged fields)")
 			}

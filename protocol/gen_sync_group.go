@@ -210,7 +210,7 @@ func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("SyncGroupRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("SyncGroupRequest", "(tagged fields)")
 			}
@@ -263,7 +263,7 @@ func (v *SyncGroupRequestAssignment) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("SyncGroupRequestAssignment", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("SyncGroupRequestAssignment", "(tagged fields)")
 			}
@@ -458,7 +458,7 @@ func (v *SyncGroupResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("SyncGroupResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("SyncGroupResponse", "(tagged fields)")
 			}

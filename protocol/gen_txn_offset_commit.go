@@ -215,7 +215,7 @@ func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequest", "(tagged fields)")
 			}
@@ -284,7 +284,7 @@ func (v *TxnOffsetCommitRequestTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestTopic", "(tagged fields)")
 			}
@@ -355,7 +355,7 @@ func (v *TxnOffsetCommitRequestPartition) decode(r *reader, version int16) error
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestPartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitRequestPartition", "(tagged fields)")
 			}
@@ -517,7 +517,7 @@ func (v *TxnOffsetCommitResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponse", "(tagged fields)")
 			}
@@ -586,7 +586,7 @@ func (v *TxnOffsetCommitResponseTopic) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponseTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponseTopic", "(tagged fields)")
 			}
@@ -634,7 +634,7 @@ func (v *TxnOffsetCommitResponsePartition) decode(r *reader, version int16) erro
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponsePartition", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("TxnOffsetCommitResponsePartition", "(tagged fields)")
 			}

@@ -50,7 +50,7 @@ func (v *UnregisterBrokerRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("UnregisterBrokerRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UnregisterBrokerRequest", "(tagged fields)")
 			}
@@ -182,7 +182,7 @@ func (v *UnregisterBrokerResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("UnregisterBrokerResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UnregisterBrokerResponse", "(tagged fields)")
 			}

@@ -114,7 +114,7 @@ func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequest", "(tagged fields)")
 			}
@@ -195,7 +195,7 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesRequestFeatureUpdateKey", "(tagged fields)")
 			}
@@ -378,7 +378,7 @@ func (v *UpdateFeaturesResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponse", "(tagged fields)")
 			}
@@ -440,7 +440,7 @@ func (v *UpdateFeaturesResponseUpdatableFeatureResult) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateFeaturesResponseUpdatableFeatureResult", "(tagged fields)")
 			}

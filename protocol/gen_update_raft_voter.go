@@ -149,7 +149,7 @@ func (v *UpdateRaftVoterRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequest", "(tagged fields)")
 			}
@@ -209,7 +209,7 @@ func (v *UpdateRaftVoterRequestListener) decode(r *reader, version int16) error 
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestListener", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestListener", "(tagged fields)")
 			}
@@ -257,7 +257,7 @@ func (v *UpdateRaftVoterRequestKRaftVersionFeature) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestKRaftVersionFeature", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterRequestKRaftVersionFeature", "(tagged fields)")
 			}
@@ -429,7 +429,7 @@ func (v *UpdateRaftVoterResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterResponse", "(tagged fields)")
 			}
@@ -492,7 +492,7 @@ func (v *UpdateRaftVoterResponseCurrentLeader) decode(r *reader, version int16) 
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterResponseCurrentLeader", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("UpdateRaftVoterResponseCurrentLeader", "(tagged fields)")
 			}

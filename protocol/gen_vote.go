@@ -141,7 +141,7 @@ func (v *VoteRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VoteRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VoteRequest", "(tagged fields)")
 			}
@@ -210,7 +210,7 @@ func (v *VoteRequestTopicData) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VoteRequestTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VoteRequestTopicData", "(tagged fields)")
 			}
@@ -315,7 +315,7 @@ func (v *VoteRequestPartitionData) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VoteRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VoteRequestPartitionData", "(tagged fields)")
 			}
@@ -557,7 +557,7 @@ func (v *VoteResponse) decode(r *reader, version int16) error {
 				}
 				continue
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VoteResponse", "(tagged fields)")
 			}
@@ -626,7 +626,7 @@ func (v *VoteResponseTopicData) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VoteResponseTopicData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VoteResponseTopicData", "(tagged fields)")
 			}
@@ -692,7 +692,7 @@ func (v *VoteResponsePartitionData) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VoteResponsePartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VoteResponsePartitionData", "(tagged fields)")
 			}
@@ -776,7 +776,7 @@ func (v *VoteResponseNodeEndpoint) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("VoteResponseNodeEndpoint", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("VoteResponseNodeEndpoint", "(tagged fields)")
 			}

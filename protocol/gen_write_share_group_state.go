@@ -134,7 +134,7 @@ func (v *WriteShareGroupStateRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequest", "(tagged fields)")
 			}
@@ -200,7 +200,7 @@ func (v *WriteShareGroupStateRequestWriteStateData) decode(r *reader, version in
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestWriteStateData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestWriteStateData", "(tagged fields)")
 			}
@@ -284,7 +284,7 @@ func (v *WriteShareGroupStateRequestPartitionData) decode(r *reader, version int
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestPartitionData", "(tagged fields)")
 			}
@@ -344,7 +344,7 @@ func (v *WriteShareGroupStateRequestStateBatch) decode(r *reader, version int16)
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestStateBatch", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateRequestStateBatch", "(tagged fields)")
 			}
@@ -500,7 +500,7 @@ func (v *WriteShareGroupStateResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponse", "(tagged fields)")
 			}
@@ -566,7 +566,7 @@ func (v *WriteShareGroupStateResponseWriteStateResult) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponseWriteStateResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponseWriteStateResult", "(tagged fields)")
 			}
@@ -625,7 +625,7 @@ func (v *WriteShareGroupStateResponsePartitionResult) decode(r *reader, version 
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteShareGroupStateResponsePartitionResult", "(tagged fields)")
 			}

@@ -103,7 +103,7 @@ func (v *WriteTxnMarkersRequest) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequest", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequest", "(tagged fields)")
 			}
@@ -187,7 +187,7 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) decode(r *reader, version int1
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarker", "(tagged fields)")
 			}
@@ -254,7 +254,7 @@ func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *reader, version
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "(tagged fields)")
 			}
@@ -420,7 +420,7 @@ func (v *WriteTxnMarkersResponse) decode(r *reader, version int16) error {
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponse", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponse", "(tagged fields)")
 			}
@@ -486,7 +486,7 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *reader, versi
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerResult", "(tagged fields)")
 			}
@@ -555,7 +555,7 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *reader, 
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "(tagged fields)")
 			}
@@ -603,7 +603,7 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) decode(r *read
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerPartitionResult", "(tagged fields)")
 			}
-			v.UnknownTags.Add(tag, r.raw(size))
+			v.UnknownTags.push(tag, r.raw(size))
 			if r.bad != 0 {
 				return r.fail("WriteTxnMarkersResponseWritableTxnMarkerPartitionResult", "(tagged fields)")
 			}

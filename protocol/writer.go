@@ -55,6 +55,15 @@ func (u *UnknownTags) Add(tag uint32, data []byte) {
 	*u.list = l
 }
 
+// push appends a decoded field as is: the decoder keeps the input's order
+// rather than sorting, so hostile input cannot make it quadratic.
+func (u *UnknownTags) push(tag uint32, data []byte) {
+	if u.list == nil {
+		u.list = new([]TaggedField)
+	}
+	*u.list = append(*u.list, TaggedField{Tag: tag, Data: data})
+}
+
 // Reset removes all fields.
 func (u *UnknownTags) Reset() {
 	if u.list != nil {

@@ -352,7 +352,7 @@ func (g *gen) emitDecode(st *strct) {
 			}
 			b.p("}")
 		}
-		b.p("v.UnknownTags.Add(tag, r.raw(size))")
+		b.p("v.UnknownTags.push(tag, r.raw(size))")
 		b.p("if r.bad != 0 { return r.fail(%q, \"(tagged fields)\") }", st.goName)
 		b.p("}")
 		b.p("}")
