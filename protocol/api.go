@@ -183,7 +183,7 @@ func ReadResponseHeader(b []byte, key, version int16) (correlationID int32, body
 	if err := h.decode(&r, h.Version); err != nil {
 		return 0, nil, err
 	}
-	return h.CorrelationId, r.b, nil
+	return h.CorrelationId, r.rest(), nil
 }
 
 // ReadRequestHeader splits a request frame (without its size) into its
@@ -200,7 +200,7 @@ func ReadRequestHeader(b []byte) (hdr RequestHeader, body []byte, err error) {
 	if err := hdr.decode(&r, hdr.Version); err != nil {
 		return hdr, nil, err
 	}
-	return hdr, r.b, nil
+	return hdr, r.rest(), nil
 }
 
 func unsupportedDecode(typ string, version int16) error {

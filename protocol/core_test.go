@@ -30,8 +30,8 @@ func TestPrimitives(t *testing.T) {
 			t.Fatalf("uvarint: got %d want %d", got, v)
 		}
 	}
-	if r.bad != 0 || len(r.b) != 0 {
-		t.Fatalf("leftover state: %v %d", r.bad, len(r.b))
+	if r.bad != 0 || r.left() != 0 {
+		t.Fatalf("leftover state: %v %d", r.bad, r.left())
 	}
 }
 
@@ -71,11 +71,11 @@ func TestSized(t *testing.T) {
 		}
 		w.sized(start)
 		r := newReader(w.b[1:], false)
-		if got := int(r.uvarint()); got != n || len(r.b) != n {
-			t.Fatalf("sized %d: got prefix %d and %d bytes", n, got, len(r.b))
+		if got := int(r.uvarint()); got != n || r.left() != n {
+			t.Fatalf("sized %d: got prefix %d and %d bytes", n, got, r.left())
 		}
 		for i := 0; i < n; i++ {
-			if r.b[i] != byte(i) {
+			if r.rest()[i] != byte(i) {
 				t.Fatalf("sized %d: payload moved wrongly", n)
 			}
 		}

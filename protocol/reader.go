@@ -23,10 +23,14 @@ type DecodeOptions struct {
 // failing, so generated code only has to test r.bad once per field. The
 // *DecodeError itself is built only when the generated code asks for it,
 // which keeps the primitive reads small enough to inline.
+//
+// The buffer never changes while reading; only the integer offset moves.
+// Storing a new slice header on every read would cost a GC write barrier
+// per field whenever the collector runs, since the generated decoders get
+// the reader through a pointer.
 type reader struct {
-	b     []byte // unread input
-	start int    // absolute offset of the reader's first byte
-	size  int    // length of the reader's input when created
+	buf   []byte // input; a tagged-field reader shares it, cut at its end
+	off   int    // absolute offset of the next unread byte
 	alias bool
 	bad   uint8 // 0 while fine, else badTruncated or badMalformed
 	at    int   // offset of the first problem
@@ -40,24 +44,28 @@ const (
 )
 
 func newReader(b []byte, alias bool) reader {
-	return reader{b: b, size: len(b), alias: alias}
+	return reader{buf: b, alias: alias}
 }
 
-func (r *reader) offset() int { return r.start + r.size - len(r.b) }
+// left returns the number of unread bytes.
+func (r *reader) left() int { return len(r.buf) - r.off }
+
+// rest returns the unread bytes.
+func (r *reader) rest() []byte { return r.buf[r.off:] }
 
 // truncated records that the input ended early.
 func (r *reader) truncated() {
 	if r.bad == 0 {
-		r.bad, r.at = badTruncated, r.offset()
+		r.bad, r.at = badTruncated, r.off
 	}
-	r.b = nil
+	r.off = len(r.buf)
 }
 
 func (r *reader) malformed(msg string) {
 	if r.bad == 0 {
-		r.bad, r.at, r.msg = badMalformed, r.offset(), msg
+		r.bad, r.at, r.msg = badMalformed, r.off, msg
 	}
-	r.b = nil
+	r.off = len(r.buf)
 }
 
 // fail returns the pending problem as a *DecodeError naming the type and
@@ -74,69 +82,69 @@ func (r *reader) fail(typ, field string) error {
 }
 
 func (r *reader) i8() int8 {
-	if len(r.b) < 1 {
+	if r.off >= len(r.buf) {
 		r.truncated()
 		return 0
 	}
-	v := r.b[0]
-	r.b = r.b[1:]
+	v := r.buf[r.off]
+	r.off++
 	return int8(v)
 }
 
 func (r *reader) boolean() bool { return r.i8() != 0 }
 
 func (r *reader) u16() uint16 {
-	if len(r.b) < 2 {
+	if len(r.buf)-r.off < 2 {
 		r.truncated()
 		return 0
 	}
-	v := binary.BigEndian.Uint16(r.b)
-	r.b = r.b[2:]
+	v := binary.BigEndian.Uint16(r.buf[r.off:])
+	r.off += 2
 	return v
 }
 
 func (r *reader) i16() int16 { return int16(r.u16()) }
 
 func (r *reader) u32() uint32 {
-	if len(r.b) < 4 {
+	if len(r.buf)-r.off < 4 {
 		r.truncated()
 		return 0
 	}
-	v := binary.BigEndian.Uint32(r.b)
-	r.b = r.b[4:]
+	v := binary.BigEndian.Uint32(r.buf[r.off:])
+	r.off += 4
 	return v
 }
 
 func (r *reader) i32() int32 { return int32(r.u32()) }
 
 func (r *reader) i64() int64 {
-	if len(r.b) < 8 {
+	if len(r.buf)-r.off < 8 {
 		r.truncated()
 		return 0
 	}
-	v := binary.BigEndian.Uint64(r.b)
-	r.b = r.b[8:]
+	v := binary.BigEndian.Uint64(r.buf[r.off:])
+	r.off += 8
 	return int64(v)
 }
 
 func (r *reader) f64() float64 { return math.Float64frombits(uint64(r.i64())) }
 
 func (r *reader) uuid() (u UUID) {
-	if len(r.b) < 16 {
+	if len(r.buf)-r.off < 16 {
 		r.truncated()
 		return u
 	}
-	copy(u[:], r.b)
-	r.b = r.b[16:]
+	copy(u[:], r.buf[r.off:])
+	r.off += 16
 	return u
 }
 
 // uvarint reads an unsigned varint of at most 32 bits. The one-byte case,
-// by far the most common for lengths and counts, is inlined.
+// by far the most common for lengths and counts, is handled first.
 func (r *reader) uvarint() uint32 {
-	if len(r.b) > 0 && r.b[0] < 0x80 {
-		v := r.b[0]
-		r.b = r.b[1:]
+	if r.off < len(r.buf) && r.buf[r.off] < 0x80 {
+		v := r.buf[r.off]
+		r.off++
 		return uint32(v)
 	}
 	return r.uvarintSlow()
@@ -145,13 +153,14 @@ func (r *reader) uvarint() uint32 {
 func (r *reader) uvarintSlow() uint32 {
 	var v uint32
 	for i := 0; i < 5; i++ {
-		if len(r.b) == 0 {
+		if r.off >= len(r.buf) {
 			r.truncated()
 			return 0
 		}
-		c := r.b[0]
-		r.b = r.b[1:]
+		c := r.buf[r.off]
+		r.off++
 		if i == 4 && c > 0x0f {
+			r.off--
 			r.malformed("varint overflows 32 bits")
 			return 0
 		}
@@ -168,15 +177,12 @@ func (r *reader) uvarintSlow() uint32 {
 // ones are int16 (strings) or int32 (bytes, arrays).
 func (r *reader) length(compact, wide, nullable bool) int {
 	var n int
-	if compact {
-		u := r.uvarint()
-		if r.bad != 0 {
-			return -2
-		}
-		n = int(u) - 1
-	} else if wide {
+	switch {
+	case compact:
+		n = int(r.uvarint()) - 1
+	case wide:
 		n = int(r.i32())
-	} else {
+	default:
 		n = int(r.i16())
 	}
 	if r.bad != 0 {
@@ -193,13 +199,15 @@ func (r *reader) length(compact, wide, nullable bool) int {
 	return n
 }
 
+// take returns the next n bytes, capacity-limited so that appending to them
+// cannot overwrite the input.
 func (r *reader) take(n int) []byte {
-	if n > len(r.b) {
+	if n > len(r.buf)-r.off {
 		r.truncated()
 		return nil
 	}
-	b := r.b[:n:n]
-	r.b = r.b[n:]
+	b := r.buf[r.off : r.off+n : r.off+n]
+	r.off += n
 	return b
 }
 
@@ -257,39 +265,43 @@ func (r *reader) arrayLen(compact, nullable bool, minElem int) int {
 	if minElem < 1 {
 		minElem = 1
 	}
-	if n > len(r.b)/minElem {
-		r.malformed("array of " + strconv.Itoa(n) + " elements cannot fit in " + strconv.Itoa(len(r.b)) + " bytes")
+	if left := r.left(); n > left/minElem {
+		r.malformed("array of " + strconv.Itoa(n) + " elements cannot fit in " + strconv.Itoa(left) + " bytes")
 		return -2
 	}
 	return n
 }
 
-// tagged returns a reader over the next size bytes, for a tagged field.
+// tagged returns a reader over the next size bytes, for a tagged field, and
+// moves r past them.
 func (r *reader) tagged(size int) reader {
-	sub := reader{start: r.offset(), size: size, alias: r.alias}
-	sub.b = r.take(size)
-	if r.bad != 0 {
+	sub := reader{alias: r.alias}
+	if size > r.left() {
+		r.truncated()
 		sub.bad, sub.at = r.bad, r.at
+		return sub
 	}
+	sub.buf, sub.off = r.buf[:r.off+size], r.off
+	r.off += size
 	return sub
 }
 
 // endTagged checks that a tagged field consumed its whole payload and moves
 // any problem back to the parent reader.
 func (r *reader) endTagged(sub *reader) {
-	if sub.bad == 0 && len(sub.b) != 0 {
-		sub.malformed("tagged field has " + strconv.Itoa(len(sub.b)) + " unread bytes")
+	if sub.bad == 0 && sub.left() != 0 {
+		sub.malformed("tagged field has " + strconv.Itoa(sub.left()) + " unread bytes")
 	}
 	if sub.bad != 0 && r.bad == 0 {
 		r.bad, r.at, r.msg, r.err = sub.bad, sub.at, sub.msg, sub.err
-		r.b = nil
+		r.off = len(r.buf)
 	}
 }
 
 // finish applies the trailing-bytes rule of a top-level decode.
 func (r *reader) finish(typ string, o DecodeOptions) error {
-	if r.bad == 0 && !o.AllowTrailing && len(r.b) != 0 {
-		r.malformed(strconv.Itoa(len(r.b)) + " trailing bytes")
+	if r.bad == 0 && !o.AllowTrailing && r.left() != 0 {
+		r.malformed(strconv.Itoa(r.left()) + " trailing bytes")
 	}
 	if r.bad != 0 {
 		return r.fail(typ, "")
