@@ -20,7 +20,7 @@ func TestPrimitives(t *testing.T) {
 	for _, v := range []uint32{0, 127, 128, 16383, 16384, math.MaxUint32} {
 		w.uvarint(v)
 	}
-	r := newReader(w.b, false)
+	r := newReader(w.out(), false)
 	if r.i8() != -3 || !r.boolean() || r.i16() != -2 || r.u16() != 65000 || r.i32() != -7 ||
 		r.u32() != math.MaxUint32 || r.i64() != math.MinInt64 || r.f64() != 2.5 || r.uuid() != (UUID{1, 2, 3}) {
 		t.Fatal("fixed-width round trip failed")
@@ -64,13 +64,13 @@ func TestReaderErrors(t *testing.T) {
 
 func TestSized(t *testing.T) {
 	for _, n := range []int{0, 1, 127, 128, 20000} {
-		w := writer{b: []byte{9}}
-		start := len(w.b)
+		w := newWriter([]byte{9})
+		start := w.mark()
 		for i := 0; i < n; i++ {
-			w.b = append(w.b, byte(i))
+			w.i8(int8(i))
 		}
 		w.sized(start)
-		r := newReader(w.b[1:], false)
+		r := newReader(w.out()[1:], false)
 		if got := int(r.uvarint()); got != n || r.left() != n {
 			t.Fatalf("sized %d: got prefix %d and %d bytes", n, got, r.left())
 		}

@@ -423,12 +423,12 @@ func (v *AlterPartitionRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "AlterPartitionRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -769,12 +769,12 @@ func (v *AlterPartitionResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "AlterPartitionResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -284,12 +284,12 @@ func (v *AlterPartitionReassignmentsRequest) AppendTo(dst []byte) ([]byte, error
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "AlterPartitionReassignmentsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -617,12 +617,12 @@ func (v *AlterPartitionReassignmentsResponse) AppendTo(dst []byte) ([]byte, erro
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "AlterPartitionReassignmentsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -280,12 +280,12 @@ func (v *AlterUserScramCredentialsRequest) AppendTo(dst []byte) ([]byte, error) 
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "AlterUserScramCredentialsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -496,12 +496,12 @@ func (v *AlterUserScramCredentialsResponse) AppendTo(dst []byte) ([]byte, error)
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "AlterUserScramCredentialsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -103,12 +103,12 @@ func (v *ApiVersionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "ApiVersionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -265,7 +265,7 @@ func (v *ApiVersionsResponse) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 3 && len(v.SupportedFeatures) != 0 {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.length(len(v.SupportedFeatures), flexible, true)
 			for i := range v.SupportedFeatures {
 				v.SupportedFeatures[i].encode(w, version)
@@ -278,14 +278,14 @@ func (v *ApiVersionsResponse) encode(w *writer, version int16) {
 		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 3 && v.FinalizedFeaturesEpoch != -1 {
 			w.uvarint(1)
-			start := len(w.b)
+			start := w.mark()
 			w.i64(v.FinalizedFeaturesEpoch)
 			w.sized(start)
 		}
 		w.unknownTags(v.UnknownTags.Fields(), 1, 2)
 		if version >= 3 && len(v.FinalizedFeatures) != 0 {
 			w.uvarint(2)
-			start := len(w.b)
+			start := w.mark()
 			w.length(len(v.FinalizedFeatures), flexible, true)
 			for i := range v.FinalizedFeatures {
 				v.FinalizedFeatures[i].encode(w, version)
@@ -298,7 +298,7 @@ func (v *ApiVersionsResponse) encode(w *writer, version int16) {
 		w.unknownTags(v.UnknownTags.Fields(), 2, 3)
 		if version >= 3 && v.ZkMigrationReady != false {
 			w.uvarint(3)
-			start := len(w.b)
+			start := w.mark()
 			w.boolean(v.ZkMigrationReady)
 			w.sized(start)
 		}
@@ -688,12 +688,12 @@ func (v *ApiVersionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "ApiVersionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -64,7 +64,7 @@ func (v *BrokerHeartbeatRequest) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 1 && len(v.OfflineLogDirs) != 0 {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.length(len(v.OfflineLogDirs), flexible, true)
 			for i := range v.OfflineLogDirs {
 				w.uuid(v.OfflineLogDirs[i])
@@ -167,12 +167,12 @@ func (v *BrokerHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "BrokerHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -312,12 +312,12 @@ func (v *BrokerHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "BrokerHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

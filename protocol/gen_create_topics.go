@@ -385,12 +385,12 @@ func (v *CreateTopicsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
 		return dst, &EncodeError{Type: "CreateTopicsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -615,7 +615,7 @@ func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int
 		w.uvarint(uint32(nt))
 		if version >= 5 && v.TopicConfigErrorCode != 0 {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.i16(v.TopicConfigErrorCode)
 			w.sized(start)
 		}
@@ -865,12 +865,12 @@ func (v *CreateTopicsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
 		return dst, &EncodeError{Type: "CreateTopicsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

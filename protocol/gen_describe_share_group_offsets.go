@@ -260,12 +260,12 @@ func (v *DescribeShareGroupOffsetsRequest) AppendTo(dst []byte) ([]byte, error) 
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -687,12 +687,12 @@ func (v *DescribeShareGroupOffsetsResponse) AppendTo(dst []byte) ([]byte, error)
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -153,12 +153,12 @@ func (v *DescribeUserScramCredentialsRequest) AppendTo(dst []byte) ([]byte, erro
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DescribeUserScramCredentialsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -480,12 +480,12 @@ func (v *DescribeUserScramCredentialsResponse) AppendTo(dst []byte) ([]byte, err
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DescribeUserScramCredentialsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

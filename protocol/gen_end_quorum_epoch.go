@@ -545,12 +545,12 @@ func (v *EndQuorumEpochRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "EndQuorumEpochRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -683,7 +683,7 @@ func (v *EndQuorumEpochResponse) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.length(len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
 				v.NodeEndpoints[i].encode(w, version)
@@ -999,12 +999,12 @@ func (v *EndQuorumEpochResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "EndQuorumEpochResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

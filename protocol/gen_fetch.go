@@ -207,7 +207,7 @@ func (v *FetchRequest) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 12 && v.ClusterId != nil {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			if v.ClusterId == nil && !(version >= 12) {
 				w.fail("FetchRequest", "ClusterId", version, ErrInvalidValue)
 				return
@@ -221,7 +221,7 @@ func (v *FetchRequest) encode(w *writer, version int16) {
 		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 15 && !v.ReplicaState.isDefault() {
 			w.uvarint(1)
-			start := len(w.b)
+			start := w.mark()
 			v.ReplicaState.encode(w, version)
 			if w.err != nil {
 				return
@@ -573,14 +573,14 @@ func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 17 && v.ReplicaDirectoryId != (UUID{}) {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.uuid(v.ReplicaDirectoryId)
 			w.sized(start)
 		}
 		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 18 && v.HighWatermark != 9223372036854775807 {
 			w.uvarint(1)
-			start := len(w.b)
+			start := w.mark()
 			w.i64(v.HighWatermark)
 			w.sized(start)
 		}
@@ -796,12 +796,12 @@ func (v *FetchRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
 		return dst, &EncodeError{Type: "FetchRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -1028,7 +1028,7 @@ func (v *FetchResponse) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 16 && len(v.NodeEndpoints) != 0 {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.length(len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
 				v.NodeEndpoints[i].encode(w, version)
@@ -1290,7 +1290,7 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 12 && !v.DivergingEpoch.isDefault() {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			v.DivergingEpoch.encode(w, version)
 			if w.err != nil {
 				return
@@ -1300,7 +1300,7 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
 		if version >= 12 && !v.CurrentLeader.isDefault() {
 			w.uvarint(1)
-			start := len(w.b)
+			start := w.mark()
 			v.CurrentLeader.encode(w, version)
 			if w.err != nil {
 				return
@@ -1310,7 +1310,7 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 		w.unknownTags(v.UnknownTags.Fields(), 1, 2)
 		if version >= 12 && !v.SnapshotId.isDefault() {
 			w.uvarint(2)
-			start := len(w.b)
+			start := w.mark()
 			v.SnapshotId.encode(w, version)
 			if w.err != nil {
 				return
@@ -1804,12 +1804,12 @@ func (v *FetchResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
 		return dst, &EncodeError{Type: "FetchResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

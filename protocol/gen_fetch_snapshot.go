@@ -106,7 +106,7 @@ func (v *FetchSnapshotRequest) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if v.ClusterId != nil {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			if !w.nstr(v.ClusterId, flexible) {
 				w.fail("FetchSnapshotRequest", "ClusterId", version, ErrInvalidValue)
 				return
@@ -279,7 +279,7 @@ func (v *FetchSnapshotRequestPartitionSnapshot) encode(w *writer, version int16)
 		w.uvarint(uint32(nt))
 		if version >= 1 && v.ReplicaDirectoryId != (UUID{}) {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.uuid(v.ReplicaDirectoryId)
 			w.sized(start)
 		}
@@ -409,12 +409,12 @@ func (v *FetchSnapshotRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "FetchSnapshotRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -587,7 +587,7 @@ func (v *FetchSnapshotResponse) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.length(len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
 				v.NodeEndpoints[i].encode(w, version)
@@ -779,7 +779,7 @@ func (v *FetchSnapshotResponsePartitionSnapshot) encode(w *writer, version int16
 		w.uvarint(uint32(nt))
 		if !v.CurrentLeader.isDefault() {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			v.CurrentLeader.encode(w, version)
 			if w.err != nil {
 				return
@@ -1051,12 +1051,12 @@ func (v *FetchSnapshotResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "FetchSnapshotResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -255,12 +255,12 @@ func (v *InitializeShareGroupStateRequest) AppendTo(dst []byte) ([]byte, error) 
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "InitializeShareGroupStateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -538,12 +538,12 @@ func (v *InitializeShareGroupStateResponse) AppendTo(dst []byte) ([]byte, error)
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "InitializeShareGroupStateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

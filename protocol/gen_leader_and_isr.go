@@ -39,12 +39,12 @@ func (v *LeaderAndIsrRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "LeaderAndIsrRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -111,12 +111,12 @@ func (v *LeaderAndIsrResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "LeaderAndIsrResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

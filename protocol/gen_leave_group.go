@@ -267,12 +267,12 @@ func (v *LeaveGroupRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
 		return dst, &EncodeError{Type: "LeaveGroupRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -543,12 +543,12 @@ func (v *LeaveGroupResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
 		return dst, &EncodeError{Type: "LeaveGroupResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -261,12 +261,12 @@ func (v *OffsetForLeaderEpochRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "OffsetForLeaderEpochRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -558,12 +558,12 @@ func (v *OffsetForLeaderEpochResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "OffsetForLeaderEpochResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

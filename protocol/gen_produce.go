@@ -292,12 +292,12 @@ func (v *ProduceRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 3 && v.Version <= 13) {
 		return dst, &EncodeError{Type: "ProduceRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -472,7 +472,7 @@ func (v *ProduceResponse) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if version >= 10 && len(v.NodeEndpoints) != 0 {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			w.length(len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
 				v.NodeEndpoints[i].encode(w, version)
@@ -702,7 +702,7 @@ func (v *ProduceResponsePartitionProduceResponse) encode(w *writer, version int1
 		w.uvarint(uint32(nt))
 		if version >= 10 && !v.CurrentLeader.isDefault() {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			v.CurrentLeader.encode(w, version)
 			if w.err != nil {
 				return
@@ -1093,12 +1093,12 @@ func (v *ProduceResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 3 && v.Version <= 13) {
 		return dst, &EncodeError{Type: "ProduceResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

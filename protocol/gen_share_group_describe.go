@@ -104,12 +104,12 @@ func (v *ShareGroupDescribeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "ShareGroupDescribeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -696,12 +696,12 @@ func (v *ShareGroupDescribeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "ShareGroupDescribeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -283,12 +283,12 @@ func (v *UpdateRaftVoterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "UpdateRaftVoterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -378,7 +378,7 @@ func (v *UpdateRaftVoterResponse) encode(w *writer, version int16) {
 		w.uvarint(uint32(nt))
 		if !v.CurrentLeader.isDefault() {
 			w.uvarint(0)
-			start := len(w.b)
+			start := w.mark()
 			v.CurrentLeader.encode(w, version)
 			if w.err != nil {
 				return
@@ -518,12 +518,12 @@ func (v *UpdateRaftVoterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "UpdateRaftVoterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := writer{b: dst}
+	w := newWriter(dst)
 	v.encode(&w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.b, nil
+	return w.out(), nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

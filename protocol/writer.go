@@ -71,11 +71,28 @@ func (u *UnknownTags) Reset() {
 	}
 }
 
-// writer appends to a caller's buffer. The first error sticks; generated
-// code returns as soon as it sees one.
+// writer appends to a caller's buffer. It writes into the buffer's spare
+// capacity and tracks the length as an integer, so that a field costs no
+// slice-header store (and no GC write barrier); the slice is replaced only
+// when it must grow. The first error sticks; generated code returns as
+// soon as it sees one.
 type writer struct {
-	b   []byte
+	b   []byte // b[:n] is the output so far; len(b) is the usable capacity
+	n   int
 	err error
+}
+
+func newWriter(dst []byte) writer { return writer{b: dst[:cap(dst)], n: len(dst)} }
+
+// out returns everything written, including the caller's prefix.
+func (w *writer) out() []byte { return w.b[:w.n] }
+
+// grow makes room for k more bytes.
+func (w *writer) grow(k int) {
+	c := max(2*len(w.b), w.n+k, 256)
+	nb := make([]byte, c)
+	copy(nb, w.b[:w.n])
+	w.b = nb
 }
 
 func (w *writer) fail(typ, field string, version int16, kind error) {
@@ -84,30 +101,88 @@ func (w *writer) fail(typ, field string, version int16, kind error) {
 	}
 }
 
-func (w *writer) i8(v int8) { w.b = append(w.b, byte(v)) }
-
-func (w *writer) boolean(v bool) {
-	if v {
-		w.b = append(w.b, 1)
-	} else {
-		w.b = append(w.b, 0)
+func (w *writer) i8(v int8) {
+	if w.n >= len(w.b) {
+		w.grow(1)
 	}
+	w.b[w.n] = byte(v)
+	w.n++
 }
 
-func (w *writer) u16(v uint16)  { w.b = binary.BigEndian.AppendUint16(w.b, v) }
-func (w *writer) i16(v int16)   { w.b = binary.BigEndian.AppendUint16(w.b, uint16(v)) }
-func (w *writer) u32(v uint32)  { w.b = binary.BigEndian.AppendUint32(w.b, v) }
-func (w *writer) i32(v int32)   { w.b = binary.BigEndian.AppendUint32(w.b, uint32(v)) }
-func (w *writer) i64(v int64)   { w.b = binary.BigEndian.AppendUint64(w.b, uint64(v)) }
-func (w *writer) f64(v float64) { w.b = binary.BigEndian.AppendUint64(w.b, math.Float64bits(v)) }
-func (w *writer) uuid(v UUID)   { w.b = append(w.b, v[:]...) }
+func (w *writer) boolean(v bool) {
+	var b int8
+	if v {
+		b = 1
+	}
+	w.i8(b)
+}
+
+func (w *writer) u16(v uint16) {
+	if len(w.b)-w.n < 2 {
+		w.grow(2)
+	}
+	binary.BigEndian.PutUint16(w.b[w.n:], v)
+	w.n += 2
+}
+
+func (w *writer) i16(v int16) { w.u16(uint16(v)) }
+
+func (w *writer) u32(v uint32) {
+	if len(w.b)-w.n < 4 {
+		w.grow(4)
+	}
+	binary.BigEndian.PutUint32(w.b[w.n:], v)
+	w.n += 4
+}
+
+func (w *writer) i32(v int32) { w.u32(uint32(v)) }
+
+func (w *writer) i64(v int64) {
+	if len(w.b)-w.n < 8 {
+		w.grow(8)
+	}
+	binary.BigEndian.PutUint64(w.b[w.n:], uint64(v))
+	w.n += 8
+}
+
+func (w *writer) f64(v float64) { w.i64(int64(math.Float64bits(v))) }
+
+func (w *writer) uuid(v UUID) { w.raw(v[:]) }
+
+// raw appends p as is.
+func (w *writer) raw(p []byte) {
+	if len(w.b)-w.n < len(p) {
+		w.grow(len(p))
+	}
+	w.n += copy(w.b[w.n:], p)
+}
+
+func (w *writer) rawString(s string) {
+	if len(w.b)-w.n < len(s) {
+		w.grow(len(s))
+	}
+	w.n += copy(w.b[w.n:], s)
+}
 
 func (w *writer) uvarint(v uint32) {
+	if v < 0x80 {
+		w.i8(int8(v))
+		return
+	}
+	w.uvarintSlow(v)
+}
+
+func (w *writer) uvarintSlow(v uint32) {
+	if len(w.b)-w.n < 5 {
+		w.grow(5)
+	}
 	for v >= 0x80 {
-		w.b = append(w.b, byte(v)|0x80)
+		w.b[w.n] = byte(v) | 0x80
+		w.n++
 		v >>= 7
 	}
-	w.b = append(w.b, byte(v))
+	w.b[w.n] = byte(v)
+	w.n++
 }
 
 func uvarintLen(v uint32) int {
@@ -138,7 +213,7 @@ func (w *writer) str(s string, compact bool) bool {
 		return false
 	}
 	w.length(len(s), compact, false)
-	w.b = append(w.b, s...)
+	w.rawString(s)
 	return true
 }
 
@@ -159,18 +234,22 @@ func (w *writer) bytes(b []byte, compact, nullable bool) {
 		return
 	}
 	w.length(len(b), compact, true)
-	w.b = append(w.b, b...)
+	w.raw(b)
 }
 
-// sized finishes a tagged field whose payload was appended from start: it
+// mark returns the current length, for sized.
+func (w *writer) mark() int { return w.n }
+
+// sized finishes a tagged field whose payload was written from start: it
 // inserts the payload's uvarint size in front of it.
 func (w *writer) sized(start int) {
-	n := len(w.b) - start
+	n := w.n - start
 	k := uvarintLen(uint32(n))
-	for i := 0; i < k; i++ {
-		w.b = append(w.b, 0)
+	if len(w.b)-w.n < k {
+		w.grow(k)
 	}
-	copy(w.b[start+k:], w.b[start:start+n])
+	copy(w.b[start+k:], w.b[start:w.n])
+	w.n += k
 	v := uint32(n)
 	for i := 0; i < k; i++ {
 		c := byte(v & 0x7f)
@@ -188,7 +267,7 @@ func (w *writer) unknownTags(tags []TaggedField, lo, hi uint64) {
 		if uint64(t.Tag) >= lo && uint64(t.Tag) < hi {
 			w.uvarint(t.Tag)
 			w.uvarint(uint32(len(t.Data)))
-			w.b = append(w.b, t.Data...)
+			w.raw(t.Data)
 		}
 	}
 }
