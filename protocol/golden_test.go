@@ -124,7 +124,9 @@ func newByName(name string) Message {
 // TestJavaGolden decodes messages serialized by the Java client, checks
 // some of their fields, and re-encodes them to the identical bytes.
 func TestJavaGolden(t *testing.T) {
-	for _, c := range javaGolden(t) {
+	cases := javaGolden(t)
+	defer func() { t.Logf("%d Java-serialized messages decoded and re-encoded byte for byte", len(cases)) }()
+	for _, c := range cases {
 		label := c.name + " v" + strconv.Itoa(int(c.version))
 		data := c.data
 		if c.name == "ConsumerProtocolAssignment" {
@@ -263,6 +265,28 @@ func checkGolden(t *testing.T, label string, m Message) {
 	case *DescribeConfigsResponse:
 		c := x.Results[0].Configs[0]
 		want(t, label, "config", strp(c.Value) == "604800000" && c.ConfigSource == 5 && len(c.Synonyms) == 1 && c.Synonyms[0].Value == nil)
+	case *ConsumerGroupHeartbeatResponse:
+		want(t, label, "member", strp(x.MemberId) == "member-9" && x.MemberEpoch == 12)
+		if v == 0 {
+			want(t, label, "nullable struct present", x.Assignment != nil && len(x.Assignment.TopicPartitions) == 1 &&
+				x.Assignment.TopicPartitions[0].TopicId == topicID && x.Assignment.TopicPartitions[0].Partitions[1] == 3)
+		} else {
+			want(t, label, "nullable struct null", x.Assignment == nil)
+		}
+	case *DescribeClientQuotasResponse:
+		e := x.Entries[0]
+		want(t, label, "float64", e.Values[0].Key == "producer_byte_rate" && e.Values[0].Value == 1.5e6 && e.Entity[0].EntityName == nil)
+	case *BeginQuorumEpochResponse:
+		want(t, label, "partition", x.Topics[0].Partitions[0].LeaderId == 3000)
+		if v >= 1 {
+			want(t, label, "tagged uint16 port", len(x.NodeEndpoints) == 1 && x.NodeEndpoints[0].Port == 65000)
+		}
+	case *ApiVersionsResponse:
+		want(t, label, "keys", len(x.ApiKeys) == 2 && x.ApiKeys[1].ApiKey == 18 && x.ApiKeys[1].MaxVersion == 4)
+		if v >= 3 {
+			want(t, label, "tagged features", len(x.SupportedFeatures) == 1 && x.SupportedFeatures[0].MaxVersion == 27 &&
+				x.FinalizedFeaturesEpoch == 123 && x.ZkMigrationReady && x.FinalizedFeatures[0].MinVersionLevel == 27)
+		}
 	case *RequestHeader:
 		want(t, label, "header", x.RequestApiKey == 1 && x.RequestApiVersion == 12 && x.CorrelationId == 99 && strp(x.ClientId) == "gregor")
 	case *ResponseHeader:

@@ -227,6 +227,57 @@ public class Golden {
         return new DescribeConfigsResponseData().setThrottleTimeMs(2).setResults(new ArrayList<>(Arrays.asList(r)));
     }
 
+    static ConsumerGroupHeartbeatResponseData heartbeatResponse(int v) {
+        ConsumerGroupHeartbeatResponseData d = new ConsumerGroupHeartbeatResponseData().setThrottleTimeMs(0)
+            .setErrorCode((short) 0).setMemberId("member-9").setMemberEpoch(12).setHeartbeatIntervalMs(5000);
+        if (v == 0) {
+            d.setAssignment(new ConsumerGroupHeartbeatResponseData.Assignment().setTopicPartitions(
+                new ArrayList<>(Arrays.asList(new ConsumerGroupHeartbeatResponseData.TopicPartitions()
+                    .setTopicId(TOPIC_ID).setPartitions(Arrays.asList(1, 3))))));
+        } else {
+            d.setAssignment(null);
+        }
+        return d;
+    }
+
+    static DescribeClientQuotasResponseData clientQuotas(int v) {
+        DescribeClientQuotasResponseData.EntryData e = new DescribeClientQuotasResponseData.EntryData()
+            .setEntity(new ArrayList<>(Arrays.asList(new DescribeClientQuotasResponseData.EntityData()
+                .setEntityType("user").setEntityName(null))))
+            .setValues(new ArrayList<>(Arrays.asList(new DescribeClientQuotasResponseData.ValueData()
+                .setKey("producer_byte_rate").setValue(1.5e6))));
+        return new DescribeClientQuotasResponseData().setThrottleTimeMs(0).setErrorCode((short) 0)
+            .setErrorMessage(null).setEntries(new ArrayList<>(Arrays.asList(e)));
+    }
+
+    static BeginQuorumEpochResponseData beginQuorum(int v) {
+        BeginQuorumEpochResponseData d = new BeginQuorumEpochResponseData().setErrorCode((short) 0)
+            .setTopics(new ArrayList<>(Arrays.asList(new BeginQuorumEpochResponseData.TopicData().setTopicName("__cluster_metadata")
+                .setPartitions(new ArrayList<>(Arrays.asList(new BeginQuorumEpochResponseData.PartitionData()
+                    .setPartitionIndex(0).setLeaderId(3000).setLeaderEpoch(7)))))));
+        if (v >= 1) {
+            BeginQuorumEpochResponseData.NodeEndpointCollection eps = new BeginQuorumEpochResponseData.NodeEndpointCollection();
+            eps.add(new BeginQuorumEpochResponseData.NodeEndpoint().setNodeId(3000).setHost("ctl").setPort(65000));
+            d.setNodeEndpoints(eps);
+        }
+        return d;
+    }
+
+    static ApiVersionsResponseData apiVersions(int v) {
+        ApiVersionsResponseData.ApiVersionCollection ks = new ApiVersionsResponseData.ApiVersionCollection();
+        ks.add(new ApiVersionsResponseData.ApiVersion().setApiKey((short) 0).setMinVersion((short) 3).setMaxVersion((short) 12));
+        ks.add(new ApiVersionsResponseData.ApiVersion().setApiKey((short) 18).setMinVersion((short) 0).setMaxVersion((short) 4));
+        ApiVersionsResponseData d = new ApiVersionsResponseData().setErrorCode((short) 0).setApiKeys(ks).setThrottleTimeMs(0);
+        if (v >= 3) {
+            ApiVersionsResponseData.SupportedFeatureKeyCollection sf = new ApiVersionsResponseData.SupportedFeatureKeyCollection();
+            sf.add(new ApiVersionsResponseData.SupportedFeatureKey().setName("metadata.version").setMinVersion((short) 7).setMaxVersion((short) 27));
+            ApiVersionsResponseData.FinalizedFeatureKeyCollection ff = new ApiVersionsResponseData.FinalizedFeatureKeyCollection();
+            ff.add(new ApiVersionsResponseData.FinalizedFeatureKey().setName("metadata.version").setMinVersionLevel((short) 27).setMaxVersionLevel((short) 27));
+            d.setSupportedFeatures(sf).setFinalizedFeaturesEpoch(123).setFinalizedFeatures(ff).setZkMigrationReady(true);
+        }
+        return d;
+    }
+
     public static void main(String[] args) {
         for (int v : new int[] {3, 9, 13}) emit("ProduceRequest", produce(v), v);
         for (int v : new int[] {4, 12, 15, 17}) emit("FetchRequest", fetchRequest(v), v);
@@ -242,6 +293,10 @@ public class Golden {
         for (int v : new int[] {1, 4}) emit("DescribeConfigsRequest", describeConfigsRequest(v), v);
         for (int v : new int[] {1, 4}) emit("DescribeConfigsResponse", describeConfigsResponse(v), v);
         for (int v : new int[] {0, 3}) emitBytes("ConsumerProtocolAssignment", v, assignment(v));
+        for (int v : new int[] {0, 1}) emit("ConsumerGroupHeartbeatResponse", heartbeatResponse(v), v);
+        for (int v : new int[] {0, 1}) emit("DescribeClientQuotasResponse", clientQuotas(v), v);
+        for (int v : new int[] {0, 1}) emit("BeginQuorumEpochResponse", beginQuorum(v), v);
+        for (int v : new int[] {0, 3, 4}) emit("ApiVersionsResponse", apiVersions(v), v);
         // Headers: a v2 request header with a client id, and a v1 response header.
         RequestHeaderData rh = new RequestHeaderData().setRequestApiKey((short) 1).setRequestApiVersion((short) 12)
             .setCorrelationId(99).setClientId("gregor");
