@@ -26,6 +26,12 @@
 // non-default value (unless the spec marks it ignorable), when a value
 // cannot be represented, or when the version is not supported.
 //
+// Fields keep the defaults of the specs (often -1), which differ from Go's
+// zero values: build values with the New<Type> constructors, Default, or
+// ResponseKind/RequestKind, all of which set them. A zero-valued struct
+// literal can fail to encode at versions that lack a field whose default is
+// not zero, because that field then looks set.
+//
 // Nullable strings and structs are pointers; nullable bytes and arrays are
 // nil when null. Non-nullable nil slices encode as empty. Tagged fields that
 // this codec does not know are kept in UnknownTags and written back.

@@ -132,9 +132,11 @@ func (v *AddOffsetsToTxnRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AddOffsetsToTxnRequest", o)
 }
 
-// ResponseKind returns an empty AddOffsetsToTxnResponse at the same version.
+// ResponseKind returns a AddOffsetsToTxnResponse with defaults set, at the same version.
 func (v *AddOffsetsToTxnRequest) ResponseKind() Response {
-	return &AddOffsetsToTxnResponse{Version: v.Version}
+	r := NewAddOffsetsToTxnResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAddOffsetsToTxnRequest returns a AddOffsetsToTxnRequest with every field at its default.
@@ -250,9 +252,11 @@ func (v *AddOffsetsToTxnResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AddOffsetsToTxnResponse", o)
 }
 
-// RequestKind returns an empty AddOffsetsToTxnRequest at the same version.
+// RequestKind returns a AddOffsetsToTxnRequest with defaults set, at the same version.
 func (v *AddOffsetsToTxnResponse) RequestKind() Request {
-	return &AddOffsetsToTxnRequest{Version: v.Version}
+	r := NewAddOffsetsToTxnRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAddOffsetsToTxnResponse returns a AddOffsetsToTxnResponse with every field at its default.

@@ -459,9 +459,11 @@ func (v *AddPartitionsToTxnRequest) DecodeWith(b []byte, o DecodeOptions) error 
 	return r.finish("AddPartitionsToTxnRequest", o)
 }
 
-// ResponseKind returns an empty AddPartitionsToTxnResponse at the same version.
+// ResponseKind returns a AddPartitionsToTxnResponse with defaults set, at the same version.
 func (v *AddPartitionsToTxnRequest) ResponseKind() Response {
-	return &AddPartitionsToTxnResponse{Version: v.Version}
+	r := NewAddPartitionsToTxnResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAddPartitionsToTxnRequest returns a AddPartitionsToTxnRequest with every field at its default.
@@ -904,9 +906,11 @@ func (v *AddPartitionsToTxnResponse) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("AddPartitionsToTxnResponse", o)
 }
 
-// RequestKind returns an empty AddPartitionsToTxnRequest at the same version.
+// RequestKind returns a AddPartitionsToTxnRequest with defaults set, at the same version.
 func (v *AddPartitionsToTxnResponse) RequestKind() Request {
-	return &AddPartitionsToTxnRequest{Version: v.Version}
+	r := NewAddPartitionsToTxnRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAddPartitionsToTxnResponse returns a AddPartitionsToTxnResponse with every field at its default.

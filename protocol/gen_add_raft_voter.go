@@ -234,9 +234,11 @@ func (v *AddRaftVoterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AddRaftVoterRequest", o)
 }
 
-// ResponseKind returns an empty AddRaftVoterResponse at the same version.
+// ResponseKind returns a AddRaftVoterResponse with defaults set, at the same version.
 func (v *AddRaftVoterRequest) ResponseKind() Response {
-	return &AddRaftVoterResponse{Version: v.Version}
+	r := NewAddRaftVoterResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAddRaftVoterRequest returns a AddRaftVoterRequest with every field at its default.
@@ -366,8 +368,12 @@ func (v *AddRaftVoterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AddRaftVoterResponse", o)
 }
 
-// RequestKind returns an empty AddRaftVoterRequest at the same version.
-func (v *AddRaftVoterResponse) RequestKind() Request { return &AddRaftVoterRequest{Version: v.Version} }
+// RequestKind returns a AddRaftVoterRequest with defaults set, at the same version.
+func (v *AddRaftVoterResponse) RequestKind() Request {
+	r := NewAddRaftVoterRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewAddRaftVoterResponse returns a AddRaftVoterResponse with every field at its default.
 func NewAddRaftVoterResponse() *AddRaftVoterResponse {

@@ -108,9 +108,11 @@ func (v *AllocateProducerIdsRequest) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("AllocateProducerIdsRequest", o)
 }
 
-// ResponseKind returns an empty AllocateProducerIdsResponse at the same version.
+// ResponseKind returns a AllocateProducerIdsResponse with defaults set, at the same version.
 func (v *AllocateProducerIdsRequest) ResponseKind() Response {
-	return &AllocateProducerIdsResponse{Version: v.Version}
+	r := NewAllocateProducerIdsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAllocateProducerIdsRequest returns a AllocateProducerIdsRequest with every field at its default.
@@ -244,9 +246,11 @@ func (v *AllocateProducerIdsResponse) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("AllocateProducerIdsResponse", o)
 }
 
-// RequestKind returns an empty AllocateProducerIdsRequest at the same version.
+// RequestKind returns a AllocateProducerIdsRequest with defaults set, at the same version.
 func (v *AllocateProducerIdsResponse) RequestKind() Request {
-	return &AllocateProducerIdsRequest{Version: v.Version}
+	r := NewAllocateProducerIdsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAllocateProducerIdsResponse returns a AllocateProducerIdsResponse with every field at its default.

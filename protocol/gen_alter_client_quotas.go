@@ -365,9 +365,11 @@ func (v *AlterClientQuotasRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AlterClientQuotasRequest", o)
 }
 
-// ResponseKind returns an empty AlterClientQuotasResponse at the same version.
+// ResponseKind returns a AlterClientQuotasResponse with defaults set, at the same version.
 func (v *AlterClientQuotasRequest) ResponseKind() Response {
-	return &AlterClientQuotasResponse{Version: v.Version}
+	r := NewAlterClientQuotasResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterClientQuotasRequest returns a AlterClientQuotasRequest with every field at its default.
@@ -663,9 +665,11 @@ func (v *AlterClientQuotasResponse) DecodeWith(b []byte, o DecodeOptions) error 
 	return r.finish("AlterClientQuotasResponse", o)
 }
 
-// RequestKind returns an empty AlterClientQuotasRequest at the same version.
+// RequestKind returns a AlterClientQuotasRequest with defaults set, at the same version.
 func (v *AlterClientQuotasResponse) RequestKind() Request {
-	return &AlterClientQuotasRequest{Version: v.Version}
+	r := NewAlterClientQuotasRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterClientQuotasResponse returns a AlterClientQuotasResponse with every field at its default.

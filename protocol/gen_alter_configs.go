@@ -286,9 +286,11 @@ func (v *AlterConfigsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AlterConfigsRequest", o)
 }
 
-// ResponseKind returns an empty AlterConfigsResponse at the same version.
+// ResponseKind returns a AlterConfigsResponse with defaults set, at the same version.
 func (v *AlterConfigsRequest) ResponseKind() Response {
-	return &AlterConfigsResponse{Version: v.Version}
+	r := NewAlterConfigsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterConfigsRequest returns a AlterConfigsRequest with every field at its default.
@@ -509,8 +511,12 @@ func (v *AlterConfigsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AlterConfigsResponse", o)
 }
 
-// RequestKind returns an empty AlterConfigsRequest at the same version.
-func (v *AlterConfigsResponse) RequestKind() Request { return &AlterConfigsRequest{Version: v.Version} }
+// RequestKind returns a AlterConfigsRequest with defaults set, at the same version.
+func (v *AlterConfigsResponse) RequestKind() Request {
+	r := NewAlterConfigsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewAlterConfigsResponse returns a AlterConfigsResponse with every field at its default.
 func NewAlterConfigsResponse() *AlterConfigsResponse {

@@ -446,9 +446,11 @@ func (v *AlterPartitionRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AlterPartitionRequest", o)
 }
 
-// ResponseKind returns an empty AlterPartitionResponse at the same version.
+// ResponseKind returns a AlterPartitionResponse with defaults set, at the same version.
 func (v *AlterPartitionRequest) ResponseKind() Response {
-	return &AlterPartitionResponse{Version: v.Version}
+	r := NewAlterPartitionResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterPartitionRequest returns a AlterPartitionRequest with every field at its default.
@@ -792,9 +794,11 @@ func (v *AlterPartitionResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("AlterPartitionResponse", o)
 }
 
-// RequestKind returns an empty AlterPartitionRequest at the same version.
+// RequestKind returns a AlterPartitionRequest with defaults set, at the same version.
 func (v *AlterPartitionResponse) RequestKind() Request {
-	return &AlterPartitionRequest{Version: v.Version}
+	r := NewAlterPartitionRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterPartitionResponse returns a AlterPartitionResponse with every field at its default.

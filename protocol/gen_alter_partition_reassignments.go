@@ -309,9 +309,11 @@ func (v *AlterPartitionReassignmentsRequest) DecodeWith(b []byte, o DecodeOption
 	return r.finish("AlterPartitionReassignmentsRequest", o)
 }
 
-// ResponseKind returns an empty AlterPartitionReassignmentsResponse at the same version.
+// ResponseKind returns a AlterPartitionReassignmentsResponse with defaults set, at the same version.
 func (v *AlterPartitionReassignmentsRequest) ResponseKind() Response {
-	return &AlterPartitionReassignmentsResponse{Version: v.Version}
+	r := NewAlterPartitionReassignmentsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterPartitionReassignmentsRequest returns a AlterPartitionReassignmentsRequest with every field at its default.
@@ -642,9 +644,11 @@ func (v *AlterPartitionReassignmentsResponse) DecodeWith(b []byte, o DecodeOptio
 	return r.finish("AlterPartitionReassignmentsResponse", o)
 }
 
-// RequestKind returns an empty AlterPartitionReassignmentsRequest at the same version.
+// RequestKind returns a AlterPartitionReassignmentsRequest with defaults set, at the same version.
 func (v *AlterPartitionReassignmentsResponse) RequestKind() Request {
-	return &AlterPartitionReassignmentsRequest{Version: v.Version}
+	r := NewAlterPartitionReassignmentsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterPartitionReassignmentsResponse returns a AlterPartitionReassignmentsResponse with every field at its default.

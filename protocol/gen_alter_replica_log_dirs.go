@@ -279,9 +279,11 @@ func (v *AlterReplicaLogDirsRequest) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("AlterReplicaLogDirsRequest", o)
 }
 
-// ResponseKind returns an empty AlterReplicaLogDirsResponse at the same version.
+// ResponseKind returns a AlterReplicaLogDirsResponse with defaults set, at the same version.
 func (v *AlterReplicaLogDirsRequest) ResponseKind() Response {
-	return &AlterReplicaLogDirsResponse{Version: v.Version}
+	r := NewAlterReplicaLogDirsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterReplicaLogDirsRequest returns a AlterReplicaLogDirsRequest with every field at its default.
@@ -558,9 +560,11 @@ func (v *AlterReplicaLogDirsResponse) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("AlterReplicaLogDirsResponse", o)
 }
 
-// RequestKind returns an empty AlterReplicaLogDirsRequest at the same version.
+// RequestKind returns a AlterReplicaLogDirsRequest with defaults set, at the same version.
 func (v *AlterReplicaLogDirsResponse) RequestKind() Request {
-	return &AlterReplicaLogDirsRequest{Version: v.Version}
+	r := NewAlterReplicaLogDirsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterReplicaLogDirsResponse returns a AlterReplicaLogDirsResponse with every field at its default.

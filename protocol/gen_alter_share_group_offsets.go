@@ -274,9 +274,11 @@ func (v *AlterShareGroupOffsetsRequest) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("AlterShareGroupOffsetsRequest", o)
 }
 
-// ResponseKind returns an empty AlterShareGroupOffsetsResponse at the same version.
+// ResponseKind returns a AlterShareGroupOffsetsResponse with defaults set, at the same version.
 func (v *AlterShareGroupOffsetsRequest) ResponseKind() Response {
-	return &AlterShareGroupOffsetsResponse{Version: v.Version}
+	r := NewAlterShareGroupOffsetsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterShareGroupOffsetsRequest returns a AlterShareGroupOffsetsRequest with every field at its default.
@@ -601,9 +603,11 @@ func (v *AlterShareGroupOffsetsResponse) DecodeWith(b []byte, o DecodeOptions) e
 	return r.finish("AlterShareGroupOffsetsResponse", o)
 }
 
-// RequestKind returns an empty AlterShareGroupOffsetsRequest at the same version.
+// RequestKind returns a AlterShareGroupOffsetsRequest with defaults set, at the same version.
 func (v *AlterShareGroupOffsetsResponse) RequestKind() Request {
-	return &AlterShareGroupOffsetsRequest{Version: v.Version}
+	r := NewAlterShareGroupOffsetsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterShareGroupOffsetsResponse returns a AlterShareGroupOffsetsResponse with every field at its default.

@@ -305,9 +305,11 @@ func (v *AlterUserScramCredentialsRequest) DecodeWith(b []byte, o DecodeOptions)
 	return r.finish("AlterUserScramCredentialsRequest", o)
 }
 
-// ResponseKind returns an empty AlterUserScramCredentialsResponse at the same version.
+// ResponseKind returns a AlterUserScramCredentialsResponse with defaults set, at the same version.
 func (v *AlterUserScramCredentialsRequest) ResponseKind() Response {
-	return &AlterUserScramCredentialsResponse{Version: v.Version}
+	r := NewAlterUserScramCredentialsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterUserScramCredentialsRequest returns a AlterUserScramCredentialsRequest with every field at its default.
@@ -521,9 +523,11 @@ func (v *AlterUserScramCredentialsResponse) DecodeWith(b []byte, o DecodeOptions
 	return r.finish("AlterUserScramCredentialsResponse", o)
 }
 
-// RequestKind returns an empty AlterUserScramCredentialsRequest at the same version.
+// RequestKind returns a AlterUserScramCredentialsRequest with defaults set, at the same version.
 func (v *AlterUserScramCredentialsResponse) RequestKind() Request {
-	return &AlterUserScramCredentialsRequest{Version: v.Version}
+	r := NewAlterUserScramCredentialsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAlterUserScramCredentialsResponse returns a AlterUserScramCredentialsResponse with every field at its default.

@@ -126,8 +126,12 @@ func (v *ApiVersionsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ApiVersionsRequest", o)
 }
 
-// ResponseKind returns an empty ApiVersionsResponse at the same version.
-func (v *ApiVersionsRequest) ResponseKind() Response { return &ApiVersionsResponse{Version: v.Version} }
+// ResponseKind returns a ApiVersionsResponse with defaults set, at the same version.
+func (v *ApiVersionsRequest) ResponseKind() Response {
+	r := NewApiVersionsResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewApiVersionsRequest returns a ApiVersionsRequest with every field at its default.
 func NewApiVersionsRequest() *ApiVersionsRequest {
@@ -711,8 +715,12 @@ func (v *ApiVersionsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ApiVersionsResponse", o)
 }
 
-// RequestKind returns an empty ApiVersionsRequest at the same version.
-func (v *ApiVersionsResponse) RequestKind() Request { return &ApiVersionsRequest{Version: v.Version} }
+// RequestKind returns a ApiVersionsRequest with defaults set, at the same version.
+func (v *ApiVersionsResponse) RequestKind() Request {
+	r := NewApiVersionsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewApiVersionsResponse returns a ApiVersionsResponse with every field at its default.
 func NewApiVersionsResponse() *ApiVersionsResponse {

@@ -345,9 +345,11 @@ func (v *AssignReplicasToDirsRequest) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("AssignReplicasToDirsRequest", o)
 }
 
-// ResponseKind returns an empty AssignReplicasToDirsResponse at the same version.
+// ResponseKind returns a AssignReplicasToDirsResponse with defaults set, at the same version.
 func (v *AssignReplicasToDirsRequest) ResponseKind() Response {
-	return &AssignReplicasToDirsResponse{Version: v.Version}
+	r := NewAssignReplicasToDirsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewAssignReplicasToDirsRequest returns a AssignReplicasToDirsRequest with every field at its default.
@@ -711,9 +713,11 @@ func (v *AssignReplicasToDirsResponse) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("AssignReplicasToDirsResponse", o)
 }
 
-// RequestKind returns an empty AssignReplicasToDirsRequest at the same version.
+// RequestKind returns a AssignReplicasToDirsRequest with defaults set, at the same version.
 func (v *AssignReplicasToDirsResponse) RequestKind() Request {
-	return &AssignReplicasToDirsRequest{Version: v.Version}
+	r := NewAssignReplicasToDirsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewAssignReplicasToDirsResponse returns a AssignReplicasToDirsResponse with every field at its default.

@@ -451,9 +451,11 @@ func (v *BeginQuorumEpochRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("BeginQuorumEpochRequest", o)
 }
 
-// ResponseKind returns an empty BeginQuorumEpochResponse at the same version.
+// ResponseKind returns a BeginQuorumEpochResponse with defaults set, at the same version.
 func (v *BeginQuorumEpochRequest) ResponseKind() Response {
-	return &BeginQuorumEpochResponse{Version: v.Version}
+	r := NewBeginQuorumEpochResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewBeginQuorumEpochRequest returns a BeginQuorumEpochRequest with every field at its default.
@@ -905,9 +907,11 @@ func (v *BeginQuorumEpochResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("BeginQuorumEpochResponse", o)
 }
 
-// RequestKind returns an empty BeginQuorumEpochRequest at the same version.
+// RequestKind returns a BeginQuorumEpochRequest with defaults set, at the same version.
 func (v *BeginQuorumEpochResponse) RequestKind() Request {
-	return &BeginQuorumEpochRequest{Version: v.Version}
+	r := NewBeginQuorumEpochRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewBeginQuorumEpochResponse returns a BeginQuorumEpochResponse with every field at its default.

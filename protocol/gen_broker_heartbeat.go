@@ -190,9 +190,11 @@ func (v *BrokerHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("BrokerHeartbeatRequest", o)
 }
 
-// ResponseKind returns an empty BrokerHeartbeatResponse at the same version.
+// ResponseKind returns a BrokerHeartbeatResponse with defaults set, at the same version.
 func (v *BrokerHeartbeatRequest) ResponseKind() Response {
-	return &BrokerHeartbeatResponse{Version: v.Version}
+	r := NewBrokerHeartbeatResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewBrokerHeartbeatRequest returns a BrokerHeartbeatRequest with every field at its default.
@@ -335,9 +337,11 @@ func (v *BrokerHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("BrokerHeartbeatResponse", o)
 }
 
-// RequestKind returns an empty BrokerHeartbeatRequest at the same version.
+// RequestKind returns a BrokerHeartbeatRequest with defaults set, at the same version.
 func (v *BrokerHeartbeatResponse) RequestKind() Request {
-	return &BrokerHeartbeatRequest{Version: v.Version}
+	r := NewBrokerHeartbeatRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewBrokerHeartbeatResponse returns a BrokerHeartbeatResponse with every field at its default.

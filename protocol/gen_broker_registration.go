@@ -412,9 +412,11 @@ func (v *BrokerRegistrationRequest) DecodeWith(b []byte, o DecodeOptions) error 
 	return r.finish("BrokerRegistrationRequest", o)
 }
 
-// ResponseKind returns an empty BrokerRegistrationResponse at the same version.
+// ResponseKind returns a BrokerRegistrationResponse with defaults set, at the same version.
 func (v *BrokerRegistrationRequest) ResponseKind() Response {
-	return &BrokerRegistrationResponse{Version: v.Version}
+	r := NewBrokerRegistrationResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewBrokerRegistrationRequest returns a BrokerRegistrationRequest with every field at its default.
@@ -539,9 +541,11 @@ func (v *BrokerRegistrationResponse) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("BrokerRegistrationResponse", o)
 }
 
-// RequestKind returns an empty BrokerRegistrationRequest at the same version.
+// RequestKind returns a BrokerRegistrationRequest with defaults set, at the same version.
 func (v *BrokerRegistrationResponse) RequestKind() Request {
-	return &BrokerRegistrationRequest{Version: v.Version}
+	r := NewBrokerRegistrationRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewBrokerRegistrationResponse returns a BrokerRegistrationResponse with every field at its default.

@@ -129,9 +129,11 @@ func (v *ConsumerGroupDescribeRequest) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("ConsumerGroupDescribeRequest", o)
 }
 
-// ResponseKind returns an empty ConsumerGroupDescribeResponse at the same version.
+// ResponseKind returns a ConsumerGroupDescribeResponse with defaults set, at the same version.
 func (v *ConsumerGroupDescribeRequest) ResponseKind() Response {
-	return &ConsumerGroupDescribeResponse{Version: v.Version}
+	r := NewConsumerGroupDescribeResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewConsumerGroupDescribeRequest returns a ConsumerGroupDescribeRequest with every field at its default.
@@ -777,9 +779,11 @@ func (v *ConsumerGroupDescribeResponse) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("ConsumerGroupDescribeResponse", o)
 }
 
-// RequestKind returns an empty ConsumerGroupDescribeRequest at the same version.
+// RequestKind returns a ConsumerGroupDescribeRequest with defaults set, at the same version.
 func (v *ConsumerGroupDescribeResponse) RequestKind() Request {
-	return &ConsumerGroupDescribeRequest{Version: v.Version}
+	r := NewConsumerGroupDescribeRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewConsumerGroupDescribeResponse returns a ConsumerGroupDescribeResponse with every field at its default.

@@ -350,9 +350,11 @@ func (v *ConsumerGroupHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("ConsumerGroupHeartbeatRequest", o)
 }
 
-// ResponseKind returns an empty ConsumerGroupHeartbeatResponse at the same version.
+// ResponseKind returns a ConsumerGroupHeartbeatResponse with defaults set, at the same version.
 func (v *ConsumerGroupHeartbeatRequest) ResponseKind() Response {
-	return &ConsumerGroupHeartbeatResponse{Version: v.Version}
+	r := NewConsumerGroupHeartbeatResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewConsumerGroupHeartbeatRequest returns a ConsumerGroupHeartbeatRequest with every field at its default.
@@ -694,9 +696,11 @@ func (v *ConsumerGroupHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) e
 	return r.finish("ConsumerGroupHeartbeatResponse", o)
 }
 
-// RequestKind returns an empty ConsumerGroupHeartbeatRequest at the same version.
+// RequestKind returns a ConsumerGroupHeartbeatRequest with defaults set, at the same version.
 func (v *ConsumerGroupHeartbeatResponse) RequestKind() Request {
-	return &ConsumerGroupHeartbeatRequest{Version: v.Version}
+	r := NewConsumerGroupHeartbeatRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewConsumerGroupHeartbeatResponse returns a ConsumerGroupHeartbeatResponse with every field at its default.

@@ -62,9 +62,11 @@ func (v *ControlledShutdownRequest) DecodeWith(b []byte, o DecodeOptions) error 
 	return r.finish("ControlledShutdownRequest", o)
 }
 
-// ResponseKind returns an empty ControlledShutdownResponse at the same version.
+// ResponseKind returns a ControlledShutdownResponse with defaults set, at the same version.
 func (v *ControlledShutdownRequest) ResponseKind() Response {
-	return &ControlledShutdownResponse{Version: v.Version}
+	r := NewControlledShutdownResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewControlledShutdownRequest returns a ControlledShutdownRequest with every field at its default.
@@ -134,9 +136,11 @@ func (v *ControlledShutdownResponse) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("ControlledShutdownResponse", o)
 }
 
-// RequestKind returns an empty ControlledShutdownRequest at the same version.
+// RequestKind returns a ControlledShutdownRequest with defaults set, at the same version.
 func (v *ControlledShutdownResponse) RequestKind() Request {
-	return &ControlledShutdownRequest{Version: v.Version}
+	r := NewControlledShutdownRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewControlledShutdownResponse returns a ControlledShutdownResponse with every field at its default.

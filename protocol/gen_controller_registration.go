@@ -331,9 +331,11 @@ func (v *ControllerRegistrationRequest) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("ControllerRegistrationRequest", o)
 }
 
-// ResponseKind returns an empty ControllerRegistrationResponse at the same version.
+// ResponseKind returns a ControllerRegistrationResponse with defaults set, at the same version.
 func (v *ControllerRegistrationRequest) ResponseKind() Response {
-	return &ControllerRegistrationResponse{Version: v.Version}
+	r := NewControllerRegistrationResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewControllerRegistrationRequest returns a ControllerRegistrationRequest with every field at its default.
@@ -465,9 +467,11 @@ func (v *ControllerRegistrationResponse) DecodeWith(b []byte, o DecodeOptions) e
 	return r.finish("ControllerRegistrationResponse", o)
 }
 
-// RequestKind returns an empty ControllerRegistrationRequest at the same version.
+// RequestKind returns a ControllerRegistrationRequest with defaults set, at the same version.
 func (v *ControllerRegistrationResponse) RequestKind() Request {
-	return &ControllerRegistrationRequest{Version: v.Version}
+	r := NewControllerRegistrationRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewControllerRegistrationResponse returns a ControllerRegistrationResponse with every field at its default.

@@ -232,8 +232,12 @@ func (v *CreateAclsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("CreateAclsRequest", o)
 }
 
-// ResponseKind returns an empty CreateAclsResponse at the same version.
-func (v *CreateAclsRequest) ResponseKind() Response { return &CreateAclsResponse{Version: v.Version} }
+// ResponseKind returns a CreateAclsResponse with defaults set, at the same version.
+func (v *CreateAclsRequest) ResponseKind() Response {
+	r := NewCreateAclsResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewCreateAclsRequest returns a CreateAclsRequest with every field at its default.
 func NewCreateAclsRequest() *CreateAclsRequest {
@@ -432,8 +436,12 @@ func (v *CreateAclsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("CreateAclsResponse", o)
 }
 
-// RequestKind returns an empty CreateAclsRequest at the same version.
-func (v *CreateAclsResponse) RequestKind() Request { return &CreateAclsRequest{Version: v.Version} }
+// RequestKind returns a CreateAclsRequest with defaults set, at the same version.
+func (v *CreateAclsResponse) RequestKind() Request {
+	r := NewCreateAclsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewCreateAclsResponse returns a CreateAclsResponse with every field at its default.
 func NewCreateAclsResponse() *CreateAclsResponse {

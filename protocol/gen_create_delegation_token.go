@@ -263,9 +263,11 @@ func (v *CreateDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("CreateDelegationTokenRequest", o)
 }
 
-// ResponseKind returns an empty CreateDelegationTokenResponse at the same version.
+// ResponseKind returns a CreateDelegationTokenResponse with defaults set, at the same version.
 func (v *CreateDelegationTokenRequest) ResponseKind() Response {
-	return &CreateDelegationTokenResponse{Version: v.Version}
+	r := NewCreateDelegationTokenResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewCreateDelegationTokenRequest returns a CreateDelegationTokenRequest with every field at its default.
@@ -499,9 +501,11 @@ func (v *CreateDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("CreateDelegationTokenResponse", o)
 }
 
-// RequestKind returns an empty CreateDelegationTokenRequest at the same version.
+// RequestKind returns a CreateDelegationTokenRequest with defaults set, at the same version.
 func (v *CreateDelegationTokenResponse) RequestKind() Request {
-	return &CreateDelegationTokenRequest{Version: v.Version}
+	r := NewCreateDelegationTokenRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewCreateDelegationTokenResponse returns a CreateDelegationTokenResponse with every field at its default.

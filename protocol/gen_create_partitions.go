@@ -298,9 +298,11 @@ func (v *CreatePartitionsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("CreatePartitionsRequest", o)
 }
 
-// ResponseKind returns an empty CreatePartitionsResponse at the same version.
+// ResponseKind returns a CreatePartitionsResponse with defaults set, at the same version.
 func (v *CreatePartitionsRequest) ResponseKind() Response {
-	return &CreatePartitionsResponse{Version: v.Version}
+	r := NewCreatePartitionsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewCreatePartitionsRequest returns a CreatePartitionsRequest with every field at its default.
@@ -512,9 +514,11 @@ func (v *CreatePartitionsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("CreatePartitionsResponse", o)
 }
 
-// RequestKind returns an empty CreatePartitionsRequest at the same version.
+// RequestKind returns a CreatePartitionsRequest with defaults set, at the same version.
 func (v *CreatePartitionsResponse) RequestKind() Request {
-	return &CreatePartitionsRequest{Version: v.Version}
+	r := NewCreatePartitionsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewCreatePartitionsResponse returns a CreatePartitionsResponse with every field at its default.

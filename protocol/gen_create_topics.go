@@ -408,9 +408,11 @@ func (v *CreateTopicsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("CreateTopicsRequest", o)
 }
 
-// ResponseKind returns an empty CreateTopicsResponse at the same version.
+// ResponseKind returns a CreateTopicsResponse with defaults set, at the same version.
 func (v *CreateTopicsRequest) ResponseKind() Response {
-	return &CreateTopicsResponse{Version: v.Version}
+	r := NewCreateTopicsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewCreateTopicsRequest returns a CreateTopicsRequest with every field at its default.
@@ -888,8 +890,12 @@ func (v *CreateTopicsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("CreateTopicsResponse", o)
 }
 
-// RequestKind returns an empty CreateTopicsRequest at the same version.
-func (v *CreateTopicsResponse) RequestKind() Request { return &CreateTopicsRequest{Version: v.Version} }
+// RequestKind returns a CreateTopicsRequest with defaults set, at the same version.
+func (v *CreateTopicsResponse) RequestKind() Request {
+	r := NewCreateTopicsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewCreateTopicsResponse returns a CreateTopicsResponse with every field at its default.
 func NewCreateTopicsResponse() *CreateTopicsResponse {

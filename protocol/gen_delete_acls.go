@@ -238,8 +238,12 @@ func (v *DeleteAclsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteAclsRequest", o)
 }
 
-// ResponseKind returns an empty DeleteAclsResponse at the same version.
-func (v *DeleteAclsRequest) ResponseKind() Response { return &DeleteAclsResponse{Version: v.Version} }
+// ResponseKind returns a DeleteAclsResponse with defaults set, at the same version.
+func (v *DeleteAclsRequest) ResponseKind() Response {
+	r := NewDeleteAclsResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewDeleteAclsRequest returns a DeleteAclsRequest with every field at its default.
 func NewDeleteAclsRequest() *DeleteAclsRequest {
@@ -603,8 +607,12 @@ func (v *DeleteAclsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteAclsResponse", o)
 }
 
-// RequestKind returns an empty DeleteAclsRequest at the same version.
-func (v *DeleteAclsResponse) RequestKind() Request { return &DeleteAclsRequest{Version: v.Version} }
+// RequestKind returns a DeleteAclsRequest with defaults set, at the same version.
+func (v *DeleteAclsResponse) RequestKind() Request {
+	r := NewDeleteAclsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewDeleteAclsResponse returns a DeleteAclsResponse with every field at its default.
 func NewDeleteAclsResponse() *DeleteAclsResponse {

@@ -118,9 +118,11 @@ func (v *DeleteGroupsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteGroupsRequest", o)
 }
 
-// ResponseKind returns an empty DeleteGroupsResponse at the same version.
+// ResponseKind returns a DeleteGroupsResponse with defaults set, at the same version.
 func (v *DeleteGroupsRequest) ResponseKind() Response {
-	return &DeleteGroupsResponse{Version: v.Version}
+	r := NewDeleteGroupsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteGroupsRequest returns a DeleteGroupsRequest with every field at its default.
@@ -318,8 +320,12 @@ func (v *DeleteGroupsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteGroupsResponse", o)
 }
 
-// RequestKind returns an empty DeleteGroupsRequest at the same version.
-func (v *DeleteGroupsResponse) RequestKind() Request { return &DeleteGroupsRequest{Version: v.Version} }
+// RequestKind returns a DeleteGroupsRequest with defaults set, at the same version.
+func (v *DeleteGroupsResponse) RequestKind() Request {
+	r := NewDeleteGroupsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewDeleteGroupsResponse returns a DeleteGroupsResponse with every field at its default.
 func NewDeleteGroupsResponse() *DeleteGroupsResponse {

@@ -269,9 +269,11 @@ func (v *DeleteRecordsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteRecordsRequest", o)
 }
 
-// ResponseKind returns an empty DeleteRecordsResponse at the same version.
+// ResponseKind returns a DeleteRecordsResponse with defaults set, at the same version.
 func (v *DeleteRecordsRequest) ResponseKind() Response {
-	return &DeleteRecordsResponse{Version: v.Version}
+	r := NewDeleteRecordsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteRecordsRequest returns a DeleteRecordsRequest with every field at its default.
@@ -557,9 +559,11 @@ func (v *DeleteRecordsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteRecordsResponse", o)
 }
 
-// RequestKind returns an empty DeleteRecordsRequest at the same version.
+// RequestKind returns a DeleteRecordsRequest with defaults set, at the same version.
 func (v *DeleteRecordsResponse) RequestKind() Request {
-	return &DeleteRecordsRequest{Version: v.Version}
+	r := NewDeleteRecordsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteRecordsResponse returns a DeleteRecordsResponse with every field at its default.

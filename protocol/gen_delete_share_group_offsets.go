@@ -186,9 +186,11 @@ func (v *DeleteShareGroupOffsetsRequest) DecodeWith(b []byte, o DecodeOptions) e
 	return r.finish("DeleteShareGroupOffsetsRequest", o)
 }
 
-// ResponseKind returns an empty DeleteShareGroupOffsetsResponse at the same version.
+// ResponseKind returns a DeleteShareGroupOffsetsResponse with defaults set, at the same version.
 func (v *DeleteShareGroupOffsetsRequest) ResponseKind() Response {
-	return &DeleteShareGroupOffsetsResponse{Version: v.Version}
+	r := NewDeleteShareGroupOffsetsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteShareGroupOffsetsRequest returns a DeleteShareGroupOffsetsRequest with every field at its default.
@@ -434,9 +436,11 @@ func (v *DeleteShareGroupOffsetsResponse) DecodeWith(b []byte, o DecodeOptions) 
 	return r.finish("DeleteShareGroupOffsetsResponse", o)
 }
 
-// RequestKind returns an empty DeleteShareGroupOffsetsRequest at the same version.
+// RequestKind returns a DeleteShareGroupOffsetsRequest with defaults set, at the same version.
 func (v *DeleteShareGroupOffsetsResponse) RequestKind() Request {
-	return &DeleteShareGroupOffsetsRequest{Version: v.Version}
+	r := NewDeleteShareGroupOffsetsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteShareGroupOffsetsResponse returns a DeleteShareGroupOffsetsResponse with every field at its default.

@@ -262,9 +262,11 @@ func (v *DeleteShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("DeleteShareGroupStateRequest", o)
 }
 
-// ResponseKind returns an empty DeleteShareGroupStateResponse at the same version.
+// ResponseKind returns a DeleteShareGroupStateResponse with defaults set, at the same version.
 func (v *DeleteShareGroupStateRequest) ResponseKind() Response {
-	return &DeleteShareGroupStateResponse{Version: v.Version}
+	r := NewDeleteShareGroupStateResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteShareGroupStateRequest returns a DeleteShareGroupStateRequest with every field at its default.
@@ -545,9 +547,11 @@ func (v *DeleteShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("DeleteShareGroupStateResponse", o)
 }
 
-// RequestKind returns an empty DeleteShareGroupStateRequest at the same version.
+// RequestKind returns a DeleteShareGroupStateRequest with defaults set, at the same version.
 func (v *DeleteShareGroupStateResponse) RequestKind() Request {
-	return &DeleteShareGroupStateRequest{Version: v.Version}
+	r := NewDeleteShareGroupStateRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteShareGroupStateResponse returns a DeleteShareGroupStateResponse with every field at its default.

@@ -268,9 +268,11 @@ func (v *DeleteTopicsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteTopicsRequest", o)
 }
 
-// ResponseKind returns an empty DeleteTopicsResponse at the same version.
+// ResponseKind returns a DeleteTopicsResponse with defaults set, at the same version.
 func (v *DeleteTopicsRequest) ResponseKind() Response {
-	return &DeleteTopicsResponse{Version: v.Version}
+	r := NewDeleteTopicsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDeleteTopicsRequest returns a DeleteTopicsRequest with every field at its default.
@@ -525,8 +527,12 @@ func (v *DeleteTopicsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DeleteTopicsResponse", o)
 }
 
-// RequestKind returns an empty DeleteTopicsRequest at the same version.
-func (v *DeleteTopicsResponse) RequestKind() Request { return &DeleteTopicsRequest{Version: v.Version} }
+// RequestKind returns a DeleteTopicsRequest with defaults set, at the same version.
+func (v *DeleteTopicsResponse) RequestKind() Request {
+	r := NewDeleteTopicsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewDeleteTopicsResponse returns a DeleteTopicsResponse with every field at its default.
 func NewDeleteTopicsResponse() *DeleteTopicsResponse {

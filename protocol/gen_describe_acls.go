@@ -168,9 +168,11 @@ func (v *DescribeAclsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeAclsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeAclsResponse at the same version.
+// ResponseKind returns a DescribeAclsResponse with defaults set, at the same version.
 func (v *DescribeAclsRequest) ResponseKind() Response {
-	return &DescribeAclsResponse{Version: v.Version}
+	r := NewDescribeAclsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeAclsRequest returns a DescribeAclsRequest with every field at its default.
@@ -512,8 +514,12 @@ func (v *DescribeAclsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeAclsResponse", o)
 }
 
-// RequestKind returns an empty DescribeAclsRequest at the same version.
-func (v *DescribeAclsResponse) RequestKind() Request { return &DescribeAclsRequest{Version: v.Version} }
+// RequestKind returns a DescribeAclsRequest with defaults set, at the same version.
+func (v *DescribeAclsResponse) RequestKind() Request {
+	r := NewDescribeAclsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewDescribeAclsResponse returns a DescribeAclsResponse with every field at its default.
 func NewDescribeAclsResponse() *DescribeAclsResponse {

@@ -204,9 +204,11 @@ func (v *DescribeClientQuotasRequest) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("DescribeClientQuotasRequest", o)
 }
 
-// ResponseKind returns an empty DescribeClientQuotasResponse at the same version.
+// ResponseKind returns a DescribeClientQuotasResponse with defaults set, at the same version.
 func (v *DescribeClientQuotasRequest) ResponseKind() Response {
-	return &DescribeClientQuotasResponse{Version: v.Version}
+	r := NewDescribeClientQuotasResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeClientQuotasRequest returns a DescribeClientQuotasRequest with every field at its default.
@@ -599,9 +601,11 @@ func (v *DescribeClientQuotasResponse) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("DescribeClientQuotasResponse", o)
 }
 
-// RequestKind returns an empty DescribeClientQuotasRequest at the same version.
+// RequestKind returns a DescribeClientQuotasRequest with defaults set, at the same version.
 func (v *DescribeClientQuotasResponse) RequestKind() Request {
-	return &DescribeClientQuotasRequest{Version: v.Version}
+	r := NewDescribeClientQuotasRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeClientQuotasResponse returns a DescribeClientQuotasResponse with every field at its default.

@@ -135,9 +135,11 @@ func (v *DescribeClusterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeClusterRequest", o)
 }
 
-// ResponseKind returns an empty DescribeClusterResponse at the same version.
+// ResponseKind returns a DescribeClusterResponse with defaults set, at the same version.
 func (v *DescribeClusterRequest) ResponseKind() Response {
-	return &DescribeClusterResponse{Version: v.Version}
+	r := NewDescribeClusterResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeClusterRequest returns a DescribeClusterRequest with every field at its default.
@@ -447,9 +449,11 @@ func (v *DescribeClusterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeClusterResponse", o)
 }
 
-// RequestKind returns an empty DescribeClusterRequest at the same version.
+// RequestKind returns a DescribeClusterRequest with defaults set, at the same version.
 func (v *DescribeClusterResponse) RequestKind() Request {
-	return &DescribeClusterRequest{Version: v.Version}
+	r := NewDescribeClusterRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeClusterResponse returns a DescribeClusterResponse with every field at its default.

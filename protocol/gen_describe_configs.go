@@ -240,9 +240,11 @@ func (v *DescribeConfigsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeConfigsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeConfigsResponse at the same version.
+// ResponseKind returns a DescribeConfigsResponse with defaults set, at the same version.
 func (v *DescribeConfigsRequest) ResponseKind() Response {
-	return &DescribeConfigsResponse{Version: v.Version}
+	r := NewDescribeConfigsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeConfigsRequest returns a DescribeConfigsRequest with every field at its default.
@@ -737,9 +739,11 @@ func (v *DescribeConfigsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeConfigsResponse", o)
 }
 
-// RequestKind returns an empty DescribeConfigsRequest at the same version.
+// RequestKind returns a DescribeConfigsRequest with defaults set, at the same version.
 func (v *DescribeConfigsResponse) RequestKind() Request {
-	return &DescribeConfigsRequest{Version: v.Version}
+	r := NewDescribeConfigsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeConfigsResponse returns a DescribeConfigsResponse with every field at its default.

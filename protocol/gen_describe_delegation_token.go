@@ -190,9 +190,11 @@ func (v *DescribeDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) e
 	return r.finish("DescribeDelegationTokenRequest", o)
 }
 
-// ResponseKind returns an empty DescribeDelegationTokenResponse at the same version.
+// ResponseKind returns a DescribeDelegationTokenResponse with defaults set, at the same version.
 func (v *DescribeDelegationTokenRequest) ResponseKind() Response {
-	return &DescribeDelegationTokenResponse{Version: v.Version}
+	r := NewDescribeDelegationTokenResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeDelegationTokenRequest returns a DescribeDelegationTokenRequest with every field at its default.
@@ -590,9 +592,11 @@ func (v *DescribeDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) 
 	return r.finish("DescribeDelegationTokenResponse", o)
 }
 
-// RequestKind returns an empty DescribeDelegationTokenRequest at the same version.
+// RequestKind returns a DescribeDelegationTokenRequest with defaults set, at the same version.
 func (v *DescribeDelegationTokenResponse) RequestKind() Request {
-	return &DescribeDelegationTokenRequest{Version: v.Version}
+	r := NewDescribeDelegationTokenRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeDelegationTokenResponse returns a DescribeDelegationTokenResponse with every field at its default.

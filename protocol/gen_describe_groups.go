@@ -136,9 +136,11 @@ func (v *DescribeGroupsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeGroupsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeGroupsResponse at the same version.
+// ResponseKind returns a DescribeGroupsResponse with defaults set, at the same version.
 func (v *DescribeGroupsRequest) ResponseKind() Response {
-	return &DescribeGroupsResponse{Version: v.Version}
+	r := NewDescribeGroupsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeGroupsRequest returns a DescribeGroupsRequest with every field at its default.
@@ -589,9 +591,11 @@ func (v *DescribeGroupsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeGroupsResponse", o)
 }
 
-// RequestKind returns an empty DescribeGroupsRequest at the same version.
+// RequestKind returns a DescribeGroupsRequest with defaults set, at the same version.
 func (v *DescribeGroupsResponse) RequestKind() Request {
-	return &DescribeGroupsRequest{Version: v.Version}
+	r := NewDescribeGroupsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeGroupsResponse returns a DescribeGroupsResponse with every field at its default.

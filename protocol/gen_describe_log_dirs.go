@@ -201,9 +201,11 @@ func (v *DescribeLogDirsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeLogDirsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeLogDirsResponse at the same version.
+// ResponseKind returns a DescribeLogDirsResponse with defaults set, at the same version.
 func (v *DescribeLogDirsRequest) ResponseKind() Response {
-	return &DescribeLogDirsResponse{Version: v.Version}
+	r := NewDescribeLogDirsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeLogDirsRequest returns a DescribeLogDirsRequest with every field at its default.
@@ -634,9 +636,11 @@ func (v *DescribeLogDirsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeLogDirsResponse", o)
 }
 
-// RequestKind returns an empty DescribeLogDirsRequest at the same version.
+// RequestKind returns a DescribeLogDirsRequest with defaults set, at the same version.
 func (v *DescribeLogDirsResponse) RequestKind() Request {
-	return &DescribeLogDirsRequest{Version: v.Version}
+	r := NewDescribeLogDirsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeLogDirsResponse returns a DescribeLogDirsResponse with every field at its default.

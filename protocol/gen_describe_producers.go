@@ -197,9 +197,11 @@ func (v *DescribeProducersRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeProducersRequest", o)
 }
 
-// ResponseKind returns an empty DescribeProducersResponse at the same version.
+// ResponseKind returns a DescribeProducersResponse with defaults set, at the same version.
 func (v *DescribeProducersRequest) ResponseKind() Response {
-	return &DescribeProducersResponse{Version: v.Version}
+	r := NewDescribeProducersResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeProducersRequest returns a DescribeProducersRequest with every field at its default.
@@ -614,9 +616,11 @@ func (v *DescribeProducersResponse) DecodeWith(b []byte, o DecodeOptions) error 
 	return r.finish("DescribeProducersResponse", o)
 }
 
-// RequestKind returns an empty DescribeProducersRequest at the same version.
+// RequestKind returns a DescribeProducersRequest with defaults set, at the same version.
 func (v *DescribeProducersResponse) RequestKind() Request {
-	return &DescribeProducersRequest{Version: v.Version}
+	r := NewDescribeProducersRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeProducersResponse returns a DescribeProducersResponse with every field at its default.

@@ -251,9 +251,11 @@ func (v *DescribeQuorumRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeQuorumRequest", o)
 }
 
-// ResponseKind returns an empty DescribeQuorumResponse at the same version.
+// ResponseKind returns a DescribeQuorumResponse with defaults set, at the same version.
 func (v *DescribeQuorumRequest) ResponseKind() Response {
-	return &DescribeQuorumResponse{Version: v.Version}
+	r := NewDescribeQuorumResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeQuorumRequest returns a DescribeQuorumRequest with every field at its default.
@@ -1022,9 +1024,11 @@ func (v *DescribeQuorumResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("DescribeQuorumResponse", o)
 }
 
-// RequestKind returns an empty DescribeQuorumRequest at the same version.
+// RequestKind returns a DescribeQuorumRequest with defaults set, at the same version.
 func (v *DescribeQuorumResponse) RequestKind() Request {
-	return &DescribeQuorumRequest{Version: v.Version}
+	r := NewDescribeQuorumRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeQuorumResponse returns a DescribeQuorumResponse with every field at its default.

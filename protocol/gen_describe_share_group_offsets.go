@@ -285,9 +285,11 @@ func (v *DescribeShareGroupOffsetsRequest) DecodeWith(b []byte, o DecodeOptions)
 	return r.finish("DescribeShareGroupOffsetsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeShareGroupOffsetsResponse at the same version.
+// ResponseKind returns a DescribeShareGroupOffsetsResponse with defaults set, at the same version.
 func (v *DescribeShareGroupOffsetsRequest) ResponseKind() Response {
-	return &DescribeShareGroupOffsetsResponse{Version: v.Version}
+	r := NewDescribeShareGroupOffsetsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeShareGroupOffsetsRequest returns a DescribeShareGroupOffsetsRequest with every field at its default.
@@ -712,9 +714,11 @@ func (v *DescribeShareGroupOffsetsResponse) DecodeWith(b []byte, o DecodeOptions
 	return r.finish("DescribeShareGroupOffsetsResponse", o)
 }
 
-// RequestKind returns an empty DescribeShareGroupOffsetsRequest at the same version.
+// RequestKind returns a DescribeShareGroupOffsetsRequest with defaults set, at the same version.
 func (v *DescribeShareGroupOffsetsResponse) RequestKind() Request {
-	return &DescribeShareGroupOffsetsRequest{Version: v.Version}
+	r := NewDescribeShareGroupOffsetsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeShareGroupOffsetsResponse returns a DescribeShareGroupOffsetsResponse with every field at its default.

@@ -278,9 +278,11 @@ func (v *DescribeTopicPartitionsRequest) DecodeWith(b []byte, o DecodeOptions) e
 	return r.finish("DescribeTopicPartitionsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeTopicPartitionsResponse at the same version.
+// ResponseKind returns a DescribeTopicPartitionsResponse with defaults set, at the same version.
 func (v *DescribeTopicPartitionsRequest) ResponseKind() Response {
-	return &DescribeTopicPartitionsResponse{Version: v.Version}
+	r := NewDescribeTopicPartitionsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeTopicPartitionsRequest returns a DescribeTopicPartitionsRequest with every field at its default.
@@ -843,9 +845,11 @@ func (v *DescribeTopicPartitionsResponse) DecodeWith(b []byte, o DecodeOptions) 
 	return r.finish("DescribeTopicPartitionsResponse", o)
 }
 
-// RequestKind returns an empty DescribeTopicPartitionsRequest at the same version.
+// RequestKind returns a DescribeTopicPartitionsRequest with defaults set, at the same version.
 func (v *DescribeTopicPartitionsResponse) RequestKind() Request {
-	return &DescribeTopicPartitionsRequest{Version: v.Version}
+	r := NewDescribeTopicPartitionsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeTopicPartitionsResponse returns a DescribeTopicPartitionsResponse with every field at its default.

@@ -118,9 +118,11 @@ func (v *DescribeTransactionsRequest) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("DescribeTransactionsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeTransactionsResponse at the same version.
+// ResponseKind returns a DescribeTransactionsResponse with defaults set, at the same version.
 func (v *DescribeTransactionsRequest) ResponseKind() Response {
-	return &DescribeTransactionsResponse{Version: v.Version}
+	r := NewDescribeTransactionsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeTransactionsRequest returns a DescribeTransactionsRequest with every field at its default.
@@ -475,9 +477,11 @@ func (v *DescribeTransactionsResponse) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("DescribeTransactionsResponse", o)
 }
 
-// RequestKind returns an empty DescribeTransactionsRequest at the same version.
+// RequestKind returns a DescribeTransactionsRequest with defaults set, at the same version.
 func (v *DescribeTransactionsResponse) RequestKind() Request {
-	return &DescribeTransactionsRequest{Version: v.Version}
+	r := NewDescribeTransactionsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeTransactionsResponse returns a DescribeTransactionsResponse with every field at its default.

@@ -178,9 +178,11 @@ func (v *DescribeUserScramCredentialsRequest) DecodeWith(b []byte, o DecodeOptio
 	return r.finish("DescribeUserScramCredentialsRequest", o)
 }
 
-// ResponseKind returns an empty DescribeUserScramCredentialsResponse at the same version.
+// ResponseKind returns a DescribeUserScramCredentialsResponse with defaults set, at the same version.
 func (v *DescribeUserScramCredentialsRequest) ResponseKind() Response {
-	return &DescribeUserScramCredentialsResponse{Version: v.Version}
+	r := NewDescribeUserScramCredentialsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeUserScramCredentialsRequest returns a DescribeUserScramCredentialsRequest with every field at its default.
@@ -505,9 +507,11 @@ func (v *DescribeUserScramCredentialsResponse) DecodeWith(b []byte, o DecodeOpti
 	return r.finish("DescribeUserScramCredentialsResponse", o)
 }
 
-// RequestKind returns an empty DescribeUserScramCredentialsRequest at the same version.
+// RequestKind returns a DescribeUserScramCredentialsRequest with defaults set, at the same version.
 func (v *DescribeUserScramCredentialsResponse) RequestKind() Request {
-	return &DescribeUserScramCredentialsRequest{Version: v.Version}
+	r := NewDescribeUserScramCredentialsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewDescribeUserScramCredentialsResponse returns a DescribeUserScramCredentialsResponse with every field at its default.

@@ -228,9 +228,11 @@ func (v *ElectLeadersRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ElectLeadersRequest", o)
 }
 
-// ResponseKind returns an empty ElectLeadersResponse at the same version.
+// ResponseKind returns a ElectLeadersResponse with defaults set, at the same version.
 func (v *ElectLeadersRequest) ResponseKind() Response {
-	return &ElectLeadersResponse{Version: v.Version}
+	r := NewElectLeadersResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewElectLeadersRequest returns a ElectLeadersRequest with every field at its default.
@@ -539,8 +541,12 @@ func (v *ElectLeadersResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ElectLeadersResponse", o)
 }
 
-// RequestKind returns an empty ElectLeadersRequest at the same version.
-func (v *ElectLeadersResponse) RequestKind() Request { return &ElectLeadersRequest{Version: v.Version} }
+// RequestKind returns a ElectLeadersRequest with defaults set, at the same version.
+func (v *ElectLeadersResponse) RequestKind() Request {
+	r := NewElectLeadersRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewElectLeadersResponse returns a ElectLeadersResponse with every field at its default.
 func NewElectLeadersResponse() *ElectLeadersResponse {

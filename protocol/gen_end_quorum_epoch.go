@@ -568,9 +568,11 @@ func (v *EndQuorumEpochRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("EndQuorumEpochRequest", o)
 }
 
-// ResponseKind returns an empty EndQuorumEpochResponse at the same version.
+// ResponseKind returns a EndQuorumEpochResponse with defaults set, at the same version.
 func (v *EndQuorumEpochRequest) ResponseKind() Response {
-	return &EndQuorumEpochResponse{Version: v.Version}
+	r := NewEndQuorumEpochResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewEndQuorumEpochRequest returns a EndQuorumEpochRequest with every field at its default.
@@ -1022,9 +1024,11 @@ func (v *EndQuorumEpochResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("EndQuorumEpochResponse", o)
 }
 
-// RequestKind returns an empty EndQuorumEpochRequest at the same version.
+// RequestKind returns a EndQuorumEpochRequest with defaults set, at the same version.
 func (v *EndQuorumEpochResponse) RequestKind() Request {
-	return &EndQuorumEpochRequest{Version: v.Version}
+	r := NewEndQuorumEpochRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewEndQuorumEpochResponse returns a EndQuorumEpochResponse with every field at its default.

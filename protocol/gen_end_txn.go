@@ -129,8 +129,12 @@ func (v *EndTxnRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("EndTxnRequest", o)
 }
 
-// ResponseKind returns an empty EndTxnResponse at the same version.
-func (v *EndTxnRequest) ResponseKind() Response { return &EndTxnResponse{Version: v.Version} }
+// ResponseKind returns a EndTxnResponse with defaults set, at the same version.
+func (v *EndTxnRequest) ResponseKind() Response {
+	r := NewEndTxnResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewEndTxnRequest returns a EndTxnRequest with every field at its default.
 func NewEndTxnRequest() *EndTxnRequest {
@@ -275,8 +279,12 @@ func (v *EndTxnResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("EndTxnResponse", o)
 }
 
-// RequestKind returns an empty EndTxnRequest at the same version.
-func (v *EndTxnResponse) RequestKind() Request { return &EndTxnRequest{Version: v.Version} }
+// RequestKind returns a EndTxnRequest with defaults set, at the same version.
+func (v *EndTxnResponse) RequestKind() Request {
+	r := NewEndTxnRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewEndTxnResponse returns a EndTxnResponse with every field at its default.
 func NewEndTxnResponse() *EndTxnResponse {

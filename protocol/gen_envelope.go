@@ -123,8 +123,12 @@ func (v *EnvelopeRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("EnvelopeRequest", o)
 }
 
-// ResponseKind returns an empty EnvelopeResponse at the same version.
-func (v *EnvelopeRequest) ResponseKind() Response { return &EnvelopeResponse{Version: v.Version} }
+// ResponseKind returns a EnvelopeResponse with defaults set, at the same version.
+func (v *EnvelopeRequest) ResponseKind() Response {
+	r := NewEnvelopeResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewEnvelopeRequest returns a EnvelopeRequest with every field at its default.
 func NewEnvelopeRequest() *EnvelopeRequest {
@@ -241,8 +245,12 @@ func (v *EnvelopeResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("EnvelopeResponse", o)
 }
 
-// RequestKind returns an empty EnvelopeRequest at the same version.
-func (v *EnvelopeResponse) RequestKind() Request { return &EnvelopeRequest{Version: v.Version} }
+// RequestKind returns a EnvelopeRequest with defaults set, at the same version.
+func (v *EnvelopeResponse) RequestKind() Request {
+	r := NewEnvelopeRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewEnvelopeResponse returns a EnvelopeResponse with every field at its default.
 func NewEnvelopeResponse() *EnvelopeResponse {

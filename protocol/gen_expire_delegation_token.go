@@ -112,9 +112,11 @@ func (v *ExpireDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("ExpireDelegationTokenRequest", o)
 }
 
-// ResponseKind returns an empty ExpireDelegationTokenResponse at the same version.
+// ResponseKind returns a ExpireDelegationTokenResponse with defaults set, at the same version.
 func (v *ExpireDelegationTokenRequest) ResponseKind() Response {
-	return &ExpireDelegationTokenResponse{Version: v.Version}
+	r := NewExpireDelegationTokenResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewExpireDelegationTokenRequest returns a ExpireDelegationTokenRequest with every field at its default.
@@ -241,9 +243,11 @@ func (v *ExpireDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("ExpireDelegationTokenResponse", o)
 }
 
-// RequestKind returns an empty ExpireDelegationTokenRequest at the same version.
+// RequestKind returns a ExpireDelegationTokenRequest with defaults set, at the same version.
 func (v *ExpireDelegationTokenResponse) RequestKind() Request {
-	return &ExpireDelegationTokenRequest{Version: v.Version}
+	r := NewExpireDelegationTokenRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewExpireDelegationTokenResponse returns a ExpireDelegationTokenResponse with every field at its default.

@@ -819,8 +819,12 @@ func (v *FetchRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("FetchRequest", o)
 }
 
-// ResponseKind returns an empty FetchResponse at the same version.
-func (v *FetchRequest) ResponseKind() Response { return &FetchResponse{Version: v.Version} }
+// ResponseKind returns a FetchResponse with defaults set, at the same version.
+func (v *FetchRequest) ResponseKind() Response {
+	r := NewFetchResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewFetchRequest returns a FetchRequest with every field at its default.
 func NewFetchRequest() *FetchRequest {
@@ -1827,8 +1831,12 @@ func (v *FetchResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("FetchResponse", o)
 }
 
-// RequestKind returns an empty FetchRequest at the same version.
-func (v *FetchResponse) RequestKind() Request { return &FetchRequest{Version: v.Version} }
+// RequestKind returns a FetchRequest with defaults set, at the same version.
+func (v *FetchResponse) RequestKind() Request {
+	r := NewFetchRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewFetchResponse returns a FetchResponse with every field at its default.
 func NewFetchResponse() *FetchResponse {

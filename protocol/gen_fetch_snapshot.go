@@ -432,9 +432,11 @@ func (v *FetchSnapshotRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("FetchSnapshotRequest", o)
 }
 
-// ResponseKind returns an empty FetchSnapshotResponse at the same version.
+// ResponseKind returns a FetchSnapshotResponse with defaults set, at the same version.
 func (v *FetchSnapshotRequest) ResponseKind() Response {
-	return &FetchSnapshotResponse{Version: v.Version}
+	r := NewFetchSnapshotResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewFetchSnapshotRequest returns a FetchSnapshotRequest with every field at its default.
@@ -1074,9 +1076,11 @@ func (v *FetchSnapshotResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("FetchSnapshotResponse", o)
 }
 
-// RequestKind returns an empty FetchSnapshotRequest at the same version.
+// RequestKind returns a FetchSnapshotRequest with defaults set, at the same version.
 func (v *FetchSnapshotResponse) RequestKind() Request {
-	return &FetchSnapshotRequest{Version: v.Version}
+	r := NewFetchSnapshotRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewFetchSnapshotResponse returns a FetchSnapshotResponse with every field at its default.

@@ -168,9 +168,11 @@ func (v *FindCoordinatorRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("FindCoordinatorRequest", o)
 }
 
-// ResponseKind returns an empty FindCoordinatorResponse at the same version.
+// ResponseKind returns a FindCoordinatorResponse with defaults set, at the same version.
 func (v *FindCoordinatorRequest) ResponseKind() Response {
-	return &FindCoordinatorResponse{Version: v.Version}
+	r := NewFindCoordinatorResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewFindCoordinatorRequest returns a FindCoordinatorRequest with every field at its default.
@@ -597,9 +599,11 @@ func (v *FindCoordinatorResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("FindCoordinatorResponse", o)
 }
 
-// RequestKind returns an empty FindCoordinatorRequest at the same version.
+// RequestKind returns a FindCoordinatorRequest with defaults set, at the same version.
 func (v *FindCoordinatorResponse) RequestKind() Request {
-	return &FindCoordinatorRequest{Version: v.Version}
+	r := NewFindCoordinatorRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewFindCoordinatorResponse returns a FindCoordinatorResponse with every field at its default.

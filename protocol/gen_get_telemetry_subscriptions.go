@@ -101,9 +101,11 @@ func (v *GetTelemetrySubscriptionsRequest) DecodeWith(b []byte, o DecodeOptions)
 	return r.finish("GetTelemetrySubscriptionsRequest", o)
 }
 
-// ResponseKind returns an empty GetTelemetrySubscriptionsResponse at the same version.
+// ResponseKind returns a GetTelemetrySubscriptionsResponse with defaults set, at the same version.
 func (v *GetTelemetrySubscriptionsRequest) ResponseKind() Response {
-	return &GetTelemetrySubscriptionsResponse{Version: v.Version}
+	r := NewGetTelemetrySubscriptionsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewGetTelemetrySubscriptionsRequest returns a GetTelemetrySubscriptionsRequest with every field at its default.
@@ -319,9 +321,11 @@ func (v *GetTelemetrySubscriptionsResponse) DecodeWith(b []byte, o DecodeOptions
 	return r.finish("GetTelemetrySubscriptionsResponse", o)
 }
 
-// RequestKind returns an empty GetTelemetrySubscriptionsRequest at the same version.
+// RequestKind returns a GetTelemetrySubscriptionsRequest with defaults set, at the same version.
 func (v *GetTelemetrySubscriptionsResponse) RequestKind() Request {
-	return &GetTelemetrySubscriptionsRequest{Version: v.Version}
+	r := NewGetTelemetrySubscriptionsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewGetTelemetrySubscriptionsResponse returns a GetTelemetrySubscriptionsResponse with every field at its default.

@@ -157,8 +157,12 @@ func (v *HeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("HeartbeatRequest", o)
 }
 
-// ResponseKind returns an empty HeartbeatResponse at the same version.
-func (v *HeartbeatRequest) ResponseKind() Response { return &HeartbeatResponse{Version: v.Version} }
+// ResponseKind returns a HeartbeatResponse with defaults set, at the same version.
+func (v *HeartbeatRequest) ResponseKind() Response {
+	r := NewHeartbeatResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewHeartbeatRequest returns a HeartbeatRequest with every field at its default.
 func NewHeartbeatRequest() *HeartbeatRequest {
@@ -279,8 +283,12 @@ func (v *HeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("HeartbeatResponse", o)
 }
 
-// RequestKind returns an empty HeartbeatRequest at the same version.
-func (v *HeartbeatResponse) RequestKind() Request { return &HeartbeatRequest{Version: v.Version} }
+// RequestKind returns a HeartbeatRequest with defaults set, at the same version.
+func (v *HeartbeatResponse) RequestKind() Request {
+	r := NewHeartbeatRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewHeartbeatResponse returns a HeartbeatResponse with every field at its default.
 func NewHeartbeatResponse() *HeartbeatResponse {

@@ -297,9 +297,11 @@ func (v *IncrementalAlterConfigsRequest) DecodeWith(b []byte, o DecodeOptions) e
 	return r.finish("IncrementalAlterConfigsRequest", o)
 }
 
-// ResponseKind returns an empty IncrementalAlterConfigsResponse at the same version.
+// ResponseKind returns a IncrementalAlterConfigsResponse with defaults set, at the same version.
 func (v *IncrementalAlterConfigsRequest) ResponseKind() Response {
-	return &IncrementalAlterConfigsResponse{Version: v.Version}
+	r := NewIncrementalAlterConfigsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewIncrementalAlterConfigsRequest returns a IncrementalAlterConfigsRequest with every field at its default.
@@ -522,9 +524,11 @@ func (v *IncrementalAlterConfigsResponse) DecodeWith(b []byte, o DecodeOptions) 
 	return r.finish("IncrementalAlterConfigsResponse", o)
 }
 
-// RequestKind returns an empty IncrementalAlterConfigsRequest at the same version.
+// RequestKind returns a IncrementalAlterConfigsRequest with defaults set, at the same version.
 func (v *IncrementalAlterConfigsResponse) RequestKind() Request {
-	return &IncrementalAlterConfigsRequest{Version: v.Version}
+	r := NewIncrementalAlterConfigsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewIncrementalAlterConfigsResponse returns a IncrementalAlterConfigsResponse with every field at its default.

@@ -186,9 +186,11 @@ func (v *InitProducerIdRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("InitProducerIdRequest", o)
 }
 
-// ResponseKind returns an empty InitProducerIdResponse at the same version.
+// ResponseKind returns a InitProducerIdResponse with defaults set, at the same version.
 func (v *InitProducerIdRequest) ResponseKind() Response {
-	return &InitProducerIdResponse{Version: v.Version}
+	r := NewInitProducerIdResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewInitProducerIdRequest returns a InitProducerIdRequest with every field at its default.
@@ -358,9 +360,11 @@ func (v *InitProducerIdResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("InitProducerIdResponse", o)
 }
 
-// RequestKind returns an empty InitProducerIdRequest at the same version.
+// RequestKind returns a InitProducerIdRequest with defaults set, at the same version.
 func (v *InitProducerIdResponse) RequestKind() Request {
-	return &InitProducerIdRequest{Version: v.Version}
+	r := NewInitProducerIdRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewInitProducerIdResponse returns a InitProducerIdResponse with every field at its default.

@@ -280,9 +280,11 @@ func (v *InitializeShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions)
 	return r.finish("InitializeShareGroupStateRequest", o)
 }
 
-// ResponseKind returns an empty InitializeShareGroupStateResponse at the same version.
+// ResponseKind returns a InitializeShareGroupStateResponse with defaults set, at the same version.
 func (v *InitializeShareGroupStateRequest) ResponseKind() Response {
-	return &InitializeShareGroupStateResponse{Version: v.Version}
+	r := NewInitializeShareGroupStateResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewInitializeShareGroupStateRequest returns a InitializeShareGroupStateRequest with every field at its default.
@@ -563,9 +565,11 @@ func (v *InitializeShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions
 	return r.finish("InitializeShareGroupStateResponse", o)
 }
 
-// RequestKind returns an empty InitializeShareGroupStateRequest at the same version.
+// RequestKind returns a InitializeShareGroupStateRequest with defaults set, at the same version.
 func (v *InitializeShareGroupStateResponse) RequestKind() Request {
-	return &InitializeShareGroupStateRequest{Version: v.Version}
+	r := NewInitializeShareGroupStateRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewInitializeShareGroupStateResponse returns a InitializeShareGroupStateResponse with every field at its default.

@@ -308,8 +308,12 @@ func (v *JoinGroupRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("JoinGroupRequest", o)
 }
 
-// ResponseKind returns an empty JoinGroupResponse at the same version.
-func (v *JoinGroupRequest) ResponseKind() Response { return &JoinGroupResponse{Version: v.Version} }
+// ResponseKind returns a JoinGroupResponse with defaults set, at the same version.
+func (v *JoinGroupRequest) ResponseKind() Response {
+	r := NewJoinGroupResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewJoinGroupRequest returns a JoinGroupRequest with every field at its default.
 func NewJoinGroupRequest() *JoinGroupRequest {
@@ -659,8 +663,12 @@ func (v *JoinGroupResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("JoinGroupResponse", o)
 }
 
-// RequestKind returns an empty JoinGroupRequest at the same version.
-func (v *JoinGroupResponse) RequestKind() Request { return &JoinGroupRequest{Version: v.Version} }
+// RequestKind returns a JoinGroupRequest with defaults set, at the same version.
+func (v *JoinGroupResponse) RequestKind() Request {
+	r := NewJoinGroupRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewJoinGroupResponse returns a JoinGroupResponse with every field at its default.
 func NewJoinGroupResponse() *JoinGroupResponse {

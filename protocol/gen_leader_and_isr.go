@@ -62,9 +62,11 @@ func (v *LeaderAndIsrRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("LeaderAndIsrRequest", o)
 }
 
-// ResponseKind returns an empty LeaderAndIsrResponse at the same version.
+// ResponseKind returns a LeaderAndIsrResponse with defaults set, at the same version.
 func (v *LeaderAndIsrRequest) ResponseKind() Response {
-	return &LeaderAndIsrResponse{Version: v.Version}
+	r := NewLeaderAndIsrResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewLeaderAndIsrRequest returns a LeaderAndIsrRequest with every field at its default.
@@ -134,8 +136,12 @@ func (v *LeaderAndIsrResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("LeaderAndIsrResponse", o)
 }
 
-// RequestKind returns an empty LeaderAndIsrRequest at the same version.
-func (v *LeaderAndIsrResponse) RequestKind() Request { return &LeaderAndIsrRequest{Version: v.Version} }
+// RequestKind returns a LeaderAndIsrRequest with defaults set, at the same version.
+func (v *LeaderAndIsrResponse) RequestKind() Request {
+	r := NewLeaderAndIsrRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewLeaderAndIsrResponse returns a LeaderAndIsrResponse with every field at its default.
 func NewLeaderAndIsrResponse() *LeaderAndIsrResponse {

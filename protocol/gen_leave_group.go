@@ -290,8 +290,12 @@ func (v *LeaveGroupRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("LeaveGroupRequest", o)
 }
 
-// ResponseKind returns an empty LeaveGroupResponse at the same version.
-func (v *LeaveGroupRequest) ResponseKind() Response { return &LeaveGroupResponse{Version: v.Version} }
+// ResponseKind returns a LeaveGroupResponse with defaults set, at the same version.
+func (v *LeaveGroupRequest) ResponseKind() Response {
+	r := NewLeaveGroupResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewLeaveGroupRequest returns a LeaveGroupRequest with every field at its default.
 func NewLeaveGroupRequest() *LeaveGroupRequest {
@@ -566,8 +570,12 @@ func (v *LeaveGroupResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("LeaveGroupResponse", o)
 }
 
-// RequestKind returns an empty LeaveGroupRequest at the same version.
-func (v *LeaveGroupResponse) RequestKind() Request { return &LeaveGroupRequest{Version: v.Version} }
+// RequestKind returns a LeaveGroupRequest with defaults set, at the same version.
+func (v *LeaveGroupResponse) RequestKind() Request {
+	r := NewLeaveGroupRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewLeaveGroupResponse returns a LeaveGroupResponse with every field at its default.
 func NewLeaveGroupResponse() *LeaveGroupResponse {

@@ -126,9 +126,11 @@ func (v *ListConfigResourcesRequest) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("ListConfigResourcesRequest", o)
 }
 
-// ResponseKind returns an empty ListConfigResourcesResponse at the same version.
+// ResponseKind returns a ListConfigResourcesResponse with defaults set, at the same version.
 func (v *ListConfigResourcesRequest) ResponseKind() Response {
-	return &ListConfigResourcesResponse{Version: v.Version}
+	r := NewListConfigResourcesResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewListConfigResourcesRequest returns a ListConfigResourcesRequest with every field at its default.
@@ -341,9 +343,11 @@ func (v *ListConfigResourcesResponse) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("ListConfigResourcesResponse", o)
 }
 
-// RequestKind returns an empty ListConfigResourcesRequest at the same version.
+// RequestKind returns a ListConfigResourcesRequest with defaults set, at the same version.
 func (v *ListConfigResourcesResponse) RequestKind() Request {
-	return &ListConfigResourcesRequest{Version: v.Version}
+	r := NewListConfigResourcesRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewListConfigResourcesResponse returns a ListConfigResourcesResponse with every field at its default.

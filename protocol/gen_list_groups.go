@@ -168,8 +168,12 @@ func (v *ListGroupsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ListGroupsRequest", o)
 }
 
-// ResponseKind returns an empty ListGroupsResponse at the same version.
-func (v *ListGroupsRequest) ResponseKind() Response { return &ListGroupsResponse{Version: v.Version} }
+// ResponseKind returns a ListGroupsResponse with defaults set, at the same version.
+func (v *ListGroupsRequest) ResponseKind() Response {
+	r := NewListGroupsResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewListGroupsRequest returns a ListGroupsRequest with every field at its default.
 func NewListGroupsRequest() *ListGroupsRequest {
@@ -420,8 +424,12 @@ func (v *ListGroupsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ListGroupsResponse", o)
 }
 
-// RequestKind returns an empty ListGroupsRequest at the same version.
-func (v *ListGroupsResponse) RequestKind() Request { return &ListGroupsRequest{Version: v.Version} }
+// RequestKind returns a ListGroupsRequest with defaults set, at the same version.
+func (v *ListGroupsResponse) RequestKind() Request {
+	r := NewListGroupsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewListGroupsResponse returns a ListGroupsResponse with every field at its default.
 func NewListGroupsResponse() *ListGroupsResponse {

@@ -317,8 +317,12 @@ func (v *ListOffsetsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ListOffsetsRequest", o)
 }
 
-// ResponseKind returns an empty ListOffsetsResponse at the same version.
-func (v *ListOffsetsRequest) ResponseKind() Response { return &ListOffsetsResponse{Version: v.Version} }
+// ResponseKind returns a ListOffsetsResponse with defaults set, at the same version.
+func (v *ListOffsetsRequest) ResponseKind() Response {
+	r := NewListOffsetsResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewListOffsetsRequest returns a ListOffsetsRequest with every field at its default.
 func NewListOffsetsRequest() *ListOffsetsRequest {
@@ -636,8 +640,12 @@ func (v *ListOffsetsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ListOffsetsResponse", o)
 }
 
-// RequestKind returns an empty ListOffsetsRequest at the same version.
-func (v *ListOffsetsResponse) RequestKind() Request { return &ListOffsetsRequest{Version: v.Version} }
+// RequestKind returns a ListOffsetsRequest with defaults set, at the same version.
+func (v *ListOffsetsResponse) RequestKind() Request {
+	r := NewListOffsetsRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewListOffsetsResponse returns a ListOffsetsResponse with every field at its default.
 func NewListOffsetsResponse() *ListOffsetsResponse {

@@ -212,9 +212,11 @@ func (v *ListPartitionReassignmentsRequest) DecodeWith(b []byte, o DecodeOptions
 	return r.finish("ListPartitionReassignmentsRequest", o)
 }
 
-// ResponseKind returns an empty ListPartitionReassignmentsResponse at the same version.
+// ResponseKind returns a ListPartitionReassignmentsResponse with defaults set, at the same version.
 func (v *ListPartitionReassignmentsRequest) ResponseKind() Response {
-	return &ListPartitionReassignmentsResponse{Version: v.Version}
+	r := NewListPartitionReassignmentsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewListPartitionReassignmentsRequest returns a ListPartitionReassignmentsRequest with every field at its default.
@@ -582,9 +584,11 @@ func (v *ListPartitionReassignmentsResponse) DecodeWith(b []byte, o DecodeOption
 	return r.finish("ListPartitionReassignmentsResponse", o)
 }
 
-// RequestKind returns an empty ListPartitionReassignmentsRequest at the same version.
+// RequestKind returns a ListPartitionReassignmentsRequest with defaults set, at the same version.
 func (v *ListPartitionReassignmentsResponse) RequestKind() Request {
-	return &ListPartitionReassignmentsRequest{Version: v.Version}
+	r := NewListPartitionReassignmentsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewListPartitionReassignmentsResponse returns a ListPartitionReassignmentsResponse with every field at its default.

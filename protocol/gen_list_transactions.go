@@ -195,9 +195,11 @@ func (v *ListTransactionsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ListTransactionsRequest", o)
 }
 
-// ResponseKind returns an empty ListTransactionsResponse at the same version.
+// ResponseKind returns a ListTransactionsResponse with defaults set, at the same version.
 func (v *ListTransactionsRequest) ResponseKind() Response {
-	return &ListTransactionsResponse{Version: v.Version}
+	r := NewListTransactionsResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewListTransactionsRequest returns a ListTransactionsRequest with every field at its default.
@@ -444,9 +446,11 @@ func (v *ListTransactionsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ListTransactionsResponse", o)
 }
 
-// RequestKind returns an empty ListTransactionsRequest at the same version.
+// RequestKind returns a ListTransactionsRequest with defaults set, at the same version.
 func (v *ListTransactionsResponse) RequestKind() Request {
-	return &ListTransactionsRequest{Version: v.Version}
+	r := NewListTransactionsRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewListTransactionsResponse returns a ListTransactionsResponse with every field at its default.

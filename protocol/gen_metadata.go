@@ -256,8 +256,12 @@ func (v *MetadataRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("MetadataRequest", o)
 }
 
-// ResponseKind returns an empty MetadataResponse at the same version.
-func (v *MetadataRequest) ResponseKind() Response { return &MetadataResponse{Version: v.Version} }
+// ResponseKind returns a MetadataResponse with defaults set, at the same version.
+func (v *MetadataRequest) ResponseKind() Response {
+	r := NewMetadataResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewMetadataRequest returns a MetadataRequest with every field at its default.
 func NewMetadataRequest() *MetadataRequest {
@@ -924,8 +928,12 @@ func (v *MetadataResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("MetadataResponse", o)
 }
 
-// RequestKind returns an empty MetadataRequest at the same version.
-func (v *MetadataResponse) RequestKind() Request { return &MetadataRequest{Version: v.Version} }
+// RequestKind returns a MetadataRequest with defaults set, at the same version.
+func (v *MetadataResponse) RequestKind() Request {
+	r := NewMetadataRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewMetadataResponse returns a MetadataResponse with every field at its default.
 func NewMetadataResponse() *MetadataResponse {

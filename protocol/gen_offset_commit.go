@@ -393,9 +393,11 @@ func (v *OffsetCommitRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("OffsetCommitRequest", o)
 }
 
-// ResponseKind returns an empty OffsetCommitResponse at the same version.
+// ResponseKind returns a OffsetCommitResponse with defaults set, at the same version.
 func (v *OffsetCommitRequest) ResponseKind() Response {
-	return &OffsetCommitResponse{Version: v.Version}
+	r := NewOffsetCommitResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewOffsetCommitRequest returns a OffsetCommitRequest with every field at its default.
@@ -699,8 +701,12 @@ func (v *OffsetCommitResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("OffsetCommitResponse", o)
 }
 
-// RequestKind returns an empty OffsetCommitRequest at the same version.
-func (v *OffsetCommitResponse) RequestKind() Request { return &OffsetCommitRequest{Version: v.Version} }
+// RequestKind returns a OffsetCommitRequest with defaults set, at the same version.
+func (v *OffsetCommitResponse) RequestKind() Request {
+	r := NewOffsetCommitRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewOffsetCommitResponse returns a OffsetCommitResponse with every field at its default.
 func NewOffsetCommitResponse() *OffsetCommitResponse {

@@ -180,9 +180,11 @@ func (v *OffsetDeleteRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("OffsetDeleteRequest", o)
 }
 
-// ResponseKind returns an empty OffsetDeleteResponse at the same version.
+// ResponseKind returns a OffsetDeleteResponse with defaults set, at the same version.
 func (v *OffsetDeleteRequest) ResponseKind() Response {
-	return &OffsetDeleteResponse{Version: v.Version}
+	r := NewOffsetDeleteResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewOffsetDeleteRequest returns a OffsetDeleteRequest with every field at its default.
@@ -385,8 +387,12 @@ func (v *OffsetDeleteResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("OffsetDeleteResponse", o)
 }
 
-// RequestKind returns an empty OffsetDeleteRequest at the same version.
-func (v *OffsetDeleteResponse) RequestKind() Request { return &OffsetDeleteRequest{Version: v.Version} }
+// RequestKind returns a OffsetDeleteRequest with defaults set, at the same version.
+func (v *OffsetDeleteResponse) RequestKind() Request {
+	r := NewOffsetDeleteRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewOffsetDeleteResponse returns a OffsetDeleteResponse with every field at its default.
 func NewOffsetDeleteResponse() *OffsetDeleteResponse {

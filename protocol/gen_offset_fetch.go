@@ -574,8 +574,12 @@ func (v *OffsetFetchRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("OffsetFetchRequest", o)
 }
 
-// ResponseKind returns an empty OffsetFetchResponse at the same version.
-func (v *OffsetFetchRequest) ResponseKind() Response { return &OffsetFetchResponse{Version: v.Version} }
+// ResponseKind returns a OffsetFetchResponse with defaults set, at the same version.
+func (v *OffsetFetchRequest) ResponseKind() Response {
+	r := NewOffsetFetchResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewOffsetFetchRequest returns a OffsetFetchRequest with every field at its default.
 func NewOffsetFetchRequest() *OffsetFetchRequest {
@@ -1406,8 +1410,12 @@ func (v *OffsetFetchResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("OffsetFetchResponse", o)
 }
 
-// RequestKind returns an empty OffsetFetchRequest at the same version.
-func (v *OffsetFetchResponse) RequestKind() Request { return &OffsetFetchRequest{Version: v.Version} }
+// RequestKind returns a OffsetFetchRequest with defaults set, at the same version.
+func (v *OffsetFetchResponse) RequestKind() Request {
+	r := NewOffsetFetchRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewOffsetFetchResponse returns a OffsetFetchResponse with every field at its default.
 func NewOffsetFetchResponse() *OffsetFetchResponse {

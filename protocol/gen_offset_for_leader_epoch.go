@@ -284,9 +284,11 @@ func (v *OffsetForLeaderEpochRequest) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("OffsetForLeaderEpochRequest", o)
 }
 
-// ResponseKind returns an empty OffsetForLeaderEpochResponse at the same version.
+// ResponseKind returns a OffsetForLeaderEpochResponse with defaults set, at the same version.
 func (v *OffsetForLeaderEpochRequest) ResponseKind() Response {
-	return &OffsetForLeaderEpochResponse{Version: v.Version}
+	r := NewOffsetForLeaderEpochResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewOffsetForLeaderEpochRequest returns a OffsetForLeaderEpochRequest with every field at its default.
@@ -583,9 +585,11 @@ func (v *OffsetForLeaderEpochResponse) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("OffsetForLeaderEpochResponse", o)
 }
 
-// RequestKind returns an empty OffsetForLeaderEpochRequest at the same version.
+// RequestKind returns a OffsetForLeaderEpochRequest with defaults set, at the same version.
 func (v *OffsetForLeaderEpochResponse) RequestKind() Request {
-	return &OffsetForLeaderEpochRequest{Version: v.Version}
+	r := NewOffsetForLeaderEpochRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewOffsetForLeaderEpochResponse returns a OffsetForLeaderEpochResponse with every field at its default.

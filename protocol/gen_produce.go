@@ -315,8 +315,12 @@ func (v *ProduceRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ProduceRequest", o)
 }
 
-// ResponseKind returns an empty ProduceResponse at the same version.
-func (v *ProduceRequest) ResponseKind() Response { return &ProduceResponse{Version: v.Version} }
+// ResponseKind returns a ProduceResponse with defaults set, at the same version.
+func (v *ProduceRequest) ResponseKind() Response {
+	r := NewProduceResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewProduceRequest returns a ProduceRequest with every field at its default.
 func NewProduceRequest() *ProduceRequest {
@@ -1116,8 +1120,12 @@ func (v *ProduceResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ProduceResponse", o)
 }
 
-// RequestKind returns an empty ProduceRequest at the same version.
-func (v *ProduceResponse) RequestKind() Request { return &ProduceRequest{Version: v.Version} }
+// RequestKind returns a ProduceRequest with defaults set, at the same version.
+func (v *ProduceResponse) RequestKind() Request {
+	r := NewProduceRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewProduceResponse returns a ProduceResponse with every field at its default.
 func NewProduceResponse() *ProduceResponse {

@@ -137,9 +137,11 @@ func (v *PushTelemetryRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("PushTelemetryRequest", o)
 }
 
-// ResponseKind returns an empty PushTelemetryResponse at the same version.
+// ResponseKind returns a PushTelemetryResponse with defaults set, at the same version.
 func (v *PushTelemetryRequest) ResponseKind() Response {
-	return &PushTelemetryResponse{Version: v.Version}
+	r := NewPushTelemetryResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewPushTelemetryRequest returns a PushTelemetryRequest with every field at its default.
@@ -255,9 +257,11 @@ func (v *PushTelemetryResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("PushTelemetryResponse", o)
 }
 
-// RequestKind returns an empty PushTelemetryRequest at the same version.
+// RequestKind returns a PushTelemetryRequest with defaults set, at the same version.
 func (v *PushTelemetryResponse) RequestKind() Request {
-	return &PushTelemetryRequest{Version: v.Version}
+	r := NewPushTelemetryRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewPushTelemetryResponse returns a PushTelemetryResponse with every field at its default.

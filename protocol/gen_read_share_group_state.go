@@ -269,9 +269,11 @@ func (v *ReadShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("ReadShareGroupStateRequest", o)
 }
 
-// ResponseKind returns an empty ReadShareGroupStateResponse at the same version.
+// ResponseKind returns a ReadShareGroupStateResponse with defaults set, at the same version.
 func (v *ReadShareGroupStateRequest) ResponseKind() Response {
-	return &ReadShareGroupStateResponse{Version: v.Version}
+	r := NewReadShareGroupStateResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewReadShareGroupStateRequest returns a ReadShareGroupStateRequest with every field at its default.
@@ -674,9 +676,11 @@ func (v *ReadShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("ReadShareGroupStateResponse", o)
 }
 
-// RequestKind returns an empty ReadShareGroupStateRequest at the same version.
+// RequestKind returns a ReadShareGroupStateRequest with defaults set, at the same version.
 func (v *ReadShareGroupStateResponse) RequestKind() Request {
-	return &ReadShareGroupStateRequest{Version: v.Version}
+	r := NewReadShareGroupStateRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewReadShareGroupStateResponse returns a ReadShareGroupStateResponse with every field at its default.

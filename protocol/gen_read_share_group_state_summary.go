@@ -271,9 +271,11 @@ func (v *ReadShareGroupStateSummaryRequest) DecodeWith(b []byte, o DecodeOptions
 	return r.finish("ReadShareGroupStateSummaryRequest", o)
 }
 
-// ResponseKind returns an empty ReadShareGroupStateSummaryResponse at the same version.
+// ResponseKind returns a ReadShareGroupStateSummaryResponse with defaults set, at the same version.
 func (v *ReadShareGroupStateSummaryRequest) ResponseKind() Response {
-	return &ReadShareGroupStateSummaryResponse{Version: v.Version}
+	r := NewReadShareGroupStateSummaryResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewReadShareGroupStateSummaryRequest returns a ReadShareGroupStateSummaryRequest with every field at its default.
@@ -581,9 +583,11 @@ func (v *ReadShareGroupStateSummaryResponse) DecodeWith(b []byte, o DecodeOption
 	return r.finish("ReadShareGroupStateSummaryResponse", o)
 }
 
-// RequestKind returns an empty ReadShareGroupStateSummaryRequest at the same version.
+// RequestKind returns a ReadShareGroupStateSummaryRequest with defaults set, at the same version.
 func (v *ReadShareGroupStateSummaryResponse) RequestKind() Request {
-	return &ReadShareGroupStateSummaryRequest{Version: v.Version}
+	r := NewReadShareGroupStateSummaryRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewReadShareGroupStateSummaryResponse returns a ReadShareGroupStateSummaryResponse with every field at its default.

@@ -122,9 +122,11 @@ func (v *RemoveRaftVoterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("RemoveRaftVoterRequest", o)
 }
 
-// ResponseKind returns an empty RemoveRaftVoterResponse at the same version.
+// ResponseKind returns a RemoveRaftVoterResponse with defaults set, at the same version.
 func (v *RemoveRaftVoterRequest) ResponseKind() Response {
-	return &RemoveRaftVoterResponse{Version: v.Version}
+	r := NewRemoveRaftVoterResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewRemoveRaftVoterRequest returns a RemoveRaftVoterRequest with every field at its default.
@@ -254,9 +256,11 @@ func (v *RemoveRaftVoterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("RemoveRaftVoterResponse", o)
 }
 
-// RequestKind returns an empty RemoveRaftVoterRequest at the same version.
+// RequestKind returns a RemoveRaftVoterRequest with defaults set, at the same version.
 func (v *RemoveRaftVoterResponse) RequestKind() Request {
-	return &RemoveRaftVoterRequest{Version: v.Version}
+	r := NewRemoveRaftVoterRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewRemoveRaftVoterResponse returns a RemoveRaftVoterResponse with every field at its default.

@@ -110,9 +110,11 @@ func (v *RenewDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("RenewDelegationTokenRequest", o)
 }
 
-// ResponseKind returns an empty RenewDelegationTokenResponse at the same version.
+// ResponseKind returns a RenewDelegationTokenResponse with defaults set, at the same version.
 func (v *RenewDelegationTokenRequest) ResponseKind() Response {
-	return &RenewDelegationTokenResponse{Version: v.Version}
+	r := NewRenewDelegationTokenResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewRenewDelegationTokenRequest returns a RenewDelegationTokenRequest with every field at its default.
@@ -239,9 +241,11 @@ func (v *RenewDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("RenewDelegationTokenResponse", o)
 }
 
-// RequestKind returns an empty RenewDelegationTokenRequest at the same version.
+// RequestKind returns a RenewDelegationTokenRequest with defaults set, at the same version.
 func (v *RenewDelegationTokenResponse) RequestKind() Request {
-	return &RenewDelegationTokenRequest{Version: v.Version}
+	r := NewRenewDelegationTokenRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewRenewDelegationTokenResponse returns a RenewDelegationTokenResponse with every field at its default.

@@ -101,9 +101,11 @@ func (v *SaslAuthenticateRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("SaslAuthenticateRequest", o)
 }
 
-// ResponseKind returns an empty SaslAuthenticateResponse at the same version.
+// ResponseKind returns a SaslAuthenticateResponse with defaults set, at the same version.
 func (v *SaslAuthenticateRequest) ResponseKind() Response {
-	return &SaslAuthenticateResponse{Version: v.Version}
+	r := NewSaslAuthenticateResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewSaslAuthenticateRequest returns a SaslAuthenticateRequest with every field at its default.
@@ -250,9 +252,11 @@ func (v *SaslAuthenticateResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("SaslAuthenticateResponse", o)
 }
 
-// RequestKind returns an empty SaslAuthenticateRequest at the same version.
+// RequestKind returns a SaslAuthenticateRequest with defaults set, at the same version.
 func (v *SaslAuthenticateResponse) RequestKind() Request {
-	return &SaslAuthenticateRequest{Version: v.Version}
+	r := NewSaslAuthenticateRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewSaslAuthenticateResponse returns a SaslAuthenticateResponse with every field at its default.

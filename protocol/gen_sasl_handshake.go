@@ -75,9 +75,11 @@ func (v *SaslHandshakeRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("SaslHandshakeRequest", o)
 }
 
-// ResponseKind returns an empty SaslHandshakeResponse at the same version.
+// ResponseKind returns a SaslHandshakeResponse with defaults set, at the same version.
 func (v *SaslHandshakeRequest) ResponseKind() Response {
-	return &SaslHandshakeResponse{Version: v.Version}
+	r := NewSaslHandshakeResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewSaslHandshakeRequest returns a SaslHandshakeRequest with every field at its default.
@@ -185,9 +187,11 @@ func (v *SaslHandshakeResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("SaslHandshakeResponse", o)
 }
 
-// RequestKind returns an empty SaslHandshakeRequest at the same version.
+// RequestKind returns a SaslHandshakeRequest with defaults set, at the same version.
 func (v *SaslHandshakeResponse) RequestKind() Request {
-	return &SaslHandshakeRequest{Version: v.Version}
+	r := NewSaslHandshakeRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewSaslHandshakeResponse returns a SaslHandshakeResponse with every field at its default.

@@ -398,9 +398,11 @@ func (v *ShareAcknowledgeRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ShareAcknowledgeRequest", o)
 }
 
-// ResponseKind returns an empty ShareAcknowledgeResponse at the same version.
+// ResponseKind returns a ShareAcknowledgeResponse with defaults set, at the same version.
 func (v *ShareAcknowledgeRequest) ResponseKind() Response {
-	return &ShareAcknowledgeResponse{Version: v.Version}
+	r := NewShareAcknowledgeResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewShareAcknowledgeRequest returns a ShareAcknowledgeRequest with every field at its default.
@@ -897,9 +899,11 @@ func (v *ShareAcknowledgeResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ShareAcknowledgeResponse", o)
 }
 
-// RequestKind returns an empty ShareAcknowledgeRequest at the same version.
+// RequestKind returns a ShareAcknowledgeRequest with defaults set, at the same version.
 func (v *ShareAcknowledgeResponse) RequestKind() Request {
-	return &ShareAcknowledgeRequest{Version: v.Version}
+	r := NewShareAcknowledgeRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewShareAcknowledgeResponse returns a ShareAcknowledgeResponse with every field at its default.

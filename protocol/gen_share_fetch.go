@@ -556,8 +556,12 @@ func (v *ShareFetchRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ShareFetchRequest", o)
 }
 
-// ResponseKind returns an empty ShareFetchResponse at the same version.
-func (v *ShareFetchRequest) ResponseKind() Response { return &ShareFetchResponse{Version: v.Version} }
+// ResponseKind returns a ShareFetchResponse with defaults set, at the same version.
+func (v *ShareFetchRequest) ResponseKind() Response {
+	r := NewShareFetchResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewShareFetchRequest returns a ShareFetchRequest with every field at its default.
 func NewShareFetchRequest() *ShareFetchRequest {
@@ -1193,8 +1197,12 @@ func (v *ShareFetchResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("ShareFetchResponse", o)
 }
 
-// RequestKind returns an empty ShareFetchRequest at the same version.
-func (v *ShareFetchResponse) RequestKind() Request { return &ShareFetchRequest{Version: v.Version} }
+// RequestKind returns a ShareFetchRequest with defaults set, at the same version.
+func (v *ShareFetchResponse) RequestKind() Request {
+	r := NewShareFetchRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewShareFetchResponse returns a ShareFetchResponse with every field at its default.
 func NewShareFetchResponse() *ShareFetchResponse {

@@ -127,9 +127,11 @@ func (v *ShareGroupDescribeRequest) DecodeWith(b []byte, o DecodeOptions) error 
 	return r.finish("ShareGroupDescribeRequest", o)
 }
 
-// ResponseKind returns an empty ShareGroupDescribeResponse at the same version.
+// ResponseKind returns a ShareGroupDescribeResponse with defaults set, at the same version.
 func (v *ShareGroupDescribeRequest) ResponseKind() Response {
-	return &ShareGroupDescribeResponse{Version: v.Version}
+	r := NewShareGroupDescribeResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewShareGroupDescribeRequest returns a ShareGroupDescribeRequest with every field at its default.
@@ -719,9 +721,11 @@ func (v *ShareGroupDescribeResponse) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("ShareGroupDescribeResponse", o)
 }
 
-// RequestKind returns an empty ShareGroupDescribeRequest at the same version.
+// RequestKind returns a ShareGroupDescribeRequest with defaults set, at the same version.
 func (v *ShareGroupDescribeResponse) RequestKind() Request {
-	return &ShareGroupDescribeRequest{Version: v.Version}
+	r := NewShareGroupDescribeRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewShareGroupDescribeResponse returns a ShareGroupDescribeResponse with every field at its default.

@@ -169,9 +169,11 @@ func (v *ShareGroupHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) error
 	return r.finish("ShareGroupHeartbeatRequest", o)
 }
 
-// ResponseKind returns an empty ShareGroupHeartbeatResponse at the same version.
+// ResponseKind returns a ShareGroupHeartbeatResponse with defaults set, at the same version.
 func (v *ShareGroupHeartbeatRequest) ResponseKind() Response {
-	return &ShareGroupHeartbeatResponse{Version: v.Version}
+	r := NewShareGroupHeartbeatResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewShareGroupHeartbeatRequest returns a ShareGroupHeartbeatRequest with every field at its default.
@@ -511,9 +513,11 @@ func (v *ShareGroupHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("ShareGroupHeartbeatResponse", o)
 }
 
-// RequestKind returns an empty ShareGroupHeartbeatRequest at the same version.
+// RequestKind returns a ShareGroupHeartbeatRequest with defaults set, at the same version.
 func (v *ShareGroupHeartbeatResponse) RequestKind() Request {
-	return &ShareGroupHeartbeatRequest{Version: v.Version}
+	r := NewShareGroupHeartbeatRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewShareGroupHeartbeatResponse returns a ShareGroupHeartbeatResponse with every field at its default.

@@ -62,8 +62,12 @@ func (v *StopReplicaRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("StopReplicaRequest", o)
 }
 
-// ResponseKind returns an empty StopReplicaResponse at the same version.
-func (v *StopReplicaRequest) ResponseKind() Response { return &StopReplicaResponse{Version: v.Version} }
+// ResponseKind returns a StopReplicaResponse with defaults set, at the same version.
+func (v *StopReplicaRequest) ResponseKind() Response {
+	r := NewStopReplicaResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewStopReplicaRequest returns a StopReplicaRequest with every field at its default.
 func NewStopReplicaRequest() *StopReplicaRequest {
@@ -132,8 +136,12 @@ func (v *StopReplicaResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("StopReplicaResponse", o)
 }
 
-// RequestKind returns an empty StopReplicaRequest at the same version.
-func (v *StopReplicaResponse) RequestKind() Request { return &StopReplicaRequest{Version: v.Version} }
+// RequestKind returns a StopReplicaRequest with defaults set, at the same version.
+func (v *StopReplicaResponse) RequestKind() Request {
+	r := NewStopReplicaRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewStopReplicaResponse returns a StopReplicaResponse with every field at its default.
 func NewStopReplicaResponse() *StopReplicaResponse {

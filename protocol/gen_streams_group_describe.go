@@ -128,9 +128,11 @@ func (v *StreamsGroupDescribeRequest) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("StreamsGroupDescribeRequest", o)
 }
 
-// ResponseKind returns an empty StreamsGroupDescribeResponse at the same version.
+// ResponseKind returns a StreamsGroupDescribeResponse with defaults set, at the same version.
 func (v *StreamsGroupDescribeRequest) ResponseKind() Response {
-	return &StreamsGroupDescribeResponse{Version: v.Version}
+	r := NewStreamsGroupDescribeResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewStreamsGroupDescribeRequest returns a StreamsGroupDescribeRequest with every field at its default.
@@ -1566,9 +1568,11 @@ func (v *StreamsGroupDescribeResponse) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("StreamsGroupDescribeResponse", o)
 }
 
-// RequestKind returns an empty StreamsGroupDescribeRequest at the same version.
+// RequestKind returns a StreamsGroupDescribeRequest with defaults set, at the same version.
 func (v *StreamsGroupDescribeResponse) RequestKind() Request {
-	return &StreamsGroupDescribeRequest{Version: v.Version}
+	r := NewStreamsGroupDescribeRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewStreamsGroupDescribeResponse returns a StreamsGroupDescribeResponse with every field at its default.

@@ -1244,9 +1244,11 @@ func (v *StreamsGroupHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("StreamsGroupHeartbeatRequest", o)
 }
 
-// ResponseKind returns an empty StreamsGroupHeartbeatResponse at the same version.
+// ResponseKind returns a StreamsGroupHeartbeatResponse with defaults set, at the same version.
 func (v *StreamsGroupHeartbeatRequest) ResponseKind() Response {
-	return &StreamsGroupHeartbeatResponse{Version: v.Version}
+	r := NewStreamsGroupHeartbeatResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewStreamsGroupHeartbeatRequest returns a StreamsGroupHeartbeatRequest with every field at its default.
@@ -1986,9 +1988,11 @@ func (v *StreamsGroupHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) er
 	return r.finish("StreamsGroupHeartbeatResponse", o)
 }
 
-// RequestKind returns an empty StreamsGroupHeartbeatRequest at the same version.
+// RequestKind returns a StreamsGroupHeartbeatRequest with defaults set, at the same version.
 func (v *StreamsGroupHeartbeatResponse) RequestKind() Request {
-	return &StreamsGroupHeartbeatRequest{Version: v.Version}
+	r := NewStreamsGroupHeartbeatRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewStreamsGroupHeartbeatResponse returns a StreamsGroupHeartbeatResponse with every field at its default.

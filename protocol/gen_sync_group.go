@@ -312,8 +312,12 @@ func (v *SyncGroupRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("SyncGroupRequest", o)
 }
 
-// ResponseKind returns an empty SyncGroupResponse at the same version.
-func (v *SyncGroupRequest) ResponseKind() Response { return &SyncGroupResponse{Version: v.Version} }
+// ResponseKind returns a SyncGroupResponse with defaults set, at the same version.
+func (v *SyncGroupRequest) ResponseKind() Response {
+	r := NewSyncGroupResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewSyncGroupRequest returns a SyncGroupRequest with every field at its default.
 func NewSyncGroupRequest() *SyncGroupRequest {
@@ -507,8 +511,12 @@ func (v *SyncGroupResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("SyncGroupResponse", o)
 }
 
-// RequestKind returns an empty SyncGroupRequest at the same version.
-func (v *SyncGroupResponse) RequestKind() Request { return &SyncGroupRequest{Version: v.Version} }
+// RequestKind returns a SyncGroupRequest with defaults set, at the same version.
+func (v *SyncGroupResponse) RequestKind() Request {
+	r := NewSyncGroupRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewSyncGroupResponse returns a SyncGroupResponse with every field at its default.
 func NewSyncGroupResponse() *SyncGroupResponse {

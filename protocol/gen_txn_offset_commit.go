@@ -404,9 +404,11 @@ func (v *TxnOffsetCommitRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("TxnOffsetCommitRequest", o)
 }
 
-// ResponseKind returns an empty TxnOffsetCommitResponse at the same version.
+// ResponseKind returns a TxnOffsetCommitResponse with defaults set, at the same version.
 func (v *TxnOffsetCommitRequest) ResponseKind() Response {
-	return &TxnOffsetCommitResponse{Version: v.Version}
+	r := NewTxnOffsetCommitResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewTxnOffsetCommitRequest returns a TxnOffsetCommitRequest with every field at its default.
@@ -683,9 +685,11 @@ func (v *TxnOffsetCommitResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("TxnOffsetCommitResponse", o)
 }
 
-// RequestKind returns an empty TxnOffsetCommitRequest at the same version.
+// RequestKind returns a TxnOffsetCommitRequest with defaults set, at the same version.
 func (v *TxnOffsetCommitResponse) RequestKind() Request {
-	return &TxnOffsetCommitRequest{Version: v.Version}
+	r := NewTxnOffsetCommitRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewTxnOffsetCommitResponse returns a TxnOffsetCommitResponse with every field at its default.

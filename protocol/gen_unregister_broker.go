@@ -99,9 +99,11 @@ func (v *UnregisterBrokerRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UnregisterBrokerRequest", o)
 }
 
-// ResponseKind returns an empty UnregisterBrokerResponse at the same version.
+// ResponseKind returns a UnregisterBrokerResponse with defaults set, at the same version.
 func (v *UnregisterBrokerRequest) ResponseKind() Response {
-	return &UnregisterBrokerResponse{Version: v.Version}
+	r := NewUnregisterBrokerResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewUnregisterBrokerRequest returns a UnregisterBrokerRequest with every field at its default.
@@ -231,9 +233,11 @@ func (v *UnregisterBrokerResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UnregisterBrokerResponse", o)
 }
 
-// RequestKind returns an empty UnregisterBrokerRequest at the same version.
+// RequestKind returns a UnregisterBrokerRequest with defaults set, at the same version.
 func (v *UnregisterBrokerResponse) RequestKind() Request {
-	return &UnregisterBrokerRequest{Version: v.Version}
+	r := NewUnregisterBrokerRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewUnregisterBrokerResponse returns a UnregisterBrokerResponse with every field at its default.

@@ -244,9 +244,11 @@ func (v *UpdateFeaturesRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UpdateFeaturesRequest", o)
 }
 
-// ResponseKind returns an empty UpdateFeaturesResponse at the same version.
+// ResponseKind returns a UpdateFeaturesResponse with defaults set, at the same version.
 func (v *UpdateFeaturesRequest) ResponseKind() Response {
-	return &UpdateFeaturesResponse{Version: v.Version}
+	r := NewUpdateFeaturesResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewUpdateFeaturesRequest returns a UpdateFeaturesRequest with every field at its default.
@@ -489,9 +491,11 @@ func (v *UpdateFeaturesResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UpdateFeaturesResponse", o)
 }
 
-// RequestKind returns an empty UpdateFeaturesRequest at the same version.
+// RequestKind returns a UpdateFeaturesRequest with defaults set, at the same version.
 func (v *UpdateFeaturesResponse) RequestKind() Request {
-	return &UpdateFeaturesRequest{Version: v.Version}
+	r := NewUpdateFeaturesRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewUpdateFeaturesResponse returns a UpdateFeaturesResponse with every field at its default.

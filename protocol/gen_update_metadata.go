@@ -62,9 +62,11 @@ func (v *UpdateMetadataRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UpdateMetadataRequest", o)
 }
 
-// ResponseKind returns an empty UpdateMetadataResponse at the same version.
+// ResponseKind returns a UpdateMetadataResponse with defaults set, at the same version.
 func (v *UpdateMetadataRequest) ResponseKind() Response {
-	return &UpdateMetadataResponse{Version: v.Version}
+	r := NewUpdateMetadataResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewUpdateMetadataRequest returns a UpdateMetadataRequest with every field at its default.
@@ -134,9 +136,11 @@ func (v *UpdateMetadataResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UpdateMetadataResponse", o)
 }
 
-// RequestKind returns an empty UpdateMetadataRequest at the same version.
+// RequestKind returns a UpdateMetadataRequest with defaults set, at the same version.
 func (v *UpdateMetadataResponse) RequestKind() Request {
-	return &UpdateMetadataRequest{Version: v.Version}
+	r := NewUpdateMetadataRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewUpdateMetadataResponse returns a UpdateMetadataResponse with every field at its default.

@@ -306,9 +306,11 @@ func (v *UpdateRaftVoterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UpdateRaftVoterRequest", o)
 }
 
-// ResponseKind returns an empty UpdateRaftVoterResponse at the same version.
+// ResponseKind returns a UpdateRaftVoterResponse with defaults set, at the same version.
 func (v *UpdateRaftVoterRequest) ResponseKind() Response {
-	return &UpdateRaftVoterResponse{Version: v.Version}
+	r := NewUpdateRaftVoterResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewUpdateRaftVoterRequest returns a UpdateRaftVoterRequest with every field at its default.
@@ -541,9 +543,11 @@ func (v *UpdateRaftVoterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("UpdateRaftVoterResponse", o)
 }
 
-// RequestKind returns an empty UpdateRaftVoterRequest at the same version.
+// RequestKind returns a UpdateRaftVoterRequest with defaults set, at the same version.
 func (v *UpdateRaftVoterResponse) RequestKind() Request {
-	return &UpdateRaftVoterRequest{Version: v.Version}
+	r := NewUpdateRaftVoterRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewUpdateRaftVoterResponse returns a UpdateRaftVoterResponse with every field at its default.

@@ -364,8 +364,12 @@ func (v *VoteRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("VoteRequest", o)
 }
 
-// ResponseKind returns an empty VoteResponse at the same version.
-func (v *VoteRequest) ResponseKind() Response { return &VoteResponse{Version: v.Version} }
+// ResponseKind returns a VoteResponse with defaults set, at the same version.
+func (v *VoteRequest) ResponseKind() Response {
+	r := NewVoteResponse()
+	r.Version = v.Version
+	return r
+}
 
 // NewVoteRequest returns a VoteRequest with every field at its default.
 func NewVoteRequest() *VoteRequest {
@@ -825,8 +829,12 @@ func (v *VoteResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("VoteResponse", o)
 }
 
-// RequestKind returns an empty VoteRequest at the same version.
-func (v *VoteResponse) RequestKind() Request { return &VoteRequest{Version: v.Version} }
+// RequestKind returns a VoteRequest with defaults set, at the same version.
+func (v *VoteResponse) RequestKind() Request {
+	r := NewVoteRequest()
+	r.Version = v.Version
+	return r
+}
 
 // NewVoteResponse returns a VoteResponse with every field at its default.
 func NewVoteResponse() *VoteResponse {

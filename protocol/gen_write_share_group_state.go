@@ -393,9 +393,11 @@ func (v *WriteShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions) erro
 	return r.finish("WriteShareGroupStateRequest", o)
 }
 
-// ResponseKind returns an empty WriteShareGroupStateResponse at the same version.
+// ResponseKind returns a WriteShareGroupStateResponse with defaults set, at the same version.
 func (v *WriteShareGroupStateRequest) ResponseKind() Response {
-	return &WriteShareGroupStateResponse{Version: v.Version}
+	r := NewWriteShareGroupStateResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewWriteShareGroupStateRequest returns a WriteShareGroupStateRequest with every field at its default.
@@ -676,9 +678,11 @@ func (v *WriteShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions) err
 	return r.finish("WriteShareGroupStateResponse", o)
 }
 
-// RequestKind returns an empty WriteShareGroupStateRequest at the same version.
+// RequestKind returns a WriteShareGroupStateRequest with defaults set, at the same version.
 func (v *WriteShareGroupStateResponse) RequestKind() Request {
-	return &WriteShareGroupStateRequest{Version: v.Version}
+	r := NewWriteShareGroupStateRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewWriteShareGroupStateResponse returns a WriteShareGroupStateResponse with every field at its default.

@@ -303,9 +303,11 @@ func (v *WriteTxnMarkersRequest) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("WriteTxnMarkersRequest", o)
 }
 
-// ResponseKind returns an empty WriteTxnMarkersResponse at the same version.
+// ResponseKind returns a WriteTxnMarkersResponse with defaults set, at the same version.
 func (v *WriteTxnMarkersRequest) ResponseKind() Response {
-	return &WriteTxnMarkersResponse{Version: v.Version}
+	r := NewWriteTxnMarkersResponse()
+	r.Version = v.Version
+	return r
 }
 
 // NewWriteTxnMarkersRequest returns a WriteTxnMarkersRequest with every field at its default.
@@ -652,9 +654,11 @@ func (v *WriteTxnMarkersResponse) DecodeWith(b []byte, o DecodeOptions) error {
 	return r.finish("WriteTxnMarkersResponse", o)
 }
 
-// RequestKind returns an empty WriteTxnMarkersRequest at the same version.
+// RequestKind returns a WriteTxnMarkersRequest with defaults set, at the same version.
 func (v *WriteTxnMarkersResponse) RequestKind() Request {
-	return &WriteTxnMarkersRequest{Version: v.Version}
+	r := NewWriteTxnMarkersRequest()
+	r.Version = v.Version
+	return r
 }
 
 // NewWriteTxnMarkersResponse returns a WriteTxnMarkersResponse with every field at its default.

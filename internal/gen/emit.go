@@ -472,12 +472,12 @@ func (g *gen) emitTop(m *message) {
 	g.p("return r.finish(%q, o)", t)
 	g.p("}\n")
 	if m.kind == "request" {
-		g.p("// ResponseKind returns an empty %sResponse at the same version.", m.api)
-		g.p("func (v *%s) ResponseKind() Response { return &%sResponse{Version: v.Version} }\n", t, m.api)
+		g.p("// ResponseKind returns a %sResponse with defaults set, at the same version.", m.api)
+		g.p("func (v *%s) ResponseKind() Response {\nr := New%sResponse()\nr.Version = v.Version\nreturn r\n}\n", t, m.api)
 	}
 	if m.kind == "response" {
-		g.p("// RequestKind returns an empty %sRequest at the same version.", m.api)
-		g.p("func (v *%s) RequestKind() Request { return &%sRequest{Version: v.Version} }\n", t, m.api)
+		g.p("// RequestKind returns a %sRequest with defaults set, at the same version.", m.api)
+		g.p("func (v *%s) RequestKind() Request {\nr := New%sRequest()\nr.Version = v.Version\nreturn r\n}\n", t, m.api)
 	}
 	g.p("// New%s returns a %s with every field at its default.", t, t)
 	g.p("func New%s() *%s {", t, t)
