@@ -1,10 +1,4 @@
-//go:build gregor_codec
-
-// This file is the typed API over the generated codec. It is built only with
-// the gregor_codec tag until branch codec merges cleanly with main (its
-// protocol/decode_errors.go declares ErrUnsupportedVersion, which
-// protocol/errors_table.go already declares); delete the build line then.
-// It was tested on a local merge with that declaration removed.
+// This file is the typed API over the generated codec in package protocol.
 
 package raw
 

@@ -1,5 +1,3 @@
-//go:build gregor_codec
-
 package raw
 
 import (
