@@ -1,0 +1,469 @@
+package assign
+
+import (
+	"slices"
+	"sort"
+)
+
+// engine computes sticky assignments. Members are kept in member-id order
+// and partitions are numbered globally: topics in name order, each topic's
+// partitions contiguous, so sorting partition numbers sorts by topic then
+// partition.
+type engine struct {
+	members []*Member    // in member-id order
+	data    []memberData // parallel to members
+	topics  []string     // subscribed topics with partitions, sorted
+	base    []int        // first global partition of each topic
+	topicOf []int32      // topic index of each global partition
+	index   map[string]int
+	total   int
+
+	subscribed [][]bool // [member][topic]
+	eligible   [][]int  // [topic] members subscribed to it, in order
+
+	prevOwner []int32 // winning previous owner of each partition, or -1
+	owner     []int32 // new owner of each partition, or -1
+	assigned  [][]int // [member] global partitions
+	count     []int   // len(assigned[m]), kept separately for speed
+
+	rackAware bool
+	rack      []string   // [member] rack when rack-aware
+	pracks    [][]string // [partition] replica racks when rack-aware
+}
+
+func newEngine(members []Member, data []memberData, topics map[string]Topic) *engine {
+	idx := make([]int, len(members))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return javaCompare(members[a].MemberID, members[b].MemberID) })
+	e := &engine{index: map[string]int{}}
+	for _, i := range idx {
+		e.members = append(e.members, &members[i])
+		e.data = append(e.data, data[i])
+	}
+	e.topics = sortedTopicNames(members, topics)
+	for t, name := range e.topics {
+		e.index[name] = t
+		e.base = append(e.base, e.total)
+		n := topics[name].Partitions
+		for range n {
+			e.topicOf = append(e.topicOf, int32(t))
+		}
+		e.total += n
+	}
+	M := len(e.members)
+	e.subscribed = make([][]bool, M)
+	e.eligible = make([][]int, len(e.topics))
+	for m, mem := range e.members {
+		e.subscribed[m] = make([]bool, len(e.topics))
+		for _, name := range mem.Topics {
+			if t, ok := e.index[name]; ok && !e.subscribed[m][t] {
+				e.subscribed[m][t] = true
+				e.eligible[t] = append(e.eligible[t], m)
+			}
+		}
+	}
+	e.prevOwner = make([]int32, e.total)
+	e.owner = make([]int32, e.total)
+	for p := range e.owner {
+		e.owner[p] = -1
+	}
+	e.assigned = make([][]int, M)
+	e.count = make([]int, M)
+	e.initRacks(topics)
+	e.resolveClaims()
+	return e
+}
+
+// pid returns the global number of a topic partition, or -1 when the topic
+// is not being assigned or the partition does not exist.
+func (e *engine) pid(topic string, p int32) int {
+	t, ok := e.index[topic]
+	if !ok || p < 0 {
+		return -1
+	}
+	g := e.base[t] + int(p)
+	if g >= e.total || int(e.topicOf[g]) != t {
+		return -1
+	}
+	return g
+}
+
+// initRacks decides, as the Java client does, whether rack-aware
+// assignment applies: some member rack must hold replicas, and the
+// partitions must not all be replicated on the same set of racks.
+func (e *engine) initRacks(topics map[string]Topic) {
+	memberRacks := map[string]bool{}
+	for _, m := range e.members {
+		if m.RackID != "" {
+			memberRacks[m.RackID] = true
+		}
+	}
+	if len(memberRacks) == 0 {
+		return
+	}
+	pracks := make([][]string, e.total)
+	for t, name := range e.topics {
+		rs := topics[name].Racks
+		for p := range rs {
+			var set []string
+			for _, r := range rs[p] {
+				if r != "" && !slices.Contains(set, r) {
+					set = append(set, r)
+				}
+			}
+			pracks[e.base[t]+p] = set
+		}
+	}
+	if !useRackAware(memberRacks, pracks) {
+		return
+	}
+	e.rackAware = true
+	e.pracks = pracks
+	e.rack = make([]string, len(e.members))
+	for i, m := range e.members {
+		e.rack[i] = m.RackID
+	}
+}
+
+// mismatch reports whether member m has a rack and partition p has no
+// replica there.
+func (e *engine) mismatch(m, p int) bool {
+	return e.rackAware && e.rack[m] != "" && !slices.Contains(e.pracks[p], e.rack[m])
+}
+
+// resolveClaims settles who previously owned each partition. When several
+// members claim one, the claim from the single highest generation wins; if
+// the highest generation is shared, nobody keeps the partition.
+func (e *engine) resolveClaims() {
+	gen := make([]int32, e.total)
+	tie := make([]bool, e.total)
+	for p := range e.prevOwner {
+		e.prevOwner[p] = -1
+	}
+	for m := range e.members {
+		g := e.data[m].generation
+		for _, tp := range e.data[m].owned {
+			for _, p := range sortedPartitions(tp.Partitions) {
+				q := e.pid(tp.Topic, p)
+				if q < 0 {
+					continue
+				}
+				switch {
+				case e.prevOwner[q] < 0 && !tie[q]:
+					e.prevOwner[q], gen[q] = int32(m), g
+				case g > gen[q]:
+					e.prevOwner[q], gen[q], tie[q] = int32(m), g, false
+				case g == gen[q]:
+					e.prevOwner[q], tie[q] = -1, true
+				}
+			}
+		}
+	}
+}
+
+// give assigns partition p to member m.
+func (e *engine) give(p, m int) {
+	e.owner[p] = int32(m)
+	e.assigned[m] = append(e.assigned[m], p)
+	e.count[m]++
+}
+
+// run computes the assignment.
+func (e *engine) run() {
+	M := len(e.members)
+	if M == 0 || e.total == 0 {
+		return
+	}
+	// Partitions each member may keep: its own, still subscribed, and on
+	// its rack when rack-aware.
+	keep := make([][]int, M)
+	for p, m := range e.prevOwner {
+		if m >= 0 && e.subscribed[m][e.topicOf[p]] && !e.mismatch(int(m), p) {
+			keep[m] = append(keep[m], p)
+		}
+	}
+	if e.allSubscriptionsEqual() {
+		e.assignEqual(keep)
+	} else {
+		e.assignGeneral(keep)
+	}
+}
+
+func (e *engine) allSubscriptionsEqual() bool {
+	for m := 1; m < len(e.members); m++ {
+		if !slices.Equal(e.subscribed[m], e.subscribed[0]) {
+			return false
+		}
+	}
+	return true
+}
+
+// assignEqual handles members that all subscribe to the same topics: each
+// gets floor(P/M) or ceil(P/M) partitions, the larger quotas going to the
+// members that can keep the most.
+func (e *engine) assignEqual(keep [][]int) {
+	M := len(e.members)
+	minQ, extra := e.total/M, e.total%M
+	order := make([]int, M)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return len(keep[order[a]]) > len(keep[order[b]]) })
+	deficit := make([]int, M)
+	for rank, m := range order {
+		quota := minQ
+		if rank < extra {
+			quota++
+		}
+		k := keep[m][:min(len(keep[m]), quota)]
+		for _, p := range k {
+			e.give(p, m)
+		}
+		deficit[m] = quota - len(k)
+	}
+	pool := e.unassigned()
+	pool = e.rackFill(pool, deficit)
+	// Deal the rest in turn to the members still below quota.
+	open := make([]int, 0, M)
+	for m := range M {
+		if deficit[m] > 0 {
+			open = append(open, m)
+		}
+	}
+	i := 0
+	for _, p := range pool {
+		i %= len(open)
+		m := open[i]
+		e.give(p, m)
+		deficit[m]--
+		if deficit[m] == 0 {
+			open = slices.Delete(open, i, i+1)
+		} else {
+			i++
+		}
+	}
+}
+
+// unassigned lists the partitions without a new owner, in order.
+func (e *engine) unassigned() []int {
+	var pool []int
+	for p, m := range e.owner {
+		if m < 0 {
+			pool = append(pool, p)
+		}
+	}
+	return pool
+}
+
+// rackFill gives pool partitions to members below quota on a rack holding
+// a replica, scarcest partitions first, and returns what is left in order.
+func (e *engine) rackFill(pool []int, deficit []int) []int {
+	if !e.rackAware {
+		return pool
+	}
+	byRack := map[string][]int{}
+	for m, r := range e.rack {
+		if r != "" && deficit[m] > 0 {
+			byRack[r] = append(byRack[r], m)
+		}
+	}
+	scarcity := func(p int) int {
+		n := 0
+		for _, r := range e.pracks[p] {
+			n += len(byRack[r])
+		}
+		return n
+	}
+	sorted := slices.Clone(pool)
+	sort.SliceStable(sorted, func(a, b int) bool { return scarcity(sorted[a]) < scarcity(sorted[b]) })
+	next := map[string]int{}
+	var rest []int
+	for _, p := range sorted {
+		placed := false
+		for _, r := range e.pracks[p] {
+			list := byRack[r]
+			for len(list) > 0 && !placed {
+				i := next[r] % len(list)
+				m := list[i]
+				if deficit[m] == 0 {
+					list = slices.Delete(list, i, i+1)
+					continue
+				}
+				e.give(p, m)
+				deficit[m]--
+				next[r] = i + 1
+				placed = true
+			}
+			byRack[r] = list
+			if placed {
+				break
+			}
+		}
+		if !placed {
+			rest = append(rest, p)
+		}
+	}
+	slices.Sort(rest)
+	return rest
+}
+
+// assignGeneral handles members with different subscriptions: members
+// keep what they owned, free partitions go to the least loaded eligible
+// member (most constrained partitions first), and then partitions move
+// from a member to an eligible one with at least two fewer until no such
+// move exists.
+func (e *engine) assignGeneral(keep [][]int) {
+	for m, ps := range keep {
+		for _, p := range ps {
+			e.give(p, m)
+		}
+	}
+	pool := e.unassigned()
+	sort.SliceStable(pool, func(a, b int) bool {
+		return len(e.eligible[e.topicOf[pool[a]]]) < len(e.eligible[e.topicOf[pool[b]]])
+	})
+	for _, p := range pool {
+		best := -1
+		for _, m := range e.eligible[e.topicOf[p]] {
+			if best < 0 || e.count[m] < e.count[best] ||
+				(e.count[m] == e.count[best] && e.mismatch(best, p) && !e.mismatch(m, p)) {
+				best = m
+			}
+		}
+		e.give(p, best)
+	}
+	e.balance()
+}
+
+// balance moves partitions from heavier to lighter eligible members until
+// no member has two or more partitions more than a member that could take
+// one of them. Every move lowers the sum of squared counts, so it ends.
+func (e *engine) balance() {
+	M := len(e.members)
+	order := make([]int, M)
+	for {
+		for m := range M {
+			order[m] = m
+			slices.Sort(e.assigned[m])
+		}
+		sort.SliceStable(order, func(a, b int) bool { return e.count[order[a]] > e.count[order[b]] })
+		moved := false
+		for _, a := range order {
+			// Walk a's partitions one topic at a time.
+			for start := 0; start < len(e.assigned[a]); {
+				t := e.topicOf[e.assigned[a][start]]
+				end := start
+				for end < len(e.assigned[a]) && e.topicOf[e.assigned[a][end]] == t {
+					end++
+				}
+				for end > start {
+					b := -1
+					for _, m := range e.eligible[t] {
+						if m != a && (b < 0 || e.count[m] < e.count[b]) {
+							b = m
+						}
+					}
+					if b < 0 || e.count[b]+2 > e.count[a] {
+						break
+					}
+					i := e.pickMove(a, b, start, end)
+					p := e.assigned[a][i]
+					e.assigned[a] = slices.Delete(e.assigned[a], i, i+1)
+					e.count[a]--
+					e.give(p, b)
+					end--
+					moved = true
+				}
+				start = end
+			}
+		}
+		if !moved {
+			return
+		}
+	}
+}
+
+// pickMove chooses which of a's partitions assigned[a][start:end] (one
+// topic) moves to b: preferably one a did not own before, then one on b's
+// rack, then the highest numbered.
+func (e *engine) pickMove(a, b, start, end int) int {
+	best, bestScore := -1, -1
+	for i := end - 1; i >= start; i-- {
+		p := e.assigned[a][i]
+		score := 0
+		if int(e.prevOwner[p]) != a {
+			score += 2
+		}
+		if !e.mismatch(b, p) {
+			score++
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	return best
+}
+
+// withholdTransfers removes from each member's assignment every partition
+// that another member still claims to own: that owner must revoke it first
+// (cooperative rebalancing), and a follow-up rebalance delivers it.
+func (e *engine) withholdTransfers() {
+	claims := make([]int32, e.total)
+	self := make([]bool, e.total)
+	for m := range e.members {
+		for _, tp := range e.data[m].owned {
+			for _, p := range sortedPartitions(tp.Partitions) {
+				q := e.pid(tp.Topic, p)
+				if q < 0 {
+					continue
+				}
+				claims[q]++
+				if int(e.owner[q]) == m {
+					self[q] = true
+				}
+			}
+		}
+	}
+	for m := range e.assigned {
+		kept := e.assigned[m][:0]
+		for _, p := range e.assigned[m] {
+			others := claims[p]
+			if self[p] {
+				others--
+			}
+			if others > 0 {
+				e.owner[p] = -1
+				continue
+			}
+			kept = append(kept, p)
+		}
+		e.assigned[m] = kept
+		e.count[m] = len(kept)
+	}
+}
+
+// result converts the engine's assignment to the Assign result.
+func (e *engine) result() map[string]Assignment {
+	out := make(map[string]Assignment, len(e.members))
+	for m, mem := range e.members {
+		ps := e.assigned[m]
+		slices.Sort(ps)
+		var parts []TopicPartitions
+		for _, p := range ps {
+			t := e.topics[e.topicOf[p]]
+			n := int32(p - e.base[e.topicOf[p]])
+			if len(parts) == 0 || parts[len(parts)-1].Topic != t {
+				parts = append(parts, TopicPartitions{Topic: t})
+			}
+			last := &parts[len(parts)-1]
+			last.Partitions = append(last.Partitions, n)
+		}
+		if parts == nil {
+			parts = []TopicPartitions{}
+		}
+		out[mem.MemberID] = Assignment{Partitions: parts}
+	}
+	return out
+}
