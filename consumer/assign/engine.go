@@ -340,43 +340,63 @@ func (e *engine) assignGeneral(keep [][]int) {
 // balance moves partitions from heavier to lighter eligible members until
 // no member has two or more partitions more than a member that could take
 // one of them. Every move lowers the sum of squared counts, so it ends.
+// Each move prefers a partition the giver did not own before the
+// rebalance, then the lightest receiver, then one on the receiver's rack.
 func (e *engine) balance() {
 	M := len(e.members)
 	order := make([]int, M)
+	target := make([]int, len(e.topics)) // lightest eligible member per topic
+	stamp := make([]int, len(e.topics))  // which search filled target
+	search := 0
 	for {
 		for m := range M {
 			order[m] = m
-			slices.Sort(e.assigned[m])
 		}
 		sort.SliceStable(order, func(a, b int) bool { return e.count[order[a]] > e.count[order[b]] })
 		moved := false
 		for _, a := range order {
-			// Walk a's partitions one topic at a time.
-			for start := 0; start < len(e.assigned[a]); {
-				t := e.topicOf[e.assigned[a][start]]
-				end := start
-				for end < len(e.assigned[a]) && e.topicOf[e.assigned[a][end]] == t {
-					end++
-				}
-				for end > start {
-					b := -1
-					for _, m := range e.eligible[t] {
-						if m != a && (b < 0 || e.count[m] < e.count[b]) {
-							b = m
+			for {
+				search++
+				bestI, bestB, bestNew, bestRack := -1, -1, false, false
+				for i := len(e.assigned[a]) - 1; i >= 0; i-- {
+					p := e.assigned[a][i]
+					t := e.topicOf[p]
+					if stamp[t] != search {
+						stamp[t] = search
+						target[t] = -1
+						for _, m := range e.eligible[t] {
+							if m != a && (target[t] < 0 || e.count[m] < e.count[target[t]]) {
+								target[t] = m
+							}
 						}
 					}
+					b := target[t]
 					if b < 0 || e.count[b]+2 > e.count[a] {
-						break
+						continue
 					}
-					i := e.pickMove(a, b, start, end)
-					p := e.assigned[a][i]
-					e.assigned[a] = slices.Delete(e.assigned[a], i, i+1)
-					e.count[a]--
-					e.give(p, b)
-					end--
-					moved = true
+					isNew, rack := int(e.prevOwner[p]) != a, !e.mismatch(b, p)
+					better := bestI < 0
+					switch {
+					case better:
+					case isNew != bestNew:
+						better = isNew
+					case e.count[b] != e.count[bestB]:
+						better = e.count[b] < e.count[bestB]
+					default:
+						better = rack && !bestRack
+					}
+					if better {
+						bestI, bestB, bestNew, bestRack = i, b, isNew, rack
+					}
 				}
-				start = end
+				if bestI < 0 {
+					break
+				}
+				p := e.assigned[a][bestI]
+				e.assigned[a] = slices.Delete(e.assigned[a], bestI, bestI+1)
+				e.count[a]--
+				e.give(p, bestB)
+				moved = true
 			}
 		}
 		if !moved {
@@ -385,43 +405,26 @@ func (e *engine) balance() {
 	}
 }
 
-// pickMove chooses which of a's partitions assigned[a][start:end] (one
-// topic) moves to b: preferably one a did not own before, then one on b's
-// rack, then the highest numbered.
-func (e *engine) pickMove(a, b, start, end int) int {
-	best, bestScore := -1, -1
-	for i := end - 1; i >= start; i-- {
-		p := e.assigned[a][i]
-		score := 0
-		if int(e.prevOwner[p]) != a {
-			score += 2
-		}
-		if !e.mismatch(b, p) {
-			score++
-		}
-		if score > bestScore {
-			best, bestScore = i, score
-		}
-	}
-	return best
-}
-
 // withholdTransfers removes from each member's assignment every partition
-// that another member still claims to own: that owner must revoke it first
-// (cooperative rebalancing), and a follow-up rebalance delivers it.
+// the member does not claim but another member does: that claimant must
+// revoke it first (cooperative rebalancing), and a follow-up rebalance
+// delivers it. A partition stays with a member that claims it, even when
+// other members (stale or duplicate claimants) claim it too, since those
+// lose it in this same assignment.
 func (e *engine) withholdTransfers() {
-	claims := make([]int32, e.total)
+	claimed := make([]bool, e.total)
 	self := make([]bool, e.total)
 	for m := range e.members {
 		for _, tp := range e.data[m].owned {
-			for _, p := range sortedPartitions(tp.Partitions) {
+			for _, p := range tp.Partitions {
 				q := e.pid(tp.Topic, p)
 				if q < 0 {
 					continue
 				}
-				claims[q]++
 				if int(e.owner[q]) == m {
 					self[q] = true
+				} else {
+					claimed[q] = true
 				}
 			}
 		}
@@ -429,11 +432,7 @@ func (e *engine) withholdTransfers() {
 	for m := range e.assigned {
 		kept := e.assigned[m][:0]
 		for _, p := range e.assigned[m] {
-			others := claims[p]
-			if self[p] {
-				others--
-			}
-			if others > 0 {
+			if claimed[p] && !self[p] {
 				e.owner[p] = -1
 				continue
 			}
