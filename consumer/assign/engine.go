@@ -19,6 +19,7 @@ type engine struct {
 	total   int
 
 	subscribed [][]bool // [member][topic]
+	subsOf     [][]int  // [member] subscribed topics
 	eligible   [][]int  // [topic] members subscribed to it, in order
 
 	prevOwner []int32 // winning previous owner of each partition, or -1
@@ -53,15 +54,38 @@ func newEngine(members []Member, data []memberData, topics map[string]Topic) *en
 		e.total += n
 	}
 	M := len(e.members)
+	// Subscriptions, as a [member][topic] table and as lists both ways,
+	// carved out of shared arrays.
+	T := len(e.topics)
 	e.subscribed = make([][]bool, M)
-	e.eligible = make([][]int, len(e.topics))
+	e.subsOf = make([][]int, M)
+	e.eligible = make([][]int, T)
+	table := make([]bool, M*T)
+	var flat []int
+	off := make([]int, M+1)
+	perTopic := make([]int, T+1)
 	for m, mem := range e.members {
-		e.subscribed[m] = make([]bool, len(e.topics))
+		e.subscribed[m] = table[m*T : (m+1)*T : (m+1)*T]
 		for _, name := range mem.Topics {
 			if t, ok := e.index[name]; ok && !e.subscribed[m][t] {
 				e.subscribed[m][t] = true
-				e.eligible[t] = append(e.eligible[t], m)
+				flat = append(flat, t)
+				perTopic[t+1]++
 			}
+		}
+		off[m+1] = len(flat)
+	}
+	for t := range T {
+		perTopic[t+1] += perTopic[t]
+	}
+	elig := make([]int, len(flat))
+	for t := range T {
+		e.eligible[t] = elig[perTopic[t]:perTopic[t]:perTopic[t+1]]
+	}
+	for m := range M {
+		e.subsOf[m] = flat[off[m]:off[m+1]:off[m+1]]
+		for _, t := range e.subsOf[m] {
+			e.eligible[t] = append(e.eligible[t], m)
 		}
 	}
 	e.prevOwner = make([]int32, e.total)
@@ -69,25 +93,33 @@ func newEngine(members []Member, data []memberData, topics map[string]Topic) *en
 	for p := range e.owner {
 		e.owner[p] = -1
 	}
+	// Members start with room for their fair share, carved from one array.
 	e.assigned = make([][]int, M)
+	if M > 0 {
+		share := (e.total+M-1)/M + 1
+		backing := make([]int, M*share)
+		for m := range e.assigned {
+			e.assigned[m] = backing[m*share : m*share : (m+1)*share]
+		}
+	}
 	e.count = make([]int, M)
 	e.initRacks(topics)
 	e.resolveClaims()
 	return e
 }
 
-// pid returns the global number of a topic partition, or -1 when the topic
-// is not being assigned or the partition does not exist.
-func (e *engine) pid(topic string, p int32) int {
+// partitionRange returns the global number of partition 0 of topic and
+// its partition count, or ok=false when the topic is not being assigned.
+func (e *engine) partitionRange(topic string) (base, n int, ok bool) {
 	t, ok := e.index[topic]
-	if !ok || p < 0 {
-		return -1
+	if !ok {
+		return 0, 0, false
 	}
-	g := e.base[t] + int(p)
-	if g >= e.total || int(e.topicOf[g]) != t {
-		return -1
+	end := e.total
+	if t+1 < len(e.base) {
+		end = e.base[t+1]
 	}
-	return g
+	return e.base[t], end - e.base[t], true
 }
 
 // initRacks decides, as the Java client does, whether rack-aware
@@ -145,11 +177,15 @@ func (e *engine) resolveClaims() {
 	for m := range e.members {
 		g := e.data[m].generation
 		for _, tp := range e.data[m].owned {
-			for _, p := range sortedPartitions(tp.Partitions) {
-				q := e.pid(tp.Topic, p)
-				if q < 0 {
-					continue
+			base, n, ok := e.partitionRange(tp.Topic)
+			if !ok {
+				continue
+			}
+			for _, p := range tp.Partitions {
+				if p < 0 || int(p) >= n || e.prevOwner[base+int(p)] == int32(m) {
+					continue // unknown, or listed twice by the member
 				}
+				q := base + int(p)
 				switch {
 				case e.prevOwner[q] < 0 && !tie[q]:
 					e.prevOwner[q], gen[q] = int32(m), g
@@ -179,6 +215,19 @@ func (e *engine) run() {
 	// Partitions each member may keep: its own, still subscribed, and on
 	// its rack when rack-aware.
 	keep := make([][]int, M)
+	n := make([]int, M+1)
+	for p, m := range e.prevOwner {
+		if m >= 0 && e.subscribed[m][e.topicOf[p]] && !e.mismatch(int(m), p) {
+			n[m+1]++
+		}
+	}
+	for m := range M {
+		n[m+1] += n[m]
+	}
+	backing := make([]int, n[M])
+	for m := range M {
+		keep[m] = backing[n[m]:n[m]:n[m+1]]
+	}
 	for p, m := range e.prevOwner {
 		if m >= 0 && e.subscribed[m][e.topicOf[p]] && !e.mismatch(int(m), p) {
 			keep[m] = append(keep[m], p)
@@ -345,9 +394,22 @@ func (e *engine) assignGeneral(keep [][]int) {
 func (e *engine) balance() {
 	M := len(e.members)
 	order := make([]int, M)
-	target := make([]int, len(e.topics)) // lightest eligible member per topic
-	stamp := make([]int, len(e.topics))  // which search filled target
-	search := 0
+	// target[t] is the lightest member subscribed to topic t (lowest index
+	// among equals when computed afresh); it is kept current across moves.
+	target := make([]int, len(e.topics))
+	valid := make([]bool, len(e.topics))
+	lightest := func(t int32) int {
+		if !valid[t] {
+			valid[t] = true
+			target[t] = -1
+			for _, m := range e.eligible[t] {
+				if target[t] < 0 || e.count[m] < e.count[target[t]] {
+					target[t] = m
+				}
+			}
+		}
+		return target[t]
+	}
 	for {
 		for m := range M {
 			order[m] = m
@@ -356,22 +418,11 @@ func (e *engine) balance() {
 		moved := false
 		for _, a := range order {
 			for {
-				search++
 				bestI, bestB, bestNew, bestRack := -1, -1, false, false
 				for i := len(e.assigned[a]) - 1; i >= 0; i-- {
 					p := e.assigned[a][i]
-					t := e.topicOf[p]
-					if stamp[t] != search {
-						stamp[t] = search
-						target[t] = -1
-						for _, m := range e.eligible[t] {
-							if m != a && (target[t] < 0 || e.count[m] < e.count[target[t]]) {
-								target[t] = m
-							}
-						}
-					}
-					b := target[t]
-					if b < 0 || e.count[b]+2 > e.count[a] {
+					b := lightest(e.topicOf[p])
+					if b == a || e.count[b]+2 > e.count[a] {
 						continue
 					}
 					isNew, rack := int(e.prevOwner[p]) != a, !e.mismatch(b, p)
@@ -397,6 +448,16 @@ func (e *engine) balance() {
 				e.count[a]--
 				e.give(p, bestB)
 				moved = true
+				for _, t := range e.subsOf[a] {
+					if valid[t] && e.count[a] < e.count[target[t]] {
+						target[t] = a
+					}
+				}
+				for _, t := range e.subsOf[bestB] {
+					if valid[t] && target[t] == bestB {
+						valid[t] = false
+					}
+				}
 			}
 		}
 		if !moved {
@@ -416,11 +477,15 @@ func (e *engine) withholdTransfers() {
 	self := make([]bool, e.total)
 	for m := range e.members {
 		for _, tp := range e.data[m].owned {
+			base, n, ok := e.partitionRange(tp.Topic)
+			if !ok {
+				continue
+			}
 			for _, p := range tp.Partitions {
-				q := e.pid(tp.Topic, p)
-				if q < 0 {
+				if p < 0 || int(p) >= n {
 					continue
 				}
+				q := base + int(p)
 				if int(e.owner[q]) == m {
 					self[q] = true
 				} else {
@@ -443,26 +508,48 @@ func (e *engine) withholdTransfers() {
 	}
 }
 
-// result converts the engine's assignment to the Assign result.
+// result converts the engine's assignment to the Assign result, carving
+// every member's lists out of two shared arrays.
 func (e *engine) result() map[string]Assignment {
 	out := make(map[string]Assignment, len(e.members))
-	for m, mem := range e.members {
-		ps := e.assigned[m]
-		slices.Sort(ps)
-		var parts []TopicPartitions
-		for _, p := range ps {
-			t := e.topics[e.topicOf[p]]
-			n := int32(p - e.base[e.topicOf[p]])
-			if len(parts) == 0 || parts[len(parts)-1].Topic != t {
-				parts = append(parts, TopicPartitions{Topic: t})
+	nTopics := 0
+	for m := range e.members {
+		slices.Sort(e.assigned[m])
+		last := int32(-1)
+		for _, p := range e.assigned[m] {
+			if t := e.topicOf[p]; t != last {
+				nTopics++
+				last = t
 			}
-			last := &parts[len(parts)-1]
-			last.Partitions = append(last.Partitions, n)
 		}
-		if parts == nil {
-			parts = []TopicPartitions{}
+	}
+	parts := make([]TopicPartitions, nTopics)
+	nums := make([]int32, e.total)
+	tpi, ni := 0, 0
+	for m, mem := range e.members {
+		first := tpi
+		last := int32(-1)
+		for _, p := range e.assigned[m] {
+			t := e.topicOf[p]
+			if t != last {
+				if last >= 0 {
+					tp := &parts[tpi-1]
+					tp.Partitions = tp.Partitions[:len(tp.Partitions):len(tp.Partitions)]
+				}
+				parts[tpi] = TopicPartitions{Topic: e.topics[t], Partitions: nums[ni:ni]}
+				tpi++
+				last = t
+			}
+			tp := &parts[tpi-1]
+			nums[ni] = int32(p - e.base[t])
+			ni++
+			tp.Partitions = tp.Partitions[:len(tp.Partitions)+1]
 		}
-		out[mem.MemberID] = Assignment{Partitions: parts}
+		if last >= 0 {
+			tp := &parts[tpi-1]
+			tp.Partitions = tp.Partitions[:len(tp.Partitions):len(tp.Partitions)]
+		}
+		out[mem.MemberID] = Assignment{Partitions: parts[first:tpi:tpi]}
 	}
 	return out
 }
