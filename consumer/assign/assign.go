@@ -192,7 +192,9 @@ func utf16Lead(r rune) rune {
 func compareMembers(a, b *Member) int {
 	switch {
 	case a.GroupInstanceID != "" && b.GroupInstanceID != "":
-		return javaCompare(a.GroupInstanceID, b.GroupInstanceID)
+		if c := javaCompare(a.GroupInstanceID, b.GroupInstanceID); c != 0 {
+			return c
+		}
 	case a.GroupInstanceID != "":
 		return -1
 	case b.GroupInstanceID != "":
