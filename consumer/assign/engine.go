@@ -212,12 +212,11 @@ func (e *engine) run() {
 	if M == 0 || e.total == 0 {
 		return
 	}
-	// Partitions each member may keep: its own, still subscribed, and on
-	// its rack when rack-aware.
+	// Partitions each member may keep: its own that it still subscribes to.
 	keep := make([][]int, M)
 	n := make([]int, M+1)
 	for p, m := range e.prevOwner {
-		if m >= 0 && e.subscribed[m][e.topicOf[p]] && !e.mismatch(int(m), p) {
+		if m >= 0 && e.subscribed[m][e.topicOf[p]] {
 			n[m+1]++
 		}
 	}
@@ -229,7 +228,7 @@ func (e *engine) run() {
 		keep[m] = backing[n[m]:n[m]:n[m+1]]
 	}
 	for p, m := range e.prevOwner {
-		if m >= 0 && e.subscribed[m][e.topicOf[p]] && !e.mismatch(int(m), p) {
+		if m >= 0 && e.subscribed[m][e.topicOf[p]] {
 			keep[m] = append(keep[m], p)
 		}
 	}
@@ -251,7 +250,10 @@ func (e *engine) allSubscriptionsEqual() bool {
 
 // assignEqual handles members that all subscribe to the same topics: each
 // gets floor(P/M) or ceil(P/M) partitions, the larger quotas going to the
-// members that can keep the most.
+// members that can keep the most. When rack-aware, a member keeps only
+// partitions with a replica on its rack at first; the others are offered
+// to members on a matching rack and return to their owner if none takes
+// them, so a stable group is left alone.
 func (e *engine) assignEqual(keep [][]int) {
 	M := len(e.members)
 	minQ, extra := e.total/M, e.total%M
@@ -266,14 +268,31 @@ func (e *engine) assignEqual(keep [][]int) {
 		if rank < extra {
 			quota++
 		}
-		k := keep[m][:min(len(keep[m]), quota)]
-		for _, p := range k {
-			e.give(p, m)
+		deficit[m] = quota
+		for _, p := range keep[m] {
+			if deficit[m] == 0 {
+				break
+			}
+			if !e.mismatch(m, p) {
+				e.give(p, m)
+				deficit[m]--
+			}
 		}
-		deficit[m] = quota - len(k)
 	}
 	pool := e.unassigned()
 	pool = e.rackFill(pool, deficit)
+	if e.rackAware {
+		rest := pool[:0]
+		for _, p := range pool {
+			if m := e.prevOwner[p]; m >= 0 && deficit[m] > 0 && e.subscribed[m][e.topicOf[p]] {
+				e.give(p, int(m))
+				deficit[m]--
+			} else {
+				rest = append(rest, p)
+			}
+		}
+		pool = rest
+	}
 	// Deal the rest in turn to the members still below quota.
 	open := make([]int, 0, M)
 	for m := range M {
