@@ -31,6 +31,9 @@ func genScenario(rng *rand.Rand) (map[string]Topic, []Member) {
 		if rng.IntN(3) == 0 {
 			n = 1 + rng.IntN(40)
 		}
+		if rng.IntN(20) == 0 {
+			n = 1 + rng.IntN(300)
+		}
 		t := Topic{Partitions: n}
 		if withRacks {
 			same := rng.IntN(4) == 0
@@ -54,6 +57,9 @@ func genScenario(rng *rand.Rand) (map[string]Topic, []Member) {
 		topics[name] = t
 	}
 	nMembers := 1 + rng.IntN(12)
+	if rng.IntN(10) == 0 {
+		nMembers = 1 + rng.IntN(60) // a few bigger groups
+	}
 	allSame := rng.IntN(3) == 0
 	var members []Member
 	for i := range nMembers {
@@ -96,15 +102,21 @@ func TestJava(t *testing.T) {
 func testIdentical(t *testing.T, j *javaProc) {
 	const scenarios = 1500
 	rng := rand.New(rand.NewPCG(7, 11))
-	rackAware := 0
+	rackAware, static := 0, 0
 	for i := range scenarios {
 		topics, members := genScenario(rng)
+		if rangeUsesRacks(members, topics) {
+			rackAware++
+		}
+		for _, m := range members {
+			if m.GroupInstanceID != "" {
+				static++
+				break
+			}
+		}
 		jm := make([]javaMember, len(members))
 		for k := range members {
 			jm[k] = javaMember{Member: members[k], ud: "-"}
-			if members[k].RackID != "" {
-				rackAware++
-			}
 		}
 		for _, a := range []Assignor{Range, RoundRobin} {
 			want, _ := j.assign(a.Name(), 1, topics, jm)
@@ -120,7 +132,24 @@ func testIdentical(t *testing.T, j *javaProc) {
 			}
 		}
 	}
-	t.Logf("range and roundrobin identical to Java for %d scenarios each (%d members with racks)", scenarios, rackAware)
+	t.Logf("range and roundrobin identical to Java for %d scenarios each (%d with static members, %d where range's rack-aware pass runs)",
+		scenarios, static, rackAware)
+}
+
+// rangeUsesRacks reports whether some topic triggers range's rack-aware pass.
+func rangeUsesRacks(members []Member, topics map[string]Topic) bool {
+	for name, md := range topics {
+		racks := map[string]bool{}
+		for _, m := range members {
+			if m.RackID != "" && slices.Contains(m.Topics, name) {
+				racks[m.RackID] = true
+			}
+		}
+		if len(racks) > 0 && md.Partitions > 0 && useRackAware(racks, md.Racks) {
+			return true
+		}
+	}
+	return false
 }
 
 // testUserDataInterop checks that sticky user data written by either side

@@ -350,22 +350,62 @@ func javaFunc(j *javaProc, name string) assignFunc {
 // testStickyVsJava runs many multi-step scenarios through Gregor's and
 // Java's assignor, checks the properties on both and compares stickiness.
 func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
-	const scenarios = 300
+	const scenarios = 400
 	coop := a.Name() == "cooperative-sticky"
 	rng := rand.New(rand.NewPCG(21, uint64(len(a.Name()))))
 	var g, jv simStats
+	kinds := map[string]*[3]int{} // scenarios, Gregor moves, Java moves
+	zombies, dups := 0, 0
 	for range scenarios {
 		steps := genSteps(rng)
-		simulate(t, "gregor", coop, steps, gregorFunc(t, a), &g)
-		simulate(t, "java", coop, steps, javaFunc(j, a.Name()), &jv)
+		var sg, sj simStats
+		simulate(t, "gregor", coop, steps, gregorFunc(t, a), &sg)
+		simulate(t, "java", coop, steps, javaFunc(j, a.Name()), &sj)
 		if t.Failed() {
 			t.FailNow()
 		}
+		kind := "same-subscriptions"
+		for _, s := range steps {
+			for _, m := range s.members {
+				if !slices.Equal(m.topics, s.members[0].topics) {
+					kind = "mixed-subscriptions"
+				}
+			}
+			if s.zombie != "" {
+				zombies++
+			}
+			if s.dupClaim {
+				dups++
+			}
+		}
+		for _, m := range steps[0].members {
+			if m.rack != "" {
+				kind += "+racks"
+				break
+			}
+		}
+		if kinds[kind] == nil {
+			kinds[kind] = new([3]int)
+		}
+		kinds[kind][0]++
+		kinds[kind][1] += sg.moves
+		kinds[kind][2] += sj.moves
+		for _, p := range []struct{ from, to *simStats }{{&sg, &g}, {&sj, &jv}} {
+			p.to.moves += p.from.moves
+			p.to.rounds += p.from.rounds
+			p.to.steps += p.from.steps
+			p.to.violations += p.from.violations
+			p.to.transferViolations += p.from.transferViolations
+		}
 	}
-	t.Logf("%s: %d scenarios, %d steps; partitions moved: Gregor %d, Java %d; rounds: Gregor %d, Java %d; "+
+	t.Logf("%s: %d scenarios, %d steps (%d with a stale member rejoining, %d with a duplicate same-generation claim); "+
+		"partitions moved: Gregor %d, Java %d; rounds: Gregor %d, Java %d; "+
 		"property violations: Gregor %d, Java %d; same-round transfers: Gregor %d, Java %d",
-		a.Name(), scenarios, g.steps, g.moves, jv.moves, g.rounds, jv.rounds, g.violations, jv.violations,
+		a.Name(), scenarios, g.steps, zombies, dups, g.moves, jv.moves, g.rounds, jv.rounds, g.violations, jv.violations,
 		g.transferViolations, jv.transferViolations)
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		t.Logf("  %-30s %3d scenarios: moved Gregor %5d, Java %5d", k, kinds[k][0], kinds[k][1], kinds[k][2])
+	}
 	if g.violations > 0 || (coop && g.transferViolations > 0) {
 		t.Errorf("Gregor violated properties")
 	}
