@@ -39,6 +39,10 @@ type assignFunc func(topics map[string]Topic, members []Member) map[string][]Top
 type simStats struct {
 	moves, rounds, steps, violations int
 	transferViolations               int
+	// With a shadow assignor: partitions taken from a present, still
+	// subscribed owner, by the main and the shadow assignor, in the same
+	// rounds from identical inputs.
+	revoked, shadowRevoked int
 }
 
 type tpKey struct {
@@ -148,6 +152,12 @@ func genSteps(rng *rand.Rand) []simStep {
 // Cooperative groups rebalance again (up to three times) while a round
 // revoked partitions, as a real cooperative consumer does.
 func simulate(t *testing.T, who string, cooperative bool, steps []simStep, fn assignFunc, st *simStats) {
+	simulateShadow(t, who, cooperative, steps, fn, nil, st)
+}
+
+// simulateShadow is simulate, also running shadow on every round's input
+// (but not following its output) to compare revocations like for like.
+func simulateShadow(t *testing.T, who string, cooperative bool, steps []simStep, fn, shadow assignFunc, st *simStats) {
 	t.Helper()
 	// Gregor's violations fail the test; Java's are only counted and logged.
 	errorf := t.Errorf
@@ -194,6 +204,10 @@ func simulate(t *testing.T, who string, cooperative bool, steps []simStep, fn as
 				members[i] = Member{MemberID: m.id, RackID: m.rack, Topics: m.topics, OwnedPartitions: s.owned, Generation: s.gen}
 			}
 			out = fn(step.topics, members)
+			if shadow != nil {
+				st.revoked += countRevoked(step, members, out)
+				st.shadowRevoked += countRevoked(step, members, shadow(step.topics, members))
+			}
 			owners := map[tpKey]string{}
 			for id, parts := range out {
 				for _, tp := range parts {
@@ -281,6 +295,31 @@ func simulate(t *testing.T, who string, cooperative bool, steps []simStep, fn as
 	}
 }
 
+// countRevoked counts partitions that a member owned, still subscribes to
+// and that still exist, but that out does not leave with it.
+func countRevoked(step simStep, members []Member, out map[string][]TopicPartitions) int {
+	n := 0
+	for _, m := range members {
+		kept := map[tpKey]bool{}
+		for _, tp := range out[m.MemberID] {
+			for _, p := range tp.Partitions {
+				kept[tpKey{tp.Topic, p}] = true
+			}
+		}
+		for _, tp := range m.OwnedPartitions {
+			if !slices.Contains(m.Topics, tp.Topic) {
+				continue
+			}
+			for _, p := range tp.Partitions {
+				if p < int32(step.topics[tp.Topic].Partitions) && !kept[tpKey{tp.Topic, p}] {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
 // checkBalance verifies balance: with identical subscriptions counts differ
 // by at most one; otherwise no member has two or more partitions more than
 // a member that could take one of them.
@@ -360,7 +399,7 @@ func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
 		steps := genSteps(rng)
 		var sg, sj simStats
 		simulate(t, "gregor", coop, steps, gregorFunc(t, a), &sg)
-		simulate(t, "java", coop, steps, javaFunc(j, a.Name()), &sj)
+		simulateShadow(t, "java", coop, steps, javaFunc(j, a.Name()), gregorFunc(t, a), &sj)
 		if t.Failed() {
 			t.FailNow()
 		}
@@ -390,6 +429,8 @@ func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
 		kinds[kind][0]++
 		kinds[kind][1] += sg.moves
 		kinds[kind][2] += sj.moves
+		g.shadowRevoked += sj.shadowRevoked
+		jv.revoked += sj.revoked
 		for _, p := range []struct{ from, to *simStats }{{&sg, &g}, {&sj, &jv}} {
 			p.to.moves += p.from.moves
 			p.to.rounds += p.from.rounds
@@ -403,6 +444,8 @@ func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
 		"property violations: Gregor %d, Java %d; same-round transfers: Gregor %d, Java %d",
 		a.Name(), scenarios, g.steps, zombies, dups, g.moves, jv.moves, g.rounds, jv.rounds, g.violations, jv.violations,
 		g.transferViolations, jv.transferViolations)
+	t.Logf("  same inputs (Java's history), every round: partitions revoked from a present subscribed owner: Gregor %d, Java %d",
+		g.shadowRevoked, jv.revoked)
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {
 		t.Logf("  %-30s %3d scenarios: moved Gregor %5d, Java %5d", k, kinds[k][0], kinds[k][1], kinds[k][2])
 	}
