@@ -22,6 +22,12 @@ func BenchmarkCooperativeSticky(b *testing.B) {
 		{"rejoin-200x2000", nil, nil},
 		{"mixed-200x2000", mixedTopics, mixed},
 	}
+	skewTopics, skew := skewedGroup()
+	cases = append(cases, struct {
+		name    string
+		topics  map[string]Topic
+		members []Member
+	}{"skewed-mixed-1000x10000", skewTopics, skew})
 	cases[0].topics, cases[0].members = benchGroup(false)
 	cases[1].topics, cases[1].members = benchGroup(true)
 	for _, c := range cases {
@@ -49,4 +55,29 @@ func BenchmarkRange(b *testing.B) {
 			}
 		})
 	}
+}
+
+// skewedGroup is a hard case for balancing: 1000 members with different
+// subscriptions over 50 topics of 200 partitions, where one member owns
+// every partition.
+func skewedGroup() (map[string]Topic, []Member) {
+	counts := map[string]int{}
+	var names []string
+	var all []TopicPartitions
+	for i := range 50 {
+		names = append(names, fmt.Sprintf("topic-%02d", i))
+		counts[names[i]] = 200
+		tp := TopicPartitions{Topic: names[i]}
+		for p := range 200 {
+			tp.Partitions = append(tp.Partitions, int32(p))
+		}
+		all = append(all, tp)
+	}
+	members := make([]Member, 1000)
+	for i := range members {
+		members[i] = Member{MemberID: fmt.Sprintf("m%04d", i), Topics: names[:1+i%50], Generation: 1}
+	}
+	members[0].Topics = names
+	members[0].OwnedPartitions = all
+	return Topics(counts), members
 }

@@ -413,22 +413,15 @@ func (e *engine) assignGeneral(keep [][]int) {
 func (e *engine) balance() {
 	M := len(e.members)
 	order := make([]int, M)
-	// target[t] is the lightest member subscribed to topic t (lowest index
-	// among equals when computed afresh); it is kept current across moves.
-	target := make([]int, len(e.topics))
-	valid := make([]bool, len(e.topics))
-	lightest := func(t int32) int {
-		if !valid[t] {
-			valid[t] = true
-			target[t] = -1
-			for _, m := range e.eligible[t] {
-				if target[t] < 0 || e.count[m] < e.count[target[t]] {
-					target[t] = m
-				}
-			}
-		}
-		return target[t]
+	heaps := newTopicHeaps(e)
+	// A giver's partitions, per topic, split into those it received in
+	// this rebalance (fresh) and those it owned before (old).
+	type segment struct {
+		t          int32
+		fresh, old []int
 	}
+	var segs []segment
+	var freshBuf, oldBuf []int
 	for {
 		for m := range M {
 			order[m] = m
@@ -436,47 +429,87 @@ func (e *engine) balance() {
 		sort.SliceStable(order, func(a, b int) bool { return e.count[order[a]] > e.count[order[b]] })
 		moved := false
 		for _, a := range order {
+			parts := e.assigned[a]
+			slices.Sort(parts)
+			if cap(freshBuf) < len(parts) {
+				freshBuf, oldBuf = make([]int, len(parts)), make([]int, len(parts))
+			}
+			segs = segs[:0]
+			for s := 0; s < len(parts); {
+				t := e.topicOf[parts[s]]
+				end := s
+				for end < len(parts) && e.topicOf[parts[end]] == t {
+					end++
+				}
+				sg := segment{t: t, fresh: freshBuf[s:s:end], old: oldBuf[s:s:end]}
+				for _, p := range parts[s:end] {
+					if int(e.prevOwner[p]) == a {
+						sg.old = append(sg.old, p)
+					} else {
+						sg.fresh = append(sg.fresh, p)
+					}
+				}
+				segs = append(segs, sg)
+				s = end
+			}
+			gave := false
 			for {
-				bestI, bestB, bestNew, bestRack := -1, -1, false, false
-				for i := len(e.assigned[a]) - 1; i >= 0; i-- {
-					p := e.assigned[a][i]
-					b := lightest(e.topicOf[p])
+				best, bestB := -1, -1
+				for i := range segs {
+					sg := &segs[i]
+					if len(sg.fresh)+len(sg.old) == 0 {
+						continue
+					}
+					b := heaps.top(sg.t)
 					if b == a || e.count[b]+2 > e.count[a] {
 						continue
 					}
-					isNew, rack := int(e.prevOwner[p]) != a, !e.mismatch(b, p)
-					better := bestI < 0
-					switch {
-					case better:
-					case isNew != bestNew:
-						better = isNew
-					case e.count[b] != e.count[bestB]:
-						better = e.count[b] < e.count[bestB]
-					default:
-						better = rack && !bestRack
+					if best < 0 {
+						best, bestB = i, b
+						continue
 					}
-					if better {
-						bestI, bestB, bestNew, bestRack = i, b, isNew, rack
+					hasFresh, bestFresh := len(sg.fresh) > 0, len(segs[best].fresh) > 0
+					if hasFresh != bestFresh {
+						if hasFresh {
+							best, bestB = i, b
+						}
+					} else if e.count[b] < e.count[bestB] {
+						best, bestB = i, b
 					}
 				}
-				if bestI < 0 {
+				if best < 0 {
 					break
 				}
-				p := e.assigned[a][bestI]
-				e.assigned[a] = slices.Delete(e.assigned[a], bestI, bestI+1)
+				sg := &segs[best]
+				list := &sg.old
+				if len(sg.fresh) > 0 {
+					list = &sg.fresh
+				}
+				idx := len(*list) - 1
+				if e.rackAware {
+					for j := idx; j >= 0; j-- {
+						if !e.mismatch(bestB, (*list)[j]) {
+							idx = j
+							break
+						}
+					}
+				}
+				p := (*list)[idx]
+				*list = slices.Delete(*list, idx, idx+1)
+				// Repair the heaps after each count change, one at a time.
 				e.count[a]--
+				heaps.update(a)
 				e.give(p, bestB)
-				moved = true
-				for _, t := range e.subsOf[a] {
-					if valid[t] && e.count[a] < e.count[target[t]] {
-						target[t] = a
-					}
+				heaps.update(bestB)
+				gave, moved = true, true
+			}
+			if gave {
+				kept := e.assigned[a][:0]
+				for _, sg := range segs {
+					kept = append(kept, sg.fresh...)
+					kept = append(kept, sg.old...)
 				}
-				for _, t := range e.subsOf[bestB] {
-					if valid[t] && target[t] == bestB {
-						valid[t] = false
-					}
-				}
+				e.assigned[a] = kept
 			}
 		}
 		if !moved {
