@@ -2,6 +2,7 @@ package assign
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -49,9 +51,43 @@ func needJava(t *testing.T, lib string) {
 
 // javaProc is a running AssignServer answering requests over pipes.
 type javaProc struct {
-	t   *testing.T
-	in  *bufio.Writer
-	out *bufio.Scanner
+	t         *testing.T
+	classpath string
+	cmd       *exec.Cmd
+	stdin     io.WriteCloser
+	in        *bufio.Writer
+	lines     chan string // the server's stdout, closed when it ends
+	stderr    *tailBuffer
+	request   string   // the last request, for failure messages
+	failures  []string // requests Java's assignor failed on
+}
+
+// javaAnswerTimeout bounds the wait for one answer, so a Java assignor
+// that loops forever fails the test instead of hanging it.
+// The server itself stops an assignor after 1 s of CPU time; this wall
+// clock limit is the fallback.
+const javaAnswerTimeout = 90 * time.Second
+
+// tailBuffer keeps the last few KiB written to it (the server's stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > 8192 {
+		b.buf = b.buf[len(b.buf)-8192:]
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }
 
 // startJava compiles testdata/java/AssignServer.java and starts it for the
@@ -66,50 +102,88 @@ func startJava(t *testing.T) *javaProc {
 	if out, err := javac.CombinedOutput(); err != nil {
 		t.Fatalf("javac: %v\n%s", err, out)
 	}
-	cmd := exec.Command("java", "-XX:+UseSerialGC", "-Dlog4j2.level=OFF", "-cp", classes+string(os.PathListSeparator)+cp, "AssignServer")
+	j := &javaProc{t: t, classpath: classes + string(os.PathListSeparator) + cp}
+	j.start()
+	t.Cleanup(j.stop)
+	return j
+}
+
+// start launches the server process.
+func (j *javaProc) start() {
+	j.t.Helper()
+	cmd := exec.Command("java", "-XX:+UseSerialGC", "-Dlog4j2.level=OFF", "-cp", j.classpath, "AssignServer")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		t.Fatal(err)
+		j.t.Fatal(err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		j.t.Fatal(err)
 	}
-	cmd.Stderr = io.Discard // SLF4J's no-binding notice
+	j.stderr = &tailBuffer{}
+	cmd.Stderr = j.stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		j.t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		stdin.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill() // the server we started; it may be blocked writing
-			<-done
-		}
-	})
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	return &javaProc{t: t, in: bufio.NewWriter(stdin), out: sc}
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	j.cmd, j.stdin, j.in, j.lines = cmd, stdin, bufio.NewWriter(stdin), lines
+}
+
+// stop ends the server process this test started, killing it (by its own
+// pid) if it does not exit promptly, e.g. because an assignor is looping.
+func (j *javaProc) stop() {
+	j.stdin.Close()
+	done := make(chan struct{})
+	go func() { j.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		j.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// errJavaTimeout reports a Java assignor that did not answer in time.
+var errJavaTimeout = errors.New("no answer from Java in time")
+
+// answer waits for the next line of the current request's answer.
+func (j *javaProc) answer() (string, error) {
+	select {
+	case l, ok := <-j.lines:
+		if !ok {
+			j.t.Fatalf("AssignServer stopped\n%s", j.stderr)
+		}
+		return l, nil
+	case <-time.After(javaAnswerTimeout):
+		return "", errJavaTimeout
+	}
 }
 
 func (j *javaProc) line() string {
 	j.t.Helper()
-	if !j.out.Scan() {
-		j.t.Fatalf("AssignServer stopped: %v", j.out.Err())
+	l, err := j.answer()
+	if err != nil {
+		j.t.Fatalf("%v to:\n%s", err, j.request)
 	}
-	return j.out.Text()
+	return l
 }
 
 func (j *javaProc) send(s string) {
 	j.t.Helper()
+	j.request = s
 	if _, err := j.in.WriteString(s); err != nil {
-		j.t.Fatal(err)
+		j.t.Fatalf("%v\n%s", err, j.stderr)
 	}
 	if err := j.in.Flush(); err != nil {
-		j.t.Fatal(err)
+		j.t.Fatalf("%v\n%s", err, j.stderr)
 	}
 }
 
@@ -121,8 +195,19 @@ type javaMember struct {
 }
 
 // assign asks Java's assignor for an assignment, returning each member's
-// partitions in formatTP form and Java's average time per assignment.
+// partitions in formatTP form and Java's average time per assignment. It
+// fails the test if Java's assignor throws.
 func (j *javaProc) assign(assignor string, repeat int, topics map[string]Topic, members []javaMember) (map[string]string, int64) {
+	j.t.Helper()
+	out, ns, err := j.tryAssign(assignor, repeat, topics, members)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	return out, ns
+}
+
+// tryAssign is assign, returning Java's exception as an error.
+func (j *javaProc) tryAssign(assignor string, repeat int, topics map[string]Topic, members []javaMember) (map[string]string, int64, error) {
 	j.t.Helper()
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "assign %s %d\n", assignor, repeat)
@@ -146,13 +231,22 @@ func (j *javaProc) assign(assignor string, repeat int, topics map[string]Topic, 
 	j.send(sb.String())
 	out := make(map[string]string, len(members))
 	for {
-		f := strings.Fields(j.line())
+		l, err := j.answer()
+		if err != nil {
+			// The assignor is stuck: replace the server and report it.
+			j.stop()
+			j.start()
+			return nil, 0, err
+		}
+		f := strings.Fields(l)
 		switch f[0] {
 		case "m":
 			out[f[1]] = f[2]
 		case "done":
 			ns, _ := strconv.ParseInt(f[1], 10, 64)
-			return out, ns
+			return out, ns, nil
+		case "error":
+			return nil, 0, fmt.Errorf("java %s: %s", assignor, strings.Join(f[1:], " "))
 		default:
 			j.t.Fatalf("unexpected answer %q", f)
 		}

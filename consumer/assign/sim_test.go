@@ -25,6 +25,8 @@ type simStep struct {
 	// zombie names a member that rejoins with the partitions and generation
 	// it had when it left.
 	zombie string
+	// shrunk marks a step where a topic came back with fewer partitions.
+	shrunk bool
 }
 
 type memberState struct {
@@ -43,6 +45,10 @@ type simStats struct {
 	// subscribed owner, by the main and the shadow assignor, in the same
 	// rounds from identical inputs.
 	revoked, shadowRevoked int
+	// Settled partitions held by a member with a rack, and how many of
+	// those have a replica on the member's rack.
+	rackHeld, rackLocal int
+	aborted             bool
 }
 
 type tpKey struct {
@@ -129,6 +135,13 @@ func genSteps(rng *rand.Rand) []simStep {
 				members = append(members, left[id])
 				delete(left, id)
 				st.zombie = id
+			case ev == 9:
+				// The topic is deleted and recreated with fewer partitions.
+				name := names[rng.IntN(len(names))]
+				tp := topics[name]
+				tp.Partitions = 1 + rng.IntN(tp.Partitions)
+				topics[name] = tp
+				st.shrunk = true
 			}
 		}
 		st.topics = maps.Clone(topics)
@@ -204,6 +217,10 @@ func simulateShadow(t *testing.T, who string, cooperative bool, steps []simStep,
 				members[i] = Member{MemberID: m.id, RackID: m.rack, Topics: m.topics, OwnedPartitions: s.owned, Generation: s.gen}
 			}
 			out = fn(step.topics, members)
+			if out == nil {
+				st.aborted = true // the other implementation failed
+				return
+			}
 			if shadow != nil {
 				st.revoked += countRevoked(step, members, out)
 				st.shadowRevoked += countRevoked(step, members, shadow(step.topics, members))
@@ -286,6 +303,21 @@ func simulateShadow(t *testing.T, who string, cooperative bool, steps []simStep,
 			}
 		}
 		st.violations += checkBalance(t, who, si, step.members, subs, counts, out)
+		for _, m := range step.members {
+			if m.rack == "" {
+				continue
+			}
+			for _, tp := range out[m.id] {
+				for _, p := range tp.Partitions {
+					if racks := step.topics[tp.Topic].Racks; racks != nil {
+						st.rackHeld++
+						if slices.Contains(racks[p], m.rack) {
+							st.rackLocal++
+						}
+					}
+				}
+			}
+		}
 		for k, o := range prev {
 			if subs[o] != nil && subs[o][k.topic] && k.p < int32(step.topics[k.topic].Partitions) && cur[k] != o {
 				st.moves++
@@ -366,24 +398,54 @@ func gregorFunc(t *testing.T, a Assignor) assignFunc {
 	}
 }
 
-// javaFunc runs the Java assignor of the same name.
+// javaFunc runs the Java assignor of the same name. Java's sticky
+// assignors throw IllegalStateException when a member claims a partition
+// beyond the topic's current count (a topic recreated smaller), so such
+// claims are dropped before Java sees them; Gregor gets them unfiltered.
 func javaFunc(j *javaProc, name string) assignFunc {
 	return func(topics map[string]Topic, members []Member) map[string][]TopicPartitions {
 		jm := make([]javaMember, len(members))
 		for i, m := range members {
+			m.OwnedPartitions = existing(m.OwnedPartitions, topics)
 			ud := "java"
 			if name == "sticky" && m.Generation < 0 && len(m.OwnedPartitions) == 0 {
 				ud = "-"
 			}
 			jm[i] = javaMember{Member: m, ud: ud, sendOwned: name != "sticky"}
 		}
-		res, _ := j.assign(name, 1, topics, jm)
+		res, _, err := j.tryAssign(name, 1, topics, jm)
+		if err != nil {
+			j.failures = append(j.failures, fmt.Sprintf("%v; request:\n%s", err, j.request))
+			return nil
+		}
 		out := map[string][]TopicPartitions{}
 		for id, s := range res {
 			out[id] = parseTP(s)
 		}
 		return out
 	}
+}
+
+// existing drops partitions that are not in topics' metadata.
+func existing(owned []TopicPartitions, topics map[string]Topic) []TopicPartitions {
+	var out []TopicPartitions
+	for _, tp := range owned {
+		md, ok := topics[tp.Topic]
+		if !ok {
+			out = append(out, tp) // a deleted topic: Java copes with that
+			continue
+		}
+		keep := TopicPartitions{Topic: tp.Topic}
+		for _, p := range tp.Partitions {
+			if p < int32(md.Partitions) {
+				keep.Partitions = append(keep.Partitions, p)
+			}
+		}
+		if len(keep.Partitions) > 0 {
+			out = append(out, keep)
+		}
+	}
+	return out
 }
 
 // testStickyVsJava runs many multi-step scenarios through Gregor's and
@@ -394,7 +456,8 @@ func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
 	rng := rand.New(rand.NewPCG(21, uint64(len(a.Name()))))
 	var g, jv simStats
 	kinds := map[string]*[3]int{} // scenarios, Gregor moves, Java moves
-	zombies, dups := 0, 0
+	zombies, dups, shrunk, javaFailed := 0, 0, 0, 0
+	j.failures = nil
 	for range scenarios {
 		steps := genSteps(rng)
 		var sg, sj simStats
@@ -402,6 +465,10 @@ func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
 		simulateShadow(t, "java", coop, steps, javaFunc(j, a.Name()), gregorFunc(t, a), &sj)
 		if t.Failed() {
 			t.FailNow()
+		}
+		if sj.aborted {
+			javaFailed++
+			continue // compare only scenarios both completed
 		}
 		kind := "same-subscriptions"
 		for _, s := range steps {
@@ -415,6 +482,9 @@ func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
 			}
 			if s.dupClaim {
 				dups++
+			}
+			if s.shrunk {
+				shrunk++
 			}
 		}
 		for _, m := range steps[0].members {
@@ -437,13 +507,24 @@ func testStickyVsJava(t *testing.T, j *javaProc, a Assignor) {
 			p.to.steps += p.from.steps
 			p.to.violations += p.from.violations
 			p.to.transferViolations += p.from.transferViolations
+			p.to.rackHeld += p.from.rackHeld
+			p.to.rackLocal += p.from.rackLocal
 		}
 	}
-	t.Logf("%s: %d scenarios, %d steps (%d with a stale member rejoining, %d with a duplicate same-generation claim); "+
+	t.Logf("%s: %d scenarios, %d steps (%d with a stale member rejoining, %d with a duplicate same-generation claim, %d with a topic recreated smaller); "+
 		"partitions moved: Gregor %d, Java %d; rounds: Gregor %d, Java %d; "+
 		"property violations: Gregor %d, Java %d; same-round transfers: Gregor %d, Java %d",
-		a.Name(), scenarios, g.steps, zombies, dups, g.moves, jv.moves, g.rounds, jv.rounds, g.violations, jv.violations,
+		a.Name(), scenarios, g.steps, zombies, dups, shrunk, g.moves, jv.moves, g.rounds, jv.rounds, g.violations, jv.violations,
 		g.transferViolations, jv.transferViolations)
+	t.Logf("  Java's assignor failed (threw, or no result after 1 s of CPU) in %d scenarios, left out of the comparison; Gregor passed them",
+		javaFailed)
+	for i, f := range j.failures {
+		if i < 3 {
+			t.Logf("  Java failure %d: %s", i+1, f)
+		}
+	}
+	t.Logf("  rack-aware groups, settled: partitions held by members with a rack that have a replica there: Gregor %d/%d, Java %d/%d",
+		g.rackLocal, g.rackHeld, jv.rackLocal, jv.rackHeld)
 	t.Logf("  same inputs (Java's history), every round: partitions revoked from a present subscribed owner: Gregor %d, Java %d",
 		g.shadowRevoked, jv.revoked)
 	for _, k := range slices.Sorted(maps.Keys(kinds)) {

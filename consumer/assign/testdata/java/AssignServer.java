@@ -12,7 +12,8 @@
 //     owned: "t:0,1;u:2"; userdata: "-", "hex:<bytes>", or "java" (encode
 //     owned+generation with the assignor's own onAssignment/subscriptionUserData);
 //     sendOwned: 1 to put owned into the subscription's ownedPartitions.
-//     Answer: "m <id> <owned-format>" per member, then "done <avg nanos>".
+//     Answer: "m <id> <owned-format>" per member, then "done <avg nanos>";
+//     or "error <exception>" when the assignor throws.
 //   encode <assignor> <owned> <generation>    -> "hex <bytes>" or "hex -"
 //   decode <assignor> <hex>                   -> "owned <owned-format> <generation>"
 import java.io.*;
@@ -25,6 +26,8 @@ import org.apache.kafka.clients.consumer.internals.AbstractStickyAssignor;
 import org.apache.kafka.common.*;
 
 public class AssignServer {
+    static final long CPU_LIMIT_NANOS = 1_000_000_000L;
+
     static ConsumerPartitionAssignor newAssignor(String name) {
         switch (name) {
             case "range": return new RangeAssignor();
@@ -161,12 +164,43 @@ public class AssignServer {
             }
         }
         Cluster cluster = new Cluster("c", nodes, partitions, Collections.emptySet(), Collections.emptySet());
-        GroupAssignment result = null;
+        // Run the assignor on a worker thread and give up on it after a few
+        // seconds of its own CPU time (not wall time, which a loaded machine
+        // stretches): some inputs send Java's sticky assignors into a loop.
+        GroupAssignment[] box = new GroupAssignment[1];
+        RuntimeException[] failure = new RuntimeException[1];
         long start = System.nanoTime();
-        for (int i = 0; i < repeat; i++) {
-            // A fresh leader instance each time, as after a leader change.
-            result = newAssignor(assignor).assign(cluster, new GroupSubscription(subs));
+        Thread worker = new Thread(() -> {
+            try {
+                for (int i = 0; i < repeat; i++) {
+                    // A fresh leader instance each time, as after a leader change.
+                    box[0] = newAssignor(assignor).assign(cluster, new GroupSubscription(subs));
+                }
+            } catch (RuntimeException e) {
+                failure[0] = e;
+            }
+        });
+        worker.start();
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        try {
+            while (worker.isAlive()) {
+                worker.join(10);
+                long cpu = mx.getThreadCpuTime(worker.getId());
+                if (worker.isAlive() && cpu > CPU_LIMIT_NANOS * Math.max(1, repeat)) {
+                    worker.stop(); // deprecated, but the assignor holds no shared state
+                    worker.join();
+                    out.println("error no result after " + cpu / 1_000_000 + " ms of CPU");
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            throw new RuntimeException(e);
         }
+        if (failure[0] != null) {
+            out.println("error " + failure[0].toString().replace('\n', ' '));
+            return;
+        }
+        GroupAssignment result = box[0];
         long avg = (System.nanoTime() - start) / Math.max(1, repeat);
         for (String id : order) {
             Assignment a = result.groupAssignment().get(id);
