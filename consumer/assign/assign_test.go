@@ -231,3 +231,36 @@ func TestLargeGroup(t *testing.T) {
 		t.Logf("%s: %d partitions moved over %d rounds", a.Name(), st.moves, st.rounds)
 	}
 }
+
+// TestOwnedBeyondPartitionCount: claims on partitions that no longer exist
+// (a topic deleted and recreated smaller) or on unknown topics are ignored.
+// Java's sticky assignors throw IllegalStateException on this input.
+func TestOwnedBeyondPartitionCount(t *testing.T) {
+	members := []Member{
+		{MemberID: "m1", Topics: []string{"t"}, OwnedPartitions: []TopicPartitions{{Topic: "t", Partitions: []int32{0, 1, 2, 3, 4, 5}}, {Topic: "gone", Partitions: []int32{0}}}, Generation: 1},
+		{MemberID: "m2", Topics: []string{"t"}, OwnedPartitions: []TopicPartitions{{Topic: "t", Partitions: []int32{6, 7, -1}}}, Generation: 1},
+	}
+	topics := Topics(map[string]int{"t": 4})
+	for _, a := range []Assignor{Sticky, CooperativeSticky} {
+		in := slices.Clone(members)
+		if a == Sticky {
+			for i := range in {
+				in[i].UserData = Sticky.SubscriptionUserData(in[i].OwnedPartitions, in[i].Generation)
+				in[i].OwnedPartitions = nil
+			}
+		}
+		res, err := a.Assign(in, topics)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{"m1": "t:0,1", "m2": "t:2,3"}
+		if a == CooperativeSticky {
+			want["m2"] = "" // 2 and 3 are revoked from m1 first
+		}
+		for id, w := range want {
+			if got := FormatAssignment(res[id].Partitions); got != w {
+				t.Errorf("%s: %s got %q, want %q", a.Name(), id, got, w)
+			}
+		}
+	}
+}
