@@ -20,6 +20,17 @@ import (
 // Balance means: when all members subscribe to the same topics, partition
 // counts differ by at most one; otherwise no member holds two or more
 // partitions more than another member that could take one of them.
+//
+// Rack awareness (KIP-881) applies when members and partition replicas
+// carry racks and the racks make a difference. With identical
+// subscriptions, partitions go to members on a rack holding a replica
+// where the quotas allow; an owned partition off its owner's rack is first
+// offered to such members and otherwise stays put, so a group that cannot
+// do better stays stable. With differing subscriptions, stickiness comes
+// first and racks only break ties among equally loaded members.
+//
+// Claims on partitions that no longer exist (a topic recreated with fewer
+// partitions) or on topics the member no longer subscribes to are ignored.
 type StickyAssignor struct{}
 
 // Name returns "sticky".
