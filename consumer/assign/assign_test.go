@@ -3,6 +3,7 @@ package assign
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -263,4 +264,71 @@ func TestOwnedBeyondPartitionCount(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestJavaLoopingInput is the input on which Java's StickyAssignor found no
+// answer in five minutes (seen by the golden test); Gregor must give a
+// complete, balanced answer.
+func TestJavaLoopingInput(t *testing.T) {
+	span := func(from, to, step int) []int32 {
+		var ps []int32
+		for p := from; p <= to; p += step {
+			ps = append(ps, int32(p))
+		}
+		return ps
+	}
+	owned := map[string][]TopicPartitions{
+		"m000": {{Topic: "t0", Partitions: []int32{11, 12, 13, 15, 16, 17, 18, 20, 21, 23, 24, 25, 27, 28, 29, 30}}},
+		"m001": {{Topic: "t2", Partitions: span(22, 70, 2)}},
+		"m003": {{Topic: "t2", Partitions: span(23, 69, 2)}},
+		"m005": {{Topic: "t0", Partitions: []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 19, 22, 26}}},
+		"m006": {{Topic: "t1", Partitions: []int32{0, 1}}, {Topic: "t2", Partitions: span(0, 21, 1)}},
+	}
+	subs := map[string][]string{
+		"m000": {"t0"}, "m001": {"t0", "t2"}, "m003": {"t1", "t2"}, "m005": {"t0"}, "m006": {"t1", "t2"}, "m007": {"t0", "t1", "t2"},
+	}
+	var members []Member
+	for _, id := range slices.Sorted(maps.Keys(subs)) {
+		gen := int32(4)
+		if owned[id] == nil {
+			gen = DefaultGeneration
+		}
+		members = append(members, Member{MemberID: id, Topics: subs[id], Generation: gen,
+			UserData: Sticky.SubscriptionUserData(owned[id], gen)})
+	}
+	topics := Topics(map[string]int{"t0": 31, "t1": 2, "t2": 71})
+	res, err := Sticky.Assign(members, topics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	count := map[string]int{}
+	for _, m := range members {
+		for _, tp := range res[m.MemberID].Partitions {
+			for _, p := range tp.Partitions {
+				k := fmt.Sprint(tp.Topic, "-", p)
+				if seen[k] || !slices.Contains(m.Topics, tp.Topic) {
+					t.Fatalf("%s assigned twice or to a non-subscriber", k)
+				}
+				seen[k] = true
+				count[m.MemberID]++
+			}
+		}
+	}
+	if len(seen) != 104 {
+		t.Fatalf("%d of 104 partitions assigned", len(seen))
+	}
+	for _, a := range members {
+		for _, b := range members {
+			if count[a.MemberID] < count[b.MemberID]+2 {
+				continue
+			}
+			for _, tp := range res[a.MemberID].Partitions {
+				if slices.Contains(b.Topics, tp.Topic) {
+					t.Errorf("unbalanced: %s has %d, %s has %d and could take %s", a.MemberID, count[a.MemberID], b.MemberID, count[b.MemberID], tp.Topic)
+				}
+			}
+		}
+	}
+	t.Logf("counts %v", count)
 }
