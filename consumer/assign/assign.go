@@ -222,29 +222,82 @@ func sortedTopicNames(members []Member, topics map[string]Topic) []string {
 	return names
 }
 
-// tpList accumulates one member's partitions and renders them sorted.
-type tpList map[string][]int32
-
-func (l tpList) add(topic string, p int32) { l[topic] = append(l[topic], p) }
-
-// sorted converts the list to TopicPartitions sorted by topic then partition.
-func (l tpList) sorted() []TopicPartitions {
-	out := make([]TopicPartitions, 0, len(l))
-	for t, ps := range l {
-		slices.Sort(ps)
-		out = append(out, TopicPartitions{Topic: t, Partitions: ps})
-	}
-	slices.SortFunc(out, func(a, b TopicPartitions) int { return javaCompare(a.Topic, b.Topic) })
-	return out
+// grid records which member gets each partition of the assigned topics:
+// topics in Java string order, each topic's partitions numbered globally
+// from base[t], so that global order is topic then partition order.
+type grid struct {
+	topics  []string
+	base    []int
+	topicOf []int32
+	owner   []int32 // member index per global partition, or -1
 }
 
-// result turns per-member partition lists into the Assign result, giving
-// members without partitions an empty assignment.
-func result(members []Member, lists map[string]tpList) map[string]Assignment {
-	out := make(map[string]Assignment, len(members))
-	for i := range members {
-		id := members[i].MemberID
-		out[id] = Assignment{Partitions: lists[id].sorted()}
+func newGrid(names []string, topics map[string]Topic) *grid {
+	g := &grid{topics: names, base: make([]int, len(names))}
+	for t, name := range names {
+		g.base[t] = len(g.topicOf)
+		for range topics[name].Partitions {
+			g.topicOf = append(g.topicOf, int32(t))
+		}
+	}
+	g.owner = make([]int32, len(g.topicOf))
+	for i := range g.owner {
+		g.owner[i] = -1
+	}
+	return g
+}
+
+// result renders the grid as the Assign result, giving members without
+// partitions an empty assignment. All lists share two backing arrays.
+func (g *grid) result(members []Member) map[string]Assignment {
+	M := len(members)
+	off := make([]int, M+1)
+	for _, m := range g.owner {
+		if m >= 0 {
+			off[m+1]++
+		}
+	}
+	for m := range M {
+		off[m+1] += off[m]
+	}
+	pids := make([]int, off[M])
+	next := slices.Clone(off[:M])
+	nTopics := 0
+	last := make([]int32, M)
+	for m := range last {
+		last[m] = -1
+	}
+	for p, m := range g.owner {
+		if m < 0 {
+			continue
+		}
+		pids[next[m]] = p
+		next[m]++
+		if t := g.topicOf[p]; t != last[m] {
+			nTopics++
+			last[m] = t
+		}
+	}
+	parts := make([]TopicPartitions, 0, nTopics)
+	nums := make([]int32, len(pids))
+	out := make(map[string]Assignment, M)
+	for m := range M {
+		first := len(parts)
+		for i := off[m]; i < off[m+1]; i++ {
+			p := pids[i]
+			t := g.topicOf[p]
+			nums[i] = int32(p - g.base[t])
+			if len(parts) == first || parts[len(parts)-1].Topic != g.topics[t] {
+				parts = append(parts, TopicPartitions{Topic: g.topics[t], Partitions: nums[i:i:off[m+1]]})
+			}
+			tp := &parts[len(parts)-1]
+			tp.Partitions = tp.Partitions[:len(tp.Partitions)+1]
+		}
+		for k := first; k < len(parts); k++ {
+			ps := parts[k].Partitions
+			parts[k].Partitions = ps[:len(ps):len(ps)] // appends by callers must not spill over
+		}
+		out[members[m].MemberID] = Assignment{Partitions: parts[first:len(parts):len(parts)]}
 	}
 	return out
 }

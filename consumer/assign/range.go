@@ -30,7 +30,7 @@ func (RangeAssignor) SubscriptionUserData([]TopicPartitions, int32) []byte { ret
 
 // rangeTopic is the assignment state of one topic.
 type rangeTopic struct {
-	name       string
+	base       int        // global number of partition 0, in the grid
 	consumers  []int      // indexes into members, in assignment order
 	key        string     // identifies the consumer list, for co-partitioning
 	racks      [][]string // per partition; nil when no consumer has a rack
@@ -79,10 +79,11 @@ func (RangeAssignor) Assign(members []Member, topics map[string]Topic) (map[stri
 
 	var states []*rangeTopic
 	useRack := false
-	for _, name := range sortedTopicNames(members, topics) {
+	g := newGrid(sortedTopicNames(members, topics), topics)
+	for ti, name := range g.topics {
 		md := topics[name]
 		st := &rangeTopic{
-			name:       name,
+			base:       g.base[ti],
 			consumers:  subs[name],
 			unassigned: make([]bool, md.Partitions),
 			left:       md.Partitions,
@@ -114,14 +115,9 @@ func (RangeAssignor) Assign(members []Member, topics map[string]Topic) (map[stri
 		states = append(states, st)
 	}
 
-	lists := make(map[string]tpList, len(members))
 	give := func(st *rangeTopic, c int, parts []int) {
-		id := members[c].MemberID
-		if lists[id] == nil {
-			lists[id] = tpList{}
-		}
 		for _, p := range parts {
-			lists[id].add(st.name, int32(p))
+			g.owner[st.base+p] = int32(c)
 			st.unassigned[p] = false
 		}
 		st.left -= len(parts)
@@ -180,7 +176,7 @@ func (RangeAssignor) Assign(members []Member, topics map[string]Topic) (map[stri
 	for _, st := range states {
 		assignRanges(st, false)
 	}
-	return result(members, lists), nil
+	return g.result(members), nil
 }
 
 // assignCoPartitioned gives partition p of every topic in g to the first

@@ -38,20 +38,15 @@ func (RoundRobinAssignor) Assign(members []Member, topics map[string]Topic) (map
 			subscribed[i][t] = true
 		}
 	}
-	lists := make(map[string]tpList, len(members))
+	g := newGrid(sortedTopicNames(members, topics), topics)
 	next := 0
-	for _, topic := range sortedTopicNames(members, topics) {
-		for p := 0; p < topics[topic].Partitions; p++ {
-			for !subscribed[order[next]][topic] {
-				next = (next + 1) % len(order)
-			}
-			id := members[order[next]].MemberID
-			if lists[id] == nil {
-				lists[id] = tpList{}
-			}
-			lists[id].add(topic, int32(p))
+	for p, t := range g.topicOf {
+		topic := g.topics[t]
+		for !subscribed[order[next]][topic] {
 			next = (next + 1) % len(order)
 		}
+		g.owner[p] = int32(order[next])
+		next = (next + 1) % len(order)
 	}
-	return result(members, lists), nil
+	return g.result(members), nil
 }
