@@ -30,21 +30,26 @@ type kafkaError struct {
 func main() {
 	out := flag.String("out", "errors_table.go", "file to write")
 	flag.Parse()
-	lib, err := kafkaLib()
-	if err != nil {
-		log.Fatal(err)
-	}
-	errs, err := dump(lib)
-	if err != nil {
-		log.Fatal(err)
-	}
-	src, err := render(errs)
+	src, err := generate()
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := os.WriteFile(*out, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// generate returns the source of errors_table.go.
+func generate() ([]byte, error) {
+	lib, err := kafkaLib()
+	if err != nil {
+		return nil, err
+	}
+	errs, err := dump(lib)
+	if err != nil {
+		return nil, err
+	}
+	return render(errs)
 }
 
 // kafkaLib finds the cached Kafka jars, following the project's convention:
