@@ -35,22 +35,27 @@ func (v *AddOffsetsToTxnRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddOffsetsToTxnRequest) encode(w *writer, version int16) {
+func (v *AddOffsetsToTxnRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.TransactionalId, flexible) {
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddOffsetsToTxnRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
-	if !w.str(v.GroupId, flexible) {
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddOffsetsToTxnRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddOffsetsToTxnRequest) decode(r *reader, version int16) error {
@@ -109,12 +114,12 @@ func (v *AddOffsetsToTxnRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "AddOffsetsToTxnRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -171,14 +176,15 @@ func (v *AddOffsetsToTxnResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddOffsetsToTxnResponse) encode(w *writer, version int16) {
+func (v *AddOffsetsToTxnResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddOffsetsToTxnResponse) decode(r *reader, version int16) error {
@@ -229,12 +235,12 @@ func (v *AddOffsetsToTxnResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "AddOffsetsToTxnResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -59,26 +59,29 @@ func (v *AddRaftVoterRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddRaftVoterRequest) encode(w *writer, version int16) {
+func (v *AddRaftVoterRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.TimeoutMs)
-	w.i32(v.VoterId)
-	w.uuid(v.VoterDirectoryId)
-	w.length(len(v.Listeners), flexible, true)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendInt32(dst, v.VoterId)
+	dst = appendUUID(dst, v.VoterDirectoryId)
+	dst = appendLength(dst, len(v.Listeners), flexible, true)
 	for i := range v.Listeners {
-		v.Listeners[i].encode(w, version)
+		dst = v.Listeners[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddRaftVoterRequest) decode(r *reader, version int16) error {
@@ -142,21 +145,26 @@ func (v *AddRaftVoterRequestListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddRaftVoterRequestListener) encode(w *writer, version int16) {
+func (v *AddRaftVoterRequestListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterRequestListener", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterRequestListener", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddRaftVoterRequestListener) decode(r *reader, version int16) error {
@@ -211,12 +219,12 @@ func (v *AddRaftVoterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "AddRaftVoterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -279,18 +287,21 @@ func (v *AddRaftVoterResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddRaftVoterResponse) encode(w *writer, version int16) {
+func (v *AddRaftVoterResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddRaftVoterResponse) decode(r *reader, version int16) error {
@@ -345,12 +356,12 @@ func (v *AddRaftVoterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "AddRaftVoterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

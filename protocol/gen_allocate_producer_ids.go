@@ -27,14 +27,15 @@ func (v *AllocateProducerIdsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AllocateProducerIdsRequest) encode(w *writer, version int16) {
+func (v *AllocateProducerIdsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	w.i64(v.BrokerEpoch)
+	dst = appendInt32(dst, v.BrokerId)
+	dst = appendInt64(dst, v.BrokerEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AllocateProducerIdsRequest) decode(r *reader, version int16) error {
@@ -85,12 +86,12 @@ func (v *AllocateProducerIdsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "AllocateProducerIdsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -155,16 +156,17 @@ func (v *AllocateProducerIdsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AllocateProducerIdsResponse) encode(w *writer, version int16) {
+func (v *AllocateProducerIdsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.i64(v.ProducerIdStart)
-	w.i32(v.ProducerIdLen)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.ProducerIdStart)
+	dst = appendInt32(dst, v.ProducerIdLen)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AllocateProducerIdsResponse) decode(r *reader, version int16) error {
@@ -223,12 +225,12 @@ func (v *AllocateProducerIdsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "AllocateProducerIdsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -58,20 +58,21 @@ func (v *AlterConfigsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsRequest) encode(w *writer, version int16) {
+func (v *AlterConfigsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Resources), flexible, true)
+	dst = appendLength(dst, len(v.Resources), flexible, true)
 	for i := range v.Resources {
-		v.Resources[i].encode(w, version)
+		dst = v.Resources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.boolean(v.ValidateOnly)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsRequest) decode(r *reader, version int16) error {
@@ -125,24 +126,27 @@ func (v *AlterConfigsRequestAlterConfigsResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsRequestAlterConfigsResource) encode(w *writer, version int16) {
+func (v *AlterConfigsRequestAlterConfigsResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsRequestAlterConfigsResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Configs), flexible, true)
+	dst = appendLength(dst, len(v.Configs), flexible, true)
 	for i := range v.Configs {
-		v.Configs[i].encode(w, version)
+		dst = v.Configs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsRequestAlterConfigsResource) decode(r *reader, version int16) error {
@@ -199,20 +203,25 @@ func (v *AlterConfigsRequestAlterableConfig) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsRequestAlterableConfig) encode(w *writer, version int16) {
+func (v *AlterConfigsRequestAlterableConfig) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsRequestAlterableConfig", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Value, flexible) {
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsRequestAlterableConfig", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsRequestAlterableConfig) decode(r *reader, version int16) error {
@@ -263,12 +272,12 @@ func (v *AlterConfigsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "AlterConfigsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -346,20 +355,21 @@ func (v *AlterConfigsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsResponse) encode(w *writer, version int16) {
+func (v *AlterConfigsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Responses), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsResponse) decode(r *reader, version int16) error {
@@ -414,22 +424,27 @@ func (v *AlterConfigsResponseAlterConfigsResourceResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsResponseAlterConfigsResourceResponse) encode(w *writer, version int16) {
+func (v *AlterConfigsResponseAlterConfigsResourceResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsResponseAlterConfigsResourceResponse) decode(r *reader, version int16) error {
@@ -488,12 +503,12 @@ func (v *AlterConfigsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "AlterConfigsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

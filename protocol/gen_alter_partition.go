@@ -84,21 +84,22 @@ func (v *AlterPartitionRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequest) encode(w *writer, version int16) {
+func (v *AlterPartitionRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	w.i64(v.BrokerEpoch)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.BrokerId)
+	dst = appendInt64(dst, v.BrokerEpoch)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequest) decode(r *reader, version int16) error {
@@ -155,20 +156,21 @@ func (v *AlterPartitionRequestTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequestTopicData) encode(w *writer, version int16) {
+func (v *AlterPartitionRequestTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequestTopicData) decode(r *reader, version int16) error {
@@ -227,37 +229,38 @@ func (v *AlterPartitionRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequestPartitionData) encode(w *writer, version int16) {
+func (v *AlterPartitionRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if version <= 2 {
-		w.length(len(v.NewIsr), flexible, true)
+		dst = appendLength(dst, len(v.NewIsr), flexible, true)
 		for i := range v.NewIsr {
-			w.i32(v.NewIsr[i])
+			dst = appendInt32(dst, v.NewIsr[i])
 		}
 	} else if len(v.NewIsr) != 0 {
 		w.fail("AlterPartitionRequestPartitionData", "NewIsr", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.length(len(v.NewIsrWithEpochs), flexible, true)
+		dst = appendLength(dst, len(v.NewIsrWithEpochs), flexible, true)
 		for i := range v.NewIsrWithEpochs {
-			v.NewIsrWithEpochs[i].encode(w, version)
+			dst = v.NewIsrWithEpochs[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.NewIsrWithEpochs) != 0 {
 		w.fail("AlterPartitionRequestPartitionData", "NewIsrWithEpochs", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.i8(v.LeaderRecoveryState)
-	w.i32(v.PartitionEpoch)
+	dst = appendInt8(dst, v.LeaderRecoveryState)
+	dst = appendInt32(dst, v.PartitionEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) error {
@@ -347,24 +350,25 @@ func (v *AlterPartitionRequestBrokerState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequestBrokerState) encode(w *writer, version int16) {
+func (v *AlterPartitionRequestBrokerState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 3 {
-		w.i32(v.BrokerId)
+		dst = appendInt32(dst, v.BrokerId)
 	} else if v.BrokerId != 0 {
 		w.fail("AlterPartitionRequestBrokerState", "BrokerId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i64(v.BrokerEpoch)
+		dst = appendInt64(dst, v.BrokerEpoch)
 	} else if v.BrokerEpoch != -1 {
 		w.fail("AlterPartitionRequestBrokerState", "BrokerEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequestBrokerState) decode(r *reader, version int16) error {
@@ -423,12 +427,12 @@ func (v *AlterPartitionRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "AlterPartitionRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -532,21 +536,22 @@ func (v *AlterPartitionResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionResponse) decode(r *reader, version int16) error {
@@ -603,20 +608,21 @@ func (v *AlterPartitionResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionResponseTopicData) encode(w *writer, version int16) {
+func (v *AlterPartitionResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionResponseTopicData) decode(r *reader, version int16) error {
@@ -674,22 +680,23 @@ func (v *AlterPartitionResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionResponsePartitionData) encode(w *writer, version int16) {
+func (v *AlterPartitionResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
-	w.length(len(v.Isr), flexible, true)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendLength(dst, len(v.Isr), flexible, true)
 	for i := range v.Isr {
-		w.i32(v.Isr[i])
+		dst = appendInt32(dst, v.Isr[i])
 	}
-	w.i8(v.LeaderRecoveryState)
-	w.i32(v.PartitionEpoch)
+	dst = appendInt8(dst, v.LeaderRecoveryState)
+	dst = appendInt32(dst, v.PartitionEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionResponsePartitionData) decode(r *reader, version int16) error {
@@ -771,12 +778,12 @@ func (v *AlterPartitionResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "AlterPartitionResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

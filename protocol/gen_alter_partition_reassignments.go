@@ -59,26 +59,27 @@ func (v *AlterPartitionReassignmentsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsRequest) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.TimeoutMs)
+	dst = appendInt32(dst, v.TimeoutMs)
 	if version >= 1 {
-		w.boolean(v.AllowReplicationFactorChange)
+		dst = appendBool(dst, v.AllowReplicationFactorChange)
 	} else if v.AllowReplicationFactorChange != true {
 		w.fail("AlterPartitionReassignmentsRequest", "AllowReplicationFactorChange", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsRequest) decode(r *reader, version int16) error {
@@ -139,23 +140,26 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsRequestReassignableTopic) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsRequestReassignableTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsRequestReassignableTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *reader, version int16) error {
@@ -208,21 +212,22 @@ func (v *AlterPartitionReassignmentsRequestReassignablePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsRequestReassignablePartition) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsRequestReassignablePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if v.Replicas == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Replicas), flexible, true)
+		dst = appendLength(dst, len(v.Replicas), flexible, true)
 		for i := range v.Replicas {
-			w.i32(v.Replicas[i])
+			dst = appendInt32(dst, v.Replicas[i])
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *reader, version int16) error {
@@ -284,12 +289,12 @@ func (v *AlterPartitionReassignmentsRequest) AppendTo(dst []byte) ([]byte, error
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "AlterPartitionReassignmentsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -393,28 +398,31 @@ func (v *AlterPartitionReassignmentsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if version >= 1 {
-		w.boolean(v.AllowReplicationFactorChange)
+		dst = appendBool(dst, v.AllowReplicationFactorChange)
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsResponse) decode(r *reader, version int16) error {
@@ -483,23 +491,26 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) Default()
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r *reader, version int16) error {
@@ -553,18 +564,21 @@ func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) Defau
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) decode(r *reader, version int16) error {
@@ -619,12 +633,12 @@ func (v *AlterPartitionReassignmentsResponse) AppendTo(dst []byte) ([]byte, erro
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "AlterPartitionReassignmentsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

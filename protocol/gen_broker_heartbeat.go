@@ -45,34 +45,35 @@ func (v *BrokerHeartbeatRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerHeartbeatRequest) encode(w *writer, version int16) {
+func (v *BrokerHeartbeatRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	w.i64(v.BrokerEpoch)
-	w.i64(v.CurrentMetadataOffset)
-	w.boolean(v.WantFence)
-	w.boolean(v.WantShutDown)
+	dst = appendInt32(dst, v.BrokerId)
+	dst = appendInt64(dst, v.BrokerEpoch)
+	dst = appendInt64(dst, v.CurrentMetadataOffset)
+	dst = appendBool(dst, v.WantFence)
+	dst = appendBool(dst, v.WantShutDown)
 	if !(version >= 1) && len(v.OfflineLogDirs) != 0 {
 		w.fail("BrokerHeartbeatRequest", "OfflineLogDirs", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.OfflineLogDirs) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 1 && len(v.OfflineLogDirs) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.OfflineLogDirs), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.OfflineLogDirs), flexible, true)
 			for i := range v.OfflineLogDirs {
-				w.uuid(v.OfflineLogDirs[i])
+				dst = appendUUID(dst, v.OfflineLogDirs[i])
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
@@ -167,12 +168,12 @@ func (v *BrokerHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "BrokerHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -241,17 +242,18 @@ func (v *BrokerHeartbeatResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerHeartbeatResponse) encode(w *writer, version int16) {
+func (v *BrokerHeartbeatResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.boolean(v.IsCaughtUp)
-	w.boolean(v.IsFenced)
-	w.boolean(v.ShouldShutDown)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendBool(dst, v.IsCaughtUp)
+	dst = appendBool(dst, v.IsFenced)
+	dst = appendBool(dst, v.ShouldShutDown)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerHeartbeatResponse) decode(r *reader, version int16) error {
@@ -314,12 +316,12 @@ func (v *BrokerHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "BrokerHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -98,51 +98,56 @@ func (v *BrokerRegistrationRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationRequest) encode(w *writer, version int16) {
+func (v *BrokerRegistrationRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	if !w.str(v.ClusterId, flexible) {
+	dst = appendInt32(dst, v.BrokerId)
+	if d, ok := appendString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.uuid(v.IncarnationId)
-	w.length(len(v.Listeners), flexible, true)
+	dst = appendUUID(dst, v.IncarnationId)
+	dst = appendLength(dst, len(v.Listeners), flexible, true)
 	for i := range v.Listeners {
-		v.Listeners[i].encode(w, version)
+		dst = v.Listeners[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Features), flexible, true)
+	dst = appendLength(dst, len(v.Features), flexible, true)
 	for i := range v.Features {
-		v.Features[i].encode(w, version)
+		dst = v.Features[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	if !w.nstr(v.Rack, flexible) {
+	if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequest", "Rack", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.boolean(v.IsMigratingZkBroker)
+		dst = appendBool(dst, v.IsMigratingZkBroker)
 	} else if v.IsMigratingZkBroker != false {
 		w.fail("BrokerRegistrationRequest", "IsMigratingZkBroker", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.length(len(v.LogDirs), flexible, true)
+		dst = appendLength(dst, len(v.LogDirs), flexible, true)
 		for i := range v.LogDirs {
-			w.uuid(v.LogDirs[i])
+			dst = appendUUID(dst, v.LogDirs[i])
 		}
 	}
 	if version >= 3 {
-		w.i64(v.PreviousBrokerEpoch)
+		dst = appendInt64(dst, v.PreviousBrokerEpoch)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
@@ -258,22 +263,27 @@ func (v *BrokerRegistrationRequestListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationRequestListener) encode(w *writer, version int16) {
+func (v *BrokerRegistrationRequestListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequestListener", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequestListener", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
-	w.i16(v.SecurityProtocol)
+	dst = appendUint16(dst, v.Port)
+	dst = appendInt16(dst, v.SecurityProtocol)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationRequestListener) decode(r *reader, version int16) error {
@@ -323,18 +333,21 @@ func (v *BrokerRegistrationRequestFeature) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationRequestFeature) encode(w *writer, version int16) {
+func (v *BrokerRegistrationRequestFeature) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequestFeature", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.MinSupportedVersion)
-	w.i16(v.MaxSupportedVersion)
+	dst = appendInt16(dst, v.MinSupportedVersion)
+	dst = appendInt16(dst, v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationRequestFeature) decode(r *reader, version int16) error {
@@ -389,12 +402,12 @@ func (v *BrokerRegistrationRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "BrokerRegistrationRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -455,15 +468,16 @@ func (v *BrokerRegistrationResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationResponse) encode(w *writer, version int16) {
+func (v *BrokerRegistrationResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.i64(v.BrokerEpoch)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.BrokerEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationResponse) decode(r *reader, version int16) error {
@@ -518,12 +532,12 @@ func (v *BrokerRegistrationResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
 		return dst, &EncodeError{Type: "BrokerRegistrationResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -84,69 +84,84 @@ func (v *ConsumerGroupHeartbeatRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatRequest) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "GroupId", version, ErrInvalidValue)
-		return
-	}
-	if !w.str(v.MemberId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "MemberId", version, ErrInvalidValue)
-		return
-	}
-	w.i32(v.MemberEpoch)
-	if !w.nstr(v.InstanceId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "InstanceId", version, ErrInvalidValue)
-		return
-	}
-	if !w.nstr(v.RackId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "RackId", version, ErrInvalidValue)
-		return
-	}
-	w.i32(v.RebalanceTimeoutMs)
-	if v.SubscribedTopicNames == nil {
-		w.length(-1, flexible, true)
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
 	} else {
-		w.length(len(v.SubscribedTopicNames), flexible, true)
+		w.fail("ConsumerGroupHeartbeatRequest", "GroupId", version, ErrInvalidValue)
+		return dst
+	}
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
+		w.fail("ConsumerGroupHeartbeatRequest", "MemberId", version, ErrInvalidValue)
+		return dst
+	}
+	dst = appendInt32(dst, v.MemberEpoch)
+	if d, ok := appendNullableString(dst, v.InstanceId, flexible); ok {
+		dst = d
+	} else {
+		w.fail("ConsumerGroupHeartbeatRequest", "InstanceId", version, ErrInvalidValue)
+		return dst
+	}
+	if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+		dst = d
+	} else {
+		w.fail("ConsumerGroupHeartbeatRequest", "RackId", version, ErrInvalidValue)
+		return dst
+	}
+	dst = appendInt32(dst, v.RebalanceTimeoutMs)
+	if v.SubscribedTopicNames == nil {
+		dst = appendLength(dst, -1, flexible, true)
+	} else {
+		dst = appendLength(dst, len(v.SubscribedTopicNames), flexible, true)
 		for i := range v.SubscribedTopicNames {
-			if !w.str(v.SubscribedTopicNames[i], flexible) {
+			if d, ok := appendString(dst, v.SubscribedTopicNames[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicNames", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 1 {
 		if v.SubscribedTopicRegex == nil && !(version >= 1) {
 			w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicRegex", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.SubscribedTopicRegex, flexible) {
+		if d, ok := appendNullableString(dst, v.SubscribedTopicRegex, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicRegex", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.SubscribedTopicRegex != nil {
 		w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicRegex", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.nstr(v.ServerAssignor, flexible) {
+	if d, ok := appendNullableString(dst, v.ServerAssignor, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupHeartbeatRequest", "ServerAssignor", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.TopicPartitions == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.TopicPartitions), flexible, true)
+		dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 		for i := range v.TopicPartitions {
-			v.TopicPartitions[i].encode(w, version)
+			dst = v.TopicPartitions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
@@ -253,17 +268,18 @@ func (v *ConsumerGroupHeartbeatRequestTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatRequestTopicPartitions) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatRequestTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *reader, version int16) error {
@@ -325,12 +341,12 @@ func (v *ConsumerGroupHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "ConsumerGroupHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -438,35 +454,40 @@ func (v *ConsumerGroupHeartbeatResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatResponse) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupHeartbeatResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.MemberId, flexible) {
+	if d, ok := appendNullableString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupHeartbeatResponse", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	w.i32(v.HeartbeatIntervalMs)
+	dst = appendInt32(dst, v.MemberEpoch)
+	dst = appendInt32(dst, v.HeartbeatIntervalMs)
 	if v.Assignment == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.Assignment.encode(w, version)
+		dst = v.Assignment.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatResponse) decode(r *reader, version int16) error {
@@ -539,17 +560,18 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatResponseTopicPartitions) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatResponseTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *reader, version int16) error {
@@ -602,19 +624,20 @@ func (v *ConsumerGroupHeartbeatResponseAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatResponseAssignment) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatResponseAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.TopicPartitions), flexible, true)
+	dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 	for i := range v.TopicPartitions {
-		v.TopicPartitions[i].encode(w, version)
+		dst = v.TopicPartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatResponseAssignment) decode(r *reader, version int16) error {
@@ -671,12 +694,12 @@ func (v *ConsumerGroupHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "ConsumerGroupHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -15,7 +15,8 @@ type ControlledShutdownRequest struct {
 func (v *ControlledShutdownRequest) Default() {
 }
 
-func (v *ControlledShutdownRequest) encode(w *writer, version int16) {
+func (v *ControlledShutdownRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *ControlledShutdownRequest) decode(r *reader, version int16) error {
@@ -39,12 +40,12 @@ func (v *ControlledShutdownRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "ControlledShutdownRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -89,7 +90,8 @@ type ControlledShutdownResponse struct {
 func (v *ControlledShutdownResponse) Default() {
 }
 
-func (v *ControlledShutdownResponse) encode(w *writer, version int16) {
+func (v *ControlledShutdownResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *ControlledShutdownResponse) decode(r *reader, version int16) error {
@@ -113,12 +115,12 @@ func (v *ControlledShutdownResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "ControlledShutdownResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

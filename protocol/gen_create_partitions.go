@@ -59,21 +59,22 @@ func (v *CreatePartitionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsRequest) encode(w *writer, version int16) {
+func (v *CreatePartitionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.TimeoutMs)
-	w.boolean(v.ValidateOnly)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsRequest) decode(r *reader, version int16) error {
@@ -131,28 +132,31 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsRequestCreatePartitionsTopic) encode(w *writer, version int16) {
+func (v *CreatePartitionsRequestCreatePartitionsTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
-		w.fail("CreatePartitionsRequestCreatePartitionsTopic", "Name", version, ErrInvalidValue)
-		return
-	}
-	w.i32(v.Count)
-	if v.Assignments == nil {
-		w.length(-1, flexible, true)
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
 	} else {
-		w.length(len(v.Assignments), flexible, true)
+		w.fail("CreatePartitionsRequestCreatePartitionsTopic", "Name", version, ErrInvalidValue)
+		return dst
+	}
+	dst = appendInt32(dst, v.Count)
+	if v.Assignments == nil {
+		dst = appendLength(dst, -1, flexible, true)
+	} else {
+		dst = appendLength(dst, len(v.Assignments), flexible, true)
 		for i := range v.Assignments {
-			v.Assignments[i].encode(w, version)
+			dst = v.Assignments[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsTopic) decode(r *reader, version int16) error {
@@ -208,16 +212,17 @@ func (v *CreatePartitionsRequestCreatePartitionsAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsRequestCreatePartitionsAssignment) encode(w *writer, version int16) {
+func (v *CreatePartitionsRequestCreatePartitionsAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.BrokerIds), flexible, true)
+	dst = appendLength(dst, len(v.BrokerIds), flexible, true)
 	for i := range v.BrokerIds {
-		w.i32(v.BrokerIds[i])
+		dst = appendInt32(dst, v.BrokerIds[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *reader, version int16) error {
@@ -275,12 +280,12 @@ func (v *CreatePartitionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "CreatePartitionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -355,20 +360,21 @@ func (v *CreatePartitionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsResponse) encode(w *writer, version int16) {
+func (v *CreatePartitionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Results), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsResponse) decode(r *reader, version int16) error {
@@ -422,21 +428,26 @@ func (v *CreatePartitionsResponseCreatePartitionsTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsResponseCreatePartitionsTopicResult) encode(w *writer, version int16) {
+func (v *CreatePartitionsResponseCreatePartitionsTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsResponseCreatePartitionsTopicResult) decode(r *reader, version int16) error {
@@ -491,12 +502,12 @@ func (v *CreatePartitionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "CreatePartitionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -81,21 +81,22 @@ func (v *CreateTopicsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequest) encode(w *writer, version int16) {
+func (v *CreateTopicsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.TimeoutMs)
-	w.boolean(v.ValidateOnly)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequest) decode(r *reader, version int16) error {
@@ -157,32 +158,35 @@ func (v *CreateTopicsRequestCreatableTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequestCreatableTopic) encode(w *writer, version int16) {
+func (v *CreateTopicsRequestCreatableTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsRequestCreatableTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.NumPartitions)
-	w.i16(v.ReplicationFactor)
-	w.length(len(v.Assignments), flexible, true)
+	dst = appendInt32(dst, v.NumPartitions)
+	dst = appendInt16(dst, v.ReplicationFactor)
+	dst = appendLength(dst, len(v.Assignments), flexible, true)
 	for i := range v.Assignments {
-		v.Assignments[i].encode(w, version)
+		dst = v.Assignments[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Configs), flexible, true)
+	dst = appendLength(dst, len(v.Configs), flexible, true)
 	for i := range v.Configs {
-		v.Configs[i].encode(w, version)
+		dst = v.Configs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) error {
@@ -257,17 +261,18 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequestCreatableReplicaAssignment) encode(w *writer, version int16) {
+func (v *CreateTopicsRequestCreatableReplicaAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.i32(v.PartitionIndex)
-	w.length(len(v.BrokerIds), flexible, true)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendLength(dst, len(v.BrokerIds), flexible, true)
 	for i := range v.BrokerIds {
-		w.i32(v.BrokerIds[i])
+		dst = appendInt32(dst, v.BrokerIds[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequestCreatableReplicaAssignment) decode(r *reader, version int16) error {
@@ -321,20 +326,25 @@ func (v *CreateTopicsRequestCreatableTopicConfig) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequestCreatableTopicConfig) encode(w *writer, version int16) {
+func (v *CreateTopicsRequestCreatableTopicConfig) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsRequestCreatableTopicConfig", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Value, flexible) {
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsRequestCreatableTopicConfig", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequestCreatableTopicConfig) decode(r *reader, version int16) error {
@@ -385,12 +395,12 @@ func (v *CreateTopicsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
 		return dst, &EncodeError{Type: "CreateTopicsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -502,20 +512,21 @@ func (v *CreateTopicsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsResponse) encode(w *writer, version int16) {
+func (v *CreateTopicsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsResponse) decode(r *reader, version int16) error {
@@ -576,35 +587,39 @@ func (v *CreateTopicsResponseCreatableTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int16) {
+func (v *CreateTopicsResponseCreatableTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsResponseCreatableTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 7 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsResponseCreatableTopicResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.i32(v.NumPartitions)
+		dst = appendInt32(dst, v.NumPartitions)
 	}
 	if version >= 5 {
-		w.i16(v.ReplicationFactor)
+		dst = appendInt16(dst, v.ReplicationFactor)
 	}
 	if version >= 5 {
 		if v.Configs == nil && version >= 5 {
-			w.length(-1, flexible, true)
+			dst = appendLength(dst, -1, flexible, true)
 		} else {
-			w.length(len(v.Configs), flexible, true)
+			dst = appendLength(dst, len(v.Configs), flexible, true)
 			for i := range v.Configs {
-				v.Configs[i].encode(w, version)
+				dst = v.Configs[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
 		}
@@ -614,15 +629,16 @@ func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int
 		if version >= 5 && v.TopicConfigErrorCode != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 5 && v.TopicConfigErrorCode != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.i16(v.TopicConfigErrorCode)
-			w.sized(start)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendInt16(dst, v.TopicConfigErrorCode)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int16) error {
@@ -735,49 +751,54 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsResponseCreatableTopicConfigs) encode(w *writer, version int16) {
+func (v *CreateTopicsResponseCreatableTopicConfigs) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
 	if version >= 5 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateTopicsResponseCreatableTopicConfigs", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
 		if v.Value == nil && !(version >= 5) {
 			w.fail("CreateTopicsResponseCreatableTopicConfigs", "Value", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Value, flexible) {
+		if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateTopicsResponseCreatableTopicConfigs", "Value", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Value != nil {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "Value", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.boolean(v.ReadOnly)
+		dst = appendBool(dst, v.ReadOnly)
 	} else if v.ReadOnly != false {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "ReadOnly", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.i8(v.ConfigSource)
+		dst = appendInt8(dst, v.ConfigSource)
 	}
 	if version >= 5 {
-		w.boolean(v.IsSensitive)
+		dst = appendBool(dst, v.IsSensitive)
 	} else if v.IsSensitive != false {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "IsSensitive", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version int16) error {
@@ -867,12 +888,12 @@ func (v *CreateTopicsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
 		return dst, &EncodeError{Type: "CreateTopicsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -51,38 +51,43 @@ func (v *ConsumerProtocolSubscription) Default() {
 	}
 }
 
-func (v *ConsumerProtocolSubscription) encode(w *writer, version int16) {
+func (v *ConsumerProtocolSubscription) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		if !w.str(v.Topics[i], flexible) {
+		if d, ok := appendString(dst, v.Topics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerProtocolSubscription", "Topics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.bytes(v.UserData, flexible, true)
+	dst = appendBytes(dst, v.UserData, flexible, true)
 	if version >= 1 {
-		w.length(len(v.OwnedPartitions), flexible, true)
+		dst = appendLength(dst, len(v.OwnedPartitions), flexible, true)
 		for i := range v.OwnedPartitions {
-			v.OwnedPartitions[i].encode(w, version)
+			dst = v.OwnedPartitions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 2 {
-		w.i32(v.GenerationId)
+		dst = appendInt32(dst, v.GenerationId)
 	}
 	if version >= 3 {
 		if v.RackId == nil && !(version >= 3) {
 			w.fail("ConsumerProtocolSubscription", "RackId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.RackId, flexible) {
+		if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerProtocolSubscription", "RackId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
@@ -160,26 +165,29 @@ func (v *ConsumerProtocolSubscriptionTopicPartition) Default() {
 	}
 }
 
-func (v *ConsumerProtocolSubscriptionTopicPartition) encode(w *writer, version int16) {
+func (v *ConsumerProtocolSubscriptionTopicPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
 	if version >= 1 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerProtocolSubscriptionTopicPartition", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Topic != "" {
 		w.fail("ConsumerProtocolSubscriptionTopicPartition", "Topic", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.length(len(v.Partitions), flexible, true)
+		dst = appendLength(dst, len(v.Partitions), flexible, true)
 		for i := range v.Partitions {
-			w.i32(v.Partitions[i])
+			dst = appendInt32(dst, v.Partitions[i])
 		}
 	} else if len(v.Partitions) != 0 {
 		w.fail("ConsumerProtocolSubscriptionTopicPartition", "Partitions", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
+	return dst
 }
 
 func (v *ConsumerProtocolSubscriptionTopicPartition) decode(r *reader, version int16) error {
@@ -230,12 +238,12 @@ func (v *ConsumerProtocolSubscription) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "ConsumerProtocolSubscription", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -52,23 +52,26 @@ func (v *DeleteShareGroupStateRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateRequest) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupStateRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateRequest) decode(r *reader, version int16) error {
@@ -121,20 +124,21 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateRequestDeleteStateData) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateRequestDeleteStateData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateRequestDeleteStateData) decode(r *reader, version int16) error {
@@ -184,13 +188,14 @@ func (v *DeleteShareGroupStateRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
+	dst = appendInt32(dst, v.Partition)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
@@ -237,12 +242,12 @@ func (v *DeleteShareGroupStateRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DeleteShareGroupStateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -328,19 +333,20 @@ func (v *DeleteShareGroupStateResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateResponse) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateResponse) decode(r *reader, version int16) error {
@@ -389,20 +395,21 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateResponseDeleteStateResult) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateResponseDeleteStateResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateResponseDeleteStateResult) decode(r *reader, version int16) error {
@@ -456,18 +463,21 @@ func (v *DeleteShareGroupStateResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupStateResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
@@ -522,12 +532,12 @@ func (v *DeleteShareGroupStateResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DeleteShareGroupStateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -48,34 +48,37 @@ func (v *DeleteTopicsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsRequest) encode(w *writer, version int16) {
+func (v *DeleteTopicsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 6 {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Topics) != 0 {
 		w.fail("DeleteTopicsRequest", "Topics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 5 {
-		w.length(len(v.TopicNames), flexible, true)
+		dst = appendLength(dst, len(v.TopicNames), flexible, true)
 		for i := range v.TopicNames {
-			if !w.str(v.TopicNames[i], flexible) {
+			if d, ok := appendString(dst, v.TopicNames[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("DeleteTopicsRequest", "TopicNames", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	}
-	w.i32(v.TimeoutMs)
+	dst = appendInt32(dst, v.TimeoutMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
@@ -155,31 +158,34 @@ func (v *DeleteTopicsRequestDeleteTopicState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsRequestDeleteTopicState) encode(w *writer, version int16) {
+func (v *DeleteTopicsRequestDeleteTopicState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 6 {
 		if v.Name == nil && !(version >= 6) {
 			w.fail("DeleteTopicsRequestDeleteTopicState", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Name, flexible) {
+		if d, ok := appendNullableString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DeleteTopicsRequestDeleteTopicState", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != nil {
 		w.fail("DeleteTopicsRequestDeleteTopicState", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 6 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	} else if v.TopicId != (UUID{}) {
 		w.fail("DeleteTopicsRequestDeleteTopicState", "TopicId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsRequestDeleteTopicState) decode(r *reader, version int16) error {
@@ -245,12 +251,12 @@ func (v *DeleteTopicsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 6) {
 		return dst, &EncodeError{Type: "DeleteTopicsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -328,20 +334,21 @@ func (v *DeleteTopicsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsResponse) encode(w *writer, version int16) {
+func (v *DeleteTopicsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Responses), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsResponse) decode(r *reader, version int16) error {
@@ -398,34 +405,39 @@ func (v *DeleteTopicsResponseDeletableTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsResponseDeletableTopicResult) encode(w *writer, version int16) {
+func (v *DeleteTopicsResponseDeletableTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if v.Name == nil && !(version >= 6) {
 		w.fail("DeleteTopicsResponseDeletableTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Name, flexible) {
+	if d, ok := appendNullableString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteTopicsResponseDeletableTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 6 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 5 {
 		if v.ErrorMessage == nil && !(version >= 5) {
 			w.fail("DeleteTopicsResponseDeletableTopicResult", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DeleteTopicsResponseDeletableTopicResult", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsResponseDeletableTopicResult) decode(r *reader, version int16) error {
@@ -504,12 +516,12 @@ func (v *DeleteTopicsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 6) {
 		return dst, &EncodeError{Type: "DeleteTopicsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -53,28 +53,35 @@ func (v *DescribeAclsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsRequest) encode(w *writer, version int16) {
+func (v *DescribeAclsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceTypeFilter)
-	if !w.nstr(v.ResourceNameFilter, flexible) {
+	dst = appendInt8(dst, v.ResourceTypeFilter)
+	if d, ok := appendNullableString(dst, v.ResourceNameFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsRequest", "ResourceNameFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.PatternTypeFilter)
-	if !w.nstr(v.PrincipalFilter, flexible) {
+	dst = appendInt8(dst, v.PatternTypeFilter)
+	if d, ok := appendNullableString(dst, v.PrincipalFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsRequest", "PrincipalFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.HostFilter, flexible) {
+	if d, ok := appendNullableString(dst, v.HostFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsRequest", "HostFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Operation)
-	w.i8(v.PermissionType)
+	dst = appendInt8(dst, v.Operation)
+	dst = appendInt8(dst, v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsRequest) decode(r *reader, version int16) error {
@@ -145,12 +152,12 @@ func (v *DescribeAclsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "DescribeAclsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -257,25 +264,28 @@ func (v *DescribeAclsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsResponse) encode(w *writer, version int16) {
+func (v *DescribeAclsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Resources), flexible, true)
+	dst = appendLength(dst, len(v.Resources), flexible, true)
 	for i := range v.Resources {
-		v.Resources[i].encode(w, version)
+		dst = v.Resources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsResponse) decode(r *reader, version int16) error {
@@ -338,25 +348,28 @@ func (v *DescribeAclsResponseDescribeAclsResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsResponseDescribeAclsResource) encode(w *writer, version int16) {
+func (v *DescribeAclsResponseDescribeAclsResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponseDescribeAclsResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.PatternType)
-	w.length(len(v.Acls), flexible, true)
+	dst = appendInt8(dst, v.PatternType)
+	dst = appendLength(dst, len(v.Acls), flexible, true)
 	for i := range v.Acls {
-		v.Acls[i].encode(w, version)
+		dst = v.Acls[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsResponseDescribeAclsResource) decode(r *reader, version int16) error {
@@ -417,22 +430,27 @@ func (v *DescribeAclsResponseAclDescription) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsResponseAclDescription) encode(w *writer, version int16) {
+func (v *DescribeAclsResponseAclDescription) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Principal, flexible) {
+	if d, ok := appendString(dst, v.Principal, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponseAclDescription", "Principal", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponseAclDescription", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Operation)
-	w.i8(v.PermissionType)
+	dst = appendInt8(dst, v.Operation)
+	dst = appendInt8(dst, v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsResponseAclDescription) decode(r *reader, version int16) error {
@@ -491,12 +509,12 @@ func (v *DescribeAclsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
 		return dst, &EncodeError{Type: "DescribeAclsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

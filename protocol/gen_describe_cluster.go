@@ -31,25 +31,26 @@ func (v *DescribeClusterRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClusterRequest) encode(w *writer, version int16) {
+func (v *DescribeClusterRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.boolean(v.IncludeClusterAuthorizedOperations)
+	dst = appendBool(dst, v.IncludeClusterAuthorizedOperations)
 	if version >= 1 {
-		w.i8(v.EndpointType)
+		dst = appendInt8(dst, v.EndpointType)
 	} else if v.EndpointType != 1 {
 		w.fail("DescribeClusterRequest", "EndpointType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.boolean(v.IncludeFencedBrokers)
+		dst = appendBool(dst, v.IncludeFencedBrokers)
 	} else if v.IncludeFencedBrokers != false {
 		w.fail("DescribeClusterRequest", "IncludeFencedBrokers", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClusterRequest) decode(r *reader, version int16) error {
@@ -112,12 +113,12 @@ func (v *DescribeClusterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "DescribeClusterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -224,37 +225,42 @@ func (v *DescribeClusterResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClusterResponse) encode(w *writer, version int16) {
+func (v *DescribeClusterResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.EndpointType)
+		dst = appendInt8(dst, v.EndpointType)
 	} else if v.EndpointType != 1 {
 		w.fail("DescribeClusterResponse", "EndpointType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.str(v.ClusterId, flexible) {
+	if d, ok := appendString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponse", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.ControllerId)
-	w.length(len(v.Brokers), flexible, true)
+	dst = appendInt32(dst, v.ControllerId)
+	dst = appendLength(dst, len(v.Brokers), flexible, true)
 	for i := range v.Brokers {
-		v.Brokers[i].encode(w, version)
+		dst = v.Brokers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.ClusterAuthorizedOperations)
+	dst = appendInt32(dst, v.ClusterAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClusterResponse) decode(r *reader, version int16) error {
@@ -338,28 +344,33 @@ func (v *DescribeClusterResponseDescribeClusterBroker) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClusterResponseDescribeClusterBroker) encode(w *writer, version int16) {
+func (v *DescribeClusterResponseDescribeClusterBroker) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	if !w.str(v.Host, flexible) {
+	dst = appendInt32(dst, v.BrokerId)
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponseDescribeClusterBroker", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Port)
-	if !w.nstr(v.Rack, flexible) {
+	dst = appendInt32(dst, v.Port)
+	if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponseDescribeClusterBroker", "Rack", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.boolean(v.IsFenced)
+		dst = appendBool(dst, v.IsFenced)
 	} else if v.IsFenced != false {
 		w.fail("DescribeClusterResponseDescribeClusterBroker", "IsFenced", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClusterResponseDescribeClusterBroker) decode(r *reader, version int16) error {
@@ -426,12 +437,12 @@ func (v *DescribeClusterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "DescribeClusterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

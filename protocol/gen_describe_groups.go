@@ -29,25 +29,28 @@ func (v *DescribeGroupsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsRequest) encode(w *writer, version int16) {
+func (v *DescribeGroupsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.length(len(v.Groups), flexible, true)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		if !w.str(v.Groups[i], flexible) {
+		if d, ok := appendString(dst, v.Groups[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeGroupsRequest", "Groups", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 3 {
-		w.boolean(v.IncludeAuthorizedOperations)
+		dst = appendBool(dst, v.IncludeAuthorizedOperations)
 	} else if v.IncludeAuthorizedOperations != false {
 		w.fail("DescribeGroupsRequest", "IncludeAuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsRequest) decode(r *reader, version int16) error {
@@ -113,12 +116,12 @@ func (v *DescribeGroupsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
 		return dst, &EncodeError{Type: "DescribeGroupsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -233,22 +236,23 @@ func (v *DescribeGroupsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsResponse) encode(w *writer, version int16) {
+func (v *DescribeGroupsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.length(len(v.Groups), flexible, true)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsResponse) decode(r *reader, version int16) error {
@@ -313,55 +317,66 @@ func (v *DescribeGroupsResponseDescribedGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsResponseDescribedGroup) encode(w *writer, version int16) {
+func (v *DescribeGroupsResponseDescribedGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 6 {
 		if v.ErrorMessage == nil && !(version >= 6) {
 			w.fail("DescribeGroupsResponseDescribedGroup", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeGroupsResponseDescribedGroup", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.ErrorMessage != nil {
 		w.fail("DescribeGroupsResponseDescribedGroup", "ErrorMessage", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupState, flexible) {
+	if d, ok := appendString(dst, v.GroupState, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "GroupState", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ProtocolType, flexible) {
+	if d, ok := appendString(dst, v.ProtocolType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "ProtocolType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ProtocolData, flexible) {
+	if d, ok := appendString(dst, v.ProtocolData, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "ProtocolData", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Members), flexible, true)
+	dst = appendLength(dst, len(v.Members), flexible, true)
 	for i := range v.Members {
-		v.Members[i].encode(w, version)
+		dst = v.Members[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 3 {
-		w.i32(v.AuthorizedOperations)
+		dst = appendInt32(dst, v.AuthorizedOperations)
 	} else if v.AuthorizedOperations != -2147483648 {
 		w.fail("DescribeGroupsResponseDescribedGroup", "AuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) error {
@@ -461,36 +476,45 @@ func (v *DescribeGroupsResponseDescribedGroupMember) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsResponseDescribedGroupMember) encode(w *writer, version int16) {
+func (v *DescribeGroupsResponseDescribedGroupMember) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroupMember", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 4 {
 		if v.GroupInstanceId == nil && !(version >= 4) {
 			w.fail("DescribeGroupsResponseDescribedGroupMember", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeGroupsResponseDescribedGroupMember", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	if !w.str(v.ClientId, flexible) {
+	if d, ok := appendString(dst, v.ClientId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroupMember", "ClientId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ClientHost, flexible) {
+	if d, ok := appendString(dst, v.ClientHost, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroupMember", "ClientHost", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.bytes(v.MemberMetadata, flexible, false)
-	w.bytes(v.MemberAssignment, flexible, false)
+	dst = appendBytes(dst, v.MemberMetadata, flexible, false)
+	dst = appendBytes(dst, v.MemberAssignment, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsResponseDescribedGroupMember) decode(r *reader, version int16) error {
@@ -568,12 +592,12 @@ func (v *DescribeGroupsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
 		return dst, &EncodeError{Type: "DescribeGroupsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -51,19 +51,20 @@ func (v *DescribeShareGroupOffsetsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsRequest) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Groups), flexible, true)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsRequest) decode(r *reader, version int16) error {
@@ -112,27 +113,30 @@ func (v *DescribeShareGroupOffsetsRequestGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsRequestGroup) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsRequestGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsRequestGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.Topics == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsRequestGroup) decode(r *reader, version int16) error {
@@ -185,20 +189,23 @@ func (v *DescribeShareGroupOffsetsRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsRequestTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsRequestTopic) decode(r *reader, version int16) error {
@@ -260,12 +267,12 @@ func (v *DescribeShareGroupOffsetsRequest) AppendTo(dst []byte) ([]byte, error) 
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -383,20 +390,21 @@ func (v *DescribeShareGroupOffsetsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponse) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Groups), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponse) decode(r *reader, version int16) error {
@@ -453,28 +461,33 @@ func (v *DescribeShareGroupOffsetsResponseGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponseGroup) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponseGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponseGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponseGroup", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponseGroup) decode(r *reader, version int16) error {
@@ -536,24 +549,27 @@ func (v *DescribeShareGroupOffsetsResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponseTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponseTopic) decode(r *reader, version int16) error {
@@ -613,20 +629,23 @@ func (v *DescribeShareGroupOffsetsResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponsePartition) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i64(v.StartOffset)
-	w.i32(v.LeaderEpoch)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.StartOffset)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponsePartition", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponsePartition) decode(r *reader, version int16) error {
@@ -689,12 +708,12 @@ func (v *DescribeShareGroupOffsetsResponse) AppendTo(dst []byte) ([]byte, error)
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -35,19 +35,22 @@ func (v *EndTxnRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndTxnRequest) encode(w *writer, version int16) {
+func (v *EndTxnRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.TransactionalId, flexible) {
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("EndTxnRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
-	w.boolean(v.Committed)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
+	dst = appendBool(dst, v.Committed)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndTxnRequest) decode(r *reader, version int16) error {
@@ -106,12 +109,12 @@ func (v *EndTxnRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
 		return dst, &EncodeError{Type: "EndTxnRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -176,20 +179,21 @@ func (v *EndTxnResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndTxnResponse) encode(w *writer, version int16) {
+func (v *EndTxnResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 5 {
-		w.i64(v.ProducerId)
+		dst = appendInt64(dst, v.ProducerId)
 	}
 	if version >= 5 {
-		w.i16(v.ProducerEpoch)
+		dst = appendInt16(dst, v.ProducerEpoch)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndTxnResponse) decode(r *reader, version int16) error {
@@ -256,12 +260,12 @@ func (v *EndTxnResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
 		return dst, &EncodeError{Type: "EndTxnResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

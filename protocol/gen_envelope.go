@@ -37,15 +37,16 @@ func (v *EnvelopeRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EnvelopeRequest) encode(w *writer, version int16) {
+func (v *EnvelopeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.bytes(v.RequestData, flexible, false)
-	w.bytes(v.RequestPrincipal, flexible, true)
-	w.bytes(v.ClientHostAddress, flexible, false)
+	dst = appendBytes(dst, v.RequestData, flexible, false)
+	dst = appendBytes(dst, v.RequestPrincipal, flexible, true)
+	dst = appendBytes(dst, v.ClientHostAddress, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EnvelopeRequest) decode(r *reader, version int16) error {
@@ -100,12 +101,12 @@ func (v *EnvelopeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "EnvelopeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -164,14 +165,15 @@ func (v *EnvelopeResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EnvelopeResponse) encode(w *writer, version int16) {
+func (v *EnvelopeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.bytes(v.ResponseData, flexible, true)
-	w.i16(v.ErrorCode)
+	dst = appendBytes(dst, v.ResponseData, flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EnvelopeResponse) decode(r *reader, version int16) error {
@@ -222,12 +224,12 @@ func (v *EnvelopeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "EnvelopeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -149,51 +149,53 @@ func (v *FetchRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequest) encode(w *writer, version int16) {
+func (v *FetchRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version <= 14 {
-		w.i32(v.ReplicaId)
+		dst = appendInt32(dst, v.ReplicaId)
 	} else if v.ReplicaId != -1 {
 		w.fail("FetchRequest", "ReplicaId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if !(version >= 15) && !v.ReplicaState.isDefault() {
 		w.fail("FetchRequest", "ReplicaState", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.i32(v.MaxWaitMs)
-	w.i32(v.MinBytes)
-	w.i32(v.MaxBytes)
-	w.i8(v.IsolationLevel)
+	dst = appendInt32(dst, v.MaxWaitMs)
+	dst = appendInt32(dst, v.MinBytes)
+	dst = appendInt32(dst, v.MaxBytes)
+	dst = appendInt8(dst, v.IsolationLevel)
 	if version >= 7 {
-		w.i32(v.SessionId)
+		dst = appendInt32(dst, v.SessionId)
 	}
 	if version >= 7 {
-		w.i32(v.SessionEpoch)
+		dst = appendInt32(dst, v.SessionEpoch)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 7 {
-		w.length(len(v.ForgottenTopicsData), flexible, true)
+		dst = appendLength(dst, len(v.ForgottenTopicsData), flexible, true)
 		for i := range v.ForgottenTopicsData {
-			v.ForgottenTopicsData[i].encode(w, version)
+			dst = v.ForgottenTopicsData[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.ForgottenTopicsData) != 0 {
 		w.fail("FetchRequest", "ForgottenTopicsData", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 11 {
-		if !w.str(v.RackId, flexible) {
+		if d, ok := appendString(dst, v.RackId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchRequest", "RackId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
@@ -204,32 +206,35 @@ func (v *FetchRequest) encode(w *writer, version int16) {
 		if version >= 15 && !v.ReplicaState.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 12 && v.ClusterId != nil {
-			w.uvarint(0)
-			start := w.mark()
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
 			if v.ClusterId == nil && !(version >= 12) {
 				w.fail("FetchRequest", "ClusterId", version, ErrInvalidValue)
-				return
+				return dst
 			}
-			if !w.nstr(v.ClusterId, flexible) {
+			if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+				dst = d
+			} else {
 				w.fail("FetchRequest", "ClusterId", version, ErrInvalidValue)
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1)
 		if version >= 15 && !v.ReplicaState.isDefault() {
-			w.uvarint(1)
-			start := w.mark()
-			v.ReplicaState.encode(w, version)
+			dst = appendUvarint(dst, 1)
+			start := len(dst)
+			dst = v.ReplicaState.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 1, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 1, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequest) decode(r *reader, version int16) error {
@@ -386,24 +391,25 @@ func (v *FetchRequestReplicaState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestReplicaState) encode(w *writer, version int16) {
+func (v *FetchRequestReplicaState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 15 {
-		w.i32(v.ReplicaId)
+		dst = appendInt32(dst, v.ReplicaId)
 	} else if v.ReplicaId != -1 {
 		w.fail("FetchRequestReplicaState", "ReplicaId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 15 {
-		w.i64(v.ReplicaEpoch)
+		dst = appendInt64(dst, v.ReplicaEpoch)
 	} else if v.ReplicaEpoch != -1 {
 		w.fail("FetchRequestReplicaState", "ReplicaEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestReplicaState) decode(r *reader, version int16) error {
@@ -455,28 +461,31 @@ func (v *FetchRequestFetchTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestFetchTopic) encode(w *writer, version int16) {
+func (v *FetchRequestFetchTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version <= 12 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchRequestFetchTopic", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestFetchTopic) decode(r *reader, version int16) error {
@@ -545,23 +554,23 @@ func (v *FetchRequestFetchPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
+func (v *FetchRequestFetchPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i32(v.Partition)
+	dst = appendInt32(dst, v.Partition)
 	if version >= 9 {
-		w.i32(v.CurrentLeaderEpoch)
+		dst = appendInt32(dst, v.CurrentLeaderEpoch)
 	}
-	w.i64(v.FetchOffset)
+	dst = appendInt64(dst, v.FetchOffset)
 	if version >= 12 {
-		w.i32(v.LastFetchedEpoch)
+		dst = appendInt32(dst, v.LastFetchedEpoch)
 	} else if v.LastFetchedEpoch != -1 {
 		w.fail("FetchRequestFetchPartition", "LastFetchedEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.i64(v.LogStartOffset)
+		dst = appendInt64(dst, v.LogStartOffset)
 	}
-	w.i32(v.PartitionMaxBytes)
+	dst = appendInt32(dst, v.PartitionMaxBytes)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 17 && v.ReplicaDirectoryId != (UUID{}) {
@@ -570,22 +579,23 @@ func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
 		if version >= 18 && v.HighWatermark != 9223372036854775807 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 17 && v.ReplicaDirectoryId != (UUID{}) {
-			w.uvarint(0)
-			start := w.mark()
-			w.uuid(v.ReplicaDirectoryId)
-			w.sized(start)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendUUID(dst, v.ReplicaDirectoryId)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1)
 		if version >= 18 && v.HighWatermark != 9223372036854775807 {
-			w.uvarint(1)
-			start := w.mark()
-			w.i64(v.HighWatermark)
-			w.sized(start)
+			dst = appendUvarint(dst, 1)
+			start := len(dst)
+			dst = appendInt64(dst, v.HighWatermark)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 1, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 1, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
@@ -693,30 +703,33 @@ func (v *FetchRequestForgottenTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestForgottenTopic) encode(w *writer, version int16) {
+func (v *FetchRequestForgottenTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 7 && version <= 12 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchRequestForgottenTopic", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
 	if version >= 7 {
-		w.length(len(v.Partitions), flexible, true)
+		dst = appendLength(dst, len(v.Partitions), flexible, true)
 		for i := range v.Partitions {
-			w.i32(v.Partitions[i])
+			dst = appendInt32(dst, v.Partitions[i])
 		}
 	} else if len(v.Partitions) != 0 {
 		w.fail("FetchRequestForgottenTopic", "Partitions", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
@@ -796,12 +809,12 @@ func (v *FetchRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
 		return dst, &EncodeError{Type: "FetchRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -1001,49 +1014,50 @@ func (v *FetchResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponse) encode(w *writer, version int16) {
+func (v *FetchResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if version >= 7 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	}
 	if version >= 7 {
-		w.i32(v.SessionId)
+		dst = appendInt32(dst, v.SessionId)
 	} else if v.SessionId != 0 {
 		w.fail("FetchResponse", "SessionId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if !(version >= 16) && len(v.NodeEndpoints) != 0 {
 		w.fail("FetchResponse", "NodeEndpoints", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 16 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 16 && len(v.NodeEndpoints) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.NodeEndpoints), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
-				v.NodeEndpoints[i].encode(w, version)
+				dst = v.NodeEndpoints[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponse) decode(r *reader, version int16) error {
@@ -1144,28 +1158,31 @@ func (v *FetchResponseFetchableTopicResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseFetchableTopicResponse) encode(w *writer, version int16) {
+func (v *FetchResponseFetchableTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version <= 12 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchResponseFetchableTopicResponse", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseFetchableTopicResponse) decode(r *reader, version int16) error {
@@ -1241,45 +1258,45 @@ func (v *FetchResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
+func (v *FetchResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i64(v.HighWatermark)
-	w.i64(v.LastStableOffset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.HighWatermark)
+	dst = appendInt64(dst, v.LastStableOffset)
 	if version >= 5 {
-		w.i64(v.LogStartOffset)
+		dst = appendInt64(dst, v.LogStartOffset)
 	}
 	if !(version >= 12) && !v.DivergingEpoch.isDefault() {
 		w.fail("FetchResponsePartitionData", "DivergingEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if !(version >= 12) && !v.CurrentLeader.isDefault() {
 		w.fail("FetchResponsePartitionData", "CurrentLeader", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if !(version >= 12) && !v.SnapshotId.isDefault() {
 		w.fail("FetchResponsePartitionData", "SnapshotId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if v.AbortedTransactions == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.AbortedTransactions), flexible, true)
+		dst = appendLength(dst, len(v.AbortedTransactions), flexible, true)
 		for i := range v.AbortedTransactions {
-			v.AbortedTransactions[i].encode(w, version)
+			dst = v.AbortedTransactions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 11 {
-		w.i32(v.PreferredReadReplica)
+		dst = appendInt32(dst, v.PreferredReadReplica)
 	} else if v.PreferredReadReplica != -1 {
 		w.fail("FetchResponsePartitionData", "PreferredReadReplica", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.bytes(v.Records, flexible, true)
+	dst = appendBytes(dst, v.Records, flexible, true)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 12 && !v.DivergingEpoch.isDefault() {
@@ -1291,38 +1308,39 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 		if version >= 12 && !v.SnapshotId.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 12 && !v.DivergingEpoch.isDefault() {
-			w.uvarint(0)
-			start := w.mark()
-			v.DivergingEpoch.encode(w, version)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = v.DivergingEpoch.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1)
 		if version >= 12 && !v.CurrentLeader.isDefault() {
-			w.uvarint(1)
-			start := w.mark()
-			v.CurrentLeader.encode(w, version)
+			dst = appendUvarint(dst, 1)
+			start := len(dst)
+			dst = v.CurrentLeader.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 1, 2)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 1, 2)
 		if version >= 12 && !v.SnapshotId.isDefault() {
-			w.uvarint(2)
-			start := w.mark()
-			v.SnapshotId.encode(w, version)
+			dst = appendUvarint(dst, 2)
+			start := len(dst)
+			dst = v.SnapshotId.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 2, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 2, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
@@ -1455,24 +1473,25 @@ func (v *FetchResponseEpochEndOffset) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseEpochEndOffset) encode(w *writer, version int16) {
+func (v *FetchResponseEpochEndOffset) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 12 {
-		w.i32(v.Epoch)
+		dst = appendInt32(dst, v.Epoch)
 	} else if v.Epoch != -1 {
 		w.fail("FetchResponseEpochEndOffset", "Epoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 12 {
-		w.i64(v.EndOffset)
+		dst = appendInt64(dst, v.EndOffset)
 	} else if v.EndOffset != -1 {
 		w.fail("FetchResponseEpochEndOffset", "EndOffset", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseEpochEndOffset) decode(r *reader, version int16) error {
@@ -1521,24 +1540,25 @@ func (v *FetchResponseLeaderIdAndEpoch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
+func (v *FetchResponseLeaderIdAndEpoch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 12 {
-		w.i32(v.LeaderId)
+		dst = appendInt32(dst, v.LeaderId)
 	} else if v.LeaderId != -1 {
 		w.fail("FetchResponseLeaderIdAndEpoch", "LeaderId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 12 {
-		w.i32(v.LeaderEpoch)
+		dst = appendInt32(dst, v.LeaderEpoch)
 	} else if v.LeaderEpoch != -1 {
 		w.fail("FetchResponseLeaderIdAndEpoch", "LeaderEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
@@ -1587,14 +1607,15 @@ func (v *FetchResponseSnapshotId) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseSnapshotId) encode(w *writer, version int16) {
+func (v *FetchResponseSnapshotId) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i64(v.EndOffset)
-	w.i32(v.Epoch)
+	dst = appendInt64(dst, v.EndOffset)
+	dst = appendInt32(dst, v.Epoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseSnapshotId) decode(r *reader, version int16) error {
@@ -1635,14 +1656,15 @@ func (v *FetchResponseAbortedTransaction) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseAbortedTransaction) encode(w *writer, version int16) {
+func (v *FetchResponseAbortedTransaction) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i64(v.ProducerId)
-	w.i64(v.FirstOffset)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt64(dst, v.FirstOffset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseAbortedTransaction) decode(r *reader, version int16) error {
@@ -1687,46 +1709,51 @@ func (v *FetchResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *FetchResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 16 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("FetchResponseNodeEndpoint", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 16 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("FetchResponseNodeEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 16 {
-		w.i32(v.Port)
+		dst = appendInt32(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("FetchResponseNodeEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 16 {
 		if v.Rack == nil && !(version >= 16) {
 			w.fail("FetchResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Rack, flexible) {
+		if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Rack != nil {
 		w.fail("FetchResponseNodeEndpoint", "Rack", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -1808,12 +1835,12 @@ func (v *FetchResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
 		return dst, &EncodeError{Type: "FetchResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

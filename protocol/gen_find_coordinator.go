@@ -33,39 +33,44 @@ func (v *FindCoordinatorRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FindCoordinatorRequest) encode(w *writer, version int16) {
+func (v *FindCoordinatorRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version <= 3 {
-		if !w.str(v.CoordinatorKey, flexible) {
+		if d, ok := appendString(dst, v.CoordinatorKey, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorRequest", "CoordinatorKey", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.CoordinatorKey != "" {
 		w.fail("FindCoordinatorRequest", "CoordinatorKey", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.KeyType)
+		dst = appendInt8(dst, v.KeyType)
 	} else if v.KeyType != 0 {
 		w.fail("FindCoordinatorRequest", "KeyType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.length(len(v.CoordinatorKeys), flexible, true)
+		dst = appendLength(dst, len(v.CoordinatorKeys), flexible, true)
 		for i := range v.CoordinatorKeys {
-			if !w.str(v.CoordinatorKeys[i], flexible) {
+			if d, ok := appendString(dst, v.CoordinatorKeys[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("FindCoordinatorRequest", "CoordinatorKeys", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	} else if len(v.CoordinatorKeys) != 0 {
 		w.fail("FindCoordinatorRequest", "CoordinatorKeys", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
@@ -145,12 +150,12 @@ func (v *FindCoordinatorRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
 		return dst, &EncodeError{Type: "FindCoordinatorRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -256,64 +261,69 @@ func (v *FindCoordinatorResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FindCoordinatorResponse) encode(w *writer, version int16) {
+func (v *FindCoordinatorResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
 	if version <= 3 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("FindCoordinatorResponse", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 && version <= 3 {
 		if v.ErrorMessage == nil && !(version >= 1 && version <= 3) {
 			w.fail("FindCoordinatorResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version <= 3 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("FindCoordinatorResponse", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponse", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("FindCoordinatorResponse", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		w.i32(v.Port)
+		dst = appendInt32(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("FindCoordinatorResponse", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.length(len(v.Coordinators), flexible, true)
+		dst = appendLength(dst, len(v.Coordinators), flexible, true)
 		for i := range v.Coordinators {
-			v.Coordinators[i].encode(w, version)
+			dst = v.Coordinators[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Coordinators) != 0 {
 		w.fail("FindCoordinatorResponse", "Coordinators", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
@@ -427,58 +437,65 @@ func (v *FindCoordinatorResponseCoordinator) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FindCoordinatorResponseCoordinator) encode(w *writer, version int16) {
+func (v *FindCoordinatorResponseCoordinator) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 4 {
-		if !w.str(v.Key, flexible) {
+		if d, ok := appendString(dst, v.Key, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponseCoordinator", "Key", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Key != "" {
 		w.fail("FindCoordinatorResponseCoordinator", "Key", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("FindCoordinatorResponseCoordinator", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponseCoordinator", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("FindCoordinatorResponseCoordinator", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i32(v.Port)
+		dst = appendInt32(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("FindCoordinatorResponseCoordinator", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("FindCoordinatorResponseCoordinator", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
 		if v.ErrorMessage == nil && !(version >= 4) {
 			w.fail("FindCoordinatorResponseCoordinator", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponseCoordinator", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) error {
@@ -576,12 +593,12 @@ func (v *FindCoordinatorResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
 		return dst, &EncodeError{Type: "FindCoordinatorResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -23,13 +23,14 @@ func (v *GetTelemetrySubscriptionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *GetTelemetrySubscriptionsRequest) encode(w *writer, version int16) {
+func (v *GetTelemetrySubscriptionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.ClientInstanceId)
+	dst = appendUUID(dst, v.ClientInstanceId)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *GetTelemetrySubscriptionsRequest) decode(r *reader, version int16) error {
@@ -76,12 +77,12 @@ func (v *GetTelemetrySubscriptionsRequest) AppendTo(dst []byte) ([]byte, error) 
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "GetTelemetrySubscriptionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -172,30 +173,33 @@ func (v *GetTelemetrySubscriptionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *GetTelemetrySubscriptionsResponse) encode(w *writer, version int16) {
+func (v *GetTelemetrySubscriptionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.uuid(v.ClientInstanceId)
-	w.i32(v.SubscriptionId)
-	w.length(len(v.AcceptedCompressionTypes), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendUUID(dst, v.ClientInstanceId)
+	dst = appendInt32(dst, v.SubscriptionId)
+	dst = appendLength(dst, len(v.AcceptedCompressionTypes), flexible, true)
 	for i := range v.AcceptedCompressionTypes {
-		w.i8(v.AcceptedCompressionTypes[i])
+		dst = appendInt8(dst, v.AcceptedCompressionTypes[i])
 	}
-	w.i32(v.PushIntervalMs)
-	w.i32(v.TelemetryMaxBytes)
-	w.boolean(v.DeltaTemporality)
-	w.length(len(v.RequestedMetrics), flexible, true)
+	dst = appendInt32(dst, v.PushIntervalMs)
+	dst = appendInt32(dst, v.TelemetryMaxBytes)
+	dst = appendBool(dst, v.DeltaTemporality)
+	dst = appendLength(dst, len(v.RequestedMetrics), flexible, true)
 	for i := range v.RequestedMetrics {
-		if !w.str(v.RequestedMetrics[i], flexible) {
+		if d, ok := appendString(dst, v.RequestedMetrics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("GetTelemetrySubscriptionsResponse", "RequestedMetrics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) error {
@@ -296,12 +300,12 @@ func (v *GetTelemetrySubscriptionsResponse) AppendTo(dst []byte) ([]byte, error)
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "GetTelemetrySubscriptionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -61,20 +61,21 @@ func (v *IncrementalAlterConfigsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsRequest) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.length(len(v.Resources), flexible, true)
+	dst = appendLength(dst, len(v.Resources), flexible, true)
 	for i := range v.Resources {
-		v.Resources[i].encode(w, version)
+		dst = v.Resources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.boolean(v.ValidateOnly)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsRequest) decode(r *reader, version int16) error {
@@ -128,24 +129,27 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsRequestAlterConfigsResource) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsRequestAlterConfigsResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Configs), flexible, true)
+	dst = appendLength(dst, len(v.Configs), flexible, true)
 	for i := range v.Configs {
-		v.Configs[i].encode(w, version)
+		dst = v.Configs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *reader, version int16) error {
@@ -203,21 +207,26 @@ func (v *IncrementalAlterConfigsRequestAlterableConfig) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsRequestAlterableConfig) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsRequestAlterableConfig) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsRequestAlterableConfig", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ConfigOperation)
-	if !w.nstr(v.Value, flexible) {
+	dst = appendInt8(dst, v.ConfigOperation)
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsRequestAlterableConfig", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsRequestAlterableConfig) decode(r *reader, version int16) error {
@@ -272,12 +281,12 @@ func (v *IncrementalAlterConfigsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "IncrementalAlterConfigsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -357,20 +366,21 @@ func (v *IncrementalAlterConfigsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsResponse) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Responses), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsResponse) decode(r *reader, version int16) error {
@@ -425,22 +435,27 @@ func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) Default() 
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) decode(r *reader, version int16) error {
@@ -499,12 +514,12 @@ func (v *IncrementalAlterConfigsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "IncrementalAlterConfigsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -15,7 +15,8 @@ type LeaderAndIsrRequest struct {
 func (v *LeaderAndIsrRequest) Default() {
 }
 
-func (v *LeaderAndIsrRequest) encode(w *writer, version int16) {
+func (v *LeaderAndIsrRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *LeaderAndIsrRequest) decode(r *reader, version int16) error {
@@ -39,12 +40,12 @@ func (v *LeaderAndIsrRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "LeaderAndIsrRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -89,7 +90,8 @@ type LeaderAndIsrResponse struct {
 func (v *LeaderAndIsrResponse) Default() {
 }
 
-func (v *LeaderAndIsrResponse) encode(w *writer, version int16) {
+func (v *LeaderAndIsrResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *LeaderAndIsrResponse) decode(r *reader, version int16) error {
@@ -113,12 +115,12 @@ func (v *LeaderAndIsrResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "LeaderAndIsrResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -25,21 +25,22 @@ func (v *ListConfigResourcesRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListConfigResourcesRequest) encode(w *writer, version int16) {
+func (v *ListConfigResourcesRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 1 {
-		w.length(len(v.ResourceTypes), flexible, true)
+		dst = appendLength(dst, len(v.ResourceTypes), flexible, true)
 		for i := range v.ResourceTypes {
-			w.i8(v.ResourceTypes[i])
+			dst = appendInt8(dst, v.ResourceTypes[i])
 		}
 	} else if len(v.ResourceTypes) != 0 {
 		w.fail("ListConfigResourcesRequest", "ResourceTypes", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListConfigResourcesRequest) decode(r *reader, version int16) error {
@@ -103,12 +104,12 @@ func (v *ListConfigResourcesRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "ListConfigResourcesRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -184,21 +185,22 @@ func (v *ListConfigResourcesResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListConfigResourcesResponse) encode(w *writer, version int16) {
+func (v *ListConfigResourcesResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.length(len(v.ConfigResources), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.ConfigResources), flexible, true)
 	for i := range v.ConfigResources {
-		v.ConfigResources[i].encode(w, version)
+		dst = v.ConfigResources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListConfigResourcesResponse) decode(r *reader, version int16) error {
@@ -253,19 +255,22 @@ func (v *ListConfigResourcesResponseConfigResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListConfigResourcesResponseConfigResource) encode(w *writer, version int16) {
+func (v *ListConfigResourcesResponseConfigResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.ResourceName, flexible) {
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListConfigResourcesResponseConfigResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.ResourceType)
+		dst = appendInt8(dst, v.ResourceType)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListConfigResourcesResponseConfigResource) decode(r *reader, version int16) error {
@@ -320,12 +325,12 @@ func (v *ListConfigResourcesResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "ListConfigResourcesResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -66,29 +66,30 @@ func (v *ListOffsetsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsRequest) encode(w *writer, version int16) {
+func (v *ListOffsetsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	w.i32(v.ReplicaId)
+	dst = appendInt32(dst, v.ReplicaId)
 	if version >= 2 {
-		w.i8(v.IsolationLevel)
+		dst = appendInt8(dst, v.IsolationLevel)
 	} else if v.IsolationLevel != 0 {
 		w.fail("ListOffsetsRequest", "IsolationLevel", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.i32(v.TimeoutMs)
+		dst = appendInt32(dst, v.TimeoutMs)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
@@ -157,23 +158,26 @@ func (v *ListOffsetsRequestListOffsetsTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsRequestListOffsetsTopic) encode(w *writer, version int16) {
+func (v *ListOffsetsRequestListOffsetsTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListOffsetsRequestListOffsetsTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsRequestListOffsetsTopic) decode(r *reader, version int16) error {
@@ -225,17 +229,18 @@ func (v *ListOffsetsRequestListOffsetsPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsRequestListOffsetsPartition) encode(w *writer, version int16) {
+func (v *ListOffsetsRequestListOffsetsPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if version >= 4 {
-		w.i32(v.CurrentLeaderEpoch)
+		dst = appendInt32(dst, v.CurrentLeaderEpoch)
 	}
-	w.i64(v.Timestamp)
+	dst = appendInt64(dst, v.Timestamp)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsRequestListOffsetsPartition) decode(r *reader, version int16) error {
@@ -294,12 +299,12 @@ func (v *ListOffsetsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
 		return dst, &EncodeError{Type: "ListOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -393,22 +398,23 @@ func (v *ListOffsetsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsResponse) encode(w *writer, version int16) {
+func (v *ListOffsetsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 2 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsResponse) decode(r *reader, version int16) error {
@@ -465,23 +471,26 @@ func (v *ListOffsetsResponseListOffsetsTopicResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsResponseListOffsetsTopicResponse) encode(w *writer, version int16) {
+func (v *ListOffsetsResponseListOffsetsTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListOffsetsResponseListOffsetsTopicResponse", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsResponseListOffsetsTopicResponse) decode(r *reader, version int16) error {
@@ -535,22 +544,23 @@ func (v *ListOffsetsResponseListOffsetsPartitionResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsResponseListOffsetsPartitionResponse) encode(w *writer, version int16) {
+func (v *ListOffsetsResponseListOffsetsPartitionResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i64(v.Timestamp)
-	w.i64(v.Offset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.Timestamp)
+	dst = appendInt64(dst, v.Offset)
 	if version >= 4 {
-		w.i32(v.LeaderEpoch)
+		dst = appendInt32(dst, v.LeaderEpoch)
 	} else if v.LeaderEpoch != -1 {
 		w.fail("ListOffsetsResponseListOffsetsPartitionResponse", "LeaderEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *reader, version int16) error {
@@ -617,12 +627,12 @@ func (v *ListOffsetsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
 		return dst, &EncodeError{Type: "ListOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

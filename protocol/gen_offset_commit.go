@@ -83,44 +83,51 @@ func (v *OffsetCommitRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitRequest) encode(w *writer, version int16) {
+func (v *OffsetCommitRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetCommitRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.GenerationIdOrMemberEpoch)
-	if !w.str(v.MemberId, flexible) {
+	dst = appendInt32(dst, v.GenerationIdOrMemberEpoch)
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetCommitRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 7 {
 		if v.GroupInstanceId == nil && !(version >= 7) {
 			w.fail("OffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("OffsetCommitRequest", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 4 {
-		w.i64(v.RetentionTimeMs)
+		dst = appendInt64(dst, v.RetentionTimeMs)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
@@ -205,28 +212,31 @@ func (v *OffsetCommitRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitRequestTopic) encode(w *writer, version int16) {
+func (v *OffsetCommitRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
 	if version <= 9 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetCommitRequestTopic", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitRequestTopic) decode(r *reader, version int16) error {
@@ -293,21 +303,24 @@ func (v *OffsetCommitRequestPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitRequestPartition) encode(w *writer, version int16) {
+func (v *OffsetCommitRequestPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
-	w.i32(v.PartitionIndex)
-	w.i64(v.CommittedOffset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.CommittedOffset)
 	if version >= 6 {
-		w.i32(v.CommittedLeaderEpoch)
+		dst = appendInt32(dst, v.CommittedLeaderEpoch)
 	}
-	if !w.nstr(v.CommittedMetadata, flexible) {
+	if d, ok := appendNullableString(dst, v.CommittedMetadata, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetCommitRequestPartition", "CommittedMetadata", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitRequestPartition) decode(r *reader, version int16) error {
@@ -370,12 +383,12 @@ func (v *OffsetCommitRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 10) {
 		return dst, &EncodeError{Type: "OffsetCommitRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -463,22 +476,23 @@ func (v *OffsetCommitResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitResponse) encode(w *writer, version int16) {
+func (v *OffsetCommitResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
 	if version >= 3 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitResponse) decode(r *reader, version int16) error {
@@ -536,28 +550,31 @@ func (v *OffsetCommitResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitResponseTopic) encode(w *writer, version int16) {
+func (v *OffsetCommitResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
 	if version <= 9 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetCommitResponseTopic", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
@@ -620,14 +637,15 @@ func (v *OffsetCommitResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitResponsePartition) encode(w *writer, version int16) {
+func (v *OffsetCommitResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitResponsePartition) decode(r *reader, version int16) error {
@@ -678,12 +696,12 @@ func (v *OffsetCommitResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 10) {
 		return dst, &EncodeError{Type: "OffsetCommitResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

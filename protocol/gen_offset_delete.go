@@ -39,19 +39,22 @@ func (v *OffsetDeleteRequest) Default() {
 	}
 }
 
-func (v *OffsetDeleteRequest) encode(w *writer, version int16) {
+func (v *OffsetDeleteRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetDeleteRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteRequest) decode(r *reader, version int16) error {
@@ -85,19 +88,22 @@ func (v *OffsetDeleteRequestTopic) Default() {
 	}
 }
 
-func (v *OffsetDeleteRequestTopic) encode(w *writer, version int16) {
+func (v *OffsetDeleteRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetDeleteRequestTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteRequestTopic) decode(r *reader, version int16) error {
@@ -128,8 +134,9 @@ func (v *OffsetDeleteRequestPartition) Default() {
 	v.PartitionIndex = 0
 }
 
-func (v *OffsetDeleteRequestPartition) encode(w *writer, version int16) {
-	w.i32(v.PartitionIndex)
+func (v *OffsetDeleteRequestPartition) encode(dst []byte, w *writer, version int16) []byte {
+	dst = appendInt32(dst, v.PartitionIndex)
+	return dst
 }
 
 func (v *OffsetDeleteRequestPartition) decode(r *reader, version int16) error {
@@ -157,12 +164,12 @@ func (v *OffsetDeleteRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "OffsetDeleteRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -238,17 +245,18 @@ func (v *OffsetDeleteResponse) Default() {
 	}
 }
 
-func (v *OffsetDeleteResponse) encode(w *writer, version int16) {
+func (v *OffsetDeleteResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	w.i16(v.ErrorCode)
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteResponse) decode(r *reader, version int16) error {
@@ -286,19 +294,22 @@ func (v *OffsetDeleteResponseTopic) Default() {
 	}
 }
 
-func (v *OffsetDeleteResponseTopic) encode(w *writer, version int16) {
+func (v *OffsetDeleteResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetDeleteResponseTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteResponseTopic) decode(r *reader, version int16) error {
@@ -330,9 +341,10 @@ func (v *OffsetDeleteResponsePartition) Default() {
 	v.ErrorCode = 0
 }
 
-func (v *OffsetDeleteResponsePartition) encode(w *writer, version int16) {
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+func (v *OffsetDeleteResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	return dst
 }
 
 func (v *OffsetDeleteResponsePartition) decode(r *reader, version int16) error {
@@ -364,12 +376,12 @@ func (v *OffsetDeleteResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "OffsetDeleteResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

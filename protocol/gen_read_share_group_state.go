@@ -55,23 +55,26 @@ func (v *ReadShareGroupStateRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateRequest) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ReadShareGroupStateRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateRequest) decode(r *reader, version int16) error {
@@ -124,20 +127,21 @@ func (v *ReadShareGroupStateRequestReadStateData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateRequestReadStateData) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateRequestReadStateData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateRequestReadStateData) decode(r *reader, version int16) error {
@@ -188,14 +192,15 @@ func (v *ReadShareGroupStateRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
@@ -246,12 +251,12 @@ func (v *ReadShareGroupStateRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "ReadShareGroupStateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -363,19 +368,20 @@ func (v *ReadShareGroupStateResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponse) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponse) decode(r *reader, version int16) error {
@@ -424,20 +430,21 @@ func (v *ReadShareGroupStateResponseReadStateResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponseReadStateResult) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponseReadStateResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponseReadStateResult) decode(r *reader, version int16) error {
@@ -496,27 +503,30 @@ func (v *ReadShareGroupStateResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ReadShareGroupStateResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.StateEpoch)
-	w.i64(v.StartOffset)
-	w.length(len(v.StateBatches), flexible, true)
+	dst = appendInt32(dst, v.StateEpoch)
+	dst = appendInt64(dst, v.StartOffset)
+	dst = appendLength(dst, len(v.StateBatches), flexible, true)
 	for i := range v.StateBatches {
-		v.StateBatches[i].encode(w, version)
+		dst = v.StateBatches[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
@@ -585,16 +595,17 @@ func (v *ReadShareGroupStateResponseStateBatch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponseStateBatch) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponseStateBatch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.FirstOffset)
-	w.i64(v.LastOffset)
-	w.i8(v.DeliveryState)
-	w.i16(v.DeliveryCount)
+	dst = appendInt64(dst, v.FirstOffset)
+	dst = appendInt64(dst, v.LastOffset)
+	dst = appendInt8(dst, v.DeliveryState)
+	dst = appendInt16(dst, v.DeliveryCount)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponseStateBatch) decode(r *reader, version int16) error {
@@ -653,12 +664,12 @@ func (v *ReadShareGroupStateResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "ReadShareGroupStateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -33,18 +33,21 @@ func (v *RemoveRaftVoterRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *RemoveRaftVoterRequest) encode(w *writer, version int16) {
+func (v *RemoveRaftVoterRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("RemoveRaftVoterRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.VoterId)
-	w.uuid(v.VoterDirectoryId)
+	dst = appendInt32(dst, v.VoterId)
+	dst = appendUUID(dst, v.VoterDirectoryId)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *RemoveRaftVoterRequest) decode(r *reader, version int16) error {
@@ -99,12 +102,12 @@ func (v *RemoveRaftVoterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "RemoveRaftVoterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -167,18 +170,21 @@ func (v *RemoveRaftVoterResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *RemoveRaftVoterResponse) encode(w *writer, version int16) {
+func (v *RemoveRaftVoterResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("RemoveRaftVoterResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *RemoveRaftVoterResponse) decode(r *reader, version int16) error {
@@ -233,12 +239,12 @@ func (v *RemoveRaftVoterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "RemoveRaftVoterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

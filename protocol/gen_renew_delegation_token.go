@@ -29,14 +29,15 @@ func (v *RenewDelegationTokenRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *RenewDelegationTokenRequest) encode(w *writer, version int16) {
+func (v *RenewDelegationTokenRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.bytes(v.Hmac, flexible, false)
-	w.i64(v.RenewPeriodMs)
+	dst = appendBytes(dst, v.Hmac, flexible, false)
+	dst = appendInt64(dst, v.RenewPeriodMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *RenewDelegationTokenRequest) decode(r *reader, version int16) error {
@@ -87,12 +88,12 @@ func (v *RenewDelegationTokenRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "RenewDelegationTokenRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -153,15 +154,16 @@ func (v *RenewDelegationTokenResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *RenewDelegationTokenResponse) encode(w *writer, version int16) {
+func (v *RenewDelegationTokenResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	w.i64(v.ExpiryTimestampMs)
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.ExpiryTimestampMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *RenewDelegationTokenResponse) decode(r *reader, version int16) error {
@@ -216,12 +218,12 @@ func (v *RenewDelegationTokenResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "RenewDelegationTokenResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

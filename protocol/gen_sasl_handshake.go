@@ -18,12 +18,15 @@ func (v *SaslHandshakeRequest) Default() {
 	v.Mechanism = ""
 }
 
-func (v *SaslHandshakeRequest) encode(w *writer, version int16) {
+func (v *SaslHandshakeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.Mechanism, flexible) {
+	if d, ok := appendString(dst, v.Mechanism, flexible); ok {
+		dst = d
+	} else {
 		w.fail("SaslHandshakeRequest", "Mechanism", version, ErrInvalidValue)
-		return
+		return dst
 	}
+	return dst
 }
 
 func (v *SaslHandshakeRequest) decode(r *reader, version int16) error {
@@ -52,12 +55,12 @@ func (v *SaslHandshakeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "SaslHandshakeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -111,16 +114,19 @@ func (v *SaslHandshakeResponse) Default() {
 	}
 }
 
-func (v *SaslHandshakeResponse) encode(w *writer, version int16) {
+func (v *SaslHandshakeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	w.i16(v.ErrorCode)
-	w.length(len(v.Mechanisms), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Mechanisms), flexible, true)
 	for i := range v.Mechanisms {
-		if !w.str(v.Mechanisms[i], flexible) {
+		if d, ok := appendString(dst, v.Mechanisms[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("SaslHandshakeResponse", "Mechanisms", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *SaslHandshakeResponse) decode(r *reader, version int16) error {
@@ -164,12 +170,12 @@ func (v *SaslHandshakeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "SaslHandshakeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -15,7 +15,8 @@ type StopReplicaRequest struct {
 func (v *StopReplicaRequest) Default() {
 }
 
-func (v *StopReplicaRequest) encode(w *writer, version int16) {
+func (v *StopReplicaRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *StopReplicaRequest) decode(r *reader, version int16) error {
@@ -39,12 +40,12 @@ func (v *StopReplicaRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "StopReplicaRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -89,7 +90,8 @@ type StopReplicaResponse struct {
 func (v *StopReplicaResponse) Default() {
 }
 
-func (v *StopReplicaResponse) encode(w *writer, version int16) {
+func (v *StopReplicaResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *StopReplicaResponse) decode(r *reader, version int16) error {
@@ -113,12 +115,12 @@ func (v *StopReplicaResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "StopReplicaResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -87,57 +87,66 @@ func (v *TxnOffsetCommitRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitRequest) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.TransactionalId, flexible) {
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
 	if version >= 3 {
-		w.i32(v.GenerationId)
+		dst = appendInt32(dst, v.GenerationId)
 	} else if v.GenerationId != -1 {
 		w.fail("TxnOffsetCommitRequest", "GenerationId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		if !w.str(v.MemberId, flexible) {
+		if d, ok := appendString(dst, v.MemberId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("TxnOffsetCommitRequest", "MemberId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.MemberId != "" {
 		w.fail("TxnOffsetCommitRequest", "MemberId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
 		if v.GroupInstanceId == nil && !(version >= 3) {
 			w.fail("TxnOffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("TxnOffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("TxnOffsetCommitRequest", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
@@ -233,23 +242,26 @@ func (v *TxnOffsetCommitRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitRequestTopic) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequestTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitRequestTopic) decode(r *reader, version int16) error {
@@ -304,21 +316,24 @@ func (v *TxnOffsetCommitRequestPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitRequestPartition) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitRequestPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.PartitionIndex)
-	w.i64(v.CommittedOffset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.CommittedOffset)
 	if version >= 2 {
-		w.i32(v.CommittedLeaderEpoch)
+		dst = appendInt32(dst, v.CommittedLeaderEpoch)
 	}
-	if !w.nstr(v.CommittedMetadata, flexible) {
+	if d, ok := appendNullableString(dst, v.CommittedMetadata, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequestPartition", "CommittedMetadata", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitRequestPartition) decode(r *reader, version int16) error {
@@ -381,12 +396,12 @@ func (v *TxnOffsetCommitRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
 		return dst, &EncodeError{Type: "TxnOffsetCommitRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -471,20 +486,21 @@ func (v *TxnOffsetCommitResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitResponse) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitResponse) decode(r *reader, version int16) error {
@@ -537,23 +553,26 @@ func (v *TxnOffsetCommitResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitResponseTopic) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitResponseTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitResponseTopic) decode(r *reader, version int16) error {
@@ -604,14 +623,15 @@ func (v *TxnOffsetCommitResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitResponsePartition) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitResponsePartition) decode(r *reader, version int16) error {
@@ -662,12 +682,12 @@ func (v *TxnOffsetCommitResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
 		return dst, &EncodeError{Type: "TxnOffsetCommitResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

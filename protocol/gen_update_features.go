@@ -52,26 +52,27 @@ func (v *UpdateFeaturesRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesRequest) encode(w *writer, version int16) {
+func (v *UpdateFeaturesRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.TimeoutMs)
-	w.length(len(v.FeatureUpdates), flexible, true)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendLength(dst, len(v.FeatureUpdates), flexible, true)
 	for i := range v.FeatureUpdates {
-		v.FeatureUpdates[i].encode(w, version)
+		dst = v.FeatureUpdates[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 1 {
-		w.boolean(v.ValidateOnly)
+		dst = appendBool(dst, v.ValidateOnly)
 	} else if v.ValidateOnly != false {
 		w.fail("UpdateFeaturesRequest", "ValidateOnly", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
@@ -132,29 +133,32 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesRequestFeatureUpdateKey) encode(w *writer, version int16) {
+func (v *UpdateFeaturesRequestFeatureUpdateKey) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Feature, flexible) {
+	if d, ok := appendString(dst, v.Feature, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesRequestFeatureUpdateKey", "Feature", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.MaxVersionLevel)
+	dst = appendInt16(dst, v.MaxVersionLevel)
 	if version <= 0 {
-		w.boolean(v.AllowDowngrade)
+		dst = appendBool(dst, v.AllowDowngrade)
 	} else if v.AllowDowngrade != false {
 		w.fail("UpdateFeaturesRequestFeatureUpdateKey", "AllowDowngrade", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.UpgradeType)
+		dst = appendInt8(dst, v.UpgradeType)
 	} else if v.UpgradeType != 1 {
 		w.fail("UpdateFeaturesRequestFeatureUpdateKey", "UpgradeType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesRequestFeatureUpdateKey) decode(r *reader, version int16) error {
@@ -221,12 +225,12 @@ func (v *UpdateFeaturesRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "UpdateFeaturesRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -311,27 +315,30 @@ func (v *UpdateFeaturesResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesResponse) encode(w *writer, version int16) {
+func (v *UpdateFeaturesResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version <= 1 {
-		w.length(len(v.Results), flexible, true)
+		dst = appendLength(dst, len(v.Results), flexible, true)
 		for i := range v.Results {
-			v.Results[i].encode(w, version)
+			dst = v.Results[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesResponse) decode(r *reader, version int16) error {
@@ -399,21 +406,26 @@ func (v *UpdateFeaturesResponseUpdatableFeatureResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesResponseUpdatableFeatureResult) encode(w *writer, version int16) {
+func (v *UpdateFeaturesResponseUpdatableFeatureResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Feature, flexible) {
+	if d, ok := appendString(dst, v.Feature, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesResponseUpdatableFeatureResult", "Feature", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesResponseUpdatableFeatureResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesResponseUpdatableFeatureResult) decode(r *reader, version int16) error {
@@ -468,12 +480,12 @@ func (v *UpdateFeaturesResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
 		return dst, &EncodeError{Type: "UpdateFeaturesResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

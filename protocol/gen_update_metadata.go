@@ -15,7 +15,8 @@ type UpdateMetadataRequest struct {
 func (v *UpdateMetadataRequest) Default() {
 }
 
-func (v *UpdateMetadataRequest) encode(w *writer, version int16) {
+func (v *UpdateMetadataRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *UpdateMetadataRequest) decode(r *reader, version int16) error {
@@ -39,12 +40,12 @@ func (v *UpdateMetadataRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "UpdateMetadataRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -89,7 +90,8 @@ type UpdateMetadataResponse struct {
 func (v *UpdateMetadataResponse) Default() {
 }
 
-func (v *UpdateMetadataResponse) encode(w *writer, version int16) {
+func (v *UpdateMetadataResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *UpdateMetadataResponse) decode(r *reader, version int16) error {
@@ -113,12 +115,12 @@ func (v *UpdateMetadataResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
 		return dst, &EncodeError{Type: "UpdateMetadataResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -76,30 +76,33 @@ func (v *UpdateRaftVoterRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterRequest) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.CurrentLeaderEpoch)
-	w.i32(v.VoterId)
-	w.uuid(v.VoterDirectoryId)
-	w.length(len(v.Listeners), flexible, true)
+	dst = appendInt32(dst, v.CurrentLeaderEpoch)
+	dst = appendInt32(dst, v.VoterId)
+	dst = appendUUID(dst, v.VoterDirectoryId)
+	dst = appendLength(dst, len(v.Listeners), flexible, true)
 	for i := range v.Listeners {
-		v.Listeners[i].encode(w, version)
+		dst = v.Listeners[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	v.KRaftVersionFeature.encode(w, version)
+	dst = v.KRaftVersionFeature.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterRequest) decode(r *reader, version int16) error {
@@ -166,21 +169,26 @@ func (v *UpdateRaftVoterRequestListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterRequestListener) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterRequestListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterRequestListener", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterRequestListener", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterRequestListener) decode(r *reader, version int16) error {
@@ -225,14 +233,15 @@ func (v *UpdateRaftVoterRequestKRaftVersionFeature) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterRequestKRaftVersionFeature) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterRequestKRaftVersionFeature) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.MinSupportedVersion)
-	w.i16(v.MaxSupportedVersion)
+	dst = appendInt16(dst, v.MinSupportedVersion)
+	dst = appendInt16(dst, v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterRequestKRaftVersionFeature) decode(r *reader, version int16) error {
@@ -283,12 +292,12 @@ func (v *UpdateRaftVoterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "UpdateRaftVoterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -368,27 +377,28 @@ func (v *UpdateRaftVoterResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterResponse) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if !v.CurrentLeader.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if !v.CurrentLeader.isDefault() {
-			w.uvarint(0)
-			start := w.mark()
-			v.CurrentLeader.encode(w, version)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = v.CurrentLeader.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterResponse) decode(r *reader, version int16) error {
@@ -449,19 +459,22 @@ func (v *UpdateRaftVoterResponseCurrentLeader) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterResponseCurrentLeader) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterResponseCurrentLeader) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
-	if !w.str(v.Host, flexible) {
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterResponseCurrentLeader", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Port)
+	dst = appendInt32(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterResponseCurrentLeader) decode(r *reader, version int16) error {
@@ -520,12 +533,12 @@ func (v *UpdateRaftVoterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
 		return dst, &EncodeError{Type: "UpdateRaftVoterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
