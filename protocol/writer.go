@@ -95,13 +95,15 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, 0)
 }
 
-func appendUint16(b []byte, v uint16) []byte   { return binary.BigEndian.AppendUint16(b, v) }
-func appendInt16(b []byte, v int16) []byte     { return binary.BigEndian.AppendUint16(b, uint16(v)) }
-func appendUint32(b []byte, v uint32) []byte   { return binary.BigEndian.AppendUint32(b, v) }
-func appendInt32(b []byte, v int32) []byte     { return binary.BigEndian.AppendUint32(b, uint32(v)) }
-func appendInt64(b []byte, v int64) []byte     { return binary.BigEndian.AppendUint64(b, uint64(v)) }
-func appendFloat64(b []byte, v float64) []byte { return binary.BigEndian.AppendUint64(b, math.Float64bits(v)) }
-func appendUUID(b []byte, v UUID) []byte       { return append(b, v[:]...) }
+func appendUint16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
+func appendInt16(b []byte, v int16) []byte   { return binary.BigEndian.AppendUint16(b, uint16(v)) }
+func appendUint32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
+func appendInt32(b []byte, v int32) []byte   { return binary.BigEndian.AppendUint32(b, uint32(v)) }
+func appendInt64(b []byte, v int64) []byte   { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+func appendFloat64(b []byte, v float64) []byte {
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(v))
+}
+func appendUUID(b []byte, v UUID) []byte { return append(b, v[:]...) }
 
 func appendUvarint(b []byte, v uint32) []byte {
 	for v >= 0x80 {
