@@ -11,7 +11,7 @@ import (
 // decodes them (copying and aliasing), compares the values, re-encodes and
 // compares the bytes.
 func TestRoundTrip(t *testing.T) {
-	iters := 12
+	iters := 40
 	if testing.Short() {
 		iters = 3
 	}
