@@ -12,10 +12,10 @@ type AddOffsetsToTxnRequest struct {
 	// TransactionalId is a string present in every version; entity transactionalId.
 	TransactionalId string
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
 	// GroupId is a string present in every version; entity groupId.
@@ -158,10 +158,10 @@ type AddOffsetsToTxnResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,19 +9,19 @@ type AddPartitionsToTxnRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Transactions is a []AddPartitionsToTxnTransaction present from version 4 on.
+	// Transactions is a []AddPartitionsToTxnTransaction present from version 4.
 	Transactions []AddPartitionsToTxnRequestAddPartitionsToTxnTransaction
 
-	// V3AndBelowTransactionalId is a string present from versions 0-3; entity transactionalId.
+	// V3AndBelowTransactionalId is a string present in versions 0-3; entity transactionalId.
 	V3AndBelowTransactionalId string
 
-	// V3AndBelowProducerId is a int64 present from versions 0-3; entity producerId.
+	// V3AndBelowProducerId is an int64 present in versions 0-3; entity producerId.
 	V3AndBelowProducerId int64
 
-	// V3AndBelowProducerEpoch is a int16 present from versions 0-3.
+	// V3AndBelowProducerEpoch is an int16 present in versions 0-3.
 	V3AndBelowProducerEpoch int16
 
-	// V3AndBelowTopics is a []AddPartitionsToTxnTopic present from versions 0-3.
+	// V3AndBelowTopics is a []AddPartitionsToTxnTopic present in versions 0-3.
 	V3AndBelowTopics []AddPartitionsToTxnRequestAddPartitionsToTxnTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -44,19 +44,19 @@ type AddPartitionsToTxnRequestAddPartitionsToTxnTopic struct {
 
 // AddPartitionsToTxnRequestAddPartitionsToTxnTransaction is the struct at AddPartitionsToTxnRequest.Transactions.
 type AddPartitionsToTxnRequestAddPartitionsToTxnTransaction struct {
-	// TransactionalId is a string present from version 4 on; map key of its array; entity transactionalId.
+	// TransactionalId is a string present from version 4; map key of its array; entity transactionalId.
 	TransactionalId string
 
-	// ProducerId is a int64 present from version 4 on; entity producerId.
+	// ProducerId is an int64 present from version 4; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present from version 4 on.
+	// ProducerEpoch is an int16 present from version 4.
 	ProducerEpoch int16
 
-	// VerifyOnly is a bool present from version 4 on; default "false".
+	// VerifyOnly is a bool present from version 4; default "false".
 	VerifyOnly bool
 
-	// Topics is a []AddPartitionsToTxnTopic present from version 4 on.
+	// Topics is a []AddPartitionsToTxnTopic present from version 4.
 	Topics []AddPartitionsToTxnRequestAddPartitionsToTxnTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -489,16 +489,16 @@ type AddPartitionsToTxnResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 4 on; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present from version 4; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
-	// ResultsByTransaction is a []AddPartitionsToTxnResult present from version 4 on.
+	// ResultsByTransaction is a []AddPartitionsToTxnResult present from version 4.
 	ResultsByTransaction []AddPartitionsToTxnResponseAddPartitionsToTxnResult
 
-	// ResultsByTopicV3AndBelow is a []AddPartitionsToTxnTopicResult present from versions 0-3.
+	// ResultsByTopicV3AndBelow is a []AddPartitionsToTxnTopicResult present in versions 0-3.
 	ResultsByTopicV3AndBelow []AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -521,10 +521,10 @@ type AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult struct {
 
 // AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult is the struct at AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.
 type AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
-	// PartitionErrorCode is a int16 present in every version.
+	// PartitionErrorCode is an int16 present in every version.
 	PartitionErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -534,10 +534,10 @@ type AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult struct {
 
 // AddPartitionsToTxnResponseAddPartitionsToTxnResult is the struct at AddPartitionsToTxnResponse.ResultsByTransaction.
 type AddPartitionsToTxnResponseAddPartitionsToTxnResult struct {
-	// TransactionalId is a string present from version 4 on; map key of its array; entity transactionalId.
+	// TransactionalId is a string present from version 4; map key of its array; entity transactionalId.
 	TransactionalId string
 
-	// TopicResults is a []AddPartitionsToTxnTopicResult present from version 4 on.
+	// TopicResults is a []AddPartitionsToTxnTopicResult present from version 4.
 	TopicResults []AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,10 +9,10 @@ type AllocateProducerIdsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -130,16 +130,16 @@ type AllocateProducerIdsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ProducerIdStart is a int64 present in every version; entity producerId.
+	// ProducerIdStart is an int64 present in every version; entity producerId.
 	ProducerIdStart int64
 
-	// ProducerIdLen is a int32 present in every version.
+	// ProducerIdLen is an int32 present in every version.
 	ProducerIdLen int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -38,7 +38,7 @@ type AlterClientQuotasRequestEntityData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// EntityName is a string present in every version; nullable from version 0 on.
+	// EntityName is a string present in every version; nullable in every version.
 	EntityName *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -396,7 +396,7 @@ type AlterClientQuotasResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Entries is a []EntryData present in every version.
@@ -409,10 +409,10 @@ type AlterClientQuotasResponse struct {
 
 // AlterClientQuotasResponseEntryData is the struct at AlterClientQuotasResponse.Entries.
 type AlterClientQuotasResponseEntryData struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Entity is a []EntityData present in every version.
@@ -428,7 +428,7 @@ type AlterClientQuotasResponseEntityData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// EntityName is a string present in every version; nullable from version 0 on.
+	// EntityName is a string present in every version; nullable in every version.
 	EntityName *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

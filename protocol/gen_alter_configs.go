@@ -22,7 +22,7 @@ type AlterConfigsRequest struct {
 
 // AlterConfigsRequestAlterConfigsResource is the struct at AlterConfigsRequest.Resources.
 type AlterConfigsRequestAlterConfigsResource struct {
-	// ResourceType is a int8 present in every version; map key of its array.
+	// ResourceType is an int8 present in every version; map key of its array.
 	ResourceType int8
 
 	// ResourceName is a string present in every version; map key of its array.
@@ -41,7 +41,7 @@ type AlterConfigsRequestAlterableConfig struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// Value is a string present in every version; nullable from version 0 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -316,7 +316,7 @@ type AlterConfigsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Responses is a []AlterConfigsResourceResponse present in every version.
@@ -329,13 +329,13 @@ type AlterConfigsResponse struct {
 
 // AlterConfigsResponseAlterConfigsResourceResponse is the struct at AlterConfigsResponse.Responses.
 type AlterConfigsResponseAlterConfigsResourceResponse struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.

@@ -9,10 +9,10 @@ type AlterPartitionRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// Topics is a []TopicData present in every version.
@@ -25,7 +25,7 @@ type AlterPartitionRequest struct {
 
 // AlterPartitionRequestTopicData is the struct at AlterPartitionRequest.Topics.
 type AlterPartitionRequestTopicData struct {
-	// TopicId is a uuid present in every version; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in every version; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []PartitionData present in every version.
@@ -38,22 +38,22 @@ type AlterPartitionRequestTopicData struct {
 
 // AlterPartitionRequestPartitionData is the struct at AlterPartitionRequest.Topics.Partitions.
 type AlterPartitionRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// NewIsr is a []int32 present from version 2; entity brokerId.
+	// NewIsr is a []int32 present in version 2; entity brokerId.
 	NewIsr []int32
 
-	// NewIsrWithEpochs is a []BrokerState present from version 3.
+	// NewIsrWithEpochs is a []BrokerState present in version 3.
 	NewIsrWithEpochs []AlterPartitionRequestBrokerState
 
-	// LeaderRecoveryState is a int8 present in every version; default "0".
+	// LeaderRecoveryState is an int8 present in every version; default "0".
 	LeaderRecoveryState int8
 
-	// PartitionEpoch is a int32 present in every version.
+	// PartitionEpoch is an int32 present in every version.
 	PartitionEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -63,10 +63,10 @@ type AlterPartitionRequestPartitionData struct {
 
 // AlterPartitionRequestBrokerState is the struct at AlterPartitionRequest.Topics.Partitions.NewIsrWithEpochs.
 type AlterPartitionRequestBrokerState struct {
-	// BrokerId is a int32 present from version 3; entity brokerId.
+	// BrokerId is an int32 present in version 3; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present from version 3; default "-1".
+	// BrokerEpoch is an int64 present in version 3; default "-1".
 	BrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -471,10 +471,10 @@ type AlterPartitionResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
@@ -487,7 +487,7 @@ type AlterPartitionResponse struct {
 
 // AlterPartitionResponseTopicData is the struct at AlterPartitionResponse.Topics.
 type AlterPartitionResponseTopicData struct {
-	// TopicId is a uuid present in every version; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in every version; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []PartitionData present in every version.
@@ -500,25 +500,25 @@ type AlterPartitionResponseTopicData struct {
 
 // AlterPartitionResponsePartitionData is the struct at AlterPartitionResponse.Topics.Partitions.
 type AlterPartitionResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// Isr is a []int32 present in every version; entity brokerId.
 	Isr []int32
 
-	// LeaderRecoveryState is a int8 present in every version; default "0"; ignorable (dropped silently by older versions).
+	// LeaderRecoveryState is an int8 present in every version; default "0"; ignorable (silently dropped by versions without it).
 	LeaderRecoveryState int8
 
-	// PartitionEpoch is a int32 present in every version.
+	// PartitionEpoch is an int32 present in every version.
 	PartitionEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,10 +9,10 @@ type AlterPartitionReassignmentsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TimeoutMs is a int32 present in every version; default "60000".
+	// TimeoutMs is an int32 present in every version; default "60000".
 	TimeoutMs int32
 
-	// AllowReplicationFactorChange is a bool present from version 1; default "true".
+	// AllowReplicationFactorChange is a bool present in version 1; default "true".
 	AllowReplicationFactorChange bool
 
 	// Topics is a []ReassignableTopic present in every version.
@@ -38,10 +38,10 @@ type AlterPartitionReassignmentsRequestReassignableTopic struct {
 
 // AlterPartitionReassignmentsRequestReassignablePartition is the struct at AlterPartitionReassignmentsRequest.Topics.Partitions.
 type AlterPartitionReassignmentsRequestReassignablePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// Replicas is a []int32 present in every version; nullable from version 0 on; default "null"; entity brokerId.
+	// Replicas is a []int32 present in every version; nullable in every version; default "null"; entity brokerId.
 	Replicas []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -335,16 +335,16 @@ type AlterPartitionReassignmentsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// AllowReplicationFactorChange is a bool present from version 1; default "true"; ignorable (dropped silently by older versions).
+	// AllowReplicationFactorChange is a bool present in version 1; default "true"; ignorable (silently dropped by versions without it).
 	AllowReplicationFactorChange bool
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Responses is a []ReassignableTopicResponse present in every version.
@@ -370,13 +370,13 @@ type AlterPartitionReassignmentsResponseReassignableTopicResponse struct {
 
 // AlterPartitionReassignmentsResponseReassignablePartitionResponse is the struct at AlterPartitionReassignmentsResponse.Responses.Partitions.
 type AlterPartitionReassignmentsResponseReassignablePartitionResponse struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -307,7 +307,7 @@ type AlterReplicaLogDirsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []AlterReplicaLogDirTopicResult present in every version.
@@ -333,10 +333,10 @@ type AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult struct {
 
 // AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult is the struct at AlterReplicaLogDirsResponse.Results.Partitions.
 type AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -35,10 +35,10 @@ type AlterShareGroupOffsetsRequestTopic struct {
 
 // AlterShareGroupOffsetsRequestPartition is the struct at AlterShareGroupOffsetsRequest.Topics.Partitions.
 type AlterShareGroupOffsetsRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -302,13 +302,13 @@ type AlterShareGroupOffsetsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// Responses is a []AlterShareGroupOffsetsResponseTopic present in every version.
@@ -337,13 +337,13 @@ type AlterShareGroupOffsetsResponseTopic struct {
 
 // AlterShareGroupOffsetsResponsePartition is the struct at AlterShareGroupOffsetsResponse.Responses.Partitions.
 type AlterShareGroupOffsetsResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

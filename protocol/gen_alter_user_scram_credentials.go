@@ -25,7 +25,7 @@ type AlterUserScramCredentialsRequestScramCredentialDeletion struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Mechanism is a int8 present in every version.
+	// Mechanism is an int8 present in every version.
 	Mechanism int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,10 +38,10 @@ type AlterUserScramCredentialsRequestScramCredentialUpsertion struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Mechanism is a int8 present in every version.
+	// Mechanism is an int8 present in every version.
 	Mechanism int8
 
-	// Iterations is a int32 present in every version.
+	// Iterations is an int32 present in every version.
 	Iterations int32
 
 	// Salt is a bytes present in every version.
@@ -333,7 +333,7 @@ type AlterUserScramCredentialsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []AlterUserScramCredentialsResult present in every version.
@@ -349,10 +349,10 @@ type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult struct {
 	// User is a string present in every version.
 	User string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

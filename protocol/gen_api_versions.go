@@ -9,10 +9,10 @@ type ApiVersionsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClientSoftwareName is a string present from version 3 on; ignorable (dropped silently by older versions).
+	// ClientSoftwareName is a string present from version 3; ignorable (silently dropped by versions without it).
 	ClientSoftwareName string
 
-	// ClientSoftwareVersion is a string present from version 3 on; ignorable (dropped silently by older versions).
+	// ClientSoftwareVersion is a string present from version 3; ignorable (silently dropped by versions without it).
 	ClientSoftwareVersion string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -152,25 +152,25 @@ type ApiVersionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// ApiKeys is a []ApiVersion present in every version.
 	ApiKeys []ApiVersionsResponseApiVersion
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// SupportedFeatures is a []SupportedFeatureKey present from version 3 on; tagged field 0 from version 3 on; ignorable (dropped silently by older versions).
+	// SupportedFeatures is a []SupportedFeatureKey present from version 3; tagged field 0 from version 3; ignorable (silently dropped by versions without it).
 	SupportedFeatures []ApiVersionsResponseSupportedFeatureKey
 
-	// FinalizedFeaturesEpoch is a int64 present from version 3 on; tagged field 1 from version 3 on; default "-1"; ignorable (dropped silently by older versions).
+	// FinalizedFeaturesEpoch is an int64 present from version 3; tagged field 1 from version 3; default "-1"; ignorable (silently dropped by versions without it).
 	FinalizedFeaturesEpoch int64
 
-	// FinalizedFeatures is a []FinalizedFeatureKey present from version 3 on; tagged field 2 from version 3 on; ignorable (dropped silently by older versions).
+	// FinalizedFeatures is a []FinalizedFeatureKey present from version 3; tagged field 2 from version 3; ignorable (silently dropped by versions without it).
 	FinalizedFeatures []ApiVersionsResponseFinalizedFeatureKey
 
-	// ZkMigrationReady is a bool present from version 3 on; tagged field 3 from version 3 on; default "false"; ignorable (dropped silently by older versions).
+	// ZkMigrationReady is a bool present from version 3; tagged field 3 from version 3; default "false"; ignorable (silently dropped by versions without it).
 	ZkMigrationReady bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -180,13 +180,13 @@ type ApiVersionsResponse struct {
 
 // ApiVersionsResponseApiVersion is the struct at ApiVersionsResponse.ApiKeys.
 type ApiVersionsResponseApiVersion struct {
-	// ApiKey is a int16 present in every version; map key of its array.
+	// ApiKey is an int16 present in every version; map key of its array.
 	ApiKey int16
 
-	// MinVersion is a int16 present in every version.
+	// MinVersion is an int16 present in every version.
 	MinVersion int16
 
-	// MaxVersion is a int16 present in every version.
+	// MaxVersion is an int16 present in every version.
 	MaxVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -196,13 +196,13 @@ type ApiVersionsResponseApiVersion struct {
 
 // ApiVersionsResponseSupportedFeatureKey is the struct at ApiVersionsResponse.SupportedFeatures.
 type ApiVersionsResponseSupportedFeatureKey struct {
-	// Name is a string present from version 3 on; map key of its array.
+	// Name is a string present from version 3; map key of its array.
 	Name string
 
-	// MinVersion is a int16 present from version 3 on.
+	// MinVersion is an int16 present from version 3.
 	MinVersion int16
 
-	// MaxVersion is a int16 present from version 3 on.
+	// MaxVersion is an int16 present from version 3.
 	MaxVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -212,13 +212,13 @@ type ApiVersionsResponseSupportedFeatureKey struct {
 
 // ApiVersionsResponseFinalizedFeatureKey is the struct at ApiVersionsResponse.FinalizedFeatures.
 type ApiVersionsResponseFinalizedFeatureKey struct {
-	// Name is a string present from version 3 on; map key of its array.
+	// Name is a string present from version 3; map key of its array.
 	Name string
 
-	// MaxVersionLevel is a int16 present from version 3 on.
+	// MaxVersionLevel is an int16 present from version 3.
 	MaxVersionLevel int16
 
-	// MinVersionLevel is a int16 present from version 3 on.
+	// MinVersionLevel is an int16 present from version 3.
 	MinVersionLevel int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

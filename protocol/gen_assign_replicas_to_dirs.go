@@ -9,10 +9,10 @@ type AssignReplicasToDirsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// Directories is a []DirectoryData present in every version.
@@ -51,7 +51,7 @@ type AssignReplicasToDirsRequestTopicData struct {
 
 // AssignReplicasToDirsRequestPartitionData is the struct at AssignReplicasToDirsRequest.Directories.Topics.Partitions.
 type AssignReplicasToDirsRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -370,10 +370,10 @@ type AssignReplicasToDirsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Directories is a []DirectoryData present in every version.
@@ -412,10 +412,10 @@ type AssignReplicasToDirsResponseTopicData struct {
 
 // AssignReplicasToDirsResponsePartitionData is the struct at AssignReplicasToDirsResponse.Directories.Topics.Partitions.
 type AssignReplicasToDirsResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

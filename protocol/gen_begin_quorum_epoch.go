@@ -9,16 +9,16 @@ type BeginQuorumEpochRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; default "null".
 	ClusterId *string
 
-	// VoterId is a int32 present from version 1; default "-1"; ignorable (dropped silently by older versions); entity brokerId.
+	// VoterId is an int32 present in version 1; default "-1"; ignorable (silently dropped by versions without it); entity brokerId.
 	VoterId int32
 
 	// Topics is a []TopicData present in every version.
 	Topics []BeginQuorumEpochRequestTopicData
 
-	// LeaderEndpoints is a []LeaderEndpoint present from version 1; ignorable (dropped silently by older versions).
+	// LeaderEndpoints is a []LeaderEndpoint present in version 1; ignorable (silently dropped by versions without it).
 	LeaderEndpoints []BeginQuorumEpochRequestLeaderEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -41,16 +41,16 @@ type BeginQuorumEpochRequestTopicData struct {
 
 // BeginQuorumEpochRequestPartitionData is the struct at BeginQuorumEpochRequest.Topics.Partitions.
 type BeginQuorumEpochRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// VoterDirectoryId is a uuid present from version 1; ignorable (dropped silently by older versions).
+	// VoterDirectoryId is a uuid present in version 1; ignorable (silently dropped by versions without it).
 	VoterDirectoryId UUID
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -60,13 +60,13 @@ type BeginQuorumEpochRequestPartitionData struct {
 
 // BeginQuorumEpochRequestLeaderEndpoint is the struct at BeginQuorumEpochRequest.LeaderEndpoints.
 type BeginQuorumEpochRequestLeaderEndpoint struct {
-	// Name is a string present from version 1; map key of its array.
+	// Name is a string present in version 1; map key of its array.
 	Name string
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -484,13 +484,13 @@ type BeginQuorumEpochResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
 	Topics []BeginQuorumEpochResponseTopicData
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
+	// NodeEndpoints is a []NodeEndpoint present in version 1; tagged field 0 in version 1.
 	NodeEndpoints []BeginQuorumEpochResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -513,16 +513,16 @@ type BeginQuorumEpochResponseTopicData struct {
 
 // BeginQuorumEpochResponsePartitionData is the struct at BeginQuorumEpochResponse.Topics.Partitions.
 type BeginQuorumEpochResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -532,13 +532,13 @@ type BeginQuorumEpochResponsePartitionData struct {
 
 // BeginQuorumEpochResponseNodeEndpoint is the struct at BeginQuorumEpochResponse.NodeEndpoints.
 type BeginQuorumEpochResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

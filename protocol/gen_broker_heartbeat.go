@@ -9,13 +9,13 @@ type BrokerHeartbeatRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
-	// CurrentMetadataOffset is a int64 present in every version.
+	// CurrentMetadataOffset is an int64 present in every version.
 	CurrentMetadataOffset int64
 
 	// WantFence is a bool present in every version.
@@ -24,7 +24,7 @@ type BrokerHeartbeatRequest struct {
 	// WantShutDown is a bool present in every version.
 	WantShutDown bool
 
-	// OfflineLogDirs is a []uuid present from version 1; tagged field 0 from version 1.
+	// OfflineLogDirs is a []uuid present in version 1; tagged field 0 in version 1.
 	OfflineLogDirs []UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -212,10 +212,10 @@ type BrokerHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// IsCaughtUp is a bool present in every version; default "false".

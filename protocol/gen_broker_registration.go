@@ -9,7 +9,7 @@ type BrokerRegistrationRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
 	// ClusterId is a string present in every version.
@@ -24,16 +24,16 @@ type BrokerRegistrationRequest struct {
 	// Features is a []Feature present in every version.
 	Features []BrokerRegistrationRequestFeature
 
-	// Rack is a string present in every version; nullable from version 0 on.
+	// Rack is a string present in every version; nullable in every version.
 	Rack *string
 
-	// IsMigratingZkBroker is a bool present from version 1 on; default "false".
+	// IsMigratingZkBroker is a bool present from version 1; default "false".
 	IsMigratingZkBroker bool
 
-	// LogDirs is a []uuid present from version 2 on; ignorable (dropped silently by older versions).
+	// LogDirs is a []uuid present from version 2; ignorable (silently dropped by versions without it).
 	LogDirs []UUID
 
-	// PreviousBrokerEpoch is a int64 present from version 3 on; default "-1"; ignorable (dropped silently by older versions).
+	// PreviousBrokerEpoch is an int64 present from version 3; default "-1"; ignorable (silently dropped by versions without it).
 	PreviousBrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -52,7 +52,7 @@ type BrokerRegistrationRequestListener struct {
 	// Port is a uint16 present in every version.
 	Port uint16
 
-	// SecurityProtocol is a int16 present in every version.
+	// SecurityProtocol is an int16 present in every version.
 	SecurityProtocol int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -65,10 +65,10 @@ type BrokerRegistrationRequestFeature struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -446,13 +446,13 @@ type BrokerRegistrationResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -153,7 +153,7 @@ type ConsumerGroupDescribeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -192,10 +192,10 @@ type ConsumerGroupDescribeResponseAssignment struct {
 
 // ConsumerGroupDescribeResponseDescribedGroup is the struct at ConsumerGroupDescribeResponse.Groups.
 type ConsumerGroupDescribeResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -204,10 +204,10 @@ type ConsumerGroupDescribeResponseDescribedGroup struct {
 	// GroupState is a string present in every version.
 	GroupState string
 
-	// GroupEpoch is a int32 present in every version.
+	// GroupEpoch is an int32 present in every version.
 	GroupEpoch int32
 
-	// AssignmentEpoch is a int32 present in every version.
+	// AssignmentEpoch is an int32 present in every version.
 	AssignmentEpoch int32
 
 	// AssignorName is a string present in every version.
@@ -216,7 +216,7 @@ type ConsumerGroupDescribeResponseDescribedGroup struct {
 	// Members is a []Member present in every version.
 	Members []ConsumerGroupDescribeResponseMember
 
-	// AuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// AuthorizedOperations is an int32 present in every version; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -229,13 +229,13 @@ type ConsumerGroupDescribeResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// InstanceId is a string present in every version; nullable from version 0 on; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0 on; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
 	// ClientId is a string present in every version.
@@ -247,7 +247,7 @@ type ConsumerGroupDescribeResponseMember struct {
 	// SubscribedTopicNames is a []string present in every version; entity topicName.
 	SubscribedTopicNames []string
 
-	// SubscribedTopicRegex is a string present in every version; nullable from version 0 on; default "null".
+	// SubscribedTopicRegex is a string present in every version; nullable in every version; default "null".
 	SubscribedTopicRegex *string
 
 	// Assignment is a Assignment present in every version.
@@ -256,7 +256,7 @@ type ConsumerGroupDescribeResponseMember struct {
 	// TargetAssignment is a Assignment present in every version.
 	TargetAssignment ConsumerGroupDescribeResponseAssignment
 
-	// MemberType is a int8 present from version 1; default "-1"; ignorable (dropped silently by older versions).
+	// MemberType is an int8 present in version 1; default "-1"; ignorable (silently dropped by versions without it).
 	MemberType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

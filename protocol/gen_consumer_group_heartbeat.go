@@ -15,28 +15,28 @@ type ConsumerGroupHeartbeatRequest struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// InstanceId is a string present in every version; nullable from version 0 on; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0 on; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// RebalanceTimeoutMs is a int32 present in every version; default "-1".
+	// RebalanceTimeoutMs is an int32 present in every version; default "-1".
 	RebalanceTimeoutMs int32
 
-	// SubscribedTopicNames is a []string present in every version; nullable from version 0 on; default "null"; entity topicName.
+	// SubscribedTopicNames is a []string present in every version; nullable in every version; default "null"; entity topicName.
 	SubscribedTopicNames []string
 
-	// SubscribedTopicRegex is a string present from version 1; nullable from version 1; default "null".
+	// SubscribedTopicRegex is a string present in version 1; nullable in version 1; default "null".
 	SubscribedTopicRegex *string
 
-	// ServerAssignor is a string present in every version; nullable from version 0 on; default "null".
+	// ServerAssignor is a string present in every version; nullable in every version; default "null".
 	ServerAssignor *string
 
-	// TopicPartitions is a []TopicPartitions present in every version; nullable from version 0 on; default "null".
+	// TopicPartitions is a []TopicPartitions present in every version; nullable in every version; default "null".
 	TopicPartitions []ConsumerGroupHeartbeatRequestTopicPartitions
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -387,25 +387,25 @@ type ConsumerGroupHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// MemberId is a string present in every version; nullable from version 0 on; default "null".
+	// MemberId is a string present in every version; nullable in every version; default "null".
 	MemberId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// HeartbeatIntervalMs is a int32 present in every version.
+	// HeartbeatIntervalMs is an int32 present in every version.
 	HeartbeatIntervalMs int32
 
-	// Assignment is a Assignment present in every version; nullable from version 0 on; default "null".
+	// Assignment is a Assignment present in every version; nullable in every version; default "null".
 	Assignment *ConsumerGroupHeartbeatResponseAssignment
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,7 +9,7 @@ type ControllerRegistrationRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ControllerId is a int32 present in every version.
+	// ControllerId is an int32 present in every version.
 	ControllerId int32
 
 	// IncarnationId is a uuid present in every version.
@@ -40,7 +40,7 @@ type ControllerRegistrationRequestListener struct {
 	// Port is a uint16 present in every version.
 	Port uint16
 
-	// SecurityProtocol is a int16 present in every version.
+	// SecurityProtocol is an int16 present in every version.
 	SecurityProtocol int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -53,10 +53,10 @@ type ControllerRegistrationRequestFeature struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -361,13 +361,13 @@ type ControllerRegistrationResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -19,13 +19,13 @@ type CreateAclsRequest struct {
 
 // CreateAclsRequestAclCreation is the struct at CreateAclsRequest.Creations.
 type CreateAclsRequestAclCreation struct {
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// ResourcePatternType is a int8 present in every version; default "3".
+	// ResourcePatternType is an int8 present in every version; default "3".
 	ResourcePatternType int8
 
 	// Principal is a string present in every version.
@@ -34,10 +34,10 @@ type CreateAclsRequestAclCreation struct {
 	// Host is a string present in every version.
 	Host string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -261,7 +261,7 @@ type CreateAclsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []AclCreationResult present in every version.
@@ -274,10 +274,10 @@ type CreateAclsResponse struct {
 
 // CreateAclsResponseAclCreationResult is the struct at CreateAclsResponse.Results.
 type CreateAclsResponseAclCreationResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,16 +9,16 @@ type CreateDelegationTokenRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// OwnerPrincipalType is a string present from version 3; nullable from version 3.
+	// OwnerPrincipalType is a string present in version 3; nullable in version 3.
 	OwnerPrincipalType *string
 
-	// OwnerPrincipalName is a string present from version 3; nullable from version 3.
+	// OwnerPrincipalName is a string present in version 3; nullable in version 3.
 	OwnerPrincipalName *string
 
 	// Renewers is a []CreatableRenewers present in every version.
 	Renewers []CreateDelegationTokenRequestCreatableRenewers
 
-	// MaxLifetimeMs is a int64 present in every version.
+	// MaxLifetimeMs is an int64 present in every version.
 	MaxLifetimeMs int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -294,7 +294,7 @@ type CreateDelegationTokenResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// PrincipalType is a string present in every version.
@@ -303,19 +303,19 @@ type CreateDelegationTokenResponse struct {
 	// PrincipalName is a string present in every version.
 	PrincipalName string
 
-	// TokenRequesterPrincipalType is a string present from version 3.
+	// TokenRequesterPrincipalType is a string present in version 3.
 	TokenRequesterPrincipalType string
 
-	// TokenRequesterPrincipalName is a string present from version 3.
+	// TokenRequesterPrincipalName is a string present in version 3.
 	TokenRequesterPrincipalName string
 
-	// IssueTimestampMs is a int64 present in every version.
+	// IssueTimestampMs is an int64 present in every version.
 	IssueTimestampMs int64
 
-	// ExpiryTimestampMs is a int64 present in every version.
+	// ExpiryTimestampMs is an int64 present in every version.
 	ExpiryTimestampMs int64
 
-	// MaxTimestampMs is a int64 present in every version.
+	// MaxTimestampMs is an int64 present in every version.
 	MaxTimestampMs int64
 
 	// TokenId is a string present in every version.
@@ -324,7 +324,7 @@ type CreateDelegationTokenResponse struct {
 	// Hmac is a bytes present in every version.
 	Hmac []byte
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

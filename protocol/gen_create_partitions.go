@@ -12,7 +12,7 @@ type CreatePartitionsRequest struct {
 	// Topics is a []CreatePartitionsTopic present in every version.
 	Topics []CreatePartitionsRequestCreatePartitionsTopic
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// ValidateOnly is a bool present in every version.
@@ -28,10 +28,10 @@ type CreatePartitionsRequestCreatePartitionsTopic struct {
 	// Name is a string present in every version; map key of its array; entity topicName.
 	Name string
 
-	// Count is a int32 present in every version.
+	// Count is an int32 present in every version.
 	Count int32
 
-	// Assignments is a []CreatePartitionsAssignment present in every version; nullable from version 0 on.
+	// Assignments is a []CreatePartitionsAssignment present in every version; nullable in every version.
 	Assignments []CreatePartitionsRequestCreatePartitionsAssignment
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -324,7 +324,7 @@ type CreatePartitionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []CreatePartitionsTopicResult present in every version.
@@ -340,10 +340,10 @@ type CreatePartitionsResponseCreatePartitionsTopicResult struct {
 	// Name is a string present in every version; entity topicName.
 	Name string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -12,7 +12,7 @@ type CreateTopicsRequest struct {
 	// Topics is a []CreatableTopic present in every version.
 	Topics []CreateTopicsRequestCreatableTopic
 
-	// TimeoutMs is a int32 present in every version; default "60000"; named timeoutMs in the spec.
+	// TimeoutMs is an int32 present in every version; default "60000"; named timeoutMs in the spec.
 	TimeoutMs int32
 
 	// ValidateOnly is a bool present in every version; default "false"; named validateOnly in the spec.
@@ -28,10 +28,10 @@ type CreateTopicsRequestCreatableTopic struct {
 	// Name is a string present in every version; map key of its array; entity topicName.
 	Name string
 
-	// NumPartitions is a int32 present in every version.
+	// NumPartitions is an int32 present in every version.
 	NumPartitions int32
 
-	// ReplicationFactor is a int16 present in every version.
+	// ReplicationFactor is an int16 present in every version.
 	ReplicationFactor int16
 
 	// Assignments is a []CreatableReplicaAssignment present in every version.
@@ -47,7 +47,7 @@ type CreateTopicsRequestCreatableTopic struct {
 
 // CreateTopicsRequestCreatableReplicaAssignment is the struct at CreateTopicsRequest.Topics.Assignments.
 type CreateTopicsRequestCreatableReplicaAssignment struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
 	// BrokerIds is a []int32 present in every version; entity brokerId.
@@ -63,7 +63,7 @@ type CreateTopicsRequestCreatableTopicConfig struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// Value is a string present in every version; nullable from version 2 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -439,7 +439,7 @@ type CreateTopicsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []CreatableTopicResult present in every version.
@@ -455,25 +455,25 @@ type CreateTopicsResponseCreatableTopicResult struct {
 	// Name is a string present in every version; map key of its array; entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 7; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 7; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 2 on; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in every version; nullable in every version; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// TopicConfigErrorCode is a int16 present from version 5 on; tagged field 0 from version 5 on; ignorable (dropped silently by older versions).
+	// TopicConfigErrorCode is an int16 present from version 5; tagged field 0 from version 5; ignorable (silently dropped by versions without it).
 	TopicConfigErrorCode int16
 
-	// NumPartitions is a int32 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// NumPartitions is an int32 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	NumPartitions int32
 
-	// ReplicationFactor is a int16 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// ReplicationFactor is an int16 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	ReplicationFactor int16
 
-	// Configs is a []CreatableTopicConfigs present from version 5 on; nullable from version 5 on; ignorable (dropped silently by older versions).
+	// Configs is a []CreatableTopicConfigs present from version 5; nullable from version 5; ignorable (silently dropped by versions without it).
 	Configs []CreateTopicsResponseCreatableTopicConfigs
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -483,19 +483,19 @@ type CreateTopicsResponseCreatableTopicResult struct {
 
 // CreateTopicsResponseCreatableTopicConfigs is the struct at CreateTopicsResponse.Topics.Configs.
 type CreateTopicsResponseCreatableTopicConfigs struct {
-	// Name is a string present from version 5 on.
+	// Name is a string present from version 5.
 	Name string
 
-	// Value is a string present from version 5 on; nullable from version 5 on.
+	// Value is a string present from version 5; nullable from version 5.
 	Value *string
 
-	// ReadOnly is a bool present from version 5 on.
+	// ReadOnly is a bool present from version 5.
 	ReadOnly bool
 
-	// ConfigSource is a int8 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// ConfigSource is an int8 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	ConfigSource int8
 
-	// IsSensitive is a bool present from version 5 on.
+	// IsSensitive is a bool present from version 5.
 	IsSensitive bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

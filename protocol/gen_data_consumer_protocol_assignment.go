@@ -12,7 +12,7 @@ type ConsumerProtocolAssignment struct {
 	// AssignedPartitions is a []TopicPartition present in every version.
 	AssignedPartitions []ConsumerProtocolAssignmentTopicPartition
 
-	// UserData is a bytes present in every version; nullable from version 0 on; default "null".
+	// UserData is a bytes present in every version; nullable in every version; default "null".
 	UserData []byte
 }
 

@@ -12,25 +12,25 @@ type ConsumerProtocolSubscription struct {
 	// Topics is a []string present in every version.
 	Topics []string
 
-	// UserData is a bytes present in every version; nullable from version 0 on; default "null".
+	// UserData is a bytes present in every version; nullable in every version; default "null".
 	UserData []byte
 
-	// OwnedPartitions is a []TopicPartition present from version 1 on; ignorable (dropped silently by older versions).
+	// OwnedPartitions is a []TopicPartition present from version 1; ignorable (silently dropped by versions without it).
 	OwnedPartitions []ConsumerProtocolSubscriptionTopicPartition
 
-	// GenerationId is a int32 present from version 2 on; default "-1"; ignorable (dropped silently by older versions).
+	// GenerationId is an int32 present from version 2; default "-1"; ignorable (silently dropped by versions without it).
 	GenerationId int32
 
-	// RackId is a string present from version 3; nullable from version 3; default "null"; ignorable (dropped silently by older versions).
+	// RackId is a string present in version 3; nullable in version 3; default "null"; ignorable (silently dropped by versions without it).
 	RackId *string
 }
 
 // ConsumerProtocolSubscriptionTopicPartition is the struct at ConsumerProtocolSubscription.OwnedPartitions.
 type ConsumerProtocolSubscriptionTopicPartition struct {
-	// Topic is a string present from version 1 on; map key of its array; entity topicName.
+	// Topic is a string present from version 1; map key of its array; entity topicName.
 	Topic string
 
-	// Partitions is a []int32 present from version 1 on.
+	// Partitions is a []int32 present from version 1.
 	Partitions []int32
 }
 

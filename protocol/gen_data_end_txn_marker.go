@@ -9,7 +9,7 @@ type EndTxnMarker struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// CoordinatorEpoch is a int32 present in every version.
+	// CoordinatorEpoch is an int32 present in every version.
 	CoordinatorEpoch int32
 }
 

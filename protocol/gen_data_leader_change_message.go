@@ -9,10 +9,10 @@ type LeaderChangeMessage struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
 	// Voters is a []Voter present in every version.
@@ -28,10 +28,10 @@ type LeaderChangeMessage struct {
 
 // LeaderChangeMessageVoter is the struct at LeaderChangeMessage.Voter.
 type LeaderChangeMessageVoter struct {
-	// VoterId is a int32 present in every version.
+	// VoterId is an int32 present in every version.
 	VoterId int32
 
-	// VoterDirectoryId is a uuid present from version 1.
+	// VoterDirectoryId is a uuid present in version 1.
 	VoterDirectoryId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,7 +9,7 @@ type SnapshotFooterRecord struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,10 +9,10 @@ type SnapshotHeaderRecord struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
-	// LastContainedLogTimestamp is a int64 present in every version.
+	// LastContainedLogTimestamp is an int64 present in every version.
 	LastContainedLogTimestamp int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,7 +9,7 @@ type VotersRecord struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
 	// Voters is a []Voter present in every version.
@@ -22,7 +22,7 @@ type VotersRecord struct {
 
 // VotersRecordVoter is the struct at VotersRecord.Voters.
 type VotersRecordVoter struct {
-	// VoterId is a int32 present in every version; entity brokerId.
+	// VoterId is an int32 present in every version; entity brokerId.
 	VoterId int32
 
 	// VoterDirectoryId is a uuid present in every version.
@@ -57,10 +57,10 @@ type VotersRecordEndpoint struct {
 
 // VotersRecordKRaftVersionFeature is the struct at VotersRecord.Voters.KRaftVersionFeature.
 type VotersRecordKRaftVersionFeature struct {
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -19,25 +19,25 @@ type DeleteAclsRequest struct {
 
 // DeleteAclsRequestDeleteAclsFilter is the struct at DeleteAclsRequest.Filters.
 type DeleteAclsRequestDeleteAclsFilter struct {
-	// ResourceTypeFilter is a int8 present in every version.
+	// ResourceTypeFilter is an int8 present in every version.
 	ResourceTypeFilter int8
 
-	// ResourceNameFilter is a string present in every version; nullable from version 1 on.
+	// ResourceNameFilter is a string present in every version; nullable in every version.
 	ResourceNameFilter *string
 
-	// PatternTypeFilter is a int8 present in every version; default "3".
+	// PatternTypeFilter is an int8 present in every version; default "3".
 	PatternTypeFilter int8
 
-	// PrincipalFilter is a string present in every version; nullable from version 1 on.
+	// PrincipalFilter is a string present in every version; nullable in every version.
 	PrincipalFilter *string
 
-	// HostFilter is a string present in every version; nullable from version 1 on.
+	// HostFilter is a string present in every version; nullable in every version.
 	HostFilter *string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -267,7 +267,7 @@ type DeleteAclsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// FilterResults is a []DeleteAclsFilterResult present in every version.
@@ -280,10 +280,10 @@ type DeleteAclsResponse struct {
 
 // DeleteAclsResponseDeleteAclsFilterResult is the struct at DeleteAclsResponse.FilterResults.
 type DeleteAclsResponseDeleteAclsFilterResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// MatchingAcls is a []DeleteAclsMatchingAcl present in every version.
@@ -296,19 +296,19 @@ type DeleteAclsResponseDeleteAclsFilterResult struct {
 
 // DeleteAclsResponseDeleteAclsMatchingAcl is the struct at DeleteAclsResponse.FilterResults.MatchingAcls.
 type DeleteAclsResponseDeleteAclsMatchingAcl struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// PatternType is a int8 present in every version; default "3".
+	// PatternType is an int8 present in every version; default "3".
 	PatternType int8
 
 	// Principal is a string present in every version.
@@ -317,10 +317,10 @@ type DeleteAclsResponseDeleteAclsMatchingAcl struct {
 	// Host is a string present in every version.
 	Host string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

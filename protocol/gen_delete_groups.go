@@ -142,7 +142,7 @@ type DeleteGroupsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []DeletableGroupResult present in every version.
@@ -158,7 +158,7 @@ type DeleteGroupsResponseDeletableGroupResult struct {
 	// GroupId is a string present in every version; map key of its array; entity groupId.
 	GroupId string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

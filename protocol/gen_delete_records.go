@@ -12,7 +12,7 @@ type DeleteRecordsRequest struct {
 	// Topics is a []DeleteRecordsTopic present in every version.
 	Topics []DeleteRecordsRequestDeleteRecordsTopic
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -35,10 +35,10 @@ type DeleteRecordsRequestDeleteRecordsTopic struct {
 
 // DeleteRecordsRequestDeleteRecordsPartition is the struct at DeleteRecordsRequest.Topics.Partitions.
 type DeleteRecordsRequestDeleteRecordsPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// Offset is a int64 present in every version.
+	// Offset is an int64 present in every version.
 	Offset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -295,7 +295,7 @@ type DeleteRecordsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Topics is a []DeleteRecordsTopicResult present in every version.
@@ -321,13 +321,13 @@ type DeleteRecordsResponseDeleteRecordsTopicResult struct {
 
 // DeleteRecordsResponseDeleteRecordsPartitionResult is the struct at DeleteRecordsResponse.Topics.Partitions.
 type DeleteRecordsResponseDeleteRecordsPartitionResult struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
-	// LowWatermark is a int64 present in every version.
+	// LowWatermark is an int64 present in every version.
 	LowWatermark int64
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -35,7 +35,7 @@ type DeleteShareGroupStateRequestDeleteStateData struct {
 
 // DeleteShareGroupStateRequestPartitionData is the struct at DeleteShareGroupStateRequest.Topics.Partitions.
 type DeleteShareGroupStateRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -311,13 +311,13 @@ type DeleteShareGroupStateResponseDeleteStateResult struct {
 
 // DeleteShareGroupStateResponsePartitionResult is the struct at DeleteShareGroupStateResponse.Results.Partitions.
 type DeleteShareGroupStateResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,13 +9,13 @@ type DeleteTopicsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Topics is a []DeleteTopicState present from version 6.
+	// Topics is a []DeleteTopicState present in version 6.
 	Topics []DeleteTopicsRequestDeleteTopicState
 
-	// TopicNames is a []string present from versions 1-5; ignorable (dropped silently by older versions); entity topicName.
+	// TopicNames is a []string present in versions 1-5; ignorable (silently dropped by versions without it); entity topicName.
 	TopicNames []string
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -25,10 +25,10 @@ type DeleteTopicsRequest struct {
 
 // DeleteTopicsRequestDeleteTopicState is the struct at DeleteTopicsRequest.Topics.
 type DeleteTopicsRequestDeleteTopicState struct {
-	// Name is a string present from version 6; nullable from version 6; default "null"; entity topicName.
+	// Name is a string present in version 6; nullable in version 6; default "null"; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present from version 6.
+	// TopicId is a uuid present in version 6.
 	TopicId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -295,7 +295,7 @@ type DeleteTopicsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Responses is a []DeletableTopicResult present in every version.
@@ -308,16 +308,16 @@ type DeleteTopicsResponse struct {
 
 // DeleteTopicsResponseDeletableTopicResult is the struct at DeleteTopicsResponse.Responses.
 type DeleteTopicsResponseDeletableTopicResult struct {
-	// Name is a string present in every version; nullable from version 6; map key of its array; entity topicName.
+	// Name is a string present in every version; nullable in version 6; map key of its array; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present from version 6; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 6; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 5 on; nullable from version 5 on; default "null"; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present from version 5; nullable from version 5; default "null"; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -25,10 +25,10 @@ type DescribeClientQuotasRequestComponentData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// MatchType is a int8 present in every version.
+	// MatchType is an int8 present in every version.
 	MatchType int8
 
-	// Match is a string present in every version; nullable from version 0 on.
+	// Match is a string present in every version; nullable in every version.
 	Match *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -231,16 +231,16 @@ type DescribeClientQuotasResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// Entries is a []EntryData present in every version; nullable from version 0 on.
+	// Entries is a []EntryData present in every version; nullable in every version.
 	Entries []DescribeClientQuotasResponseEntryData
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -266,7 +266,7 @@ type DescribeClientQuotasResponseEntityData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// EntityName is a string present in every version; nullable from version 0 on.
+	// EntityName is a string present in every version; nullable in every version.
 	EntityName *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -12,10 +12,10 @@ type DescribeClusterRequest struct {
 	// IncludeClusterAuthorizedOperations is a bool present in every version.
 	IncludeClusterAuthorizedOperations bool
 
-	// EndpointType is a int8 present from version 1 on; default "1".
+	// EndpointType is an int8 present from version 1; default "1".
 	EndpointType int8
 
-	// IncludeFencedBrokers is a bool present from version 2.
+	// IncludeFencedBrokers is a bool present in version 2.
 	IncludeFencedBrokers bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -157,28 +157,28 @@ type DescribeClusterResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// EndpointType is a int8 present from version 1 on; default "1".
+	// EndpointType is an int8 present from version 1; default "1".
 	EndpointType int8
 
 	// ClusterId is a string present in every version.
 	ClusterId string
 
-	// ControllerId is a int32 present in every version; default "-1"; entity brokerId.
+	// ControllerId is an int32 present in every version; default "-1"; entity brokerId.
 	ControllerId int32
 
 	// Brokers is a []DescribeClusterBroker present in every version.
 	Brokers []DescribeClusterResponseDescribeClusterBroker
 
-	// ClusterAuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// ClusterAuthorizedOperations is an int32 present in every version; default "-2147483648".
 	ClusterAuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -188,19 +188,19 @@ type DescribeClusterResponse struct {
 
 // DescribeClusterResponseDescribeClusterBroker is the struct at DescribeClusterResponse.Brokers.
 type DescribeClusterResponseDescribeClusterBroker struct {
-	// BrokerId is a int32 present in every version; map key of its array; entity brokerId.
+	// BrokerId is an int32 present in every version; map key of its array; entity brokerId.
 	BrokerId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present in every version; nullable from version 0 on; default "null".
+	// Rack is a string present in every version; nullable in every version; default "null".
 	Rack *string
 
-	// IsFenced is a bool present from version 2.
+	// IsFenced is a bool present in version 2.
 	IsFenced bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -15,7 +15,7 @@ type DescribeConfigsRequest struct {
 	// IncludeSynonyms is a bool present in every version; default "false".
 	IncludeSynonyms bool
 
-	// IncludeDocumentation is a bool present from version 3 on; default "false".
+	// IncludeDocumentation is a bool present from version 3; default "false".
 	IncludeDocumentation bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -25,13 +25,13 @@ type DescribeConfigsRequest struct {
 
 // DescribeConfigsRequestDescribeConfigsResource is the struct at DescribeConfigsRequest.Resources.
 type DescribeConfigsRequestDescribeConfigsResource struct {
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// ConfigurationKeys is a []string present in every version; nullable from version 1 on.
+	// ConfigurationKeys is a []string present in every version; nullable in every version.
 	ConfigurationKeys []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -267,7 +267,7 @@ type DescribeConfigsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []DescribeConfigsResult present in every version.
@@ -280,13 +280,13 @@ type DescribeConfigsResponse struct {
 
 // DescribeConfigsResponseDescribeConfigsResult is the struct at DescribeConfigsResponse.Results.
 type DescribeConfigsResponseDescribeConfigsResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
@@ -305,25 +305,25 @@ type DescribeConfigsResponseDescribeConfigsResourceResult struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Value is a string present in every version; nullable from version 1 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
 	// ReadOnly is a bool present in every version.
 	ReadOnly bool
 
-	// ConfigSource is a int8 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// ConfigSource is an int8 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	ConfigSource int8
 
 	// IsSensitive is a bool present in every version.
 	IsSensitive bool
 
-	// Synonyms is a []DescribeConfigsSynonym present in every version; ignorable (dropped silently by older versions).
+	// Synonyms is a []DescribeConfigsSynonym present in every version; ignorable (silently dropped by versions without it).
 	Synonyms []DescribeConfigsResponseDescribeConfigsSynonym
 
-	// ConfigType is a int8 present from version 3 on; default "0"; ignorable (dropped silently by older versions).
+	// ConfigType is an int8 present from version 3; default "0"; ignorable (silently dropped by versions without it).
 	ConfigType int8
 
-	// Documentation is a string present from version 3 on; nullable from version 3 on; ignorable (dropped silently by older versions).
+	// Documentation is a string present from version 3; nullable from version 3; ignorable (silently dropped by versions without it).
 	Documentation *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -336,10 +336,10 @@ type DescribeConfigsResponseDescribeConfigsSynonym struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Value is a string present in every version; nullable from version 1 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
-	// Source is a int8 present in every version.
+	// Source is an int8 present in every version.
 	Source int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

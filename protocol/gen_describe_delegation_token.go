@@ -9,7 +9,7 @@ type DescribeDelegationTokenRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Owners is a []DescribeDelegationTokenOwner present in every version; nullable from version 1 on.
+	// Owners is a []DescribeDelegationTokenOwner present in every version; nullable in every version.
 	Owners []DescribeDelegationTokenRequestDescribeDelegationTokenOwner
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -217,13 +217,13 @@ type DescribeDelegationTokenResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Tokens is a []DescribedDelegationToken present in every version.
 	Tokens []DescribeDelegationTokenResponseDescribedDelegationToken
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -239,19 +239,19 @@ type DescribeDelegationTokenResponseDescribedDelegationToken struct {
 	// PrincipalName is a string present in every version.
 	PrincipalName string
 
-	// TokenRequesterPrincipalType is a string present from version 3.
+	// TokenRequesterPrincipalType is a string present in version 3.
 	TokenRequesterPrincipalType string
 
-	// TokenRequesterPrincipalName is a string present from version 3.
+	// TokenRequesterPrincipalName is a string present in version 3.
 	TokenRequesterPrincipalName string
 
-	// IssueTimestamp is a int64 present in every version.
+	// IssueTimestamp is an int64 present in every version.
 	IssueTimestamp int64
 
-	// ExpiryTimestamp is a int64 present in every version.
+	// ExpiryTimestamp is an int64 present in every version.
 	ExpiryTimestamp int64
 
-	// MaxTimestamp is a int64 present in every version.
+	// MaxTimestamp is an int64 present in every version.
 	MaxTimestamp int64
 
 	// TokenId is a string present in every version.

@@ -12,7 +12,7 @@ type DescribeGroupsRequest struct {
 	// Groups is a []string present in every version; entity groupId.
 	Groups []string
 
-	// IncludeAuthorizedOperations is a bool present from version 3 on.
+	// IncludeAuthorizedOperations is a bool present from version 3.
 	IncludeAuthorizedOperations bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -160,7 +160,7 @@ type DescribeGroupsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -173,10 +173,10 @@ type DescribeGroupsResponse struct {
 
 // DescribeGroupsResponseDescribedGroup is the struct at DescribeGroupsResponse.Groups.
 type DescribeGroupsResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 6; nullable from version 6; default "null".
+	// ErrorMessage is a string present in version 6; nullable in version 6; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -194,7 +194,7 @@ type DescribeGroupsResponseDescribedGroup struct {
 	// Members is a []DescribedGroupMember present in every version.
 	Members []DescribeGroupsResponseDescribedGroupMember
 
-	// AuthorizedOperations is a int32 present from version 3 on; default "-2147483648".
+	// AuthorizedOperations is an int32 present from version 3; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -207,7 +207,7 @@ type DescribeGroupsResponseDescribedGroupMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 4 on; nullable from version 4 on; default "null"; ignorable (dropped silently by older versions).
+	// GroupInstanceId is a string present from version 4; nullable from version 4; default "null"; ignorable (silently dropped by versions without it).
 	GroupInstanceId *string
 
 	// ClientId is a string present in every version.

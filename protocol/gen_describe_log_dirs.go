@@ -9,7 +9,7 @@ type DescribeLogDirsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Topics is a []DescribableLogDirTopic present in every version; nullable from version 1 on.
+	// Topics is a []DescribableLogDirTopic present in every version; nullable in every version.
 	Topics []DescribeLogDirsRequestDescribableLogDirTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -226,10 +226,10 @@ type DescribeLogDirsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 3 on; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present from version 3; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
 	// Results is a []DescribeLogDirsResult present in every version.
@@ -242,7 +242,7 @@ type DescribeLogDirsResponse struct {
 
 // DescribeLogDirsResponseDescribeLogDirsResult is the struct at DescribeLogDirsResponse.Results.
 type DescribeLogDirsResponseDescribeLogDirsResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// LogDir is a string present in every version.
@@ -251,10 +251,10 @@ type DescribeLogDirsResponseDescribeLogDirsResult struct {
 	// Topics is a []DescribeLogDirsTopic present in every version.
 	Topics []DescribeLogDirsResponseDescribeLogDirsTopic
 
-	// TotalBytes is a int64 present from version 4; default "-1"; ignorable (dropped silently by older versions).
+	// TotalBytes is an int64 present in version 4; default "-1"; ignorable (silently dropped by versions without it).
 	TotalBytes int64
 
-	// UsableBytes is a int64 present from version 4; default "-1"; ignorable (dropped silently by older versions).
+	// UsableBytes is an int64 present in version 4; default "-1"; ignorable (silently dropped by versions without it).
 	UsableBytes int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -277,13 +277,13 @@ type DescribeLogDirsResponseDescribeLogDirsTopic struct {
 
 // DescribeLogDirsResponseDescribeLogDirsPartition is the struct at DescribeLogDirsResponse.Results.Topics.Partitions.
 type DescribeLogDirsResponseDescribeLogDirsPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// PartitionSize is a int64 present in every version.
+	// PartitionSize is an int64 present in every version.
 	PartitionSize int64
 
-	// OffsetLag is a int64 present in every version.
+	// OffsetLag is an int64 present in every version.
 	OffsetLag int64
 
 	// IsFutureKey is a bool present in every version.

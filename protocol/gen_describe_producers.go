@@ -222,7 +222,7 @@ type DescribeProducersResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Topics is a []TopicResponse present in every version.
@@ -248,13 +248,13 @@ type DescribeProducersResponseTopicResponse struct {
 
 // DescribeProducersResponsePartitionResponse is the struct at DescribeProducersResponse.Topics.Partitions.
 type DescribeProducersResponsePartitionResponse struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// ActiveProducers is a []ProducerState present in every version.
@@ -267,22 +267,22 @@ type DescribeProducersResponsePartitionResponse struct {
 
 // DescribeProducersResponseProducerState is the struct at DescribeProducersResponse.Topics.Partitions.ActiveProducers.
 type DescribeProducersResponseProducerState struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int32 present in every version.
+	// ProducerEpoch is an int32 present in every version.
 	ProducerEpoch int32
 
-	// LastSequence is a int32 present in every version; default "-1".
+	// LastSequence is an int32 present in every version; default "-1".
 	LastSequence int32
 
-	// LastTimestamp is a int64 present in every version; default "-1".
+	// LastTimestamp is an int64 present in every version; default "-1".
 	LastTimestamp int64
 
-	// CoordinatorEpoch is a int32 present in every version.
+	// CoordinatorEpoch is an int32 present in every version.
 	CoordinatorEpoch int32
 
-	// CurrentTxnStartOffset is a int64 present in every version; default "-1".
+	// CurrentTxnStartOffset is an int64 present in every version; default "-1".
 	CurrentTxnStartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -32,7 +32,7 @@ type DescribeQuorumRequestTopicData struct {
 
 // DescribeQuorumRequestPartitionData is the struct at DescribeQuorumRequest.Topics.Partitions.
 type DescribeQuorumRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -277,16 +277,16 @@ type DescribeQuorumResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 2; nullable from version 2; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in version 2; nullable in version 2; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// Topics is a []TopicData present in every version.
 	Topics []DescribeQuorumResponseTopicData
 
-	// Nodes is a []Node present from version 2.
+	// Nodes is a []Node present in version 2.
 	Nodes []DescribeQuorumResponseNode
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -296,19 +296,19 @@ type DescribeQuorumResponse struct {
 
 // DescribeQuorumResponseReplicaState is the struct at DescribeQuorumResponse.ReplicaState.
 type DescribeQuorumResponseReplicaState struct {
-	// ReplicaId is a int32 present in every version; entity brokerId.
+	// ReplicaId is an int32 present in every version; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaDirectoryId is a uuid present from version 2.
+	// ReplicaDirectoryId is a uuid present in version 2.
 	ReplicaDirectoryId UUID
 
-	// LogEndOffset is a int64 present in every version.
+	// LogEndOffset is an int64 present in every version.
 	LogEndOffset int64
 
-	// LastFetchTimestamp is a int64 present from version 1 on; default "-1"; ignorable (dropped silently by older versions).
+	// LastFetchTimestamp is an int64 present from version 1; default "-1"; ignorable (silently dropped by versions without it).
 	LastFetchTimestamp int64
 
-	// LastCaughtUpTimestamp is a int64 present from version 1 on; default "-1"; ignorable (dropped silently by older versions).
+	// LastCaughtUpTimestamp is an int64 present from version 1; default "-1"; ignorable (silently dropped by versions without it).
 	LastCaughtUpTimestamp int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -331,22 +331,22 @@ type DescribeQuorumResponseTopicData struct {
 
 // DescribeQuorumResponsePartitionData is the struct at DescribeQuorumResponse.Topics.Partitions.
 type DescribeQuorumResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 2; nullable from version 2; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in version 2; nullable in version 2; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// HighWatermark is a int64 present in every version.
+	// HighWatermark is an int64 present in every version.
 	HighWatermark int64
 
 	// CurrentVoters is a []ReplicaState present in every version.
@@ -362,10 +362,10 @@ type DescribeQuorumResponsePartitionData struct {
 
 // DescribeQuorumResponseNode is the struct at DescribeQuorumResponse.Nodes.
 type DescribeQuorumResponseNode struct {
-	// NodeId is a int32 present from version 2; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 2; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Listeners is a []Listener present from version 2.
+	// Listeners is a []Listener present in version 2.
 	Listeners []DescribeQuorumResponseListener
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -375,13 +375,13 @@ type DescribeQuorumResponseNode struct {
 
 // DescribeQuorumResponseListener is the struct at DescribeQuorumResponse.Nodes.Listeners.
 type DescribeQuorumResponseListener struct {
-	// Name is a string present from version 2; map key of its array.
+	// Name is a string present in version 2; map key of its array.
 	Name string
 
-	// Host is a string present from version 2.
+	// Host is a string present in version 2.
 	Host string
 
-	// Port is a uint16 present from version 2.
+	// Port is a uint16 present in version 2.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

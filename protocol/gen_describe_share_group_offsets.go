@@ -22,7 +22,7 @@ type DescribeShareGroupOffsetsRequestGroup struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// Topics is a []DescribeShareGroupOffsetsRequestTopic present in every version; nullable from version 0.
+	// Topics is a []DescribeShareGroupOffsetsRequestTopic present in every version; nullable in every version.
 	Topics []DescribeShareGroupOffsetsRequestTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -313,7 +313,7 @@ type DescribeShareGroupOffsetsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribeShareGroupOffsetsResponseGroup present in every version.
@@ -332,10 +332,10 @@ type DescribeShareGroupOffsetsResponseGroup struct {
 	// Topics is a []DescribeShareGroupOffsetsResponseTopic present in every version.
 	Topics []DescribeShareGroupOffsetsResponseTopic
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -361,19 +361,19 @@ type DescribeShareGroupOffsetsResponseTopic struct {
 
 // DescribeShareGroupOffsetsResponsePartition is the struct at DescribeShareGroupOffsetsResponse.Groups.Topics.Partitions.
 type DescribeShareGroupOffsetsResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

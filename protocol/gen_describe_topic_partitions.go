@@ -12,10 +12,10 @@ type DescribeTopicPartitionsRequest struct {
 	// Topics is a []TopicRequest present in every version.
 	Topics []DescribeTopicPartitionsRequestTopicRequest
 
-	// ResponsePartitionLimit is a int32 present in every version; default "2000".
+	// ResponsePartitionLimit is an int32 present in every version; default "2000".
 	ResponsePartitionLimit int32
 
-	// Cursor is a Cursor present in every version; nullable from version 0; default "null".
+	// Cursor is a Cursor present in every version; nullable in every version; default "null".
 	Cursor *DescribeTopicPartitionsRequestCursor
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,7 +38,7 @@ type DescribeTopicPartitionsRequestCursor struct {
 	// TopicName is a string present in every version; entity topicName.
 	TopicName string
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -306,13 +306,13 @@ type DescribeTopicPartitionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []DescribeTopicPartitionsResponseTopic present in every version.
 	Topics []DescribeTopicPartitionsResponseTopic
 
-	// NextCursor is a Cursor present in every version; nullable from version 0; default "null".
+	// NextCursor is a Cursor present in every version; nullable in every version; default "null".
 	NextCursor *DescribeTopicPartitionsResponseCursor
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -322,22 +322,22 @@ type DescribeTopicPartitionsResponse struct {
 
 // DescribeTopicPartitionsResponseTopic is the struct at DescribeTopicPartitionsResponse.Topics.
 type DescribeTopicPartitionsResponseTopic struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Name is a string present in every version; nullable from version 0; map key of its array; entity topicName.
+	// Name is a string present in every version; nullable in every version; map key of its array; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present in every version; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in every version; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// IsInternal is a bool present in every version; default "false"; ignorable (dropped silently by older versions).
+	// IsInternal is a bool present in every version; default "false"; ignorable (silently dropped by versions without it).
 	IsInternal bool
 
 	// Partitions is a []DescribeTopicPartitionsResponsePartition present in every version.
 	Partitions []DescribeTopicPartitionsResponsePartition
 
-	// TopicAuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// TopicAuthorizedOperations is an int32 present in every version; default "-2147483648".
 	TopicAuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -347,16 +347,16 @@ type DescribeTopicPartitionsResponseTopic struct {
 
 // DescribeTopicPartitionsResponsePartition is the struct at DescribeTopicPartitionsResponse.Topics.Partitions.
 type DescribeTopicPartitionsResponsePartition struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LeaderEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LeaderEpoch int32
 
 	// ReplicaNodes is a []int32 present in every version; entity brokerId.
@@ -365,13 +365,13 @@ type DescribeTopicPartitionsResponsePartition struct {
 	// IsrNodes is a []int32 present in every version; entity brokerId.
 	IsrNodes []int32
 
-	// EligibleLeaderReplicas is a []int32 present in every version; nullable from version 0; default "null"; entity brokerId.
+	// EligibleLeaderReplicas is a []int32 present in every version; nullable in every version; default "null"; entity brokerId.
 	EligibleLeaderReplicas []int32
 
-	// LastKnownElr is a []int32 present in every version; nullable from version 0; default "null"; entity brokerId.
+	// LastKnownElr is a []int32 present in every version; nullable in every version; default "null"; entity brokerId.
 	LastKnownElr []int32
 
-	// OfflineReplicas is a []int32 present in every version; ignorable (dropped silently by older versions); entity brokerId.
+	// OfflineReplicas is a []int32 present in every version; ignorable (silently dropped by versions without it); entity brokerId.
 	OfflineReplicas []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -384,7 +384,7 @@ type DescribeTopicPartitionsResponseCursor struct {
 	// TopicName is a string present in every version; entity topicName.
 	TopicName string
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

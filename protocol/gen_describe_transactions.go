@@ -142,7 +142,7 @@ type DescribeTransactionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// TransactionStates is a []TransactionState present in every version.
@@ -155,7 +155,7 @@ type DescribeTransactionsResponse struct {
 
 // DescribeTransactionsResponseTransactionState is the struct at DescribeTransactionsResponse.TransactionStates.
 type DescribeTransactionsResponseTransactionState struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// TransactionalId is a string present in every version; entity transactionalId.
@@ -164,16 +164,16 @@ type DescribeTransactionsResponseTransactionState struct {
 	// TransactionState is a string present in every version.
 	TransactionState string
 
-	// TransactionTimeoutMs is a int32 present in every version.
+	// TransactionTimeoutMs is an int32 present in every version.
 	TransactionTimeoutMs int32
 
-	// TransactionStartTimeMs is a int64 present in every version.
+	// TransactionStartTimeMs is an int64 present in every version.
 	TransactionStartTimeMs int64
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
 	// Topics is a []TopicData present in every version.

@@ -9,7 +9,7 @@ type DescribeUserScramCredentialsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Users is a []UserName present in every version; nullable from version 0.
+	// Users is a []UserName present in every version; nullable in every version.
 	Users []DescribeUserScramCredentialsRequestUserName
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -203,13 +203,13 @@ type DescribeUserScramCredentialsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Results is a []DescribeUserScramCredentialsResult present in every version.
@@ -225,10 +225,10 @@ type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult stru
 	// User is a string present in every version.
 	User string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// CredentialInfos is a []CredentialInfo present in every version.
@@ -241,10 +241,10 @@ type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult stru
 
 // DescribeUserScramCredentialsResponseCredentialInfo is the struct at DescribeUserScramCredentialsResponse.Results.CredentialInfos.
 type DescribeUserScramCredentialsResponseCredentialInfo struct {
-	// Mechanism is a int8 present in every version.
+	// Mechanism is an int8 present in every version.
 	Mechanism int8
 
-	// Iterations is a int32 present in every version.
+	// Iterations is an int32 present in every version.
 	Iterations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

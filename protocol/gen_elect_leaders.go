@@ -9,13 +9,13 @@ type ElectLeadersRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ElectionType is a int8 present from version 1 on.
+	// ElectionType is an int8 present from version 1.
 	ElectionType int8
 
-	// TopicPartitions is a []TopicPartitions present in every version; nullable from version 0 on.
+	// TopicPartitions is a []TopicPartitions present in every version; nullable in every version.
 	TopicPartitions []ElectLeadersRequestTopicPartitions
 
-	// TimeoutMs is a int32 present in every version; default "60000".
+	// TimeoutMs is an int32 present in every version; default "60000".
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -253,10 +253,10 @@ type ElectLeadersResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 1 on.
+	// ErrorCode is an int16 present from version 1.
 	ErrorCode int16
 
 	// ReplicaElectionResults is a []ReplicaElectionResult present in every version.
@@ -282,13 +282,13 @@ type ElectLeadersResponseReplicaElectionResult struct {
 
 // ElectLeadersResponsePartitionResult is the struct at ElectLeadersResponse.ReplicaElectionResults.PartitionResult.
 type ElectLeadersResponsePartitionResult struct {
-	// PartitionId is a int32 present in every version.
+	// PartitionId is an int32 present in every version.
 	PartitionId int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,13 +9,13 @@ type EndQuorumEpochRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; default "null".
 	ClusterId *string
 
 	// Topics is a []TopicData present in every version.
 	Topics []EndQuorumEpochRequestTopicData
 
-	// LeaderEndpoints is a []LeaderEndpoint present from version 1; ignorable (dropped silently by older versions).
+	// LeaderEndpoints is a []LeaderEndpoint present in version 1; ignorable (silently dropped by versions without it).
 	LeaderEndpoints []EndQuorumEpochRequestLeaderEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,19 +38,19 @@ type EndQuorumEpochRequestTopicData struct {
 
 // EndQuorumEpochRequestPartitionData is the struct at EndQuorumEpochRequest.Topics.Partitions.
 type EndQuorumEpochRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// PreferredSuccessors is a []int32 present from version 0; ignorable (dropped silently by older versions).
+	// PreferredSuccessors is a []int32 present in version 0; ignorable (silently dropped by versions without it).
 	PreferredSuccessors []int32
 
-	// PreferredCandidates is a []ReplicaInfo present from version 1; ignorable (dropped silently by older versions).
+	// PreferredCandidates is a []ReplicaInfo present in version 1; ignorable (silently dropped by versions without it).
 	PreferredCandidates []EndQuorumEpochRequestReplicaInfo
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -60,10 +60,10 @@ type EndQuorumEpochRequestPartitionData struct {
 
 // EndQuorumEpochRequestReplicaInfo is the struct at EndQuorumEpochRequest.Topics.Partitions.PreferredCandidates.
 type EndQuorumEpochRequestReplicaInfo struct {
-	// CandidateId is a int32 present from version 1; entity brokerId.
+	// CandidateId is an int32 present in version 1; entity brokerId.
 	CandidateId int32
 
-	// CandidateDirectoryId is a uuid present from version 1.
+	// CandidateDirectoryId is a uuid present in version 1.
 	CandidateDirectoryId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -73,13 +73,13 @@ type EndQuorumEpochRequestReplicaInfo struct {
 
 // EndQuorumEpochRequestLeaderEndpoint is the struct at EndQuorumEpochRequest.LeaderEndpoints.
 type EndQuorumEpochRequestLeaderEndpoint struct {
-	// Name is a string present from version 1; map key of its array.
+	// Name is a string present in version 1; map key of its array.
 	Name string
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -602,13 +602,13 @@ type EndQuorumEpochResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
 	Topics []EndQuorumEpochResponseTopicData
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
+	// NodeEndpoints is a []NodeEndpoint present in version 1; tagged field 0 in version 1.
 	NodeEndpoints []EndQuorumEpochResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -631,16 +631,16 @@ type EndQuorumEpochResponseTopicData struct {
 
 // EndQuorumEpochResponsePartitionData is the struct at EndQuorumEpochResponse.Topics.Partitions.
 type EndQuorumEpochResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -650,13 +650,13 @@ type EndQuorumEpochResponsePartitionData struct {
 
 // EndQuorumEpochResponseNodeEndpoint is the struct at EndQuorumEpochResponse.NodeEndpoints.
 type EndQuorumEpochResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

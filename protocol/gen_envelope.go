@@ -12,7 +12,7 @@ type EnvelopeRequest struct {
 	// RequestData is a bytes present in every version.
 	RequestData []byte
 
-	// RequestPrincipal is a bytes present in every version; nullable from version 0.
+	// RequestPrincipal is a bytes present in every version; nullable in every version.
 	RequestPrincipal []byte
 
 	// ClientHostAddress is a bytes present in every version.
@@ -145,10 +145,10 @@ type EnvelopeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ResponseData is a bytes present in every version; nullable from version 0; default "null".
+	// ResponseData is a bytes present in every version; nullable in every version; default "null".
 	ResponseData []byte
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

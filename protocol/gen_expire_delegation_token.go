@@ -12,7 +12,7 @@ type ExpireDelegationTokenRequest struct {
 	// Hmac is a bytes present in every version.
 	Hmac []byte
 
-	// ExpiryTimePeriodMs is a int64 present in every version.
+	// ExpiryTimePeriodMs is an int64 present in every version.
 	ExpiryTimePeriodMs int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -134,13 +134,13 @@ type ExpireDelegationTokenResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ExpiryTimestampMs is a int64 present in every version.
+	// ExpiryTimestampMs is an int64 present in every version.
 	ExpiryTimestampMs int64
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

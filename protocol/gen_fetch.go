@@ -9,40 +9,40 @@ type FetchRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present from version 12 on; nullable from version 12 on; tagged field 0 from version 12 on; default "null"; ignorable (dropped silently by older versions).
+	// ClusterId is a string present from version 12; nullable from version 12; tagged field 0 from version 12; default "null"; ignorable (silently dropped by versions without it).
 	ClusterId *string
 
-	// ReplicaId is a int32 present from versions 4-14; default "-1"; entity brokerId.
+	// ReplicaId is an int32 present in versions 4-14; default "-1"; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaState is a ReplicaState present from version 15 on; tagged field 1 from version 15 on.
+	// ReplicaState is a ReplicaState present from version 15; tagged field 1 from version 15.
 	ReplicaState FetchRequestReplicaState
 
-	// MaxWaitMs is a int32 present in every version.
+	// MaxWaitMs is an int32 present in every version.
 	MaxWaitMs int32
 
-	// MinBytes is a int32 present in every version.
+	// MinBytes is an int32 present in every version.
 	MinBytes int32
 
-	// MaxBytes is a int32 present in every version; default "0x7fffffff"; ignorable (dropped silently by older versions).
+	// MaxBytes is an int32 present in every version; default "0x7fffffff"; ignorable (silently dropped by versions without it).
 	MaxBytes int32
 
-	// IsolationLevel is a int8 present in every version; default "0"; ignorable (dropped silently by older versions).
+	// IsolationLevel is an int8 present in every version; default "0"; ignorable (silently dropped by versions without it).
 	IsolationLevel int8
 
-	// SessionId is a int32 present from version 7 on; default "0"; ignorable (dropped silently by older versions).
+	// SessionId is an int32 present from version 7; default "0"; ignorable (silently dropped by versions without it).
 	SessionId int32
 
-	// SessionEpoch is a int32 present from version 7 on; default "-1"; ignorable (dropped silently by older versions).
+	// SessionEpoch is an int32 present from version 7; default "-1"; ignorable (silently dropped by versions without it).
 	SessionEpoch int32
 
 	// Topics is a []FetchTopic present in every version.
 	Topics []FetchRequestFetchTopic
 
-	// ForgottenTopicsData is a []ForgottenTopic present from version 7 on.
+	// ForgottenTopicsData is a []ForgottenTopic present from version 7.
 	ForgottenTopicsData []FetchRequestForgottenTopic
 
-	// RackId is a string present from version 11 on; default ""; ignorable (dropped silently by older versions).
+	// RackId is a string present from version 11; default ""; ignorable (silently dropped by versions without it).
 	RackId string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -52,10 +52,10 @@ type FetchRequest struct {
 
 // FetchRequestReplicaState is the struct at FetchRequest.ReplicaState.
 type FetchRequestReplicaState struct {
-	// ReplicaId is a int32 present from version 15 on; default "-1"; entity brokerId.
+	// ReplicaId is an int32 present from version 15; default "-1"; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaEpoch is a int64 present from version 15 on; default "-1".
+	// ReplicaEpoch is an int64 present from version 15; default "-1".
 	ReplicaEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -65,10 +65,10 @@ type FetchRequestReplicaState struct {
 
 // FetchRequestFetchTopic is the struct at FetchRequest.Topics.
 type FetchRequestFetchTopic struct {
-	// Topic is a string present from versions 4-12; ignorable (dropped silently by older versions); entity topicName.
+	// Topic is a string present in versions 4-12; ignorable (silently dropped by versions without it); entity topicName.
 	Topic string
 
-	// TopicId is a uuid present from version 13 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 13; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []FetchPartition present in every version.
@@ -81,28 +81,28 @@ type FetchRequestFetchTopic struct {
 
 // FetchRequestFetchPartition is the struct at FetchRequest.Topics.Partitions.
 type FetchRequestFetchPartition struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// CurrentLeaderEpoch is a int32 present from version 9 on; default "-1"; ignorable (dropped silently by older versions).
+	// CurrentLeaderEpoch is an int32 present from version 9; default "-1"; ignorable (silently dropped by versions without it).
 	CurrentLeaderEpoch int32
 
-	// FetchOffset is a int64 present in every version.
+	// FetchOffset is an int64 present in every version.
 	FetchOffset int64
 
-	// LastFetchedEpoch is a int32 present from version 12 on; default "-1".
+	// LastFetchedEpoch is an int32 present from version 12; default "-1".
 	LastFetchedEpoch int32
 
-	// LogStartOffset is a int64 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// LogStartOffset is an int64 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	LogStartOffset int64
 
-	// PartitionMaxBytes is a int32 present in every version.
+	// PartitionMaxBytes is an int32 present in every version.
 	PartitionMaxBytes int32
 
-	// ReplicaDirectoryId is a uuid present from version 17 on; tagged field 0 from version 17 on; ignorable (dropped silently by older versions).
+	// ReplicaDirectoryId is a uuid present from version 17; tagged field 0 from version 17; ignorable (silently dropped by versions without it).
 	ReplicaDirectoryId UUID
 
-	// HighWatermark is a int64 present from version 18; tagged field 1 from version 18; default "9223372036854775807"; ignorable (dropped silently by older versions).
+	// HighWatermark is an int64 present in version 18; tagged field 1 in version 18; default "9223372036854775807"; ignorable (silently dropped by versions without it).
 	HighWatermark int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -112,13 +112,13 @@ type FetchRequestFetchPartition struct {
 
 // FetchRequestForgottenTopic is the struct at FetchRequest.ForgottenTopicsData.
 type FetchRequestForgottenTopic struct {
-	// Topic is a string present from versions 7-12; ignorable (dropped silently by older versions); entity topicName.
+	// Topic is a string present in versions 7-12; ignorable (silently dropped by versions without it); entity topicName.
 	Topic string
 
-	// TopicId is a uuid present from version 13 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 13; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// Partitions is a []int32 present from version 7 on.
+	// Partitions is a []int32 present from version 7.
 	Partitions []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -853,19 +853,19 @@ type FetchResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 7 on; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present from version 7; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
-	// SessionId is a int32 present from version 7 on; default "0".
+	// SessionId is an int32 present from version 7; default "0".
 	SessionId int32
 
 	// Responses is a []FetchableTopicResponse present in every version.
 	Responses []FetchResponseFetchableTopicResponse
 
-	// NodeEndpoints is a []NodeEndpoint present from version 16 on; tagged field 0 from version 16 on.
+	// NodeEndpoints is a []NodeEndpoint present from version 16; tagged field 0 from version 16.
 	NodeEndpoints []FetchResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -875,10 +875,10 @@ type FetchResponse struct {
 
 // FetchResponseFetchableTopicResponse is the struct at FetchResponse.Responses.
 type FetchResponseFetchableTopicResponse struct {
-	// Topic is a string present from versions 4-12; ignorable (dropped silently by older versions); entity topicName.
+	// Topic is a string present in versions 4-12; ignorable (silently dropped by versions without it); entity topicName.
 	Topic string
 
-	// TopicId is a uuid present from version 13 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 13; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []PartitionData present in every version.
@@ -891,37 +891,37 @@ type FetchResponseFetchableTopicResponse struct {
 
 // FetchResponsePartitionData is the struct at FetchResponse.Responses.Partitions.
 type FetchResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// HighWatermark is a int64 present in every version.
+	// HighWatermark is an int64 present in every version.
 	HighWatermark int64
 
-	// LastStableOffset is a int64 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LastStableOffset is an int64 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LastStableOffset int64
 
-	// LogStartOffset is a int64 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// LogStartOffset is an int64 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	LogStartOffset int64
 
-	// DivergingEpoch is a EpochEndOffset present from version 12 on; tagged field 0 from version 12 on.
+	// DivergingEpoch is a EpochEndOffset present from version 12; tagged field 0 from version 12.
 	DivergingEpoch FetchResponseEpochEndOffset
 
-	// CurrentLeader is a LeaderIdAndEpoch present from version 12 on; tagged field 1 from version 12 on.
+	// CurrentLeader is a LeaderIdAndEpoch present from version 12; tagged field 1 from version 12.
 	CurrentLeader FetchResponseLeaderIdAndEpoch
 
-	// SnapshotId is a SnapshotId present from version 12 on; tagged field 2 from version 12 on.
+	// SnapshotId is a SnapshotId present from version 12; tagged field 2 from version 12.
 	SnapshotId FetchResponseSnapshotId
 
-	// AbortedTransactions is a []AbortedTransaction present in every version; nullable from version 4 on; ignorable (dropped silently by older versions).
+	// AbortedTransactions is a []AbortedTransaction present in every version; nullable in every version; ignorable (silently dropped by versions without it).
 	AbortedTransactions []FetchResponseAbortedTransaction
 
-	// PreferredReadReplica is a int32 present from version 11 on; default "-1"; entity brokerId.
+	// PreferredReadReplica is an int32 present from version 11; default "-1"; entity brokerId.
 	PreferredReadReplica int32
 
-	// Records is a records present in every version; nullable from version 4 on.
+	// Records is a records present in every version; nullable in every version.
 	Records []byte
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -931,10 +931,10 @@ type FetchResponsePartitionData struct {
 
 // FetchResponseEpochEndOffset is the struct at FetchResponse.Responses.Partitions.DivergingEpoch.
 type FetchResponseEpochEndOffset struct {
-	// Epoch is a int32 present from version 12 on; default "-1".
+	// Epoch is an int32 present from version 12; default "-1".
 	Epoch int32
 
-	// EndOffset is a int64 present from version 12 on; default "-1".
+	// EndOffset is an int64 present from version 12; default "-1".
 	EndOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -944,10 +944,10 @@ type FetchResponseEpochEndOffset struct {
 
 // FetchResponseLeaderIdAndEpoch is the struct at FetchResponse.Responses.Partitions.CurrentLeader.
 type FetchResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present from version 12 on; default "-1"; entity brokerId.
+	// LeaderId is an int32 present from version 12; default "-1"; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present from version 12 on; default "-1".
+	// LeaderEpoch is an int32 present from version 12; default "-1".
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -957,10 +957,10 @@ type FetchResponseLeaderIdAndEpoch struct {
 
 // FetchResponseSnapshotId is the struct at FetchResponse.Responses.Partitions.SnapshotId.
 type FetchResponseSnapshotId struct {
-	// EndOffset is a int64 present in every version; default "-1".
+	// EndOffset is an int64 present in every version; default "-1".
 	EndOffset int64
 
-	// Epoch is a int32 present in every version; default "-1".
+	// Epoch is an int32 present in every version; default "-1".
 	Epoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -970,10 +970,10 @@ type FetchResponseSnapshotId struct {
 
 // FetchResponseAbortedTransaction is the struct at FetchResponse.Responses.Partitions.AbortedTransactions.
 type FetchResponseAbortedTransaction struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -983,16 +983,16 @@ type FetchResponseAbortedTransaction struct {
 
 // FetchResponseNodeEndpoint is the struct at FetchResponse.NodeEndpoints.
 type FetchResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 16 on; map key of its array; entity brokerId.
+	// NodeId is an int32 present from version 16; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 16 on.
+	// Host is a string present from version 16.
 	Host string
 
-	// Port is a int32 present from version 16 on.
+	// Port is an int32 present from version 16.
 	Port int32
 
-	// Rack is a string present from version 16 on; nullable from version 16 on; default "null".
+	// Rack is a string present from version 16; nullable from version 16; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

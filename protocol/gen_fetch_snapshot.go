@@ -9,13 +9,13 @@ type FetchSnapshotRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; tagged field 0 from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; tagged field 0 in every version; default "null".
 	ClusterId *string
 
-	// ReplicaId is a int32 present in every version; default "-1"; entity brokerId.
+	// ReplicaId is an int32 present in every version; default "-1"; entity brokerId.
 	ReplicaId int32
 
-	// MaxBytes is a int32 present in every version; default "0x7fffffff".
+	// MaxBytes is an int32 present in every version; default "0x7fffffff".
 	MaxBytes int32
 
 	// Topics is a []TopicSnapshot present in every version.
@@ -41,19 +41,19 @@ type FetchSnapshotRequestTopicSnapshot struct {
 
 // FetchSnapshotRequestPartitionSnapshot is the struct at FetchSnapshotRequest.Topics.Partitions.
 type FetchSnapshotRequestPartitionSnapshot struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// CurrentLeaderEpoch is a int32 present in every version.
+	// CurrentLeaderEpoch is an int32 present in every version.
 	CurrentLeaderEpoch int32
 
 	// SnapshotId is a SnapshotId present in every version.
 	SnapshotId FetchSnapshotRequestSnapshotId
 
-	// Position is a int64 present in every version.
+	// Position is an int64 present in every version.
 	Position int64
 
-	// ReplicaDirectoryId is a uuid present from version 1; tagged field 0 from version 1; ignorable (dropped silently by older versions).
+	// ReplicaDirectoryId is a uuid present in version 1; tagged field 0 in version 1; ignorable (silently dropped by versions without it).
 	ReplicaDirectoryId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -63,10 +63,10 @@ type FetchSnapshotRequestPartitionSnapshot struct {
 
 // FetchSnapshotRequestSnapshotId is the struct at FetchSnapshotRequest.Topics.Partitions.SnapshotId.
 type FetchSnapshotRequestSnapshotId struct {
-	// EndOffset is a int64 present in every version.
+	// EndOffset is an int64 present in every version.
 	EndOffset int64
 
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -461,16 +461,16 @@ type FetchSnapshotResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicSnapshot present in every version.
 	Topics []FetchSnapshotResponseTopicSnapshot
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
+	// NodeEndpoints is a []NodeEndpoint present in version 1; tagged field 0 in version 1.
 	NodeEndpoints []FetchSnapshotResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -493,22 +493,22 @@ type FetchSnapshotResponseTopicSnapshot struct {
 
 // FetchSnapshotResponsePartitionSnapshot is the struct at FetchSnapshotResponse.Topics.Partitions.
 type FetchSnapshotResponsePartitionSnapshot struct {
-	// Index is a int32 present in every version.
+	// Index is an int32 present in every version.
 	Index int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// SnapshotId is a SnapshotId present in every version.
 	SnapshotId FetchSnapshotResponseSnapshotId
 
-	// CurrentLeader is a LeaderIdAndEpoch present in every version; tagged field 0 from version 0 on.
+	// CurrentLeader is a LeaderIdAndEpoch present in every version; tagged field 0 in every version.
 	CurrentLeader FetchSnapshotResponseLeaderIdAndEpoch
 
-	// Size is a int64 present in every version.
+	// Size is an int64 present in every version.
 	Size int64
 
-	// Position is a int64 present in every version.
+	// Position is an int64 present in every version.
 	Position int64
 
 	// UnalignedRecords is a records present in every version.
@@ -521,10 +521,10 @@ type FetchSnapshotResponsePartitionSnapshot struct {
 
 // FetchSnapshotResponseSnapshotId is the struct at FetchSnapshotResponse.Topics.Partitions.SnapshotId.
 type FetchSnapshotResponseSnapshotId struct {
-	// EndOffset is a int64 present in every version.
+	// EndOffset is an int64 present in every version.
 	EndOffset int64
 
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -534,10 +534,10 @@ type FetchSnapshotResponseSnapshotId struct {
 
 // FetchSnapshotResponseLeaderIdAndEpoch is the struct at FetchSnapshotResponse.Topics.Partitions.CurrentLeader.
 type FetchSnapshotResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -547,13 +547,13 @@ type FetchSnapshotResponseLeaderIdAndEpoch struct {
 
 // FetchSnapshotResponseNodeEndpoint is the struct at FetchSnapshotResponse.NodeEndpoints.
 type FetchSnapshotResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,13 +9,13 @@ type FindCoordinatorRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// CoordinatorKey is a string present from versions 0-3; named Key in the spec.
+	// CoordinatorKey is a string present in versions 0-3; named Key in the spec.
 	CoordinatorKey string
 
-	// KeyType is a int8 present from version 1 on; default "0".
+	// KeyType is an int8 present from version 1; default "0".
 	KeyType int8
 
-	// CoordinatorKeys is a []string present from version 4 on.
+	// CoordinatorKeys is a []string present from version 4.
 	CoordinatorKeys []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -194,25 +194,25 @@ type FindCoordinatorResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from versions 0-3.
+	// ErrorCode is an int16 present in versions 0-3.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from versions 1-3; nullable from versions 1-3; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in versions 1-3; nullable in versions 1-3; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// NodeId is a int32 present from versions 0-3; entity brokerId.
+	// NodeId is an int32 present in versions 0-3; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from versions 0-3.
+	// Host is a string present in versions 0-3.
 	Host string
 
-	// Port is a int32 present from versions 0-3.
+	// Port is an int32 present in versions 0-3.
 	Port int32
 
-	// Coordinators is a []Coordinator present from version 4 on.
+	// Coordinators is a []Coordinator present from version 4.
 	Coordinators []FindCoordinatorResponseCoordinator
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -222,22 +222,22 @@ type FindCoordinatorResponse struct {
 
 // FindCoordinatorResponseCoordinator is the struct at FindCoordinatorResponse.Coordinators.
 type FindCoordinatorResponseCoordinator struct {
-	// Key is a string present from version 4 on.
+	// Key is a string present from version 4.
 	Key string
 
-	// NodeId is a int32 present from version 4 on; entity brokerId.
+	// NodeId is an int32 present from version 4; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 4 on.
+	// Host is a string present from version 4.
 	Host string
 
-	// Port is a int32 present from version 4 on.
+	// Port is an int32 present from version 4.
 	Port int32
 
-	// ErrorCode is a int16 present from version 4 on.
+	// ErrorCode is an int16 present from version 4.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 4 on; nullable from version 4 on; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present from version 4; nullable from version 4; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -123,25 +123,25 @@ type GetTelemetrySubscriptionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// ClientInstanceId is a uuid present in every version.
 	ClientInstanceId UUID
 
-	// SubscriptionId is a int32 present in every version.
+	// SubscriptionId is an int32 present in every version.
 	SubscriptionId int32
 
 	// AcceptedCompressionTypes is a []int8 present in every version.
 	AcceptedCompressionTypes []int8
 
-	// PushIntervalMs is a int32 present in every version.
+	// PushIntervalMs is an int32 present in every version.
 	PushIntervalMs int32
 
-	// TelemetryMaxBytes is a int32 present in every version.
+	// TelemetryMaxBytes is an int32 present in every version.
 	TelemetryMaxBytes int32
 
 	// DeltaTemporality is a bool present in every version.

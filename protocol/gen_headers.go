@@ -9,16 +9,16 @@ type RequestHeader struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// RequestApiKey is a int16 present in every version.
+	// RequestApiKey is an int16 present in every version.
 	RequestApiKey int16
 
-	// RequestApiVersion is a int16 present in every version.
+	// RequestApiVersion is an int16 present in every version.
 	RequestApiVersion int16
 
-	// CorrelationId is a int32 present in every version.
+	// CorrelationId is an int32 present in every version.
 	CorrelationId int32
 
-	// ClientId is a string present in every version; nullable from version 1 on; never in compact form.
+	// ClientId is a string present in every version; nullable in every version; never in compact form.
 	ClientId *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -145,7 +145,7 @@ type ResponseHeader struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// CorrelationId is a int32 present in every version.
+	// CorrelationId is an int32 present in every version.
 	CorrelationId int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

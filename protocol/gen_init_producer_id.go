@@ -10,22 +10,22 @@ type InitProducerIdRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TransactionalId is a string present in every version; nullable from version 0 on; entity transactionalId.
+	// TransactionalId is a string present in every version; nullable in every version; entity transactionalId.
 	TransactionalId *string
 
-	// TransactionTimeoutMs is a int32 present in every version.
+	// TransactionTimeoutMs is an int32 present in every version.
 	TransactionTimeoutMs int32
 
-	// ProducerId is a int64 present from version 3 on; default "-1"; entity producerId.
+	// ProducerId is an int64 present from version 3; default "-1"; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present from version 3 on; default "-1".
+	// ProducerEpoch is an int16 present from version 3; default "-1".
 	ProducerEpoch int16
 
-	// Enable2Pc is a bool present from version 6; default "false".
+	// Enable2Pc is a bool present in version 6; default "false".
 	Enable2Pc bool
 
-	// KeepPreparedTxn is a bool present from version 6; default "false".
+	// KeepPreparedTxn is a bool present in version 6; default "false".
 	KeepPreparedTxn bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -210,22 +210,22 @@ type InitProducerIdResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ProducerId is a int64 present in every version; default "-1"; entity producerId.
+	// ProducerId is an int64 present in every version; default "-1"; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
-	// OngoingTxnProducerId is a int64 present from version 6; default "-1"; entity producerId.
+	// OngoingTxnProducerId is an int64 present in version 6; default "-1"; entity producerId.
 	OngoingTxnProducerId int64
 
-	// OngoingTxnProducerEpoch is a int16 present from version 6; default "-1".
+	// OngoingTxnProducerEpoch is an int16 present in version 6; default "-1".
 	OngoingTxnProducerEpoch int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -35,13 +35,13 @@ type InitializeShareGroupStateRequestInitializeStateData struct {
 
 // InitializeShareGroupStateRequestPartitionData is the struct at InitializeShareGroupStateRequest.Topics.Partitions.
 type InitializeShareGroupStateRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// StateEpoch is a int32 present in every version.
+	// StateEpoch is an int32 present in every version.
 	StateEpoch int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -329,13 +329,13 @@ type InitializeShareGroupStateResponseInitializeStateResult struct {
 
 // InitializeShareGroupStateResponsePartitionResult is the struct at InitializeShareGroupStateResponse.Results.Partitions.
 type InitializeShareGroupStateResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -12,16 +12,16 @@ type JoinGroupRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// SessionTimeoutMs is a int32 present in every version.
+	// SessionTimeoutMs is an int32 present in every version.
 	SessionTimeoutMs int32
 
-	// RebalanceTimeoutMs is a int32 present from version 1 on; default "-1"; ignorable (dropped silently by older versions).
+	// RebalanceTimeoutMs is an int32 present from version 1; default "-1"; ignorable (silently dropped by versions without it).
 	RebalanceTimeoutMs int32
 
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 5 on; nullable from version 5 on; default "null".
+	// GroupInstanceId is a string present from version 5; nullable from version 5; default "null".
 	GroupInstanceId *string
 
 	// ProtocolType is a string present in every version.
@@ -30,7 +30,7 @@ type JoinGroupRequest struct {
 	// Protocols is a []JoinGroupRequestProtocol present in every version.
 	Protocols []JoinGroupRequestProtocol
 
-	// Reason is a string present from version 8 on; nullable from version 8 on; default "null"; ignorable (dropped silently by older versions).
+	// Reason is a string present from version 8; nullable from version 8; default "null"; ignorable (silently dropped by versions without it).
 	Reason *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -343,25 +343,25 @@ type JoinGroupResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 2 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 2; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// GenerationId is a int32 present in every version; default "-1".
+	// GenerationId is an int32 present in every version; default "-1".
 	GenerationId int32
 
-	// ProtocolType is a string present from version 7 on; nullable from version 7 on; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolType is a string present from version 7; nullable from version 7; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolType *string
 
-	// ProtocolName is a string present in every version; nullable from version 7 on.
+	// ProtocolName is a string present in every version; nullable from version 7.
 	ProtocolName *string
 
 	// Leader is a string present in every version.
 	Leader string
 
-	// SkipAssignment is a bool present from version 9; default "false".
+	// SkipAssignment is a bool present in version 9; default "false".
 	SkipAssignment bool
 
 	// MemberId is a string present in every version.
@@ -380,7 +380,7 @@ type JoinGroupResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 5 on; nullable from version 5 on; default "null"; ignorable (dropped silently by older versions).
+	// GroupInstanceId is a string present from version 5; nullable from version 5; default "null"; ignorable (silently dropped by versions without it).
 	GroupInstanceId *string
 
 	// Metadata is a bytes present in every version.

@@ -12,10 +12,10 @@ type LeaveGroupRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// MemberId is a string present from versions 0-2.
+	// MemberId is a string present in versions 0-2.
 	MemberId string
 
-	// Members is a []MemberIdentity present from version 3 on.
+	// Members is a []MemberIdentity present from version 3.
 	Members []LeaveGroupRequestMemberIdentity
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -25,13 +25,13 @@ type LeaveGroupRequest struct {
 
 // LeaveGroupRequestMemberIdentity is the struct at LeaveGroupRequest.Members.
 type LeaveGroupRequestMemberIdentity struct {
-	// MemberId is a string present from version 3 on.
+	// MemberId is a string present from version 3.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on; default "null".
+	// GroupInstanceId is a string present from version 3; nullable from version 3; default "null".
 	GroupInstanceId *string
 
-	// Reason is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// Reason is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	Reason *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -323,13 +323,13 @@ type LeaveGroupResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Members is a []MemberResponse present from version 3 on.
+	// Members is a []MemberResponse present from version 3.
 	Members []LeaveGroupResponseMemberResponse
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -339,13 +339,13 @@ type LeaveGroupResponse struct {
 
 // LeaveGroupResponseMemberResponse is the struct at LeaveGroupResponse.Members.
 type LeaveGroupResponseMemberResponse struct {
-	// MemberId is a string present from version 3 on.
+	// MemberId is a string present from version 3.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on.
+	// GroupInstanceId is a string present from version 3; nullable from version 3.
 	GroupInstanceId *string
 
-	// ErrorCode is a int16 present from version 3 on.
+	// ErrorCode is an int16 present from version 3.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,7 +9,7 @@ type ListConfigResourcesRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ResourceTypes is a []int8 present from version 1.
+	// ResourceTypes is a []int8 present in version 1.
 	ResourceTypes []int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -148,10 +148,10 @@ type ListConfigResourcesResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// ConfigResources is a []ConfigResource present in every version.
@@ -167,7 +167,7 @@ type ListConfigResourcesResponseConfigResource struct {
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// ResourceType is a int8 present from version 1; default "16"; ignorable (dropped silently by older versions).
+	// ResourceType is an int8 present in version 1; default "16"; ignorable (silently dropped by versions without it).
 	ResourceType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,10 +9,10 @@ type ListGroupsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// StatesFilter is a []string present from version 4 on.
+	// StatesFilter is a []string present from version 4.
 	StatesFilter []string
 
-	// TypesFilter is a []string present from version 5.
+	// TypesFilter is a []string present in version 5.
 	TypesFilter []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -194,10 +194,10 @@ type ListGroupsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Groups is a []ListedGroup present in every version.
@@ -216,10 +216,10 @@ type ListGroupsResponseListedGroup struct {
 	// ProtocolType is a string present in every version.
 	ProtocolType string
 
-	// GroupState is a string present from version 4 on; ignorable (dropped silently by older versions).
+	// GroupState is a string present from version 4; ignorable (silently dropped by versions without it).
 	GroupState string
 
-	// GroupType is a string present from version 5; ignorable (dropped silently by older versions).
+	// GroupType is a string present in version 5; ignorable (silently dropped by versions without it).
 	GroupType string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

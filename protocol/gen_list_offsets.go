@@ -9,16 +9,16 @@ type ListOffsetsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ReplicaId is a int32 present in every version; entity brokerId.
+	// ReplicaId is an int32 present in every version; entity brokerId.
 	ReplicaId int32
 
-	// IsolationLevel is a int8 present from version 2 on.
+	// IsolationLevel is an int8 present from version 2.
 	IsolationLevel int8
 
 	// Topics is a []ListOffsetsTopic present in every version.
 	Topics []ListOffsetsRequestListOffsetsTopic
 
-	// TimeoutMs is a int32 present from version 10; ignorable (dropped silently by older versions).
+	// TimeoutMs is an int32 present in version 10; ignorable (silently dropped by versions without it).
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -41,13 +41,13 @@ type ListOffsetsRequestListOffsetsTopic struct {
 
 // ListOffsetsRequestListOffsetsPartition is the struct at ListOffsetsRequest.Topics.Partitions.
 type ListOffsetsRequestListOffsetsPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// CurrentLeaderEpoch is a int32 present from version 4 on; default "-1"; ignorable (dropped silently by older versions).
+	// CurrentLeaderEpoch is an int32 present from version 4; default "-1"; ignorable (silently dropped by versions without it).
 	CurrentLeaderEpoch int32
 
-	// Timestamp is a int64 present in every version.
+	// Timestamp is an int64 present in every version.
 	Timestamp int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -343,7 +343,7 @@ type ListOffsetsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 2 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 2; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []ListOffsetsTopicResponse present in every version.
@@ -369,19 +369,19 @@ type ListOffsetsResponseListOffsetsTopicResponse struct {
 
 // ListOffsetsResponseListOffsetsPartitionResponse is the struct at ListOffsetsResponse.Topics.Partitions.
 type ListOffsetsResponseListOffsetsPartitionResponse struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Timestamp is a int64 present in every version; default "-1".
+	// Timestamp is an int64 present in every version; default "-1".
 	Timestamp int64
 
-	// Offset is a int64 present in every version; default "-1".
+	// Offset is an int64 present in every version; default "-1".
 	Offset int64
 
-	// LeaderEpoch is a int32 present from version 4 on; default "-1".
+	// LeaderEpoch is an int32 present from version 4; default "-1".
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

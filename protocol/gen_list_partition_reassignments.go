@@ -9,10 +9,10 @@ type ListPartitionReassignmentsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TimeoutMs is a int32 present in every version; default "60000".
+	// TimeoutMs is an int32 present in every version; default "60000".
 	TimeoutMs int32
 
-	// Topics is a []ListPartitionReassignmentsTopics present in every version; nullable from version 0; default "null".
+	// Topics is a []ListPartitionReassignmentsTopics present in every version; nullable in every version; default "null".
 	Topics []ListPartitionReassignmentsRequestListPartitionReassignmentsTopics
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -237,13 +237,13 @@ type ListPartitionReassignmentsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Topics is a []OngoingTopicReassignment present in every version.
@@ -269,7 +269,7 @@ type ListPartitionReassignmentsResponseOngoingTopicReassignment struct {
 
 // ListPartitionReassignmentsResponseOngoingPartitionReassignment is the struct at ListPartitionReassignmentsResponse.Topics.Partitions.
 type ListPartitionReassignmentsResponseOngoingPartitionReassignment struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// Replicas is a []int32 present in every version; entity brokerId.

@@ -15,10 +15,10 @@ type ListTransactionsRequest struct {
 	// ProducerIdFilters is a []int64 present in every version; entity producerId.
 	ProducerIdFilters []int64
 
-	// DurationFilter is a int64 present from version 1 on; default "-1".
+	// DurationFilter is an int64 present from version 1; default "-1".
 	DurationFilter int64
 
-	// TransactionalIdPattern is a string present from version 2; nullable from version 2; default "null".
+	// TransactionalIdPattern is a string present in version 2; nullable in version 2; default "null".
 	TransactionalIdPattern *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -221,10 +221,10 @@ type ListTransactionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownStateFilters is a []string present in every version.
@@ -243,7 +243,7 @@ type ListTransactionsResponseTransactionState struct {
 	// TransactionalId is a string present in every version; entity transactionalId.
 	TransactionalId string
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
 	// TransactionState is a string present in every version.

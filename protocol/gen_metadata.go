@@ -9,16 +9,16 @@ type MetadataRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Topics is a []MetadataRequestTopic present in every version; nullable from version 1 on.
+	// Topics is a []MetadataRequestTopic present in every version; nullable from version 1.
 	Topics []MetadataRequestTopic
 
-	// AllowAutoTopicCreation is a bool present from version 4 on; default "true".
+	// AllowAutoTopicCreation is a bool present from version 4; default "true".
 	AllowAutoTopicCreation bool
 
-	// IncludeClusterAuthorizedOperations is a bool present from versions 8-10.
+	// IncludeClusterAuthorizedOperations is a bool present in versions 8-10.
 	IncludeClusterAuthorizedOperations bool
 
-	// IncludeTopicAuthorizedOperations is a bool present from version 8 on.
+	// IncludeTopicAuthorizedOperations is a bool present from version 8.
 	IncludeTopicAuthorizedOperations bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -28,10 +28,10 @@ type MetadataRequest struct {
 
 // MetadataRequestTopic is the struct at MetadataRequest.Topics.
 type MetadataRequestTopic struct {
-	// TopicId is a uuid present from version 10 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// Name is a string present in every version; nullable from version 10 on; entity topicName.
+	// Name is a string present in every version; nullable from version 10; entity topicName.
 	Name *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -281,25 +281,25 @@ type MetadataResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 3 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 3; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Brokers is a []MetadataResponseBroker present in every version.
 	Brokers []MetadataResponseBroker
 
-	// ClusterId is a string present from version 2 on; nullable from version 2 on; default "null"; ignorable (dropped silently by older versions).
+	// ClusterId is a string present from version 2; nullable from version 2; default "null"; ignorable (silently dropped by versions without it).
 	ClusterId *string
 
-	// ControllerId is a int32 present from version 1 on; default "-1"; ignorable (dropped silently by older versions); entity brokerId.
+	// ControllerId is an int32 present from version 1; default "-1"; ignorable (silently dropped by versions without it); entity brokerId.
 	ControllerId int32
 
 	// Topics is a []MetadataResponseTopic present in every version.
 	Topics []MetadataResponseTopic
 
-	// ClusterAuthorizedOperations is a int32 present from versions 8-10; default "-2147483648".
+	// ClusterAuthorizedOperations is an int32 present in versions 8-10; default "-2147483648".
 	ClusterAuthorizedOperations int32
 
-	// ErrorCode is a int16 present from version 13; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present in version 13; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -309,16 +309,16 @@ type MetadataResponse struct {
 
 // MetadataResponseBroker is the struct at MetadataResponse.Brokers.
 type MetadataResponseBroker struct {
-	// NodeId is a int32 present in every version; map key of its array; entity brokerId.
+	// NodeId is an int32 present in every version; map key of its array; entity brokerId.
 	NodeId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present from version 1 on; nullable from version 1 on; default "null"; ignorable (dropped silently by older versions).
+	// Rack is a string present from version 1; nullable from version 1; default "null"; ignorable (silently dropped by versions without it).
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -328,22 +328,22 @@ type MetadataResponseBroker struct {
 
 // MetadataResponseTopic is the struct at MetadataResponse.Topics.
 type MetadataResponseTopic struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Name is a string present in every version; nullable from version 12 on; map key of its array; entity topicName.
+	// Name is a string present in every version; nullable from version 12; map key of its array; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present from version 10 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// IsInternal is a bool present from version 1 on; default "false"; ignorable (dropped silently by older versions).
+	// IsInternal is a bool present from version 1; default "false"; ignorable (silently dropped by versions without it).
 	IsInternal bool
 
 	// Partitions is a []MetadataResponsePartition present in every version.
 	Partitions []MetadataResponsePartition
 
-	// TopicAuthorizedOperations is a int32 present from version 8 on; default "-2147483648".
+	// TopicAuthorizedOperations is an int32 present from version 8; default "-2147483648".
 	TopicAuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -353,16 +353,16 @@ type MetadataResponseTopic struct {
 
 // MetadataResponsePartition is the struct at MetadataResponse.Topics.Partitions.
 type MetadataResponsePartition struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present from version 7 on; default "-1"; ignorable (dropped silently by older versions).
+	// LeaderEpoch is an int32 present from version 7; default "-1"; ignorable (silently dropped by versions without it).
 	LeaderEpoch int32
 
 	// ReplicaNodes is a []int32 present in every version; entity brokerId.
@@ -371,7 +371,7 @@ type MetadataResponsePartition struct {
 	// IsrNodes is a []int32 present in every version; entity brokerId.
 	IsrNodes []int32
 
-	// OfflineReplicas is a []int32 present from version 5 on; ignorable (dropped silently by older versions); entity brokerId.
+	// OfflineReplicas is a []int32 present from version 5; ignorable (silently dropped by versions without it); entity brokerId.
 	OfflineReplicas []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

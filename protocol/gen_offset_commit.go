@@ -13,16 +13,16 @@ type OffsetCommitRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// GenerationIdOrMemberEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// GenerationIdOrMemberEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	GenerationIdOrMemberEpoch int32
 
-	// MemberId is a string present in every version; ignorable (dropped silently by older versions).
+	// MemberId is a string present in every version; ignorable (silently dropped by versions without it).
 	MemberId string
 
-	// GroupInstanceId is a string present from version 7 on; nullable from version 7 on; default "null".
+	// GroupInstanceId is a string present from version 7; nullable from version 7; default "null".
 	GroupInstanceId *string
 
-	// RetentionTimeMs is a int64 present from versions 2-4; default "-1"; ignorable (dropped silently by older versions).
+	// RetentionTimeMs is an int64 present in versions 2-4; default "-1"; ignorable (silently dropped by versions without it).
 	RetentionTimeMs int64
 
 	// Topics is a []OffsetCommitRequestTopic present in every version.
@@ -35,10 +35,10 @@ type OffsetCommitRequest struct {
 
 // OffsetCommitRequestTopic is the struct at OffsetCommitRequest.Topics.
 type OffsetCommitRequestTopic struct {
-	// Name is a string present from versions 2-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 2-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []OffsetCommitRequestPartition present in every version.
@@ -51,16 +51,16 @@ type OffsetCommitRequestTopic struct {
 
 // OffsetCommitRequestPartition is the struct at OffsetCommitRequest.Topics.Partitions.
 type OffsetCommitRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present in every version.
+	// CommittedOffset is an int64 present in every version.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from version 6 on; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present from version 6; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// CommittedMetadata is a string present in every version; nullable from version 2 on.
+	// CommittedMetadata is a string present in every version; nullable in every version.
 	CommittedMetadata *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -427,7 +427,7 @@ type OffsetCommitResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 3 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 3; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []OffsetCommitResponseTopic present in every version.
@@ -440,10 +440,10 @@ type OffsetCommitResponse struct {
 
 // OffsetCommitResponseTopic is the struct at OffsetCommitResponse.Topics.
 type OffsetCommitResponseTopic struct {
-	// Name is a string present from versions 2-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 2-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []OffsetCommitResponsePartition present in every version.
@@ -456,10 +456,10 @@ type OffsetCommitResponseTopic struct {
 
 // OffsetCommitResponsePartition is the struct at OffsetCommitResponse.Topics.Partitions.
 type OffsetCommitResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -27,7 +27,7 @@ type OffsetDeleteRequestTopic struct {
 
 // OffsetDeleteRequestPartition is the struct at OffsetDeleteRequest.Topics.Partitions.
 type OffsetDeleteRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 }
 
@@ -208,10 +208,10 @@ type OffsetDeleteResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []OffsetDeleteResponseTopic present in every version.
@@ -229,10 +229,10 @@ type OffsetDeleteResponseTopic struct {
 
 // OffsetDeleteResponsePartition is the struct at OffsetDeleteResponse.Topics.Partitions.
 type OffsetDeleteResponsePartition struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 }
 

@@ -10,16 +10,16 @@ type OffsetFetchRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// GroupId is a string present from versions 1-7; entity groupId.
+	// GroupId is a string present in versions 1-7; entity groupId.
 	GroupId string
 
-	// Topics is a []OffsetFetchRequestTopic present from versions 1-7; nullable from versions 2-7.
+	// Topics is a []OffsetFetchRequestTopic present in versions 1-7; nullable in versions 2-7.
 	Topics []OffsetFetchRequestTopic
 
-	// Groups is a []OffsetFetchRequestGroup present from version 8 on.
+	// Groups is a []OffsetFetchRequestGroup present from version 8.
 	Groups []OffsetFetchRequestGroup
 
-	// RequireStable is a bool present from version 7 on; default "false".
+	// RequireStable is a bool present from version 7; default "false".
 	RequireStable bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -29,10 +29,10 @@ type OffsetFetchRequest struct {
 
 // OffsetFetchRequestTopic is the struct at OffsetFetchRequest.Topics.
 type OffsetFetchRequestTopic struct {
-	// Name is a string present from versions 1-7; entity topicName.
+	// Name is a string present in versions 1-7; entity topicName.
 	Name string
 
-	// PartitionIndexes is a []int32 present from versions 1-7.
+	// PartitionIndexes is a []int32 present in versions 1-7.
 	PartitionIndexes []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -42,16 +42,16 @@ type OffsetFetchRequestTopic struct {
 
 // OffsetFetchRequestGroup is the struct at OffsetFetchRequest.Groups.
 type OffsetFetchRequestGroup struct {
-	// GroupId is a string present from version 8 on; entity groupId.
+	// GroupId is a string present from version 8; entity groupId.
 	GroupId string
 
-	// MemberId is a string present from version 9 on; nullable from version 9 on; default "null"; ignorable (dropped silently by older versions).
+	// MemberId is a string present from version 9; nullable from version 9; default "null"; ignorable (silently dropped by versions without it).
 	MemberId *string
 
-	// MemberEpoch is a int32 present from version 9 on; default "-1"; ignorable (dropped silently by older versions).
+	// MemberEpoch is an int32 present from version 9; default "-1"; ignorable (silently dropped by versions without it).
 	MemberEpoch int32
 
-	// Topics is a []OffsetFetchRequestTopics present from version 8 on; nullable from version 8 on.
+	// Topics is a []OffsetFetchRequestTopics present from version 8; nullable from version 8.
 	Topics []OffsetFetchRequestTopics
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -61,13 +61,13 @@ type OffsetFetchRequestGroup struct {
 
 // OffsetFetchRequestTopics is the struct at OffsetFetchRequest.Groups.Topics.
 type OffsetFetchRequestTopics struct {
-	// Name is a string present from versions 8-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 8-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// PartitionIndexes is a []int32 present from version 8 on.
+	// PartitionIndexes is a []int32 present from version 8.
 	PartitionIndexes []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -609,16 +609,16 @@ type OffsetFetchResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 3 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 3; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// Topics is a []OffsetFetchResponseTopic present from versions 1-7.
+	// Topics is a []OffsetFetchResponseTopic present in versions 1-7.
 	Topics []OffsetFetchResponseTopic
 
-	// ErrorCode is a int16 present from versions 2-7; default "0"; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present in versions 2-7; default "0"; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
-	// Groups is a []OffsetFetchResponseGroup present from version 8 on.
+	// Groups is a []OffsetFetchResponseGroup present from version 8.
 	Groups []OffsetFetchResponseGroup
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -628,10 +628,10 @@ type OffsetFetchResponse struct {
 
 // OffsetFetchResponseTopic is the struct at OffsetFetchResponse.Topics.
 type OffsetFetchResponseTopic struct {
-	// Name is a string present from versions 1-7; entity topicName.
+	// Name is a string present in versions 1-7; entity topicName.
 	Name string
 
-	// Partitions is a []OffsetFetchResponsePartition present from versions 1-7.
+	// Partitions is a []OffsetFetchResponsePartition present in versions 1-7.
 	Partitions []OffsetFetchResponsePartition
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -641,19 +641,19 @@ type OffsetFetchResponseTopic struct {
 
 // OffsetFetchResponsePartition is the struct at OffsetFetchResponse.Topics.Partitions.
 type OffsetFetchResponsePartition struct {
-	// PartitionIndex is a int32 present from versions 1-7.
+	// PartitionIndex is an int32 present in versions 1-7.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present from versions 1-7.
+	// CommittedOffset is an int64 present in versions 1-7.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from versions 5-7; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present in versions 5-7; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// Metadata is a string present from versions 1-7; nullable from versions 1-7.
+	// Metadata is a string present in versions 1-7; nullable in versions 1-7.
 	Metadata *string
 
-	// ErrorCode is a int16 present from versions 1-7.
+	// ErrorCode is an int16 present in versions 1-7.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -663,13 +663,13 @@ type OffsetFetchResponsePartition struct {
 
 // OffsetFetchResponseGroup is the struct at OffsetFetchResponse.Groups.
 type OffsetFetchResponseGroup struct {
-	// GroupId is a string present from version 8 on; entity groupId.
+	// GroupId is a string present from version 8; entity groupId.
 	GroupId string
 
-	// Topics is a []OffsetFetchResponseTopics present from version 8 on.
+	// Topics is a []OffsetFetchResponseTopics present from version 8.
 	Topics []OffsetFetchResponseTopics
 
-	// ErrorCode is a int16 present from version 8 on; default "0".
+	// ErrorCode is an int16 present from version 8; default "0".
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -679,13 +679,13 @@ type OffsetFetchResponseGroup struct {
 
 // OffsetFetchResponseTopics is the struct at OffsetFetchResponse.Groups.Topics.
 type OffsetFetchResponseTopics struct {
-	// Name is a string present from versions 8-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 8-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// Partitions is a []OffsetFetchResponsePartitions present from version 8 on.
+	// Partitions is a []OffsetFetchResponsePartitions present from version 8.
 	Partitions []OffsetFetchResponsePartitions
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -695,19 +695,19 @@ type OffsetFetchResponseTopics struct {
 
 // OffsetFetchResponsePartitions is the struct at OffsetFetchResponse.Groups.Topics.Partitions.
 type OffsetFetchResponsePartitions struct {
-	// PartitionIndex is a int32 present from version 8 on.
+	// PartitionIndex is an int32 present from version 8.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present from version 8 on.
+	// CommittedOffset is an int64 present from version 8.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from version 8 on; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present from version 8; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// Metadata is a string present from version 8 on; nullable from version 8 on.
+	// Metadata is a string present from version 8; nullable from version 8.
 	Metadata *string
 
-	// ErrorCode is a int16 present from version 8 on.
+	// ErrorCode is an int16 present from version 8.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

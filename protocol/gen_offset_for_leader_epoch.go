@@ -9,7 +9,7 @@ type OffsetForLeaderEpochRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ReplicaId is a int32 present from version 3 on; default "-2"; ignorable (dropped silently by older versions); entity brokerId.
+	// ReplicaId is an int32 present from version 3; default "-2"; ignorable (silently dropped by versions without it); entity brokerId.
 	ReplicaId int32
 
 	// Topics is a []OffsetForLeaderTopic present in every version.
@@ -35,13 +35,13 @@ type OffsetForLeaderEpochRequestOffsetForLeaderTopic struct {
 
 // OffsetForLeaderEpochRequestOffsetForLeaderPartition is the struct at OffsetForLeaderEpochRequest.Topics.Partitions.
 type OffsetForLeaderEpochRequestOffsetForLeaderPartition struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// CurrentLeaderEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// CurrentLeaderEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	CurrentLeaderEpoch int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -310,7 +310,7 @@ type OffsetForLeaderEpochResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []OffsetForLeaderTopicResult present in every version.
@@ -336,16 +336,16 @@ type OffsetForLeaderEpochResponseOffsetForLeaderTopicResult struct {
 
 // OffsetForLeaderEpochResponseEpochEndOffset is the struct at OffsetForLeaderEpochResponse.Topics.Partitions.
 type OffsetForLeaderEpochResponseEpochEndOffset struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// LeaderEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LeaderEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LeaderEpoch int32
 
-	// EndOffset is a int64 present in every version; default "-1".
+	// EndOffset is an int64 present in every version; default "-1".
 	EndOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

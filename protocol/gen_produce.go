@@ -9,13 +9,13 @@ type ProduceRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TransactionalId is a string present in every version; nullable from version 3 on; default "null"; entity transactionalId.
+	// TransactionalId is a string present in every version; nullable in every version; default "null"; entity transactionalId.
 	TransactionalId *string
 
-	// Acks is a int16 present in every version.
+	// Acks is an int16 present in every version.
 	Acks int16
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// TopicData is a []TopicProduceData present in every version.
@@ -28,10 +28,10 @@ type ProduceRequest struct {
 
 // ProduceRequestTopicProduceData is the struct at ProduceRequest.TopicData.
 type ProduceRequestTopicProduceData struct {
-	// Name is a string present from versions 3-12; ignorable (dropped silently by older versions); map key of its array; entity topicName.
+	// Name is a string present in versions 3-12; ignorable (silently dropped by versions without it); map key of its array; entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 13; ignorable (dropped silently by older versions); map key of its array.
+	// TopicId is a uuid present in version 13; ignorable (silently dropped by versions without it); map key of its array.
 	TopicId UUID
 
 	// PartitionData is a []PartitionProduceData present in every version.
@@ -44,10 +44,10 @@ type ProduceRequestTopicProduceData struct {
 
 // ProduceRequestPartitionProduceData is the struct at ProduceRequest.TopicData.PartitionData.
 type ProduceRequestPartitionProduceData struct {
-	// Index is a int32 present in every version.
+	// Index is an int32 present in every version.
 	Index int32
 
-	// Records is a records present in every version; nullable from version 3 on.
+	// Records is a records present in every version; nullable in every version.
 	Records []byte
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -346,10 +346,10 @@ type ProduceResponse struct {
 	// Responses is a []TopicProduceResponse present in every version.
 	Responses []ProduceResponseTopicProduceResponse
 
-	// ThrottleTimeMs is a int32 present in every version; default "0"; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; default "0"; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// NodeEndpoints is a []NodeEndpoint present from version 10 on; tagged field 0 from version 10 on.
+	// NodeEndpoints is a []NodeEndpoint present from version 10; tagged field 0 from version 10.
 	NodeEndpoints []ProduceResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -359,10 +359,10 @@ type ProduceResponse struct {
 
 // ProduceResponseTopicProduceResponse is the struct at ProduceResponse.Responses.
 type ProduceResponseTopicProduceResponse struct {
-	// Name is a string present from versions 3-12; ignorable (dropped silently by older versions); map key of its array; entity topicName.
+	// Name is a string present in versions 3-12; ignorable (silently dropped by versions without it); map key of its array; entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 13; ignorable (dropped silently by older versions); map key of its array.
+	// TopicId is a uuid present in version 13; ignorable (silently dropped by versions without it); map key of its array.
 	TopicId UUID
 
 	// PartitionResponses is a []PartitionProduceResponse present in every version.
@@ -375,28 +375,28 @@ type ProduceResponseTopicProduceResponse struct {
 
 // ProduceResponsePartitionProduceResponse is the struct at ProduceResponse.Responses.PartitionResponses.
 type ProduceResponsePartitionProduceResponse struct {
-	// Index is a int32 present in every version.
+	// Index is an int32 present in every version.
 	Index int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// BaseOffset is a int64 present in every version.
+	// BaseOffset is an int64 present in every version.
 	BaseOffset int64
 
-	// LogAppendTimeMs is a int64 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LogAppendTimeMs is an int64 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LogAppendTimeMs int64
 
-	// LogStartOffset is a int64 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// LogStartOffset is an int64 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	LogStartOffset int64
 
-	// RecordErrors is a []BatchIndexAndErrorMessage present from version 8 on; ignorable (dropped silently by older versions).
+	// RecordErrors is a []BatchIndexAndErrorMessage present from version 8; ignorable (silently dropped by versions without it).
 	RecordErrors []ProduceResponseBatchIndexAndErrorMessage
 
-	// ErrorMessage is a string present from version 8 on; nullable from version 8 on; default "null"; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present from version 8; nullable from version 8; default "null"; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// CurrentLeader is a LeaderIdAndEpoch present from version 10 on; tagged field 0 from version 10 on.
+	// CurrentLeader is a LeaderIdAndEpoch present from version 10; tagged field 0 from version 10.
 	CurrentLeader ProduceResponseLeaderIdAndEpoch
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -406,10 +406,10 @@ type ProduceResponsePartitionProduceResponse struct {
 
 // ProduceResponseBatchIndexAndErrorMessage is the struct at ProduceResponse.Responses.PartitionResponses.RecordErrors.
 type ProduceResponseBatchIndexAndErrorMessage struct {
-	// BatchIndex is a int32 present from version 8 on.
+	// BatchIndex is an int32 present from version 8.
 	BatchIndex int32
 
-	// BatchIndexErrorMessage is a string present from version 8 on; nullable from version 8 on; default "null".
+	// BatchIndexErrorMessage is a string present from version 8; nullable from version 8; default "null".
 	BatchIndexErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -419,10 +419,10 @@ type ProduceResponseBatchIndexAndErrorMessage struct {
 
 // ProduceResponseLeaderIdAndEpoch is the struct at ProduceResponse.Responses.PartitionResponses.CurrentLeader.
 type ProduceResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present from version 10 on; default "-1"; entity brokerId.
+	// LeaderId is an int32 present from version 10; default "-1"; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present from version 10 on; default "-1".
+	// LeaderEpoch is an int32 present from version 10; default "-1".
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -432,16 +432,16 @@ type ProduceResponseLeaderIdAndEpoch struct {
 
 // ProduceResponseNodeEndpoint is the struct at ProduceResponse.NodeEndpoints.
 type ProduceResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 10 on; map key of its array; entity brokerId.
+	// NodeId is an int32 present from version 10; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 10 on.
+	// Host is a string present from version 10.
 	Host string
 
-	// Port is a int32 present from version 10 on.
+	// Port is an int32 present from version 10.
 	Port int32
 
-	// Rack is a string present from version 10 on; nullable from version 10 on; default "null".
+	// Rack is a string present from version 10; nullable from version 10; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

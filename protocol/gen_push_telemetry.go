@@ -12,13 +12,13 @@ type PushTelemetryRequest struct {
 	// ClientInstanceId is a uuid present in every version.
 	ClientInstanceId UUID
 
-	// SubscriptionId is a int32 present in every version.
+	// SubscriptionId is an int32 present in every version.
 	SubscriptionId int32
 
 	// Terminating is a bool present in every version.
 	Terminating bool
 
-	// CompressionType is a int8 present in every version.
+	// CompressionType is an int8 present in every version.
 	CompressionType int8
 
 	// Metrics is a bytes present in every version.
@@ -159,10 +159,10 @@ type PushTelemetryResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

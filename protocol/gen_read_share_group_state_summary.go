@@ -35,10 +35,10 @@ type ReadShareGroupStateSummaryRequestReadStateSummaryData struct {
 
 // ReadShareGroupStateSummaryRequestPartitionData is the struct at ReadShareGroupStateSummaryRequest.Topics.Partitions.
 type ReadShareGroupStateSummaryRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -320,22 +320,22 @@ type ReadShareGroupStateSummaryResponseReadStateSummaryResult struct {
 
 // ReadShareGroupStateSummaryResponsePartitionResult is the struct at ReadShareGroupStateSummaryResponse.Results.Partitions.
 type ReadShareGroupStateSummaryResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// StateEpoch is a int32 present in every version.
+	// StateEpoch is an int32 present in every version.
 	StateEpoch int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

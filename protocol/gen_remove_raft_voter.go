@@ -9,10 +9,10 @@ type RemoveRaftVoterRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0.
+	// ClusterId is a string present in every version; nullable in every version.
 	ClusterId *string
 
-	// VoterId is a int32 present in every version.
+	// VoterId is an int32 present in every version.
 	VoterId int32
 
 	// VoterDirectoryId is a uuid present in every version.
@@ -146,13 +146,13 @@ type RemoveRaftVoterResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in every version; nullable in every version; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -123,16 +123,16 @@ type SaslAuthenticateResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// AuthBytes is a bytes present in every version.
 	AuthBytes []byte
 
-	// SessionLifetimeMs is a int64 present from version 1 on; default "0"; ignorable (dropped silently by older versions).
+	// SessionLifetimeMs is an int64 present from version 1; default "0"; ignorable (silently dropped by versions without it).
 	SessionLifetimeMs int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

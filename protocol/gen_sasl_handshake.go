@@ -99,7 +99,7 @@ type SaslHandshakeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Mechanisms is a []string present in every version.

@@ -9,13 +9,13 @@ type ShareAcknowledgeRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// GroupId is a string present in every version; nullable from version 1; default "null"; entity groupId.
+	// GroupId is a string present in every version; nullable in every version; default "null"; entity groupId.
 	GroupId *string
 
-	// MemberId is a string present in every version; nullable from version 1.
+	// MemberId is a string present in every version; nullable in every version.
 	MemberId *string
 
-	// ShareSessionEpoch is a int32 present in every version.
+	// ShareSessionEpoch is an int32 present in every version.
 	ShareSessionEpoch int32
 
 	// Topics is a []AcknowledgeTopic present in every version.
@@ -41,7 +41,7 @@ type ShareAcknowledgeRequestAcknowledgeTopic struct {
 
 // ShareAcknowledgeRequestAcknowledgePartition is the struct at ShareAcknowledgeRequest.Topics.Partitions.
 type ShareAcknowledgeRequestAcknowledgePartition struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
 	// AcknowledgementBatches is a []AcknowledgementBatch present in every version.
@@ -54,10 +54,10 @@ type ShareAcknowledgeRequestAcknowledgePartition struct {
 
 // ShareAcknowledgeRequestAcknowledgementBatch is the struct at ShareAcknowledgeRequest.Topics.Partitions.AcknowledgementBatches.
 type ShareAcknowledgeRequestAcknowledgementBatch struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
 	// AcknowledgeTypes is a []int8 present in every version.
@@ -427,13 +427,13 @@ type ShareAcknowledgeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// Responses is a []ShareAcknowledgeTopicResponse present in every version.
@@ -462,13 +462,13 @@ type ShareAcknowledgeResponseShareAcknowledgeTopicResponse struct {
 
 // ShareAcknowledgeResponsePartitionData is the struct at ShareAcknowledgeResponse.Responses.Partitions.
 type ShareAcknowledgeResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// CurrentLeader is a LeaderIdAndEpoch present in every version.
@@ -481,10 +481,10 @@ type ShareAcknowledgeResponsePartitionData struct {
 
 // ShareAcknowledgeResponseLeaderIdAndEpoch is the struct at ShareAcknowledgeResponse.Responses.Partitions.CurrentLeader.
 type ShareAcknowledgeResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present in every version.
+	// LeaderId is an int32 present in every version.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -494,16 +494,16 @@ type ShareAcknowledgeResponseLeaderIdAndEpoch struct {
 
 // ShareAcknowledgeResponseNodeEndpoint is the struct at ShareAcknowledgeResponse.NodeEndpoints.
 type ShareAcknowledgeResponseNodeEndpoint struct {
-	// NodeId is a int32 present in every version; map key of its array; entity brokerId.
+	// NodeId is an int32 present in every version; map key of its array; entity brokerId.
 	NodeId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present in every version; nullable from version 1; default "null".
+	// Rack is a string present in every version; nullable in every version; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,28 +9,28 @@ type ShareFetchRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// GroupId is a string present in every version; nullable from version 1; default "null"; entity groupId.
+	// GroupId is a string present in every version; nullable in every version; default "null"; entity groupId.
 	GroupId *string
 
-	// MemberId is a string present in every version; nullable from version 1.
+	// MemberId is a string present in every version; nullable in every version.
 	MemberId *string
 
-	// ShareSessionEpoch is a int32 present in every version.
+	// ShareSessionEpoch is an int32 present in every version.
 	ShareSessionEpoch int32
 
-	// MaxWaitMs is a int32 present in every version.
+	// MaxWaitMs is an int32 present in every version.
 	MaxWaitMs int32
 
-	// MinBytes is a int32 present in every version.
+	// MinBytes is an int32 present in every version.
 	MinBytes int32
 
-	// MaxBytes is a int32 present in every version; default "0x7fffffff".
+	// MaxBytes is an int32 present in every version; default "0x7fffffff".
 	MaxBytes int32
 
-	// MaxRecords is a int32 present in every version.
+	// MaxRecords is an int32 present in every version.
 	MaxRecords int32
 
-	// BatchSize is a int32 present in every version.
+	// BatchSize is an int32 present in every version.
 	BatchSize int32
 
 	// Topics is a []FetchTopic present in every version.
@@ -59,7 +59,7 @@ type ShareFetchRequestFetchTopic struct {
 
 // ShareFetchRequestFetchPartition is the struct at ShareFetchRequest.Topics.Partitions.
 type ShareFetchRequestFetchPartition struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
 	// PartitionMaxBytes is in no version this codec encodes.
@@ -75,10 +75,10 @@ type ShareFetchRequestFetchPartition struct {
 
 // ShareFetchRequestAcknowledgementBatch is the struct at ShareFetchRequest.Topics.Partitions.AcknowledgementBatches.
 type ShareFetchRequestAcknowledgementBatch struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
 	// AcknowledgeTypes is a []int8 present in every version.
@@ -586,16 +586,16 @@ type ShareFetchResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// AcquisitionLockTimeoutMs is a int32 present in every version.
+	// AcquisitionLockTimeoutMs is an int32 present in every version.
 	AcquisitionLockTimeoutMs int32
 
 	// Responses is a []ShareFetchableTopicResponse present in every version.
@@ -624,19 +624,19 @@ type ShareFetchResponseShareFetchableTopicResponse struct {
 
 // ShareFetchResponsePartitionData is the struct at ShareFetchResponse.Responses.Partitions.
 type ShareFetchResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// AcknowledgeErrorCode is a int16 present in every version.
+	// AcknowledgeErrorCode is an int16 present in every version.
 	AcknowledgeErrorCode int16
 
-	// AcknowledgeErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// AcknowledgeErrorMessage is a string present in every version; nullable in every version; default "null".
 	AcknowledgeErrorMessage *string
 
 	// CurrentLeader is a LeaderIdAndEpoch present in every version.
@@ -655,10 +655,10 @@ type ShareFetchResponsePartitionData struct {
 
 // ShareFetchResponseLeaderIdAndEpoch is the struct at ShareFetchResponse.Responses.Partitions.CurrentLeader.
 type ShareFetchResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present in every version.
+	// LeaderId is an int32 present in every version.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -668,13 +668,13 @@ type ShareFetchResponseLeaderIdAndEpoch struct {
 
 // ShareFetchResponseAcquiredRecords is the struct at ShareFetchResponse.Responses.Partitions.AcquiredRecords.
 type ShareFetchResponseAcquiredRecords struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
-	// DeliveryCount is a int16 present in every version.
+	// DeliveryCount is an int16 present in every version.
 	DeliveryCount int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -684,16 +684,16 @@ type ShareFetchResponseAcquiredRecords struct {
 
 // ShareFetchResponseNodeEndpoint is the struct at ShareFetchResponse.NodeEndpoints.
 type ShareFetchResponseNodeEndpoint struct {
-	// NodeId is a int32 present in every version; map key of its array; entity brokerId.
+	// NodeId is an int32 present in every version; map key of its array; entity brokerId.
 	NodeId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present in every version; nullable from version 1; default "null".
+	// Rack is a string present in every version; nullable in every version; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

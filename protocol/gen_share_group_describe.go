@@ -151,7 +151,7 @@ type ShareGroupDescribeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -190,10 +190,10 @@ type ShareGroupDescribeResponseAssignment struct {
 
 // ShareGroupDescribeResponseDescribedGroup is the struct at ShareGroupDescribeResponse.Groups.
 type ShareGroupDescribeResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -202,10 +202,10 @@ type ShareGroupDescribeResponseDescribedGroup struct {
 	// GroupState is a string present in every version.
 	GroupState string
 
-	// GroupEpoch is a int32 present in every version.
+	// GroupEpoch is an int32 present in every version.
 	GroupEpoch int32
 
-	// AssignmentEpoch is a int32 present in every version.
+	// AssignmentEpoch is an int32 present in every version.
 	AssignmentEpoch int32
 
 	// AssignorName is a string present in every version.
@@ -214,7 +214,7 @@ type ShareGroupDescribeResponseDescribedGroup struct {
 	// Members is a []Member present in every version.
 	Members []ShareGroupDescribeResponseMember
 
-	// AuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// AuthorizedOperations is an int32 present in every version; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -227,10 +227,10 @@ type ShareGroupDescribeResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// RackId is a string present in every version; nullable from version 1; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
 	// ClientId is a string present in every version.

@@ -15,13 +15,13 @@ type ShareGroupHeartbeatRequest struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// RackId is a string present in every version; nullable from version 1; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// SubscribedTopicNames is a []string present in every version; nullable from version 1; default "null"; entity topicName.
+	// SubscribedTopicNames is a []string present in every version; nullable in every version; default "null"; entity topicName.
 	SubscribedTopicNames []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -199,25 +199,25 @@ type ShareGroupHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// MemberId is a string present in every version; nullable from version 1; default "null".
+	// MemberId is a string present in every version; nullable in every version; default "null".
 	MemberId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// HeartbeatIntervalMs is a int32 present in every version.
+	// HeartbeatIntervalMs is an int32 present in every version.
 	HeartbeatIntervalMs int32
 
-	// Assignment is a Assignment present in every version; nullable from version 1; default "null".
+	// Assignment is a Assignment present in every version; nullable in every version; default "null".
 	Assignment *ShareGroupHeartbeatResponseAssignment
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

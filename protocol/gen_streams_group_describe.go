@@ -152,7 +152,7 @@ type StreamsGroupDescribeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -181,10 +181,10 @@ type StreamsGroupDescribeResponseTaskOffset struct {
 	// SubtopologyId is a string present in every version.
 	SubtopologyId string
 
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// Offset is a int64 present in every version.
+	// Offset is an int64 present in every version.
 	Offset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -255,10 +255,10 @@ type StreamsGroupDescribeResponseTopicInfo struct {
 	// Name is a string present in every version; entity topicName.
 	Name string
 
-	// Partitions is a int32 present in every version.
+	// Partitions is an int32 present in every version.
 	Partitions int32
 
-	// ReplicationFactor is a int16 present in every version.
+	// ReplicationFactor is an int16 present in every version.
 	ReplicationFactor int16
 
 	// TopicConfigs is a []KeyValue present in every version.
@@ -271,10 +271,10 @@ type StreamsGroupDescribeResponseTopicInfo struct {
 
 // StreamsGroupDescribeResponseDescribedGroup is the struct at StreamsGroupDescribeResponse.Groups.
 type StreamsGroupDescribeResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -283,19 +283,19 @@ type StreamsGroupDescribeResponseDescribedGroup struct {
 	// GroupState is a string present in every version.
 	GroupState string
 
-	// GroupEpoch is a int32 present in every version.
+	// GroupEpoch is an int32 present in every version.
 	GroupEpoch int32
 
-	// AssignmentEpoch is a int32 present in every version.
+	// AssignmentEpoch is an int32 present in every version.
 	AssignmentEpoch int32
 
-	// Topology is a Topology present in every version; nullable from version 0; default "null".
+	// Topology is a Topology present in every version; nullable in every version; default "null".
 	Topology *StreamsGroupDescribeResponseTopology
 
 	// Members is a []Member present in every version.
 	Members []StreamsGroupDescribeResponseMember
 
-	// AuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// AuthorizedOperations is an int32 present in every version; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -305,10 +305,10 @@ type StreamsGroupDescribeResponseDescribedGroup struct {
 
 // StreamsGroupDescribeResponseTopology is the struct at StreamsGroupDescribeResponse.Groups.Topology.
 type StreamsGroupDescribeResponseTopology struct {
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
-	// Subtopologies is a []Subtopology present in every version; nullable from version 0; default "null".
+	// Subtopologies is a []Subtopology present in every version; nullable in every version; default "null".
 	Subtopologies []StreamsGroupDescribeResponseSubtopology
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -343,13 +343,13 @@ type StreamsGroupDescribeResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// InstanceId is a string present in every version; nullable from version 0; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
 	// ClientId is a string present in every version.
@@ -358,13 +358,13 @@ type StreamsGroupDescribeResponseMember struct {
 	// ClientHost is a string present in every version.
 	ClientHost string
 
-	// TopologyEpoch is a int32 present in every version.
+	// TopologyEpoch is an int32 present in every version.
 	TopologyEpoch int32
 
 	// ProcessId is a string present in every version.
 	ProcessId string
 
-	// UserEndpoint is a Endpoint present in every version; nullable from version 0; default "null".
+	// UserEndpoint is a Endpoint present in every version; nullable in every version; default "null".
 	UserEndpoint *StreamsGroupDescribeResponseEndpoint
 
 	// ClientTags is a []KeyValue present in every version.

@@ -16,46 +16,46 @@ type StreamsGroupHeartbeatRequest struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// EndpointInformationEpoch is a int32 present in every version.
+	// EndpointInformationEpoch is an int32 present in every version.
 	EndpointInformationEpoch int32
 
-	// InstanceId is a string present in every version; nullable from version 0; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// RebalanceTimeoutMs is a int32 present in every version; default "-1".
+	// RebalanceTimeoutMs is an int32 present in every version; default "-1".
 	RebalanceTimeoutMs int32
 
-	// Topology is a Topology present in every version; nullable from version 0; default "null".
+	// Topology is a Topology present in every version; nullable in every version; default "null".
 	Topology *StreamsGroupHeartbeatRequestTopology
 
-	// ActiveTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// ActiveTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	ActiveTasks []StreamsGroupHeartbeatRequestTaskIds
 
-	// StandbyTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// StandbyTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	StandbyTasks []StreamsGroupHeartbeatRequestTaskIds
 
-	// WarmupTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// WarmupTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	WarmupTasks []StreamsGroupHeartbeatRequestTaskIds
 
-	// ProcessId is a string present in every version; nullable from version 0; default "null".
+	// ProcessId is a string present in every version; nullable in every version; default "null".
 	ProcessId *string
 
-	// UserEndpoint is a Endpoint present in every version; nullable from version 0; default "null".
+	// UserEndpoint is a Endpoint present in every version; nullable in every version; default "null".
 	UserEndpoint *StreamsGroupHeartbeatRequestEndpoint
 
-	// ClientTags is a []KeyValue present in every version; nullable from version 0; default "null".
+	// ClientTags is a []KeyValue present in every version; nullable in every version; default "null".
 	ClientTags []StreamsGroupHeartbeatRequestKeyValue
 
-	// TaskOffsets is a []TaskOffset present in every version; nullable from version 0; default "null".
+	// TaskOffsets is a []TaskOffset present in every version; nullable in every version; default "null".
 	TaskOffsets []StreamsGroupHeartbeatRequestTaskOffset
 
-	// TaskEndOffsets is a []TaskOffset present in every version; nullable from version 0; default "null".
+	// TaskEndOffsets is a []TaskOffset present in every version; nullable in every version; default "null".
 	TaskEndOffsets []StreamsGroupHeartbeatRequestTaskOffset
 
 	// ShutdownApplication is a bool present in every version; default "false".
@@ -84,10 +84,10 @@ type StreamsGroupHeartbeatRequestTopicInfo struct {
 	// Name is a string present in every version; entity topicName.
 	Name string
 
-	// Partitions is a int32 present in every version.
+	// Partitions is an int32 present in every version.
 	Partitions int32
 
-	// ReplicationFactor is a int16 present in every version.
+	// ReplicationFactor is an int16 present in every version.
 	ReplicationFactor int16
 
 	// TopicConfigs is a []KeyValue present in every version.
@@ -116,10 +116,10 @@ type StreamsGroupHeartbeatRequestTaskOffset struct {
 	// SubtopologyId is a string present in every version.
 	SubtopologyId string
 
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// Offset is a int64 present in every version.
+	// Offset is an int64 present in every version.
 	Offset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -142,7 +142,7 @@ type StreamsGroupHeartbeatRequestTaskIds struct {
 
 // StreamsGroupHeartbeatRequestTopology is the struct at StreamsGroupHeartbeatRequest.Topology.
 type StreamsGroupHeartbeatRequestTopology struct {
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
 	// Subtopologies is a []Subtopology present in every version.
@@ -1304,46 +1304,46 @@ type StreamsGroupHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// HeartbeatIntervalMs is a int32 present in every version.
+	// HeartbeatIntervalMs is an int32 present in every version.
 	HeartbeatIntervalMs int32
 
-	// AcceptableRecoveryLag is a int32 present in every version.
+	// AcceptableRecoveryLag is an int32 present in every version.
 	AcceptableRecoveryLag int32
 
-	// TaskOffsetIntervalMs is a int32 present in every version.
+	// TaskOffsetIntervalMs is an int32 present in every version.
 	TaskOffsetIntervalMs int32
 
-	// Status is a []Status present in every version; nullable from version 0; default "null".
+	// Status is a []Status present in every version; nullable in every version; default "null".
 	Status []StreamsGroupHeartbeatResponseStatus
 
-	// ActiveTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// ActiveTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	ActiveTasks []StreamsGroupHeartbeatResponseTaskIds
 
-	// StandbyTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// StandbyTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	StandbyTasks []StreamsGroupHeartbeatResponseTaskIds
 
-	// WarmupTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// WarmupTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	WarmupTasks []StreamsGroupHeartbeatResponseTaskIds
 
-	// EndpointInformationEpoch is a int32 present in every version.
+	// EndpointInformationEpoch is an int32 present in every version.
 	EndpointInformationEpoch int32
 
-	// PartitionsByUserEndpoint is a []EndpointToPartitions present in every version; nullable from version 0; default "null".
+	// PartitionsByUserEndpoint is a []EndpointToPartitions present in every version; nullable in every version; default "null".
 	PartitionsByUserEndpoint []StreamsGroupHeartbeatResponseEndpointToPartitions
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -1353,7 +1353,7 @@ type StreamsGroupHeartbeatResponse struct {
 
 // StreamsGroupHeartbeatResponseStatus is the struct at StreamsGroupHeartbeatResponse.Status.
 type StreamsGroupHeartbeatResponseStatus struct {
-	// StatusCode is a int8 present in every version.
+	// StatusCode is an int8 present in every version.
 	StatusCode int8
 
 	// StatusDetail is a string present in every version.

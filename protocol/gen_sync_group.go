@@ -12,19 +12,19 @@ type SyncGroupRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// GenerationId is a int32 present in every version.
+	// GenerationId is an int32 present in every version.
 	GenerationId int32
 
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on; default "null".
+	// GroupInstanceId is a string present from version 3; nullable from version 3; default "null".
 	GroupInstanceId *string
 
-	// ProtocolType is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolType is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolType *string
 
-	// ProtocolName is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolName is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolName *string
 
 	// Assignments is a []SyncGroupRequestAssignment present in every version.
@@ -347,16 +347,16 @@ type SyncGroupResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ProtocolType is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolType is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolType *string
 
-	// ProtocolName is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolName is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolName *string
 
 	// Assignment is a bytes present in every version.

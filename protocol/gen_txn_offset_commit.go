@@ -15,19 +15,19 @@ type TxnOffsetCommitRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
-	// GenerationId is a int32 present from version 3 on; default "-1".
+	// GenerationId is an int32 present from version 3; default "-1".
 	GenerationId int32
 
-	// MemberId is a string present from version 3 on; default "".
+	// MemberId is a string present from version 3; default "".
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on; default "null".
+	// GroupInstanceId is a string present from version 3; nullable from version 3; default "null".
 	GroupInstanceId *string
 
 	// Topics is a []TxnOffsetCommitRequestTopic present in every version.
@@ -53,16 +53,16 @@ type TxnOffsetCommitRequestTopic struct {
 
 // TxnOffsetCommitRequestPartition is the struct at TxnOffsetCommitRequest.Topics.Partitions.
 type TxnOffsetCommitRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present in every version.
+	// CommittedOffset is an int64 present in every version.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from version 2 on; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present from version 2; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// CommittedMetadata is a string present in every version; nullable from version 0 on.
+	// CommittedMetadata is a string present in every version; nullable in every version.
 	CommittedMetadata *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -440,7 +440,7 @@ type TxnOffsetCommitResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Topics is a []TxnOffsetCommitResponseTopic present in every version.
@@ -466,10 +466,10 @@ type TxnOffsetCommitResponseTopic struct {
 
 // TxnOffsetCommitResponsePartition is the struct at TxnOffsetCommitResponse.Topics.Partitions.
 type TxnOffsetCommitResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

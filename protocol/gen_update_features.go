@@ -9,13 +9,13 @@ type UpdateFeaturesRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TimeoutMs is a int32 present in every version; default "60000"; named timeoutMs in the spec.
+	// TimeoutMs is an int32 present in every version; default "60000"; named timeoutMs in the spec.
 	TimeoutMs int32
 
 	// FeatureUpdates is a []FeatureUpdateKey present in every version.
 	FeatureUpdates []UpdateFeaturesRequestFeatureUpdateKey
 
-	// ValidateOnly is a bool present from version 1 on; default "false".
+	// ValidateOnly is a bool present from version 1; default "false".
 	ValidateOnly bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -28,13 +28,13 @@ type UpdateFeaturesRequestFeatureUpdateKey struct {
 	// Feature is a string present in every version; map key of its array.
 	Feature string
 
-	// MaxVersionLevel is a int16 present in every version.
+	// MaxVersionLevel is an int16 present in every version.
 	MaxVersionLevel int16
 
-	// AllowDowngrade is a bool present from version 0.
+	// AllowDowngrade is a bool present in version 0.
 	AllowDowngrade bool
 
-	// UpgradeType is a int8 present from version 1 on; default "1".
+	// UpgradeType is an int8 present from version 1; default "1".
 	UpgradeType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -269,16 +269,16 @@ type UpdateFeaturesResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// Results is a []UpdatableFeatureResult present from versions 0-1; ignorable (dropped silently by older versions).
+	// Results is a []UpdatableFeatureResult present in versions 0-1; ignorable (silently dropped by versions without it).
 	Results []UpdateFeaturesResponseUpdatableFeatureResult
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -291,10 +291,10 @@ type UpdateFeaturesResponseUpdatableFeatureResult struct {
 	// Feature is a string present in every version; map key of its array.
 	Feature string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -9,13 +9,13 @@ type UpdateRaftVoterRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0.
+	// ClusterId is a string present in every version; nullable in every version.
 	ClusterId *string
 
-	// CurrentLeaderEpoch is a int32 present in every version.
+	// CurrentLeaderEpoch is an int32 present in every version.
 	CurrentLeaderEpoch int32
 
-	// VoterId is a int32 present in every version.
+	// VoterId is an int32 present in every version.
 	VoterId int32
 
 	// VoterDirectoryId is a uuid present in every version.
@@ -50,10 +50,10 @@ type UpdateRaftVoterRequestListener struct {
 
 // UpdateRaftVoterRequestKRaftVersionFeature is the struct at UpdateRaftVoterRequest.KRaftVersionFeature.
 type UpdateRaftVoterRequestKRaftVersionFeature struct {
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -336,13 +336,13 @@ type UpdateRaftVoterResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// CurrentLeader is a CurrentLeader present in every version; tagged field 0 from version 0.
+	// CurrentLeader is a CurrentLeader present in every version; tagged field 0 in every version.
 	CurrentLeader UpdateRaftVoterResponseCurrentLeader
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -352,16 +352,16 @@ type UpdateRaftVoterResponse struct {
 
 // UpdateRaftVoterResponseCurrentLeader is the struct at UpdateRaftVoterResponse.CurrentLeader.
 type UpdateRaftVoterResponseCurrentLeader struct {
-	// LeaderId is a int32 present in every version; default "-1"; entity brokerId.
+	// LeaderId is an int32 present in every version; default "-1"; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version; default "-1".
+	// LeaderEpoch is an int32 present in every version; default "-1".
 	LeaderEpoch int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

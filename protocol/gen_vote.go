@@ -9,10 +9,10 @@ type VoteRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; default "null".
 	ClusterId *string
 
-	// VoterId is a int32 present from version 1 on; default "-1"; ignorable (dropped silently by older versions); entity brokerId.
+	// VoterId is an int32 present from version 1; default "-1"; ignorable (silently dropped by versions without it); entity brokerId.
 	VoterId int32
 
 	// Topics is a []TopicData present in every version.
@@ -38,28 +38,28 @@ type VoteRequestTopicData struct {
 
 // VoteRequestPartitionData is the struct at VoteRequest.Topics.Partitions.
 type VoteRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ReplicaEpoch is a int32 present in every version.
+	// ReplicaEpoch is an int32 present in every version.
 	ReplicaEpoch int32
 
-	// ReplicaId is a int32 present in every version; entity brokerId.
+	// ReplicaId is an int32 present in every version; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaDirectoryId is a uuid present from version 1 on; ignorable (dropped silently by older versions).
+	// ReplicaDirectoryId is a uuid present from version 1; ignorable (silently dropped by versions without it).
 	ReplicaDirectoryId UUID
 
-	// VoterDirectoryId is a uuid present from version 1 on; ignorable (dropped silently by older versions).
+	// VoterDirectoryId is a uuid present from version 1; ignorable (silently dropped by versions without it).
 	VoterDirectoryId UUID
 
-	// LastOffsetEpoch is a int32 present in every version.
+	// LastOffsetEpoch is an int32 present in every version.
 	LastOffsetEpoch int32
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
-	// PreVote is a bool present from version 2.
+	// PreVote is a bool present in version 2.
 	PreVote bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -392,13 +392,13 @@ type VoteResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
 	Topics []VoteResponseTopicData
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1 on; tagged field 0 from version 1 on.
+	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
 	NodeEndpoints []VoteResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -421,16 +421,16 @@ type VoteResponseTopicData struct {
 
 // VoteResponsePartitionData is the struct at VoteResponse.Topics.Partitions.
 type VoteResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// VoteGranted is a bool present in every version.
@@ -443,13 +443,13 @@ type VoteResponsePartitionData struct {
 
 // VoteResponseNodeEndpoint is the struct at VoteResponse.NodeEndpoints.
 type VoteResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1 on; map key of its array; entity brokerId.
+	// NodeId is an int32 present from version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1 on.
+	// Host is a string present from version 1.
 	Host string
 
-	// Port is a uint16 present from version 1 on.
+	// Port is a uint16 present from version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

@@ -35,16 +35,16 @@ type WriteShareGroupStateRequestWriteStateData struct {
 
 // WriteShareGroupStateRequestPartitionData is the struct at WriteShareGroupStateRequest.Topics.Partitions.
 type WriteShareGroupStateRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// StateEpoch is a int32 present in every version.
+	// StateEpoch is an int32 present in every version.
 	StateEpoch int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// StateBatches is a []StateBatch present in every version.
@@ -57,16 +57,16 @@ type WriteShareGroupStateRequestPartitionData struct {
 
 // WriteShareGroupStateRequestStateBatch is the struct at WriteShareGroupStateRequest.Topics.Partitions.StateBatches.
 type WriteShareGroupStateRequestStateBatch struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
-	// DeliveryState is a int8 present in every version.
+	// DeliveryState is an int8 present in every version.
 	DeliveryState int8
 
-	// DeliveryCount is a int16 present in every version.
+	// DeliveryCount is an int16 present in every version.
 	DeliveryCount int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -443,13 +443,13 @@ type WriteShareGroupStateResponseWriteStateResult struct {
 
 // WriteShareGroupStateResponsePartitionResult is the struct at WriteShareGroupStateResponse.Results.Partitions.
 type WriteShareGroupStateResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they

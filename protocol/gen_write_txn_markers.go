@@ -19,10 +19,10 @@ type WriteTxnMarkersRequest struct {
 
 // WriteTxnMarkersRequestWritableTxnMarker is the struct at WriteTxnMarkersRequest.Markers.
 type WriteTxnMarkersRequestWritableTxnMarker struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
 	// TransactionResult is a bool present in every version.
@@ -31,7 +31,7 @@ type WriteTxnMarkersRequestWritableTxnMarker struct {
 	// Topics is a []WritableTxnMarkerTopic present in every version.
 	Topics []WriteTxnMarkersRequestWritableTxnMarkerTopic
 
-	// CoordinatorEpoch is a int32 present in every version.
+	// CoordinatorEpoch is an int32 present in every version.
 	CoordinatorEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -339,7 +339,7 @@ type WriteTxnMarkersResponse struct {
 
 // WriteTxnMarkersResponseWritableTxnMarkerResult is the struct at WriteTxnMarkersResponse.Markers.
 type WriteTxnMarkersResponseWritableTxnMarkerResult struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
 	// Topics is a []WritableTxnMarkerTopicResult present in every version.
@@ -365,10 +365,10 @@ type WriteTxnMarkersResponseWritableTxnMarkerTopicResult struct {
 
 // WriteTxnMarkersResponseWritableTxnMarkerPartitionResult is the struct at WriteTxnMarkersResponse.Markers.Topics.Partitions.
 type WriteTxnMarkersResponseWritableTxnMarkerPartitionResult struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
