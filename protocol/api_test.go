@@ -52,7 +52,7 @@ func TestNegotiate(t *testing.T) {
 	}
 	_, err := NegotiateVersion(KeyProduce, 0, 2)
 	var ve *VersionError
-	if !errors.As(err, &ve) || !errors.Is(err, ErrUnsupportedVersion) || ve.ClientMin != 3 || ve.BrokerMax != 2 {
+	if !errors.As(err, &ve) || !errors.Is(err, ErrVersionNotSupported) || ve.ClientMin != 3 || ve.BrokerMax != 2 {
 		t.Fatalf("no overlap: %v", err)
 	}
 	resp := NewApiVersionsResponse()

@@ -287,7 +287,7 @@ func (v *AlterPartitionReassignmentsRequest) IsFlexible() bool { return v.Versio
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterPartitionReassignmentsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "AlterPartitionReassignmentsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterPartitionReassignmentsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -631,7 +631,7 @@ func (v *AlterPartitionReassignmentsResponse) IsFlexible() bool { return v.Versi
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterPartitionReassignmentsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "AlterPartitionReassignmentsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterPartitionReassignmentsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -106,7 +106,7 @@ func (v *ApiVersionsRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ApiVersionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "ApiVersionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ApiVersionsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -703,7 +703,7 @@ func (v *ApiVersionsResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ApiVersionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "ApiVersionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ApiVersionsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -166,7 +166,7 @@ func (v *BrokerHeartbeatRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BrokerHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "BrokerHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BrokerHeartbeatRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -314,7 +314,7 @@ func (v *BrokerHeartbeatResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BrokerHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "BrokerHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BrokerHeartbeatResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -5,7 +5,7 @@ package protocol
 // ControlledShutdownRequest is the request of the ControlledShutdown API (key 7).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type ControlledShutdownRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -38,7 +38,7 @@ func (v *ControlledShutdownRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ControlledShutdownRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "ControlledShutdownRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ControlledShutdownRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -80,7 +80,7 @@ func NewControlledShutdownRequest() *ControlledShutdownRequest {
 // ControlledShutdownResponse is the response of the ControlledShutdown API (key 7).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type ControlledShutdownResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -113,7 +113,7 @@ func (v *ControlledShutdownResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ControlledShutdownResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "ControlledShutdownResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ControlledShutdownResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -393,7 +393,7 @@ func (v *CreateTopicsRequest) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateTopicsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
-		return dst, &EncodeError{Type: "CreateTopicsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateTopicsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -886,7 +886,7 @@ func (v *CreateTopicsResponse) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateTopicsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
-		return dst, &EncodeError{Type: "CreateTopicsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateTopicsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -130,7 +130,7 @@ func (v *ConsumerProtocolAssignment) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ConsumerProtocolAssignment) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "ConsumerProtocolAssignment", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ConsumerProtocolAssignment", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

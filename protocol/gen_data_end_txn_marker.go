@@ -43,7 +43,7 @@ func (v *EndTxnMarker) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EndTxnMarker) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "EndTxnMarker", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EndTxnMarker", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

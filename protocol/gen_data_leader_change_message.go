@@ -206,7 +206,7 @@ func (v *LeaderChangeMessage) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaderChangeMessage) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "LeaderChangeMessage", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaderChangeMessage", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -81,7 +81,7 @@ func (v *SnapshotHeaderRecord) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SnapshotHeaderRecord) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "SnapshotHeaderRecord", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SnapshotHeaderRecord", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

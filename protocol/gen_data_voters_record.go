@@ -342,7 +342,7 @@ func (v *VotersRecord) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *VotersRecord) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "VotersRecord", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "VotersRecord", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -185,7 +185,7 @@ func (v *DescribeClientQuotasRequest) IsFlexible() bool { return v.Version >= 1 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeClientQuotasRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "DescribeClientQuotasRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeClientQuotasRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -592,7 +592,7 @@ func (v *DescribeClientQuotasResponse) IsFlexible() bool { return v.Version >= 1
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeClientQuotasResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "DescribeClientQuotasResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeClientQuotasResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

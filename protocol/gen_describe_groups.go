@@ -114,7 +114,7 @@ func (v *DescribeGroupsRequest) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeGroupsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "DescribeGroupsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeGroupsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -590,7 +590,7 @@ func (v *DescribeGroupsResponse) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeGroupsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "DescribeGroupsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeGroupsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

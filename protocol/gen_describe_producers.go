@@ -176,7 +176,7 @@ func (v *DescribeProducersRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeProducersRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeProducersRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeProducersRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -603,7 +603,7 @@ func (v *DescribeProducersResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeProducersResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeProducersResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeProducersResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -155,7 +155,7 @@ func (v *DescribeUserScramCredentialsRequest) IsFlexible() bool { return v.Versi
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeUserScramCredentialsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeUserScramCredentialsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeUserScramCredentialsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -493,7 +493,7 @@ func (v *DescribeUserScramCredentialsResponse) IsFlexible() bool { return v.Vers
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeUserScramCredentialsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeUserScramCredentialsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeUserScramCredentialsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -807,7 +807,7 @@ func (v *FetchRequest) IsFlexible() bool { return v.Version >= 12 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FetchRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
-		return dst, &EncodeError{Type: "FetchRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FetchRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -1833,7 +1833,7 @@ func (v *FetchResponse) IsFlexible() bool { return v.Version >= 12 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FetchResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
-		return dst, &EncodeError{Type: "FetchResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FetchResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

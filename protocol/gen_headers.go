@@ -106,7 +106,7 @@ func (v *RequestHeader) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *RequestHeader) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "RequestHeader", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "RequestHeader", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -208,7 +208,7 @@ func (v *ResponseHeader) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ResponseHeader) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ResponseHeader", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ResponseHeader", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -5,7 +5,7 @@ package protocol
 // LeaderAndIsrRequest is the request of the LeaderAndIsr API (key 4).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type LeaderAndIsrRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -38,7 +38,7 @@ func (v *LeaderAndIsrRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaderAndIsrRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "LeaderAndIsrRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaderAndIsrRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -80,7 +80,7 @@ func NewLeaderAndIsrRequest() *LeaderAndIsrRequest {
 // LeaderAndIsrResponse is the response of the LeaderAndIsr API (key 4).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type LeaderAndIsrResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -113,7 +113,7 @@ func (v *LeaderAndIsrResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaderAndIsrResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "LeaderAndIsrResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaderAndIsrResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -297,7 +297,7 @@ func (v *ListOffsetsRequest) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListOffsetsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "ListOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListOffsetsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -625,7 +625,7 @@ func (v *ListOffsetsResponse) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListOffsetsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "ListOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListOffsetsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -235,7 +235,7 @@ func (v *MetadataRequest) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *MetadataRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "MetadataRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "MetadataRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -919,7 +919,7 @@ func (v *MetadataResponse) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *MetadataResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "MetadataResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "MetadataResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

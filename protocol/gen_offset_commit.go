@@ -381,7 +381,7 @@ func (v *OffsetCommitRequest) IsFlexible() bool { return v.Version >= 8 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetCommitRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetCommitRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetCommitRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -694,7 +694,7 @@ func (v *OffsetCommitResponse) IsFlexible() bool { return v.Version >= 8 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetCommitResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetCommitResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetCommitResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

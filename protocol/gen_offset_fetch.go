@@ -563,7 +563,7 @@ func (v *OffsetFetchRequest) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetFetchRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetFetchRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetFetchRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -1415,7 +1415,7 @@ func (v *OffsetFetchResponse) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetFetchResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetFetchResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetFetchResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

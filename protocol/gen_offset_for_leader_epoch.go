@@ -264,7 +264,7 @@ func (v *OffsetForLeaderEpochRequest) IsFlexible() bool { return v.Version >= 4 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetForLeaderEpochRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "OffsetForLeaderEpochRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetForLeaderEpochRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -568,7 +568,7 @@ func (v *OffsetForLeaderEpochResponse) IsFlexible() bool { return v.Version >= 4
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetForLeaderEpochResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "OffsetForLeaderEpochResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetForLeaderEpochResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -297,7 +297,7 @@ func (v *ProduceRequest) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ProduceRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 3 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "ProduceRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ProduceRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -1118,7 +1118,7 @@ func (v *ProduceResponse) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ProduceResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 3 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "ProduceResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ProduceResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -249,7 +249,7 @@ func (v *ReadShareGroupStateSummaryRequest) IsFlexible() bool { return v.Version
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ReadShareGroupStateSummaryRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -566,7 +566,7 @@ func (v *ReadShareGroupStateSummaryResponse) IsFlexible() bool { return v.Versio
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ReadShareGroupStateSummaryResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

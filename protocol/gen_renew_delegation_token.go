@@ -86,7 +86,7 @@ func (v *RenewDelegationTokenRequest) IsFlexible() bool { return v.Version >= 2 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *RenewDelegationTokenRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "RenewDelegationTokenRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "RenewDelegationTokenRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -216,7 +216,7 @@ func (v *RenewDelegationTokenResponse) IsFlexible() bool { return v.Version >= 2
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *RenewDelegationTokenResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "RenewDelegationTokenResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "RenewDelegationTokenResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -5,7 +5,7 @@ package protocol
 // StopReplicaRequest is the request of the StopReplica API (key 5).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type StopReplicaRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -38,7 +38,7 @@ func (v *StopReplicaRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StopReplicaRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "StopReplicaRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StopReplicaRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -80,7 +80,7 @@ func NewStopReplicaRequest() *StopReplicaRequest {
 // StopReplicaResponse is the response of the StopReplica API (key 5).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type StopReplicaResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -113,7 +113,7 @@ func (v *StopReplicaResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StopReplicaResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "StopReplicaResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StopReplicaResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

@@ -5,7 +5,7 @@ package protocol
 // UpdateMetadataRequest is the request of the UpdateMetadata API (key 6).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type UpdateMetadataRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -38,7 +38,7 @@ func (v *UpdateMetadataRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateMetadataRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "UpdateMetadataRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateMetadataRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)
@@ -80,7 +80,7 @@ func NewUpdateMetadataRequest() *UpdateMetadataRequest {
 // UpdateMetadataResponse is the response of the UpdateMetadata API (key 6).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type UpdateMetadataResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -113,7 +113,7 @@ func (v *UpdateMetadataResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateMetadataResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "UpdateMetadataResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateMetadataResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
 	var w writer
 	out := v.encode(dst, &w, v.Version)

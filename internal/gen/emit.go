@@ -77,7 +77,7 @@ func (g *gen) emitType(st *strct) {
 		g.p("//")
 		if m.valid.empty() {
 			g.p("// The specs mark this API as removed: it has no valid versions and")
-			g.p("// every encode or decode fails with ErrUnsupportedVersion.")
+			g.p("// every encode or decode fails with ErrVersionNotSupported.")
 		} else {
 			g.p("// Versions %d to %d are supported; %s.", m.valid.lo, m.valid.hi, flexText(m))
 		}
@@ -457,7 +457,7 @@ func (g *gen) emitTop(m *message) {
 	}
 	g.p("// AppendTo appends the encoding of v at v.Version to dst.")
 	g.p("func (v *%s) AppendTo(dst []byte) ([]byte, error) {", t)
-	g.p("if !(%s) { return dst, &EncodeError{Type: %q, Version: v.Version, Err: ErrUnsupportedVersion} }", validCheck, t)
+	g.p("if !(%s) { return dst, &EncodeError{Type: %q, Version: v.Version, Err: ErrVersionNotSupported} }", validCheck, t)
 	g.p("var w writer")
 	g.p("out := v.encode(dst, &w, v.Version)")
 	g.p("if w.err != nil { return dst, w.err }")
