@@ -204,5 +204,5 @@ func ReadRequestHeader(b []byte) (hdr RequestHeader, body []byte, err error) {
 }
 
 func unsupportedDecode(typ string, version int16) error {
-	return fmt.Errorf("%w: %s version %d", ErrUnsupportedVersion, typ, version)
+	return fmt.Errorf("%w: %s version %d", ErrVersionNotSupported, typ, version)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"unsafe"
 )
 
 func TestTables(t *testing.T) {
@@ -52,7 +53,7 @@ func TestNegotiate(t *testing.T) {
 	}
 	_, err := NegotiateVersion(KeyProduce, 0, 2)
 	var ve *VersionError
-	if !errors.As(err, &ve) || !errors.Is(err, ErrUnsupportedVersion) || ve.ClientMin != 3 || ve.BrokerMax != 2 {
+	if !errors.As(err, &ve) || !errors.Is(err, ErrVersionNotSupported) || ve.ClientMin != 3 || ve.BrokerMax != 2 {
 		t.Fatalf("no overlap: %v", err)
 	}
 	resp := NewApiVersionsResponse()
@@ -209,5 +210,30 @@ func TestHostileInput(t *testing.T) {
 	var de *DecodeError
 	if !errors.As(resp.Decode(in), &de) || de.Type == "" || de.Offset == 0 {
 		t.Fatalf("decode error lacks position: %+v", de)
+	}
+}
+
+func TestAliasing(t *testing.T) {
+	data := gregorFetchBytes(t)
+	within := func(b []byte) bool {
+		p := unsafe.Pointer(unsafe.SliceData(b))
+		start := unsafe.Pointer(unsafe.SliceData(data))
+		return uintptr(p) >= uintptr(start) && uintptr(p) < uintptr(start)+uintptr(len(data))
+	}
+	for _, alias := range []bool{true, false} {
+		var resp FetchResponse
+		resp.Version = fetchVersion
+		if err := resp.DecodeWith(data, DecodeOptions{Alias: alias}); err != nil {
+			t.Fatal(err)
+		}
+		rec := resp.Responses[0].Partitions[5].Records
+		if len(rec) != benchBlob || within(rec) != alias {
+			t.Fatalf("alias=%v: records inside input = %v", alias, within(rec))
+		}
+		// Aliased slices are capacity-limited, so appending cannot clobber
+		// the next field in the input.
+		if alias && cap(rec) != len(rec) {
+			t.Fatalf("aliased records have spare capacity %d", cap(rec)-len(rec))
+		}
 	}
 }

@@ -7,20 +7,20 @@ import (
 )
 
 func TestPrimitives(t *testing.T) {
-	var w writer
-	w.i8(-3)
-	w.boolean(true)
-	w.i16(-2)
-	w.u16(65000)
-	w.i32(-7)
-	w.u32(math.MaxUint32)
-	w.i64(math.MinInt64)
-	w.f64(2.5)
-	w.uuid(UUID{1, 2, 3})
+	var b []byte
+	b = appendInt8(b, -3)
+	b = appendBool(b, true)
+	b = appendInt16(b, -2)
+	b = appendUint16(b, 65000)
+	b = appendInt32(b, -7)
+	b = appendUint32(b, math.MaxUint32)
+	b = appendInt64(b, math.MinInt64)
+	b = appendFloat64(b, 2.5)
+	b = appendUUID(b, UUID{1, 2, 3})
 	for _, v := range []uint32{0, 127, 128, 16383, 16384, math.MaxUint32} {
-		w.uvarint(v)
+		b = appendUvarint(b, v)
 	}
-	r := newReader(w.out(), false)
+	r := newReader(b, false)
 	if r.i8() != -3 || !r.boolean() || r.i16() != -2 || r.u16() != 65000 || r.i32() != -7 ||
 		r.u32() != math.MaxUint32 || r.i64() != math.MinInt64 || r.f64() != 2.5 || r.uuid() != (UUID{1, 2, 3}) {
 		t.Fatal("fixed-width round trip failed")
@@ -64,13 +64,13 @@ func TestReaderErrors(t *testing.T) {
 
 func TestSized(t *testing.T) {
 	for _, n := range []int{0, 1, 127, 128, 20000} {
-		w := newWriter([]byte{9})
-		start := w.mark()
+		b := []byte{9}
+		start := len(b)
 		for i := 0; i < n; i++ {
-			w.i8(int8(i))
+			b = append(b, byte(i))
 		}
-		w.sized(start)
-		r := newReader(w.out()[1:], false)
+		b = insertSize(b, start)
+		r := newReader(b[1:], false)
 		if got := int(r.uvarint()); got != n || r.left() != n {
 			t.Fatalf("sized %d: got prefix %d and %d bytes", n, got, r.left())
 		}

@@ -8,9 +8,7 @@ import (
 
 // Sentinel errors of the codec. Every error returned by a Decode method
 // wraps exactly one of ErrTruncated or ErrMalformed inside a *DecodeError;
-// encode methods return errors wrapping ErrUnsupportedVersion (the value
-// for Kafka's UNSUPPORTED_VERSION code, reused for a version this codec or a
-// broker does not know),
+// encode methods return errors wrapping ErrVersionNotSupported,
 // ErrFieldNotSupported or ErrInvalidValue.
 var (
 	// ErrTruncated means the input ended before the message did.
@@ -20,6 +18,11 @@ var (
 	// allow one, an oversized varint, a count larger than the input could
 	// hold, or bytes left over after the message.
 	ErrMalformed = errors.New("protocol: malformed input")
+	// ErrVersionNotSupported means the message type has no such version in
+	// this codec, or the broker and the codec share no version of an API.
+	// (It is not named ErrUnsupportedVersion: that name belongs to Kafka's
+	// UNSUPPORTED_VERSION error code in errors.go.)
+	ErrVersionNotSupported = errors.New("protocol: unsupported version")
 	// ErrFieldNotSupported means a field holds a non-default value but the
 	// version being encoded does not carry that field and the field is not
 	// ignorable, so encoding would silently lose data.
@@ -59,7 +62,7 @@ func (e *DecodeError) Error() string {
 func (e *DecodeError) Unwrap() error { return e.Err }
 
 // EncodeError reports why a value could not be encoded. Err is one of
-// ErrUnsupportedVersion, ErrFieldNotSupported or ErrInvalidValue.
+// ErrVersionNotSupported, ErrFieldNotSupported or ErrInvalidValue.
 type EncodeError struct {
 	Type    string
 	Field   string
@@ -78,7 +81,7 @@ func (e *EncodeError) Error() string {
 func (e *EncodeError) Unwrap() error { return e.Err }
 
 // VersionError is returned by version negotiation when the codec and the
-// broker have no version of an API in common. It wraps ErrUnsupportedVersion.
+// broker have no version of an API in common. It wraps ErrVersionNotSupported.
 type VersionError struct {
 	Key                  int16
 	ClientMin, ClientMax int16
@@ -95,4 +98,4 @@ func (e *VersionError) Error() string {
 		KeyName(e.Key), e.Key, e.ClientMin, e.ClientMax, e.BrokerMin, e.BrokerMax)
 }
 
-func (e *VersionError) Unwrap() error { return ErrUnsupportedVersion }
+func (e *VersionError) Unwrap() error { return ErrVersionNotSupported }

@@ -12,10 +12,10 @@ type AddOffsetsToTxnRequest struct {
 	// TransactionalId is a string present in every version; entity transactionalId.
 	TransactionalId string
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
 	// GroupId is a string present in every version; entity groupId.
@@ -35,22 +35,27 @@ func (v *AddOffsetsToTxnRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddOffsetsToTxnRequest) encode(w *writer, version int16) {
+func (v *AddOffsetsToTxnRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.TransactionalId, flexible) {
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddOffsetsToTxnRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
-	if !w.str(v.GroupId, flexible) {
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddOffsetsToTxnRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddOffsetsToTxnRequest) decode(r *reader, version int16) error {
@@ -107,14 +112,14 @@ func (v *AddOffsetsToTxnRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AddOffsetsToTxnRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "AddOffsetsToTxnRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AddOffsetsToTxnRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -153,10 +158,10 @@ type AddOffsetsToTxnResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -171,14 +176,15 @@ func (v *AddOffsetsToTxnResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddOffsetsToTxnResponse) encode(w *writer, version int16) {
+func (v *AddOffsetsToTxnResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddOffsetsToTxnResponse) decode(r *reader, version int16) error {
@@ -227,14 +233,14 @@ func (v *AddOffsetsToTxnResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AddOffsetsToTxnResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "AddOffsetsToTxnResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AddOffsetsToTxnResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

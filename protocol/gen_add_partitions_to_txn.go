@@ -9,19 +9,19 @@ type AddPartitionsToTxnRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Transactions is a []AddPartitionsToTxnTransaction present from version 4 on.
+	// Transactions is a []AddPartitionsToTxnTransaction present from version 4.
 	Transactions []AddPartitionsToTxnRequestAddPartitionsToTxnTransaction
 
-	// V3AndBelowTransactionalId is a string present from versions 0-3; entity transactionalId.
+	// V3AndBelowTransactionalId is a string present in versions 0-3; entity transactionalId.
 	V3AndBelowTransactionalId string
 
-	// V3AndBelowProducerId is a int64 present from versions 0-3; entity producerId.
+	// V3AndBelowProducerId is an int64 present in versions 0-3; entity producerId.
 	V3AndBelowProducerId int64
 
-	// V3AndBelowProducerEpoch is a int16 present from versions 0-3.
+	// V3AndBelowProducerEpoch is an int16 present in versions 0-3.
 	V3AndBelowProducerEpoch int16
 
-	// V3AndBelowTopics is a []AddPartitionsToTxnTopic present from versions 0-3.
+	// V3AndBelowTopics is a []AddPartitionsToTxnTopic present in versions 0-3.
 	V3AndBelowTopics []AddPartitionsToTxnRequestAddPartitionsToTxnTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -44,19 +44,19 @@ type AddPartitionsToTxnRequestAddPartitionsToTxnTopic struct {
 
 // AddPartitionsToTxnRequestAddPartitionsToTxnTransaction is the struct at AddPartitionsToTxnRequest.Transactions.
 type AddPartitionsToTxnRequestAddPartitionsToTxnTransaction struct {
-	// TransactionalId is a string present from version 4 on; map key of its array; entity transactionalId.
+	// TransactionalId is a string present from version 4; map key of its array; entity transactionalId.
 	TransactionalId string
 
-	// ProducerId is a int64 present from version 4 on; entity producerId.
+	// ProducerId is an int64 present from version 4; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present from version 4 on.
+	// ProducerEpoch is an int16 present from version 4.
 	ProducerEpoch int16
 
-	// VerifyOnly is a bool present from version 4 on; default "false".
+	// VerifyOnly is a bool present from version 4; default "false".
 	VerifyOnly bool
 
-	// Topics is a []AddPartitionsToTxnTopic present from version 4 on.
+	// Topics is a []AddPartitionsToTxnTopic present from version 4.
 	Topics []AddPartitionsToTxnRequestAddPartitionsToTxnTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -78,57 +78,60 @@ func (v *AddPartitionsToTxnRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddPartitionsToTxnRequest) encode(w *writer, version int16) {
+func (v *AddPartitionsToTxnRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 4 {
-		w.length(len(v.Transactions), flexible, true)
+		dst = appendLength(dst, len(v.Transactions), flexible, true)
 		for i := range v.Transactions {
-			v.Transactions[i].encode(w, version)
+			dst = v.Transactions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Transactions) != 0 {
 		w.fail("AddPartitionsToTxnRequest", "Transactions", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		if !w.str(v.V3AndBelowTransactionalId, flexible) {
+		if d, ok := appendString(dst, v.V3AndBelowTransactionalId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("AddPartitionsToTxnRequest", "V3AndBelowTransactionalId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.V3AndBelowTransactionalId != "" {
 		w.fail("AddPartitionsToTxnRequest", "V3AndBelowTransactionalId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		w.i64(v.V3AndBelowProducerId)
+		dst = appendInt64(dst, v.V3AndBelowProducerId)
 	} else if v.V3AndBelowProducerId != 0 {
 		w.fail("AddPartitionsToTxnRequest", "V3AndBelowProducerId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		w.i16(v.V3AndBelowProducerEpoch)
+		dst = appendInt16(dst, v.V3AndBelowProducerEpoch)
 	} else if v.V3AndBelowProducerEpoch != 0 {
 		w.fail("AddPartitionsToTxnRequest", "V3AndBelowProducerEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		w.length(len(v.V3AndBelowTopics), flexible, true)
+		dst = appendLength(dst, len(v.V3AndBelowTopics), flexible, true)
 		for i := range v.V3AndBelowTopics {
-			v.V3AndBelowTopics[i].encode(w, version)
+			dst = v.V3AndBelowTopics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.V3AndBelowTopics) != 0 {
 		w.fail("AddPartitionsToTxnRequest", "V3AndBelowTopics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
@@ -227,20 +230,23 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) encode(w *writer, version int16) {
+func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *reader, version int16) error {
@@ -297,51 +303,54 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) encode(w *writer, version int16) {
+func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 4 {
-		if !w.str(v.TransactionalId, flexible) {
+		if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "TransactionalId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.TransactionalId != "" {
 		w.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "TransactionalId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i64(v.ProducerId)
+		dst = appendInt64(dst, v.ProducerId)
 	} else if v.ProducerId != 0 {
 		w.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "ProducerId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i16(v.ProducerEpoch)
+		dst = appendInt16(dst, v.ProducerEpoch)
 	} else if v.ProducerEpoch != 0 {
 		w.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "ProducerEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.boolean(v.VerifyOnly)
+		dst = appendBool(dst, v.VerifyOnly)
 	} else if v.VerifyOnly != false {
 		w.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "VerifyOnly", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Topics) != 0 {
 		w.fail("AddPartitionsToTxnRequestAddPartitionsToTxnTransaction", "Topics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reader, version int16) error {
@@ -434,14 +443,14 @@ func (v *AddPartitionsToTxnRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AddPartitionsToTxnRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "AddPartitionsToTxnRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AddPartitionsToTxnRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -480,16 +489,16 @@ type AddPartitionsToTxnResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 4 on; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present from version 4; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
-	// ResultsByTransaction is a []AddPartitionsToTxnResult present from version 4 on.
+	// ResultsByTransaction is a []AddPartitionsToTxnResult present from version 4.
 	ResultsByTransaction []AddPartitionsToTxnResponseAddPartitionsToTxnResult
 
-	// ResultsByTopicV3AndBelow is a []AddPartitionsToTxnTopicResult present from versions 0-3.
+	// ResultsByTopicV3AndBelow is a []AddPartitionsToTxnTopicResult present in versions 0-3.
 	ResultsByTopicV3AndBelow []AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -512,10 +521,10 @@ type AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult struct {
 
 // AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult is the struct at AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.
 type AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
-	// PartitionErrorCode is a int16 present in every version.
+	// PartitionErrorCode is an int16 present in every version.
 	PartitionErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -525,10 +534,10 @@ type AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult struct {
 
 // AddPartitionsToTxnResponseAddPartitionsToTxnResult is the struct at AddPartitionsToTxnResponse.ResultsByTransaction.
 type AddPartitionsToTxnResponseAddPartitionsToTxnResult struct {
-	// TransactionalId is a string present from version 4 on; map key of its array; entity transactionalId.
+	// TransactionalId is a string present from version 4; map key of its array; entity transactionalId.
 	TransactionalId string
 
-	// TopicResults is a []AddPartitionsToTxnTopicResult present from version 4 on.
+	// TopicResults is a []AddPartitionsToTxnTopicResult present from version 4.
 	TopicResults []AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -549,40 +558,41 @@ func (v *AddPartitionsToTxnResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddPartitionsToTxnResponse) encode(w *writer, version int16) {
+func (v *AddPartitionsToTxnResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if version >= 4 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	}
 	if version >= 4 {
-		w.length(len(v.ResultsByTransaction), flexible, true)
+		dst = appendLength(dst, len(v.ResultsByTransaction), flexible, true)
 		for i := range v.ResultsByTransaction {
-			v.ResultsByTransaction[i].encode(w, version)
+			dst = v.ResultsByTransaction[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.ResultsByTransaction) != 0 {
 		w.fail("AddPartitionsToTxnResponse", "ResultsByTransaction", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		w.length(len(v.ResultsByTopicV3AndBelow), flexible, true)
+		dst = appendLength(dst, len(v.ResultsByTopicV3AndBelow), flexible, true)
 		for i := range v.ResultsByTopicV3AndBelow {
-			v.ResultsByTopicV3AndBelow[i].encode(w, version)
+			dst = v.ResultsByTopicV3AndBelow[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.ResultsByTopicV3AndBelow) != 0 {
 		w.fail("AddPartitionsToTxnResponse", "ResultsByTopicV3AndBelow", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
@@ -669,23 +679,26 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) encode(w *writer, version int16) {
+func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.ResultsByPartition), flexible, true)
+	dst = appendLength(dst, len(v.ResultsByPartition), flexible, true)
 	for i := range v.ResultsByPartition {
-		v.ResultsByPartition[i].encode(w, version)
+		dst = v.ResultsByPartition[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *reader, version int16) error {
@@ -736,14 +749,15 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) Default() 
 	v.UnknownTags.Reset()
 }
 
-func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) encode(w *writer, version int16) {
+func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.PartitionIndex)
-	w.i16(v.PartitionErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.PartitionErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult) decode(r *reader, version int16) error {
@@ -786,33 +800,36 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) encode(w *writer, version int16) {
+func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 4 {
-		if !w.str(v.TransactionalId, flexible) {
+		if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "TransactionalId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.TransactionalId != "" {
 		w.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "TransactionalId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.length(len(v.TopicResults), flexible, true)
+		dst = appendLength(dst, len(v.TopicResults), flexible, true)
 		for i := range v.TopicResults {
-			v.TopicResults[i].encode(w, version)
+			dst = v.TopicResults[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.TopicResults) != 0 {
 		w.fail("AddPartitionsToTxnResponseAddPartitionsToTxnResult", "TopicResults", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) decode(r *reader, version int16) error {
@@ -881,14 +898,14 @@ func (v *AddPartitionsToTxnResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AddPartitionsToTxnResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "AddPartitionsToTxnResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AddPartitionsToTxnResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,13 +9,13 @@ type AddRaftVoterRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0.
+	// ClusterId is a string present in every version; nullable in every version.
 	ClusterId *string
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
-	// VoterId is a int32 present in every version.
+	// VoterId is an int32 present in every version.
 	VoterId int32
 
 	// VoterDirectoryId is a uuid present in every version.
@@ -59,26 +59,29 @@ func (v *AddRaftVoterRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddRaftVoterRequest) encode(w *writer, version int16) {
+func (v *AddRaftVoterRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.TimeoutMs)
-	w.i32(v.VoterId)
-	w.uuid(v.VoterDirectoryId)
-	w.length(len(v.Listeners), flexible, true)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendInt32(dst, v.VoterId)
+	dst = appendUUID(dst, v.VoterDirectoryId)
+	dst = appendLength(dst, len(v.Listeners), flexible, true)
 	for i := range v.Listeners {
-		v.Listeners[i].encode(w, version)
+		dst = v.Listeners[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddRaftVoterRequest) decode(r *reader, version int16) error {
@@ -142,21 +145,26 @@ func (v *AddRaftVoterRequestListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddRaftVoterRequestListener) encode(w *writer, version int16) {
+func (v *AddRaftVoterRequestListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterRequestListener", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterRequestListener", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddRaftVoterRequestListener) decode(r *reader, version int16) error {
@@ -209,14 +217,14 @@ func (v *AddRaftVoterRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AddRaftVoterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AddRaftVoterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AddRaftVoterRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -255,13 +263,13 @@ type AddRaftVoterResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in every version; nullable in every version; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -279,18 +287,21 @@ func (v *AddRaftVoterResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AddRaftVoterResponse) encode(w *writer, version int16) {
+func (v *AddRaftVoterResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AddRaftVoterResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AddRaftVoterResponse) decode(r *reader, version int16) error {
@@ -343,14 +354,14 @@ func (v *AddRaftVoterResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AddRaftVoterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AddRaftVoterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AddRaftVoterResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,10 +9,10 @@ type AllocateProducerIdsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -27,14 +27,15 @@ func (v *AllocateProducerIdsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AllocateProducerIdsRequest) encode(w *writer, version int16) {
+func (v *AllocateProducerIdsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	w.i64(v.BrokerEpoch)
+	dst = appendInt32(dst, v.BrokerId)
+	dst = appendInt64(dst, v.BrokerEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AllocateProducerIdsRequest) decode(r *reader, version int16) error {
@@ -83,14 +84,14 @@ func (v *AllocateProducerIdsRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AllocateProducerIdsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AllocateProducerIdsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AllocateProducerIdsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -129,16 +130,16 @@ type AllocateProducerIdsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ProducerIdStart is a int64 present in every version; entity producerId.
+	// ProducerIdStart is an int64 present in every version; entity producerId.
 	ProducerIdStart int64
 
-	// ProducerIdLen is a int32 present in every version.
+	// ProducerIdLen is an int32 present in every version.
 	ProducerIdLen int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -155,16 +156,17 @@ func (v *AllocateProducerIdsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AllocateProducerIdsResponse) encode(w *writer, version int16) {
+func (v *AllocateProducerIdsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.i64(v.ProducerIdStart)
-	w.i32(v.ProducerIdLen)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.ProducerIdStart)
+	dst = appendInt32(dst, v.ProducerIdLen)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AllocateProducerIdsResponse) decode(r *reader, version int16) error {
@@ -221,14 +223,14 @@ func (v *AllocateProducerIdsResponse) IsFlexible() bool { return v.Version >= 0 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AllocateProducerIdsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AllocateProducerIdsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AllocateProducerIdsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

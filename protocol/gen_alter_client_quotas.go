@@ -38,7 +38,7 @@ type AlterClientQuotasRequestEntityData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// EntityName is a string present in every version; nullable from version 0 on.
+	// EntityName is a string present in every version; nullable in every version.
 	EntityName *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -71,20 +71,21 @@ func (v *AlterClientQuotasRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterClientQuotasRequest) encode(w *writer, version int16) {
+func (v *AlterClientQuotasRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.length(len(v.Entries), flexible, true)
+	dst = appendLength(dst, len(v.Entries), flexible, true)
 	for i := range v.Entries {
-		v.Entries[i].encode(w, version)
+		dst = v.Entries[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.boolean(v.ValidateOnly)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterClientQuotasRequest) decode(r *reader, version int16) error {
@@ -139,26 +140,27 @@ func (v *AlterClientQuotasRequestEntryData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterClientQuotasRequestEntryData) encode(w *writer, version int16) {
+func (v *AlterClientQuotasRequestEntryData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.length(len(v.Entity), flexible, true)
+	dst = appendLength(dst, len(v.Entity), flexible, true)
 	for i := range v.Entity {
-		v.Entity[i].encode(w, version)
+		dst = v.Entity[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Ops), flexible, true)
+	dst = appendLength(dst, len(v.Ops), flexible, true)
 	for i := range v.Ops {
-		v.Ops[i].encode(w, version)
+		dst = v.Ops[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) error {
@@ -221,20 +223,25 @@ func (v *AlterClientQuotasRequestEntityData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterClientQuotasRequestEntityData) encode(w *writer, version int16) {
+func (v *AlterClientQuotasRequestEntityData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.EntityType, flexible) {
+	if d, ok := appendString(dst, v.EntityType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterClientQuotasRequestEntityData", "EntityType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.EntityName, flexible) {
+	if d, ok := appendNullableString(dst, v.EntityName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterClientQuotasRequestEntityData", "EntityName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterClientQuotasRequestEntityData) decode(r *reader, version int16) error {
@@ -276,18 +283,21 @@ func (v *AlterClientQuotasRequestOpData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterClientQuotasRequestOpData) encode(w *writer, version int16) {
+func (v *AlterClientQuotasRequestOpData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.Key, flexible) {
+	if d, ok := appendString(dst, v.Key, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterClientQuotasRequestOpData", "Key", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.f64(v.Value)
-	w.boolean(v.Remove)
+	dst = appendFloat64(dst, v.Value)
+	dst = appendBool(dst, v.Remove)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterClientQuotasRequestOpData) decode(r *reader, version int16) error {
@@ -340,14 +350,14 @@ func (v *AlterClientQuotasRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterClientQuotasRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "AlterClientQuotasRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterClientQuotasRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -386,7 +396,7 @@ type AlterClientQuotasResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Entries is a []EntryData present in every version.
@@ -399,10 +409,10 @@ type AlterClientQuotasResponse struct {
 
 // AlterClientQuotasResponseEntryData is the struct at AlterClientQuotasResponse.Entries.
 type AlterClientQuotasResponseEntryData struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Entity is a []EntityData present in every version.
@@ -418,7 +428,7 @@ type AlterClientQuotasResponseEntityData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// EntityName is a string present in every version; nullable from version 0 on.
+	// EntityName is a string present in every version; nullable in every version.
 	EntityName *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -435,20 +445,21 @@ func (v *AlterClientQuotasResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterClientQuotasResponse) encode(w *writer, version int16) {
+func (v *AlterClientQuotasResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Entries), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Entries), flexible, true)
 	for i := range v.Entries {
-		v.Entries[i].encode(w, version)
+		dst = v.Entries[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterClientQuotasResponse) decode(r *reader, version int16) error {
@@ -504,24 +515,27 @@ func (v *AlterClientQuotasResponseEntryData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterClientQuotasResponseEntryData) encode(w *writer, version int16) {
+func (v *AlterClientQuotasResponseEntryData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterClientQuotasResponseEntryData", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Entity), flexible, true)
+	dst = appendLength(dst, len(v.Entity), flexible, true)
 	for i := range v.Entity {
-		v.Entity[i].encode(w, version)
+		dst = v.Entity[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterClientQuotasResponseEntryData) decode(r *reader, version int16) error {
@@ -578,20 +592,25 @@ func (v *AlterClientQuotasResponseEntityData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterClientQuotasResponseEntityData) encode(w *writer, version int16) {
+func (v *AlterClientQuotasResponseEntityData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.EntityType, flexible) {
+	if d, ok := appendString(dst, v.EntityType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterClientQuotasResponseEntityData", "EntityType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.EntityName, flexible) {
+	if d, ok := appendNullableString(dst, v.EntityName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterClientQuotasResponseEntityData", "EntityName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterClientQuotasResponseEntityData) decode(r *reader, version int16) error {
@@ -640,14 +659,14 @@ func (v *AlterClientQuotasResponse) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterClientQuotasResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "AlterClientQuotasResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterClientQuotasResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -22,7 +22,7 @@ type AlterConfigsRequest struct {
 
 // AlterConfigsRequestAlterConfigsResource is the struct at AlterConfigsRequest.Resources.
 type AlterConfigsRequestAlterConfigsResource struct {
-	// ResourceType is a int8 present in every version; map key of its array.
+	// ResourceType is an int8 present in every version; map key of its array.
 	ResourceType int8
 
 	// ResourceName is a string present in every version; map key of its array.
@@ -41,7 +41,7 @@ type AlterConfigsRequestAlterableConfig struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// Value is a string present in every version; nullable from version 0 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -58,20 +58,21 @@ func (v *AlterConfigsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsRequest) encode(w *writer, version int16) {
+func (v *AlterConfigsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Resources), flexible, true)
+	dst = appendLength(dst, len(v.Resources), flexible, true)
 	for i := range v.Resources {
-		v.Resources[i].encode(w, version)
+		dst = v.Resources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.boolean(v.ValidateOnly)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsRequest) decode(r *reader, version int16) error {
@@ -125,24 +126,27 @@ func (v *AlterConfigsRequestAlterConfigsResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsRequestAlterConfigsResource) encode(w *writer, version int16) {
+func (v *AlterConfigsRequestAlterConfigsResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsRequestAlterConfigsResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Configs), flexible, true)
+	dst = appendLength(dst, len(v.Configs), flexible, true)
 	for i := range v.Configs {
-		v.Configs[i].encode(w, version)
+		dst = v.Configs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsRequestAlterConfigsResource) decode(r *reader, version int16) error {
@@ -199,20 +203,25 @@ func (v *AlterConfigsRequestAlterableConfig) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsRequestAlterableConfig) encode(w *writer, version int16) {
+func (v *AlterConfigsRequestAlterableConfig) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsRequestAlterableConfig", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Value, flexible) {
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsRequestAlterableConfig", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsRequestAlterableConfig) decode(r *reader, version int16) error {
@@ -261,14 +270,14 @@ func (v *AlterConfigsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterConfigsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "AlterConfigsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterConfigsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -307,7 +316,7 @@ type AlterConfigsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Responses is a []AlterConfigsResourceResponse present in every version.
@@ -320,13 +329,13 @@ type AlterConfigsResponse struct {
 
 // AlterConfigsResponseAlterConfigsResourceResponse is the struct at AlterConfigsResponse.Responses.
 type AlterConfigsResponseAlterConfigsResourceResponse struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
@@ -346,20 +355,21 @@ func (v *AlterConfigsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsResponse) encode(w *writer, version int16) {
+func (v *AlterConfigsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Responses), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsResponse) decode(r *reader, version int16) error {
@@ -414,22 +424,27 @@ func (v *AlterConfigsResponseAlterConfigsResourceResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterConfigsResponseAlterConfigsResourceResponse) encode(w *writer, version int16) {
+func (v *AlterConfigsResponseAlterConfigsResourceResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterConfigsResponseAlterConfigsResourceResponse", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterConfigsResponseAlterConfigsResourceResponse) decode(r *reader, version int16) error {
@@ -486,14 +501,14 @@ func (v *AlterConfigsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterConfigsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "AlterConfigsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterConfigsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,10 +9,10 @@ type AlterPartitionRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// Topics is a []TopicData present in every version.
@@ -25,7 +25,7 @@ type AlterPartitionRequest struct {
 
 // AlterPartitionRequestTopicData is the struct at AlterPartitionRequest.Topics.
 type AlterPartitionRequestTopicData struct {
-	// TopicId is a uuid present in every version; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in every version; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []PartitionData present in every version.
@@ -38,22 +38,22 @@ type AlterPartitionRequestTopicData struct {
 
 // AlterPartitionRequestPartitionData is the struct at AlterPartitionRequest.Topics.Partitions.
 type AlterPartitionRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// NewIsr is a []int32 present from version 2; entity brokerId.
+	// NewIsr is a []int32 present in version 2; entity brokerId.
 	NewIsr []int32
 
-	// NewIsrWithEpochs is a []BrokerState present from version 3.
+	// NewIsrWithEpochs is a []BrokerState present in version 3.
 	NewIsrWithEpochs []AlterPartitionRequestBrokerState
 
-	// LeaderRecoveryState is a int8 present in every version; default "0".
+	// LeaderRecoveryState is an int8 present in every version; default "0".
 	LeaderRecoveryState int8
 
-	// PartitionEpoch is a int32 present in every version.
+	// PartitionEpoch is an int32 present in every version.
 	PartitionEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -63,10 +63,10 @@ type AlterPartitionRequestPartitionData struct {
 
 // AlterPartitionRequestBrokerState is the struct at AlterPartitionRequest.Topics.Partitions.NewIsrWithEpochs.
 type AlterPartitionRequestBrokerState struct {
-	// BrokerId is a int32 present from version 3; entity brokerId.
+	// BrokerId is an int32 present in version 3; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present from version 3; default "-1".
+	// BrokerEpoch is an int64 present in version 3; default "-1".
 	BrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -84,21 +84,22 @@ func (v *AlterPartitionRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequest) encode(w *writer, version int16) {
+func (v *AlterPartitionRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	w.i64(v.BrokerEpoch)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.BrokerId)
+	dst = appendInt64(dst, v.BrokerEpoch)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequest) decode(r *reader, version int16) error {
@@ -155,20 +156,21 @@ func (v *AlterPartitionRequestTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequestTopicData) encode(w *writer, version int16) {
+func (v *AlterPartitionRequestTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequestTopicData) decode(r *reader, version int16) error {
@@ -227,37 +229,38 @@ func (v *AlterPartitionRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequestPartitionData) encode(w *writer, version int16) {
+func (v *AlterPartitionRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if version <= 2 {
-		w.length(len(v.NewIsr), flexible, true)
+		dst = appendLength(dst, len(v.NewIsr), flexible, true)
 		for i := range v.NewIsr {
-			w.i32(v.NewIsr[i])
+			dst = appendInt32(dst, v.NewIsr[i])
 		}
 	} else if len(v.NewIsr) != 0 {
 		w.fail("AlterPartitionRequestPartitionData", "NewIsr", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.length(len(v.NewIsrWithEpochs), flexible, true)
+		dst = appendLength(dst, len(v.NewIsrWithEpochs), flexible, true)
 		for i := range v.NewIsrWithEpochs {
-			v.NewIsrWithEpochs[i].encode(w, version)
+			dst = v.NewIsrWithEpochs[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.NewIsrWithEpochs) != 0 {
 		w.fail("AlterPartitionRequestPartitionData", "NewIsrWithEpochs", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.i8(v.LeaderRecoveryState)
-	w.i32(v.PartitionEpoch)
+	dst = appendInt8(dst, v.LeaderRecoveryState)
+	dst = appendInt32(dst, v.PartitionEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) error {
@@ -347,24 +350,25 @@ func (v *AlterPartitionRequestBrokerState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionRequestBrokerState) encode(w *writer, version int16) {
+func (v *AlterPartitionRequestBrokerState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 3 {
-		w.i32(v.BrokerId)
+		dst = appendInt32(dst, v.BrokerId)
 	} else if v.BrokerId != 0 {
 		w.fail("AlterPartitionRequestBrokerState", "BrokerId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i64(v.BrokerEpoch)
+		dst = appendInt64(dst, v.BrokerEpoch)
 	} else if v.BrokerEpoch != -1 {
 		w.fail("AlterPartitionRequestBrokerState", "BrokerEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionRequestBrokerState) decode(r *reader, version int16) error {
@@ -421,14 +425,14 @@ func (v *AlterPartitionRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterPartitionRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "AlterPartitionRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterPartitionRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -467,10 +471,10 @@ type AlterPartitionResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
@@ -483,7 +487,7 @@ type AlterPartitionResponse struct {
 
 // AlterPartitionResponseTopicData is the struct at AlterPartitionResponse.Topics.
 type AlterPartitionResponseTopicData struct {
-	// TopicId is a uuid present in every version; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in every version; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []PartitionData present in every version.
@@ -496,25 +500,25 @@ type AlterPartitionResponseTopicData struct {
 
 // AlterPartitionResponsePartitionData is the struct at AlterPartitionResponse.Topics.Partitions.
 type AlterPartitionResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// Isr is a []int32 present in every version; entity brokerId.
 	Isr []int32
 
-	// LeaderRecoveryState is a int8 present in every version; default "0"; ignorable (dropped silently by older versions).
+	// LeaderRecoveryState is an int8 present in every version; default "0"; ignorable (silently dropped by versions without it).
 	LeaderRecoveryState int8
 
-	// PartitionEpoch is a int32 present in every version.
+	// PartitionEpoch is an int32 present in every version.
 	PartitionEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -532,21 +536,22 @@ func (v *AlterPartitionResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionResponse) decode(r *reader, version int16) error {
@@ -603,20 +608,21 @@ func (v *AlterPartitionResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionResponseTopicData) encode(w *writer, version int16) {
+func (v *AlterPartitionResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionResponseTopicData) decode(r *reader, version int16) error {
@@ -674,22 +680,23 @@ func (v *AlterPartitionResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionResponsePartitionData) encode(w *writer, version int16) {
+func (v *AlterPartitionResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
-	w.length(len(v.Isr), flexible, true)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendLength(dst, len(v.Isr), flexible, true)
 	for i := range v.Isr {
-		w.i32(v.Isr[i])
+		dst = appendInt32(dst, v.Isr[i])
 	}
-	w.i8(v.LeaderRecoveryState)
-	w.i32(v.PartitionEpoch)
+	dst = appendInt8(dst, v.LeaderRecoveryState)
+	dst = appendInt32(dst, v.PartitionEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionResponsePartitionData) decode(r *reader, version int16) error {
@@ -769,14 +776,14 @@ func (v *AlterPartitionResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterPartitionResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "AlterPartitionResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterPartitionResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

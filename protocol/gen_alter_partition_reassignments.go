@@ -9,10 +9,10 @@ type AlterPartitionReassignmentsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TimeoutMs is a int32 present in every version; default "60000".
+	// TimeoutMs is an int32 present in every version; default "60000".
 	TimeoutMs int32
 
-	// AllowReplicationFactorChange is a bool present from version 1; default "true".
+	// AllowReplicationFactorChange is a bool present in version 1; default "true".
 	AllowReplicationFactorChange bool
 
 	// Topics is a []ReassignableTopic present in every version.
@@ -38,10 +38,10 @@ type AlterPartitionReassignmentsRequestReassignableTopic struct {
 
 // AlterPartitionReassignmentsRequestReassignablePartition is the struct at AlterPartitionReassignmentsRequest.Topics.Partitions.
 type AlterPartitionReassignmentsRequestReassignablePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// Replicas is a []int32 present in every version; nullable from version 0 on; default "null"; entity brokerId.
+	// Replicas is a []int32 present in every version; nullable in every version; default "null"; entity brokerId.
 	Replicas []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -59,26 +59,27 @@ func (v *AlterPartitionReassignmentsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsRequest) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.TimeoutMs)
+	dst = appendInt32(dst, v.TimeoutMs)
 	if version >= 1 {
-		w.boolean(v.AllowReplicationFactorChange)
+		dst = appendBool(dst, v.AllowReplicationFactorChange)
 	} else if v.AllowReplicationFactorChange != true {
 		w.fail("AlterPartitionReassignmentsRequest", "AllowReplicationFactorChange", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsRequest) decode(r *reader, version int16) error {
@@ -139,23 +140,26 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsRequestReassignableTopic) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsRequestReassignableTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsRequestReassignableTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *reader, version int16) error {
@@ -208,21 +212,22 @@ func (v *AlterPartitionReassignmentsRequestReassignablePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsRequestReassignablePartition) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsRequestReassignablePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if v.Replicas == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Replicas), flexible, true)
+		dst = appendLength(dst, len(v.Replicas), flexible, true)
 		for i := range v.Replicas {
-			w.i32(v.Replicas[i])
+			dst = appendInt32(dst, v.Replicas[i])
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *reader, version int16) error {
@@ -282,14 +287,14 @@ func (v *AlterPartitionReassignmentsRequest) IsFlexible() bool { return v.Versio
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterPartitionReassignmentsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "AlterPartitionReassignmentsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterPartitionReassignmentsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -330,16 +335,16 @@ type AlterPartitionReassignmentsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// AllowReplicationFactorChange is a bool present from version 1; default "true"; ignorable (dropped silently by older versions).
+	// AllowReplicationFactorChange is a bool present in version 1; default "true"; ignorable (silently dropped by versions without it).
 	AllowReplicationFactorChange bool
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Responses is a []ReassignableTopicResponse present in every version.
@@ -365,13 +370,13 @@ type AlterPartitionReassignmentsResponseReassignableTopicResponse struct {
 
 // AlterPartitionReassignmentsResponseReassignablePartitionResponse is the struct at AlterPartitionReassignmentsResponse.Responses.Partitions.
 type AlterPartitionReassignmentsResponseReassignablePartitionResponse struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -393,28 +398,31 @@ func (v *AlterPartitionReassignmentsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if version >= 1 {
-		w.boolean(v.AllowReplicationFactorChange)
+		dst = appendBool(dst, v.AllowReplicationFactorChange)
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsResponse) decode(r *reader, version int16) error {
@@ -483,23 +491,26 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) Default()
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsResponseReassignableTopicResponse", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r *reader, version int16) error {
@@ -553,18 +564,21 @@ func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) Defau
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) encode(w *writer, version int16) {
+func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterPartitionReassignmentsResponseReassignablePartitionResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterPartitionReassignmentsResponseReassignablePartitionResponse) decode(r *reader, version int16) error {
@@ -617,14 +631,14 @@ func (v *AlterPartitionReassignmentsResponse) IsFlexible() bool { return v.Versi
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterPartitionReassignmentsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "AlterPartitionReassignmentsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterPartitionReassignmentsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -51,19 +51,20 @@ func (v *AlterReplicaLogDirsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterReplicaLogDirsRequest) encode(w *writer, version int16) {
+func (v *AlterReplicaLogDirsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Dirs), flexible, true)
+	dst = appendLength(dst, len(v.Dirs), flexible, true)
 	for i := range v.Dirs {
-		v.Dirs[i].encode(w, version)
+		dst = v.Dirs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterReplicaLogDirsRequest) decode(r *reader, version int16) error {
@@ -112,23 +113,26 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) encode(w *writer, version int16) {
+func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Path, flexible) {
+	if d, ok := appendString(dst, v.Path, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterReplicaLogDirsRequestAlterReplicaLogDir", "Path", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *reader, version int16) error {
@@ -181,20 +185,23 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) encode(w *writer, version int16) {
+func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterReplicaLogDirsRequestAlterReplicaLogDirTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *reader, version int16) error {
@@ -254,14 +261,14 @@ func (v *AlterReplicaLogDirsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterReplicaLogDirsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "AlterReplicaLogDirsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterReplicaLogDirsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -300,7 +307,7 @@ type AlterReplicaLogDirsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []AlterReplicaLogDirTopicResult present in every version.
@@ -326,10 +333,10 @@ type AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult struct {
 
 // AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult is the struct at AlterReplicaLogDirsResponse.Results.Partitions.
 type AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -346,20 +353,21 @@ func (v *AlterReplicaLogDirsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterReplicaLogDirsResponse) encode(w *writer, version int16) {
+func (v *AlterReplicaLogDirsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Results), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterReplicaLogDirsResponse) decode(r *reader, version int16) error {
@@ -412,23 +420,26 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) encode(w *writer, version int16) {
+func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *reader, version int16) error {
@@ -479,14 +490,15 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) Default()
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) encode(w *writer, version int16) {
+func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult) decode(r *reader, version int16) error {
@@ -535,14 +547,14 @@ func (v *AlterReplicaLogDirsResponse) IsFlexible() bool { return v.Version >= 2 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterReplicaLogDirsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "AlterReplicaLogDirsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterReplicaLogDirsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

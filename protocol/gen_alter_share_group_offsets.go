@@ -35,10 +35,10 @@ type AlterShareGroupOffsetsRequestTopic struct {
 
 // AlterShareGroupOffsetsRequestPartition is the struct at AlterShareGroupOffsetsRequest.Topics.Partitions.
 type AlterShareGroupOffsetsRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -55,23 +55,26 @@ func (v *AlterShareGroupOffsetsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterShareGroupOffsetsRequest) encode(w *writer, version int16) {
+func (v *AlterShareGroupOffsetsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterShareGroupOffsetsRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterShareGroupOffsetsRequest) decode(r *reader, version int16) error {
@@ -124,23 +127,26 @@ func (v *AlterShareGroupOffsetsRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
+func (v *AlterShareGroupOffsetsRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterShareGroupOffsetsRequestTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterShareGroupOffsetsRequestTopic) decode(r *reader, version int16) error {
@@ -191,14 +197,15 @@ func (v *AlterShareGroupOffsetsRequestPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterShareGroupOffsetsRequestPartition) encode(w *writer, version int16) {
+func (v *AlterShareGroupOffsetsRequestPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i64(v.StartOffset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.StartOffset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterShareGroupOffsetsRequestPartition) decode(r *reader, version int16) error {
@@ -247,14 +254,14 @@ func (v *AlterShareGroupOffsetsRequest) IsFlexible() bool { return v.Version >= 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterShareGroupOffsetsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AlterShareGroupOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterShareGroupOffsetsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -295,13 +302,13 @@ type AlterShareGroupOffsetsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// Responses is a []AlterShareGroupOffsetsResponseTopic present in every version.
@@ -330,13 +337,13 @@ type AlterShareGroupOffsetsResponseTopic struct {
 
 // AlterShareGroupOffsetsResponsePartition is the struct at AlterShareGroupOffsetsResponse.Responses.Partitions.
 type AlterShareGroupOffsetsResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -357,25 +364,28 @@ func (v *AlterShareGroupOffsetsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterShareGroupOffsetsResponse) encode(w *writer, version int16) {
+func (v *AlterShareGroupOffsetsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterShareGroupOffsetsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterShareGroupOffsetsResponse) decode(r *reader, version int16) error {
@@ -437,24 +447,27 @@ func (v *AlterShareGroupOffsetsResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
+func (v *AlterShareGroupOffsetsResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterShareGroupOffsetsResponseTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterShareGroupOffsetsResponseTopic) decode(r *reader, version int16) error {
@@ -512,18 +525,21 @@ func (v *AlterShareGroupOffsetsResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterShareGroupOffsetsResponsePartition) encode(w *writer, version int16) {
+func (v *AlterShareGroupOffsetsResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterShareGroupOffsetsResponsePartition", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterShareGroupOffsetsResponsePartition) decode(r *reader, version int16) error {
@@ -576,14 +592,14 @@ func (v *AlterShareGroupOffsetsResponse) IsFlexible() bool { return v.Version >=
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterShareGroupOffsetsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AlterShareGroupOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterShareGroupOffsetsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

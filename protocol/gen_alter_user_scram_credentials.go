@@ -25,7 +25,7 @@ type AlterUserScramCredentialsRequestScramCredentialDeletion struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Mechanism is a int8 present in every version.
+	// Mechanism is an int8 present in every version.
 	Mechanism int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,10 +38,10 @@ type AlterUserScramCredentialsRequestScramCredentialUpsertion struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Mechanism is a int8 present in every version.
+	// Mechanism is an int8 present in every version.
 	Mechanism int8
 
-	// Iterations is a int32 present in every version.
+	// Iterations is an int32 present in every version.
 	Iterations int32
 
 	// Salt is a bytes present in every version.
@@ -66,26 +66,27 @@ func (v *AlterUserScramCredentialsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterUserScramCredentialsRequest) encode(w *writer, version int16) {
+func (v *AlterUserScramCredentialsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Deletions), flexible, true)
+	dst = appendLength(dst, len(v.Deletions), flexible, true)
 	for i := range v.Deletions {
-		v.Deletions[i].encode(w, version)
+		dst = v.Deletions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Upsertions), flexible, true)
+	dst = appendLength(dst, len(v.Upsertions), flexible, true)
 	for i := range v.Upsertions {
-		v.Upsertions[i].encode(w, version)
+		dst = v.Upsertions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) error {
@@ -146,17 +147,20 @@ func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) encode(w *writer, version int16) {
+func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterUserScramCredentialsRequestScramCredentialDeletion", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Mechanism)
+	dst = appendInt8(dst, v.Mechanism)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterUserScramCredentialsRequestScramCredentialDeletion) decode(r *reader, version int16) error {
@@ -204,20 +208,23 @@ func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) encode(w *writer, version int16) {
+func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterUserScramCredentialsRequestScramCredentialUpsertion", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Mechanism)
-	w.i32(v.Iterations)
-	w.bytes(v.Salt, flexible, false)
-	w.bytes(v.SaltedPassword, flexible, false)
+	dst = appendInt8(dst, v.Mechanism)
+	dst = appendInt32(dst, v.Iterations)
+	dst = appendBytes(dst, v.Salt, flexible, false)
+	dst = appendBytes(dst, v.SaltedPassword, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterUserScramCredentialsRequestScramCredentialUpsertion) decode(r *reader, version int16) error {
@@ -278,14 +285,14 @@ func (v *AlterUserScramCredentialsRequest) IsFlexible() bool { return v.Version 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterUserScramCredentialsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AlterUserScramCredentialsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterUserScramCredentialsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -326,7 +333,7 @@ type AlterUserScramCredentialsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []AlterUserScramCredentialsResult present in every version.
@@ -342,10 +349,10 @@ type AlterUserScramCredentialsResponseAlterUserScramCredentialsResult struct {
 	// User is a string present in every version.
 	User string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -362,20 +369,21 @@ func (v *AlterUserScramCredentialsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterUserScramCredentialsResponse) encode(w *writer, version int16) {
+func (v *AlterUserScramCredentialsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Results), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterUserScramCredentialsResponse) decode(r *reader, version int16) error {
@@ -429,21 +437,26 @@ func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) Defau
 	v.UnknownTags.Reset()
 }
 
-func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) encode(w *writer, version int16) {
+func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.User, flexible) {
+	if d, ok := appendString(dst, v.User, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "User", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("AlterUserScramCredentialsResponseAlterUserScramCredentialsResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AlterUserScramCredentialsResponseAlterUserScramCredentialsResult) decode(r *reader, version int16) error {
@@ -496,14 +509,14 @@ func (v *AlterUserScramCredentialsResponse) IsFlexible() bool { return v.Version
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AlterUserScramCredentialsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AlterUserScramCredentialsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AlterUserScramCredentialsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

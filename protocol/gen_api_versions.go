@@ -9,10 +9,10 @@ type ApiVersionsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClientSoftwareName is a string present from version 3 on; ignorable (dropped silently by older versions).
+	// ClientSoftwareName is a string present from version 3; ignorable (silently dropped by versions without it).
 	ClientSoftwareName string
 
-	// ClientSoftwareVersion is a string present from version 3 on; ignorable (dropped silently by older versions).
+	// ClientSoftwareVersion is a string present from version 3; ignorable (silently dropped by versions without it).
 	ClientSoftwareVersion string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -27,24 +27,29 @@ func (v *ApiVersionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ApiVersionsRequest) encode(w *writer, version int16) {
+func (v *ApiVersionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 3 {
-		if !w.str(v.ClientSoftwareName, flexible) {
+		if d, ok := appendString(dst, v.ClientSoftwareName, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ApiVersionsRequest", "ClientSoftwareName", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 3 {
-		if !w.str(v.ClientSoftwareVersion, flexible) {
+		if d, ok := appendString(dst, v.ClientSoftwareVersion, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ApiVersionsRequest", "ClientSoftwareVersion", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ApiVersionsRequest) decode(r *reader, version int16) error {
@@ -101,14 +106,14 @@ func (v *ApiVersionsRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ApiVersionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "ApiVersionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ApiVersionsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -147,25 +152,25 @@ type ApiVersionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// ApiKeys is a []ApiVersion present in every version.
 	ApiKeys []ApiVersionsResponseApiVersion
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// SupportedFeatures is a []SupportedFeatureKey present from version 3 on; tagged field 0 from version 3 on; ignorable (dropped silently by older versions).
+	// SupportedFeatures is a []SupportedFeatureKey present from version 3; tagged field 0 from version 3; ignorable (silently dropped by versions without it).
 	SupportedFeatures []ApiVersionsResponseSupportedFeatureKey
 
-	// FinalizedFeaturesEpoch is a int64 present from version 3 on; tagged field 1 from version 3 on; default "-1"; ignorable (dropped silently by older versions).
+	// FinalizedFeaturesEpoch is an int64 present from version 3; tagged field 1 from version 3; default "-1"; ignorable (silently dropped by versions without it).
 	FinalizedFeaturesEpoch int64
 
-	// FinalizedFeatures is a []FinalizedFeatureKey present from version 3 on; tagged field 2 from version 3 on; ignorable (dropped silently by older versions).
+	// FinalizedFeatures is a []FinalizedFeatureKey present from version 3; tagged field 2 from version 3; ignorable (silently dropped by versions without it).
 	FinalizedFeatures []ApiVersionsResponseFinalizedFeatureKey
 
-	// ZkMigrationReady is a bool present from version 3 on; tagged field 3 from version 3 on; default "false"; ignorable (dropped silently by older versions).
+	// ZkMigrationReady is a bool present from version 3; tagged field 3 from version 3; default "false"; ignorable (silently dropped by versions without it).
 	ZkMigrationReady bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -175,13 +180,13 @@ type ApiVersionsResponse struct {
 
 // ApiVersionsResponseApiVersion is the struct at ApiVersionsResponse.ApiKeys.
 type ApiVersionsResponseApiVersion struct {
-	// ApiKey is a int16 present in every version; map key of its array.
+	// ApiKey is an int16 present in every version; map key of its array.
 	ApiKey int16
 
-	// MinVersion is a int16 present in every version.
+	// MinVersion is an int16 present in every version.
 	MinVersion int16
 
-	// MaxVersion is a int16 present in every version.
+	// MaxVersion is an int16 present in every version.
 	MaxVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -191,13 +196,13 @@ type ApiVersionsResponseApiVersion struct {
 
 // ApiVersionsResponseSupportedFeatureKey is the struct at ApiVersionsResponse.SupportedFeatures.
 type ApiVersionsResponseSupportedFeatureKey struct {
-	// Name is a string present from version 3 on; map key of its array.
+	// Name is a string present from version 3; map key of its array.
 	Name string
 
-	// MinVersion is a int16 present from version 3 on.
+	// MinVersion is an int16 present from version 3.
 	MinVersion int16
 
-	// MaxVersion is a int16 present from version 3 on.
+	// MaxVersion is an int16 present from version 3.
 	MaxVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -207,13 +212,13 @@ type ApiVersionsResponseSupportedFeatureKey struct {
 
 // ApiVersionsResponseFinalizedFeatureKey is the struct at ApiVersionsResponse.FinalizedFeatures.
 type ApiVersionsResponseFinalizedFeatureKey struct {
-	// Name is a string present from version 3 on; map key of its array.
+	// Name is a string present from version 3; map key of its array.
 	Name string
 
-	// MaxVersionLevel is a int16 present from version 3 on.
+	// MaxVersionLevel is an int16 present from version 3.
 	MaxVersionLevel int16
 
-	// MinVersionLevel is a int16 present from version 3 on.
+	// MinVersionLevel is an int16 present from version 3.
 	MinVersionLevel int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -239,18 +244,18 @@ func (v *ApiVersionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ApiVersionsResponse) encode(w *writer, version int16) {
+func (v *ApiVersionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i16(v.ErrorCode)
-	w.length(len(v.ApiKeys), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.ApiKeys), flexible, true)
 	for i := range v.ApiKeys {
-		v.ApiKeys[i].encode(w, version)
+		dst = v.ApiKeys[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
@@ -266,48 +271,49 @@ func (v *ApiVersionsResponse) encode(w *writer, version int16) {
 		if version >= 3 && v.ZkMigrationReady != false {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 3 && len(v.SupportedFeatures) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.SupportedFeatures), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.SupportedFeatures), flexible, true)
 			for i := range v.SupportedFeatures {
-				v.SupportedFeatures[i].encode(w, version)
+				dst = v.SupportedFeatures[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1)
 		if version >= 3 && v.FinalizedFeaturesEpoch != -1 {
-			w.uvarint(1)
-			start := w.mark()
-			w.i64(v.FinalizedFeaturesEpoch)
-			w.sized(start)
+			dst = appendUvarint(dst, 1)
+			start := len(dst)
+			dst = appendInt64(dst, v.FinalizedFeaturesEpoch)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 1, 2)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 1, 2)
 		if version >= 3 && len(v.FinalizedFeatures) != 0 {
-			w.uvarint(2)
-			start := w.mark()
-			w.length(len(v.FinalizedFeatures), flexible, true)
+			dst = appendUvarint(dst, 2)
+			start := len(dst)
+			dst = appendLength(dst, len(v.FinalizedFeatures), flexible, true)
 			for i := range v.FinalizedFeatures {
-				v.FinalizedFeatures[i].encode(w, version)
+				dst = v.FinalizedFeatures[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 2, 3)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 2, 3)
 		if version >= 3 && v.ZkMigrationReady != false {
-			w.uvarint(3)
-			start := w.mark()
-			w.boolean(v.ZkMigrationReady)
-			w.sized(start)
+			dst = appendUvarint(dst, 3)
+			start := len(dst)
+			dst = appendBool(dst, v.ZkMigrationReady)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 3, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 3, 1<<32)
 	}
+	return dst
 }
 
 func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
@@ -461,15 +467,16 @@ func (v *ApiVersionsResponseApiVersion) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ApiVersionsResponseApiVersion) encode(w *writer, version int16) {
+func (v *ApiVersionsResponseApiVersion) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i16(v.ApiKey)
-	w.i16(v.MinVersion)
-	w.i16(v.MaxVersion)
+	dst = appendInt16(dst, v.ApiKey)
+	dst = appendInt16(dst, v.MinVersion)
+	dst = appendInt16(dst, v.MaxVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ApiVersionsResponseApiVersion) decode(r *reader, version int16) error {
@@ -515,33 +522,36 @@ func (v *ApiVersionsResponseSupportedFeatureKey) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ApiVersionsResponseSupportedFeatureKey) encode(w *writer, version int16) {
+func (v *ApiVersionsResponseSupportedFeatureKey) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 3 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ApiVersionsResponseSupportedFeatureKey", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("ApiVersionsResponseSupportedFeatureKey", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i16(v.MinVersion)
+		dst = appendInt16(dst, v.MinVersion)
 	} else if v.MinVersion != 0 {
 		w.fail("ApiVersionsResponseSupportedFeatureKey", "MinVersion", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i16(v.MaxVersion)
+		dst = appendInt16(dst, v.MaxVersion)
 	} else if v.MaxVersion != 0 {
 		w.fail("ApiVersionsResponseSupportedFeatureKey", "MaxVersion", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ApiVersionsResponseSupportedFeatureKey) decode(r *reader, version int16) error {
@@ -599,33 +609,36 @@ func (v *ApiVersionsResponseFinalizedFeatureKey) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ApiVersionsResponseFinalizedFeatureKey) encode(w *writer, version int16) {
+func (v *ApiVersionsResponseFinalizedFeatureKey) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 3 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ApiVersionsResponseFinalizedFeatureKey", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("ApiVersionsResponseFinalizedFeatureKey", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i16(v.MaxVersionLevel)
+		dst = appendInt16(dst, v.MaxVersionLevel)
 	} else if v.MaxVersionLevel != 0 {
 		w.fail("ApiVersionsResponseFinalizedFeatureKey", "MaxVersionLevel", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i16(v.MinVersionLevel)
+		dst = appendInt16(dst, v.MinVersionLevel)
 	} else if v.MinVersionLevel != 0 {
 		w.fail("ApiVersionsResponseFinalizedFeatureKey", "MinVersionLevel", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ApiVersionsResponseFinalizedFeatureKey) decode(r *reader, version int16) error {
@@ -690,14 +703,14 @@ func (v *ApiVersionsResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ApiVersionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "ApiVersionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ApiVersionsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

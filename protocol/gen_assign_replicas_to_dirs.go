@@ -9,10 +9,10 @@ type AssignReplicasToDirsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// Directories is a []DirectoryData present in every version.
@@ -51,7 +51,7 @@ type AssignReplicasToDirsRequestTopicData struct {
 
 // AssignReplicasToDirsRequestPartitionData is the struct at AssignReplicasToDirsRequest.Directories.Topics.Partitions.
 type AssignReplicasToDirsRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -69,21 +69,22 @@ func (v *AssignReplicasToDirsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsRequest) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	w.i64(v.BrokerEpoch)
-	w.length(len(v.Directories), flexible, true)
+	dst = appendInt32(dst, v.BrokerId)
+	dst = appendInt64(dst, v.BrokerEpoch)
+	dst = appendLength(dst, len(v.Directories), flexible, true)
 	for i := range v.Directories {
-		v.Directories[i].encode(w, version)
+		dst = v.Directories[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsRequest) decode(r *reader, version int16) error {
@@ -140,20 +141,21 @@ func (v *AssignReplicasToDirsRequestDirectoryData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsRequestDirectoryData) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsRequestDirectoryData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.Id)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendUUID(dst, v.Id)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsRequestDirectoryData) decode(r *reader, version int16) error {
@@ -206,20 +208,21 @@ func (v *AssignReplicasToDirsRequestTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsRequestTopicData) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsRequestTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsRequestTopicData) decode(r *reader, version int16) error {
@@ -269,13 +272,14 @@ func (v *AssignReplicasToDirsRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsRequestPartitionData) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsRequestPartitionData) decode(r *reader, version int16) error {
@@ -320,14 +324,14 @@ func (v *AssignReplicasToDirsRequest) IsFlexible() bool { return v.Version >= 0 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AssignReplicasToDirsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AssignReplicasToDirsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AssignReplicasToDirsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -366,10 +370,10 @@ type AssignReplicasToDirsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Directories is a []DirectoryData present in every version.
@@ -408,10 +412,10 @@ type AssignReplicasToDirsResponseTopicData struct {
 
 // AssignReplicasToDirsResponsePartitionData is the struct at AssignReplicasToDirsResponse.Directories.Topics.Partitions.
 type AssignReplicasToDirsResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -429,21 +433,22 @@ func (v *AssignReplicasToDirsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsResponse) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.length(len(v.Directories), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Directories), flexible, true)
 	for i := range v.Directories {
-		v.Directories[i].encode(w, version)
+		dst = v.Directories[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsResponse) decode(r *reader, version int16) error {
@@ -500,20 +505,21 @@ func (v *AssignReplicasToDirsResponseDirectoryData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsResponseDirectoryData) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsResponseDirectoryData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.Id)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendUUID(dst, v.Id)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsResponseDirectoryData) decode(r *reader, version int16) error {
@@ -566,20 +572,21 @@ func (v *AssignReplicasToDirsResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsResponseTopicData) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsResponseTopicData) decode(r *reader, version int16) error {
@@ -630,14 +637,15 @@ func (v *AssignReplicasToDirsResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *AssignReplicasToDirsResponsePartitionData) encode(w *writer, version int16) {
+func (v *AssignReplicasToDirsResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *AssignReplicasToDirsResponsePartitionData) decode(r *reader, version int16) error {
@@ -686,14 +694,14 @@ func (v *AssignReplicasToDirsResponse) IsFlexible() bool { return v.Version >= 0
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *AssignReplicasToDirsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "AssignReplicasToDirsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "AssignReplicasToDirsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

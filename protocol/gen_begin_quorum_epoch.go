@@ -9,16 +9,16 @@ type BeginQuorumEpochRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; default "null".
 	ClusterId *string
 
-	// VoterId is a int32 present from version 1; default "-1"; ignorable (dropped silently by older versions); entity brokerId.
+	// VoterId is an int32 present in version 1; default "-1"; ignorable (silently dropped by versions without it); entity brokerId.
 	VoterId int32
 
 	// Topics is a []TopicData present in every version.
 	Topics []BeginQuorumEpochRequestTopicData
 
-	// LeaderEndpoints is a []LeaderEndpoint present from version 1; ignorable (dropped silently by older versions).
+	// LeaderEndpoints is a []LeaderEndpoint present in version 1; ignorable (silently dropped by versions without it).
 	LeaderEndpoints []BeginQuorumEpochRequestLeaderEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -41,16 +41,16 @@ type BeginQuorumEpochRequestTopicData struct {
 
 // BeginQuorumEpochRequestPartitionData is the struct at BeginQuorumEpochRequest.Topics.Partitions.
 type BeginQuorumEpochRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// VoterDirectoryId is a uuid present from version 1; ignorable (dropped silently by older versions).
+	// VoterDirectoryId is a uuid present in version 1; ignorable (silently dropped by versions without it).
 	VoterDirectoryId UUID
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -60,13 +60,13 @@ type BeginQuorumEpochRequestPartitionData struct {
 
 // BeginQuorumEpochRequestLeaderEndpoint is the struct at BeginQuorumEpochRequest.LeaderEndpoints.
 type BeginQuorumEpochRequestLeaderEndpoint struct {
-	// Name is a string present from version 1; map key of its array.
+	// Name is a string present in version 1; map key of its array.
 	Name string
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -89,35 +89,38 @@ func (v *BeginQuorumEpochRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochRequest) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BeginQuorumEpochRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i32(v.VoterId)
+		dst = appendInt32(dst, v.VoterId)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 1 {
-		w.length(len(v.LeaderEndpoints), flexible, true)
+		dst = appendLength(dst, len(v.LeaderEndpoints), flexible, true)
 		for i := range v.LeaderEndpoints {
-			v.LeaderEndpoints[i].encode(w, version)
+			dst = v.LeaderEndpoints[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
@@ -198,23 +201,26 @@ func (v *BeginQuorumEpochRequestTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochRequestTopicData) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochRequestTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BeginQuorumEpochRequestTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochRequestTopicData) decode(r *reader, version int16) error {
@@ -267,18 +273,19 @@ func (v *BeginQuorumEpochRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochRequestPartitionData) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if version >= 1 {
-		w.uuid(v.VoterDirectoryId)
+		dst = appendUUID(dst, v.VoterDirectoryId)
 	}
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochRequestPartitionData) decode(r *reader, version int16) error {
@@ -332,36 +339,41 @@ func (v *BeginQuorumEpochRequestLeaderEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochRequestLeaderEndpoint) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochRequestLeaderEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
 	if version >= 1 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("BeginQuorumEpochRequestLeaderEndpoint", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("BeginQuorumEpochRequestLeaderEndpoint", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("BeginQuorumEpochRequestLeaderEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("BeginQuorumEpochRequestLeaderEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.u16(v.Port)
+		dst = appendUint16(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("BeginQuorumEpochRequestLeaderEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) error {
@@ -426,14 +438,14 @@ func (v *BeginQuorumEpochRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BeginQuorumEpochRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "BeginQuorumEpochRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BeginQuorumEpochRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -472,13 +484,13 @@ type BeginQuorumEpochResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
 	Topics []BeginQuorumEpochResponseTopicData
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
+	// NodeEndpoints is a []NodeEndpoint present in version 1; tagged field 0 in version 1.
 	NodeEndpoints []BeginQuorumEpochResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -501,16 +513,16 @@ type BeginQuorumEpochResponseTopicData struct {
 
 // BeginQuorumEpochResponsePartitionData is the struct at BeginQuorumEpochResponse.Topics.Partitions.
 type BeginQuorumEpochResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -520,13 +532,13 @@ type BeginQuorumEpochResponsePartitionData struct {
 
 // BeginQuorumEpochResponseNodeEndpoint is the struct at BeginQuorumEpochResponse.NodeEndpoints.
 type BeginQuorumEpochResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -546,40 +558,41 @@ func (v *BeginQuorumEpochResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochResponse) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i16(v.ErrorCode)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if !(version >= 1) && len(v.NodeEndpoints) != 0 {
 		w.fail("BeginQuorumEpochResponse", "NodeEndpoints", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.NodeEndpoints), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
-				v.NodeEndpoints[i].encode(w, version)
+				dst = v.NodeEndpoints[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
@@ -663,23 +676,26 @@ func (v *BeginQuorumEpochResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochResponseTopicData) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BeginQuorumEpochResponseTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochResponseTopicData) decode(r *reader, version int16) error {
@@ -732,16 +748,17 @@ func (v *BeginQuorumEpochResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochResponsePartitionData) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochResponsePartitionData) decode(r *reader, version int16) error {
@@ -791,33 +808,36 @@ func (v *BeginQuorumEpochResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BeginQuorumEpochResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *BeginQuorumEpochResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
 	if version >= 1 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("BeginQuorumEpochResponseNodeEndpoint", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("BeginQuorumEpochResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("BeginQuorumEpochResponseNodeEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.u16(v.Port)
+		dst = appendUint16(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("BeginQuorumEpochResponseNodeEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BeginQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -882,14 +902,14 @@ func (v *BeginQuorumEpochResponse) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BeginQuorumEpochResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "BeginQuorumEpochResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BeginQuorumEpochResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

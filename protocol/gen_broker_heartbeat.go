@@ -9,13 +9,13 @@ type BrokerHeartbeatRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
-	// CurrentMetadataOffset is a int64 present in every version.
+	// CurrentMetadataOffset is an int64 present in every version.
 	CurrentMetadataOffset int64
 
 	// WantFence is a bool present in every version.
@@ -24,7 +24,7 @@ type BrokerHeartbeatRequest struct {
 	// WantShutDown is a bool present in every version.
 	WantShutDown bool
 
-	// OfflineLogDirs is a []uuid present from version 1; tagged field 0 from version 1.
+	// OfflineLogDirs is a []uuid present in version 1; tagged field 0 in version 1.
 	OfflineLogDirs []UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -45,34 +45,35 @@ func (v *BrokerHeartbeatRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerHeartbeatRequest) encode(w *writer, version int16) {
+func (v *BrokerHeartbeatRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	w.i64(v.BrokerEpoch)
-	w.i64(v.CurrentMetadataOffset)
-	w.boolean(v.WantFence)
-	w.boolean(v.WantShutDown)
+	dst = appendInt32(dst, v.BrokerId)
+	dst = appendInt64(dst, v.BrokerEpoch)
+	dst = appendInt64(dst, v.CurrentMetadataOffset)
+	dst = appendBool(dst, v.WantFence)
+	dst = appendBool(dst, v.WantShutDown)
 	if !(version >= 1) && len(v.OfflineLogDirs) != 0 {
 		w.fail("BrokerHeartbeatRequest", "OfflineLogDirs", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.OfflineLogDirs) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 1 && len(v.OfflineLogDirs) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.OfflineLogDirs), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.OfflineLogDirs), flexible, true)
 			for i := range v.OfflineLogDirs {
-				w.uuid(v.OfflineLogDirs[i])
+				dst = appendUUID(dst, v.OfflineLogDirs[i])
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
@@ -165,14 +166,14 @@ func (v *BrokerHeartbeatRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BrokerHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "BrokerHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BrokerHeartbeatRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -211,10 +212,10 @@ type BrokerHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// IsCaughtUp is a bool present in every version; default "false".
@@ -241,17 +242,18 @@ func (v *BrokerHeartbeatResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerHeartbeatResponse) encode(w *writer, version int16) {
+func (v *BrokerHeartbeatResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.boolean(v.IsCaughtUp)
-	w.boolean(v.IsFenced)
-	w.boolean(v.ShouldShutDown)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendBool(dst, v.IsCaughtUp)
+	dst = appendBool(dst, v.IsFenced)
+	dst = appendBool(dst, v.ShouldShutDown)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerHeartbeatResponse) decode(r *reader, version int16) error {
@@ -312,14 +314,14 @@ func (v *BrokerHeartbeatResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BrokerHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "BrokerHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BrokerHeartbeatResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

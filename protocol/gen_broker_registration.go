@@ -9,7 +9,7 @@ type BrokerRegistrationRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// BrokerId is a int32 present in every version; entity brokerId.
+	// BrokerId is an int32 present in every version; entity brokerId.
 	BrokerId int32
 
 	// ClusterId is a string present in every version.
@@ -24,16 +24,16 @@ type BrokerRegistrationRequest struct {
 	// Features is a []Feature present in every version.
 	Features []BrokerRegistrationRequestFeature
 
-	// Rack is a string present in every version; nullable from version 0 on.
+	// Rack is a string present in every version; nullable in every version.
 	Rack *string
 
-	// IsMigratingZkBroker is a bool present from version 1 on; default "false".
+	// IsMigratingZkBroker is a bool present from version 1; default "false".
 	IsMigratingZkBroker bool
 
-	// LogDirs is a []uuid present from version 2 on; ignorable (dropped silently by older versions).
+	// LogDirs is a []uuid present from version 2; ignorable (silently dropped by versions without it).
 	LogDirs []UUID
 
-	// PreviousBrokerEpoch is a int64 present from version 3 on; default "-1"; ignorable (dropped silently by older versions).
+	// PreviousBrokerEpoch is an int64 present from version 3; default "-1"; ignorable (silently dropped by versions without it).
 	PreviousBrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -52,7 +52,7 @@ type BrokerRegistrationRequestListener struct {
 	// Port is a uint16 present in every version.
 	Port uint16
 
-	// SecurityProtocol is a int16 present in every version.
+	// SecurityProtocol is an int16 present in every version.
 	SecurityProtocol int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -65,10 +65,10 @@ type BrokerRegistrationRequestFeature struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -98,51 +98,56 @@ func (v *BrokerRegistrationRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationRequest) encode(w *writer, version int16) {
+func (v *BrokerRegistrationRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	if !w.str(v.ClusterId, flexible) {
+	dst = appendInt32(dst, v.BrokerId)
+	if d, ok := appendString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.uuid(v.IncarnationId)
-	w.length(len(v.Listeners), flexible, true)
+	dst = appendUUID(dst, v.IncarnationId)
+	dst = appendLength(dst, len(v.Listeners), flexible, true)
 	for i := range v.Listeners {
-		v.Listeners[i].encode(w, version)
+		dst = v.Listeners[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Features), flexible, true)
+	dst = appendLength(dst, len(v.Features), flexible, true)
 	for i := range v.Features {
-		v.Features[i].encode(w, version)
+		dst = v.Features[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	if !w.nstr(v.Rack, flexible) {
+	if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequest", "Rack", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.boolean(v.IsMigratingZkBroker)
+		dst = appendBool(dst, v.IsMigratingZkBroker)
 	} else if v.IsMigratingZkBroker != false {
 		w.fail("BrokerRegistrationRequest", "IsMigratingZkBroker", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.length(len(v.LogDirs), flexible, true)
+		dst = appendLength(dst, len(v.LogDirs), flexible, true)
 		for i := range v.LogDirs {
-			w.uuid(v.LogDirs[i])
+			dst = appendUUID(dst, v.LogDirs[i])
 		}
 	}
 	if version >= 3 {
-		w.i64(v.PreviousBrokerEpoch)
+		dst = appendInt64(dst, v.PreviousBrokerEpoch)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
@@ -258,22 +263,27 @@ func (v *BrokerRegistrationRequestListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationRequestListener) encode(w *writer, version int16) {
+func (v *BrokerRegistrationRequestListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequestListener", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequestListener", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
-	w.i16(v.SecurityProtocol)
+	dst = appendUint16(dst, v.Port)
+	dst = appendInt16(dst, v.SecurityProtocol)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationRequestListener) decode(r *reader, version int16) error {
@@ -323,18 +333,21 @@ func (v *BrokerRegistrationRequestFeature) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationRequestFeature) encode(w *writer, version int16) {
+func (v *BrokerRegistrationRequestFeature) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("BrokerRegistrationRequestFeature", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.MinSupportedVersion)
-	w.i16(v.MaxSupportedVersion)
+	dst = appendInt16(dst, v.MinSupportedVersion)
+	dst = appendInt16(dst, v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationRequestFeature) decode(r *reader, version int16) error {
@@ -387,14 +400,14 @@ func (v *BrokerRegistrationRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BrokerRegistrationRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "BrokerRegistrationRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BrokerRegistrationRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -433,13 +446,13 @@ type BrokerRegistrationResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// BrokerEpoch is a int64 present in every version; default "-1".
+	// BrokerEpoch is an int64 present in every version; default "-1".
 	BrokerEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -455,15 +468,16 @@ func (v *BrokerRegistrationResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *BrokerRegistrationResponse) encode(w *writer, version int16) {
+func (v *BrokerRegistrationResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.i64(v.BrokerEpoch)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.BrokerEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *BrokerRegistrationResponse) decode(r *reader, version int16) error {
@@ -516,14 +530,14 @@ func (v *BrokerRegistrationResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *BrokerRegistrationResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "BrokerRegistrationResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "BrokerRegistrationResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -29,20 +29,23 @@ func (v *ConsumerGroupDescribeRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupDescribeRequest) encode(w *writer, version int16) {
+func (v *ConsumerGroupDescribeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.GroupIds), flexible, true)
+	dst = appendLength(dst, len(v.GroupIds), flexible, true)
 	for i := range v.GroupIds {
-		if !w.str(v.GroupIds[i], flexible) {
+		if d, ok := appendString(dst, v.GroupIds[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerGroupDescribeRequest", "GroupIds", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.boolean(v.IncludeAuthorizedOperations)
+	dst = appendBool(dst, v.IncludeAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupDescribeRequest) decode(r *reader, version int16) error {
@@ -102,14 +105,14 @@ func (v *ConsumerGroupDescribeRequest) IsFlexible() bool { return v.Version >= 0
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ConsumerGroupDescribeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ConsumerGroupDescribeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ConsumerGroupDescribeRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -150,7 +153,7 @@ type ConsumerGroupDescribeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -189,10 +192,10 @@ type ConsumerGroupDescribeResponseAssignment struct {
 
 // ConsumerGroupDescribeResponseDescribedGroup is the struct at ConsumerGroupDescribeResponse.Groups.
 type ConsumerGroupDescribeResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -201,10 +204,10 @@ type ConsumerGroupDescribeResponseDescribedGroup struct {
 	// GroupState is a string present in every version.
 	GroupState string
 
-	// GroupEpoch is a int32 present in every version.
+	// GroupEpoch is an int32 present in every version.
 	GroupEpoch int32
 
-	// AssignmentEpoch is a int32 present in every version.
+	// AssignmentEpoch is an int32 present in every version.
 	AssignmentEpoch int32
 
 	// AssignorName is a string present in every version.
@@ -213,7 +216,7 @@ type ConsumerGroupDescribeResponseDescribedGroup struct {
 	// Members is a []Member present in every version.
 	Members []ConsumerGroupDescribeResponseMember
 
-	// AuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// AuthorizedOperations is an int32 present in every version; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -226,13 +229,13 @@ type ConsumerGroupDescribeResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// InstanceId is a string present in every version; nullable from version 0 on; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0 on; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
 	// ClientId is a string present in every version.
@@ -244,7 +247,7 @@ type ConsumerGroupDescribeResponseMember struct {
 	// SubscribedTopicNames is a []string present in every version; entity topicName.
 	SubscribedTopicNames []string
 
-	// SubscribedTopicRegex is a string present in every version; nullable from version 0 on; default "null".
+	// SubscribedTopicRegex is a string present in every version; nullable in every version; default "null".
 	SubscribedTopicRegex *string
 
 	// Assignment is a Assignment present in every version.
@@ -253,7 +256,7 @@ type ConsumerGroupDescribeResponseMember struct {
 	// TargetAssignment is a Assignment present in every version.
 	TargetAssignment ConsumerGroupDescribeResponseAssignment
 
-	// MemberType is a int8 present from version 1; default "-1"; ignorable (dropped silently by older versions).
+	// MemberType is an int8 present in version 1; default "-1"; ignorable (silently dropped by versions without it).
 	MemberType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -270,20 +273,21 @@ func (v *ConsumerGroupDescribeResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupDescribeResponse) encode(w *writer, version int16) {
+func (v *ConsumerGroupDescribeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Groups), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupDescribeResponse) decode(r *reader, version int16) error {
@@ -337,21 +341,24 @@ func (v *ConsumerGroupDescribeResponseTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupDescribeResponseTopicPartitions) encode(w *writer, version int16) {
+func (v *ConsumerGroupDescribeResponseTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	if !w.str(v.TopicName, flexible) {
+	dst = appendUUID(dst, v.TopicId)
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseTopicPartitions", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupDescribeResponseTopicPartitions) decode(r *reader, version int16) error {
@@ -408,19 +415,20 @@ func (v *ConsumerGroupDescribeResponseAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupDescribeResponseAssignment) encode(w *writer, version int16) {
+func (v *ConsumerGroupDescribeResponseAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.TopicPartitions), flexible, true)
+	dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 	for i := range v.TopicPartitions {
-		v.TopicPartitions[i].encode(w, version)
+		dst = v.TopicPartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupDescribeResponseAssignment) decode(r *reader, version int16) error {
@@ -478,39 +486,48 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupDescribeResponseDescribedGroup) encode(w *writer, version int16) {
+func (v *ConsumerGroupDescribeResponseDescribedGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseDescribedGroup", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseDescribedGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupState, flexible) {
+	if d, ok := appendString(dst, v.GroupState, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseDescribedGroup", "GroupState", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.GroupEpoch)
-	w.i32(v.AssignmentEpoch)
-	if !w.str(v.AssignorName, flexible) {
+	dst = appendInt32(dst, v.GroupEpoch)
+	dst = appendInt32(dst, v.AssignmentEpoch)
+	if d, ok := appendString(dst, v.AssignorName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseDescribedGroup", "AssignorName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Members), flexible, true)
+	dst = appendLength(dst, len(v.Members), flexible, true)
 	for i := range v.Members {
-		v.Members[i].encode(w, version)
+		dst = v.Members[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.AuthorizedOperations)
+	dst = appendInt32(dst, v.AuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupDescribeResponseDescribedGroup) decode(r *reader, version int16) error {
@@ -606,55 +623,70 @@ func (v *ConsumerGroupDescribeResponseMember) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupDescribeResponseMember) encode(w *writer, version int16) {
+func (v *ConsumerGroupDescribeResponseMember) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseMember", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.InstanceId, flexible) {
+	if d, ok := appendNullableString(dst, v.InstanceId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseMember", "InstanceId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.RackId, flexible) {
+	if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseMember", "RackId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	if !w.str(v.ClientId, flexible) {
+	dst = appendInt32(dst, v.MemberEpoch)
+	if d, ok := appendString(dst, v.ClientId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseMember", "ClientId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ClientHost, flexible) {
+	if d, ok := appendString(dst, v.ClientHost, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseMember", "ClientHost", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.SubscribedTopicNames), flexible, true)
+	dst = appendLength(dst, len(v.SubscribedTopicNames), flexible, true)
 	for i := range v.SubscribedTopicNames {
-		if !w.str(v.SubscribedTopicNames[i], flexible) {
+		if d, ok := appendString(dst, v.SubscribedTopicNames[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerGroupDescribeResponseMember", "SubscribedTopicNames", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	if !w.nstr(v.SubscribedTopicRegex, flexible) {
+	if d, ok := appendNullableString(dst, v.SubscribedTopicRegex, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupDescribeResponseMember", "SubscribedTopicRegex", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	v.Assignment.encode(w, version)
+	dst = v.Assignment.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
-	v.TargetAssignment.encode(w, version)
+	dst = v.TargetAssignment.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.MemberType)
+		dst = appendInt8(dst, v.MemberType)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupDescribeResponseMember) decode(r *reader, version int16) error {
@@ -752,14 +784,14 @@ func (v *ConsumerGroupDescribeResponse) IsFlexible() bool { return v.Version >= 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ConsumerGroupDescribeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ConsumerGroupDescribeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ConsumerGroupDescribeResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -15,28 +15,28 @@ type ConsumerGroupHeartbeatRequest struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// InstanceId is a string present in every version; nullable from version 0 on; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0 on; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// RebalanceTimeoutMs is a int32 present in every version; default "-1".
+	// RebalanceTimeoutMs is an int32 present in every version; default "-1".
 	RebalanceTimeoutMs int32
 
-	// SubscribedTopicNames is a []string present in every version; nullable from version 0 on; default "null"; entity topicName.
+	// SubscribedTopicNames is a []string present in every version; nullable in every version; default "null"; entity topicName.
 	SubscribedTopicNames []string
 
-	// SubscribedTopicRegex is a string present from version 1; nullable from version 1; default "null".
+	// SubscribedTopicRegex is a string present in version 1; nullable in version 1; default "null".
 	SubscribedTopicRegex *string
 
-	// ServerAssignor is a string present in every version; nullable from version 0 on; default "null".
+	// ServerAssignor is a string present in every version; nullable in every version; default "null".
 	ServerAssignor *string
 
-	// TopicPartitions is a []TopicPartitions present in every version; nullable from version 0 on; default "null".
+	// TopicPartitions is a []TopicPartitions present in every version; nullable in every version; default "null".
 	TopicPartitions []ConsumerGroupHeartbeatRequestTopicPartitions
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -84,69 +84,84 @@ func (v *ConsumerGroupHeartbeatRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatRequest) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "GroupId", version, ErrInvalidValue)
-		return
-	}
-	if !w.str(v.MemberId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "MemberId", version, ErrInvalidValue)
-		return
-	}
-	w.i32(v.MemberEpoch)
-	if !w.nstr(v.InstanceId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "InstanceId", version, ErrInvalidValue)
-		return
-	}
-	if !w.nstr(v.RackId, flexible) {
-		w.fail("ConsumerGroupHeartbeatRequest", "RackId", version, ErrInvalidValue)
-		return
-	}
-	w.i32(v.RebalanceTimeoutMs)
-	if v.SubscribedTopicNames == nil {
-		w.length(-1, flexible, true)
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
 	} else {
-		w.length(len(v.SubscribedTopicNames), flexible, true)
+		w.fail("ConsumerGroupHeartbeatRequest", "GroupId", version, ErrInvalidValue)
+		return dst
+	}
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
+		w.fail("ConsumerGroupHeartbeatRequest", "MemberId", version, ErrInvalidValue)
+		return dst
+	}
+	dst = appendInt32(dst, v.MemberEpoch)
+	if d, ok := appendNullableString(dst, v.InstanceId, flexible); ok {
+		dst = d
+	} else {
+		w.fail("ConsumerGroupHeartbeatRequest", "InstanceId", version, ErrInvalidValue)
+		return dst
+	}
+	if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+		dst = d
+	} else {
+		w.fail("ConsumerGroupHeartbeatRequest", "RackId", version, ErrInvalidValue)
+		return dst
+	}
+	dst = appendInt32(dst, v.RebalanceTimeoutMs)
+	if v.SubscribedTopicNames == nil {
+		dst = appendLength(dst, -1, flexible, true)
+	} else {
+		dst = appendLength(dst, len(v.SubscribedTopicNames), flexible, true)
 		for i := range v.SubscribedTopicNames {
-			if !w.str(v.SubscribedTopicNames[i], flexible) {
+			if d, ok := appendString(dst, v.SubscribedTopicNames[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicNames", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 1 {
 		if v.SubscribedTopicRegex == nil && !(version >= 1) {
 			w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicRegex", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.SubscribedTopicRegex, flexible) {
+		if d, ok := appendNullableString(dst, v.SubscribedTopicRegex, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicRegex", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.SubscribedTopicRegex != nil {
 		w.fail("ConsumerGroupHeartbeatRequest", "SubscribedTopicRegex", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.nstr(v.ServerAssignor, flexible) {
+	if d, ok := appendNullableString(dst, v.ServerAssignor, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupHeartbeatRequest", "ServerAssignor", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.TopicPartitions == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.TopicPartitions), flexible, true)
+		dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 		for i := range v.TopicPartitions {
-			v.TopicPartitions[i].encode(w, version)
+			dst = v.TopicPartitions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
@@ -253,17 +268,18 @@ func (v *ConsumerGroupHeartbeatRequestTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatRequestTopicPartitions) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatRequestTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *reader, version int16) error {
@@ -323,14 +339,14 @@ func (v *ConsumerGroupHeartbeatRequest) IsFlexible() bool { return v.Version >= 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ConsumerGroupHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ConsumerGroupHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ConsumerGroupHeartbeatRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -371,25 +387,25 @@ type ConsumerGroupHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// MemberId is a string present in every version; nullable from version 0 on; default "null".
+	// MemberId is a string present in every version; nullable in every version; default "null".
 	MemberId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// HeartbeatIntervalMs is a int32 present in every version.
+	// HeartbeatIntervalMs is an int32 present in every version.
 	HeartbeatIntervalMs int32
 
-	// Assignment is a Assignment present in every version; nullable from version 0 on; default "null".
+	// Assignment is a Assignment present in every version; nullable in every version; default "null".
 	Assignment *ConsumerGroupHeartbeatResponseAssignment
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -438,35 +454,40 @@ func (v *ConsumerGroupHeartbeatResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatResponse) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupHeartbeatResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.MemberId, flexible) {
+	if d, ok := appendNullableString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerGroupHeartbeatResponse", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	w.i32(v.HeartbeatIntervalMs)
+	dst = appendInt32(dst, v.MemberEpoch)
+	dst = appendInt32(dst, v.HeartbeatIntervalMs)
 	if v.Assignment == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.Assignment.encode(w, version)
+		dst = v.Assignment.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatResponse) decode(r *reader, version int16) error {
@@ -539,17 +560,18 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatResponseTopicPartitions) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatResponseTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *reader, version int16) error {
@@ -602,19 +624,20 @@ func (v *ConsumerGroupHeartbeatResponseAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ConsumerGroupHeartbeatResponseAssignment) encode(w *writer, version int16) {
+func (v *ConsumerGroupHeartbeatResponseAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.TopicPartitions), flexible, true)
+	dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 	for i := range v.TopicPartitions {
-		v.TopicPartitions[i].encode(w, version)
+		dst = v.TopicPartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ConsumerGroupHeartbeatResponseAssignment) decode(r *reader, version int16) error {
@@ -669,14 +692,14 @@ func (v *ConsumerGroupHeartbeatResponse) IsFlexible() bool { return v.Version >=
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ConsumerGroupHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ConsumerGroupHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ConsumerGroupHeartbeatResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -5,7 +5,7 @@ package protocol
 // ControlledShutdownRequest is the request of the ControlledShutdown API (key 7).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type ControlledShutdownRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -15,7 +15,8 @@ type ControlledShutdownRequest struct {
 func (v *ControlledShutdownRequest) Default() {
 }
 
-func (v *ControlledShutdownRequest) encode(w *writer, version int16) {
+func (v *ControlledShutdownRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *ControlledShutdownRequest) decode(r *reader, version int16) error {
@@ -37,14 +38,14 @@ func (v *ControlledShutdownRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ControlledShutdownRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "ControlledShutdownRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ControlledShutdownRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -79,7 +80,7 @@ func NewControlledShutdownRequest() *ControlledShutdownRequest {
 // ControlledShutdownResponse is the response of the ControlledShutdown API (key 7).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type ControlledShutdownResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -89,7 +90,8 @@ type ControlledShutdownResponse struct {
 func (v *ControlledShutdownResponse) Default() {
 }
 
-func (v *ControlledShutdownResponse) encode(w *writer, version int16) {
+func (v *ControlledShutdownResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *ControlledShutdownResponse) decode(r *reader, version int16) error {
@@ -111,14 +113,14 @@ func (v *ControlledShutdownResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ControlledShutdownResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "ControlledShutdownResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ControlledShutdownResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

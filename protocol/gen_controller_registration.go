@@ -9,7 +9,7 @@ type ControllerRegistrationRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ControllerId is a int32 present in every version.
+	// ControllerId is an int32 present in every version.
 	ControllerId int32
 
 	// IncarnationId is a uuid present in every version.
@@ -40,7 +40,7 @@ type ControllerRegistrationRequestListener struct {
 	// Port is a uint16 present in every version.
 	Port uint16
 
-	// SecurityProtocol is a int16 present in every version.
+	// SecurityProtocol is an int16 present in every version.
 	SecurityProtocol int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -53,10 +53,10 @@ type ControllerRegistrationRequestFeature struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -78,29 +78,30 @@ func (v *ControllerRegistrationRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ControllerRegistrationRequest) encode(w *writer, version int16) {
+func (v *ControllerRegistrationRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ControllerId)
-	w.uuid(v.IncarnationId)
-	w.boolean(v.ZkMigrationReady)
-	w.length(len(v.Listeners), flexible, true)
+	dst = appendInt32(dst, v.ControllerId)
+	dst = appendUUID(dst, v.IncarnationId)
+	dst = appendBool(dst, v.ZkMigrationReady)
+	dst = appendLength(dst, len(v.Listeners), flexible, true)
 	for i := range v.Listeners {
-		v.Listeners[i].encode(w, version)
+		dst = v.Listeners[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Features), flexible, true)
+	dst = appendLength(dst, len(v.Features), flexible, true)
 	for i := range v.Features {
-		v.Features[i].encode(w, version)
+		dst = v.Features[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ControllerRegistrationRequest) decode(r *reader, version int16) error {
@@ -175,22 +176,27 @@ func (v *ControllerRegistrationRequestListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ControllerRegistrationRequestListener) encode(w *writer, version int16) {
+func (v *ControllerRegistrationRequestListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ControllerRegistrationRequestListener", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ControllerRegistrationRequestListener", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
-	w.i16(v.SecurityProtocol)
+	dst = appendUint16(dst, v.Port)
+	dst = appendInt16(dst, v.SecurityProtocol)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ControllerRegistrationRequestListener) decode(r *reader, version int16) error {
@@ -240,18 +246,21 @@ func (v *ControllerRegistrationRequestFeature) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ControllerRegistrationRequestFeature) encode(w *writer, version int16) {
+func (v *ControllerRegistrationRequestFeature) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ControllerRegistrationRequestFeature", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.MinSupportedVersion)
-	w.i16(v.MaxSupportedVersion)
+	dst = appendInt16(dst, v.MinSupportedVersion)
+	dst = appendInt16(dst, v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ControllerRegistrationRequestFeature) decode(r *reader, version int16) error {
@@ -304,14 +313,14 @@ func (v *ControllerRegistrationRequest) IsFlexible() bool { return v.Version >= 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ControllerRegistrationRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ControllerRegistrationRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ControllerRegistrationRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -352,13 +361,13 @@ type ControllerRegistrationResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -376,18 +385,21 @@ func (v *ControllerRegistrationResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ControllerRegistrationResponse) encode(w *writer, version int16) {
+func (v *ControllerRegistrationResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ControllerRegistrationResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ControllerRegistrationResponse) decode(r *reader, version int16) error {
@@ -440,14 +452,14 @@ func (v *ControllerRegistrationResponse) IsFlexible() bool { return v.Version >=
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ControllerRegistrationResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ControllerRegistrationResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ControllerRegistrationResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

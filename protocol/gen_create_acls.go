@@ -19,13 +19,13 @@ type CreateAclsRequest struct {
 
 // CreateAclsRequestAclCreation is the struct at CreateAclsRequest.Creations.
 type CreateAclsRequestAclCreation struct {
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// ResourcePatternType is a int8 present in every version; default "3".
+	// ResourcePatternType is an int8 present in every version; default "3".
 	ResourcePatternType int8
 
 	// Principal is a string present in every version.
@@ -34,10 +34,10 @@ type CreateAclsRequestAclCreation struct {
 	// Host is a string present in every version.
 	Host string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -53,19 +53,20 @@ func (v *CreateAclsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateAclsRequest) encode(w *writer, version int16) {
+func (v *CreateAclsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Creations), flexible, true)
+	dst = appendLength(dst, len(v.Creations), flexible, true)
 	for i := range v.Creations {
-		v.Creations[i].encode(w, version)
+		dst = v.Creations[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateAclsRequest) decode(r *reader, version int16) error {
@@ -117,28 +118,35 @@ func (v *CreateAclsRequestAclCreation) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateAclsRequestAclCreation) encode(w *writer, version int16) {
+func (v *CreateAclsRequestAclCreation) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateAclsRequestAclCreation", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ResourcePatternType)
-	if !w.str(v.Principal, flexible) {
+	dst = appendInt8(dst, v.ResourcePatternType)
+	if d, ok := appendString(dst, v.Principal, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateAclsRequestAclCreation", "Principal", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateAclsRequestAclCreation", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Operation)
-	w.i8(v.PermissionType)
+	dst = appendInt8(dst, v.Operation)
+	dst = appendInt8(dst, v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateAclsRequestAclCreation) decode(r *reader, version int16) error {
@@ -207,14 +215,14 @@ func (v *CreateAclsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateAclsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "CreateAclsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateAclsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -253,7 +261,7 @@ type CreateAclsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []AclCreationResult present in every version.
@@ -266,10 +274,10 @@ type CreateAclsResponse struct {
 
 // CreateAclsResponseAclCreationResult is the struct at CreateAclsResponse.Results.
 type CreateAclsResponseAclCreationResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -286,20 +294,21 @@ func (v *CreateAclsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateAclsResponse) encode(w *writer, version int16) {
+func (v *CreateAclsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Results), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateAclsResponse) decode(r *reader, version int16) error {
@@ -352,17 +361,20 @@ func (v *CreateAclsResponseAclCreationResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateAclsResponseAclCreationResult) encode(w *writer, version int16) {
+func (v *CreateAclsResponseAclCreationResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateAclsResponseAclCreationResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateAclsResponseAclCreationResult) decode(r *reader, version int16) error {
@@ -411,14 +423,14 @@ func (v *CreateAclsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateAclsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "CreateAclsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateAclsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,16 +9,16 @@ type CreateDelegationTokenRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// OwnerPrincipalType is a string present from version 3; nullable from version 3.
+	// OwnerPrincipalType is a string present in version 3; nullable in version 3.
 	OwnerPrincipalType *string
 
-	// OwnerPrincipalName is a string present from version 3; nullable from version 3.
+	// OwnerPrincipalName is a string present in version 3; nullable in version 3.
 	OwnerPrincipalName *string
 
 	// Renewers is a []CreatableRenewers present in every version.
 	Renewers []CreateDelegationTokenRequestCreatableRenewers
 
-	// MaxLifetimeMs is a int64 present in every version.
+	// MaxLifetimeMs is an int64 present in every version.
 	MaxLifetimeMs int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -54,46 +54,51 @@ func (v *CreateDelegationTokenRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateDelegationTokenRequest) encode(w *writer, version int16) {
+func (v *CreateDelegationTokenRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
 	if version >= 3 {
 		if v.OwnerPrincipalType == nil && !(version >= 3) {
 			w.fail("CreateDelegationTokenRequest", "OwnerPrincipalType", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.OwnerPrincipalType, flexible) {
+		if d, ok := appendNullableString(dst, v.OwnerPrincipalType, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateDelegationTokenRequest", "OwnerPrincipalType", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.OwnerPrincipalType != nil {
 		w.fail("CreateDelegationTokenRequest", "OwnerPrincipalType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
 		if v.OwnerPrincipalName == nil && !(version >= 3) {
 			w.fail("CreateDelegationTokenRequest", "OwnerPrincipalName", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.OwnerPrincipalName, flexible) {
+		if d, ok := appendNullableString(dst, v.OwnerPrincipalName, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateDelegationTokenRequest", "OwnerPrincipalName", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.OwnerPrincipalName != nil {
 		w.fail("CreateDelegationTokenRequest", "OwnerPrincipalName", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Renewers), flexible, true)
+	dst = appendLength(dst, len(v.Renewers), flexible, true)
 	for i := range v.Renewers {
-		v.Renewers[i].encode(w, version)
+		dst = v.Renewers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i64(v.MaxLifetimeMs)
+	dst = appendInt64(dst, v.MaxLifetimeMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
@@ -174,20 +179,25 @@ func (v *CreateDelegationTokenRequestCreatableRenewers) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateDelegationTokenRequestCreatableRenewers) encode(w *writer, version int16) {
+func (v *CreateDelegationTokenRequestCreatableRenewers) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.PrincipalType, flexible) {
+	if d, ok := appendString(dst, v.PrincipalType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateDelegationTokenRequestCreatableRenewers", "PrincipalType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.PrincipalName, flexible) {
+	if d, ok := appendString(dst, v.PrincipalName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateDelegationTokenRequestCreatableRenewers", "PrincipalName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateDelegationTokenRequestCreatableRenewers) decode(r *reader, version int16) error {
@@ -236,14 +246,14 @@ func (v *CreateDelegationTokenRequest) IsFlexible() bool { return v.Version >= 2
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateDelegationTokenRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "CreateDelegationTokenRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateDelegationTokenRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -284,7 +294,7 @@ type CreateDelegationTokenResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// PrincipalType is a string present in every version.
@@ -293,19 +303,19 @@ type CreateDelegationTokenResponse struct {
 	// PrincipalName is a string present in every version.
 	PrincipalName string
 
-	// TokenRequesterPrincipalType is a string present from version 3.
+	// TokenRequesterPrincipalType is a string present in version 3.
 	TokenRequesterPrincipalType string
 
-	// TokenRequesterPrincipalName is a string present from version 3.
+	// TokenRequesterPrincipalName is a string present in version 3.
 	TokenRequesterPrincipalName string
 
-	// IssueTimestampMs is a int64 present in every version.
+	// IssueTimestampMs is an int64 present in every version.
 	IssueTimestampMs int64
 
-	// ExpiryTimestampMs is a int64 present in every version.
+	// ExpiryTimestampMs is an int64 present in every version.
 	ExpiryTimestampMs int64
 
-	// MaxTimestampMs is a int64 present in every version.
+	// MaxTimestampMs is an int64 present in every version.
 	MaxTimestampMs int64
 
 	// TokenId is a string present in every version.
@@ -314,7 +324,7 @@ type CreateDelegationTokenResponse struct {
 	// Hmac is a bytes present in every version.
 	Hmac []byte
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -340,48 +350,59 @@ func (v *CreateDelegationTokenResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateDelegationTokenResponse) encode(w *writer, version int16) {
+func (v *CreateDelegationTokenResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.str(v.PrincipalType, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendString(dst, v.PrincipalType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateDelegationTokenResponse", "PrincipalType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.PrincipalName, flexible) {
+	if d, ok := appendString(dst, v.PrincipalName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateDelegationTokenResponse", "PrincipalName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 3 {
-		if !w.str(v.TokenRequesterPrincipalType, flexible) {
+		if d, ok := appendString(dst, v.TokenRequesterPrincipalType, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateDelegationTokenResponse", "TokenRequesterPrincipalType", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.TokenRequesterPrincipalType != "" {
 		w.fail("CreateDelegationTokenResponse", "TokenRequesterPrincipalType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		if !w.str(v.TokenRequesterPrincipalName, flexible) {
+		if d, ok := appendString(dst, v.TokenRequesterPrincipalName, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateDelegationTokenResponse", "TokenRequesterPrincipalName", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.TokenRequesterPrincipalName != "" {
 		w.fail("CreateDelegationTokenResponse", "TokenRequesterPrincipalName", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.i64(v.IssueTimestampMs)
-	w.i64(v.ExpiryTimestampMs)
-	w.i64(v.MaxTimestampMs)
-	if !w.str(v.TokenId, flexible) {
+	dst = appendInt64(dst, v.IssueTimestampMs)
+	dst = appendInt64(dst, v.ExpiryTimestampMs)
+	dst = appendInt64(dst, v.MaxTimestampMs)
+	if d, ok := appendString(dst, v.TokenId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateDelegationTokenResponse", "TokenId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.bytes(v.Hmac, flexible, false)
-	w.i32(v.ThrottleTimeMs)
+	dst = appendBytes(dst, v.Hmac, flexible, false)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateDelegationTokenResponse) decode(r *reader, version int16) error {
@@ -474,14 +495,14 @@ func (v *CreateDelegationTokenResponse) IsFlexible() bool { return v.Version >= 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateDelegationTokenResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "CreateDelegationTokenResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateDelegationTokenResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

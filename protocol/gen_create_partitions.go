@@ -12,7 +12,7 @@ type CreatePartitionsRequest struct {
 	// Topics is a []CreatePartitionsTopic present in every version.
 	Topics []CreatePartitionsRequestCreatePartitionsTopic
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// ValidateOnly is a bool present in every version.
@@ -28,10 +28,10 @@ type CreatePartitionsRequestCreatePartitionsTopic struct {
 	// Name is a string present in every version; map key of its array; entity topicName.
 	Name string
 
-	// Count is a int32 present in every version.
+	// Count is an int32 present in every version.
 	Count int32
 
-	// Assignments is a []CreatePartitionsAssignment present in every version; nullable from version 0 on.
+	// Assignments is a []CreatePartitionsAssignment present in every version; nullable in every version.
 	Assignments []CreatePartitionsRequestCreatePartitionsAssignment
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -59,21 +59,22 @@ func (v *CreatePartitionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsRequest) encode(w *writer, version int16) {
+func (v *CreatePartitionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.TimeoutMs)
-	w.boolean(v.ValidateOnly)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsRequest) decode(r *reader, version int16) error {
@@ -131,28 +132,31 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsRequestCreatePartitionsTopic) encode(w *writer, version int16) {
+func (v *CreatePartitionsRequestCreatePartitionsTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
-		w.fail("CreatePartitionsRequestCreatePartitionsTopic", "Name", version, ErrInvalidValue)
-		return
-	}
-	w.i32(v.Count)
-	if v.Assignments == nil {
-		w.length(-1, flexible, true)
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
 	} else {
-		w.length(len(v.Assignments), flexible, true)
+		w.fail("CreatePartitionsRequestCreatePartitionsTopic", "Name", version, ErrInvalidValue)
+		return dst
+	}
+	dst = appendInt32(dst, v.Count)
+	if v.Assignments == nil {
+		dst = appendLength(dst, -1, flexible, true)
+	} else {
+		dst = appendLength(dst, len(v.Assignments), flexible, true)
 		for i := range v.Assignments {
-			v.Assignments[i].encode(w, version)
+			dst = v.Assignments[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsTopic) decode(r *reader, version int16) error {
@@ -208,16 +212,17 @@ func (v *CreatePartitionsRequestCreatePartitionsAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsRequestCreatePartitionsAssignment) encode(w *writer, version int16) {
+func (v *CreatePartitionsRequestCreatePartitionsAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.BrokerIds), flexible, true)
+	dst = appendLength(dst, len(v.BrokerIds), flexible, true)
 	for i := range v.BrokerIds {
-		w.i32(v.BrokerIds[i])
+		dst = appendInt32(dst, v.BrokerIds[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *reader, version int16) error {
@@ -273,14 +278,14 @@ func (v *CreatePartitionsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreatePartitionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "CreatePartitionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreatePartitionsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -319,7 +324,7 @@ type CreatePartitionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []CreatePartitionsTopicResult present in every version.
@@ -335,10 +340,10 @@ type CreatePartitionsResponseCreatePartitionsTopicResult struct {
 	// Name is a string present in every version; entity topicName.
 	Name string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -355,20 +360,21 @@ func (v *CreatePartitionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsResponse) encode(w *writer, version int16) {
+func (v *CreatePartitionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Results), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsResponse) decode(r *reader, version int16) error {
@@ -422,21 +428,26 @@ func (v *CreatePartitionsResponseCreatePartitionsTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreatePartitionsResponseCreatePartitionsTopicResult) encode(w *writer, version int16) {
+func (v *CreatePartitionsResponseCreatePartitionsTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreatePartitionsResponseCreatePartitionsTopicResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreatePartitionsResponseCreatePartitionsTopicResult) decode(r *reader, version int16) error {
@@ -489,14 +500,14 @@ func (v *CreatePartitionsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreatePartitionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "CreatePartitionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreatePartitionsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -12,7 +12,7 @@ type CreateTopicsRequest struct {
 	// Topics is a []CreatableTopic present in every version.
 	Topics []CreateTopicsRequestCreatableTopic
 
-	// TimeoutMs is a int32 present in every version; default "60000"; named timeoutMs in the spec.
+	// TimeoutMs is an int32 present in every version; default "60000"; named timeoutMs in the spec.
 	TimeoutMs int32
 
 	// ValidateOnly is a bool present in every version; default "false"; named validateOnly in the spec.
@@ -28,10 +28,10 @@ type CreateTopicsRequestCreatableTopic struct {
 	// Name is a string present in every version; map key of its array; entity topicName.
 	Name string
 
-	// NumPartitions is a int32 present in every version.
+	// NumPartitions is an int32 present in every version.
 	NumPartitions int32
 
-	// ReplicationFactor is a int16 present in every version.
+	// ReplicationFactor is an int16 present in every version.
 	ReplicationFactor int16
 
 	// Assignments is a []CreatableReplicaAssignment present in every version.
@@ -47,7 +47,7 @@ type CreateTopicsRequestCreatableTopic struct {
 
 // CreateTopicsRequestCreatableReplicaAssignment is the struct at CreateTopicsRequest.Topics.Assignments.
 type CreateTopicsRequestCreatableReplicaAssignment struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
 	// BrokerIds is a []int32 present in every version; entity brokerId.
@@ -63,7 +63,7 @@ type CreateTopicsRequestCreatableTopicConfig struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// Value is a string present in every version; nullable from version 2 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -81,21 +81,22 @@ func (v *CreateTopicsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequest) encode(w *writer, version int16) {
+func (v *CreateTopicsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.TimeoutMs)
-	w.boolean(v.ValidateOnly)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequest) decode(r *reader, version int16) error {
@@ -157,32 +158,35 @@ func (v *CreateTopicsRequestCreatableTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequestCreatableTopic) encode(w *writer, version int16) {
+func (v *CreateTopicsRequestCreatableTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsRequestCreatableTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.NumPartitions)
-	w.i16(v.ReplicationFactor)
-	w.length(len(v.Assignments), flexible, true)
+	dst = appendInt32(dst, v.NumPartitions)
+	dst = appendInt16(dst, v.ReplicationFactor)
+	dst = appendLength(dst, len(v.Assignments), flexible, true)
 	for i := range v.Assignments {
-		v.Assignments[i].encode(w, version)
+		dst = v.Assignments[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Configs), flexible, true)
+	dst = appendLength(dst, len(v.Configs), flexible, true)
 	for i := range v.Configs {
-		v.Configs[i].encode(w, version)
+		dst = v.Configs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) error {
@@ -257,17 +261,18 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequestCreatableReplicaAssignment) encode(w *writer, version int16) {
+func (v *CreateTopicsRequestCreatableReplicaAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.i32(v.PartitionIndex)
-	w.length(len(v.BrokerIds), flexible, true)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendLength(dst, len(v.BrokerIds), flexible, true)
 	for i := range v.BrokerIds {
-		w.i32(v.BrokerIds[i])
+		dst = appendInt32(dst, v.BrokerIds[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequestCreatableReplicaAssignment) decode(r *reader, version int16) error {
@@ -321,20 +326,25 @@ func (v *CreateTopicsRequestCreatableTopicConfig) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsRequestCreatableTopicConfig) encode(w *writer, version int16) {
+func (v *CreateTopicsRequestCreatableTopicConfig) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsRequestCreatableTopicConfig", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Value, flexible) {
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsRequestCreatableTopicConfig", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsRequestCreatableTopicConfig) decode(r *reader, version int16) error {
@@ -383,14 +393,14 @@ func (v *CreateTopicsRequest) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateTopicsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
-		return dst, &EncodeError{Type: "CreateTopicsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateTopicsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -429,7 +439,7 @@ type CreateTopicsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []CreatableTopicResult present in every version.
@@ -445,25 +455,25 @@ type CreateTopicsResponseCreatableTopicResult struct {
 	// Name is a string present in every version; map key of its array; entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 7; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 7; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 2 on; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in every version; nullable in every version; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// TopicConfigErrorCode is a int16 present from version 5 on; tagged field 0 from version 5 on; ignorable (dropped silently by older versions).
+	// TopicConfigErrorCode is an int16 present from version 5; tagged field 0 from version 5; ignorable (silently dropped by versions without it).
 	TopicConfigErrorCode int16
 
-	// NumPartitions is a int32 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// NumPartitions is an int32 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	NumPartitions int32
 
-	// ReplicationFactor is a int16 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// ReplicationFactor is an int16 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	ReplicationFactor int16
 
-	// Configs is a []CreatableTopicConfigs present from version 5 on; nullable from version 5 on; ignorable (dropped silently by older versions).
+	// Configs is a []CreatableTopicConfigs present from version 5; nullable from version 5; ignorable (silently dropped by versions without it).
 	Configs []CreateTopicsResponseCreatableTopicConfigs
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -473,19 +483,19 @@ type CreateTopicsResponseCreatableTopicResult struct {
 
 // CreateTopicsResponseCreatableTopicConfigs is the struct at CreateTopicsResponse.Topics.Configs.
 type CreateTopicsResponseCreatableTopicConfigs struct {
-	// Name is a string present from version 5 on.
+	// Name is a string present from version 5.
 	Name string
 
-	// Value is a string present from version 5 on; nullable from version 5 on.
+	// Value is a string present from version 5; nullable from version 5.
 	Value *string
 
-	// ReadOnly is a bool present from version 5 on.
+	// ReadOnly is a bool present from version 5.
 	ReadOnly bool
 
-	// ConfigSource is a int8 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// ConfigSource is an int8 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	ConfigSource int8
 
-	// IsSensitive is a bool present from version 5 on.
+	// IsSensitive is a bool present from version 5.
 	IsSensitive bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -502,20 +512,21 @@ func (v *CreateTopicsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsResponse) encode(w *writer, version int16) {
+func (v *CreateTopicsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsResponse) decode(r *reader, version int16) error {
@@ -576,35 +587,39 @@ func (v *CreateTopicsResponseCreatableTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int16) {
+func (v *CreateTopicsResponseCreatableTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsResponseCreatableTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 7 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("CreateTopicsResponseCreatableTopicResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.i32(v.NumPartitions)
+		dst = appendInt32(dst, v.NumPartitions)
 	}
 	if version >= 5 {
-		w.i16(v.ReplicationFactor)
+		dst = appendInt16(dst, v.ReplicationFactor)
 	}
 	if version >= 5 {
 		if v.Configs == nil && version >= 5 {
-			w.length(-1, flexible, true)
+			dst = appendLength(dst, -1, flexible, true)
 		} else {
-			w.length(len(v.Configs), flexible, true)
+			dst = appendLength(dst, len(v.Configs), flexible, true)
 			for i := range v.Configs {
-				v.Configs[i].encode(w, version)
+				dst = v.Configs[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
 		}
@@ -614,15 +629,16 @@ func (v *CreateTopicsResponseCreatableTopicResult) encode(w *writer, version int
 		if version >= 5 && v.TopicConfigErrorCode != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 5 && v.TopicConfigErrorCode != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.i16(v.TopicConfigErrorCode)
-			w.sized(start)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendInt16(dst, v.TopicConfigErrorCode)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int16) error {
@@ -735,49 +751,54 @@ func (v *CreateTopicsResponseCreatableTopicConfigs) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *CreateTopicsResponseCreatableTopicConfigs) encode(w *writer, version int16) {
+func (v *CreateTopicsResponseCreatableTopicConfigs) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
 	if version >= 5 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateTopicsResponseCreatableTopicConfigs", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
 		if v.Value == nil && !(version >= 5) {
 			w.fail("CreateTopicsResponseCreatableTopicConfigs", "Value", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Value, flexible) {
+		if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+			dst = d
+		} else {
 			w.fail("CreateTopicsResponseCreatableTopicConfigs", "Value", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Value != nil {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "Value", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.boolean(v.ReadOnly)
+		dst = appendBool(dst, v.ReadOnly)
 	} else if v.ReadOnly != false {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "ReadOnly", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.i8(v.ConfigSource)
+		dst = appendInt8(dst, v.ConfigSource)
 	}
 	if version >= 5 {
-		w.boolean(v.IsSensitive)
+		dst = appendBool(dst, v.IsSensitive)
 	} else if v.IsSensitive != false {
 		w.fail("CreateTopicsResponseCreatableTopicConfigs", "IsSensitive", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *CreateTopicsResponseCreatableTopicConfigs) decode(r *reader, version int16) error {
@@ -865,14 +886,14 @@ func (v *CreateTopicsResponse) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *CreateTopicsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 7) {
-		return dst, &EncodeError{Type: "CreateTopicsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "CreateTopicsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

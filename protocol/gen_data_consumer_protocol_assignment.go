@@ -12,7 +12,7 @@ type ConsumerProtocolAssignment struct {
 	// AssignedPartitions is a []TopicPartition present in every version.
 	AssignedPartitions []ConsumerProtocolAssignmentTopicPartition
 
-	// UserData is a bytes present in every version; nullable from version 0 on; default "null".
+	// UserData is a bytes present in every version; nullable in every version; default "null".
 	UserData []byte
 }
 
@@ -35,16 +35,17 @@ func (v *ConsumerProtocolAssignment) Default() {
 	}
 }
 
-func (v *ConsumerProtocolAssignment) encode(w *writer, version int16) {
+func (v *ConsumerProtocolAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	w.length(len(v.AssignedPartitions), flexible, true)
+	dst = appendLength(dst, len(v.AssignedPartitions), flexible, true)
 	for i := range v.AssignedPartitions {
-		v.AssignedPartitions[i].encode(w, version)
+		dst = v.AssignedPartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.bytes(v.UserData, flexible, true)
+	dst = appendBytes(dst, v.UserData, flexible, true)
+	return dst
 }
 
 func (v *ConsumerProtocolAssignment) decode(r *reader, version int16) error {
@@ -78,16 +79,19 @@ func (v *ConsumerProtocolAssignmentTopicPartition) Default() {
 	}
 }
 
-func (v *ConsumerProtocolAssignmentTopicPartition) encode(w *writer, version int16) {
+func (v *ConsumerProtocolAssignmentTopicPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ConsumerProtocolAssignmentTopicPartition", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
+	return dst
 }
 
 func (v *ConsumerProtocolAssignmentTopicPartition) decode(r *reader, version int16) error {
@@ -126,14 +130,14 @@ func (v *ConsumerProtocolAssignment) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ConsumerProtocolAssignment) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "ConsumerProtocolAssignment", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ConsumerProtocolAssignment", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

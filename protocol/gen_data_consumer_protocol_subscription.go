@@ -12,25 +12,25 @@ type ConsumerProtocolSubscription struct {
 	// Topics is a []string present in every version.
 	Topics []string
 
-	// UserData is a bytes present in every version; nullable from version 0 on; default "null".
+	// UserData is a bytes present in every version; nullable in every version; default "null".
 	UserData []byte
 
-	// OwnedPartitions is a []TopicPartition present from version 1 on; ignorable (dropped silently by older versions).
+	// OwnedPartitions is a []TopicPartition present from version 1; ignorable (silently dropped by versions without it).
 	OwnedPartitions []ConsumerProtocolSubscriptionTopicPartition
 
-	// GenerationId is a int32 present from version 2 on; default "-1"; ignorable (dropped silently by older versions).
+	// GenerationId is an int32 present from version 2; default "-1"; ignorable (silently dropped by versions without it).
 	GenerationId int32
 
-	// RackId is a string present from version 3; nullable from version 3; default "null"; ignorable (dropped silently by older versions).
+	// RackId is a string present in version 3; nullable in version 3; default "null"; ignorable (silently dropped by versions without it).
 	RackId *string
 }
 
 // ConsumerProtocolSubscriptionTopicPartition is the struct at ConsumerProtocolSubscription.OwnedPartitions.
 type ConsumerProtocolSubscriptionTopicPartition struct {
-	// Topic is a string present from version 1 on; map key of its array; entity topicName.
+	// Topic is a string present from version 1; map key of its array; entity topicName.
 	Topic string
 
-	// Partitions is a []int32 present from version 1 on.
+	// Partitions is a []int32 present from version 1.
 	Partitions []int32
 }
 
@@ -51,38 +51,43 @@ func (v *ConsumerProtocolSubscription) Default() {
 	}
 }
 
-func (v *ConsumerProtocolSubscription) encode(w *writer, version int16) {
+func (v *ConsumerProtocolSubscription) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		if !w.str(v.Topics[i], flexible) {
+		if d, ok := appendString(dst, v.Topics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerProtocolSubscription", "Topics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.bytes(v.UserData, flexible, true)
+	dst = appendBytes(dst, v.UserData, flexible, true)
 	if version >= 1 {
-		w.length(len(v.OwnedPartitions), flexible, true)
+		dst = appendLength(dst, len(v.OwnedPartitions), flexible, true)
 		for i := range v.OwnedPartitions {
-			v.OwnedPartitions[i].encode(w, version)
+			dst = v.OwnedPartitions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 2 {
-		w.i32(v.GenerationId)
+		dst = appendInt32(dst, v.GenerationId)
 	}
 	if version >= 3 {
 		if v.RackId == nil && !(version >= 3) {
 			w.fail("ConsumerProtocolSubscription", "RackId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.RackId, flexible) {
+		if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerProtocolSubscription", "RackId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
@@ -160,26 +165,29 @@ func (v *ConsumerProtocolSubscriptionTopicPartition) Default() {
 	}
 }
 
-func (v *ConsumerProtocolSubscriptionTopicPartition) encode(w *writer, version int16) {
+func (v *ConsumerProtocolSubscriptionTopicPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
 	if version >= 1 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ConsumerProtocolSubscriptionTopicPartition", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Topic != "" {
 		w.fail("ConsumerProtocolSubscriptionTopicPartition", "Topic", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.length(len(v.Partitions), flexible, true)
+		dst = appendLength(dst, len(v.Partitions), flexible, true)
 		for i := range v.Partitions {
-			w.i32(v.Partitions[i])
+			dst = appendInt32(dst, v.Partitions[i])
 		}
 	} else if len(v.Partitions) != 0 {
 		w.fail("ConsumerProtocolSubscriptionTopicPartition", "Partitions", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
+	return dst
 }
 
 func (v *ConsumerProtocolSubscriptionTopicPartition) decode(r *reader, version int16) error {
@@ -228,14 +236,14 @@ func (v *ConsumerProtocolSubscription) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ConsumerProtocolSubscription) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "ConsumerProtocolSubscription", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ConsumerProtocolSubscription", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

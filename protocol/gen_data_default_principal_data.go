@@ -31,21 +31,26 @@ func (v *DefaultPrincipalData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DefaultPrincipalData) encode(w *writer, version int16) {
+func (v *DefaultPrincipalData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Type, flexible) {
+	if d, ok := appendString(dst, v.Type, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DefaultPrincipalData", "Type", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DefaultPrincipalData", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.boolean(v.TokenAuthenticated)
+	dst = appendBool(dst, v.TokenAuthenticated)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DefaultPrincipalData) decode(r *reader, version int16) error {
@@ -95,14 +100,14 @@ func (v *DefaultPrincipalData) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DefaultPrincipalData) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DefaultPrincipalData", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DefaultPrincipalData", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

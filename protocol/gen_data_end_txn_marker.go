@@ -9,7 +9,7 @@ type EndTxnMarker struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// CoordinatorEpoch is a int32 present in every version.
+	// CoordinatorEpoch is an int32 present in every version.
 	CoordinatorEpoch int32
 }
 
@@ -18,8 +18,9 @@ func (v *EndTxnMarker) Default() {
 	v.CoordinatorEpoch = 0
 }
 
-func (v *EndTxnMarker) encode(w *writer, version int16) {
-	w.i32(v.CoordinatorEpoch)
+func (v *EndTxnMarker) encode(dst []byte, w *writer, version int16) []byte {
+	dst = appendInt32(dst, v.CoordinatorEpoch)
+	return dst
 }
 
 func (v *EndTxnMarker) decode(r *reader, version int16) error {
@@ -42,14 +43,14 @@ func (v *EndTxnMarker) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EndTxnMarker) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "EndTxnMarker", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EndTxnMarker", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

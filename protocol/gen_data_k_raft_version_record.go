@@ -9,10 +9,10 @@ type KRaftVersionRecord struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
-	// KRaftVersion is a int16 present in every version.
+	// KRaftVersion is an int16 present in every version.
 	KRaftVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -27,14 +27,15 @@ func (v *KRaftVersionRecord) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *KRaftVersionRecord) encode(w *writer, version int16) {
+func (v *KRaftVersionRecord) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.DataVersion)
-	w.i16(v.KRaftVersion)
+	dst = appendInt16(dst, v.DataVersion)
+	dst = appendInt16(dst, v.KRaftVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *KRaftVersionRecord) decode(r *reader, version int16) error {
@@ -80,14 +81,14 @@ func (v *KRaftVersionRecord) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *KRaftVersionRecord) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "KRaftVersionRecord", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "KRaftVersionRecord", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,10 +9,10 @@ type LeaderChangeMessage struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
 	// Voters is a []Voter present in every version.
@@ -28,10 +28,10 @@ type LeaderChangeMessage struct {
 
 // LeaderChangeMessageVoter is the struct at LeaderChangeMessage.Voter.
 type LeaderChangeMessageVoter struct {
-	// VoterId is a int32 present in every version.
+	// VoterId is an int32 present in every version.
 	VoterId int32
 
-	// VoterDirectoryId is a uuid present from version 1.
+	// VoterDirectoryId is a uuid present in version 1.
 	VoterDirectoryId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -52,28 +52,29 @@ func (v *LeaderChangeMessage) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *LeaderChangeMessage) encode(w *writer, version int16) {
+func (v *LeaderChangeMessage) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.DataVersion)
-	w.i32(v.LeaderId)
-	w.length(len(v.Voters), flexible, true)
+	dst = appendInt16(dst, v.DataVersion)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendLength(dst, len(v.Voters), flexible, true)
 	for i := range v.Voters {
-		v.Voters[i].encode(w, version)
+		dst = v.Voters[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.GrantingVoters), flexible, true)
+	dst = appendLength(dst, len(v.GrantingVoters), flexible, true)
 	for i := range v.GrantingVoters {
-		v.GrantingVoters[i].encode(w, version)
+		dst = v.GrantingVoters[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
@@ -142,19 +143,20 @@ func (v *LeaderChangeMessageVoter) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *LeaderChangeMessageVoter) encode(w *writer, version int16) {
+func (v *LeaderChangeMessageVoter) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.VoterId)
+	dst = appendInt32(dst, v.VoterId)
 	if version >= 1 {
-		w.uuid(v.VoterDirectoryId)
+		dst = appendUUID(dst, v.VoterDirectoryId)
 	} else if v.VoterDirectoryId != (UUID{}) {
 		w.fail("LeaderChangeMessageVoter", "VoterDirectoryId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *LeaderChangeMessageVoter) decode(r *reader, version int16) error {
@@ -204,14 +206,14 @@ func (v *LeaderChangeMessage) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaderChangeMessage) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "LeaderChangeMessage", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaderChangeMessage", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

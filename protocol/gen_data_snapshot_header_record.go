@@ -9,10 +9,10 @@ type SnapshotHeaderRecord struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
-	// LastContainedLogTimestamp is a int64 present in every version.
+	// LastContainedLogTimestamp is an int64 present in every version.
 	LastContainedLogTimestamp int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -27,14 +27,15 @@ func (v *SnapshotHeaderRecord) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *SnapshotHeaderRecord) encode(w *writer, version int16) {
+func (v *SnapshotHeaderRecord) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.DataVersion)
-	w.i64(v.LastContainedLogTimestamp)
+	dst = appendInt16(dst, v.DataVersion)
+	dst = appendInt64(dst, v.LastContainedLogTimestamp)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *SnapshotHeaderRecord) decode(r *reader, version int16) error {
@@ -80,14 +81,14 @@ func (v *SnapshotHeaderRecord) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SnapshotHeaderRecord) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "SnapshotHeaderRecord", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SnapshotHeaderRecord", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

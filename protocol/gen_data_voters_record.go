@@ -9,7 +9,7 @@ type VotersRecord struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// DataVersion is a int16 present in every version; named Version in the spec.
+	// DataVersion is an int16 present in every version; named Version in the spec.
 	DataVersion int16
 
 	// Voters is a []Voter present in every version.
@@ -22,7 +22,7 @@ type VotersRecord struct {
 
 // VotersRecordVoter is the struct at VotersRecord.Voters.
 type VotersRecordVoter struct {
-	// VoterId is a int32 present in every version; entity brokerId.
+	// VoterId is an int32 present in every version; entity brokerId.
 	VoterId int32
 
 	// VoterDirectoryId is a uuid present in every version.
@@ -57,10 +57,10 @@ type VotersRecordEndpoint struct {
 
 // VotersRecordKRaftVersionFeature is the struct at VotersRecord.Voters.KRaftVersionFeature.
 type VotersRecordKRaftVersionFeature struct {
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -77,20 +77,21 @@ func (v *VotersRecord) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VotersRecord) encode(w *writer, version int16) {
+func (v *VotersRecord) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.DataVersion)
-	w.length(len(v.Voters), flexible, true)
+	dst = appendInt16(dst, v.DataVersion)
+	dst = appendLength(dst, len(v.Voters), flexible, true)
 	for i := range v.Voters {
-		v.Voters[i].encode(w, version)
+		dst = v.Voters[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VotersRecord) decode(r *reader, version int16) error {
@@ -145,25 +146,26 @@ func (v *VotersRecordVoter) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VotersRecordVoter) encode(w *writer, version int16) {
+func (v *VotersRecordVoter) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.VoterId)
-	w.uuid(v.VoterDirectoryId)
-	w.length(len(v.Endpoints), flexible, true)
+	dst = appendInt32(dst, v.VoterId)
+	dst = appendUUID(dst, v.VoterDirectoryId)
+	dst = appendLength(dst, len(v.Endpoints), flexible, true)
 	for i := range v.Endpoints {
-		v.Endpoints[i].encode(w, version)
+		dst = v.Endpoints[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	v.KRaftVersionFeature.encode(w, version)
+	dst = v.KRaftVersionFeature.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VotersRecordVoter) decode(r *reader, version int16) error {
@@ -222,21 +224,26 @@ func (v *VotersRecordEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VotersRecordEndpoint) encode(w *writer, version int16) {
+func (v *VotersRecordEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("VotersRecordEndpoint", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("VotersRecordEndpoint", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VotersRecordEndpoint) decode(r *reader, version int16) error {
@@ -281,14 +288,15 @@ func (v *VotersRecordKRaftVersionFeature) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VotersRecordKRaftVersionFeature) encode(w *writer, version int16) {
+func (v *VotersRecordKRaftVersionFeature) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.MinSupportedVersion)
-	w.i16(v.MaxSupportedVersion)
+	dst = appendInt16(dst, v.MinSupportedVersion)
+	dst = appendInt16(dst, v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VotersRecordKRaftVersionFeature) decode(r *reader, version int16) error {
@@ -334,14 +342,14 @@ func (v *VotersRecord) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *VotersRecord) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "VotersRecord", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "VotersRecord", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

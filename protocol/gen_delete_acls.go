@@ -19,25 +19,25 @@ type DeleteAclsRequest struct {
 
 // DeleteAclsRequestDeleteAclsFilter is the struct at DeleteAclsRequest.Filters.
 type DeleteAclsRequestDeleteAclsFilter struct {
-	// ResourceTypeFilter is a int8 present in every version.
+	// ResourceTypeFilter is an int8 present in every version.
 	ResourceTypeFilter int8
 
-	// ResourceNameFilter is a string present in every version; nullable from version 1 on.
+	// ResourceNameFilter is a string present in every version; nullable in every version.
 	ResourceNameFilter *string
 
-	// PatternTypeFilter is a int8 present in every version; default "3".
+	// PatternTypeFilter is an int8 present in every version; default "3".
 	PatternTypeFilter int8
 
-	// PrincipalFilter is a string present in every version; nullable from version 1 on.
+	// PrincipalFilter is a string present in every version; nullable in every version.
 	PrincipalFilter *string
 
-	// HostFilter is a string present in every version; nullable from version 1 on.
+	// HostFilter is a string present in every version; nullable in every version.
 	HostFilter *string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -53,19 +53,20 @@ func (v *DeleteAclsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteAclsRequest) encode(w *writer, version int16) {
+func (v *DeleteAclsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Filters), flexible, true)
+	dst = appendLength(dst, len(v.Filters), flexible, true)
 	for i := range v.Filters {
-		v.Filters[i].encode(w, version)
+		dst = v.Filters[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteAclsRequest) decode(r *reader, version int16) error {
@@ -123,28 +124,35 @@ func (v *DeleteAclsRequestDeleteAclsFilter) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteAclsRequestDeleteAclsFilter) encode(w *writer, version int16) {
+func (v *DeleteAclsRequestDeleteAclsFilter) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceTypeFilter)
-	if !w.nstr(v.ResourceNameFilter, flexible) {
+	dst = appendInt8(dst, v.ResourceTypeFilter)
+	if d, ok := appendNullableString(dst, v.ResourceNameFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsRequestDeleteAclsFilter", "ResourceNameFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.PatternTypeFilter)
-	if !w.nstr(v.PrincipalFilter, flexible) {
+	dst = appendInt8(dst, v.PatternTypeFilter)
+	if d, ok := appendNullableString(dst, v.PrincipalFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsRequestDeleteAclsFilter", "PrincipalFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.HostFilter, flexible) {
+	if d, ok := appendNullableString(dst, v.HostFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsRequestDeleteAclsFilter", "HostFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Operation)
-	w.i8(v.PermissionType)
+	dst = appendInt8(dst, v.Operation)
+	dst = appendInt8(dst, v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteAclsRequestDeleteAclsFilter) decode(r *reader, version int16) error {
@@ -213,14 +221,14 @@ func (v *DeleteAclsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteAclsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "DeleteAclsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteAclsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -259,7 +267,7 @@ type DeleteAclsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// FilterResults is a []DeleteAclsFilterResult present in every version.
@@ -272,10 +280,10 @@ type DeleteAclsResponse struct {
 
 // DeleteAclsResponseDeleteAclsFilterResult is the struct at DeleteAclsResponse.FilterResults.
 type DeleteAclsResponseDeleteAclsFilterResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// MatchingAcls is a []DeleteAclsMatchingAcl present in every version.
@@ -288,19 +296,19 @@ type DeleteAclsResponseDeleteAclsFilterResult struct {
 
 // DeleteAclsResponseDeleteAclsMatchingAcl is the struct at DeleteAclsResponse.FilterResults.MatchingAcls.
 type DeleteAclsResponseDeleteAclsMatchingAcl struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// PatternType is a int8 present in every version; default "3".
+	// PatternType is an int8 present in every version; default "3".
 	PatternType int8
 
 	// Principal is a string present in every version.
@@ -309,10 +317,10 @@ type DeleteAclsResponseDeleteAclsMatchingAcl struct {
 	// Host is a string present in every version.
 	Host string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -329,20 +337,21 @@ func (v *DeleteAclsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteAclsResponse) encode(w *writer, version int16) {
+func (v *DeleteAclsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.FilterResults), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.FilterResults), flexible, true)
 	for i := range v.FilterResults {
-		v.FilterResults[i].encode(w, version)
+		dst = v.FilterResults[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteAclsResponse) decode(r *reader, version int16) error {
@@ -398,24 +407,27 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteAclsResponseDeleteAclsFilterResult) encode(w *writer, version int16) {
+func (v *DeleteAclsResponseDeleteAclsFilterResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsResponseDeleteAclsFilterResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.MatchingAcls), flexible, true)
+	dst = appendLength(dst, len(v.MatchingAcls), flexible, true)
 	for i := range v.MatchingAcls {
-		v.MatchingAcls[i].encode(w, version)
+		dst = v.MatchingAcls[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteAclsResponseDeleteAclsFilterResult) decode(r *reader, version int16) error {
@@ -479,33 +491,42 @@ func (v *DeleteAclsResponseDeleteAclsMatchingAcl) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteAclsResponseDeleteAclsMatchingAcl) encode(w *writer, version int16) {
+func (v *DeleteAclsResponseDeleteAclsMatchingAcl) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.PatternType)
-	if !w.str(v.Principal, flexible) {
+	dst = appendInt8(dst, v.PatternType)
+	if d, ok := appendString(dst, v.Principal, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "Principal", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteAclsResponseDeleteAclsMatchingAcl", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Operation)
-	w.i8(v.PermissionType)
+	dst = appendInt8(dst, v.Operation)
+	dst = appendInt8(dst, v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteAclsResponseDeleteAclsMatchingAcl) decode(r *reader, version int16) error {
@@ -582,14 +603,14 @@ func (v *DeleteAclsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteAclsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "DeleteAclsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteAclsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -25,19 +25,22 @@ func (v *DeleteGroupsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteGroupsRequest) encode(w *writer, version int16) {
+func (v *DeleteGroupsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.GroupsNames), flexible, true)
+	dst = appendLength(dst, len(v.GroupsNames), flexible, true)
 	for i := range v.GroupsNames {
-		if !w.str(v.GroupsNames[i], flexible) {
+		if d, ok := appendString(dst, v.GroupsNames[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("DeleteGroupsRequest", "GroupsNames", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteGroupsRequest) decode(r *reader, version int16) error {
@@ -93,14 +96,14 @@ func (v *DeleteGroupsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteGroupsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DeleteGroupsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteGroupsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -139,7 +142,7 @@ type DeleteGroupsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []DeletableGroupResult present in every version.
@@ -155,7 +158,7 @@ type DeleteGroupsResponseDeletableGroupResult struct {
 	// GroupId is a string present in every version; map key of its array; entity groupId.
 	GroupId string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -172,20 +175,21 @@ func (v *DeleteGroupsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteGroupsResponse) encode(w *writer, version int16) {
+func (v *DeleteGroupsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Results), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteGroupsResponse) decode(r *reader, version int16) error {
@@ -236,17 +240,20 @@ func (v *DeleteGroupsResponseDeletableGroupResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteGroupsResponseDeletableGroupResult) encode(w *writer, version int16) {
+func (v *DeleteGroupsResponseDeletableGroupResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteGroupsResponseDeletableGroupResult", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteGroupsResponseDeletableGroupResult) decode(r *reader, version int16) error {
@@ -295,14 +302,14 @@ func (v *DeleteGroupsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteGroupsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DeleteGroupsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteGroupsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

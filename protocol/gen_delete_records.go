@@ -12,7 +12,7 @@ type DeleteRecordsRequest struct {
 	// Topics is a []DeleteRecordsTopic present in every version.
 	Topics []DeleteRecordsRequestDeleteRecordsTopic
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -35,10 +35,10 @@ type DeleteRecordsRequestDeleteRecordsTopic struct {
 
 // DeleteRecordsRequestDeleteRecordsPartition is the struct at DeleteRecordsRequest.Topics.Partitions.
 type DeleteRecordsRequestDeleteRecordsPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// Offset is a int64 present in every version.
+	// Offset is an int64 present in every version.
 	Offset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -55,20 +55,21 @@ func (v *DeleteRecordsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteRecordsRequest) encode(w *writer, version int16) {
+func (v *DeleteRecordsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.TimeoutMs)
+	dst = appendInt32(dst, v.TimeoutMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteRecordsRequest) decode(r *reader, version int16) error {
@@ -121,23 +122,26 @@ func (v *DeleteRecordsRequestDeleteRecordsTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteRecordsRequestDeleteRecordsTopic) encode(w *writer, version int16) {
+func (v *DeleteRecordsRequestDeleteRecordsTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteRecordsRequestDeleteRecordsTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteRecordsRequestDeleteRecordsTopic) decode(r *reader, version int16) error {
@@ -188,14 +192,15 @@ func (v *DeleteRecordsRequestDeleteRecordsPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteRecordsRequestDeleteRecordsPartition) encode(w *writer, version int16) {
+func (v *DeleteRecordsRequestDeleteRecordsPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.PartitionIndex)
-	w.i64(v.Offset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.Offset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteRecordsRequestDeleteRecordsPartition) decode(r *reader, version int16) error {
@@ -244,14 +249,14 @@ func (v *DeleteRecordsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteRecordsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DeleteRecordsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteRecordsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -290,7 +295,7 @@ type DeleteRecordsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Topics is a []DeleteRecordsTopicResult present in every version.
@@ -316,13 +321,13 @@ type DeleteRecordsResponseDeleteRecordsTopicResult struct {
 
 // DeleteRecordsResponseDeleteRecordsPartitionResult is the struct at DeleteRecordsResponse.Topics.Partitions.
 type DeleteRecordsResponseDeleteRecordsPartitionResult struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
-	// LowWatermark is a int64 present in every version.
+	// LowWatermark is an int64 present in every version.
 	LowWatermark int64
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -339,20 +344,21 @@ func (v *DeleteRecordsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteRecordsResponse) encode(w *writer, version int16) {
+func (v *DeleteRecordsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteRecordsResponse) decode(r *reader, version int16) error {
@@ -405,23 +411,26 @@ func (v *DeleteRecordsResponseDeleteRecordsTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteRecordsResponseDeleteRecordsTopicResult) encode(w *writer, version int16) {
+func (v *DeleteRecordsResponseDeleteRecordsTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteRecordsResponseDeleteRecordsTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *reader, version int16) error {
@@ -473,15 +482,16 @@ func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) encode(w *writer, version int16) {
+func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.PartitionIndex)
-	w.i64(v.LowWatermark)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.LowWatermark)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteRecordsResponseDeleteRecordsPartitionResult) decode(r *reader, version int16) error {
@@ -534,14 +544,14 @@ func (v *DeleteRecordsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteRecordsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DeleteRecordsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteRecordsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -39,23 +39,26 @@ func (v *DeleteShareGroupOffsetsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupOffsetsRequest) encode(w *writer, version int16) {
+func (v *DeleteShareGroupOffsetsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupOffsetsRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupOffsetsRequest) decode(r *reader, version int16) error {
@@ -105,16 +108,19 @@ func (v *DeleteShareGroupOffsetsRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
+func (v *DeleteShareGroupOffsetsRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupOffsetsRequestTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupOffsetsRequestTopic) decode(r *reader, version int16) error {
@@ -159,14 +165,14 @@ func (v *DeleteShareGroupOffsetsRequest) IsFlexible() bool { return v.Version >=
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteShareGroupOffsetsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DeleteShareGroupOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteShareGroupOffsetsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -207,13 +213,13 @@ type DeleteShareGroupOffsetsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// Responses is a []DeleteShareGroupOffsetsResponseTopic present in every version.
@@ -232,10 +238,10 @@ type DeleteShareGroupOffsetsResponseTopic struct {
 	// TopicId is a uuid present in every version.
 	TopicId UUID
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -256,25 +262,28 @@ func (v *DeleteShareGroupOffsetsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupOffsetsResponse) encode(w *writer, version int16) {
+func (v *DeleteShareGroupOffsetsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupOffsetsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupOffsetsResponse) decode(r *reader, version int16) error {
@@ -337,22 +346,27 @@ func (v *DeleteShareGroupOffsetsResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
+func (v *DeleteShareGroupOffsetsResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupOffsetsResponseTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.uuid(v.TopicId)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupOffsetsResponseTopic", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupOffsetsResponseTopic) decode(r *reader, version int16) error {
@@ -409,14 +423,14 @@ func (v *DeleteShareGroupOffsetsResponse) IsFlexible() bool { return v.Version >
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteShareGroupOffsetsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DeleteShareGroupOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteShareGroupOffsetsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -35,7 +35,7 @@ type DeleteShareGroupStateRequestDeleteStateData struct {
 
 // DeleteShareGroupStateRequestPartitionData is the struct at DeleteShareGroupStateRequest.Topics.Partitions.
 type DeleteShareGroupStateRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -52,23 +52,26 @@ func (v *DeleteShareGroupStateRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateRequest) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupStateRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateRequest) decode(r *reader, version int16) error {
@@ -121,20 +124,21 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateRequestDeleteStateData) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateRequestDeleteStateData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateRequestDeleteStateData) decode(r *reader, version int16) error {
@@ -184,13 +188,14 @@ func (v *DeleteShareGroupStateRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
+	dst = appendInt32(dst, v.Partition)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
@@ -235,14 +240,14 @@ func (v *DeleteShareGroupStateRequest) IsFlexible() bool { return v.Version >= 0
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteShareGroupStateRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DeleteShareGroupStateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteShareGroupStateRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -306,13 +311,13 @@ type DeleteShareGroupStateResponseDeleteStateResult struct {
 
 // DeleteShareGroupStateResponsePartitionResult is the struct at DeleteShareGroupStateResponse.Results.Partitions.
 type DeleteShareGroupStateResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -328,19 +333,20 @@ func (v *DeleteShareGroupStateResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateResponse) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateResponse) decode(r *reader, version int16) error {
@@ -389,20 +395,21 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateResponseDeleteStateResult) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateResponseDeleteStateResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateResponseDeleteStateResult) decode(r *reader, version int16) error {
@@ -456,18 +463,21 @@ func (v *DeleteShareGroupStateResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
+func (v *DeleteShareGroupStateResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteShareGroupStateResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
@@ -520,14 +530,14 @@ func (v *DeleteShareGroupStateResponse) IsFlexible() bool { return v.Version >= 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteShareGroupStateResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DeleteShareGroupStateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteShareGroupStateResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,13 +9,13 @@ type DeleteTopicsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Topics is a []DeleteTopicState present from version 6.
+	// Topics is a []DeleteTopicState present in version 6.
 	Topics []DeleteTopicsRequestDeleteTopicState
 
-	// TopicNames is a []string present from versions 1-5; ignorable (dropped silently by older versions); entity topicName.
+	// TopicNames is a []string present in versions 1-5; ignorable (silently dropped by versions without it); entity topicName.
 	TopicNames []string
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -25,10 +25,10 @@ type DeleteTopicsRequest struct {
 
 // DeleteTopicsRequestDeleteTopicState is the struct at DeleteTopicsRequest.Topics.
 type DeleteTopicsRequestDeleteTopicState struct {
-	// Name is a string present from version 6; nullable from version 6; default "null"; entity topicName.
+	// Name is a string present in version 6; nullable in version 6; default "null"; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present from version 6.
+	// TopicId is a uuid present in version 6.
 	TopicId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -48,34 +48,37 @@ func (v *DeleteTopicsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsRequest) encode(w *writer, version int16) {
+func (v *DeleteTopicsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 6 {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Topics) != 0 {
 		w.fail("DeleteTopicsRequest", "Topics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 5 {
-		w.length(len(v.TopicNames), flexible, true)
+		dst = appendLength(dst, len(v.TopicNames), flexible, true)
 		for i := range v.TopicNames {
-			if !w.str(v.TopicNames[i], flexible) {
+			if d, ok := appendString(dst, v.TopicNames[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("DeleteTopicsRequest", "TopicNames", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	}
-	w.i32(v.TimeoutMs)
+	dst = appendInt32(dst, v.TimeoutMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
@@ -155,31 +158,34 @@ func (v *DeleteTopicsRequestDeleteTopicState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsRequestDeleteTopicState) encode(w *writer, version int16) {
+func (v *DeleteTopicsRequestDeleteTopicState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 6 {
 		if v.Name == nil && !(version >= 6) {
 			w.fail("DeleteTopicsRequestDeleteTopicState", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Name, flexible) {
+		if d, ok := appendNullableString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DeleteTopicsRequestDeleteTopicState", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != nil {
 		w.fail("DeleteTopicsRequestDeleteTopicState", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 6 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	} else if v.TopicId != (UUID{}) {
 		w.fail("DeleteTopicsRequestDeleteTopicState", "TopicId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsRequestDeleteTopicState) decode(r *reader, version int16) error {
@@ -243,14 +249,14 @@ func (v *DeleteTopicsRequest) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteTopicsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "DeleteTopicsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteTopicsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -289,7 +295,7 @@ type DeleteTopicsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Responses is a []DeletableTopicResult present in every version.
@@ -302,16 +308,16 @@ type DeleteTopicsResponse struct {
 
 // DeleteTopicsResponseDeletableTopicResult is the struct at DeleteTopicsResponse.Responses.
 type DeleteTopicsResponseDeletableTopicResult struct {
-	// Name is a string present in every version; nullable from version 6; map key of its array; entity topicName.
+	// Name is a string present in every version; nullable in version 6; map key of its array; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present from version 6; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 6; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 5 on; nullable from version 5 on; default "null"; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present from version 5; nullable from version 5; default "null"; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -328,20 +334,21 @@ func (v *DeleteTopicsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsResponse) encode(w *writer, version int16) {
+func (v *DeleteTopicsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Responses), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsResponse) decode(r *reader, version int16) error {
@@ -398,34 +405,39 @@ func (v *DeleteTopicsResponseDeletableTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DeleteTopicsResponseDeletableTopicResult) encode(w *writer, version int16) {
+func (v *DeleteTopicsResponseDeletableTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if v.Name == nil && !(version >= 6) {
 		w.fail("DeleteTopicsResponseDeletableTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Name, flexible) {
+	if d, ok := appendNullableString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DeleteTopicsResponseDeletableTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 6 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 5 {
 		if v.ErrorMessage == nil && !(version >= 5) {
 			w.fail("DeleteTopicsResponseDeletableTopicResult", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DeleteTopicsResponseDeletableTopicResult", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DeleteTopicsResponseDeletableTopicResult) decode(r *reader, version int16) error {
@@ -502,14 +514,14 @@ func (v *DeleteTopicsResponse) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DeleteTopicsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "DeleteTopicsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DeleteTopicsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

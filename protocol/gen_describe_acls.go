@@ -9,25 +9,25 @@ type DescribeAclsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ResourceTypeFilter is a int8 present in every version.
+	// ResourceTypeFilter is an int8 present in every version.
 	ResourceTypeFilter int8
 
-	// ResourceNameFilter is a string present in every version; nullable from version 1 on.
+	// ResourceNameFilter is a string present in every version; nullable in every version.
 	ResourceNameFilter *string
 
-	// PatternTypeFilter is a int8 present in every version; default "3".
+	// PatternTypeFilter is an int8 present in every version; default "3".
 	PatternTypeFilter int8
 
-	// PrincipalFilter is a string present in every version; nullable from version 1 on.
+	// PrincipalFilter is a string present in every version; nullable in every version.
 	PrincipalFilter *string
 
-	// HostFilter is a string present in every version; nullable from version 1 on.
+	// HostFilter is a string present in every version; nullable in every version.
 	HostFilter *string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -53,28 +53,35 @@ func (v *DescribeAclsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsRequest) encode(w *writer, version int16) {
+func (v *DescribeAclsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceTypeFilter)
-	if !w.nstr(v.ResourceNameFilter, flexible) {
+	dst = appendInt8(dst, v.ResourceTypeFilter)
+	if d, ok := appendNullableString(dst, v.ResourceNameFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsRequest", "ResourceNameFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.PatternTypeFilter)
-	if !w.nstr(v.PrincipalFilter, flexible) {
+	dst = appendInt8(dst, v.PatternTypeFilter)
+	if d, ok := appendNullableString(dst, v.PrincipalFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsRequest", "PrincipalFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.HostFilter, flexible) {
+	if d, ok := appendNullableString(dst, v.HostFilter, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsRequest", "HostFilter", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Operation)
-	w.i8(v.PermissionType)
+	dst = appendInt8(dst, v.Operation)
+	dst = appendInt8(dst, v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsRequest) decode(r *reader, version int16) error {
@@ -143,14 +150,14 @@ func (v *DescribeAclsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeAclsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "DescribeAclsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeAclsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -189,13 +196,13 @@ type DescribeAclsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Resources is a []DescribeAclsResource present in every version.
@@ -208,13 +215,13 @@ type DescribeAclsResponse struct {
 
 // DescribeAclsResponseDescribeAclsResource is the struct at DescribeAclsResponse.Resources.
 type DescribeAclsResponseDescribeAclsResource struct {
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// PatternType is a int8 present in every version; default "3".
+	// PatternType is an int8 present in every version; default "3".
 	PatternType int8
 
 	// Acls is a []AclDescription present in every version.
@@ -233,10 +240,10 @@ type DescribeAclsResponseAclDescription struct {
 	// Host is a string present in every version.
 	Host string
 
-	// Operation is a int8 present in every version.
+	// Operation is an int8 present in every version.
 	Operation int8
 
-	// PermissionType is a int8 present in every version.
+	// PermissionType is an int8 present in every version.
 	PermissionType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -257,25 +264,28 @@ func (v *DescribeAclsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsResponse) encode(w *writer, version int16) {
+func (v *DescribeAclsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Resources), flexible, true)
+	dst = appendLength(dst, len(v.Resources), flexible, true)
 	for i := range v.Resources {
-		v.Resources[i].encode(w, version)
+		dst = v.Resources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsResponse) decode(r *reader, version int16) error {
@@ -338,25 +348,28 @@ func (v *DescribeAclsResponseDescribeAclsResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsResponseDescribeAclsResource) encode(w *writer, version int16) {
+func (v *DescribeAclsResponseDescribeAclsResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponseDescribeAclsResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.PatternType)
-	w.length(len(v.Acls), flexible, true)
+	dst = appendInt8(dst, v.PatternType)
+	dst = appendLength(dst, len(v.Acls), flexible, true)
 	for i := range v.Acls {
-		v.Acls[i].encode(w, version)
+		dst = v.Acls[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsResponseDescribeAclsResource) decode(r *reader, version int16) error {
@@ -417,22 +430,27 @@ func (v *DescribeAclsResponseAclDescription) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeAclsResponseAclDescription) encode(w *writer, version int16) {
+func (v *DescribeAclsResponseAclDescription) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Principal, flexible) {
+	if d, ok := appendString(dst, v.Principal, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponseAclDescription", "Principal", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeAclsResponseAclDescription", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Operation)
-	w.i8(v.PermissionType)
+	dst = appendInt8(dst, v.Operation)
+	dst = appendInt8(dst, v.PermissionType)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeAclsResponseAclDescription) decode(r *reader, version int16) error {
@@ -489,14 +507,14 @@ func (v *DescribeAclsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeAclsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "DescribeAclsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeAclsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -25,10 +25,10 @@ type DescribeClientQuotasRequestComponentData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// MatchType is a int8 present in every version.
+	// MatchType is an int8 present in every version.
 	MatchType int8
 
-	// Match is a string present in every version; nullable from version 0 on.
+	// Match is a string present in every version; nullable in every version.
 	Match *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -45,20 +45,21 @@ func (v *DescribeClientQuotasRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClientQuotasRequest) encode(w *writer, version int16) {
+func (v *DescribeClientQuotasRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.length(len(v.Components), flexible, true)
+	dst = appendLength(dst, len(v.Components), flexible, true)
 	for i := range v.Components {
-		v.Components[i].encode(w, version)
+		dst = v.Components[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.boolean(v.Strict)
+	dst = appendBool(dst, v.Strict)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClientQuotasRequest) decode(r *reader, version int16) error {
@@ -112,21 +113,26 @@ func (v *DescribeClientQuotasRequestComponentData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClientQuotasRequestComponentData) encode(w *writer, version int16) {
+func (v *DescribeClientQuotasRequestComponentData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.EntityType, flexible) {
+	if d, ok := appendString(dst, v.EntityType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClientQuotasRequestComponentData", "EntityType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.MatchType)
-	if !w.nstr(v.Match, flexible) {
+	dst = appendInt8(dst, v.MatchType)
+	if d, ok := appendNullableString(dst, v.Match, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClientQuotasRequestComponentData", "Match", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClientQuotasRequestComponentData) decode(r *reader, version int16) error {
@@ -179,14 +185,14 @@ func (v *DescribeClientQuotasRequest) IsFlexible() bool { return v.Version >= 1 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeClientQuotasRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "DescribeClientQuotasRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeClientQuotasRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -225,16 +231,16 @@ type DescribeClientQuotasResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// Entries is a []EntryData present in every version; nullable from version 0 on.
+	// Entries is a []EntryData present in every version; nullable in every version.
 	Entries []DescribeClientQuotasResponseEntryData
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -260,7 +266,7 @@ type DescribeClientQuotasResponseEntityData struct {
 	// EntityType is a string present in every version.
 	EntityType string
 
-	// EntityName is a string present in every version; nullable from version 0 on.
+	// EntityName is a string present in every version; nullable in every version.
 	EntityName *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -294,29 +300,32 @@ func (v *DescribeClientQuotasResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClientQuotasResponse) encode(w *writer, version int16) {
+func (v *DescribeClientQuotasResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClientQuotasResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.Entries == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Entries), flexible, true)
+		dst = appendLength(dst, len(v.Entries), flexible, true)
 		for i := range v.Entries {
-			v.Entries[i].encode(w, version)
+			dst = v.Entries[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClientQuotasResponse) decode(r *reader, version int16) error {
@@ -379,26 +388,27 @@ func (v *DescribeClientQuotasResponseEntryData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClientQuotasResponseEntryData) encode(w *writer, version int16) {
+func (v *DescribeClientQuotasResponseEntryData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.length(len(v.Entity), flexible, true)
+	dst = appendLength(dst, len(v.Entity), flexible, true)
 	for i := range v.Entity {
-		v.Entity[i].encode(w, version)
+		dst = v.Entity[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Values), flexible, true)
+	dst = appendLength(dst, len(v.Values), flexible, true)
 	for i := range v.Values {
-		v.Values[i].encode(w, version)
+		dst = v.Values[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16) error {
@@ -461,20 +471,25 @@ func (v *DescribeClientQuotasResponseEntityData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClientQuotasResponseEntityData) encode(w *writer, version int16) {
+func (v *DescribeClientQuotasResponseEntityData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.EntityType, flexible) {
+	if d, ok := appendString(dst, v.EntityType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClientQuotasResponseEntityData", "EntityType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.EntityName, flexible) {
+	if d, ok := appendNullableString(dst, v.EntityName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClientQuotasResponseEntityData", "EntityName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClientQuotasResponseEntityData) decode(r *reader, version int16) error {
@@ -515,17 +530,20 @@ func (v *DescribeClientQuotasResponseValueData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClientQuotasResponseValueData) encode(w *writer, version int16) {
+func (v *DescribeClientQuotasResponseValueData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.Key, flexible) {
+	if d, ok := appendString(dst, v.Key, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClientQuotasResponseValueData", "Key", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.f64(v.Value)
+	dst = appendFloat64(dst, v.Value)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClientQuotasResponseValueData) decode(r *reader, version int16) error {
@@ -574,14 +592,14 @@ func (v *DescribeClientQuotasResponse) IsFlexible() bool { return v.Version >= 1
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeClientQuotasResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "DescribeClientQuotasResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeClientQuotasResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

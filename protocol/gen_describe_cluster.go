@@ -12,10 +12,10 @@ type DescribeClusterRequest struct {
 	// IncludeClusterAuthorizedOperations is a bool present in every version.
 	IncludeClusterAuthorizedOperations bool
 
-	// EndpointType is a int8 present from version 1 on; default "1".
+	// EndpointType is an int8 present from version 1; default "1".
 	EndpointType int8
 
-	// IncludeFencedBrokers is a bool present from version 2.
+	// IncludeFencedBrokers is a bool present in version 2.
 	IncludeFencedBrokers bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -31,25 +31,26 @@ func (v *DescribeClusterRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClusterRequest) encode(w *writer, version int16) {
+func (v *DescribeClusterRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.boolean(v.IncludeClusterAuthorizedOperations)
+	dst = appendBool(dst, v.IncludeClusterAuthorizedOperations)
 	if version >= 1 {
-		w.i8(v.EndpointType)
+		dst = appendInt8(dst, v.EndpointType)
 	} else if v.EndpointType != 1 {
 		w.fail("DescribeClusterRequest", "EndpointType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.boolean(v.IncludeFencedBrokers)
+		dst = appendBool(dst, v.IncludeFencedBrokers)
 	} else if v.IncludeFencedBrokers != false {
 		w.fail("DescribeClusterRequest", "IncludeFencedBrokers", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClusterRequest) decode(r *reader, version int16) error {
@@ -110,14 +111,14 @@ func (v *DescribeClusterRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeClusterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DescribeClusterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeClusterRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -156,28 +157,28 @@ type DescribeClusterResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// EndpointType is a int8 present from version 1 on; default "1".
+	// EndpointType is an int8 present from version 1; default "1".
 	EndpointType int8
 
 	// ClusterId is a string present in every version.
 	ClusterId string
 
-	// ControllerId is a int32 present in every version; default "-1"; entity brokerId.
+	// ControllerId is an int32 present in every version; default "-1"; entity brokerId.
 	ControllerId int32
 
 	// Brokers is a []DescribeClusterBroker present in every version.
 	Brokers []DescribeClusterResponseDescribeClusterBroker
 
-	// ClusterAuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// ClusterAuthorizedOperations is an int32 present in every version; default "-2147483648".
 	ClusterAuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -187,19 +188,19 @@ type DescribeClusterResponse struct {
 
 // DescribeClusterResponseDescribeClusterBroker is the struct at DescribeClusterResponse.Brokers.
 type DescribeClusterResponseDescribeClusterBroker struct {
-	// BrokerId is a int32 present in every version; map key of its array; entity brokerId.
+	// BrokerId is an int32 present in every version; map key of its array; entity brokerId.
 	BrokerId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present in every version; nullable from version 0 on; default "null".
+	// Rack is a string present in every version; nullable in every version; default "null".
 	Rack *string
 
-	// IsFenced is a bool present from version 2.
+	// IsFenced is a bool present in version 2.
 	IsFenced bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -224,37 +225,42 @@ func (v *DescribeClusterResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClusterResponse) encode(w *writer, version int16) {
+func (v *DescribeClusterResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.EndpointType)
+		dst = appendInt8(dst, v.EndpointType)
 	} else if v.EndpointType != 1 {
 		w.fail("DescribeClusterResponse", "EndpointType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.str(v.ClusterId, flexible) {
+	if d, ok := appendString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponse", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.ControllerId)
-	w.length(len(v.Brokers), flexible, true)
+	dst = appendInt32(dst, v.ControllerId)
+	dst = appendLength(dst, len(v.Brokers), flexible, true)
 	for i := range v.Brokers {
-		v.Brokers[i].encode(w, version)
+		dst = v.Brokers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.ClusterAuthorizedOperations)
+	dst = appendInt32(dst, v.ClusterAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClusterResponse) decode(r *reader, version int16) error {
@@ -338,28 +344,33 @@ func (v *DescribeClusterResponseDescribeClusterBroker) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeClusterResponseDescribeClusterBroker) encode(w *writer, version int16) {
+func (v *DescribeClusterResponseDescribeClusterBroker) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.BrokerId)
-	if !w.str(v.Host, flexible) {
+	dst = appendInt32(dst, v.BrokerId)
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponseDescribeClusterBroker", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Port)
-	if !w.nstr(v.Rack, flexible) {
+	dst = appendInt32(dst, v.Port)
+	if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeClusterResponseDescribeClusterBroker", "Rack", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.boolean(v.IsFenced)
+		dst = appendBool(dst, v.IsFenced)
 	} else if v.IsFenced != false {
 		w.fail("DescribeClusterResponseDescribeClusterBroker", "IsFenced", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeClusterResponseDescribeClusterBroker) decode(r *reader, version int16) error {
@@ -424,14 +435,14 @@ func (v *DescribeClusterResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeClusterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DescribeClusterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeClusterResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -15,7 +15,7 @@ type DescribeConfigsRequest struct {
 	// IncludeSynonyms is a bool present in every version; default "false".
 	IncludeSynonyms bool
 
-	// IncludeDocumentation is a bool present from version 3 on; default "false".
+	// IncludeDocumentation is a bool present from version 3; default "false".
 	IncludeDocumentation bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -25,13 +25,13 @@ type DescribeConfigsRequest struct {
 
 // DescribeConfigsRequestDescribeConfigsResource is the struct at DescribeConfigsRequest.Resources.
 type DescribeConfigsRequestDescribeConfigsResource struct {
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// ConfigurationKeys is a []string present in every version; nullable from version 1 on.
+	// ConfigurationKeys is a []string present in every version; nullable in every version.
 	ConfigurationKeys []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -49,26 +49,27 @@ func (v *DescribeConfigsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeConfigsRequest) encode(w *writer, version int16) {
+func (v *DescribeConfigsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.length(len(v.Resources), flexible, true)
+	dst = appendLength(dst, len(v.Resources), flexible, true)
 	for i := range v.Resources {
-		v.Resources[i].encode(w, version)
+		dst = v.Resources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.boolean(v.IncludeSynonyms)
+	dst = appendBool(dst, v.IncludeSynonyms)
 	if version >= 3 {
-		w.boolean(v.IncludeDocumentation)
+		dst = appendBool(dst, v.IncludeDocumentation)
 	} else if v.IncludeDocumentation != false {
 		w.fail("DescribeConfigsRequest", "IncludeDocumentation", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeConfigsRequest) decode(r *reader, version int16) error {
@@ -130,28 +131,33 @@ func (v *DescribeConfigsRequestDescribeConfigsResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeConfigsRequestDescribeConfigsResource) encode(w *writer, version int16) {
+func (v *DescribeConfigsRequestDescribeConfigsResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeConfigsRequestDescribeConfigsResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.ConfigurationKeys == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.ConfigurationKeys), flexible, true)
+		dst = appendLength(dst, len(v.ConfigurationKeys), flexible, true)
 		for i := range v.ConfigurationKeys {
-			if !w.str(v.ConfigurationKeys[i], flexible) {
+			if d, ok := appendString(dst, v.ConfigurationKeys[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("DescribeConfigsRequestDescribeConfigsResource", "ConfigurationKeys", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeConfigsRequestDescribeConfigsResource) decode(r *reader, version int16) error {
@@ -215,14 +221,14 @@ func (v *DescribeConfigsRequest) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeConfigsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "DescribeConfigsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeConfigsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -261,7 +267,7 @@ type DescribeConfigsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Results is a []DescribeConfigsResult present in every version.
@@ -274,13 +280,13 @@ type DescribeConfigsResponse struct {
 
 // DescribeConfigsResponseDescribeConfigsResult is the struct at DescribeConfigsResponse.Results.
 type DescribeConfigsResponseDescribeConfigsResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
@@ -299,25 +305,25 @@ type DescribeConfigsResponseDescribeConfigsResourceResult struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Value is a string present in every version; nullable from version 1 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
 	// ReadOnly is a bool present in every version.
 	ReadOnly bool
 
-	// ConfigSource is a int8 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// ConfigSource is an int8 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	ConfigSource int8
 
 	// IsSensitive is a bool present in every version.
 	IsSensitive bool
 
-	// Synonyms is a []DescribeConfigsSynonym present in every version; ignorable (dropped silently by older versions).
+	// Synonyms is a []DescribeConfigsSynonym present in every version; ignorable (silently dropped by versions without it).
 	Synonyms []DescribeConfigsResponseDescribeConfigsSynonym
 
-	// ConfigType is a int8 present from version 3 on; default "0"; ignorable (dropped silently by older versions).
+	// ConfigType is an int8 present from version 3; default "0"; ignorable (silently dropped by versions without it).
 	ConfigType int8
 
-	// Documentation is a string present from version 3 on; nullable from version 3 on; ignorable (dropped silently by older versions).
+	// Documentation is a string present from version 3; nullable from version 3; ignorable (silently dropped by versions without it).
 	Documentation *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -330,10 +336,10 @@ type DescribeConfigsResponseDescribeConfigsSynonym struct {
 	// Name is a string present in every version.
 	Name string
 
-	// Value is a string present in every version; nullable from version 1 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
-	// Source is a int8 present in every version.
+	// Source is an int8 present in every version.
 	Source int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -350,20 +356,21 @@ func (v *DescribeConfigsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeConfigsResponse) encode(w *writer, version int16) {
+func (v *DescribeConfigsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Results), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeConfigsResponse) decode(r *reader, version int16) error {
@@ -421,29 +428,34 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeConfigsResponseDescribeConfigsResult) encode(w *writer, version int16) {
+func (v *DescribeConfigsResponseDescribeConfigsResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeConfigsResponseDescribeConfigsResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeConfigsResponseDescribeConfigsResult", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Configs), flexible, true)
+	dst = appendLength(dst, len(v.Configs), flexible, true)
 	for i := range v.Configs {
-		v.Configs[i].encode(w, version)
+		dst = v.Configs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsResult) decode(r *reader, version int16) error {
@@ -518,43 +530,50 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeConfigsResponseDescribeConfigsResourceResult) encode(w *writer, version int16) {
+func (v *DescribeConfigsResponseDescribeConfigsResourceResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Value, flexible) {
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.boolean(v.ReadOnly)
-	w.i8(v.ConfigSource)
-	w.boolean(v.IsSensitive)
-	w.length(len(v.Synonyms), flexible, true)
+	dst = appendBool(dst, v.ReadOnly)
+	dst = appendInt8(dst, v.ConfigSource)
+	dst = appendBool(dst, v.IsSensitive)
+	dst = appendLength(dst, len(v.Synonyms), flexible, true)
 	for i := range v.Synonyms {
-		v.Synonyms[i].encode(w, version)
+		dst = v.Synonyms[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 3 {
-		w.i8(v.ConfigType)
+		dst = appendInt8(dst, v.ConfigType)
 	}
 	if version >= 3 {
 		if v.Documentation == nil && !(version >= 3) {
 			w.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Documentation", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Documentation, flexible) {
+		if d, ok := appendNullableString(dst, v.Documentation, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeConfigsResponseDescribeConfigsResourceResult", "Documentation", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *reader, version int16) error {
@@ -647,21 +666,26 @@ func (v *DescribeConfigsResponseDescribeConfigsSynonym) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeConfigsResponseDescribeConfigsSynonym) encode(w *writer, version int16) {
+func (v *DescribeConfigsResponseDescribeConfigsSynonym) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeConfigsResponseDescribeConfigsSynonym", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Value, flexible) {
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeConfigsResponseDescribeConfigsSynonym", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.Source)
+	dst = appendInt8(dst, v.Source)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeConfigsResponseDescribeConfigsSynonym) decode(r *reader, version int16) error {
@@ -714,14 +738,14 @@ func (v *DescribeConfigsResponse) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeConfigsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "DescribeConfigsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeConfigsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

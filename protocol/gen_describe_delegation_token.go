@@ -9,7 +9,7 @@ type DescribeDelegationTokenRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Owners is a []DescribeDelegationTokenOwner present in every version; nullable from version 1 on.
+	// Owners is a []DescribeDelegationTokenOwner present in every version; nullable in every version.
 	Owners []DescribeDelegationTokenRequestDescribeDelegationTokenOwner
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,23 +38,24 @@ func (v *DescribeDelegationTokenRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeDelegationTokenRequest) encode(w *writer, version int16) {
+func (v *DescribeDelegationTokenRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
 	if v.Owners == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Owners), flexible, true)
+		dst = appendLength(dst, len(v.Owners), flexible, true)
 		for i := range v.Owners {
-			v.Owners[i].encode(w, version)
+			dst = v.Owners[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeDelegationTokenRequest) decode(r *reader, version int16) error {
@@ -101,20 +102,25 @@ func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) encode(w *writer, version int16) {
+func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.PrincipalType, flexible) {
+	if d, ok := appendString(dst, v.PrincipalType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "PrincipalType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.PrincipalName, flexible) {
+	if d, ok := appendString(dst, v.PrincipalName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeDelegationTokenRequestDescribeDelegationTokenOwner", "PrincipalName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeDelegationTokenRequestDescribeDelegationTokenOwner) decode(r *reader, version int16) error {
@@ -163,14 +169,14 @@ func (v *DescribeDelegationTokenRequest) IsFlexible() bool { return v.Version >=
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeDelegationTokenRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "DescribeDelegationTokenRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeDelegationTokenRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -211,13 +217,13 @@ type DescribeDelegationTokenResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Tokens is a []DescribedDelegationToken present in every version.
 	Tokens []DescribeDelegationTokenResponseDescribedDelegationToken
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -233,19 +239,19 @@ type DescribeDelegationTokenResponseDescribedDelegationToken struct {
 	// PrincipalName is a string present in every version.
 	PrincipalName string
 
-	// TokenRequesterPrincipalType is a string present from version 3.
+	// TokenRequesterPrincipalType is a string present in version 3.
 	TokenRequesterPrincipalType string
 
-	// TokenRequesterPrincipalName is a string present from version 3.
+	// TokenRequesterPrincipalName is a string present in version 3.
 	TokenRequesterPrincipalName string
 
-	// IssueTimestamp is a int64 present in every version.
+	// IssueTimestamp is an int64 present in every version.
 	IssueTimestamp int64
 
-	// ExpiryTimestamp is a int64 present in every version.
+	// ExpiryTimestamp is an int64 present in every version.
 	ExpiryTimestamp int64
 
-	// MaxTimestamp is a int64 present in every version.
+	// MaxTimestamp is an int64 present in every version.
 	MaxTimestamp int64
 
 	// TokenId is a string present in every version.
@@ -285,21 +291,22 @@ func (v *DescribeDelegationTokenResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeDelegationTokenResponse) encode(w *writer, version int16) {
+func (v *DescribeDelegationTokenResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	w.length(len(v.Tokens), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Tokens), flexible, true)
 	for i := range v.Tokens {
-		v.Tokens[i].encode(w, version)
+		dst = v.Tokens[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeDelegationTokenResponse) decode(r *reader, version int16) error {
@@ -366,53 +373,64 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeDelegationTokenResponseDescribedDelegationToken) encode(w *writer, version int16) {
+func (v *DescribeDelegationTokenResponseDescribedDelegationToken) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.PrincipalType, flexible) {
+	if d, ok := appendString(dst, v.PrincipalType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "PrincipalType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.PrincipalName, flexible) {
+	if d, ok := appendString(dst, v.PrincipalName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "PrincipalName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 3 {
-		if !w.str(v.TokenRequesterPrincipalType, flexible) {
+		if d, ok := appendString(dst, v.TokenRequesterPrincipalType, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenRequesterPrincipalType", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.TokenRequesterPrincipalType != "" {
 		w.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenRequesterPrincipalType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		if !w.str(v.TokenRequesterPrincipalName, flexible) {
+		if d, ok := appendString(dst, v.TokenRequesterPrincipalName, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenRequesterPrincipalName", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.TokenRequesterPrincipalName != "" {
 		w.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenRequesterPrincipalName", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.i64(v.IssueTimestamp)
-	w.i64(v.ExpiryTimestamp)
-	w.i64(v.MaxTimestamp)
-	if !w.str(v.TokenId, flexible) {
+	dst = appendInt64(dst, v.IssueTimestamp)
+	dst = appendInt64(dst, v.ExpiryTimestamp)
+	dst = appendInt64(dst, v.MaxTimestamp)
+	if d, ok := appendString(dst, v.TokenId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeDelegationTokenResponseDescribedDelegationToken", "TokenId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.bytes(v.Hmac, flexible, false)
-	w.length(len(v.Renewers), flexible, true)
+	dst = appendBytes(dst, v.Hmac, flexible, false)
+	dst = appendLength(dst, len(v.Renewers), flexible, true)
 	for i := range v.Renewers {
-		v.Renewers[i].encode(w, version)
+		dst = v.Renewers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *reader, version int16) error {
@@ -503,20 +521,25 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) Default
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) encode(w *writer, version int16) {
+func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.PrincipalType, flexible) {
+	if d, ok := appendString(dst, v.PrincipalType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "PrincipalType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.PrincipalName, flexible) {
+	if d, ok := appendString(dst, v.PrincipalName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeDelegationTokenResponseDescribedDelegationTokenRenewer", "PrincipalName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeDelegationTokenResponseDescribedDelegationTokenRenewer) decode(r *reader, version int16) error {
@@ -565,14 +588,14 @@ func (v *DescribeDelegationTokenResponse) IsFlexible() bool { return v.Version >
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeDelegationTokenResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 3) {
-		return dst, &EncodeError{Type: "DescribeDelegationTokenResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeDelegationTokenResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

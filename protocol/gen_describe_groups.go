@@ -12,7 +12,7 @@ type DescribeGroupsRequest struct {
 	// Groups is a []string present in every version; entity groupId.
 	Groups []string
 
-	// IncludeAuthorizedOperations is a bool present from version 3 on.
+	// IncludeAuthorizedOperations is a bool present from version 3.
 	IncludeAuthorizedOperations bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -29,25 +29,28 @@ func (v *DescribeGroupsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsRequest) encode(w *writer, version int16) {
+func (v *DescribeGroupsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.length(len(v.Groups), flexible, true)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		if !w.str(v.Groups[i], flexible) {
+		if d, ok := appendString(dst, v.Groups[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeGroupsRequest", "Groups", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 3 {
-		w.boolean(v.IncludeAuthorizedOperations)
+		dst = appendBool(dst, v.IncludeAuthorizedOperations)
 	} else if v.IncludeAuthorizedOperations != false {
 		w.fail("DescribeGroupsRequest", "IncludeAuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsRequest) decode(r *reader, version int16) error {
@@ -111,14 +114,14 @@ func (v *DescribeGroupsRequest) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeGroupsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "DescribeGroupsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeGroupsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -157,7 +160,7 @@ type DescribeGroupsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -170,10 +173,10 @@ type DescribeGroupsResponse struct {
 
 // DescribeGroupsResponseDescribedGroup is the struct at DescribeGroupsResponse.Groups.
 type DescribeGroupsResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 6; nullable from version 6; default "null".
+	// ErrorMessage is a string present in version 6; nullable in version 6; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -191,7 +194,7 @@ type DescribeGroupsResponseDescribedGroup struct {
 	// Members is a []DescribedGroupMember present in every version.
 	Members []DescribeGroupsResponseDescribedGroupMember
 
-	// AuthorizedOperations is a int32 present from version 3 on; default "-2147483648".
+	// AuthorizedOperations is an int32 present from version 3; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -204,7 +207,7 @@ type DescribeGroupsResponseDescribedGroupMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 4 on; nullable from version 4 on; default "null"; ignorable (dropped silently by older versions).
+	// GroupInstanceId is a string present from version 4; nullable from version 4; default "null"; ignorable (silently dropped by versions without it).
 	GroupInstanceId *string
 
 	// ClientId is a string present in every version.
@@ -233,22 +236,23 @@ func (v *DescribeGroupsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsResponse) encode(w *writer, version int16) {
+func (v *DescribeGroupsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.length(len(v.Groups), flexible, true)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsResponse) decode(r *reader, version int16) error {
@@ -313,55 +317,66 @@ func (v *DescribeGroupsResponseDescribedGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsResponseDescribedGroup) encode(w *writer, version int16) {
+func (v *DescribeGroupsResponseDescribedGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 6 {
 		if v.ErrorMessage == nil && !(version >= 6) {
 			w.fail("DescribeGroupsResponseDescribedGroup", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeGroupsResponseDescribedGroup", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.ErrorMessage != nil {
 		w.fail("DescribeGroupsResponseDescribedGroup", "ErrorMessage", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupState, flexible) {
+	if d, ok := appendString(dst, v.GroupState, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "GroupState", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ProtocolType, flexible) {
+	if d, ok := appendString(dst, v.ProtocolType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "ProtocolType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ProtocolData, flexible) {
+	if d, ok := appendString(dst, v.ProtocolData, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroup", "ProtocolData", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Members), flexible, true)
+	dst = appendLength(dst, len(v.Members), flexible, true)
 	for i := range v.Members {
-		v.Members[i].encode(w, version)
+		dst = v.Members[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 3 {
-		w.i32(v.AuthorizedOperations)
+		dst = appendInt32(dst, v.AuthorizedOperations)
 	} else if v.AuthorizedOperations != -2147483648 {
 		w.fail("DescribeGroupsResponseDescribedGroup", "AuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) error {
@@ -461,36 +476,45 @@ func (v *DescribeGroupsResponseDescribedGroupMember) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeGroupsResponseDescribedGroupMember) encode(w *writer, version int16) {
+func (v *DescribeGroupsResponseDescribedGroupMember) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 5
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroupMember", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 4 {
 		if v.GroupInstanceId == nil && !(version >= 4) {
 			w.fail("DescribeGroupsResponseDescribedGroupMember", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeGroupsResponseDescribedGroupMember", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	if !w.str(v.ClientId, flexible) {
+	if d, ok := appendString(dst, v.ClientId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroupMember", "ClientId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ClientHost, flexible) {
+	if d, ok := appendString(dst, v.ClientHost, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeGroupsResponseDescribedGroupMember", "ClientHost", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.bytes(v.MemberMetadata, flexible, false)
-	w.bytes(v.MemberAssignment, flexible, false)
+	dst = appendBytes(dst, v.MemberMetadata, flexible, false)
+	dst = appendBytes(dst, v.MemberAssignment, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeGroupsResponseDescribedGroupMember) decode(r *reader, version int16) error {
@@ -566,14 +590,14 @@ func (v *DescribeGroupsResponse) IsFlexible() bool { return v.Version >= 5 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeGroupsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "DescribeGroupsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeGroupsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

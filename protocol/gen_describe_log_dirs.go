@@ -9,7 +9,7 @@ type DescribeLogDirsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Topics is a []DescribableLogDirTopic present in every version; nullable from version 1 on.
+	// Topics is a []DescribableLogDirTopic present in every version; nullable in every version.
 	Topics []DescribeLogDirsRequestDescribableLogDirTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,23 +38,24 @@ func (v *DescribeLogDirsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeLogDirsRequest) encode(w *writer, version int16) {
+func (v *DescribeLogDirsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
 	if v.Topics == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeLogDirsRequest) decode(r *reader, version int16) error {
@@ -103,20 +104,23 @@ func (v *DescribeLogDirsRequestDescribableLogDirTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeLogDirsRequestDescribableLogDirTopic) encode(w *writer, version int16) {
+func (v *DescribeLogDirsRequestDescribableLogDirTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeLogDirsRequestDescribableLogDirTopic", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *reader, version int16) error {
@@ -176,14 +180,14 @@ func (v *DescribeLogDirsRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeLogDirsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "DescribeLogDirsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeLogDirsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -222,10 +226,10 @@ type DescribeLogDirsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 3 on; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present from version 3; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
 	// Results is a []DescribeLogDirsResult present in every version.
@@ -238,7 +242,7 @@ type DescribeLogDirsResponse struct {
 
 // DescribeLogDirsResponseDescribeLogDirsResult is the struct at DescribeLogDirsResponse.Results.
 type DescribeLogDirsResponseDescribeLogDirsResult struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// LogDir is a string present in every version.
@@ -247,10 +251,10 @@ type DescribeLogDirsResponseDescribeLogDirsResult struct {
 	// Topics is a []DescribeLogDirsTopic present in every version.
 	Topics []DescribeLogDirsResponseDescribeLogDirsTopic
 
-	// TotalBytes is a int64 present from version 4; default "-1"; ignorable (dropped silently by older versions).
+	// TotalBytes is an int64 present in version 4; default "-1"; ignorable (silently dropped by versions without it).
 	TotalBytes int64
 
-	// UsableBytes is a int64 present from version 4; default "-1"; ignorable (dropped silently by older versions).
+	// UsableBytes is an int64 present in version 4; default "-1"; ignorable (silently dropped by versions without it).
 	UsableBytes int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -273,13 +277,13 @@ type DescribeLogDirsResponseDescribeLogDirsTopic struct {
 
 // DescribeLogDirsResponseDescribeLogDirsPartition is the struct at DescribeLogDirsResponse.Results.Topics.Partitions.
 type DescribeLogDirsResponseDescribeLogDirsPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// PartitionSize is a int64 present in every version.
+	// PartitionSize is an int64 present in every version.
 	PartitionSize int64
 
-	// OffsetLag is a int64 present in every version.
+	// OffsetLag is an int64 present in every version.
 	OffsetLag int64
 
 	// IsFutureKey is a bool present in every version.
@@ -300,23 +304,24 @@ func (v *DescribeLogDirsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeLogDirsResponse) encode(w *writer, version int16) {
+func (v *DescribeLogDirsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if version >= 3 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	}
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeLogDirsResponse) decode(r *reader, version int16) error {
@@ -380,30 +385,33 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeLogDirsResponseDescribeLogDirsResult) encode(w *writer, version int16) {
+func (v *DescribeLogDirsResponseDescribeLogDirsResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.str(v.LogDir, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendString(dst, v.LogDir, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeLogDirsResponseDescribeLogDirsResult", "LogDir", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 4 {
-		w.i64(v.TotalBytes)
+		dst = appendInt64(dst, v.TotalBytes)
 	}
 	if version >= 4 {
-		w.i64(v.UsableBytes)
+		dst = appendInt64(dst, v.UsableBytes)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version int16) error {
@@ -476,23 +484,26 @@ func (v *DescribeLogDirsResponseDescribeLogDirsTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeLogDirsResponseDescribeLogDirsTopic) encode(w *writer, version int16) {
+func (v *DescribeLogDirsResponseDescribeLogDirsTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeLogDirsResponseDescribeLogDirsTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *reader, version int16) error {
@@ -545,16 +556,17 @@ func (v *DescribeLogDirsResponseDescribeLogDirsPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeLogDirsResponseDescribeLogDirsPartition) encode(w *writer, version int16) {
+func (v *DescribeLogDirsResponseDescribeLogDirsPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.PartitionIndex)
-	w.i64(v.PartitionSize)
-	w.i64(v.OffsetLag)
-	w.boolean(v.IsFutureKey)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.PartitionSize)
+	dst = appendInt64(dst, v.OffsetLag)
+	dst = appendBool(dst, v.IsFutureKey)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeLogDirsResponseDescribeLogDirsPartition) decode(r *reader, version int16) error {
@@ -611,14 +623,14 @@ func (v *DescribeLogDirsResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeLogDirsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "DescribeLogDirsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeLogDirsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -38,19 +38,20 @@ func (v *DescribeProducersRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeProducersRequest) encode(w *writer, version int16) {
+func (v *DescribeProducersRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeProducersRequest) decode(r *reader, version int16) error {
@@ -99,20 +100,23 @@ func (v *DescribeProducersRequestTopicRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeProducersRequestTopicRequest) encode(w *writer, version int16) {
+func (v *DescribeProducersRequestTopicRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeProducersRequestTopicRequest", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.PartitionIndexes), flexible, true)
+	dst = appendLength(dst, len(v.PartitionIndexes), flexible, true)
 	for i := range v.PartitionIndexes {
-		w.i32(v.PartitionIndexes[i])
+		dst = appendInt32(dst, v.PartitionIndexes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeProducersRequestTopicRequest) decode(r *reader, version int16) error {
@@ -172,14 +176,14 @@ func (v *DescribeProducersRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeProducersRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeProducersRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeProducersRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -218,7 +222,7 @@ type DescribeProducersResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Topics is a []TopicResponse present in every version.
@@ -244,13 +248,13 @@ type DescribeProducersResponseTopicResponse struct {
 
 // DescribeProducersResponsePartitionResponse is the struct at DescribeProducersResponse.Topics.Partitions.
 type DescribeProducersResponsePartitionResponse struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// ActiveProducers is a []ProducerState present in every version.
@@ -263,22 +267,22 @@ type DescribeProducersResponsePartitionResponse struct {
 
 // DescribeProducersResponseProducerState is the struct at DescribeProducersResponse.Topics.Partitions.ActiveProducers.
 type DescribeProducersResponseProducerState struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int32 present in every version.
+	// ProducerEpoch is an int32 present in every version.
 	ProducerEpoch int32
 
-	// LastSequence is a int32 present in every version; default "-1".
+	// LastSequence is an int32 present in every version; default "-1".
 	LastSequence int32
 
-	// LastTimestamp is a int64 present in every version; default "-1".
+	// LastTimestamp is an int64 present in every version; default "-1".
 	LastTimestamp int64
 
-	// CoordinatorEpoch is a int32 present in every version.
+	// CoordinatorEpoch is an int32 present in every version.
 	CoordinatorEpoch int32
 
-	// CurrentTxnStartOffset is a int64 present in every version; default "-1".
+	// CurrentTxnStartOffset is an int64 present in every version; default "-1".
 	CurrentTxnStartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -295,20 +299,21 @@ func (v *DescribeProducersResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeProducersResponse) encode(w *writer, version int16) {
+func (v *DescribeProducersResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeProducersResponse) decode(r *reader, version int16) error {
@@ -361,23 +366,26 @@ func (v *DescribeProducersResponseTopicResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeProducersResponseTopicResponse) encode(w *writer, version int16) {
+func (v *DescribeProducersResponseTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeProducersResponseTopicResponse", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeProducersResponseTopicResponse) decode(r *reader, version int16) error {
@@ -434,25 +442,28 @@ func (v *DescribeProducersResponsePartitionResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeProducersResponsePartitionResponse) encode(w *writer, version int16) {
+func (v *DescribeProducersResponsePartitionResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeProducersResponsePartitionResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.ActiveProducers), flexible, true)
+	dst = appendLength(dst, len(v.ActiveProducers), flexible, true)
 	for i := range v.ActiveProducers {
-		v.ActiveProducers[i].encode(w, version)
+		dst = v.ActiveProducers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeProducersResponsePartitionResponse) decode(r *reader, version int16) error {
@@ -515,18 +526,19 @@ func (v *DescribeProducersResponseProducerState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeProducersResponseProducerState) encode(w *writer, version int16) {
+func (v *DescribeProducersResponseProducerState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.ProducerId)
-	w.i32(v.ProducerEpoch)
-	w.i32(v.LastSequence)
-	w.i64(v.LastTimestamp)
-	w.i32(v.CoordinatorEpoch)
-	w.i64(v.CurrentTxnStartOffset)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt32(dst, v.ProducerEpoch)
+	dst = appendInt32(dst, v.LastSequence)
+	dst = appendInt64(dst, v.LastTimestamp)
+	dst = appendInt32(dst, v.CoordinatorEpoch)
+	dst = appendInt64(dst, v.CurrentTxnStartOffset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeProducersResponseProducerState) decode(r *reader, version int16) error {
@@ -591,14 +603,14 @@ func (v *DescribeProducersResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeProducersResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeProducersResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeProducersResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -32,7 +32,7 @@ type DescribeQuorumRequestTopicData struct {
 
 // DescribeQuorumRequestPartitionData is the struct at DescribeQuorumRequest.Topics.Partitions.
 type DescribeQuorumRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -48,19 +48,20 @@ func (v *DescribeQuorumRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumRequest) encode(w *writer, version int16) {
+func (v *DescribeQuorumRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumRequest) decode(r *reader, version int16) error {
@@ -109,23 +110,26 @@ func (v *DescribeQuorumRequestTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumRequestTopicData) encode(w *writer, version int16) {
+func (v *DescribeQuorumRequestTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeQuorumRequestTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumRequestTopicData) decode(r *reader, version int16) error {
@@ -175,13 +179,14 @@ func (v *DescribeQuorumRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumRequestPartitionData) encode(w *writer, version int16) {
+func (v *DescribeQuorumRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumRequestPartitionData) decode(r *reader, version int16) error {
@@ -226,14 +231,14 @@ func (v *DescribeQuorumRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeQuorumRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DescribeQuorumRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeQuorumRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -272,16 +277,16 @@ type DescribeQuorumResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 2; nullable from version 2; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in version 2; nullable in version 2; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// Topics is a []TopicData present in every version.
 	Topics []DescribeQuorumResponseTopicData
 
-	// Nodes is a []Node present from version 2.
+	// Nodes is a []Node present in version 2.
 	Nodes []DescribeQuorumResponseNode
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -291,19 +296,19 @@ type DescribeQuorumResponse struct {
 
 // DescribeQuorumResponseReplicaState is the struct at DescribeQuorumResponse.ReplicaState.
 type DescribeQuorumResponseReplicaState struct {
-	// ReplicaId is a int32 present in every version; entity brokerId.
+	// ReplicaId is an int32 present in every version; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaDirectoryId is a uuid present from version 2.
+	// ReplicaDirectoryId is a uuid present in version 2.
 	ReplicaDirectoryId UUID
 
-	// LogEndOffset is a int64 present in every version.
+	// LogEndOffset is an int64 present in every version.
 	LogEndOffset int64
 
-	// LastFetchTimestamp is a int64 present from version 1 on; default "-1"; ignorable (dropped silently by older versions).
+	// LastFetchTimestamp is an int64 present from version 1; default "-1"; ignorable (silently dropped by versions without it).
 	LastFetchTimestamp int64
 
-	// LastCaughtUpTimestamp is a int64 present from version 1 on; default "-1"; ignorable (dropped silently by older versions).
+	// LastCaughtUpTimestamp is an int64 present from version 1; default "-1"; ignorable (silently dropped by versions without it).
 	LastCaughtUpTimestamp int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -326,22 +331,22 @@ type DescribeQuorumResponseTopicData struct {
 
 // DescribeQuorumResponsePartitionData is the struct at DescribeQuorumResponse.Topics.Partitions.
 type DescribeQuorumResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 2; nullable from version 2; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in version 2; nullable in version 2; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// HighWatermark is a int64 present in every version.
+	// HighWatermark is an int64 present in every version.
 	HighWatermark int64
 
 	// CurrentVoters is a []ReplicaState present in every version.
@@ -357,10 +362,10 @@ type DescribeQuorumResponsePartitionData struct {
 
 // DescribeQuorumResponseNode is the struct at DescribeQuorumResponse.Nodes.
 type DescribeQuorumResponseNode struct {
-	// NodeId is a int32 present from version 2; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 2; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Listeners is a []Listener present from version 2.
+	// Listeners is a []Listener present in version 2.
 	Listeners []DescribeQuorumResponseListener
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -370,13 +375,13 @@ type DescribeQuorumResponseNode struct {
 
 // DescribeQuorumResponseListener is the struct at DescribeQuorumResponse.Nodes.Listeners.
 type DescribeQuorumResponseListener struct {
-	// Name is a string present from version 2; map key of its array.
+	// Name is a string present in version 2; map key of its array.
 	Name string
 
-	// Host is a string present from version 2.
+	// Host is a string present in version 2.
 	Host string
 
-	// Port is a uint16 present from version 2.
+	// Port is a uint16 present in version 2.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -399,42 +404,45 @@ func (v *DescribeQuorumResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumResponse) encode(w *writer, version int16) {
+func (v *DescribeQuorumResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 2 {
 		if v.ErrorMessage == nil && !(version >= 2) {
 			w.fail("DescribeQuorumResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeQuorumResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 2 {
-		w.length(len(v.Nodes), flexible, true)
+		dst = appendLength(dst, len(v.Nodes), flexible, true)
 		for i := range v.Nodes {
-			v.Nodes[i].encode(w, version)
+			dst = v.Nodes[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Nodes) != 0 {
 		w.fail("DescribeQuorumResponse", "Nodes", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
@@ -523,26 +531,27 @@ func (v *DescribeQuorumResponseReplicaState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumResponseReplicaState) encode(w *writer, version int16) {
+func (v *DescribeQuorumResponseReplicaState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ReplicaId)
+	dst = appendInt32(dst, v.ReplicaId)
 	if version >= 2 {
-		w.uuid(v.ReplicaDirectoryId)
+		dst = appendUUID(dst, v.ReplicaDirectoryId)
 	} else if v.ReplicaDirectoryId != (UUID{}) {
 		w.fail("DescribeQuorumResponseReplicaState", "ReplicaDirectoryId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.i64(v.LogEndOffset)
+	dst = appendInt64(dst, v.LogEndOffset)
 	if version >= 1 {
-		w.i64(v.LastFetchTimestamp)
+		dst = appendInt64(dst, v.LastFetchTimestamp)
 	}
 	if version >= 1 {
-		w.i64(v.LastCaughtUpTimestamp)
+		dst = appendInt64(dst, v.LastCaughtUpTimestamp)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumResponseReplicaState) decode(r *reader, version int16) error {
@@ -609,23 +618,26 @@ func (v *DescribeQuorumResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumResponseTopicData) encode(w *writer, version int16) {
+func (v *DescribeQuorumResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeQuorumResponseTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumResponseTopicData) decode(r *reader, version int16) error {
@@ -688,41 +700,44 @@ func (v *DescribeQuorumResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumResponsePartitionData) encode(w *writer, version int16) {
+func (v *DescribeQuorumResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 2 {
 		if v.ErrorMessage == nil && !(version >= 2) {
 			w.fail("DescribeQuorumResponsePartitionData", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeQuorumResponsePartitionData", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
-	w.i64(v.HighWatermark)
-	w.length(len(v.CurrentVoters), flexible, true)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendInt64(dst, v.HighWatermark)
+	dst = appendLength(dst, len(v.CurrentVoters), flexible, true)
 	for i := range v.CurrentVoters {
-		v.CurrentVoters[i].encode(w, version)
+		dst = v.CurrentVoters[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Observers), flexible, true)
+	dst = appendLength(dst, len(v.Observers), flexible, true)
 	for i := range v.Observers {
-		v.Observers[i].encode(w, version)
+		dst = v.Observers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) error {
@@ -820,30 +835,31 @@ func (v *DescribeQuorumResponseNode) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumResponseNode) encode(w *writer, version int16) {
+func (v *DescribeQuorumResponseNode) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 2 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("DescribeQuorumResponseNode", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.length(len(v.Listeners), flexible, true)
+		dst = appendLength(dst, len(v.Listeners), flexible, true)
 		for i := range v.Listeners {
-			v.Listeners[i].encode(w, version)
+			dst = v.Listeners[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Listeners) != 0 {
 		w.fail("DescribeQuorumResponseNode", "Listeners", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumResponseNode) decode(r *reader, version int16) error {
@@ -905,36 +921,41 @@ func (v *DescribeQuorumResponseListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeQuorumResponseListener) encode(w *writer, version int16) {
+func (v *DescribeQuorumResponseListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 2 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeQuorumResponseListener", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("DescribeQuorumResponseListener", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeQuorumResponseListener", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("DescribeQuorumResponseListener", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
-		w.u16(v.Port)
+		dst = appendUint16(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("DescribeQuorumResponseListener", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeQuorumResponseListener) decode(r *reader, version int16) error {
@@ -999,14 +1020,14 @@ func (v *DescribeQuorumResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeQuorumResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "DescribeQuorumResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeQuorumResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -22,7 +22,7 @@ type DescribeShareGroupOffsetsRequestGroup struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// Topics is a []DescribeShareGroupOffsetsRequestTopic present in every version; nullable from version 0.
+	// Topics is a []DescribeShareGroupOffsetsRequestTopic present in every version; nullable in every version.
 	Topics []DescribeShareGroupOffsetsRequestTopic
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -51,19 +51,20 @@ func (v *DescribeShareGroupOffsetsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsRequest) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Groups), flexible, true)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsRequest) decode(r *reader, version int16) error {
@@ -112,27 +113,30 @@ func (v *DescribeShareGroupOffsetsRequestGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsRequestGroup) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsRequestGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsRequestGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.Topics == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsRequestGroup) decode(r *reader, version int16) error {
@@ -185,20 +189,23 @@ func (v *DescribeShareGroupOffsetsRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsRequestTopic) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsRequestTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsRequestTopic) decode(r *reader, version int16) error {
@@ -258,14 +265,14 @@ func (v *DescribeShareGroupOffsetsRequest) IsFlexible() bool { return v.Version 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeShareGroupOffsetsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -306,7 +313,7 @@ type DescribeShareGroupOffsetsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribeShareGroupOffsetsResponseGroup present in every version.
@@ -325,10 +332,10 @@ type DescribeShareGroupOffsetsResponseGroup struct {
 	// Topics is a []DescribeShareGroupOffsetsResponseTopic present in every version.
 	Topics []DescribeShareGroupOffsetsResponseTopic
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -354,19 +361,19 @@ type DescribeShareGroupOffsetsResponseTopic struct {
 
 // DescribeShareGroupOffsetsResponsePartition is the struct at DescribeShareGroupOffsetsResponse.Groups.Topics.Partitions.
 type DescribeShareGroupOffsetsResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -383,20 +390,21 @@ func (v *DescribeShareGroupOffsetsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponse) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Groups), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponse) decode(r *reader, version int16) error {
@@ -453,28 +461,33 @@ func (v *DescribeShareGroupOffsetsResponseGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponseGroup) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponseGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponseGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponseGroup", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponseGroup) decode(r *reader, version int16) error {
@@ -536,24 +549,27 @@ func (v *DescribeShareGroupOffsetsResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponseTopic) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponseTopic", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponseTopic) decode(r *reader, version int16) error {
@@ -613,20 +629,23 @@ func (v *DescribeShareGroupOffsetsResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeShareGroupOffsetsResponsePartition) encode(w *writer, version int16) {
+func (v *DescribeShareGroupOffsetsResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i64(v.StartOffset)
-	w.i32(v.LeaderEpoch)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.StartOffset)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeShareGroupOffsetsResponsePartition", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeShareGroupOffsetsResponsePartition) decode(r *reader, version int16) error {
@@ -687,14 +706,14 @@ func (v *DescribeShareGroupOffsetsResponse) IsFlexible() bool { return v.Version
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeShareGroupOffsetsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeShareGroupOffsetsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

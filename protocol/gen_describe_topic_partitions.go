@@ -12,10 +12,10 @@ type DescribeTopicPartitionsRequest struct {
 	// Topics is a []TopicRequest present in every version.
 	Topics []DescribeTopicPartitionsRequestTopicRequest
 
-	// ResponsePartitionLimit is a int32 present in every version; default "2000".
+	// ResponsePartitionLimit is an int32 present in every version; default "2000".
 	ResponsePartitionLimit int32
 
-	// Cursor is a Cursor present in every version; nullable from version 0; default "null".
+	// Cursor is a Cursor present in every version; nullable in every version; default "null".
 	Cursor *DescribeTopicPartitionsRequestCursor
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,7 +38,7 @@ type DescribeTopicPartitionsRequestCursor struct {
 	// TopicName is a string present in every version; entity topicName.
 	TopicName string
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -58,31 +58,32 @@ func (v *DescribeTopicPartitionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTopicPartitionsRequest) encode(w *writer, version int16) {
+func (v *DescribeTopicPartitionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.ResponsePartitionLimit)
+	dst = appendInt32(dst, v.ResponsePartitionLimit)
 	if v.Cursor == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.Cursor.encode(w, version)
+		dst = v.Cursor.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTopicPartitionsRequest) decode(r *reader, version int16) error {
@@ -146,16 +147,19 @@ func (v *DescribeTopicPartitionsRequestTopicRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTopicPartitionsRequestTopicRequest) encode(w *writer, version int16) {
+func (v *DescribeTopicPartitionsRequestTopicRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeTopicPartitionsRequestTopicRequest", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTopicPartitionsRequestTopicRequest) decode(r *reader, version int16) error {
@@ -192,17 +196,20 @@ func (v *DescribeTopicPartitionsRequestCursor) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTopicPartitionsRequestCursor) encode(w *writer, version int16) {
+func (v *DescribeTopicPartitionsRequestCursor) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeTopicPartitionsRequestCursor", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTopicPartitionsRequestCursor) decode(r *reader, version int16) error {
@@ -251,14 +258,14 @@ func (v *DescribeTopicPartitionsRequest) IsFlexible() bool { return v.Version >=
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeTopicPartitionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeTopicPartitionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeTopicPartitionsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -299,13 +306,13 @@ type DescribeTopicPartitionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []DescribeTopicPartitionsResponseTopic present in every version.
 	Topics []DescribeTopicPartitionsResponseTopic
 
-	// NextCursor is a Cursor present in every version; nullable from version 0; default "null".
+	// NextCursor is a Cursor present in every version; nullable in every version; default "null".
 	NextCursor *DescribeTopicPartitionsResponseCursor
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -315,22 +322,22 @@ type DescribeTopicPartitionsResponse struct {
 
 // DescribeTopicPartitionsResponseTopic is the struct at DescribeTopicPartitionsResponse.Topics.
 type DescribeTopicPartitionsResponseTopic struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Name is a string present in every version; nullable from version 0; map key of its array; entity topicName.
+	// Name is a string present in every version; nullable in every version; map key of its array; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present in every version; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in every version; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// IsInternal is a bool present in every version; default "false"; ignorable (dropped silently by older versions).
+	// IsInternal is a bool present in every version; default "false"; ignorable (silently dropped by versions without it).
 	IsInternal bool
 
 	// Partitions is a []DescribeTopicPartitionsResponsePartition present in every version.
 	Partitions []DescribeTopicPartitionsResponsePartition
 
-	// TopicAuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// TopicAuthorizedOperations is an int32 present in every version; default "-2147483648".
 	TopicAuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -340,16 +347,16 @@ type DescribeTopicPartitionsResponseTopic struct {
 
 // DescribeTopicPartitionsResponsePartition is the struct at DescribeTopicPartitionsResponse.Topics.Partitions.
 type DescribeTopicPartitionsResponsePartition struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LeaderEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LeaderEpoch int32
 
 	// ReplicaNodes is a []int32 present in every version; entity brokerId.
@@ -358,13 +365,13 @@ type DescribeTopicPartitionsResponsePartition struct {
 	// IsrNodes is a []int32 present in every version; entity brokerId.
 	IsrNodes []int32
 
-	// EligibleLeaderReplicas is a []int32 present in every version; nullable from version 0; default "null"; entity brokerId.
+	// EligibleLeaderReplicas is a []int32 present in every version; nullable in every version; default "null"; entity brokerId.
 	EligibleLeaderReplicas []int32
 
-	// LastKnownElr is a []int32 present in every version; nullable from version 0; default "null"; entity brokerId.
+	// LastKnownElr is a []int32 present in every version; nullable in every version; default "null"; entity brokerId.
 	LastKnownElr []int32
 
-	// OfflineReplicas is a []int32 present in every version; ignorable (dropped silently by older versions); entity brokerId.
+	// OfflineReplicas is a []int32 present in every version; ignorable (silently dropped by versions without it); entity brokerId.
 	OfflineReplicas []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -377,7 +384,7 @@ type DescribeTopicPartitionsResponseCursor struct {
 	// TopicName is a string present in every version; entity topicName.
 	TopicName string
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -397,31 +404,32 @@ func (v *DescribeTopicPartitionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTopicPartitionsResponse) encode(w *writer, version int16) {
+func (v *DescribeTopicPartitionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if v.NextCursor == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.NextCursor.encode(w, version)
+		dst = v.NextCursor.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTopicPartitionsResponse) decode(r *reader, version int16) error {
@@ -494,27 +502,30 @@ func (v *DescribeTopicPartitionsResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTopicPartitionsResponseTopic) encode(w *writer, version int16) {
+func (v *DescribeTopicPartitionsResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.Name, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeTopicPartitionsResponseTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.uuid(v.TopicId)
-	w.boolean(v.IsInternal)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendBool(dst, v.IsInternal)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.TopicAuthorizedOperations)
+	dst = appendInt32(dst, v.TopicAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTopicPartitionsResponseTopic) decode(r *reader, version int16) error {
@@ -598,44 +609,45 @@ func (v *DescribeTopicPartitionsResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTopicPartitionsResponsePartition) encode(w *writer, version int16) {
+func (v *DescribeTopicPartitionsResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
-	w.i32(v.PartitionIndex)
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
-	w.length(len(v.ReplicaNodes), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendLength(dst, len(v.ReplicaNodes), flexible, true)
 	for i := range v.ReplicaNodes {
-		w.i32(v.ReplicaNodes[i])
+		dst = appendInt32(dst, v.ReplicaNodes[i])
 	}
-	w.length(len(v.IsrNodes), flexible, true)
+	dst = appendLength(dst, len(v.IsrNodes), flexible, true)
 	for i := range v.IsrNodes {
-		w.i32(v.IsrNodes[i])
+		dst = appendInt32(dst, v.IsrNodes[i])
 	}
 	if v.EligibleLeaderReplicas == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.EligibleLeaderReplicas), flexible, true)
+		dst = appendLength(dst, len(v.EligibleLeaderReplicas), flexible, true)
 		for i := range v.EligibleLeaderReplicas {
-			w.i32(v.EligibleLeaderReplicas[i])
+			dst = appendInt32(dst, v.EligibleLeaderReplicas[i])
 		}
 	}
 	if v.LastKnownElr == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.LastKnownElr), flexible, true)
+		dst = appendLength(dst, len(v.LastKnownElr), flexible, true)
 		for i := range v.LastKnownElr {
-			w.i32(v.LastKnownElr[i])
+			dst = appendInt32(dst, v.LastKnownElr[i])
 		}
 	}
-	w.length(len(v.OfflineReplicas), flexible, true)
+	dst = appendLength(dst, len(v.OfflineReplicas), flexible, true)
 	for i := range v.OfflineReplicas {
-		w.i32(v.OfflineReplicas[i])
+		dst = appendInt32(dst, v.OfflineReplicas[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int16) error {
@@ -759,17 +771,20 @@ func (v *DescribeTopicPartitionsResponseCursor) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTopicPartitionsResponseCursor) encode(w *writer, version int16) {
+func (v *DescribeTopicPartitionsResponseCursor) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeTopicPartitionsResponseCursor", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTopicPartitionsResponseCursor) decode(r *reader, version int16) error {
@@ -818,14 +833,14 @@ func (v *DescribeTopicPartitionsResponse) IsFlexible() bool { return v.Version >
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeTopicPartitionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeTopicPartitionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeTopicPartitionsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

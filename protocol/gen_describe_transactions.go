@@ -25,19 +25,22 @@ func (v *DescribeTransactionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTransactionsRequest) encode(w *writer, version int16) {
+func (v *DescribeTransactionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.TransactionalIds), flexible, true)
+	dst = appendLength(dst, len(v.TransactionalIds), flexible, true)
 	for i := range v.TransactionalIds {
-		if !w.str(v.TransactionalIds[i], flexible) {
+		if d, ok := appendString(dst, v.TransactionalIds[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("DescribeTransactionsRequest", "TransactionalIds", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTransactionsRequest) decode(r *reader, version int16) error {
@@ -93,14 +96,14 @@ func (v *DescribeTransactionsRequest) IsFlexible() bool { return v.Version >= 0 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeTransactionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeTransactionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeTransactionsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -139,7 +142,7 @@ type DescribeTransactionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// TransactionStates is a []TransactionState present in every version.
@@ -152,7 +155,7 @@ type DescribeTransactionsResponse struct {
 
 // DescribeTransactionsResponseTransactionState is the struct at DescribeTransactionsResponse.TransactionStates.
 type DescribeTransactionsResponseTransactionState struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// TransactionalId is a string present in every version; entity transactionalId.
@@ -161,16 +164,16 @@ type DescribeTransactionsResponseTransactionState struct {
 	// TransactionState is a string present in every version.
 	TransactionState string
 
-	// TransactionTimeoutMs is a int32 present in every version.
+	// TransactionTimeoutMs is an int32 present in every version.
 	TransactionTimeoutMs int32
 
-	// TransactionStartTimeMs is a int64 present in every version.
+	// TransactionStartTimeMs is an int64 present in every version.
 	TransactionStartTimeMs int64
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
 	// Topics is a []TopicData present in every version.
@@ -203,20 +206,21 @@ func (v *DescribeTransactionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTransactionsResponse) encode(w *writer, version int16) {
+func (v *DescribeTransactionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.TransactionStates), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.TransactionStates), flexible, true)
 	for i := range v.TransactionStates {
-		v.TransactionStates[i].encode(w, version)
+		dst = v.TransactionStates[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTransactionsResponse) decode(r *reader, version int16) error {
@@ -275,32 +279,37 @@ func (v *DescribeTransactionsResponseTransactionState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTransactionsResponseTransactionState) encode(w *writer, version int16) {
+func (v *DescribeTransactionsResponseTransactionState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
-	if !w.str(v.TransactionalId, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeTransactionsResponseTransactionState", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.TransactionState, flexible) {
+	if d, ok := appendString(dst, v.TransactionState, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeTransactionsResponseTransactionState", "TransactionState", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.TransactionTimeoutMs)
-	w.i64(v.TransactionStartTimeMs)
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.TransactionTimeoutMs)
+	dst = appendInt64(dst, v.TransactionStartTimeMs)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTransactionsResponseTransactionState) decode(r *reader, version int16) error {
@@ -377,20 +386,23 @@ func (v *DescribeTransactionsResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeTransactionsResponseTopicData) encode(w *writer, version int16) {
+func (v *DescribeTransactionsResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeTransactionsResponseTopicData", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeTransactionsResponseTopicData) decode(r *reader, version int16) error {
@@ -450,14 +462,14 @@ func (v *DescribeTransactionsResponse) IsFlexible() bool { return v.Version >= 0
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeTransactionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeTransactionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeTransactionsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,7 +9,7 @@ type DescribeUserScramCredentialsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Users is a []UserName present in every version; nullable from version 0.
+	// Users is a []UserName present in every version; nullable in every version.
 	Users []DescribeUserScramCredentialsRequestUserName
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -35,23 +35,24 @@ func (v *DescribeUserScramCredentialsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeUserScramCredentialsRequest) encode(w *writer, version int16) {
+func (v *DescribeUserScramCredentialsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if v.Users == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Users), flexible, true)
+		dst = appendLength(dst, len(v.Users), flexible, true)
 		for i := range v.Users {
-			v.Users[i].encode(w, version)
+			dst = v.Users[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeUserScramCredentialsRequest) decode(r *reader, version int16) error {
@@ -97,16 +98,19 @@ func (v *DescribeUserScramCredentialsRequestUserName) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeUserScramCredentialsRequestUserName) encode(w *writer, version int16) {
+func (v *DescribeUserScramCredentialsRequestUserName) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeUserScramCredentialsRequestUserName", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeUserScramCredentialsRequestUserName) decode(r *reader, version int16) error {
@@ -151,14 +155,14 @@ func (v *DescribeUserScramCredentialsRequest) IsFlexible() bool { return v.Versi
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeUserScramCredentialsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeUserScramCredentialsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeUserScramCredentialsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -199,13 +203,13 @@ type DescribeUserScramCredentialsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Results is a []DescribeUserScramCredentialsResult present in every version.
@@ -221,10 +225,10 @@ type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult stru
 	// User is a string present in every version.
 	User string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// CredentialInfos is a []CredentialInfo present in every version.
@@ -237,10 +241,10 @@ type DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult stru
 
 // DescribeUserScramCredentialsResponseCredentialInfo is the struct at DescribeUserScramCredentialsResponse.Results.CredentialInfos.
 type DescribeUserScramCredentialsResponseCredentialInfo struct {
-	// Mechanism is a int8 present in every version.
+	// Mechanism is an int8 present in every version.
 	Mechanism int8
 
-	// Iterations is a int32 present in every version.
+	// Iterations is an int32 present in every version.
 	Iterations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -261,25 +265,28 @@ func (v *DescribeUserScramCredentialsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeUserScramCredentialsResponse) encode(w *writer, version int16) {
+func (v *DescribeUserScramCredentialsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeUserScramCredentialsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeUserScramCredentialsResponse) decode(r *reader, version int16) error {
@@ -344,28 +351,33 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult) encode(w *writer, version int16) {
+func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.User, flexible) {
+	if d, ok := appendString(dst, v.User, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "User", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.CredentialInfos), flexible, true)
+	dst = appendLength(dst, len(v.CredentialInfos), flexible, true)
 	for i := range v.CredentialInfos {
-		v.CredentialInfos[i].encode(w, version)
+		dst = v.CredentialInfos[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult) decode(r *reader, version int16) error {
@@ -424,14 +436,15 @@ func (v *DescribeUserScramCredentialsResponseCredentialInfo) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *DescribeUserScramCredentialsResponseCredentialInfo) encode(w *writer, version int16) {
+func (v *DescribeUserScramCredentialsResponseCredentialInfo) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i8(v.Mechanism)
-	w.i32(v.Iterations)
+	dst = appendInt8(dst, v.Mechanism)
+	dst = appendInt32(dst, v.Iterations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *DescribeUserScramCredentialsResponseCredentialInfo) decode(r *reader, version int16) error {
@@ -480,14 +493,14 @@ func (v *DescribeUserScramCredentialsResponse) IsFlexible() bool { return v.Vers
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *DescribeUserScramCredentialsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "DescribeUserScramCredentialsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "DescribeUserScramCredentialsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,13 +9,13 @@ type ElectLeadersRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ElectionType is a int8 present from version 1 on.
+	// ElectionType is an int8 present from version 1.
 	ElectionType int8
 
-	// TopicPartitions is a []TopicPartitions present in every version; nullable from version 0 on.
+	// TopicPartitions is a []TopicPartitions present in every version; nullable in every version.
 	TopicPartitions []ElectLeadersRequestTopicPartitions
 
-	// TimeoutMs is a int32 present in every version; default "60000".
+	// TimeoutMs is an int32 present in every version; default "60000".
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -46,30 +46,31 @@ func (v *ElectLeadersRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ElectLeadersRequest) encode(w *writer, version int16) {
+func (v *ElectLeadersRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
 	if version >= 1 {
-		w.i8(v.ElectionType)
+		dst = appendInt8(dst, v.ElectionType)
 	} else if v.ElectionType != 0 {
 		w.fail("ElectLeadersRequest", "ElectionType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if v.TopicPartitions == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.TopicPartitions), flexible, true)
+		dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 		for i := range v.TopicPartitions {
-			v.TopicPartitions[i].encode(w, version)
+			dst = v.TopicPartitions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
-	w.i32(v.TimeoutMs)
+	dst = appendInt32(dst, v.TimeoutMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ElectLeadersRequest) decode(r *reader, version int16) error {
@@ -130,20 +131,23 @@ func (v *ElectLeadersRequestTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ElectLeadersRequestTopicPartitions) encode(w *writer, version int16) {
+func (v *ElectLeadersRequestTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ElectLeadersRequestTopicPartitions", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ElectLeadersRequestTopicPartitions) decode(r *reader, version int16) error {
@@ -203,14 +207,14 @@ func (v *ElectLeadersRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ElectLeadersRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "ElectLeadersRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ElectLeadersRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -249,10 +253,10 @@ type ElectLeadersResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 1 on.
+	// ErrorCode is an int16 present from version 1.
 	ErrorCode int16
 
 	// ReplicaElectionResults is a []ReplicaElectionResult present in every version.
@@ -278,13 +282,13 @@ type ElectLeadersResponseReplicaElectionResult struct {
 
 // ElectLeadersResponsePartitionResult is the struct at ElectLeadersResponse.ReplicaElectionResults.PartitionResult.
 type ElectLeadersResponsePartitionResult struct {
-	// PartitionId is a int32 present in every version.
+	// PartitionId is an int32 present in every version.
 	PartitionId int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -302,26 +306,27 @@ func (v *ElectLeadersResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ElectLeadersResponse) encode(w *writer, version int16) {
+func (v *ElectLeadersResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if version >= 1 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("ElectLeadersResponse", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.ReplicaElectionResults), flexible, true)
+	dst = appendLength(dst, len(v.ReplicaElectionResults), flexible, true)
 	for i := range v.ReplicaElectionResults {
-		v.ReplicaElectionResults[i].encode(w, version)
+		dst = v.ReplicaElectionResults[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ElectLeadersResponse) decode(r *reader, version int16) error {
@@ -382,23 +387,26 @@ func (v *ElectLeadersResponseReplicaElectionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ElectLeadersResponseReplicaElectionResult) encode(w *writer, version int16) {
+func (v *ElectLeadersResponseReplicaElectionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ElectLeadersResponseReplicaElectionResult", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.PartitionResult), flexible, true)
+	dst = appendLength(dst, len(v.PartitionResult), flexible, true)
 	for i := range v.PartitionResult {
-		v.PartitionResult[i].encode(w, version)
+		dst = v.PartitionResult[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ElectLeadersResponseReplicaElectionResult) decode(r *reader, version int16) error {
@@ -452,18 +460,21 @@ func (v *ElectLeadersResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ElectLeadersResponsePartitionResult) encode(w *writer, version int16) {
+func (v *ElectLeadersResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.PartitionId)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionId)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ElectLeadersResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ElectLeadersResponsePartitionResult) decode(r *reader, version int16) error {
@@ -516,14 +527,14 @@ func (v *ElectLeadersResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ElectLeadersResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "ElectLeadersResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ElectLeadersResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

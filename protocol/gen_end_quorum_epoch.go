@@ -9,13 +9,13 @@ type EndQuorumEpochRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; default "null".
 	ClusterId *string
 
 	// Topics is a []TopicData present in every version.
 	Topics []EndQuorumEpochRequestTopicData
 
-	// LeaderEndpoints is a []LeaderEndpoint present from version 1; ignorable (dropped silently by older versions).
+	// LeaderEndpoints is a []LeaderEndpoint present in version 1; ignorable (silently dropped by versions without it).
 	LeaderEndpoints []EndQuorumEpochRequestLeaderEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -38,19 +38,19 @@ type EndQuorumEpochRequestTopicData struct {
 
 // EndQuorumEpochRequestPartitionData is the struct at EndQuorumEpochRequest.Topics.Partitions.
 type EndQuorumEpochRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// PreferredSuccessors is a []int32 present from version 0; ignorable (dropped silently by older versions).
+	// PreferredSuccessors is a []int32 present in version 0; ignorable (silently dropped by versions without it).
 	PreferredSuccessors []int32
 
-	// PreferredCandidates is a []ReplicaInfo present from version 1; ignorable (dropped silently by older versions).
+	// PreferredCandidates is a []ReplicaInfo present in version 1; ignorable (silently dropped by versions without it).
 	PreferredCandidates []EndQuorumEpochRequestReplicaInfo
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -60,10 +60,10 @@ type EndQuorumEpochRequestPartitionData struct {
 
 // EndQuorumEpochRequestReplicaInfo is the struct at EndQuorumEpochRequest.Topics.Partitions.PreferredCandidates.
 type EndQuorumEpochRequestReplicaInfo struct {
-	// CandidateId is a int32 present from version 1; entity brokerId.
+	// CandidateId is an int32 present in version 1; entity brokerId.
 	CandidateId int32
 
-	// CandidateDirectoryId is a uuid present from version 1.
+	// CandidateDirectoryId is a uuid present in version 1.
 	CandidateDirectoryId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -73,13 +73,13 @@ type EndQuorumEpochRequestReplicaInfo struct {
 
 // EndQuorumEpochRequestLeaderEndpoint is the struct at EndQuorumEpochRequest.LeaderEndpoints.
 type EndQuorumEpochRequestLeaderEndpoint struct {
-	// Name is a string present from version 1; map key of its array.
+	// Name is a string present in version 1; map key of its array.
 	Name string
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -101,32 +101,35 @@ func (v *EndQuorumEpochRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochRequest) encode(w *writer, version int16) {
+func (v *EndQuorumEpochRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("EndQuorumEpochRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 1 {
-		w.length(len(v.LeaderEndpoints), flexible, true)
+		dst = appendLength(dst, len(v.LeaderEndpoints), flexible, true)
 		for i := range v.LeaderEndpoints {
-			v.LeaderEndpoints[i].encode(w, version)
+			dst = v.LeaderEndpoints[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
@@ -199,23 +202,26 @@ func (v *EndQuorumEpochRequestTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochRequestTopicData) encode(w *writer, version int16) {
+func (v *EndQuorumEpochRequestTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("EndQuorumEpochRequestTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochRequestTopicData) decode(r *reader, version int16) error {
@@ -273,30 +279,31 @@ func (v *EndQuorumEpochRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochRequestPartitionData) encode(w *writer, version int16) {
+func (v *EndQuorumEpochRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.PartitionIndex)
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if version <= 0 {
-		w.length(len(v.PreferredSuccessors), flexible, true)
+		dst = appendLength(dst, len(v.PreferredSuccessors), flexible, true)
 		for i := range v.PreferredSuccessors {
-			w.i32(v.PreferredSuccessors[i])
+			dst = appendInt32(dst, v.PreferredSuccessors[i])
 		}
 	}
 	if version >= 1 {
-		w.length(len(v.PreferredCandidates), flexible, true)
+		dst = appendLength(dst, len(v.PreferredCandidates), flexible, true)
 		for i := range v.PreferredCandidates {
-			v.PreferredCandidates[i].encode(w, version)
+			dst = v.PreferredCandidates[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) error {
@@ -382,24 +389,25 @@ func (v *EndQuorumEpochRequestReplicaInfo) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochRequestReplicaInfo) encode(w *writer, version int16) {
+func (v *EndQuorumEpochRequestReplicaInfo) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
 	if version >= 1 {
-		w.i32(v.CandidateId)
+		dst = appendInt32(dst, v.CandidateId)
 	} else if v.CandidateId != 0 {
 		w.fail("EndQuorumEpochRequestReplicaInfo", "CandidateId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.uuid(v.CandidateDirectoryId)
+		dst = appendUUID(dst, v.CandidateDirectoryId)
 	} else if v.CandidateDirectoryId != (UUID{}) {
 		w.fail("EndQuorumEpochRequestReplicaInfo", "CandidateDirectoryId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochRequestReplicaInfo) decode(r *reader, version int16) error {
@@ -449,36 +457,41 @@ func (v *EndQuorumEpochRequestLeaderEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochRequestLeaderEndpoint) encode(w *writer, version int16) {
+func (v *EndQuorumEpochRequestLeaderEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
 	if version >= 1 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("EndQuorumEpochRequestLeaderEndpoint", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("EndQuorumEpochRequestLeaderEndpoint", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("EndQuorumEpochRequestLeaderEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("EndQuorumEpochRequestLeaderEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.u16(v.Port)
+		dst = appendUint16(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("EndQuorumEpochRequestLeaderEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochRequestLeaderEndpoint) decode(r *reader, version int16) error {
@@ -543,14 +556,14 @@ func (v *EndQuorumEpochRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EndQuorumEpochRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "EndQuorumEpochRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EndQuorumEpochRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -589,13 +602,13 @@ type EndQuorumEpochResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
 	Topics []EndQuorumEpochResponseTopicData
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
+	// NodeEndpoints is a []NodeEndpoint present in version 1; tagged field 0 in version 1.
 	NodeEndpoints []EndQuorumEpochResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -618,16 +631,16 @@ type EndQuorumEpochResponseTopicData struct {
 
 // EndQuorumEpochResponsePartitionData is the struct at EndQuorumEpochResponse.Topics.Partitions.
 type EndQuorumEpochResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -637,13 +650,13 @@ type EndQuorumEpochResponsePartitionData struct {
 
 // EndQuorumEpochResponseNodeEndpoint is the struct at EndQuorumEpochResponse.NodeEndpoints.
 type EndQuorumEpochResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -663,40 +676,41 @@ func (v *EndQuorumEpochResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochResponse) encode(w *writer, version int16) {
+func (v *EndQuorumEpochResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i16(v.ErrorCode)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if !(version >= 1) && len(v.NodeEndpoints) != 0 {
 		w.fail("EndQuorumEpochResponse", "NodeEndpoints", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.NodeEndpoints), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
-				v.NodeEndpoints[i].encode(w, version)
+				dst = v.NodeEndpoints[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
@@ -780,23 +794,26 @@ func (v *EndQuorumEpochResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochResponseTopicData) encode(w *writer, version int16) {
+func (v *EndQuorumEpochResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("EndQuorumEpochResponseTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochResponseTopicData) decode(r *reader, version int16) error {
@@ -849,16 +866,17 @@ func (v *EndQuorumEpochResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochResponsePartitionData) encode(w *writer, version int16) {
+func (v *EndQuorumEpochResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochResponsePartitionData) decode(r *reader, version int16) error {
@@ -908,33 +926,36 @@ func (v *EndQuorumEpochResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndQuorumEpochResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *EndQuorumEpochResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
 	if version >= 1 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("EndQuorumEpochResponseNodeEndpoint", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("EndQuorumEpochResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("EndQuorumEpochResponseNodeEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.u16(v.Port)
+		dst = appendUint16(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("EndQuorumEpochResponseNodeEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndQuorumEpochResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -999,14 +1020,14 @@ func (v *EndQuorumEpochResponse) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EndQuorumEpochResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "EndQuorumEpochResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EndQuorumEpochResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

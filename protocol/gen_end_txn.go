@@ -12,10 +12,10 @@ type EndTxnRequest struct {
 	// TransactionalId is a string present in every version; entity transactionalId.
 	TransactionalId string
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
 	// Committed is a bool present in every version.
@@ -35,19 +35,22 @@ func (v *EndTxnRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndTxnRequest) encode(w *writer, version int16) {
+func (v *EndTxnRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.TransactionalId, flexible) {
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("EndTxnRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
-	w.boolean(v.Committed)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
+	dst = appendBool(dst, v.Committed)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndTxnRequest) decode(r *reader, version int16) error {
@@ -104,14 +107,14 @@ func (v *EndTxnRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EndTxnRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "EndTxnRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EndTxnRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -150,16 +153,16 @@ type EndTxnResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ProducerId is a int64 present from version 5; default "-1"; ignorable (dropped silently by older versions); entity producerId.
+	// ProducerId is an int64 present in version 5; default "-1"; ignorable (silently dropped by versions without it); entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present from version 5; default "-1"; ignorable (dropped silently by older versions).
+	// ProducerEpoch is an int16 present in version 5; default "-1"; ignorable (silently dropped by versions without it).
 	ProducerEpoch int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -176,20 +179,21 @@ func (v *EndTxnResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EndTxnResponse) encode(w *writer, version int16) {
+func (v *EndTxnResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 5 {
-		w.i64(v.ProducerId)
+		dst = appendInt64(dst, v.ProducerId)
 	}
 	if version >= 5 {
-		w.i16(v.ProducerEpoch)
+		dst = appendInt16(dst, v.ProducerEpoch)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EndTxnResponse) decode(r *reader, version int16) error {
@@ -254,14 +258,14 @@ func (v *EndTxnResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EndTxnResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "EndTxnResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EndTxnResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

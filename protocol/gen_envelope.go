@@ -12,7 +12,7 @@ type EnvelopeRequest struct {
 	// RequestData is a bytes present in every version.
 	RequestData []byte
 
-	// RequestPrincipal is a bytes present in every version; nullable from version 0.
+	// RequestPrincipal is a bytes present in every version; nullable in every version.
 	RequestPrincipal []byte
 
 	// ClientHostAddress is a bytes present in every version.
@@ -37,15 +37,16 @@ func (v *EnvelopeRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EnvelopeRequest) encode(w *writer, version int16) {
+func (v *EnvelopeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.bytes(v.RequestData, flexible, false)
-	w.bytes(v.RequestPrincipal, flexible, true)
-	w.bytes(v.ClientHostAddress, flexible, false)
+	dst = appendBytes(dst, v.RequestData, flexible, false)
+	dst = appendBytes(dst, v.RequestPrincipal, flexible, true)
+	dst = appendBytes(dst, v.ClientHostAddress, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EnvelopeRequest) decode(r *reader, version int16) error {
@@ -98,14 +99,14 @@ func (v *EnvelopeRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EnvelopeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "EnvelopeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EnvelopeRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -144,10 +145,10 @@ type EnvelopeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ResponseData is a bytes present in every version; nullable from version 0; default "null".
+	// ResponseData is a bytes present in every version; nullable in every version; default "null".
 	ResponseData []byte
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -164,14 +165,15 @@ func (v *EnvelopeResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *EnvelopeResponse) encode(w *writer, version int16) {
+func (v *EnvelopeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.bytes(v.ResponseData, flexible, true)
-	w.i16(v.ErrorCode)
+	dst = appendBytes(dst, v.ResponseData, flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *EnvelopeResponse) decode(r *reader, version int16) error {
@@ -220,14 +222,14 @@ func (v *EnvelopeResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *EnvelopeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "EnvelopeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "EnvelopeResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

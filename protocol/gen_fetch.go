@@ -9,40 +9,40 @@ type FetchRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present from version 12 on; nullable from version 12 on; tagged field 0 from version 12 on; default "null"; ignorable (dropped silently by older versions).
+	// ClusterId is a string present from version 12; nullable from version 12; tagged field 0 from version 12; default "null"; ignorable (silently dropped by versions without it).
 	ClusterId *string
 
-	// ReplicaId is a int32 present from versions 4-14; default "-1"; entity brokerId.
+	// ReplicaId is an int32 present in versions 4-14; default "-1"; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaState is a ReplicaState present from version 15 on; tagged field 1 from version 15 on.
+	// ReplicaState is a ReplicaState present from version 15; tagged field 1 from version 15.
 	ReplicaState FetchRequestReplicaState
 
-	// MaxWaitMs is a int32 present in every version.
+	// MaxWaitMs is an int32 present in every version.
 	MaxWaitMs int32
 
-	// MinBytes is a int32 present in every version.
+	// MinBytes is an int32 present in every version.
 	MinBytes int32
 
-	// MaxBytes is a int32 present in every version; default "0x7fffffff"; ignorable (dropped silently by older versions).
+	// MaxBytes is an int32 present in every version; default "0x7fffffff"; ignorable (silently dropped by versions without it).
 	MaxBytes int32
 
-	// IsolationLevel is a int8 present in every version; default "0"; ignorable (dropped silently by older versions).
+	// IsolationLevel is an int8 present in every version; default "0"; ignorable (silently dropped by versions without it).
 	IsolationLevel int8
 
-	// SessionId is a int32 present from version 7 on; default "0"; ignorable (dropped silently by older versions).
+	// SessionId is an int32 present from version 7; default "0"; ignorable (silently dropped by versions without it).
 	SessionId int32
 
-	// SessionEpoch is a int32 present from version 7 on; default "-1"; ignorable (dropped silently by older versions).
+	// SessionEpoch is an int32 present from version 7; default "-1"; ignorable (silently dropped by versions without it).
 	SessionEpoch int32
 
 	// Topics is a []FetchTopic present in every version.
 	Topics []FetchRequestFetchTopic
 
-	// ForgottenTopicsData is a []ForgottenTopic present from version 7 on.
+	// ForgottenTopicsData is a []ForgottenTopic present from version 7.
 	ForgottenTopicsData []FetchRequestForgottenTopic
 
-	// RackId is a string present from version 11 on; default ""; ignorable (dropped silently by older versions).
+	// RackId is a string present from version 11; default ""; ignorable (silently dropped by versions without it).
 	RackId string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -52,10 +52,10 @@ type FetchRequest struct {
 
 // FetchRequestReplicaState is the struct at FetchRequest.ReplicaState.
 type FetchRequestReplicaState struct {
-	// ReplicaId is a int32 present from version 15 on; default "-1"; entity brokerId.
+	// ReplicaId is an int32 present from version 15; default "-1"; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaEpoch is a int64 present from version 15 on; default "-1".
+	// ReplicaEpoch is an int64 present from version 15; default "-1".
 	ReplicaEpoch int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -65,10 +65,10 @@ type FetchRequestReplicaState struct {
 
 // FetchRequestFetchTopic is the struct at FetchRequest.Topics.
 type FetchRequestFetchTopic struct {
-	// Topic is a string present from versions 4-12; ignorable (dropped silently by older versions); entity topicName.
+	// Topic is a string present in versions 4-12; ignorable (silently dropped by versions without it); entity topicName.
 	Topic string
 
-	// TopicId is a uuid present from version 13 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 13; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []FetchPartition present in every version.
@@ -81,28 +81,28 @@ type FetchRequestFetchTopic struct {
 
 // FetchRequestFetchPartition is the struct at FetchRequest.Topics.Partitions.
 type FetchRequestFetchPartition struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// CurrentLeaderEpoch is a int32 present from version 9 on; default "-1"; ignorable (dropped silently by older versions).
+	// CurrentLeaderEpoch is an int32 present from version 9; default "-1"; ignorable (silently dropped by versions without it).
 	CurrentLeaderEpoch int32
 
-	// FetchOffset is a int64 present in every version.
+	// FetchOffset is an int64 present in every version.
 	FetchOffset int64
 
-	// LastFetchedEpoch is a int32 present from version 12 on; default "-1".
+	// LastFetchedEpoch is an int32 present from version 12; default "-1".
 	LastFetchedEpoch int32
 
-	// LogStartOffset is a int64 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// LogStartOffset is an int64 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	LogStartOffset int64
 
-	// PartitionMaxBytes is a int32 present in every version.
+	// PartitionMaxBytes is an int32 present in every version.
 	PartitionMaxBytes int32
 
-	// ReplicaDirectoryId is a uuid present from version 17 on; tagged field 0 from version 17 on; ignorable (dropped silently by older versions).
+	// ReplicaDirectoryId is a uuid present from version 17; tagged field 0 from version 17; ignorable (silently dropped by versions without it).
 	ReplicaDirectoryId UUID
 
-	// HighWatermark is a int64 present from version 18; tagged field 1 from version 18; default "9223372036854775807"; ignorable (dropped silently by older versions).
+	// HighWatermark is an int64 present in version 18; tagged field 1 in version 18; default "9223372036854775807"; ignorable (silently dropped by versions without it).
 	HighWatermark int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -112,13 +112,13 @@ type FetchRequestFetchPartition struct {
 
 // FetchRequestForgottenTopic is the struct at FetchRequest.ForgottenTopicsData.
 type FetchRequestForgottenTopic struct {
-	// Topic is a string present from versions 7-12; ignorable (dropped silently by older versions); entity topicName.
+	// Topic is a string present in versions 7-12; ignorable (silently dropped by versions without it); entity topicName.
 	Topic string
 
-	// TopicId is a uuid present from version 13 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 13; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// Partitions is a []int32 present from version 7 on.
+	// Partitions is a []int32 present from version 7.
 	Partitions []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -149,51 +149,53 @@ func (v *FetchRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequest) encode(w *writer, version int16) {
+func (v *FetchRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version <= 14 {
-		w.i32(v.ReplicaId)
+		dst = appendInt32(dst, v.ReplicaId)
 	} else if v.ReplicaId != -1 {
 		w.fail("FetchRequest", "ReplicaId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if !(version >= 15) && !v.ReplicaState.isDefault() {
 		w.fail("FetchRequest", "ReplicaState", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.i32(v.MaxWaitMs)
-	w.i32(v.MinBytes)
-	w.i32(v.MaxBytes)
-	w.i8(v.IsolationLevel)
+	dst = appendInt32(dst, v.MaxWaitMs)
+	dst = appendInt32(dst, v.MinBytes)
+	dst = appendInt32(dst, v.MaxBytes)
+	dst = appendInt8(dst, v.IsolationLevel)
 	if version >= 7 {
-		w.i32(v.SessionId)
+		dst = appendInt32(dst, v.SessionId)
 	}
 	if version >= 7 {
-		w.i32(v.SessionEpoch)
+		dst = appendInt32(dst, v.SessionEpoch)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 7 {
-		w.length(len(v.ForgottenTopicsData), flexible, true)
+		dst = appendLength(dst, len(v.ForgottenTopicsData), flexible, true)
 		for i := range v.ForgottenTopicsData {
-			v.ForgottenTopicsData[i].encode(w, version)
+			dst = v.ForgottenTopicsData[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.ForgottenTopicsData) != 0 {
 		w.fail("FetchRequest", "ForgottenTopicsData", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 11 {
-		if !w.str(v.RackId, flexible) {
+		if d, ok := appendString(dst, v.RackId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchRequest", "RackId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
@@ -204,32 +206,35 @@ func (v *FetchRequest) encode(w *writer, version int16) {
 		if version >= 15 && !v.ReplicaState.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 12 && v.ClusterId != nil {
-			w.uvarint(0)
-			start := w.mark()
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
 			if v.ClusterId == nil && !(version >= 12) {
 				w.fail("FetchRequest", "ClusterId", version, ErrInvalidValue)
-				return
+				return dst
 			}
-			if !w.nstr(v.ClusterId, flexible) {
+			if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+				dst = d
+			} else {
 				w.fail("FetchRequest", "ClusterId", version, ErrInvalidValue)
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1)
 		if version >= 15 && !v.ReplicaState.isDefault() {
-			w.uvarint(1)
-			start := w.mark()
-			v.ReplicaState.encode(w, version)
+			dst = appendUvarint(dst, 1)
+			start := len(dst)
+			dst = v.ReplicaState.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 1, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 1, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequest) decode(r *reader, version int16) error {
@@ -386,24 +391,25 @@ func (v *FetchRequestReplicaState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestReplicaState) encode(w *writer, version int16) {
+func (v *FetchRequestReplicaState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 15 {
-		w.i32(v.ReplicaId)
+		dst = appendInt32(dst, v.ReplicaId)
 	} else if v.ReplicaId != -1 {
 		w.fail("FetchRequestReplicaState", "ReplicaId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 15 {
-		w.i64(v.ReplicaEpoch)
+		dst = appendInt64(dst, v.ReplicaEpoch)
 	} else if v.ReplicaEpoch != -1 {
 		w.fail("FetchRequestReplicaState", "ReplicaEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestReplicaState) decode(r *reader, version int16) error {
@@ -455,28 +461,31 @@ func (v *FetchRequestFetchTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestFetchTopic) encode(w *writer, version int16) {
+func (v *FetchRequestFetchTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version <= 12 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchRequestFetchTopic", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestFetchTopic) decode(r *reader, version int16) error {
@@ -545,23 +554,23 @@ func (v *FetchRequestFetchPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
+func (v *FetchRequestFetchPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i32(v.Partition)
+	dst = appendInt32(dst, v.Partition)
 	if version >= 9 {
-		w.i32(v.CurrentLeaderEpoch)
+		dst = appendInt32(dst, v.CurrentLeaderEpoch)
 	}
-	w.i64(v.FetchOffset)
+	dst = appendInt64(dst, v.FetchOffset)
 	if version >= 12 {
-		w.i32(v.LastFetchedEpoch)
+		dst = appendInt32(dst, v.LastFetchedEpoch)
 	} else if v.LastFetchedEpoch != -1 {
 		w.fail("FetchRequestFetchPartition", "LastFetchedEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.i64(v.LogStartOffset)
+		dst = appendInt64(dst, v.LogStartOffset)
 	}
-	w.i32(v.PartitionMaxBytes)
+	dst = appendInt32(dst, v.PartitionMaxBytes)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 17 && v.ReplicaDirectoryId != (UUID{}) {
@@ -570,22 +579,23 @@ func (v *FetchRequestFetchPartition) encode(w *writer, version int16) {
 		if version >= 18 && v.HighWatermark != 9223372036854775807 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 17 && v.ReplicaDirectoryId != (UUID{}) {
-			w.uvarint(0)
-			start := w.mark()
-			w.uuid(v.ReplicaDirectoryId)
-			w.sized(start)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendUUID(dst, v.ReplicaDirectoryId)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1)
 		if version >= 18 && v.HighWatermark != 9223372036854775807 {
-			w.uvarint(1)
-			start := w.mark()
-			w.i64(v.HighWatermark)
-			w.sized(start)
+			dst = appendUvarint(dst, 1)
+			start := len(dst)
+			dst = appendInt64(dst, v.HighWatermark)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 1, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 1, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestFetchPartition) decode(r *reader, version int16) error {
@@ -693,30 +703,33 @@ func (v *FetchRequestForgottenTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchRequestForgottenTopic) encode(w *writer, version int16) {
+func (v *FetchRequestForgottenTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 7 && version <= 12 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchRequestForgottenTopic", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
 	if version >= 7 {
-		w.length(len(v.Partitions), flexible, true)
+		dst = appendLength(dst, len(v.Partitions), flexible, true)
 		for i := range v.Partitions {
-			w.i32(v.Partitions[i])
+			dst = appendInt32(dst, v.Partitions[i])
 		}
 	} else if len(v.Partitions) != 0 {
 		w.fail("FetchRequestForgottenTopic", "Partitions", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
@@ -794,14 +807,14 @@ func (v *FetchRequest) IsFlexible() bool { return v.Version >= 12 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FetchRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
-		return dst, &EncodeError{Type: "FetchRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FetchRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -840,19 +853,19 @@ type FetchResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from version 7 on; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present from version 7; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
-	// SessionId is a int32 present from version 7 on; default "0".
+	// SessionId is an int32 present from version 7; default "0".
 	SessionId int32
 
 	// Responses is a []FetchableTopicResponse present in every version.
 	Responses []FetchResponseFetchableTopicResponse
 
-	// NodeEndpoints is a []NodeEndpoint present from version 16 on; tagged field 0 from version 16 on.
+	// NodeEndpoints is a []NodeEndpoint present from version 16; tagged field 0 from version 16.
 	NodeEndpoints []FetchResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -862,10 +875,10 @@ type FetchResponse struct {
 
 // FetchResponseFetchableTopicResponse is the struct at FetchResponse.Responses.
 type FetchResponseFetchableTopicResponse struct {
-	// Topic is a string present from versions 4-12; ignorable (dropped silently by older versions); entity topicName.
+	// Topic is a string present in versions 4-12; ignorable (silently dropped by versions without it); entity topicName.
 	Topic string
 
-	// TopicId is a uuid present from version 13 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 13; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []PartitionData present in every version.
@@ -878,37 +891,37 @@ type FetchResponseFetchableTopicResponse struct {
 
 // FetchResponsePartitionData is the struct at FetchResponse.Responses.Partitions.
 type FetchResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// HighWatermark is a int64 present in every version.
+	// HighWatermark is an int64 present in every version.
 	HighWatermark int64
 
-	// LastStableOffset is a int64 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LastStableOffset is an int64 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LastStableOffset int64
 
-	// LogStartOffset is a int64 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// LogStartOffset is an int64 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	LogStartOffset int64
 
-	// DivergingEpoch is a EpochEndOffset present from version 12 on; tagged field 0 from version 12 on.
+	// DivergingEpoch is a EpochEndOffset present from version 12; tagged field 0 from version 12.
 	DivergingEpoch FetchResponseEpochEndOffset
 
-	// CurrentLeader is a LeaderIdAndEpoch present from version 12 on; tagged field 1 from version 12 on.
+	// CurrentLeader is a LeaderIdAndEpoch present from version 12; tagged field 1 from version 12.
 	CurrentLeader FetchResponseLeaderIdAndEpoch
 
-	// SnapshotId is a SnapshotId present from version 12 on; tagged field 2 from version 12 on.
+	// SnapshotId is a SnapshotId present from version 12; tagged field 2 from version 12.
 	SnapshotId FetchResponseSnapshotId
 
-	// AbortedTransactions is a []AbortedTransaction present in every version; nullable from version 4 on; ignorable (dropped silently by older versions).
+	// AbortedTransactions is a []AbortedTransaction present in every version; nullable in every version; ignorable (silently dropped by versions without it).
 	AbortedTransactions []FetchResponseAbortedTransaction
 
-	// PreferredReadReplica is a int32 present from version 11 on; default "-1"; entity brokerId.
+	// PreferredReadReplica is an int32 present from version 11; default "-1"; entity brokerId.
 	PreferredReadReplica int32
 
-	// Records is a records present in every version; nullable from version 4 on.
+	// Records is a records present in every version; nullable in every version.
 	Records []byte
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -918,10 +931,10 @@ type FetchResponsePartitionData struct {
 
 // FetchResponseEpochEndOffset is the struct at FetchResponse.Responses.Partitions.DivergingEpoch.
 type FetchResponseEpochEndOffset struct {
-	// Epoch is a int32 present from version 12 on; default "-1".
+	// Epoch is an int32 present from version 12; default "-1".
 	Epoch int32
 
-	// EndOffset is a int64 present from version 12 on; default "-1".
+	// EndOffset is an int64 present from version 12; default "-1".
 	EndOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -931,10 +944,10 @@ type FetchResponseEpochEndOffset struct {
 
 // FetchResponseLeaderIdAndEpoch is the struct at FetchResponse.Responses.Partitions.CurrentLeader.
 type FetchResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present from version 12 on; default "-1"; entity brokerId.
+	// LeaderId is an int32 present from version 12; default "-1"; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present from version 12 on; default "-1".
+	// LeaderEpoch is an int32 present from version 12; default "-1".
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -944,10 +957,10 @@ type FetchResponseLeaderIdAndEpoch struct {
 
 // FetchResponseSnapshotId is the struct at FetchResponse.Responses.Partitions.SnapshotId.
 type FetchResponseSnapshotId struct {
-	// EndOffset is a int64 present in every version; default "-1".
+	// EndOffset is an int64 present in every version; default "-1".
 	EndOffset int64
 
-	// Epoch is a int32 present in every version; default "-1".
+	// Epoch is an int32 present in every version; default "-1".
 	Epoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -957,10 +970,10 @@ type FetchResponseSnapshotId struct {
 
 // FetchResponseAbortedTransaction is the struct at FetchResponse.Responses.Partitions.AbortedTransactions.
 type FetchResponseAbortedTransaction struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -970,16 +983,16 @@ type FetchResponseAbortedTransaction struct {
 
 // FetchResponseNodeEndpoint is the struct at FetchResponse.NodeEndpoints.
 type FetchResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 16 on; map key of its array; entity brokerId.
+	// NodeId is an int32 present from version 16; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 16 on.
+	// Host is a string present from version 16.
 	Host string
 
-	// Port is a int32 present from version 16 on.
+	// Port is an int32 present from version 16.
 	Port int32
 
-	// Rack is a string present from version 16 on; nullable from version 16 on; default "null".
+	// Rack is a string present from version 16; nullable from version 16; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -1001,49 +1014,50 @@ func (v *FetchResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponse) encode(w *writer, version int16) {
+func (v *FetchResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if version >= 7 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	}
 	if version >= 7 {
-		w.i32(v.SessionId)
+		dst = appendInt32(dst, v.SessionId)
 	} else if v.SessionId != 0 {
 		w.fail("FetchResponse", "SessionId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if !(version >= 16) && len(v.NodeEndpoints) != 0 {
 		w.fail("FetchResponse", "NodeEndpoints", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 16 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 16 && len(v.NodeEndpoints) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.NodeEndpoints), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
-				v.NodeEndpoints[i].encode(w, version)
+				dst = v.NodeEndpoints[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponse) decode(r *reader, version int16) error {
@@ -1144,28 +1158,31 @@ func (v *FetchResponseFetchableTopicResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseFetchableTopicResponse) encode(w *writer, version int16) {
+func (v *FetchResponseFetchableTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version <= 12 {
-		if !w.str(v.Topic, flexible) {
+		if d, ok := appendString(dst, v.Topic, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchResponseFetchableTopicResponse", "Topic", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseFetchableTopicResponse) decode(r *reader, version int16) error {
@@ -1241,45 +1258,45 @@ func (v *FetchResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
+func (v *FetchResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i64(v.HighWatermark)
-	w.i64(v.LastStableOffset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.HighWatermark)
+	dst = appendInt64(dst, v.LastStableOffset)
 	if version >= 5 {
-		w.i64(v.LogStartOffset)
+		dst = appendInt64(dst, v.LogStartOffset)
 	}
 	if !(version >= 12) && !v.DivergingEpoch.isDefault() {
 		w.fail("FetchResponsePartitionData", "DivergingEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if !(version >= 12) && !v.CurrentLeader.isDefault() {
 		w.fail("FetchResponsePartitionData", "CurrentLeader", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if !(version >= 12) && !v.SnapshotId.isDefault() {
 		w.fail("FetchResponsePartitionData", "SnapshotId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if v.AbortedTransactions == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.AbortedTransactions), flexible, true)
+		dst = appendLength(dst, len(v.AbortedTransactions), flexible, true)
 		for i := range v.AbortedTransactions {
-			v.AbortedTransactions[i].encode(w, version)
+			dst = v.AbortedTransactions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 11 {
-		w.i32(v.PreferredReadReplica)
+		dst = appendInt32(dst, v.PreferredReadReplica)
 	} else if v.PreferredReadReplica != -1 {
 		w.fail("FetchResponsePartitionData", "PreferredReadReplica", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.bytes(v.Records, flexible, true)
+	dst = appendBytes(dst, v.Records, flexible, true)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 12 && !v.DivergingEpoch.isDefault() {
@@ -1291,38 +1308,39 @@ func (v *FetchResponsePartitionData) encode(w *writer, version int16) {
 		if version >= 12 && !v.SnapshotId.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 12 && !v.DivergingEpoch.isDefault() {
-			w.uvarint(0)
-			start := w.mark()
-			v.DivergingEpoch.encode(w, version)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = v.DivergingEpoch.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1)
 		if version >= 12 && !v.CurrentLeader.isDefault() {
-			w.uvarint(1)
-			start := w.mark()
-			v.CurrentLeader.encode(w, version)
+			dst = appendUvarint(dst, 1)
+			start := len(dst)
+			dst = v.CurrentLeader.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 1, 2)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 1, 2)
 		if version >= 12 && !v.SnapshotId.isDefault() {
-			w.uvarint(2)
-			start := w.mark()
-			v.SnapshotId.encode(w, version)
+			dst = appendUvarint(dst, 2)
+			start := len(dst)
+			dst = v.SnapshotId.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 2, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 2, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
@@ -1455,24 +1473,25 @@ func (v *FetchResponseEpochEndOffset) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseEpochEndOffset) encode(w *writer, version int16) {
+func (v *FetchResponseEpochEndOffset) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 12 {
-		w.i32(v.Epoch)
+		dst = appendInt32(dst, v.Epoch)
 	} else if v.Epoch != -1 {
 		w.fail("FetchResponseEpochEndOffset", "Epoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 12 {
-		w.i64(v.EndOffset)
+		dst = appendInt64(dst, v.EndOffset)
 	} else if v.EndOffset != -1 {
 		w.fail("FetchResponseEpochEndOffset", "EndOffset", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseEpochEndOffset) decode(r *reader, version int16) error {
@@ -1521,24 +1540,25 @@ func (v *FetchResponseLeaderIdAndEpoch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
+func (v *FetchResponseLeaderIdAndEpoch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 12 {
-		w.i32(v.LeaderId)
+		dst = appendInt32(dst, v.LeaderId)
 	} else if v.LeaderId != -1 {
 		w.fail("FetchResponseLeaderIdAndEpoch", "LeaderId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 12 {
-		w.i32(v.LeaderEpoch)
+		dst = appendInt32(dst, v.LeaderEpoch)
 	} else if v.LeaderEpoch != -1 {
 		w.fail("FetchResponseLeaderIdAndEpoch", "LeaderEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
@@ -1587,14 +1607,15 @@ func (v *FetchResponseSnapshotId) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseSnapshotId) encode(w *writer, version int16) {
+func (v *FetchResponseSnapshotId) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i64(v.EndOffset)
-	w.i32(v.Epoch)
+	dst = appendInt64(dst, v.EndOffset)
+	dst = appendInt32(dst, v.Epoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseSnapshotId) decode(r *reader, version int16) error {
@@ -1635,14 +1656,15 @@ func (v *FetchResponseAbortedTransaction) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseAbortedTransaction) encode(w *writer, version int16) {
+func (v *FetchResponseAbortedTransaction) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
-	w.i64(v.ProducerId)
-	w.i64(v.FirstOffset)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt64(dst, v.FirstOffset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseAbortedTransaction) decode(r *reader, version int16) error {
@@ -1687,46 +1709,51 @@ func (v *FetchResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *FetchResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 12
 	if version >= 16 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("FetchResponseNodeEndpoint", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 16 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("FetchResponseNodeEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 16 {
-		w.i32(v.Port)
+		dst = appendInt32(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("FetchResponseNodeEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 16 {
 		if v.Rack == nil && !(version >= 16) {
 			w.fail("FetchResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Rack, flexible) {
+		if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Rack != nil {
 		w.fail("FetchResponseNodeEndpoint", "Rack", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -1806,14 +1833,14 @@ func (v *FetchResponse) IsFlexible() bool { return v.Version >= 12 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FetchResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
-		return dst, &EncodeError{Type: "FetchResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FetchResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

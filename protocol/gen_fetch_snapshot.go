@@ -9,13 +9,13 @@ type FetchSnapshotRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; tagged field 0 from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; tagged field 0 in every version; default "null".
 	ClusterId *string
 
-	// ReplicaId is a int32 present in every version; default "-1"; entity brokerId.
+	// ReplicaId is an int32 present in every version; default "-1"; entity brokerId.
 	ReplicaId int32
 
-	// MaxBytes is a int32 present in every version; default "0x7fffffff".
+	// MaxBytes is an int32 present in every version; default "0x7fffffff".
 	MaxBytes int32
 
 	// Topics is a []TopicSnapshot present in every version.
@@ -41,19 +41,19 @@ type FetchSnapshotRequestTopicSnapshot struct {
 
 // FetchSnapshotRequestPartitionSnapshot is the struct at FetchSnapshotRequest.Topics.Partitions.
 type FetchSnapshotRequestPartitionSnapshot struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// CurrentLeaderEpoch is a int32 present in every version.
+	// CurrentLeaderEpoch is an int32 present in every version.
 	CurrentLeaderEpoch int32
 
 	// SnapshotId is a SnapshotId present in every version.
 	SnapshotId FetchSnapshotRequestSnapshotId
 
-	// Position is a int64 present in every version.
+	// Position is an int64 present in every version.
 	Position int64
 
-	// ReplicaDirectoryId is a uuid present from version 1; tagged field 0 from version 1; ignorable (dropped silently by older versions).
+	// ReplicaDirectoryId is a uuid present in version 1; tagged field 0 in version 1; ignorable (silently dropped by versions without it).
 	ReplicaDirectoryId UUID
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -63,10 +63,10 @@ type FetchSnapshotRequestPartitionSnapshot struct {
 
 // FetchSnapshotRequestSnapshotId is the struct at FetchSnapshotRequest.Topics.Partitions.SnapshotId.
 type FetchSnapshotRequestSnapshotId struct {
-	// EndOffset is a int64 present in every version.
+	// EndOffset is an int64 present in every version.
 	EndOffset int64
 
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -87,15 +87,15 @@ func (v *FetchSnapshotRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotRequest) encode(w *writer, version int16) {
+func (v *FetchSnapshotRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ReplicaId)
-	w.i32(v.MaxBytes)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ReplicaId)
+	dst = appendInt32(dst, v.MaxBytes)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
@@ -103,18 +103,21 @@ func (v *FetchSnapshotRequest) encode(w *writer, version int16) {
 		if v.ClusterId != nil {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if v.ClusterId != nil {
-			w.uvarint(0)
-			start := w.mark()
-			if !w.nstr(v.ClusterId, flexible) {
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+				dst = d
+			} else {
 				w.fail("FetchSnapshotRequest", "ClusterId", version, ErrInvalidValue)
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
@@ -192,23 +195,26 @@ func (v *FetchSnapshotRequestTopicSnapshot) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotRequestTopicSnapshot) encode(w *writer, version int16) {
+func (v *FetchSnapshotRequestTopicSnapshot) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("FetchSnapshotRequestTopicSnapshot", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotRequestTopicSnapshot) decode(r *reader, version int16) error {
@@ -262,29 +268,30 @@ func (v *FetchSnapshotRequestPartitionSnapshot) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotRequestPartitionSnapshot) encode(w *writer, version int16) {
+func (v *FetchSnapshotRequestPartitionSnapshot) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i32(v.CurrentLeaderEpoch)
-	v.SnapshotId.encode(w, version)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.CurrentLeaderEpoch)
+	dst = v.SnapshotId.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
-	w.i64(v.Position)
+	dst = appendInt64(dst, v.Position)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 1 && v.ReplicaDirectoryId != (UUID{}) {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 1 && v.ReplicaDirectoryId != (UUID{}) {
-			w.uvarint(0)
-			start := w.mark()
-			w.uuid(v.ReplicaDirectoryId)
-			w.sized(start)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendUUID(dst, v.ReplicaDirectoryId)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotRequestPartitionSnapshot) decode(r *reader, version int16) error {
@@ -351,14 +358,15 @@ func (v *FetchSnapshotRequestSnapshotId) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotRequestSnapshotId) encode(w *writer, version int16) {
+func (v *FetchSnapshotRequestSnapshotId) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.EndOffset)
-	w.i32(v.Epoch)
+	dst = appendInt64(dst, v.EndOffset)
+	dst = appendInt32(dst, v.Epoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotRequestSnapshotId) decode(r *reader, version int16) error {
@@ -407,14 +415,14 @@ func (v *FetchSnapshotRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FetchSnapshotRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "FetchSnapshotRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FetchSnapshotRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -453,16 +461,16 @@ type FetchSnapshotResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicSnapshot present in every version.
 	Topics []FetchSnapshotResponseTopicSnapshot
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
+	// NodeEndpoints is a []NodeEndpoint present in version 1; tagged field 0 in version 1.
 	NodeEndpoints []FetchSnapshotResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -485,22 +493,22 @@ type FetchSnapshotResponseTopicSnapshot struct {
 
 // FetchSnapshotResponsePartitionSnapshot is the struct at FetchSnapshotResponse.Topics.Partitions.
 type FetchSnapshotResponsePartitionSnapshot struct {
-	// Index is a int32 present in every version.
+	// Index is an int32 present in every version.
 	Index int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// SnapshotId is a SnapshotId present in every version.
 	SnapshotId FetchSnapshotResponseSnapshotId
 
-	// CurrentLeader is a LeaderIdAndEpoch present in every version; tagged field 0 from version 0 on.
+	// CurrentLeader is a LeaderIdAndEpoch present in every version; tagged field 0 in every version.
 	CurrentLeader FetchSnapshotResponseLeaderIdAndEpoch
 
-	// Size is a int64 present in every version.
+	// Size is an int64 present in every version.
 	Size int64
 
-	// Position is a int64 present in every version.
+	// Position is an int64 present in every version.
 	Position int64
 
 	// UnalignedRecords is a records present in every version.
@@ -513,10 +521,10 @@ type FetchSnapshotResponsePartitionSnapshot struct {
 
 // FetchSnapshotResponseSnapshotId is the struct at FetchSnapshotResponse.Topics.Partitions.SnapshotId.
 type FetchSnapshotResponseSnapshotId struct {
-	// EndOffset is a int64 present in every version.
+	// EndOffset is an int64 present in every version.
 	EndOffset int64
 
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -526,10 +534,10 @@ type FetchSnapshotResponseSnapshotId struct {
 
 // FetchSnapshotResponseLeaderIdAndEpoch is the struct at FetchSnapshotResponse.Topics.Partitions.CurrentLeader.
 type FetchSnapshotResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -539,13 +547,13 @@ type FetchSnapshotResponseLeaderIdAndEpoch struct {
 
 // FetchSnapshotResponseNodeEndpoint is the struct at FetchSnapshotResponse.NodeEndpoints.
 type FetchSnapshotResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1; map key of its array; entity brokerId.
+	// NodeId is an int32 present in version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1.
+	// Host is a string present in version 1.
 	Host string
 
-	// Port is a uint16 present from version 1.
+	// Port is a uint16 present in version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -566,41 +574,42 @@ func (v *FetchSnapshotResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotResponse) encode(w *writer, version int16) {
+func (v *FetchSnapshotResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if !(version >= 1) && len(v.NodeEndpoints) != 0 {
 		w.fail("FetchSnapshotResponse", "NodeEndpoints", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.NodeEndpoints), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
-				v.NodeEndpoints[i].encode(w, version)
+				dst = v.NodeEndpoints[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
@@ -688,23 +697,26 @@ func (v *FetchSnapshotResponseTopicSnapshot) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotResponseTopicSnapshot) encode(w *writer, version int16) {
+func (v *FetchSnapshotResponseTopicSnapshot) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("FetchSnapshotResponseTopicSnapshot", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotResponseTopicSnapshot) decode(r *reader, version int16) error {
@@ -762,34 +774,35 @@ func (v *FetchSnapshotResponsePartitionSnapshot) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotResponsePartitionSnapshot) encode(w *writer, version int16) {
+func (v *FetchSnapshotResponsePartitionSnapshot) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Index)
-	w.i16(v.ErrorCode)
-	v.SnapshotId.encode(w, version)
+	dst = appendInt32(dst, v.Index)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = v.SnapshotId.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
-	w.i64(v.Size)
-	w.i64(v.Position)
-	w.bytes(v.UnalignedRecords, flexible, false)
+	dst = appendInt64(dst, v.Size)
+	dst = appendInt64(dst, v.Position)
+	dst = appendBytes(dst, v.UnalignedRecords, flexible, false)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if !v.CurrentLeader.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if !v.CurrentLeader.isDefault() {
-			w.uvarint(0)
-			start := w.mark()
-			v.CurrentLeader.encode(w, version)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = v.CurrentLeader.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotResponsePartitionSnapshot) decode(r *reader, version int16) error {
@@ -863,14 +876,15 @@ func (v *FetchSnapshotResponseSnapshotId) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotResponseSnapshotId) encode(w *writer, version int16) {
+func (v *FetchSnapshotResponseSnapshotId) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.EndOffset)
-	w.i32(v.Epoch)
+	dst = appendInt64(dst, v.EndOffset)
+	dst = appendInt32(dst, v.Epoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotResponseSnapshotId) decode(r *reader, version int16) error {
@@ -911,14 +925,15 @@ func (v *FetchSnapshotResponseLeaderIdAndEpoch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
+func (v *FetchSnapshotResponseLeaderIdAndEpoch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
@@ -960,33 +975,36 @@ func (v *FetchSnapshotResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FetchSnapshotResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *FetchSnapshotResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 1 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("FetchSnapshotResponseNodeEndpoint", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FetchSnapshotResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("FetchSnapshotResponseNodeEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.u16(v.Port)
+		dst = appendUint16(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("FetchSnapshotResponseNodeEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FetchSnapshotResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -1051,14 +1069,14 @@ func (v *FetchSnapshotResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FetchSnapshotResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "FetchSnapshotResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FetchSnapshotResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

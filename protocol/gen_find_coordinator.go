@@ -9,13 +9,13 @@ type FindCoordinatorRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// CoordinatorKey is a string present from versions 0-3; named Key in the spec.
+	// CoordinatorKey is a string present in versions 0-3; named Key in the spec.
 	CoordinatorKey string
 
-	// KeyType is a int8 present from version 1 on; default "0".
+	// KeyType is an int8 present from version 1; default "0".
 	KeyType int8
 
-	// CoordinatorKeys is a []string present from version 4 on.
+	// CoordinatorKeys is a []string present from version 4.
 	CoordinatorKeys []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -33,39 +33,44 @@ func (v *FindCoordinatorRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FindCoordinatorRequest) encode(w *writer, version int16) {
+func (v *FindCoordinatorRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version <= 3 {
-		if !w.str(v.CoordinatorKey, flexible) {
+		if d, ok := appendString(dst, v.CoordinatorKey, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorRequest", "CoordinatorKey", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.CoordinatorKey != "" {
 		w.fail("FindCoordinatorRequest", "CoordinatorKey", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.KeyType)
+		dst = appendInt8(dst, v.KeyType)
 	} else if v.KeyType != 0 {
 		w.fail("FindCoordinatorRequest", "KeyType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.length(len(v.CoordinatorKeys), flexible, true)
+		dst = appendLength(dst, len(v.CoordinatorKeys), flexible, true)
 		for i := range v.CoordinatorKeys {
-			if !w.str(v.CoordinatorKeys[i], flexible) {
+			if d, ok := appendString(dst, v.CoordinatorKeys[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("FindCoordinatorRequest", "CoordinatorKeys", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	} else if len(v.CoordinatorKeys) != 0 {
 		w.fail("FindCoordinatorRequest", "CoordinatorKeys", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
@@ -143,14 +148,14 @@ func (v *FindCoordinatorRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FindCoordinatorRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "FindCoordinatorRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FindCoordinatorRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -189,25 +194,25 @@ type FindCoordinatorResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present from versions 0-3.
+	// ErrorCode is an int16 present in versions 0-3.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from versions 1-3; nullable from versions 1-3; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present in versions 1-3; nullable in versions 1-3; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// NodeId is a int32 present from versions 0-3; entity brokerId.
+	// NodeId is an int32 present in versions 0-3; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from versions 0-3.
+	// Host is a string present in versions 0-3.
 	Host string
 
-	// Port is a int32 present from versions 0-3.
+	// Port is an int32 present in versions 0-3.
 	Port int32
 
-	// Coordinators is a []Coordinator present from version 4 on.
+	// Coordinators is a []Coordinator present from version 4.
 	Coordinators []FindCoordinatorResponseCoordinator
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -217,22 +222,22 @@ type FindCoordinatorResponse struct {
 
 // FindCoordinatorResponseCoordinator is the struct at FindCoordinatorResponse.Coordinators.
 type FindCoordinatorResponseCoordinator struct {
-	// Key is a string present from version 4 on.
+	// Key is a string present from version 4.
 	Key string
 
-	// NodeId is a int32 present from version 4 on; entity brokerId.
+	// NodeId is an int32 present from version 4; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 4 on.
+	// Host is a string present from version 4.
 	Host string
 
-	// Port is a int32 present from version 4 on.
+	// Port is an int32 present from version 4.
 	Port int32
 
-	// ErrorCode is a int16 present from version 4 on.
+	// ErrorCode is an int16 present from version 4.
 	ErrorCode int16
 
-	// ErrorMessage is a string present from version 4 on; nullable from version 4 on; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present from version 4; nullable from version 4; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -256,64 +261,69 @@ func (v *FindCoordinatorResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FindCoordinatorResponse) encode(w *writer, version int16) {
+func (v *FindCoordinatorResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
 	if version <= 3 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("FindCoordinatorResponse", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 && version <= 3 {
 		if v.ErrorMessage == nil && !(version >= 1 && version <= 3) {
 			w.fail("FindCoordinatorResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version <= 3 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("FindCoordinatorResponse", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponse", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("FindCoordinatorResponse", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 3 {
-		w.i32(v.Port)
+		dst = appendInt32(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("FindCoordinatorResponse", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.length(len(v.Coordinators), flexible, true)
+		dst = appendLength(dst, len(v.Coordinators), flexible, true)
 		for i := range v.Coordinators {
-			v.Coordinators[i].encode(w, version)
+			dst = v.Coordinators[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Coordinators) != 0 {
 		w.fail("FindCoordinatorResponse", "Coordinators", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
@@ -427,58 +437,65 @@ func (v *FindCoordinatorResponseCoordinator) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *FindCoordinatorResponseCoordinator) encode(w *writer, version int16) {
+func (v *FindCoordinatorResponseCoordinator) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 4 {
-		if !w.str(v.Key, flexible) {
+		if d, ok := appendString(dst, v.Key, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponseCoordinator", "Key", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Key != "" {
 		w.fail("FindCoordinatorResponseCoordinator", "Key", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("FindCoordinatorResponseCoordinator", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponseCoordinator", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("FindCoordinatorResponseCoordinator", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i32(v.Port)
+		dst = appendInt32(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("FindCoordinatorResponseCoordinator", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("FindCoordinatorResponseCoordinator", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 4 {
 		if v.ErrorMessage == nil && !(version >= 4) {
 			w.fail("FindCoordinatorResponseCoordinator", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("FindCoordinatorResponseCoordinator", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *FindCoordinatorResponseCoordinator) decode(r *reader, version int16) error {
@@ -574,14 +591,14 @@ func (v *FindCoordinatorResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FindCoordinatorResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "FindCoordinatorResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "FindCoordinatorResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

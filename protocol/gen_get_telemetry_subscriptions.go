@@ -23,13 +23,14 @@ func (v *GetTelemetrySubscriptionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *GetTelemetrySubscriptionsRequest) encode(w *writer, version int16) {
+func (v *GetTelemetrySubscriptionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.ClientInstanceId)
+	dst = appendUUID(dst, v.ClientInstanceId)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *GetTelemetrySubscriptionsRequest) decode(r *reader, version int16) error {
@@ -74,14 +75,14 @@ func (v *GetTelemetrySubscriptionsRequest) IsFlexible() bool { return v.Version 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *GetTelemetrySubscriptionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "GetTelemetrySubscriptionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "GetTelemetrySubscriptionsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -122,25 +123,25 @@ type GetTelemetrySubscriptionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// ClientInstanceId is a uuid present in every version.
 	ClientInstanceId UUID
 
-	// SubscriptionId is a int32 present in every version.
+	// SubscriptionId is an int32 present in every version.
 	SubscriptionId int32
 
 	// AcceptedCompressionTypes is a []int8 present in every version.
 	AcceptedCompressionTypes []int8
 
-	// PushIntervalMs is a int32 present in every version.
+	// PushIntervalMs is an int32 present in every version.
 	PushIntervalMs int32
 
-	// TelemetryMaxBytes is a int32 present in every version.
+	// TelemetryMaxBytes is an int32 present in every version.
 	TelemetryMaxBytes int32
 
 	// DeltaTemporality is a bool present in every version.
@@ -172,30 +173,33 @@ func (v *GetTelemetrySubscriptionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *GetTelemetrySubscriptionsResponse) encode(w *writer, version int16) {
+func (v *GetTelemetrySubscriptionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.uuid(v.ClientInstanceId)
-	w.i32(v.SubscriptionId)
-	w.length(len(v.AcceptedCompressionTypes), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendUUID(dst, v.ClientInstanceId)
+	dst = appendInt32(dst, v.SubscriptionId)
+	dst = appendLength(dst, len(v.AcceptedCompressionTypes), flexible, true)
 	for i := range v.AcceptedCompressionTypes {
-		w.i8(v.AcceptedCompressionTypes[i])
+		dst = appendInt8(dst, v.AcceptedCompressionTypes[i])
 	}
-	w.i32(v.PushIntervalMs)
-	w.i32(v.TelemetryMaxBytes)
-	w.boolean(v.DeltaTemporality)
-	w.length(len(v.RequestedMetrics), flexible, true)
+	dst = appendInt32(dst, v.PushIntervalMs)
+	dst = appendInt32(dst, v.TelemetryMaxBytes)
+	dst = appendBool(dst, v.DeltaTemporality)
+	dst = appendLength(dst, len(v.RequestedMetrics), flexible, true)
 	for i := range v.RequestedMetrics {
-		if !w.str(v.RequestedMetrics[i], flexible) {
+		if d, ok := appendString(dst, v.RequestedMetrics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("GetTelemetrySubscriptionsResponse", "RequestedMetrics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) error {
@@ -294,14 +298,14 @@ func (v *GetTelemetrySubscriptionsResponse) IsFlexible() bool { return v.Version
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *GetTelemetrySubscriptionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "GetTelemetrySubscriptionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "GetTelemetrySubscriptionsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

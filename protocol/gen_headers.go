@@ -9,16 +9,16 @@ type RequestHeader struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// RequestApiKey is a int16 present in every version.
+	// RequestApiKey is an int16 present in every version.
 	RequestApiKey int16
 
-	// RequestApiVersion is a int16 present in every version.
+	// RequestApiVersion is an int16 present in every version.
 	RequestApiVersion int16
 
-	// CorrelationId is a int32 present in every version.
+	// CorrelationId is an int32 present in every version.
 	CorrelationId int32
 
-	// ClientId is a string present in every version; nullable from version 1 on; never in compact form.
+	// ClientId is a string present in every version; nullable in every version; never in compact form.
 	ClientId *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -37,19 +37,22 @@ func (v *RequestHeader) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *RequestHeader) encode(w *writer, version int16) {
+func (v *RequestHeader) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.RequestApiKey)
-	w.i16(v.RequestApiVersion)
-	w.i32(v.CorrelationId)
-	if !w.nstr(v.ClientId, false) {
+	dst = appendInt16(dst, v.RequestApiKey)
+	dst = appendInt16(dst, v.RequestApiVersion)
+	dst = appendInt32(dst, v.CorrelationId)
+	if d, ok := appendNullableString(dst, v.ClientId, false); ok {
+		dst = d
+	} else {
 		w.fail("RequestHeader", "ClientId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *RequestHeader) decode(r *reader, version int16) error {
@@ -103,14 +106,14 @@ func (v *RequestHeader) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *RequestHeader) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "RequestHeader", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "RequestHeader", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -142,7 +145,7 @@ type ResponseHeader struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// CorrelationId is a int32 present in every version.
+	// CorrelationId is an int32 present in every version.
 	CorrelationId int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -156,13 +159,14 @@ func (v *ResponseHeader) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ResponseHeader) encode(w *writer, version int16) {
+func (v *ResponseHeader) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.CorrelationId)
+	dst = appendInt32(dst, v.CorrelationId)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ResponseHeader) decode(r *reader, version int16) error {
@@ -204,14 +208,14 @@ func (v *ResponseHeader) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ResponseHeader) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ResponseHeader", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ResponseHeader", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -12,13 +12,13 @@ type HeartbeatRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// GenerationId is a int32 present in every version.
+	// GenerationId is an int32 present in every version.
 	GenerationId int32
 
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on; default "null".
+	// GroupInstanceId is a string present from version 3; nullable from version 3; default "null".
 	GroupInstanceId *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -37,34 +37,41 @@ func (v *HeartbeatRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *HeartbeatRequest) encode(w *writer, version int16) {
+func (v *HeartbeatRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("HeartbeatRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.GenerationId)
-	if !w.str(v.MemberId, flexible) {
+	dst = appendInt32(dst, v.GenerationId)
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("HeartbeatRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 3 {
 		if v.GroupInstanceId == nil && !(version >= 3) {
 			w.fail("HeartbeatRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("HeartbeatRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("HeartbeatRequest", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *HeartbeatRequest) decode(r *reader, version int16) error {
@@ -132,14 +139,14 @@ func (v *HeartbeatRequest) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *HeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "HeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "HeartbeatRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -178,10 +185,10 @@ type HeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -196,16 +203,17 @@ func (v *HeartbeatResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *HeartbeatResponse) encode(w *writer, version int16) {
+func (v *HeartbeatResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *HeartbeatResponse) decode(r *reader, version int16) error {
@@ -258,14 +266,14 @@ func (v *HeartbeatResponse) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *HeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "HeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "HeartbeatResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

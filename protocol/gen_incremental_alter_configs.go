@@ -22,7 +22,7 @@ type IncrementalAlterConfigsRequest struct {
 
 // IncrementalAlterConfigsRequestAlterConfigsResource is the struct at IncrementalAlterConfigsRequest.Resources.
 type IncrementalAlterConfigsRequestAlterConfigsResource struct {
-	// ResourceType is a int8 present in every version; map key of its array.
+	// ResourceType is an int8 present in every version; map key of its array.
 	ResourceType int8
 
 	// ResourceName is a string present in every version; map key of its array.
@@ -41,10 +41,10 @@ type IncrementalAlterConfigsRequestAlterableConfig struct {
 	// Name is a string present in every version; map key of its array.
 	Name string
 
-	// ConfigOperation is a int8 present in every version; map key of its array.
+	// ConfigOperation is an int8 present in every version; map key of its array.
 	ConfigOperation int8
 
-	// Value is a string present in every version; nullable from version 0 on.
+	// Value is a string present in every version; nullable in every version.
 	Value *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -61,20 +61,21 @@ func (v *IncrementalAlterConfigsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsRequest) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.length(len(v.Resources), flexible, true)
+	dst = appendLength(dst, len(v.Resources), flexible, true)
 	for i := range v.Resources {
-		v.Resources[i].encode(w, version)
+		dst = v.Resources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.boolean(v.ValidateOnly)
+	dst = appendBool(dst, v.ValidateOnly)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsRequest) decode(r *reader, version int16) error {
@@ -128,24 +129,27 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsRequestAlterConfigsResource) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsRequestAlterConfigsResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsRequestAlterConfigsResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Configs), flexible, true)
+	dst = appendLength(dst, len(v.Configs), flexible, true)
 	for i := range v.Configs {
-		v.Configs[i].encode(w, version)
+		dst = v.Configs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *reader, version int16) error {
@@ -203,21 +207,26 @@ func (v *IncrementalAlterConfigsRequestAlterableConfig) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsRequestAlterableConfig) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsRequestAlterableConfig) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsRequestAlterableConfig", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ConfigOperation)
-	if !w.nstr(v.Value, flexible) {
+	dst = appendInt8(dst, v.ConfigOperation)
+	if d, ok := appendNullableString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsRequestAlterableConfig", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsRequestAlterableConfig) decode(r *reader, version int16) error {
@@ -270,14 +279,14 @@ func (v *IncrementalAlterConfigsRequest) IsFlexible() bool { return v.Version >=
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *IncrementalAlterConfigsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "IncrementalAlterConfigsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "IncrementalAlterConfigsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -318,7 +327,7 @@ type IncrementalAlterConfigsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Responses is a []AlterConfigsResourceResponse present in every version.
@@ -331,13 +340,13 @@ type IncrementalAlterConfigsResponse struct {
 
 // IncrementalAlterConfigsResponseAlterConfigsResourceResponse is the struct at IncrementalAlterConfigsResponse.Responses.
 type IncrementalAlterConfigsResponseAlterConfigsResourceResponse struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// ResourceType is a int8 present in every version.
+	// ResourceType is an int8 present in every version.
 	ResourceType int8
 
 	// ResourceName is a string present in every version.
@@ -357,20 +366,21 @@ func (v *IncrementalAlterConfigsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsResponse) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Responses), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsResponse) decode(r *reader, version int16) error {
@@ -425,22 +435,27 @@ func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) Default() 
 	v.UnknownTags.Reset()
 }
 
-func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) encode(w *writer, version int16) {
+func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 1
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i8(v.ResourceType)
-	if !w.str(v.ResourceName, flexible) {
+	dst = appendInt8(dst, v.ResourceType)
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("IncrementalAlterConfigsResponseAlterConfigsResourceResponse", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *IncrementalAlterConfigsResponseAlterConfigsResourceResponse) decode(r *reader, version int16) error {
@@ -497,14 +512,14 @@ func (v *IncrementalAlterConfigsResponse) IsFlexible() bool { return v.Version >
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *IncrementalAlterConfigsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "IncrementalAlterConfigsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "IncrementalAlterConfigsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

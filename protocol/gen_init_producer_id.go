@@ -10,22 +10,22 @@ type InitProducerIdRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TransactionalId is a string present in every version; nullable from version 0 on; entity transactionalId.
+	// TransactionalId is a string present in every version; nullable in every version; entity transactionalId.
 	TransactionalId *string
 
-	// TransactionTimeoutMs is a int32 present in every version.
+	// TransactionTimeoutMs is an int32 present in every version.
 	TransactionTimeoutMs int32
 
-	// ProducerId is a int64 present from version 3 on; default "-1"; entity producerId.
+	// ProducerId is an int64 present from version 3; default "-1"; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present from version 3 on; default "-1".
+	// ProducerEpoch is an int16 present from version 3; default "-1".
 	ProducerEpoch int16
 
-	// Enable2Pc is a bool present from version 6; default "false".
+	// Enable2Pc is a bool present in version 6; default "false".
 	Enable2Pc bool
 
-	// KeepPreparedTxn is a bool present from version 6; default "false".
+	// KeepPreparedTxn is a bool present in version 6; default "false".
 	KeepPreparedTxn bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -46,41 +46,44 @@ func (v *InitProducerIdRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitProducerIdRequest) encode(w *writer, version int16) {
+func (v *InitProducerIdRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	if !w.nstr(v.TransactionalId, flexible) {
+	if d, ok := appendNullableString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("InitProducerIdRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.TransactionTimeoutMs)
+	dst = appendInt32(dst, v.TransactionTimeoutMs)
 	if version >= 3 {
-		w.i64(v.ProducerId)
+		dst = appendInt64(dst, v.ProducerId)
 	} else if v.ProducerId != -1 {
 		w.fail("InitProducerIdRequest", "ProducerId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i16(v.ProducerEpoch)
+		dst = appendInt16(dst, v.ProducerEpoch)
 	} else if v.ProducerEpoch != -1 {
 		w.fail("InitProducerIdRequest", "ProducerEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 6 {
-		w.boolean(v.Enable2Pc)
+		dst = appendBool(dst, v.Enable2Pc)
 	} else if v.Enable2Pc != false {
 		w.fail("InitProducerIdRequest", "Enable2Pc", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 6 {
-		w.boolean(v.KeepPreparedTxn)
+		dst = appendBool(dst, v.KeepPreparedTxn)
 	} else if v.KeepPreparedTxn != false {
 		w.fail("InitProducerIdRequest", "KeepPreparedTxn", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitProducerIdRequest) decode(r *reader, version int16) error {
@@ -161,14 +164,14 @@ func (v *InitProducerIdRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *InitProducerIdRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "InitProducerIdRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "InitProducerIdRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -207,22 +210,22 @@ type InitProducerIdResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ProducerId is a int64 present in every version; default "-1"; entity producerId.
+	// ProducerId is an int64 present in every version; default "-1"; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
-	// OngoingTxnProducerId is a int64 present from version 6; default "-1"; entity producerId.
+	// OngoingTxnProducerId is an int64 present in version 6; default "-1"; entity producerId.
 	OngoingTxnProducerId int64
 
-	// OngoingTxnProducerEpoch is a int16 present from version 6; default "-1".
+	// OngoingTxnProducerEpoch is an int16 present in version 6; default "-1".
 	OngoingTxnProducerEpoch int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -241,28 +244,29 @@ func (v *InitProducerIdResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitProducerIdResponse) encode(w *writer, version int16) {
+func (v *InitProducerIdResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
 	if version >= 6 {
-		w.i64(v.OngoingTxnProducerId)
+		dst = appendInt64(dst, v.OngoingTxnProducerId)
 	} else if v.OngoingTxnProducerId != -1 {
 		w.fail("InitProducerIdResponse", "OngoingTxnProducerId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 6 {
-		w.i16(v.OngoingTxnProducerEpoch)
+		dst = appendInt16(dst, v.OngoingTxnProducerEpoch)
 	} else if v.OngoingTxnProducerEpoch != -1 {
 		w.fail("InitProducerIdResponse", "OngoingTxnProducerEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitProducerIdResponse) decode(r *reader, version int16) error {
@@ -335,14 +339,14 @@ func (v *InitProducerIdResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *InitProducerIdResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 6) {
-		return dst, &EncodeError{Type: "InitProducerIdResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "InitProducerIdResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

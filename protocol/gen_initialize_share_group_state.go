@@ -35,13 +35,13 @@ type InitializeShareGroupStateRequestInitializeStateData struct {
 
 // InitializeShareGroupStateRequestPartitionData is the struct at InitializeShareGroupStateRequest.Topics.Partitions.
 type InitializeShareGroupStateRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// StateEpoch is a int32 present in every version.
+	// StateEpoch is an int32 present in every version.
 	StateEpoch int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -58,23 +58,26 @@ func (v *InitializeShareGroupStateRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitializeShareGroupStateRequest) encode(w *writer, version int16) {
+func (v *InitializeShareGroupStateRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("InitializeShareGroupStateRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitializeShareGroupStateRequest) decode(r *reader, version int16) error {
@@ -127,20 +130,21 @@ func (v *InitializeShareGroupStateRequestInitializeStateData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitializeShareGroupStateRequestInitializeStateData) encode(w *writer, version int16) {
+func (v *InitializeShareGroupStateRequestInitializeStateData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitializeShareGroupStateRequestInitializeStateData) decode(r *reader, version int16) error {
@@ -192,15 +196,16 @@ func (v *InitializeShareGroupStateRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitializeShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
+func (v *InitializeShareGroupStateRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i32(v.StateEpoch)
-	w.i64(v.StartOffset)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.StateEpoch)
+	dst = appendInt64(dst, v.StartOffset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitializeShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
@@ -253,14 +258,14 @@ func (v *InitializeShareGroupStateRequest) IsFlexible() bool { return v.Version 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *InitializeShareGroupStateRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "InitializeShareGroupStateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "InitializeShareGroupStateRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -324,13 +329,13 @@ type InitializeShareGroupStateResponseInitializeStateResult struct {
 
 // InitializeShareGroupStateResponsePartitionResult is the struct at InitializeShareGroupStateResponse.Results.Partitions.
 type InitializeShareGroupStateResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -346,19 +351,20 @@ func (v *InitializeShareGroupStateResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitializeShareGroupStateResponse) encode(w *writer, version int16) {
+func (v *InitializeShareGroupStateResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitializeShareGroupStateResponse) decode(r *reader, version int16) error {
@@ -407,20 +413,21 @@ func (v *InitializeShareGroupStateResponseInitializeStateResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitializeShareGroupStateResponseInitializeStateResult) encode(w *writer, version int16) {
+func (v *InitializeShareGroupStateResponseInitializeStateResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitializeShareGroupStateResponseInitializeStateResult) decode(r *reader, version int16) error {
@@ -474,18 +481,21 @@ func (v *InitializeShareGroupStateResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *InitializeShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
+func (v *InitializeShareGroupStateResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("InitializeShareGroupStateResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *InitializeShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
@@ -538,14 +548,14 @@ func (v *InitializeShareGroupStateResponse) IsFlexible() bool { return v.Version
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *InitializeShareGroupStateResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "InitializeShareGroupStateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "InitializeShareGroupStateResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -12,16 +12,16 @@ type JoinGroupRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// SessionTimeoutMs is a int32 present in every version.
+	// SessionTimeoutMs is an int32 present in every version.
 	SessionTimeoutMs int32
 
-	// RebalanceTimeoutMs is a int32 present from version 1 on; default "-1"; ignorable (dropped silently by older versions).
+	// RebalanceTimeoutMs is an int32 present from version 1; default "-1"; ignorable (silently dropped by versions without it).
 	RebalanceTimeoutMs int32
 
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 5 on; nullable from version 5 on; default "null".
+	// GroupInstanceId is a string present from version 5; nullable from version 5; default "null".
 	GroupInstanceId *string
 
 	// ProtocolType is a string present in every version.
@@ -30,7 +30,7 @@ type JoinGroupRequest struct {
 	// Protocols is a []JoinGroupRequestProtocol present in every version.
 	Protocols []JoinGroupRequestProtocol
 
-	// Reason is a string present from version 8 on; nullable from version 8 on; default "null"; ignorable (dropped silently by older versions).
+	// Reason is a string present from version 8; nullable from version 8; default "null"; ignorable (silently dropped by versions without it).
 	Reason *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -70,58 +70,69 @@ func (v *JoinGroupRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *JoinGroupRequest) encode(w *writer, version int16) {
+func (v *JoinGroupRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.SessionTimeoutMs)
+	dst = appendInt32(dst, v.SessionTimeoutMs)
 	if version >= 1 {
-		w.i32(v.RebalanceTimeoutMs)
+		dst = appendInt32(dst, v.RebalanceTimeoutMs)
 	}
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 5 {
 		if v.GroupInstanceId == nil && !(version >= 5) {
 			w.fail("JoinGroupRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("JoinGroupRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("JoinGroupRequest", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.str(v.ProtocolType, flexible) {
+	if d, ok := appendString(dst, v.ProtocolType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupRequest", "ProtocolType", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Protocols), flexible, true)
+	dst = appendLength(dst, len(v.Protocols), flexible, true)
 	for i := range v.Protocols {
-		v.Protocols[i].encode(w, version)
+		dst = v.Protocols[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 8 {
 		if v.Reason == nil && !(version >= 8) {
 			w.fail("JoinGroupRequest", "Reason", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Reason, flexible) {
+		if d, ok := appendNullableString(dst, v.Reason, flexible); ok {
+			dst = d
+		} else {
 			w.fail("JoinGroupRequest", "Reason", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *JoinGroupRequest) decode(r *reader, version int16) error {
@@ -224,17 +235,20 @@ func (v *JoinGroupRequestProtocol) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *JoinGroupRequestProtocol) encode(w *writer, version int16) {
+func (v *JoinGroupRequestProtocol) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupRequestProtocol", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.bytes(v.Metadata, flexible, false)
+	dst = appendBytes(dst, v.Metadata, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *JoinGroupRequestProtocol) decode(r *reader, version int16) error {
@@ -283,14 +297,14 @@ func (v *JoinGroupRequest) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *JoinGroupRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 9) {
-		return dst, &EncodeError{Type: "JoinGroupRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "JoinGroupRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -329,25 +343,25 @@ type JoinGroupResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 2 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 2; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// GenerationId is a int32 present in every version; default "-1".
+	// GenerationId is an int32 present in every version; default "-1".
 	GenerationId int32
 
-	// ProtocolType is a string present from version 7 on; nullable from version 7 on; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolType is a string present from version 7; nullable from version 7; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolType *string
 
-	// ProtocolName is a string present in every version; nullable from version 7 on.
+	// ProtocolName is a string present in every version; nullable from version 7.
 	ProtocolName *string
 
 	// Leader is a string present in every version.
 	Leader string
 
-	// SkipAssignment is a bool present from version 9; default "false".
+	// SkipAssignment is a bool present in version 9; default "false".
 	SkipAssignment bool
 
 	// MemberId is a string present in every version.
@@ -366,7 +380,7 @@ type JoinGroupResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 5 on; nullable from version 5 on; default "null"; ignorable (dropped silently by older versions).
+	// GroupInstanceId is a string present from version 5; nullable from version 5; default "null"; ignorable (silently dropped by versions without it).
 	GroupInstanceId *string
 
 	// Metadata is a bytes present in every version.
@@ -397,56 +411,65 @@ func (v *JoinGroupResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *JoinGroupResponse) encode(w *writer, version int16) {
+func (v *JoinGroupResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 2 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.i16(v.ErrorCode)
-	w.i32(v.GenerationId)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.GenerationId)
 	if version >= 7 {
 		if v.ProtocolType == nil && !(version >= 7) {
 			w.fail("JoinGroupResponse", "ProtocolType", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ProtocolType, flexible) {
+		if d, ok := appendNullableString(dst, v.ProtocolType, flexible); ok {
+			dst = d
+		} else {
 			w.fail("JoinGroupResponse", "ProtocolType", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if v.ProtocolName == nil && !(version >= 7) {
 		w.fail("JoinGroupResponse", "ProtocolName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.ProtocolName, flexible) {
+	if d, ok := appendNullableString(dst, v.ProtocolName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupResponse", "ProtocolName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Leader, flexible) {
+	if d, ok := appendString(dst, v.Leader, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupResponse", "Leader", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 9 {
-		w.boolean(v.SkipAssignment)
+		dst = appendBool(dst, v.SkipAssignment)
 	} else if v.SkipAssignment != false {
 		w.fail("JoinGroupResponse", "SkipAssignment", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupResponse", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Members), flexible, true)
+	dst = appendLength(dst, len(v.Members), flexible, true)
 	for i := range v.Members {
-		v.Members[i].encode(w, version)
+		dst = v.Members[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *JoinGroupResponse) decode(r *reader, version int16) error {
@@ -554,27 +577,32 @@ func (v *JoinGroupResponseMember) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *JoinGroupResponseMember) encode(w *writer, version int16) {
+func (v *JoinGroupResponseMember) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("JoinGroupResponseMember", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 5 {
 		if v.GroupInstanceId == nil && !(version >= 5) {
 			w.fail("JoinGroupResponseMember", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("JoinGroupResponseMember", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.bytes(v.Metadata, flexible, false)
+	dst = appendBytes(dst, v.Metadata, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *JoinGroupResponseMember) decode(r *reader, version int16) error {
@@ -638,14 +666,14 @@ func (v *JoinGroupResponse) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *JoinGroupResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 9) {
-		return dst, &EncodeError{Type: "JoinGroupResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "JoinGroupResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -5,7 +5,7 @@ package protocol
 // LeaderAndIsrRequest is the request of the LeaderAndIsr API (key 4).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type LeaderAndIsrRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -15,7 +15,8 @@ type LeaderAndIsrRequest struct {
 func (v *LeaderAndIsrRequest) Default() {
 }
 
-func (v *LeaderAndIsrRequest) encode(w *writer, version int16) {
+func (v *LeaderAndIsrRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *LeaderAndIsrRequest) decode(r *reader, version int16) error {
@@ -37,14 +38,14 @@ func (v *LeaderAndIsrRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaderAndIsrRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "LeaderAndIsrRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaderAndIsrRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -79,7 +80,7 @@ func NewLeaderAndIsrRequest() *LeaderAndIsrRequest {
 // LeaderAndIsrResponse is the response of the LeaderAndIsr API (key 4).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type LeaderAndIsrResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -89,7 +90,8 @@ type LeaderAndIsrResponse struct {
 func (v *LeaderAndIsrResponse) Default() {
 }
 
-func (v *LeaderAndIsrResponse) encode(w *writer, version int16) {
+func (v *LeaderAndIsrResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *LeaderAndIsrResponse) decode(r *reader, version int16) error {
@@ -111,14 +113,14 @@ func (v *LeaderAndIsrResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaderAndIsrResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "LeaderAndIsrResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaderAndIsrResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

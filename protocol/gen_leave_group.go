@@ -12,10 +12,10 @@ type LeaveGroupRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// MemberId is a string present from versions 0-2.
+	// MemberId is a string present in versions 0-2.
 	MemberId string
 
-	// Members is a []MemberIdentity present from version 3 on.
+	// Members is a []MemberIdentity present from version 3.
 	Members []LeaveGroupRequestMemberIdentity
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -25,13 +25,13 @@ type LeaveGroupRequest struct {
 
 // LeaveGroupRequestMemberIdentity is the struct at LeaveGroupRequest.Members.
 type LeaveGroupRequestMemberIdentity struct {
-	// MemberId is a string present from version 3 on.
+	// MemberId is a string present from version 3.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on; default "null".
+	// GroupInstanceId is a string present from version 3; nullable from version 3; default "null".
 	GroupInstanceId *string
 
-	// Reason is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// Reason is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	Reason *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -49,37 +49,42 @@ func (v *LeaveGroupRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *LeaveGroupRequest) encode(w *writer, version int16) {
+func (v *LeaveGroupRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("LeaveGroupRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version <= 2 {
-		if !w.str(v.MemberId, flexible) {
+		if d, ok := appendString(dst, v.MemberId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("LeaveGroupRequest", "MemberId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.MemberId != "" {
 		w.fail("LeaveGroupRequest", "MemberId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.length(len(v.Members), flexible, true)
+		dst = appendLength(dst, len(v.Members), flexible, true)
 		for i := range v.Members {
-			v.Members[i].encode(w, version)
+			dst = v.Members[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Members) != 0 {
 		w.fail("LeaveGroupRequest", "Members", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *LeaveGroupRequest) decode(r *reader, version int16) error {
@@ -149,44 +154,51 @@ func (v *LeaveGroupRequestMemberIdentity) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *LeaveGroupRequestMemberIdentity) encode(w *writer, version int16) {
+func (v *LeaveGroupRequestMemberIdentity) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 3 {
-		if !w.str(v.MemberId, flexible) {
+		if d, ok := appendString(dst, v.MemberId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("LeaveGroupRequestMemberIdentity", "MemberId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.MemberId != "" {
 		w.fail("LeaveGroupRequestMemberIdentity", "MemberId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
 		if v.GroupInstanceId == nil && !(version >= 3) {
 			w.fail("LeaveGroupRequestMemberIdentity", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("LeaveGroupRequestMemberIdentity", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("LeaveGroupRequestMemberIdentity", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
 		if v.Reason == nil && !(version >= 5) {
 			w.fail("LeaveGroupRequestMemberIdentity", "Reason", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Reason, flexible) {
+		if d, ok := appendNullableString(dst, v.Reason, flexible); ok {
+			dst = d
+		} else {
 			w.fail("LeaveGroupRequestMemberIdentity", "Reason", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *LeaveGroupRequestMemberIdentity) decode(r *reader, version int16) error {
@@ -265,14 +277,14 @@ func (v *LeaveGroupRequest) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaveGroupRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "LeaveGroupRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaveGroupRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -311,13 +323,13 @@ type LeaveGroupResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Members is a []MemberResponse present from version 3 on.
+	// Members is a []MemberResponse present from version 3.
 	Members []LeaveGroupResponseMemberResponse
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -327,13 +339,13 @@ type LeaveGroupResponse struct {
 
 // LeaveGroupResponseMemberResponse is the struct at LeaveGroupResponse.Members.
 type LeaveGroupResponseMemberResponse struct {
-	// MemberId is a string present from version 3 on.
+	// MemberId is a string present from version 3.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on.
+	// GroupInstanceId is a string present from version 3; nullable from version 3.
 	GroupInstanceId *string
 
-	// ErrorCode is a int16 present from version 3 on.
+	// ErrorCode is an int16 present from version 3.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -351,28 +363,29 @@ func (v *LeaveGroupResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *LeaveGroupResponse) encode(w *writer, version int16) {
+func (v *LeaveGroupResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 3 {
-		w.length(len(v.Members), flexible, true)
+		dst = appendLength(dst, len(v.Members), flexible, true)
 		for i := range v.Members {
-			v.Members[i].encode(w, version)
+			dst = v.Members[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Members) != 0 {
 		w.fail("LeaveGroupResponse", "Members", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *LeaveGroupResponse) decode(r *reader, version int16) error {
@@ -440,40 +453,45 @@ func (v *LeaveGroupResponseMemberResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *LeaveGroupResponseMemberResponse) encode(w *writer, version int16) {
+func (v *LeaveGroupResponseMemberResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 3 {
-		if !w.str(v.MemberId, flexible) {
+		if d, ok := appendString(dst, v.MemberId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("LeaveGroupResponseMemberResponse", "MemberId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.MemberId != "" {
 		w.fail("LeaveGroupResponseMemberResponse", "MemberId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
 		if v.GroupInstanceId == nil && !(version >= 3) {
 			w.fail("LeaveGroupResponseMemberResponse", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("LeaveGroupResponseMemberResponse", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("LeaveGroupResponseMemberResponse", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("LeaveGroupResponseMemberResponse", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *LeaveGroupResponseMemberResponse) decode(r *reader, version int16) error {
@@ -545,14 +563,14 @@ func (v *LeaveGroupResponse) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *LeaveGroupResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "LeaveGroupResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "LeaveGroupResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,7 +9,7 @@ type ListConfigResourcesRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ResourceTypes is a []int8 present from version 1.
+	// ResourceTypes is a []int8 present in version 1.
 	ResourceTypes []int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -25,21 +25,22 @@ func (v *ListConfigResourcesRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListConfigResourcesRequest) encode(w *writer, version int16) {
+func (v *ListConfigResourcesRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 1 {
-		w.length(len(v.ResourceTypes), flexible, true)
+		dst = appendLength(dst, len(v.ResourceTypes), flexible, true)
 		for i := range v.ResourceTypes {
-			w.i8(v.ResourceTypes[i])
+			dst = appendInt8(dst, v.ResourceTypes[i])
 		}
 	} else if len(v.ResourceTypes) != 0 {
 		w.fail("ListConfigResourcesRequest", "ResourceTypes", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListConfigResourcesRequest) decode(r *reader, version int16) error {
@@ -101,14 +102,14 @@ func (v *ListConfigResourcesRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListConfigResourcesRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ListConfigResourcesRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListConfigResourcesRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -147,10 +148,10 @@ type ListConfigResourcesResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// ConfigResources is a []ConfigResource present in every version.
@@ -166,7 +167,7 @@ type ListConfigResourcesResponseConfigResource struct {
 	// ResourceName is a string present in every version.
 	ResourceName string
 
-	// ResourceType is a int8 present from version 1; default "16"; ignorable (dropped silently by older versions).
+	// ResourceType is an int8 present in version 1; default "16"; ignorable (silently dropped by versions without it).
 	ResourceType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -184,21 +185,22 @@ func (v *ListConfigResourcesResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListConfigResourcesResponse) encode(w *writer, version int16) {
+func (v *ListConfigResourcesResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.length(len(v.ConfigResources), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.ConfigResources), flexible, true)
 	for i := range v.ConfigResources {
-		v.ConfigResources[i].encode(w, version)
+		dst = v.ConfigResources[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListConfigResourcesResponse) decode(r *reader, version int16) error {
@@ -253,19 +255,22 @@ func (v *ListConfigResourcesResponseConfigResource) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListConfigResourcesResponseConfigResource) encode(w *writer, version int16) {
+func (v *ListConfigResourcesResponseConfigResource) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.ResourceName, flexible) {
+	if d, ok := appendString(dst, v.ResourceName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListConfigResourcesResponseConfigResource", "ResourceName", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.ResourceType)
+		dst = appendInt8(dst, v.ResourceType)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListConfigResourcesResponseConfigResource) decode(r *reader, version int16) error {
@@ -318,14 +323,14 @@ func (v *ListConfigResourcesResponse) IsFlexible() bool { return v.Version >= 0 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListConfigResourcesResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ListConfigResourcesResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListConfigResourcesResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

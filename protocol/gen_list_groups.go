@@ -9,10 +9,10 @@ type ListGroupsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// StatesFilter is a []string present from version 4 on.
+	// StatesFilter is a []string present from version 4.
 	StatesFilter []string
 
-	// TypesFilter is a []string present from version 5.
+	// TypesFilter is a []string present in version 5.
 	TypesFilter []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -31,36 +31,41 @@ func (v *ListGroupsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListGroupsRequest) encode(w *writer, version int16) {
+func (v *ListGroupsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 4 {
-		w.length(len(v.StatesFilter), flexible, true)
+		dst = appendLength(dst, len(v.StatesFilter), flexible, true)
 		for i := range v.StatesFilter {
-			if !w.str(v.StatesFilter[i], flexible) {
+			if d, ok := appendString(dst, v.StatesFilter[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("ListGroupsRequest", "StatesFilter", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	} else if len(v.StatesFilter) != 0 {
 		w.fail("ListGroupsRequest", "StatesFilter", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
-		w.length(len(v.TypesFilter), flexible, true)
+		dst = appendLength(dst, len(v.TypesFilter), flexible, true)
 		for i := range v.TypesFilter {
-			if !w.str(v.TypesFilter[i], flexible) {
+			if d, ok := appendString(dst, v.TypesFilter[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("ListGroupsRequest", "TypesFilter", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	} else if len(v.TypesFilter) != 0 {
 		w.fail("ListGroupsRequest", "TypesFilter", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListGroupsRequest) decode(r *reader, version int16) error {
@@ -143,14 +148,14 @@ func (v *ListGroupsRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListGroupsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "ListGroupsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListGroupsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -189,10 +194,10 @@ type ListGroupsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Groups is a []ListedGroup present in every version.
@@ -211,10 +216,10 @@ type ListGroupsResponseListedGroup struct {
 	// ProtocolType is a string present in every version.
 	ProtocolType string
 
-	// GroupState is a string present from version 4 on; ignorable (dropped silently by older versions).
+	// GroupState is a string present from version 4; ignorable (silently dropped by versions without it).
 	GroupState string
 
-	// GroupType is a string present from version 5; ignorable (dropped silently by older versions).
+	// GroupType is a string present in version 5; ignorable (silently dropped by versions without it).
 	GroupType string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -232,23 +237,24 @@ func (v *ListGroupsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListGroupsResponse) encode(w *writer, version int16) {
+func (v *ListGroupsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.i16(v.ErrorCode)
-	w.length(len(v.Groups), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListGroupsResponse) decode(r *reader, version int16) error {
@@ -309,32 +315,41 @@ func (v *ListGroupsResponseListedGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListGroupsResponseListedGroup) encode(w *writer, version int16) {
+func (v *ListGroupsResponseListedGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListGroupsResponseListedGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ProtocolType, flexible) {
+	if d, ok := appendString(dst, v.ProtocolType, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListGroupsResponseListedGroup", "ProtocolType", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 4 {
-		if !w.str(v.GroupState, flexible) {
+		if d, ok := appendString(dst, v.GroupState, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ListGroupsResponseListedGroup", "GroupState", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 5 {
-		if !w.str(v.GroupType, flexible) {
+		if d, ok := appendString(dst, v.GroupType, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ListGroupsResponseListedGroup", "GroupType", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListGroupsResponseListedGroup) decode(r *reader, version int16) error {
@@ -399,14 +414,14 @@ func (v *ListGroupsResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListGroupsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "ListGroupsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListGroupsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

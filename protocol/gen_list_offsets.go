@@ -9,16 +9,16 @@ type ListOffsetsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ReplicaId is a int32 present in every version; entity brokerId.
+	// ReplicaId is an int32 present in every version; entity brokerId.
 	ReplicaId int32
 
-	// IsolationLevel is a int8 present from version 2 on.
+	// IsolationLevel is an int8 present from version 2.
 	IsolationLevel int8
 
 	// Topics is a []ListOffsetsTopic present in every version.
 	Topics []ListOffsetsRequestListOffsetsTopic
 
-	// TimeoutMs is a int32 present from version 10; ignorable (dropped silently by older versions).
+	// TimeoutMs is an int32 present in version 10; ignorable (silently dropped by versions without it).
 	TimeoutMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -41,13 +41,13 @@ type ListOffsetsRequestListOffsetsTopic struct {
 
 // ListOffsetsRequestListOffsetsPartition is the struct at ListOffsetsRequest.Topics.Partitions.
 type ListOffsetsRequestListOffsetsPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// CurrentLeaderEpoch is a int32 present from version 4 on; default "-1"; ignorable (dropped silently by older versions).
+	// CurrentLeaderEpoch is an int32 present from version 4; default "-1"; ignorable (silently dropped by versions without it).
 	CurrentLeaderEpoch int32
 
-	// Timestamp is a int64 present in every version.
+	// Timestamp is an int64 present in every version.
 	Timestamp int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -66,29 +66,30 @@ func (v *ListOffsetsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsRequest) encode(w *writer, version int16) {
+func (v *ListOffsetsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	w.i32(v.ReplicaId)
+	dst = appendInt32(dst, v.ReplicaId)
 	if version >= 2 {
-		w.i8(v.IsolationLevel)
+		dst = appendInt8(dst, v.IsolationLevel)
 	} else if v.IsolationLevel != 0 {
 		w.fail("ListOffsetsRequest", "IsolationLevel", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.i32(v.TimeoutMs)
+		dst = appendInt32(dst, v.TimeoutMs)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
@@ -157,23 +158,26 @@ func (v *ListOffsetsRequestListOffsetsTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsRequestListOffsetsTopic) encode(w *writer, version int16) {
+func (v *ListOffsetsRequestListOffsetsTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListOffsetsRequestListOffsetsTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsRequestListOffsetsTopic) decode(r *reader, version int16) error {
@@ -225,17 +229,18 @@ func (v *ListOffsetsRequestListOffsetsPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsRequestListOffsetsPartition) encode(w *writer, version int16) {
+func (v *ListOffsetsRequestListOffsetsPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if version >= 4 {
-		w.i32(v.CurrentLeaderEpoch)
+		dst = appendInt32(dst, v.CurrentLeaderEpoch)
 	}
-	w.i64(v.Timestamp)
+	dst = appendInt64(dst, v.Timestamp)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsRequestListOffsetsPartition) decode(r *reader, version int16) error {
@@ -292,14 +297,14 @@ func (v *ListOffsetsRequest) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListOffsetsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "ListOffsetsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListOffsetsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -338,7 +343,7 @@ type ListOffsetsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 2 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 2; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []ListOffsetsTopicResponse present in every version.
@@ -364,19 +369,19 @@ type ListOffsetsResponseListOffsetsTopicResponse struct {
 
 // ListOffsetsResponseListOffsetsPartitionResponse is the struct at ListOffsetsResponse.Topics.Partitions.
 type ListOffsetsResponseListOffsetsPartitionResponse struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Timestamp is a int64 present in every version; default "-1".
+	// Timestamp is an int64 present in every version; default "-1".
 	Timestamp int64
 
-	// Offset is a int64 present in every version; default "-1".
+	// Offset is an int64 present in every version; default "-1".
 	Offset int64
 
-	// LeaderEpoch is a int32 present from version 4 on; default "-1".
+	// LeaderEpoch is an int32 present from version 4; default "-1".
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -393,22 +398,23 @@ func (v *ListOffsetsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsResponse) encode(w *writer, version int16) {
+func (v *ListOffsetsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 2 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsResponse) decode(r *reader, version int16) error {
@@ -465,23 +471,26 @@ func (v *ListOffsetsResponseListOffsetsTopicResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsResponseListOffsetsTopicResponse) encode(w *writer, version int16) {
+func (v *ListOffsetsResponseListOffsetsTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListOffsetsResponseListOffsetsTopicResponse", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsResponseListOffsetsTopicResponse) decode(r *reader, version int16) error {
@@ -535,22 +544,23 @@ func (v *ListOffsetsResponseListOffsetsPartitionResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListOffsetsResponseListOffsetsPartitionResponse) encode(w *writer, version int16) {
+func (v *ListOffsetsResponseListOffsetsPartitionResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i64(v.Timestamp)
-	w.i64(v.Offset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.Timestamp)
+	dst = appendInt64(dst, v.Offset)
 	if version >= 4 {
-		w.i32(v.LeaderEpoch)
+		dst = appendInt32(dst, v.LeaderEpoch)
 	} else if v.LeaderEpoch != -1 {
 		w.fail("ListOffsetsResponseListOffsetsPartitionResponse", "LeaderEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListOffsetsResponseListOffsetsPartitionResponse) decode(r *reader, version int16) error {
@@ -615,14 +625,14 @@ func (v *ListOffsetsResponse) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListOffsetsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "ListOffsetsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListOffsetsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

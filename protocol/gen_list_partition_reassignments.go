@@ -9,10 +9,10 @@ type ListPartitionReassignmentsRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TimeoutMs is a int32 present in every version; default "60000".
+	// TimeoutMs is an int32 present in every version; default "60000".
 	TimeoutMs int32
 
-	// Topics is a []ListPartitionReassignmentsTopics present in every version; nullable from version 0; default "null".
+	// Topics is a []ListPartitionReassignmentsTopics present in every version; nullable in every version; default "null".
 	Topics []ListPartitionReassignmentsRequestListPartitionReassignmentsTopics
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -42,24 +42,25 @@ func (v *ListPartitionReassignmentsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListPartitionReassignmentsRequest) encode(w *writer, version int16) {
+func (v *ListPartitionReassignmentsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.TimeoutMs)
+	dst = appendInt32(dst, v.TimeoutMs)
 	if v.Topics == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListPartitionReassignmentsRequest) decode(r *reader, version int16) error {
@@ -112,20 +113,23 @@ func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) Defa
 	v.UnknownTags.Reset()
 }
 
-func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) encode(w *writer, version int16) {
+func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListPartitionReassignmentsRequestListPartitionReassignmentsTopics", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.PartitionIndexes), flexible, true)
+	dst = appendLength(dst, len(v.PartitionIndexes), flexible, true)
 	for i := range v.PartitionIndexes {
-		w.i32(v.PartitionIndexes[i])
+		dst = appendInt32(dst, v.PartitionIndexes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) decode(r *reader, version int16) error {
@@ -185,14 +189,14 @@ func (v *ListPartitionReassignmentsRequest) IsFlexible() bool { return v.Version
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListPartitionReassignmentsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ListPartitionReassignmentsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListPartitionReassignmentsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -233,13 +237,13 @@ type ListPartitionReassignmentsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// Topics is a []OngoingTopicReassignment present in every version.
@@ -265,7 +269,7 @@ type ListPartitionReassignmentsResponseOngoingTopicReassignment struct {
 
 // ListPartitionReassignmentsResponseOngoingPartitionReassignment is the struct at ListPartitionReassignmentsResponse.Topics.Partitions.
 type ListPartitionReassignmentsResponseOngoingPartitionReassignment struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
 	// Replicas is a []int32 present in every version; entity brokerId.
@@ -295,25 +299,28 @@ func (v *ListPartitionReassignmentsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListPartitionReassignmentsResponse) encode(w *writer, version int16) {
+func (v *ListPartitionReassignmentsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListPartitionReassignmentsResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListPartitionReassignmentsResponse) decode(r *reader, version int16) error {
@@ -374,23 +381,26 @@ func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) encode(w *writer, version int16) {
+func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListPartitionReassignmentsResponseOngoingTopicReassignment", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *reader, version int16) error {
@@ -449,25 +459,26 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) Default
 	v.UnknownTags.Reset()
 }
 
-func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) encode(w *writer, version int16) {
+func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.length(len(v.Replicas), flexible, true)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendLength(dst, len(v.Replicas), flexible, true)
 	for i := range v.Replicas {
-		w.i32(v.Replicas[i])
+		dst = appendInt32(dst, v.Replicas[i])
 	}
-	w.length(len(v.AddingReplicas), flexible, true)
+	dst = appendLength(dst, len(v.AddingReplicas), flexible, true)
 	for i := range v.AddingReplicas {
-		w.i32(v.AddingReplicas[i])
+		dst = appendInt32(dst, v.AddingReplicas[i])
 	}
-	w.length(len(v.RemovingReplicas), flexible, true)
+	dst = appendLength(dst, len(v.RemovingReplicas), flexible, true)
 	for i := range v.RemovingReplicas {
-		w.i32(v.RemovingReplicas[i])
+		dst = appendInt32(dst, v.RemovingReplicas[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(r *reader, version int16) error {
@@ -557,14 +568,14 @@ func (v *ListPartitionReassignmentsResponse) IsFlexible() bool { return v.Versio
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListPartitionReassignmentsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ListPartitionReassignmentsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListPartitionReassignmentsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

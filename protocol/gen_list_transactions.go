@@ -15,10 +15,10 @@ type ListTransactionsRequest struct {
 	// ProducerIdFilters is a []int64 present in every version; entity producerId.
 	ProducerIdFilters []int64
 
-	// DurationFilter is a int64 present from version 1 on; default "-1".
+	// DurationFilter is an int64 present from version 1; default "-1".
 	DurationFilter int64
 
-	// TransactionalIdPattern is a string present from version 2; nullable from version 2; default "null".
+	// TransactionalIdPattern is a string present in version 2; nullable in version 2; default "null".
 	TransactionalIdPattern *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -41,42 +41,47 @@ func (v *ListTransactionsRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListTransactionsRequest) encode(w *writer, version int16) {
+func (v *ListTransactionsRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.StateFilters), flexible, true)
+	dst = appendLength(dst, len(v.StateFilters), flexible, true)
 	for i := range v.StateFilters {
-		if !w.str(v.StateFilters[i], flexible) {
+		if d, ok := appendString(dst, v.StateFilters[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ListTransactionsRequest", "StateFilters", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.ProducerIdFilters), flexible, true)
+	dst = appendLength(dst, len(v.ProducerIdFilters), flexible, true)
 	for i := range v.ProducerIdFilters {
-		w.i64(v.ProducerIdFilters[i])
+		dst = appendInt64(dst, v.ProducerIdFilters[i])
 	}
 	if version >= 1 {
-		w.i64(v.DurationFilter)
+		dst = appendInt64(dst, v.DurationFilter)
 	} else if v.DurationFilter != -1 {
 		w.fail("ListTransactionsRequest", "DurationFilter", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 {
 		if v.TransactionalIdPattern == nil && !(version >= 2) {
 			w.fail("ListTransactionsRequest", "TransactionalIdPattern", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.TransactionalIdPattern, flexible) {
+		if d, ok := appendNullableString(dst, v.TransactionalIdPattern, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ListTransactionsRequest", "TransactionalIdPattern", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.TransactionalIdPattern != nil {
 		w.fail("ListTransactionsRequest", "TransactionalIdPattern", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
@@ -170,14 +175,14 @@ func (v *ListTransactionsRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListTransactionsRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "ListTransactionsRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListTransactionsRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -216,10 +221,10 @@ type ListTransactionsResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownStateFilters is a []string present in every version.
@@ -238,7 +243,7 @@ type ListTransactionsResponseTransactionState struct {
 	// TransactionalId is a string present in every version; entity transactionalId.
 	TransactionalId string
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
 	// TransactionState is a string present in every version.
@@ -262,28 +267,31 @@ func (v *ListTransactionsResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListTransactionsResponse) encode(w *writer, version int16) {
+func (v *ListTransactionsResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	w.length(len(v.UnknownStateFilters), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.UnknownStateFilters), flexible, true)
 	for i := range v.UnknownStateFilters {
-		if !w.str(v.UnknownStateFilters[i], flexible) {
+		if d, ok := appendString(dst, v.UnknownStateFilters[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ListTransactionsResponse", "UnknownStateFilters", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.TransactionStates), flexible, true)
+	dst = appendLength(dst, len(v.TransactionStates), flexible, true)
 	for i := range v.TransactionStates {
-		v.TransactionStates[i].encode(w, version)
+		dst = v.TransactionStates[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListTransactionsResponse) decode(r *reader, version int16) error {
@@ -354,21 +362,26 @@ func (v *ListTransactionsResponseTransactionState) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ListTransactionsResponseTransactionState) encode(w *writer, version int16) {
+func (v *ListTransactionsResponseTransactionState) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TransactionalId, flexible) {
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListTransactionsResponseTransactionState", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i64(v.ProducerId)
-	if !w.str(v.TransactionState, flexible) {
+	dst = appendInt64(dst, v.ProducerId)
+	if d, ok := appendString(dst, v.TransactionState, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ListTransactionsResponseTransactionState", "TransactionState", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ListTransactionsResponseTransactionState) decode(r *reader, version int16) error {
@@ -421,14 +434,14 @@ func (v *ListTransactionsResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ListTransactionsResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "ListTransactionsResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ListTransactionsResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,16 +9,16 @@ type MetadataRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// Topics is a []MetadataRequestTopic present in every version; nullable from version 1 on.
+	// Topics is a []MetadataRequestTopic present in every version; nullable from version 1.
 	Topics []MetadataRequestTopic
 
-	// AllowAutoTopicCreation is a bool present from version 4 on; default "true".
+	// AllowAutoTopicCreation is a bool present from version 4; default "true".
 	AllowAutoTopicCreation bool
 
-	// IncludeClusterAuthorizedOperations is a bool present from versions 8-10.
+	// IncludeClusterAuthorizedOperations is a bool present in versions 8-10.
 	IncludeClusterAuthorizedOperations bool
 
-	// IncludeTopicAuthorizedOperations is a bool present from version 8 on.
+	// IncludeTopicAuthorizedOperations is a bool present from version 8.
 	IncludeTopicAuthorizedOperations bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -28,10 +28,10 @@ type MetadataRequest struct {
 
 // MetadataRequestTopic is the struct at MetadataRequest.Topics.
 type MetadataRequestTopic struct {
-	// TopicId is a uuid present from version 10 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// Name is a string present in every version; nullable from version 10 on; entity topicName.
+	// Name is a string present in every version; nullable from version 10; entity topicName.
 	Name *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -50,41 +50,42 @@ func (v *MetadataRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *MetadataRequest) encode(w *writer, version int16) {
+func (v *MetadataRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if v.Topics == nil && version >= 1 {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 4 {
-		w.boolean(v.AllowAutoTopicCreation)
+		dst = appendBool(dst, v.AllowAutoTopicCreation)
 	} else if v.AllowAutoTopicCreation != true {
 		w.fail("MetadataRequest", "AllowAutoTopicCreation", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 && version <= 10 {
-		w.boolean(v.IncludeClusterAuthorizedOperations)
+		dst = appendBool(dst, v.IncludeClusterAuthorizedOperations)
 	} else if v.IncludeClusterAuthorizedOperations != false {
 		w.fail("MetadataRequest", "IncludeClusterAuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
-		w.boolean(v.IncludeTopicAuthorizedOperations)
+		dst = appendBool(dst, v.IncludeTopicAuthorizedOperations)
 	} else if v.IncludeTopicAuthorizedOperations != false {
 		w.fail("MetadataRequest", "IncludeTopicAuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *MetadataRequest) decode(r *reader, version int16) error {
@@ -157,23 +158,26 @@ func (v *MetadataRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *MetadataRequestTopic) encode(w *writer, version int16) {
+func (v *MetadataRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
 	if v.Name == nil && !(version >= 10) {
 		w.fail("MetadataRequestTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Name, flexible) {
+	if d, ok := appendNullableString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("MetadataRequestTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *MetadataRequestTopic) decode(r *reader, version int16) error {
@@ -231,14 +235,14 @@ func (v *MetadataRequest) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *MetadataRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "MetadataRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "MetadataRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -277,25 +281,25 @@ type MetadataResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 3 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 3; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Brokers is a []MetadataResponseBroker present in every version.
 	Brokers []MetadataResponseBroker
 
-	// ClusterId is a string present from version 2 on; nullable from version 2 on; default "null"; ignorable (dropped silently by older versions).
+	// ClusterId is a string present from version 2; nullable from version 2; default "null"; ignorable (silently dropped by versions without it).
 	ClusterId *string
 
-	// ControllerId is a int32 present from version 1 on; default "-1"; ignorable (dropped silently by older versions); entity brokerId.
+	// ControllerId is an int32 present from version 1; default "-1"; ignorable (silently dropped by versions without it); entity brokerId.
 	ControllerId int32
 
 	// Topics is a []MetadataResponseTopic present in every version.
 	Topics []MetadataResponseTopic
 
-	// ClusterAuthorizedOperations is a int32 present from versions 8-10; default "-2147483648".
+	// ClusterAuthorizedOperations is an int32 present in versions 8-10; default "-2147483648".
 	ClusterAuthorizedOperations int32
 
-	// ErrorCode is a int16 present from version 13; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present in version 13; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -305,16 +309,16 @@ type MetadataResponse struct {
 
 // MetadataResponseBroker is the struct at MetadataResponse.Brokers.
 type MetadataResponseBroker struct {
-	// NodeId is a int32 present in every version; map key of its array; entity brokerId.
+	// NodeId is an int32 present in every version; map key of its array; entity brokerId.
 	NodeId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present from version 1 on; nullable from version 1 on; default "null"; ignorable (dropped silently by older versions).
+	// Rack is a string present from version 1; nullable from version 1; default "null"; ignorable (silently dropped by versions without it).
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -324,22 +328,22 @@ type MetadataResponseBroker struct {
 
 // MetadataResponseTopic is the struct at MetadataResponse.Topics.
 type MetadataResponseTopic struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Name is a string present in every version; nullable from version 12 on; map key of its array; entity topicName.
+	// Name is a string present in every version; nullable from version 12; map key of its array; entity topicName.
 	Name *string
 
-	// TopicId is a uuid present from version 10 on; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present from version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// IsInternal is a bool present from version 1 on; default "false"; ignorable (dropped silently by older versions).
+	// IsInternal is a bool present from version 1; default "false"; ignorable (silently dropped by versions without it).
 	IsInternal bool
 
 	// Partitions is a []MetadataResponsePartition present in every version.
 	Partitions []MetadataResponsePartition
 
-	// TopicAuthorizedOperations is a int32 present from version 8 on; default "-2147483648".
+	// TopicAuthorizedOperations is an int32 present from version 8; default "-2147483648".
 	TopicAuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -349,16 +353,16 @@ type MetadataResponseTopic struct {
 
 // MetadataResponsePartition is the struct at MetadataResponse.Topics.Partitions.
 type MetadataResponsePartition struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present from version 7 on; default "-1"; ignorable (dropped silently by older versions).
+	// LeaderEpoch is an int32 present from version 7; default "-1"; ignorable (silently dropped by versions without it).
 	LeaderEpoch int32
 
 	// ReplicaNodes is a []int32 present in every version; entity brokerId.
@@ -367,7 +371,7 @@ type MetadataResponsePartition struct {
 	// IsrNodes is a []int32 present in every version; entity brokerId.
 	IsrNodes []int32
 
-	// OfflineReplicas is a []int32 present from version 5 on; ignorable (dropped silently by older versions); entity brokerId.
+	// OfflineReplicas is a []int32 present from version 5; ignorable (silently dropped by versions without it); entity brokerId.
 	OfflineReplicas []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -393,51 +397,54 @@ func (v *MetadataResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *MetadataResponse) encode(w *writer, version int16) {
+func (v *MetadataResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if version >= 3 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.length(len(v.Brokers), flexible, true)
+	dst = appendLength(dst, len(v.Brokers), flexible, true)
 	for i := range v.Brokers {
-		v.Brokers[i].encode(w, version)
+		dst = v.Brokers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 2 {
 		if v.ClusterId == nil && !(version >= 2) {
 			w.fail("MetadataResponse", "ClusterId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ClusterId, flexible) {
+		if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("MetadataResponse", "ClusterId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 1 {
-		w.i32(v.ControllerId)
+		dst = appendInt32(dst, v.ControllerId)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 8 && version <= 10 {
-		w.i32(v.ClusterAuthorizedOperations)
+		dst = appendInt32(dst, v.ClusterAuthorizedOperations)
 	} else if v.ClusterAuthorizedOperations != -2147483648 {
 		w.fail("MetadataResponse", "ClusterAuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 13 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *MetadataResponse) decode(r *reader, version int16) error {
@@ -549,28 +556,33 @@ func (v *MetadataResponseBroker) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *MetadataResponseBroker) encode(w *writer, version int16) {
+func (v *MetadataResponseBroker) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
-	w.i32(v.NodeId)
-	if !w.str(v.Host, flexible) {
+	dst = appendInt32(dst, v.NodeId)
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("MetadataResponseBroker", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Port)
+	dst = appendInt32(dst, v.Port)
 	if version >= 1 {
 		if v.Rack == nil && !(version >= 1) {
 			w.fail("MetadataResponseBroker", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Rack, flexible) {
+		if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+			dst = d
+		} else {
 			w.fail("MetadataResponseBroker", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *MetadataResponseBroker) decode(r *reader, version int16) error {
@@ -638,40 +650,43 @@ func (v *MetadataResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *MetadataResponseTopic) encode(w *writer, version int16) {
+func (v *MetadataResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if v.Name == nil && !(version >= 12) {
 		w.fail("MetadataResponseTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.Name, flexible) {
+	if d, ok := appendNullableString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("MetadataResponseTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
 	if version >= 1 {
-		w.boolean(v.IsInternal)
+		dst = appendBool(dst, v.IsInternal)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 8 {
-		w.i32(v.TopicAuthorizedOperations)
+		dst = appendInt32(dst, v.TopicAuthorizedOperations)
 	} else if v.TopicAuthorizedOperations != -2147483648 {
 		w.fail("MetadataResponseTopic", "TopicAuthorizedOperations", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
@@ -766,32 +781,33 @@ func (v *MetadataResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *MetadataResponsePartition) encode(w *writer, version int16) {
+func (v *MetadataResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
-	w.i16(v.ErrorCode)
-	w.i32(v.PartitionIndex)
-	w.i32(v.LeaderId)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt32(dst, v.LeaderId)
 	if version >= 7 {
-		w.i32(v.LeaderEpoch)
+		dst = appendInt32(dst, v.LeaderEpoch)
 	}
-	w.length(len(v.ReplicaNodes), flexible, true)
+	dst = appendLength(dst, len(v.ReplicaNodes), flexible, true)
 	for i := range v.ReplicaNodes {
-		w.i32(v.ReplicaNodes[i])
+		dst = appendInt32(dst, v.ReplicaNodes[i])
 	}
-	w.length(len(v.IsrNodes), flexible, true)
+	dst = appendLength(dst, len(v.IsrNodes), flexible, true)
 	for i := range v.IsrNodes {
-		w.i32(v.IsrNodes[i])
+		dst = appendInt32(dst, v.IsrNodes[i])
 	}
 	if version >= 5 {
-		w.length(len(v.OfflineReplicas), flexible, true)
+		dst = appendLength(dst, len(v.OfflineReplicas), flexible, true)
 		for i := range v.OfflineReplicas {
-			w.i32(v.OfflineReplicas[i])
+			dst = appendInt32(dst, v.OfflineReplicas[i])
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
@@ -903,14 +919,14 @@ func (v *MetadataResponse) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *MetadataResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "MetadataResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "MetadataResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

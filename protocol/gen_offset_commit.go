@@ -13,16 +13,16 @@ type OffsetCommitRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// GenerationIdOrMemberEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// GenerationIdOrMemberEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	GenerationIdOrMemberEpoch int32
 
-	// MemberId is a string present in every version; ignorable (dropped silently by older versions).
+	// MemberId is a string present in every version; ignorable (silently dropped by versions without it).
 	MemberId string
 
-	// GroupInstanceId is a string present from version 7 on; nullable from version 7 on; default "null".
+	// GroupInstanceId is a string present from version 7; nullable from version 7; default "null".
 	GroupInstanceId *string
 
-	// RetentionTimeMs is a int64 present from versions 2-4; default "-1"; ignorable (dropped silently by older versions).
+	// RetentionTimeMs is an int64 present in versions 2-4; default "-1"; ignorable (silently dropped by versions without it).
 	RetentionTimeMs int64
 
 	// Topics is a []OffsetCommitRequestTopic present in every version.
@@ -35,10 +35,10 @@ type OffsetCommitRequest struct {
 
 // OffsetCommitRequestTopic is the struct at OffsetCommitRequest.Topics.
 type OffsetCommitRequestTopic struct {
-	// Name is a string present from versions 2-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 2-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []OffsetCommitRequestPartition present in every version.
@@ -51,16 +51,16 @@ type OffsetCommitRequestTopic struct {
 
 // OffsetCommitRequestPartition is the struct at OffsetCommitRequest.Topics.Partitions.
 type OffsetCommitRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present in every version.
+	// CommittedOffset is an int64 present in every version.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from version 6 on; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present from version 6; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// CommittedMetadata is a string present in every version; nullable from version 2 on.
+	// CommittedMetadata is a string present in every version; nullable in every version.
 	CommittedMetadata *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -83,44 +83,51 @@ func (v *OffsetCommitRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitRequest) encode(w *writer, version int16) {
+func (v *OffsetCommitRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetCommitRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.GenerationIdOrMemberEpoch)
-	if !w.str(v.MemberId, flexible) {
+	dst = appendInt32(dst, v.GenerationIdOrMemberEpoch)
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetCommitRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 7 {
 		if v.GroupInstanceId == nil && !(version >= 7) {
 			w.fail("OffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("OffsetCommitRequest", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 4 {
-		w.i64(v.RetentionTimeMs)
+		dst = appendInt64(dst, v.RetentionTimeMs)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
@@ -205,28 +212,31 @@ func (v *OffsetCommitRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitRequestTopic) encode(w *writer, version int16) {
+func (v *OffsetCommitRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
 	if version <= 9 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetCommitRequestTopic", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitRequestTopic) decode(r *reader, version int16) error {
@@ -293,21 +303,24 @@ func (v *OffsetCommitRequestPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitRequestPartition) encode(w *writer, version int16) {
+func (v *OffsetCommitRequestPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
-	w.i32(v.PartitionIndex)
-	w.i64(v.CommittedOffset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.CommittedOffset)
 	if version >= 6 {
-		w.i32(v.CommittedLeaderEpoch)
+		dst = appendInt32(dst, v.CommittedLeaderEpoch)
 	}
-	if !w.nstr(v.CommittedMetadata, flexible) {
+	if d, ok := appendNullableString(dst, v.CommittedMetadata, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetCommitRequestPartition", "CommittedMetadata", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitRequestPartition) decode(r *reader, version int16) error {
@@ -368,14 +381,14 @@ func (v *OffsetCommitRequest) IsFlexible() bool { return v.Version >= 8 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetCommitRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetCommitRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetCommitRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -414,7 +427,7 @@ type OffsetCommitResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 3 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 3; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []OffsetCommitResponseTopic present in every version.
@@ -427,10 +440,10 @@ type OffsetCommitResponse struct {
 
 // OffsetCommitResponseTopic is the struct at OffsetCommitResponse.Topics.
 type OffsetCommitResponseTopic struct {
-	// Name is a string present from versions 2-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 2-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
 	// Partitions is a []OffsetCommitResponsePartition present in every version.
@@ -443,10 +456,10 @@ type OffsetCommitResponseTopic struct {
 
 // OffsetCommitResponsePartition is the struct at OffsetCommitResponse.Topics.Partitions.
 type OffsetCommitResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -463,22 +476,23 @@ func (v *OffsetCommitResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitResponse) encode(w *writer, version int16) {
+func (v *OffsetCommitResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
 	if version >= 3 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitResponse) decode(r *reader, version int16) error {
@@ -536,28 +550,31 @@ func (v *OffsetCommitResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitResponseTopic) encode(w *writer, version int16) {
+func (v *OffsetCommitResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
 	if version <= 9 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetCommitResponseTopic", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
@@ -620,14 +637,15 @@ func (v *OffsetCommitResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetCommitResponsePartition) encode(w *writer, version int16) {
+func (v *OffsetCommitResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 8
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetCommitResponsePartition) decode(r *reader, version int16) error {
@@ -676,14 +694,14 @@ func (v *OffsetCommitResponse) IsFlexible() bool { return v.Version >= 8 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetCommitResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetCommitResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetCommitResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -27,7 +27,7 @@ type OffsetDeleteRequestTopic struct {
 
 // OffsetDeleteRequestPartition is the struct at OffsetDeleteRequest.Topics.Partitions.
 type OffsetDeleteRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 }
 
@@ -39,19 +39,22 @@ func (v *OffsetDeleteRequest) Default() {
 	}
 }
 
-func (v *OffsetDeleteRequest) encode(w *writer, version int16) {
+func (v *OffsetDeleteRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetDeleteRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteRequest) decode(r *reader, version int16) error {
@@ -85,19 +88,22 @@ func (v *OffsetDeleteRequestTopic) Default() {
 	}
 }
 
-func (v *OffsetDeleteRequestTopic) encode(w *writer, version int16) {
+func (v *OffsetDeleteRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetDeleteRequestTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteRequestTopic) decode(r *reader, version int16) error {
@@ -128,8 +134,9 @@ func (v *OffsetDeleteRequestPartition) Default() {
 	v.PartitionIndex = 0
 }
 
-func (v *OffsetDeleteRequestPartition) encode(w *writer, version int16) {
-	w.i32(v.PartitionIndex)
+func (v *OffsetDeleteRequestPartition) encode(dst []byte, w *writer, version int16) []byte {
+	dst = appendInt32(dst, v.PartitionIndex)
+	return dst
 }
 
 func (v *OffsetDeleteRequestPartition) decode(r *reader, version int16) error {
@@ -155,14 +162,14 @@ func (v *OffsetDeleteRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetDeleteRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "OffsetDeleteRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetDeleteRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -201,10 +208,10 @@ type OffsetDeleteResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []OffsetDeleteResponseTopic present in every version.
@@ -222,10 +229,10 @@ type OffsetDeleteResponseTopic struct {
 
 // OffsetDeleteResponsePartition is the struct at OffsetDeleteResponse.Topics.Partitions.
 type OffsetDeleteResponsePartition struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 }
 
@@ -238,17 +245,18 @@ func (v *OffsetDeleteResponse) Default() {
 	}
 }
 
-func (v *OffsetDeleteResponse) encode(w *writer, version int16) {
+func (v *OffsetDeleteResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	w.i16(v.ErrorCode)
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteResponse) decode(r *reader, version int16) error {
@@ -286,19 +294,22 @@ func (v *OffsetDeleteResponseTopic) Default() {
 	}
 }
 
-func (v *OffsetDeleteResponseTopic) encode(w *writer, version int16) {
+func (v *OffsetDeleteResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetDeleteResponseTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *OffsetDeleteResponseTopic) decode(r *reader, version int16) error {
@@ -330,9 +341,10 @@ func (v *OffsetDeleteResponsePartition) Default() {
 	v.ErrorCode = 0
 }
 
-func (v *OffsetDeleteResponsePartition) encode(w *writer, version int16) {
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+func (v *OffsetDeleteResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	return dst
 }
 
 func (v *OffsetDeleteResponsePartition) decode(r *reader, version int16) error {
@@ -362,14 +374,14 @@ func (v *OffsetDeleteResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetDeleteResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "OffsetDeleteResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetDeleteResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

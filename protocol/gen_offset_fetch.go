@@ -10,16 +10,16 @@ type OffsetFetchRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// GroupId is a string present from versions 1-7; entity groupId.
+	// GroupId is a string present in versions 1-7; entity groupId.
 	GroupId string
 
-	// Topics is a []OffsetFetchRequestTopic present from versions 1-7; nullable from versions 2-7.
+	// Topics is a []OffsetFetchRequestTopic present in versions 1-7; nullable in versions 2-7.
 	Topics []OffsetFetchRequestTopic
 
-	// Groups is a []OffsetFetchRequestGroup present from version 8 on.
+	// Groups is a []OffsetFetchRequestGroup present from version 8.
 	Groups []OffsetFetchRequestGroup
 
-	// RequireStable is a bool present from version 7 on; default "false".
+	// RequireStable is a bool present from version 7; default "false".
 	RequireStable bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -29,10 +29,10 @@ type OffsetFetchRequest struct {
 
 // OffsetFetchRequestTopic is the struct at OffsetFetchRequest.Topics.
 type OffsetFetchRequestTopic struct {
-	// Name is a string present from versions 1-7; entity topicName.
+	// Name is a string present in versions 1-7; entity topicName.
 	Name string
 
-	// PartitionIndexes is a []int32 present from versions 1-7.
+	// PartitionIndexes is a []int32 present in versions 1-7.
 	PartitionIndexes []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -42,16 +42,16 @@ type OffsetFetchRequestTopic struct {
 
 // OffsetFetchRequestGroup is the struct at OffsetFetchRequest.Groups.
 type OffsetFetchRequestGroup struct {
-	// GroupId is a string present from version 8 on; entity groupId.
+	// GroupId is a string present from version 8; entity groupId.
 	GroupId string
 
-	// MemberId is a string present from version 9 on; nullable from version 9 on; default "null"; ignorable (dropped silently by older versions).
+	// MemberId is a string present from version 9; nullable from version 9; default "null"; ignorable (silently dropped by versions without it).
 	MemberId *string
 
-	// MemberEpoch is a int32 present from version 9 on; default "-1"; ignorable (dropped silently by older versions).
+	// MemberEpoch is an int32 present from version 9; default "-1"; ignorable (silently dropped by versions without it).
 	MemberEpoch int32
 
-	// Topics is a []OffsetFetchRequestTopics present from version 8 on; nullable from version 8 on.
+	// Topics is a []OffsetFetchRequestTopics present from version 8; nullable from version 8.
 	Topics []OffsetFetchRequestTopics
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -61,13 +61,13 @@ type OffsetFetchRequestGroup struct {
 
 // OffsetFetchRequestTopics is the struct at OffsetFetchRequest.Groups.Topics.
 type OffsetFetchRequestTopics struct {
-	// Name is a string present from versions 8-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 8-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// PartitionIndexes is a []int32 present from version 8 on.
+	// PartitionIndexes is a []int32 present from version 8.
 	PartitionIndexes []int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -88,55 +88,58 @@ func (v *OffsetFetchRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchRequest) encode(w *writer, version int16) {
+func (v *OffsetFetchRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version <= 7 {
-		if !w.str(v.GroupId, flexible) {
+		if d, ok := appendString(dst, v.GroupId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchRequest", "GroupId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupId != "" {
 		w.fail("OffsetFetchRequest", "GroupId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 7 {
 		if v.Topics == nil && version >= 2 && version <= 7 {
-			w.length(-1, flexible, true)
+			dst = appendLength(dst, -1, flexible, true)
 		} else {
-			w.length(len(v.Topics), flexible, true)
+			dst = appendLength(dst, len(v.Topics), flexible, true)
 			for i := range v.Topics {
-				v.Topics[i].encode(w, version)
+				dst = v.Topics[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
 		}
 	} else if len(v.Topics) != 0 {
 		w.fail("OffsetFetchRequest", "Topics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
-		w.length(len(v.Groups), flexible, true)
+		dst = appendLength(dst, len(v.Groups), flexible, true)
 		for i := range v.Groups {
-			v.Groups[i].encode(w, version)
+			dst = v.Groups[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Groups) != 0 {
 		w.fail("OffsetFetchRequest", "Groups", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 7 {
-		w.boolean(v.RequireStable)
+		dst = appendBool(dst, v.RequireStable)
 	} else if v.RequireStable != false {
 		w.fail("OffsetFetchRequest", "RequireStable", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
@@ -227,30 +230,33 @@ func (v *OffsetFetchRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchRequestTopic) encode(w *writer, version int16) {
+func (v *OffsetFetchRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version <= 7 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchRequestTopic", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("OffsetFetchRequestTopic", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 7 {
-		w.length(len(v.PartitionIndexes), flexible, true)
+		dst = appendLength(dst, len(v.PartitionIndexes), flexible, true)
 		for i := range v.PartitionIndexes {
-			w.i32(v.PartitionIndexes[i])
+			dst = appendInt32(dst, v.PartitionIndexes[i])
 		}
 	} else if len(v.PartitionIndexes) != 0 {
 		w.fail("OffsetFetchRequestTopic", "PartitionIndexes", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchRequestTopic) decode(r *reader, version int16) error {
@@ -318,50 +324,55 @@ func (v *OffsetFetchRequestGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchRequestGroup) encode(w *writer, version int16) {
+func (v *OffsetFetchRequestGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 8 {
-		if !w.str(v.GroupId, flexible) {
+		if d, ok := appendString(dst, v.GroupId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchRequestGroup", "GroupId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupId != "" {
 		w.fail("OffsetFetchRequestGroup", "GroupId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 9 {
 		if v.MemberId == nil && !(version >= 9) {
 			w.fail("OffsetFetchRequestGroup", "MemberId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.MemberId, flexible) {
+		if d, ok := appendNullableString(dst, v.MemberId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchRequestGroup", "MemberId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 9 {
-		w.i32(v.MemberEpoch)
+		dst = appendInt32(dst, v.MemberEpoch)
 	}
 	if version >= 8 {
 		if v.Topics == nil && version >= 8 {
-			w.length(-1, flexible, true)
+			dst = appendLength(dst, -1, flexible, true)
 		} else {
-			w.length(len(v.Topics), flexible, true)
+			dst = appendLength(dst, len(v.Topics), flexible, true)
 			for i := range v.Topics {
-				v.Topics[i].encode(w, version)
+				dst = v.Topics[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
 		}
 	} else if len(v.Topics) != 0 {
 		w.fail("OffsetFetchRequestGroup", "Topics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
@@ -448,30 +459,33 @@ func (v *OffsetFetchRequestTopics) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchRequestTopics) encode(w *writer, version int16) {
+func (v *OffsetFetchRequestTopics) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 8 && version <= 9 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchRequestTopics", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
 	if version >= 8 {
-		w.length(len(v.PartitionIndexes), flexible, true)
+		dst = appendLength(dst, len(v.PartitionIndexes), flexible, true)
 		for i := range v.PartitionIndexes {
-			w.i32(v.PartitionIndexes[i])
+			dst = appendInt32(dst, v.PartitionIndexes[i])
 		}
 	} else if len(v.PartitionIndexes) != 0 {
 		w.fail("OffsetFetchRequestTopics", "PartitionIndexes", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchRequestTopics) decode(r *reader, version int16) error {
@@ -549,14 +563,14 @@ func (v *OffsetFetchRequest) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetFetchRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetFetchRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetFetchRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -595,16 +609,16 @@ type OffsetFetchResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 3 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 3; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// Topics is a []OffsetFetchResponseTopic present from versions 1-7.
+	// Topics is a []OffsetFetchResponseTopic present in versions 1-7.
 	Topics []OffsetFetchResponseTopic
 
-	// ErrorCode is a int16 present from versions 2-7; default "0"; ignorable (dropped silently by older versions).
+	// ErrorCode is an int16 present in versions 2-7; default "0"; ignorable (silently dropped by versions without it).
 	ErrorCode int16
 
-	// Groups is a []OffsetFetchResponseGroup present from version 8 on.
+	// Groups is a []OffsetFetchResponseGroup present from version 8.
 	Groups []OffsetFetchResponseGroup
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -614,10 +628,10 @@ type OffsetFetchResponse struct {
 
 // OffsetFetchResponseTopic is the struct at OffsetFetchResponse.Topics.
 type OffsetFetchResponseTopic struct {
-	// Name is a string present from versions 1-7; entity topicName.
+	// Name is a string present in versions 1-7; entity topicName.
 	Name string
 
-	// Partitions is a []OffsetFetchResponsePartition present from versions 1-7.
+	// Partitions is a []OffsetFetchResponsePartition present in versions 1-7.
 	Partitions []OffsetFetchResponsePartition
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -627,19 +641,19 @@ type OffsetFetchResponseTopic struct {
 
 // OffsetFetchResponsePartition is the struct at OffsetFetchResponse.Topics.Partitions.
 type OffsetFetchResponsePartition struct {
-	// PartitionIndex is a int32 present from versions 1-7.
+	// PartitionIndex is an int32 present in versions 1-7.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present from versions 1-7.
+	// CommittedOffset is an int64 present in versions 1-7.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from versions 5-7; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present in versions 5-7; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// Metadata is a string present from versions 1-7; nullable from versions 1-7.
+	// Metadata is a string present in versions 1-7; nullable in versions 1-7.
 	Metadata *string
 
-	// ErrorCode is a int16 present from versions 1-7.
+	// ErrorCode is an int16 present in versions 1-7.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -649,13 +663,13 @@ type OffsetFetchResponsePartition struct {
 
 // OffsetFetchResponseGroup is the struct at OffsetFetchResponse.Groups.
 type OffsetFetchResponseGroup struct {
-	// GroupId is a string present from version 8 on; entity groupId.
+	// GroupId is a string present from version 8; entity groupId.
 	GroupId string
 
-	// Topics is a []OffsetFetchResponseTopics present from version 8 on.
+	// Topics is a []OffsetFetchResponseTopics present from version 8.
 	Topics []OffsetFetchResponseTopics
 
-	// ErrorCode is a int16 present from version 8 on; default "0".
+	// ErrorCode is an int16 present from version 8; default "0".
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -665,13 +679,13 @@ type OffsetFetchResponseGroup struct {
 
 // OffsetFetchResponseTopics is the struct at OffsetFetchResponse.Groups.Topics.
 type OffsetFetchResponseTopics struct {
-	// Name is a string present from versions 8-9; ignorable (dropped silently by older versions); entity topicName.
+	// Name is a string present in versions 8-9; ignorable (silently dropped by versions without it); entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 10; ignorable (dropped silently by older versions).
+	// TopicId is a uuid present in version 10; ignorable (silently dropped by versions without it).
 	TopicId UUID
 
-	// Partitions is a []OffsetFetchResponsePartitions present from version 8 on.
+	// Partitions is a []OffsetFetchResponsePartitions present from version 8.
 	Partitions []OffsetFetchResponsePartitions
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -681,19 +695,19 @@ type OffsetFetchResponseTopics struct {
 
 // OffsetFetchResponsePartitions is the struct at OffsetFetchResponse.Groups.Topics.Partitions.
 type OffsetFetchResponsePartitions struct {
-	// PartitionIndex is a int32 present from version 8 on.
+	// PartitionIndex is an int32 present from version 8.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present from version 8 on.
+	// CommittedOffset is an int64 present from version 8.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from version 8 on; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present from version 8; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// Metadata is a string present from version 8 on; nullable from version 8 on.
+	// Metadata is a string present from version 8; nullable from version 8.
 	Metadata *string
 
-	// ErrorCode is a int16 present from version 8 on.
+	// ErrorCode is an int16 present from version 8.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -714,42 +728,43 @@ func (v *OffsetFetchResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchResponse) encode(w *writer, version int16) {
+func (v *OffsetFetchResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 3 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
 	if version <= 7 {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Topics) != 0 {
 		w.fail("OffsetFetchResponse", "Topics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 2 && version <= 7 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	}
 	if version >= 8 {
-		w.length(len(v.Groups), flexible, true)
+		dst = appendLength(dst, len(v.Groups), flexible, true)
 		for i := range v.Groups {
-			v.Groups[i].encode(w, version)
+			dst = v.Groups[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Groups) != 0 {
 		w.fail("OffsetFetchResponse", "Groups", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
@@ -840,33 +855,36 @@ func (v *OffsetFetchResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchResponseTopic) encode(w *writer, version int16) {
+func (v *OffsetFetchResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version <= 7 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchResponseTopic", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Name != "" {
 		w.fail("OffsetFetchResponseTopic", "Name", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 7 {
-		w.length(len(v.Partitions), flexible, true)
+		dst = appendLength(dst, len(v.Partitions), flexible, true)
 		for i := range v.Partitions {
-			v.Partitions[i].encode(w, version)
+			dst = v.Partitions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Partitions) != 0 {
 		w.fail("OffsetFetchResponseTopic", "Partitions", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchResponseTopic) decode(r *reader, version int16) error {
@@ -932,46 +950,49 @@ func (v *OffsetFetchResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchResponsePartition) encode(w *writer, version int16) {
+func (v *OffsetFetchResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version <= 7 {
-		w.i32(v.PartitionIndex)
+		dst = appendInt32(dst, v.PartitionIndex)
 	} else if v.PartitionIndex != 0 {
 		w.fail("OffsetFetchResponsePartition", "PartitionIndex", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 7 {
-		w.i64(v.CommittedOffset)
+		dst = appendInt64(dst, v.CommittedOffset)
 	} else if v.CommittedOffset != 0 {
 		w.fail("OffsetFetchResponsePartition", "CommittedOffset", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 && version <= 7 {
-		w.i32(v.CommittedLeaderEpoch)
+		dst = appendInt32(dst, v.CommittedLeaderEpoch)
 	}
 	if version <= 7 {
 		if v.Metadata == nil && !(version <= 7) {
 			w.fail("OffsetFetchResponsePartition", "Metadata", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Metadata, flexible) {
+		if d, ok := appendNullableString(dst, v.Metadata, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchResponsePartition", "Metadata", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Metadata != nil {
 		w.fail("OffsetFetchResponsePartition", "Metadata", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version <= 7 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("OffsetFetchResponsePartition", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchResponsePartition) decode(r *reader, version int16) error {
@@ -1054,39 +1075,42 @@ func (v *OffsetFetchResponseGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchResponseGroup) encode(w *writer, version int16) {
+func (v *OffsetFetchResponseGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 8 {
-		if !w.str(v.GroupId, flexible) {
+		if d, ok := appendString(dst, v.GroupId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchResponseGroup", "GroupId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupId != "" {
 		w.fail("OffsetFetchResponseGroup", "GroupId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
-		w.length(len(v.Topics), flexible, true)
+		dst = appendLength(dst, len(v.Topics), flexible, true)
 		for i := range v.Topics {
-			v.Topics[i].encode(w, version)
+			dst = v.Topics[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Topics) != 0 {
 		w.fail("OffsetFetchResponseGroup", "Topics", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("OffsetFetchResponseGroup", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
@@ -1158,33 +1182,36 @@ func (v *OffsetFetchResponseTopics) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchResponseTopics) encode(w *writer, version int16) {
+func (v *OffsetFetchResponseTopics) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 8 && version <= 9 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchResponseTopics", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 10 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
 	if version >= 8 {
-		w.length(len(v.Partitions), flexible, true)
+		dst = appendLength(dst, len(v.Partitions), flexible, true)
 		for i := range v.Partitions {
-			v.Partitions[i].encode(w, version)
+			dst = v.Partitions[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	} else if len(v.Partitions) != 0 {
 		w.fail("OffsetFetchResponseTopics", "Partitions", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchResponseTopics) decode(r *reader, version int16) error {
@@ -1258,46 +1285,49 @@ func (v *OffsetFetchResponsePartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetFetchResponsePartitions) encode(w *writer, version int16) {
+func (v *OffsetFetchResponsePartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 6
 	if version >= 8 {
-		w.i32(v.PartitionIndex)
+		dst = appendInt32(dst, v.PartitionIndex)
 	} else if v.PartitionIndex != 0 {
 		w.fail("OffsetFetchResponsePartitions", "PartitionIndex", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
-		w.i64(v.CommittedOffset)
+		dst = appendInt64(dst, v.CommittedOffset)
 	} else if v.CommittedOffset != 0 {
 		w.fail("OffsetFetchResponsePartitions", "CommittedOffset", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
-		w.i32(v.CommittedLeaderEpoch)
+		dst = appendInt32(dst, v.CommittedLeaderEpoch)
 	}
 	if version >= 8 {
 		if v.Metadata == nil && !(version >= 8) {
 			w.fail("OffsetFetchResponsePartitions", "Metadata", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Metadata, flexible) {
+		if d, ok := appendNullableString(dst, v.Metadata, flexible); ok {
+			dst = d
+		} else {
 			w.fail("OffsetFetchResponsePartitions", "Metadata", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Metadata != nil {
 		w.fail("OffsetFetchResponsePartitions", "Metadata", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
-		w.i16(v.ErrorCode)
+		dst = appendInt16(dst, v.ErrorCode)
 	} else if v.ErrorCode != 0 {
 		w.fail("OffsetFetchResponsePartitions", "ErrorCode", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetFetchResponsePartitions) decode(r *reader, version int16) error {
@@ -1385,14 +1415,14 @@ func (v *OffsetFetchResponse) IsFlexible() bool { return v.Version >= 6 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetFetchResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 10) {
-		return dst, &EncodeError{Type: "OffsetFetchResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetFetchResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

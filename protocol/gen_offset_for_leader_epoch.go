@@ -9,7 +9,7 @@ type OffsetForLeaderEpochRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ReplicaId is a int32 present from version 3 on; default "-2"; ignorable (dropped silently by older versions); entity brokerId.
+	// ReplicaId is an int32 present from version 3; default "-2"; ignorable (silently dropped by versions without it); entity brokerId.
 	ReplicaId int32
 
 	// Topics is a []OffsetForLeaderTopic present in every version.
@@ -35,13 +35,13 @@ type OffsetForLeaderEpochRequestOffsetForLeaderTopic struct {
 
 // OffsetForLeaderEpochRequestOffsetForLeaderPartition is the struct at OffsetForLeaderEpochRequest.Topics.Partitions.
 type OffsetForLeaderEpochRequestOffsetForLeaderPartition struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// CurrentLeaderEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// CurrentLeaderEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	CurrentLeaderEpoch int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -58,22 +58,23 @@ func (v *OffsetForLeaderEpochRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetForLeaderEpochRequest) encode(w *writer, version int16) {
+func (v *OffsetForLeaderEpochRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 3 {
-		w.i32(v.ReplicaId)
+		dst = appendInt32(dst, v.ReplicaId)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetForLeaderEpochRequest) decode(r *reader, version int16) error {
@@ -130,23 +131,26 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) encode(w *writer, version int16) {
+func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetForLeaderEpochRequestOffsetForLeaderTopic", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *reader, version int16) error {
@@ -198,15 +202,16 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) encode(w *writer, version int16) {
+func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i32(v.Partition)
-	w.i32(v.CurrentLeaderEpoch)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.CurrentLeaderEpoch)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetForLeaderEpochRequestOffsetForLeaderPartition) decode(r *reader, version int16) error {
@@ -259,14 +264,14 @@ func (v *OffsetForLeaderEpochRequest) IsFlexible() bool { return v.Version >= 4 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetForLeaderEpochRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "OffsetForLeaderEpochRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetForLeaderEpochRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -305,7 +310,7 @@ type OffsetForLeaderEpochResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
 	// Topics is a []OffsetForLeaderTopicResult present in every version.
@@ -331,16 +336,16 @@ type OffsetForLeaderEpochResponseOffsetForLeaderTopicResult struct {
 
 // OffsetForLeaderEpochResponseEpochEndOffset is the struct at OffsetForLeaderEpochResponse.Topics.Partitions.
 type OffsetForLeaderEpochResponseEpochEndOffset struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// LeaderEpoch is a int32 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LeaderEpoch is an int32 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LeaderEpoch int32
 
-	// EndOffset is a int64 present in every version; default "-1".
+	// EndOffset is an int64 present in every version; default "-1".
 	EndOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -357,20 +362,21 @@ func (v *OffsetForLeaderEpochResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetForLeaderEpochResponse) encode(w *writer, version int16) {
+func (v *OffsetForLeaderEpochResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetForLeaderEpochResponse) decode(r *reader, version int16) error {
@@ -423,23 +429,26 @@ func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) encode(w *writer, version int16) {
+func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("OffsetForLeaderEpochResponseOffsetForLeaderTopicResult", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *reader, version int16) error {
@@ -492,16 +501,17 @@ func (v *OffsetForLeaderEpochResponseEpochEndOffset) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *OffsetForLeaderEpochResponseEpochEndOffset) encode(w *writer, version int16) {
+func (v *OffsetForLeaderEpochResponseEpochEndOffset) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	w.i16(v.ErrorCode)
-	w.i32(v.Partition)
-	w.i32(v.LeaderEpoch)
-	w.i64(v.EndOffset)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendInt64(dst, v.EndOffset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *OffsetForLeaderEpochResponseEpochEndOffset) decode(r *reader, version int16) error {
@@ -558,14 +568,14 @@ func (v *OffsetForLeaderEpochResponse) IsFlexible() bool { return v.Version >= 4
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *OffsetForLeaderEpochResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 2 && v.Version <= 4) {
-		return dst, &EncodeError{Type: "OffsetForLeaderEpochResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "OffsetForLeaderEpochResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

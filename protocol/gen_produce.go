@@ -9,13 +9,13 @@ type ProduceRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TransactionalId is a string present in every version; nullable from version 3 on; default "null"; entity transactionalId.
+	// TransactionalId is a string present in every version; nullable in every version; default "null"; entity transactionalId.
 	TransactionalId *string
 
-	// Acks is a int16 present in every version.
+	// Acks is an int16 present in every version.
 	Acks int16
 
-	// TimeoutMs is a int32 present in every version.
+	// TimeoutMs is an int32 present in every version.
 	TimeoutMs int32
 
 	// TopicData is a []TopicProduceData present in every version.
@@ -28,10 +28,10 @@ type ProduceRequest struct {
 
 // ProduceRequestTopicProduceData is the struct at ProduceRequest.TopicData.
 type ProduceRequestTopicProduceData struct {
-	// Name is a string present from versions 3-12; ignorable (dropped silently by older versions); map key of its array; entity topicName.
+	// Name is a string present in versions 3-12; ignorable (silently dropped by versions without it); map key of its array; entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 13; ignorable (dropped silently by older versions); map key of its array.
+	// TopicId is a uuid present in version 13; ignorable (silently dropped by versions without it); map key of its array.
 	TopicId UUID
 
 	// PartitionData is a []PartitionProduceData present in every version.
@@ -44,10 +44,10 @@ type ProduceRequestTopicProduceData struct {
 
 // ProduceRequestPartitionProduceData is the struct at ProduceRequest.TopicData.PartitionData.
 type ProduceRequestPartitionProduceData struct {
-	// Index is a int32 present in every version.
+	// Index is an int32 present in every version.
 	Index int32
 
-	// Records is a records present in every version; nullable from version 3 on.
+	// Records is a records present in every version; nullable in every version.
 	Records []byte
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -68,25 +68,28 @@ func (v *ProduceRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceRequest) encode(w *writer, version int16) {
+func (v *ProduceRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
-	if !w.nstr(v.TransactionalId, flexible) {
+	if d, ok := appendNullableString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ProduceRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.Acks)
-	w.i32(v.TimeoutMs)
-	w.length(len(v.TopicData), flexible, true)
+	dst = appendInt16(dst, v.Acks)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendLength(dst, len(v.TopicData), flexible, true)
 	for i := range v.TopicData {
-		v.TopicData[i].encode(w, version)
+		dst = v.TopicData[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceRequest) decode(r *reader, version int16) error {
@@ -148,28 +151,31 @@ func (v *ProduceRequestTopicProduceData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceRequestTopicProduceData) encode(w *writer, version int16) {
+func (v *ProduceRequestTopicProduceData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if version <= 12 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ProduceRequestTopicProduceData", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.PartitionData), flexible, true)
+	dst = appendLength(dst, len(v.PartitionData), flexible, true)
 	for i := range v.PartitionData {
-		v.PartitionData[i].encode(w, version)
+		dst = v.PartitionData[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceRequestTopicProduceData) decode(r *reader, version int16) error {
@@ -234,14 +240,15 @@ func (v *ProduceRequestPartitionProduceData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceRequestPartitionProduceData) encode(w *writer, version int16) {
+func (v *ProduceRequestPartitionProduceData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
-	w.i32(v.Index)
-	w.bytes(v.Records, flexible, true)
+	dst = appendInt32(dst, v.Index)
+	dst = appendBytes(dst, v.Records, flexible, true)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceRequestPartitionProduceData) decode(r *reader, version int16) error {
@@ -290,14 +297,14 @@ func (v *ProduceRequest) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ProduceRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 3 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "ProduceRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ProduceRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -339,10 +346,10 @@ type ProduceResponse struct {
 	// Responses is a []TopicProduceResponse present in every version.
 	Responses []ProduceResponseTopicProduceResponse
 
-	// ThrottleTimeMs is a int32 present in every version; default "0"; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present in every version; default "0"; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// NodeEndpoints is a []NodeEndpoint present from version 10 on; tagged field 0 from version 10 on.
+	// NodeEndpoints is a []NodeEndpoint present from version 10; tagged field 0 from version 10.
 	NodeEndpoints []ProduceResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -352,10 +359,10 @@ type ProduceResponse struct {
 
 // ProduceResponseTopicProduceResponse is the struct at ProduceResponse.Responses.
 type ProduceResponseTopicProduceResponse struct {
-	// Name is a string present from versions 3-12; ignorable (dropped silently by older versions); map key of its array; entity topicName.
+	// Name is a string present in versions 3-12; ignorable (silently dropped by versions without it); map key of its array; entity topicName.
 	Name string
 
-	// TopicId is a uuid present from version 13; ignorable (dropped silently by older versions); map key of its array.
+	// TopicId is a uuid present in version 13; ignorable (silently dropped by versions without it); map key of its array.
 	TopicId UUID
 
 	// PartitionResponses is a []PartitionProduceResponse present in every version.
@@ -368,28 +375,28 @@ type ProduceResponseTopicProduceResponse struct {
 
 // ProduceResponsePartitionProduceResponse is the struct at ProduceResponse.Responses.PartitionResponses.
 type ProduceResponsePartitionProduceResponse struct {
-	// Index is a int32 present in every version.
+	// Index is an int32 present in every version.
 	Index int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// BaseOffset is a int64 present in every version.
+	// BaseOffset is an int64 present in every version.
 	BaseOffset int64
 
-	// LogAppendTimeMs is a int64 present in every version; default "-1"; ignorable (dropped silently by older versions).
+	// LogAppendTimeMs is an int64 present in every version; default "-1"; ignorable (silently dropped by versions without it).
 	LogAppendTimeMs int64
 
-	// LogStartOffset is a int64 present from version 5 on; default "-1"; ignorable (dropped silently by older versions).
+	// LogStartOffset is an int64 present from version 5; default "-1"; ignorable (silently dropped by versions without it).
 	LogStartOffset int64
 
-	// RecordErrors is a []BatchIndexAndErrorMessage present from version 8 on; ignorable (dropped silently by older versions).
+	// RecordErrors is a []BatchIndexAndErrorMessage present from version 8; ignorable (silently dropped by versions without it).
 	RecordErrors []ProduceResponseBatchIndexAndErrorMessage
 
-	// ErrorMessage is a string present from version 8 on; nullable from version 8 on; default "null"; ignorable (dropped silently by older versions).
+	// ErrorMessage is a string present from version 8; nullable from version 8; default "null"; ignorable (silently dropped by versions without it).
 	ErrorMessage *string
 
-	// CurrentLeader is a LeaderIdAndEpoch present from version 10 on; tagged field 0 from version 10 on.
+	// CurrentLeader is a LeaderIdAndEpoch present from version 10; tagged field 0 from version 10.
 	CurrentLeader ProduceResponseLeaderIdAndEpoch
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -399,10 +406,10 @@ type ProduceResponsePartitionProduceResponse struct {
 
 // ProduceResponseBatchIndexAndErrorMessage is the struct at ProduceResponse.Responses.PartitionResponses.RecordErrors.
 type ProduceResponseBatchIndexAndErrorMessage struct {
-	// BatchIndex is a int32 present from version 8 on.
+	// BatchIndex is an int32 present from version 8.
 	BatchIndex int32
 
-	// BatchIndexErrorMessage is a string present from version 8 on; nullable from version 8 on; default "null".
+	// BatchIndexErrorMessage is a string present from version 8; nullable from version 8; default "null".
 	BatchIndexErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -412,10 +419,10 @@ type ProduceResponseBatchIndexAndErrorMessage struct {
 
 // ProduceResponseLeaderIdAndEpoch is the struct at ProduceResponse.Responses.PartitionResponses.CurrentLeader.
 type ProduceResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present from version 10 on; default "-1"; entity brokerId.
+	// LeaderId is an int32 present from version 10; default "-1"; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present from version 10 on; default "-1".
+	// LeaderEpoch is an int32 present from version 10; default "-1".
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -425,16 +432,16 @@ type ProduceResponseLeaderIdAndEpoch struct {
 
 // ProduceResponseNodeEndpoint is the struct at ProduceResponse.NodeEndpoints.
 type ProduceResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 10 on; map key of its array; entity brokerId.
+	// NodeId is an int32 present from version 10; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 10 on.
+	// Host is a string present from version 10.
 	Host string
 
-	// Port is a int32 present from version 10 on.
+	// Port is an int32 present from version 10.
 	Port int32
 
-	// Rack is a string present from version 10 on; nullable from version 10 on; default "null".
+	// Rack is a string present from version 10; nullable from version 10; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -454,40 +461,41 @@ func (v *ProduceResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceResponse) encode(w *writer, version int16) {
+func (v *ProduceResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if !(version >= 10) && len(v.NodeEndpoints) != 0 {
 		w.fail("ProduceResponse", "NodeEndpoints", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 10 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 10 && len(v.NodeEndpoints) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.NodeEndpoints), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
-				v.NodeEndpoints[i].encode(w, version)
+				dst = v.NodeEndpoints[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceResponse) decode(r *reader, version int16) error {
@@ -572,28 +580,31 @@ func (v *ProduceResponseTopicProduceResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceResponseTopicProduceResponse) encode(w *writer, version int16) {
+func (v *ProduceResponseTopicProduceResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if version <= 12 {
-		if !w.str(v.Name, flexible) {
+		if d, ok := appendString(dst, v.Name, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ProduceResponseTopicProduceResponse", "Name", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 13 {
-		w.uuid(v.TopicId)
+		dst = appendUUID(dst, v.TopicId)
 	}
-	w.length(len(v.PartitionResponses), flexible, true)
+	dst = appendLength(dst, len(v.PartitionResponses), flexible, true)
 	for i := range v.PartitionResponses {
-		v.PartitionResponses[i].encode(w, version)
+		dst = v.PartitionResponses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceResponseTopicProduceResponse) decode(r *reader, version int16) error {
@@ -666,55 +677,58 @@ func (v *ProduceResponsePartitionProduceResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceResponsePartitionProduceResponse) encode(w *writer, version int16) {
+func (v *ProduceResponsePartitionProduceResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
-	w.i32(v.Index)
-	w.i16(v.ErrorCode)
-	w.i64(v.BaseOffset)
-	w.i64(v.LogAppendTimeMs)
+	dst = appendInt32(dst, v.Index)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.BaseOffset)
+	dst = appendInt64(dst, v.LogAppendTimeMs)
 	if version >= 5 {
-		w.i64(v.LogStartOffset)
+		dst = appendInt64(dst, v.LogStartOffset)
 	}
 	if version >= 8 {
-		w.length(len(v.RecordErrors), flexible, true)
+		dst = appendLength(dst, len(v.RecordErrors), flexible, true)
 		for i := range v.RecordErrors {
-			v.RecordErrors[i].encode(w, version)
+			dst = v.RecordErrors[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if version >= 8 {
 		if v.ErrorMessage == nil && !(version >= 8) {
 			w.fail("ProduceResponsePartitionProduceResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ProduceResponsePartitionProduceResponse", "ErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if !(version >= 10) && !v.CurrentLeader.isDefault() {
 		w.fail("ProduceResponsePartitionProduceResponse", "CurrentLeader", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 10 && !v.CurrentLeader.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 10 && !v.CurrentLeader.isDefault() {
-			w.uvarint(0)
-			start := w.mark()
-			v.CurrentLeader.encode(w, version)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = v.CurrentLeader.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int16) error {
@@ -826,31 +840,34 @@ func (v *ProduceResponseBatchIndexAndErrorMessage) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceResponseBatchIndexAndErrorMessage) encode(w *writer, version int16) {
+func (v *ProduceResponseBatchIndexAndErrorMessage) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if version >= 8 {
-		w.i32(v.BatchIndex)
+		dst = appendInt32(dst, v.BatchIndex)
 	} else if v.BatchIndex != 0 {
 		w.fail("ProduceResponseBatchIndexAndErrorMessage", "BatchIndex", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 8 {
 		if v.BatchIndexErrorMessage == nil && !(version >= 8) {
 			w.fail("ProduceResponseBatchIndexAndErrorMessage", "BatchIndexErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.BatchIndexErrorMessage, flexible) {
+		if d, ok := appendNullableString(dst, v.BatchIndexErrorMessage, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ProduceResponseBatchIndexAndErrorMessage", "BatchIndexErrorMessage", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.BatchIndexErrorMessage != nil {
 		w.fail("ProduceResponseBatchIndexAndErrorMessage", "BatchIndexErrorMessage", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceResponseBatchIndexAndErrorMessage) decode(r *reader, version int16) error {
@@ -906,24 +923,25 @@ func (v *ProduceResponseLeaderIdAndEpoch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
+func (v *ProduceResponseLeaderIdAndEpoch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if version >= 10 {
-		w.i32(v.LeaderId)
+		dst = appendInt32(dst, v.LeaderId)
 	} else if v.LeaderId != -1 {
 		w.fail("ProduceResponseLeaderIdAndEpoch", "LeaderId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 10 {
-		w.i32(v.LeaderEpoch)
+		dst = appendInt32(dst, v.LeaderEpoch)
 	} else if v.LeaderEpoch != -1 {
 		w.fail("ProduceResponseLeaderIdAndEpoch", "LeaderEpoch", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
@@ -976,46 +994,51 @@ func (v *ProduceResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ProduceResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *ProduceResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	if version >= 10 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("ProduceResponseNodeEndpoint", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 10 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ProduceResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("ProduceResponseNodeEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 10 {
-		w.i32(v.Port)
+		dst = appendInt32(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("ProduceResponseNodeEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 10 {
 		if v.Rack == nil && !(version >= 10) {
 			w.fail("ProduceResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.Rack, flexible) {
+		if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+			dst = d
+		} else {
 			w.fail("ProduceResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Rack != nil {
 		w.fail("ProduceResponseNodeEndpoint", "Rack", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ProduceResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -1095,14 +1118,14 @@ func (v *ProduceResponse) IsFlexible() bool { return v.Version >= 9 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ProduceResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 3 && v.Version <= 13) {
-		return dst, &EncodeError{Type: "ProduceResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ProduceResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

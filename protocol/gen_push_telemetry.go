@@ -12,13 +12,13 @@ type PushTelemetryRequest struct {
 	// ClientInstanceId is a uuid present in every version.
 	ClientInstanceId UUID
 
-	// SubscriptionId is a int32 present in every version.
+	// SubscriptionId is an int32 present in every version.
 	SubscriptionId int32
 
 	// Terminating is a bool present in every version.
 	Terminating bool
 
-	// CompressionType is a int8 present in every version.
+	// CompressionType is an int8 present in every version.
 	CompressionType int8
 
 	// Metrics is a bytes present in every version.
@@ -41,17 +41,18 @@ func (v *PushTelemetryRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *PushTelemetryRequest) encode(w *writer, version int16) {
+func (v *PushTelemetryRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.ClientInstanceId)
-	w.i32(v.SubscriptionId)
-	w.boolean(v.Terminating)
-	w.i8(v.CompressionType)
-	w.bytes(v.Metrics, flexible, false)
+	dst = appendUUID(dst, v.ClientInstanceId)
+	dst = appendInt32(dst, v.SubscriptionId)
+	dst = appendBool(dst, v.Terminating)
+	dst = appendInt8(dst, v.CompressionType)
+	dst = appendBytes(dst, v.Metrics, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *PushTelemetryRequest) decode(r *reader, version int16) error {
@@ -112,14 +113,14 @@ func (v *PushTelemetryRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *PushTelemetryRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "PushTelemetryRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "PushTelemetryRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -158,10 +159,10 @@ type PushTelemetryResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -176,14 +177,15 @@ func (v *PushTelemetryResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *PushTelemetryResponse) encode(w *writer, version int16) {
+func (v *PushTelemetryResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *PushTelemetryResponse) decode(r *reader, version int16) error {
@@ -232,14 +234,14 @@ func (v *PushTelemetryResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *PushTelemetryResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "PushTelemetryResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "PushTelemetryResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -35,10 +35,10 @@ type ReadShareGroupStateRequestReadStateData struct {
 
 // ReadShareGroupStateRequestPartitionData is the struct at ReadShareGroupStateRequest.Topics.Partitions.
 type ReadShareGroupStateRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -55,23 +55,26 @@ func (v *ReadShareGroupStateRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateRequest) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ReadShareGroupStateRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateRequest) decode(r *reader, version int16) error {
@@ -124,20 +127,21 @@ func (v *ReadShareGroupStateRequestReadStateData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateRequestReadStateData) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateRequestReadStateData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateRequestReadStateData) decode(r *reader, version int16) error {
@@ -188,14 +192,15 @@ func (v *ReadShareGroupStateRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
@@ -244,14 +249,14 @@ func (v *ReadShareGroupStateRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ReadShareGroupStateRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ReadShareGroupStateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ReadShareGroupStateRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -313,19 +318,19 @@ type ReadShareGroupStateResponseReadStateResult struct {
 
 // ReadShareGroupStateResponsePartitionResult is the struct at ReadShareGroupStateResponse.Results.Partitions.
 type ReadShareGroupStateResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// StateEpoch is a int32 present in every version.
+	// StateEpoch is an int32 present in every version.
 	StateEpoch int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// StateBatches is a []StateBatch present in every version.
@@ -338,16 +343,16 @@ type ReadShareGroupStateResponsePartitionResult struct {
 
 // ReadShareGroupStateResponseStateBatch is the struct at ReadShareGroupStateResponse.Results.Partitions.StateBatches.
 type ReadShareGroupStateResponseStateBatch struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
-	// DeliveryState is a int8 present in every version.
+	// DeliveryState is an int8 present in every version.
 	DeliveryState int8
 
-	// DeliveryCount is a int16 present in every version.
+	// DeliveryCount is an int16 present in every version.
 	DeliveryCount int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -363,19 +368,20 @@ func (v *ReadShareGroupStateResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponse) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponse) decode(r *reader, version int16) error {
@@ -424,20 +430,21 @@ func (v *ReadShareGroupStateResponseReadStateResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponseReadStateResult) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponseReadStateResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponseReadStateResult) decode(r *reader, version int16) error {
@@ -496,27 +503,30 @@ func (v *ReadShareGroupStateResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ReadShareGroupStateResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.StateEpoch)
-	w.i64(v.StartOffset)
-	w.length(len(v.StateBatches), flexible, true)
+	dst = appendInt32(dst, v.StateEpoch)
+	dst = appendInt64(dst, v.StartOffset)
+	dst = appendLength(dst, len(v.StateBatches), flexible, true)
 	for i := range v.StateBatches {
-		v.StateBatches[i].encode(w, version)
+		dst = v.StateBatches[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
@@ -585,16 +595,17 @@ func (v *ReadShareGroupStateResponseStateBatch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateResponseStateBatch) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateResponseStateBatch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.FirstOffset)
-	w.i64(v.LastOffset)
-	w.i8(v.DeliveryState)
-	w.i16(v.DeliveryCount)
+	dst = appendInt64(dst, v.FirstOffset)
+	dst = appendInt64(dst, v.LastOffset)
+	dst = appendInt8(dst, v.DeliveryState)
+	dst = appendInt16(dst, v.DeliveryCount)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateResponseStateBatch) decode(r *reader, version int16) error {
@@ -651,14 +662,14 @@ func (v *ReadShareGroupStateResponse) IsFlexible() bool { return v.Version >= 0 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ReadShareGroupStateResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ReadShareGroupStateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ReadShareGroupStateResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -35,10 +35,10 @@ type ReadShareGroupStateSummaryRequestReadStateSummaryData struct {
 
 // ReadShareGroupStateSummaryRequestPartitionData is the struct at ReadShareGroupStateSummaryRequest.Topics.Partitions.
 type ReadShareGroupStateSummaryRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -55,23 +55,26 @@ func (v *ReadShareGroupStateSummaryRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateSummaryRequest) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateSummaryRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ReadShareGroupStateSummaryRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateSummaryRequest) decode(r *reader, version int16) error {
@@ -124,20 +127,21 @@ func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *reader, version int16) error {
@@ -188,14 +192,15 @@ func (v *ReadShareGroupStateSummaryRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateSummaryRequestPartitionData) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateSummaryRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateSummaryRequestPartitionData) decode(r *reader, version int16) error {
@@ -244,14 +249,14 @@ func (v *ReadShareGroupStateSummaryRequest) IsFlexible() bool { return v.Version
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ReadShareGroupStateSummaryRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -315,22 +320,22 @@ type ReadShareGroupStateSummaryResponseReadStateSummaryResult struct {
 
 // ReadShareGroupStateSummaryResponsePartitionResult is the struct at ReadShareGroupStateSummaryResponse.Results.Partitions.
 type ReadShareGroupStateSummaryResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// StateEpoch is a int32 present in every version.
+	// StateEpoch is an int32 present in every version.
 	StateEpoch int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -346,19 +351,20 @@ func (v *ReadShareGroupStateSummaryResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateSummaryResponse) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateSummaryResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateSummaryResponse) decode(r *reader, version int16) error {
@@ -407,20 +413,21 @@ func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *reader, version int16) error {
@@ -477,21 +484,24 @@ func (v *ReadShareGroupStateSummaryResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ReadShareGroupStateSummaryResponsePartitionResult) encode(w *writer, version int16) {
+func (v *ReadShareGroupStateSummaryResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ReadShareGroupStateSummaryResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.StateEpoch)
-	w.i32(v.LeaderEpoch)
-	w.i64(v.StartOffset)
+	dst = appendInt32(dst, v.StateEpoch)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendInt64(dst, v.StartOffset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ReadShareGroupStateSummaryResponsePartitionResult) decode(r *reader, version int16) error {
@@ -556,14 +566,14 @@ func (v *ReadShareGroupStateSummaryResponse) IsFlexible() bool { return v.Versio
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ReadShareGroupStateSummaryResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ReadShareGroupStateSummaryResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

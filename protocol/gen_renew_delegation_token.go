@@ -12,7 +12,7 @@ type RenewDelegationTokenRequest struct {
 	// Hmac is a bytes present in every version.
 	Hmac []byte
 
-	// RenewPeriodMs is a int64 present in every version.
+	// RenewPeriodMs is an int64 present in every version.
 	RenewPeriodMs int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -29,14 +29,15 @@ func (v *RenewDelegationTokenRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *RenewDelegationTokenRequest) encode(w *writer, version int16) {
+func (v *RenewDelegationTokenRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.bytes(v.Hmac, flexible, false)
-	w.i64(v.RenewPeriodMs)
+	dst = appendBytes(dst, v.Hmac, flexible, false)
+	dst = appendInt64(dst, v.RenewPeriodMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *RenewDelegationTokenRequest) decode(r *reader, version int16) error {
@@ -85,14 +86,14 @@ func (v *RenewDelegationTokenRequest) IsFlexible() bool { return v.Version >= 2 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *RenewDelegationTokenRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "RenewDelegationTokenRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "RenewDelegationTokenRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -131,13 +132,13 @@ type RenewDelegationTokenResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ExpiryTimestampMs is a int64 present in every version.
+	// ExpiryTimestampMs is an int64 present in every version.
 	ExpiryTimestampMs int64
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -153,15 +154,16 @@ func (v *RenewDelegationTokenResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *RenewDelegationTokenResponse) encode(w *writer, version int16) {
+func (v *RenewDelegationTokenResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	w.i64(v.ExpiryTimestampMs)
-	w.i32(v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt64(dst, v.ExpiryTimestampMs)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *RenewDelegationTokenResponse) decode(r *reader, version int16) error {
@@ -214,14 +216,14 @@ func (v *RenewDelegationTokenResponse) IsFlexible() bool { return v.Version >= 2
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *RenewDelegationTokenResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "RenewDelegationTokenResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "RenewDelegationTokenResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

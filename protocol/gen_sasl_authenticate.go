@@ -25,13 +25,14 @@ func (v *SaslAuthenticateRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *SaslAuthenticateRequest) encode(w *writer, version int16) {
+func (v *SaslAuthenticateRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.bytes(v.AuthBytes, flexible, false)
+	dst = appendBytes(dst, v.AuthBytes, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *SaslAuthenticateRequest) decode(r *reader, version int16) error {
@@ -76,14 +77,14 @@ func (v *SaslAuthenticateRequest) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SaslAuthenticateRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "SaslAuthenticateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SaslAuthenticateRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -122,16 +123,16 @@ type SaslAuthenticateResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// AuthBytes is a bytes present in every version.
 	AuthBytes []byte
 
-	// SessionLifetimeMs is a int64 present from version 1 on; default "0"; ignorable (dropped silently by older versions).
+	// SessionLifetimeMs is an int64 present from version 1; default "0"; ignorable (silently dropped by versions without it).
 	SessionLifetimeMs int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -152,21 +153,24 @@ func (v *SaslAuthenticateResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *SaslAuthenticateResponse) encode(w *writer, version int16) {
+func (v *SaslAuthenticateResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 2
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("SaslAuthenticateResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.bytes(v.AuthBytes, flexible, false)
+	dst = appendBytes(dst, v.AuthBytes, flexible, false)
 	if version >= 1 {
-		w.i64(v.SessionLifetimeMs)
+		dst = appendInt64(dst, v.SessionLifetimeMs)
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *SaslAuthenticateResponse) decode(r *reader, version int16) error {
@@ -227,14 +231,14 @@ func (v *SaslAuthenticateResponse) IsFlexible() bool { return v.Version >= 2 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SaslAuthenticateResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "SaslAuthenticateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SaslAuthenticateResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

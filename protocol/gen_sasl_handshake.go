@@ -18,12 +18,15 @@ func (v *SaslHandshakeRequest) Default() {
 	v.Mechanism = ""
 }
 
-func (v *SaslHandshakeRequest) encode(w *writer, version int16) {
+func (v *SaslHandshakeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	if !w.str(v.Mechanism, flexible) {
+	if d, ok := appendString(dst, v.Mechanism, flexible); ok {
+		dst = d
+	} else {
 		w.fail("SaslHandshakeRequest", "Mechanism", version, ErrInvalidValue)
-		return
+		return dst
 	}
+	return dst
 }
 
 func (v *SaslHandshakeRequest) decode(r *reader, version int16) error {
@@ -50,14 +53,14 @@ func (v *SaslHandshakeRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SaslHandshakeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "SaslHandshakeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SaslHandshakeRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -96,7 +99,7 @@ type SaslHandshakeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Mechanisms is a []string present in every version.
@@ -111,16 +114,19 @@ func (v *SaslHandshakeResponse) Default() {
 	}
 }
 
-func (v *SaslHandshakeResponse) encode(w *writer, version int16) {
+func (v *SaslHandshakeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := false
-	w.i16(v.ErrorCode)
-	w.length(len(v.Mechanisms), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Mechanisms), flexible, true)
 	for i := range v.Mechanisms {
-		if !w.str(v.Mechanisms[i], flexible) {
+		if d, ok := appendString(dst, v.Mechanisms[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("SaslHandshakeResponse", "Mechanisms", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
+	return dst
 }
 
 func (v *SaslHandshakeResponse) decode(r *reader, version int16) error {
@@ -162,14 +168,14 @@ func (v *SaslHandshakeResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SaslHandshakeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "SaslHandshakeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SaslHandshakeResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,13 +9,13 @@ type ShareAcknowledgeRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// GroupId is a string present in every version; nullable from version 1; default "null"; entity groupId.
+	// GroupId is a string present in every version; nullable in every version; default "null"; entity groupId.
 	GroupId *string
 
-	// MemberId is a string present in every version; nullable from version 1.
+	// MemberId is a string present in every version; nullable in every version.
 	MemberId *string
 
-	// ShareSessionEpoch is a int32 present in every version.
+	// ShareSessionEpoch is an int32 present in every version.
 	ShareSessionEpoch int32
 
 	// Topics is a []AcknowledgeTopic present in every version.
@@ -41,7 +41,7 @@ type ShareAcknowledgeRequestAcknowledgeTopic struct {
 
 // ShareAcknowledgeRequestAcknowledgePartition is the struct at ShareAcknowledgeRequest.Topics.Partitions.
 type ShareAcknowledgeRequestAcknowledgePartition struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
 	// AcknowledgementBatches is a []AcknowledgementBatch present in every version.
@@ -54,10 +54,10 @@ type ShareAcknowledgeRequestAcknowledgePartition struct {
 
 // ShareAcknowledgeRequestAcknowledgementBatch is the struct at ShareAcknowledgeRequest.Topics.Partitions.AcknowledgementBatches.
 type ShareAcknowledgeRequestAcknowledgementBatch struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
 	// AcknowledgeTypes is a []int8 present in every version.
@@ -83,28 +83,33 @@ func (v *ShareAcknowledgeRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeRequest) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.GroupId, flexible) {
+	if d, ok := appendNullableString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareAcknowledgeRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.MemberId, flexible) {
+	if d, ok := appendNullableString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareAcknowledgeRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.ShareSessionEpoch)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ShareSessionEpoch)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeRequest) decode(r *reader, version int16) error {
@@ -165,20 +170,21 @@ func (v *ShareAcknowledgeRequestAcknowledgeTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeRequestAcknowledgeTopic) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeRequestAcknowledgeTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *reader, version int16) error {
@@ -231,20 +237,21 @@ func (v *ShareAcknowledgeRequestAcknowledgePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeRequestAcknowledgePartition) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeRequestAcknowledgePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.length(len(v.AcknowledgementBatches), flexible, true)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendLength(dst, len(v.AcknowledgementBatches), flexible, true)
 	for i := range v.AcknowledgementBatches {
-		v.AcknowledgementBatches[i].encode(w, version)
+		dst = v.AcknowledgementBatches[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgePartition) decode(r *reader, version int16) error {
@@ -298,18 +305,19 @@ func (v *ShareAcknowledgeRequestAcknowledgementBatch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeRequestAcknowledgementBatch) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeRequestAcknowledgementBatch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.FirstOffset)
-	w.i64(v.LastOffset)
-	w.length(len(v.AcknowledgeTypes), flexible, true)
+	dst = appendInt64(dst, v.FirstOffset)
+	dst = appendInt64(dst, v.LastOffset)
+	dst = appendLength(dst, len(v.AcknowledgeTypes), flexible, true)
 	for i := range v.AcknowledgeTypes {
-		w.i8(v.AcknowledgeTypes[i])
+		dst = appendInt8(dst, v.AcknowledgeTypes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *reader, version int16) error {
@@ -373,14 +381,14 @@ func (v *ShareAcknowledgeRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareAcknowledgeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareAcknowledgeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareAcknowledgeRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -419,13 +427,13 @@ type ShareAcknowledgeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// Responses is a []ShareAcknowledgeTopicResponse present in every version.
@@ -454,13 +462,13 @@ type ShareAcknowledgeResponseShareAcknowledgeTopicResponse struct {
 
 // ShareAcknowledgeResponsePartitionData is the struct at ShareAcknowledgeResponse.Responses.Partitions.
 type ShareAcknowledgeResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// CurrentLeader is a LeaderIdAndEpoch present in every version.
@@ -473,10 +481,10 @@ type ShareAcknowledgeResponsePartitionData struct {
 
 // ShareAcknowledgeResponseLeaderIdAndEpoch is the struct at ShareAcknowledgeResponse.Responses.Partitions.CurrentLeader.
 type ShareAcknowledgeResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present in every version.
+	// LeaderId is an int32 present in every version.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -486,16 +494,16 @@ type ShareAcknowledgeResponseLeaderIdAndEpoch struct {
 
 // ShareAcknowledgeResponseNodeEndpoint is the struct at ShareAcknowledgeResponse.NodeEndpoints.
 type ShareAcknowledgeResponseNodeEndpoint struct {
-	// NodeId is a int32 present in every version; map key of its array; entity brokerId.
+	// NodeId is an int32 present in every version; map key of its array; entity brokerId.
 	NodeId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present in every version; nullable from version 1; default "null".
+	// Rack is a string present in every version; nullable in every version; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -519,32 +527,35 @@ func (v *ShareAcknowledgeResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeResponse) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareAcknowledgeResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Responses), flexible, true)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.NodeEndpoints), flexible, true)
+	dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 	for i := range v.NodeEndpoints {
-		v.NodeEndpoints[i].encode(w, version)
+		dst = v.NodeEndpoints[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
@@ -619,20 +630,21 @@ func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *reader, version int16) error {
@@ -687,22 +699,25 @@ func (v *ShareAcknowledgeResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeResponsePartitionData) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareAcknowledgeResponsePartitionData", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	v.CurrentLeader.encode(w, version)
+	dst = v.CurrentLeader.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeResponsePartitionData) decode(r *reader, version int16) error {
@@ -750,14 +765,15 @@ func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
@@ -802,22 +818,27 @@ func (v *ShareAcknowledgeResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareAcknowledgeResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *ShareAcknowledgeResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.NodeId)
-	if !w.str(v.Host, flexible) {
+	dst = appendInt32(dst, v.NodeId)
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareAcknowledgeResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Port)
-	if !w.nstr(v.Rack, flexible) {
+	dst = appendInt32(dst, v.Port)
+	if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareAcknowledgeResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareAcknowledgeResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -874,14 +895,14 @@ func (v *ShareAcknowledgeResponse) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareAcknowledgeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareAcknowledgeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareAcknowledgeResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -9,28 +9,28 @@ type ShareFetchRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// GroupId is a string present in every version; nullable from version 1; default "null"; entity groupId.
+	// GroupId is a string present in every version; nullable in every version; default "null"; entity groupId.
 	GroupId *string
 
-	// MemberId is a string present in every version; nullable from version 1.
+	// MemberId is a string present in every version; nullable in every version.
 	MemberId *string
 
-	// ShareSessionEpoch is a int32 present in every version.
+	// ShareSessionEpoch is an int32 present in every version.
 	ShareSessionEpoch int32
 
-	// MaxWaitMs is a int32 present in every version.
+	// MaxWaitMs is an int32 present in every version.
 	MaxWaitMs int32
 
-	// MinBytes is a int32 present in every version.
+	// MinBytes is an int32 present in every version.
 	MinBytes int32
 
-	// MaxBytes is a int32 present in every version; default "0x7fffffff".
+	// MaxBytes is an int32 present in every version; default "0x7fffffff".
 	MaxBytes int32
 
-	// MaxRecords is a int32 present in every version.
+	// MaxRecords is an int32 present in every version.
 	MaxRecords int32
 
-	// BatchSize is a int32 present in every version.
+	// BatchSize is an int32 present in every version.
 	BatchSize int32
 
 	// Topics is a []FetchTopic present in every version.
@@ -59,7 +59,7 @@ type ShareFetchRequestFetchTopic struct {
 
 // ShareFetchRequestFetchPartition is the struct at ShareFetchRequest.Topics.Partitions.
 type ShareFetchRequestFetchPartition struct {
-	// PartitionIndex is a int32 present in every version; map key of its array.
+	// PartitionIndex is an int32 present in every version; map key of its array.
 	PartitionIndex int32
 
 	// PartitionMaxBytes is in no version this codec encodes.
@@ -75,10 +75,10 @@ type ShareFetchRequestFetchPartition struct {
 
 // ShareFetchRequestAcknowledgementBatch is the struct at ShareFetchRequest.Topics.Partitions.AcknowledgementBatches.
 type ShareFetchRequestAcknowledgementBatch struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
 	// AcknowledgeTypes is a []int8 present in every version.
@@ -125,40 +125,45 @@ func (v *ShareFetchRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchRequest) encode(w *writer, version int16) {
+func (v *ShareFetchRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.GroupId, flexible) {
+	if d, ok := appendNullableString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareFetchRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.MemberId, flexible) {
+	if d, ok := appendNullableString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareFetchRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.ShareSessionEpoch)
-	w.i32(v.MaxWaitMs)
-	w.i32(v.MinBytes)
-	w.i32(v.MaxBytes)
-	w.i32(v.MaxRecords)
-	w.i32(v.BatchSize)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ShareSessionEpoch)
+	dst = appendInt32(dst, v.MaxWaitMs)
+	dst = appendInt32(dst, v.MinBytes)
+	dst = appendInt32(dst, v.MaxBytes)
+	dst = appendInt32(dst, v.MaxRecords)
+	dst = appendInt32(dst, v.BatchSize)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.ForgottenTopicsData), flexible, true)
+	dst = appendLength(dst, len(v.ForgottenTopicsData), flexible, true)
 	for i := range v.ForgottenTopicsData {
-		v.ForgottenTopicsData[i].encode(w, version)
+		dst = v.ForgottenTopicsData[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchRequest) decode(r *reader, version int16) error {
@@ -253,20 +258,21 @@ func (v *ShareFetchRequestFetchTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchRequestFetchTopic) encode(w *writer, version int16) {
+func (v *ShareFetchRequestFetchTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchRequestFetchTopic) decode(r *reader, version int16) error {
@@ -320,24 +326,25 @@ func (v *ShareFetchRequestFetchPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchRequestFetchPartition) encode(w *writer, version int16) {
+func (v *ShareFetchRequestFetchPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
+	dst = appendInt32(dst, v.PartitionIndex)
 	if v.PartitionMaxBytes != 0 {
 		w.fail("ShareFetchRequestFetchPartition", "PartitionMaxBytes", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.AcknowledgementBatches), flexible, true)
+	dst = appendLength(dst, len(v.AcknowledgementBatches), flexible, true)
 	for i := range v.AcknowledgementBatches {
-		v.AcknowledgementBatches[i].encode(w, version)
+		dst = v.AcknowledgementBatches[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchRequestFetchPartition) decode(r *reader, version int16) error {
@@ -392,18 +399,19 @@ func (v *ShareFetchRequestAcknowledgementBatch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchRequestAcknowledgementBatch) encode(w *writer, version int16) {
+func (v *ShareFetchRequestAcknowledgementBatch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.FirstOffset)
-	w.i64(v.LastOffset)
-	w.length(len(v.AcknowledgeTypes), flexible, true)
+	dst = appendInt64(dst, v.FirstOffset)
+	dst = appendInt64(dst, v.LastOffset)
+	dst = appendLength(dst, len(v.AcknowledgeTypes), flexible, true)
 	for i := range v.AcknowledgeTypes {
-		w.i8(v.AcknowledgeTypes[i])
+		dst = appendInt8(dst, v.AcknowledgeTypes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchRequestAcknowledgementBatch) decode(r *reader, version int16) error {
@@ -461,17 +469,18 @@ func (v *ShareFetchRequestForgottenTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchRequestForgottenTopic) encode(w *writer, version int16) {
+func (v *ShareFetchRequestForgottenTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchRequestForgottenTopic) decode(r *reader, version int16) error {
@@ -531,14 +540,14 @@ func (v *ShareFetchRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareFetchRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareFetchRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareFetchRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -577,16 +586,16 @@ type ShareFetchResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// AcquisitionLockTimeoutMs is a int32 present in every version.
+	// AcquisitionLockTimeoutMs is an int32 present in every version.
 	AcquisitionLockTimeoutMs int32
 
 	// Responses is a []ShareFetchableTopicResponse present in every version.
@@ -615,19 +624,19 @@ type ShareFetchResponseShareFetchableTopicResponse struct {
 
 // ShareFetchResponsePartitionData is the struct at ShareFetchResponse.Responses.Partitions.
 type ShareFetchResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// AcknowledgeErrorCode is a int16 present in every version.
+	// AcknowledgeErrorCode is an int16 present in every version.
 	AcknowledgeErrorCode int16
 
-	// AcknowledgeErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// AcknowledgeErrorMessage is a string present in every version; nullable in every version; default "null".
 	AcknowledgeErrorMessage *string
 
 	// CurrentLeader is a LeaderIdAndEpoch present in every version.
@@ -646,10 +655,10 @@ type ShareFetchResponsePartitionData struct {
 
 // ShareFetchResponseLeaderIdAndEpoch is the struct at ShareFetchResponse.Responses.Partitions.CurrentLeader.
 type ShareFetchResponseLeaderIdAndEpoch struct {
-	// LeaderId is a int32 present in every version.
+	// LeaderId is an int32 present in every version.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -659,13 +668,13 @@ type ShareFetchResponseLeaderIdAndEpoch struct {
 
 // ShareFetchResponseAcquiredRecords is the struct at ShareFetchResponse.Responses.Partitions.AcquiredRecords.
 type ShareFetchResponseAcquiredRecords struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
-	// DeliveryCount is a int16 present in every version.
+	// DeliveryCount is an int16 present in every version.
 	DeliveryCount int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -675,16 +684,16 @@ type ShareFetchResponseAcquiredRecords struct {
 
 // ShareFetchResponseNodeEndpoint is the struct at ShareFetchResponse.NodeEndpoints.
 type ShareFetchResponseNodeEndpoint struct {
-	// NodeId is a int32 present in every version; map key of its array; entity brokerId.
+	// NodeId is an int32 present in every version; map key of its array; entity brokerId.
 	NodeId int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
-	// Rack is a string present in every version; nullable from version 1; default "null".
+	// Rack is a string present in every version; nullable in every version; default "null".
 	Rack *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -709,33 +718,36 @@ func (v *ShareFetchResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchResponse) encode(w *writer, version int16) {
+func (v *ShareFetchResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareFetchResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.AcquisitionLockTimeoutMs)
-	w.length(len(v.Responses), flexible, true)
+	dst = appendInt32(dst, v.AcquisitionLockTimeoutMs)
+	dst = appendLength(dst, len(v.Responses), flexible, true)
 	for i := range v.Responses {
-		v.Responses[i].encode(w, version)
+		dst = v.Responses[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.NodeEndpoints), flexible, true)
+	dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 	for i := range v.NodeEndpoints {
-		v.NodeEndpoints[i].encode(w, version)
+		dst = v.NodeEndpoints[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchResponse) decode(r *reader, version int16) error {
@@ -814,20 +826,21 @@ func (v *ShareFetchResponseShareFetchableTopicResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchResponseShareFetchableTopicResponse) encode(w *writer, version int16) {
+func (v *ShareFetchResponseShareFetchableTopicResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchResponseShareFetchableTopicResponse) decode(r *reader, version int16) error {
@@ -892,35 +905,40 @@ func (v *ShareFetchResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchResponsePartitionData) encode(w *writer, version int16) {
+func (v *ShareFetchResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareFetchResponsePartitionData", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.AcknowledgeErrorCode)
-	if !w.nstr(v.AcknowledgeErrorMessage, flexible) {
+	dst = appendInt16(dst, v.AcknowledgeErrorCode)
+	if d, ok := appendNullableString(dst, v.AcknowledgeErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareFetchResponsePartitionData", "AcknowledgeErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	v.CurrentLeader.encode(w, version)
+	dst = v.CurrentLeader.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
-	w.bytes(v.Records, flexible, false)
-	w.length(len(v.AcquiredRecords), flexible, true)
+	dst = appendBytes(dst, v.Records, flexible, false)
+	dst = appendLength(dst, len(v.AcquiredRecords), flexible, true)
 	for i := range v.AcquiredRecords {
-		v.AcquiredRecords[i].encode(w, version)
+		dst = v.AcquiredRecords[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchResponsePartitionData) decode(r *reader, version int16) error {
@@ -994,14 +1012,15 @@ func (v *ShareFetchResponseLeaderIdAndEpoch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchResponseLeaderIdAndEpoch) encode(w *writer, version int16) {
+func (v *ShareFetchResponseLeaderIdAndEpoch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchResponseLeaderIdAndEpoch) decode(r *reader, version int16) error {
@@ -1043,15 +1062,16 @@ func (v *ShareFetchResponseAcquiredRecords) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchResponseAcquiredRecords) encode(w *writer, version int16) {
+func (v *ShareFetchResponseAcquiredRecords) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.FirstOffset)
-	w.i64(v.LastOffset)
-	w.i16(v.DeliveryCount)
+	dst = appendInt64(dst, v.FirstOffset)
+	dst = appendInt64(dst, v.LastOffset)
+	dst = appendInt16(dst, v.DeliveryCount)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchResponseAcquiredRecords) decode(r *reader, version int16) error {
@@ -1100,22 +1120,27 @@ func (v *ShareFetchResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareFetchResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *ShareFetchResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.NodeId)
-	if !w.str(v.Host, flexible) {
+	dst = appendInt32(dst, v.NodeId)
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareFetchResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Port)
-	if !w.nstr(v.Rack, flexible) {
+	dst = appendInt32(dst, v.Port)
+	if d, ok := appendNullableString(dst, v.Rack, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareFetchResponseNodeEndpoint", "Rack", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareFetchResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -1172,14 +1197,14 @@ func (v *ShareFetchResponse) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareFetchResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareFetchResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareFetchResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

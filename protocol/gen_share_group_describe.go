@@ -29,20 +29,23 @@ func (v *ShareGroupDescribeRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupDescribeRequest) encode(w *writer, version int16) {
+func (v *ShareGroupDescribeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.GroupIds), flexible, true)
+	dst = appendLength(dst, len(v.GroupIds), flexible, true)
 	for i := range v.GroupIds {
-		if !w.str(v.GroupIds[i], flexible) {
+		if d, ok := appendString(dst, v.GroupIds[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ShareGroupDescribeRequest", "GroupIds", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.boolean(v.IncludeAuthorizedOperations)
+	dst = appendBool(dst, v.IncludeAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupDescribeRequest) decode(r *reader, version int16) error {
@@ -102,14 +105,14 @@ func (v *ShareGroupDescribeRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareGroupDescribeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareGroupDescribeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareGroupDescribeRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -148,7 +151,7 @@ type ShareGroupDescribeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -187,10 +190,10 @@ type ShareGroupDescribeResponseAssignment struct {
 
 // ShareGroupDescribeResponseDescribedGroup is the struct at ShareGroupDescribeResponse.Groups.
 type ShareGroupDescribeResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -199,10 +202,10 @@ type ShareGroupDescribeResponseDescribedGroup struct {
 	// GroupState is a string present in every version.
 	GroupState string
 
-	// GroupEpoch is a int32 present in every version.
+	// GroupEpoch is an int32 present in every version.
 	GroupEpoch int32
 
-	// AssignmentEpoch is a int32 present in every version.
+	// AssignmentEpoch is an int32 present in every version.
 	AssignmentEpoch int32
 
 	// AssignorName is a string present in every version.
@@ -211,7 +214,7 @@ type ShareGroupDescribeResponseDescribedGroup struct {
 	// Members is a []Member present in every version.
 	Members []ShareGroupDescribeResponseMember
 
-	// AuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// AuthorizedOperations is an int32 present in every version; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -224,10 +227,10 @@ type ShareGroupDescribeResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// RackId is a string present in every version; nullable from version 1; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
 	// ClientId is a string present in every version.
@@ -256,20 +259,21 @@ func (v *ShareGroupDescribeResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupDescribeResponse) encode(w *writer, version int16) {
+func (v *ShareGroupDescribeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Groups), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupDescribeResponse) decode(r *reader, version int16) error {
@@ -323,21 +327,24 @@ func (v *ShareGroupDescribeResponseTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupDescribeResponseTopicPartitions) encode(w *writer, version int16) {
+func (v *ShareGroupDescribeResponseTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	if !w.str(v.TopicName, flexible) {
+	dst = appendUUID(dst, v.TopicId)
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseTopicPartitions", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupDescribeResponseTopicPartitions) decode(r *reader, version int16) error {
@@ -394,19 +401,20 @@ func (v *ShareGroupDescribeResponseAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupDescribeResponseAssignment) encode(w *writer, version int16) {
+func (v *ShareGroupDescribeResponseAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.TopicPartitions), flexible, true)
+	dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 	for i := range v.TopicPartitions {
-		v.TopicPartitions[i].encode(w, version)
+		dst = v.TopicPartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupDescribeResponseAssignment) decode(r *reader, version int16) error {
@@ -464,39 +472,48 @@ func (v *ShareGroupDescribeResponseDescribedGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupDescribeResponseDescribedGroup) encode(w *writer, version int16) {
+func (v *ShareGroupDescribeResponseDescribedGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseDescribedGroup", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseDescribedGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupState, flexible) {
+	if d, ok := appendString(dst, v.GroupState, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseDescribedGroup", "GroupState", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.GroupEpoch)
-	w.i32(v.AssignmentEpoch)
-	if !w.str(v.AssignorName, flexible) {
+	dst = appendInt32(dst, v.GroupEpoch)
+	dst = appendInt32(dst, v.AssignmentEpoch)
+	if d, ok := appendString(dst, v.AssignorName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseDescribedGroup", "AssignorName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Members), flexible, true)
+	dst = appendLength(dst, len(v.Members), flexible, true)
 	for i := range v.Members {
-		v.Members[i].encode(w, version)
+		dst = v.Members[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.AuthorizedOperations)
+	dst = appendInt32(dst, v.AuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupDescribeResponseDescribedGroup) decode(r *reader, version int16) error {
@@ -584,40 +601,51 @@ func (v *ShareGroupDescribeResponseMember) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupDescribeResponseMember) encode(w *writer, version int16) {
+func (v *ShareGroupDescribeResponseMember) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseMember", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.RackId, flexible) {
+	if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseMember", "RackId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	if !w.str(v.ClientId, flexible) {
+	dst = appendInt32(dst, v.MemberEpoch)
+	if d, ok := appendString(dst, v.ClientId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseMember", "ClientId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ClientHost, flexible) {
+	if d, ok := appendString(dst, v.ClientHost, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupDescribeResponseMember", "ClientHost", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.SubscribedTopicNames), flexible, true)
+	dst = appendLength(dst, len(v.SubscribedTopicNames), flexible, true)
 	for i := range v.SubscribedTopicNames {
-		if !w.str(v.SubscribedTopicNames[i], flexible) {
+		if d, ok := appendString(dst, v.SubscribedTopicNames[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("ShareGroupDescribeResponseMember", "SubscribedTopicNames", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	v.Assignment.encode(w, version)
+	dst = v.Assignment.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupDescribeResponseMember) decode(r *reader, version int16) error {
@@ -696,14 +724,14 @@ func (v *ShareGroupDescribeResponse) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareGroupDescribeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareGroupDescribeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareGroupDescribeResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -15,13 +15,13 @@ type ShareGroupHeartbeatRequest struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// RackId is a string present in every version; nullable from version 1; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// SubscribedTopicNames is a []string present in every version; nullable from version 1; default "null"; entity topicName.
+	// SubscribedTopicNames is a []string present in every version; nullable in every version; default "null"; entity topicName.
 	SubscribedTopicNames []string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -43,36 +43,45 @@ func (v *ShareGroupHeartbeatRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupHeartbeatRequest) encode(w *writer, version int16) {
+func (v *ShareGroupHeartbeatRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupHeartbeatRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupHeartbeatRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	if !w.nstr(v.RackId, flexible) {
+	dst = appendInt32(dst, v.MemberEpoch)
+	if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupHeartbeatRequest", "RackId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.SubscribedTopicNames == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.SubscribedTopicNames), flexible, true)
+		dst = appendLength(dst, len(v.SubscribedTopicNames), flexible, true)
 		for i := range v.SubscribedTopicNames {
-			if !w.str(v.SubscribedTopicNames[i], flexible) {
+			if d, ok := appendString(dst, v.SubscribedTopicNames[i], flexible); ok {
+				dst = d
+			} else {
 				w.fail("ShareGroupHeartbeatRequest", "SubscribedTopicNames", version, ErrInvalidValue)
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupHeartbeatRequest) decode(r *reader, version int16) error {
@@ -144,14 +153,14 @@ func (v *ShareGroupHeartbeatRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareGroupHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareGroupHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareGroupHeartbeatRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -190,25 +199,25 @@ type ShareGroupHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 1; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
-	// MemberId is a string present in every version; nullable from version 1; default "null".
+	// MemberId is a string present in every version; nullable in every version; default "null".
 	MemberId *string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// HeartbeatIntervalMs is a int32 present in every version.
+	// HeartbeatIntervalMs is an int32 present in every version.
 	HeartbeatIntervalMs int32
 
-	// Assignment is a Assignment present in every version; nullable from version 1; default "null".
+	// Assignment is a Assignment present in every version; nullable in every version; default "null".
 	Assignment *ShareGroupHeartbeatResponseAssignment
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -257,35 +266,40 @@ func (v *ShareGroupHeartbeatResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupHeartbeatResponse) encode(w *writer, version int16) {
+func (v *ShareGroupHeartbeatResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupHeartbeatResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.MemberId, flexible) {
+	if d, ok := appendNullableString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("ShareGroupHeartbeatResponse", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	w.i32(v.HeartbeatIntervalMs)
+	dst = appendInt32(dst, v.MemberEpoch)
+	dst = appendInt32(dst, v.HeartbeatIntervalMs)
 	if v.Assignment == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.Assignment.encode(w, version)
+		dst = v.Assignment.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupHeartbeatResponse) decode(r *reader, version int16) error {
@@ -358,17 +372,18 @@ func (v *ShareGroupHeartbeatResponseTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupHeartbeatResponseTopicPartitions) encode(w *writer, version int16) {
+func (v *ShareGroupHeartbeatResponseTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupHeartbeatResponseTopicPartitions) decode(r *reader, version int16) error {
@@ -421,19 +436,20 @@ func (v *ShareGroupHeartbeatResponseAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *ShareGroupHeartbeatResponseAssignment) encode(w *writer, version int16) {
+func (v *ShareGroupHeartbeatResponseAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.TopicPartitions), flexible, true)
+	dst = appendLength(dst, len(v.TopicPartitions), flexible, true)
 	for i := range v.TopicPartitions {
-		v.TopicPartitions[i].encode(w, version)
+		dst = v.TopicPartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *ShareGroupHeartbeatResponseAssignment) decode(r *reader, version int16) error {
@@ -488,14 +504,14 @@ func (v *ShareGroupHeartbeatResponse) IsFlexible() bool { return v.Version >= 1 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareGroupHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "ShareGroupHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "ShareGroupHeartbeatResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -5,7 +5,7 @@ package protocol
 // StopReplicaRequest is the request of the StopReplica API (key 5).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type StopReplicaRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -15,7 +15,8 @@ type StopReplicaRequest struct {
 func (v *StopReplicaRequest) Default() {
 }
 
-func (v *StopReplicaRequest) encode(w *writer, version int16) {
+func (v *StopReplicaRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *StopReplicaRequest) decode(r *reader, version int16) error {
@@ -37,14 +38,14 @@ func (v *StopReplicaRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StopReplicaRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "StopReplicaRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StopReplicaRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -79,7 +80,7 @@ func NewStopReplicaRequest() *StopReplicaRequest {
 // StopReplicaResponse is the response of the StopReplica API (key 5).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type StopReplicaResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -89,7 +90,8 @@ type StopReplicaResponse struct {
 func (v *StopReplicaResponse) Default() {
 }
 
-func (v *StopReplicaResponse) encode(w *writer, version int16) {
+func (v *StopReplicaResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *StopReplicaResponse) decode(r *reader, version int16) error {
@@ -111,14 +113,14 @@ func (v *StopReplicaResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StopReplicaResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "StopReplicaResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StopReplicaResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -30,20 +30,23 @@ func (v *StreamsGroupDescribeRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeRequest) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.GroupIds), flexible, true)
+	dst = appendLength(dst, len(v.GroupIds), flexible, true)
 	for i := range v.GroupIds {
-		if !w.str(v.GroupIds[i], flexible) {
+		if d, ok := appendString(dst, v.GroupIds[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("StreamsGroupDescribeRequest", "GroupIds", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.boolean(v.IncludeAuthorizedOperations)
+	dst = appendBool(dst, v.IncludeAuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeRequest) decode(r *reader, version int16) error {
@@ -103,14 +106,14 @@ func (v *StreamsGroupDescribeRequest) IsFlexible() bool { return v.Version >= 0 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StreamsGroupDescribeRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "StreamsGroupDescribeRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StreamsGroupDescribeRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -149,7 +152,7 @@ type StreamsGroupDescribeResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Groups is a []DescribedGroup present in every version.
@@ -178,10 +181,10 @@ type StreamsGroupDescribeResponseTaskOffset struct {
 	// SubtopologyId is a string present in every version.
 	SubtopologyId string
 
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// Offset is a int64 present in every version.
+	// Offset is an int64 present in every version.
 	Offset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -252,10 +255,10 @@ type StreamsGroupDescribeResponseTopicInfo struct {
 	// Name is a string present in every version; entity topicName.
 	Name string
 
-	// Partitions is a int32 present in every version.
+	// Partitions is an int32 present in every version.
 	Partitions int32
 
-	// ReplicationFactor is a int16 present in every version.
+	// ReplicationFactor is an int16 present in every version.
 	ReplicationFactor int16
 
 	// TopicConfigs is a []KeyValue present in every version.
@@ -268,10 +271,10 @@ type StreamsGroupDescribeResponseTopicInfo struct {
 
 // StreamsGroupDescribeResponseDescribedGroup is the struct at StreamsGroupDescribeResponse.Groups.
 type StreamsGroupDescribeResponseDescribedGroup struct {
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// GroupId is a string present in every version; entity groupId.
@@ -280,19 +283,19 @@ type StreamsGroupDescribeResponseDescribedGroup struct {
 	// GroupState is a string present in every version.
 	GroupState string
 
-	// GroupEpoch is a int32 present in every version.
+	// GroupEpoch is an int32 present in every version.
 	GroupEpoch int32
 
-	// AssignmentEpoch is a int32 present in every version.
+	// AssignmentEpoch is an int32 present in every version.
 	AssignmentEpoch int32
 
-	// Topology is a Topology present in every version; nullable from version 0; default "null".
+	// Topology is a Topology present in every version; nullable in every version; default "null".
 	Topology *StreamsGroupDescribeResponseTopology
 
 	// Members is a []Member present in every version.
 	Members []StreamsGroupDescribeResponseMember
 
-	// AuthorizedOperations is a int32 present in every version; default "-2147483648".
+	// AuthorizedOperations is an int32 present in every version; default "-2147483648".
 	AuthorizedOperations int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -302,10 +305,10 @@ type StreamsGroupDescribeResponseDescribedGroup struct {
 
 // StreamsGroupDescribeResponseTopology is the struct at StreamsGroupDescribeResponse.Groups.Topology.
 type StreamsGroupDescribeResponseTopology struct {
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
-	// Subtopologies is a []Subtopology present in every version; nullable from version 0; default "null".
+	// Subtopologies is a []Subtopology present in every version; nullable in every version; default "null".
 	Subtopologies []StreamsGroupDescribeResponseSubtopology
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -340,13 +343,13 @@ type StreamsGroupDescribeResponseMember struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// InstanceId is a string present in every version; nullable from version 0; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
 	// ClientId is a string present in every version.
@@ -355,13 +358,13 @@ type StreamsGroupDescribeResponseMember struct {
 	// ClientHost is a string present in every version.
 	ClientHost string
 
-	// TopologyEpoch is a int32 present in every version.
+	// TopologyEpoch is an int32 present in every version.
 	TopologyEpoch int32
 
 	// ProcessId is a string present in every version.
 	ProcessId string
 
-	// UserEndpoint is a Endpoint present in every version; nullable from version 0; default "null".
+	// UserEndpoint is a Endpoint present in every version; nullable in every version; default "null".
 	UserEndpoint *StreamsGroupDescribeResponseEndpoint
 
 	// ClientTags is a []KeyValue present in every version.
@@ -396,20 +399,21 @@ func (v *StreamsGroupDescribeResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponse) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Groups), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Groups), flexible, true)
 	for i := range v.Groups {
-		v.Groups[i].encode(w, version)
+		dst = v.Groups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponse) decode(r *reader, version int16) error {
@@ -460,17 +464,20 @@ func (v *StreamsGroupDescribeResponseEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseEndpoint) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseEndpoint", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseEndpoint) decode(r *reader, version int16) error {
@@ -512,18 +519,21 @@ func (v *StreamsGroupDescribeResponseTaskOffset) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseTaskOffset) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseTaskOffset) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.SubtopologyId, flexible) {
+	if d, ok := appendString(dst, v.SubtopologyId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseTaskOffset", "SubtopologyId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Partition)
-	w.i64(v.Offset)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt64(dst, v.Offset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseTaskOffset) decode(r *reader, version int16) error {
@@ -571,21 +581,24 @@ func (v *StreamsGroupDescribeResponseTopicPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseTopicPartitions) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseTopicPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	if !w.str(v.TopicName, flexible) {
+	dst = appendUUID(dst, v.TopicId)
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseTopicPartitions", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseTopicPartitions) decode(r *reader, version int16) error {
@@ -648,33 +661,34 @@ func (v *StreamsGroupDescribeResponseAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseAssignment) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.ActiveTasks), flexible, true)
+	dst = appendLength(dst, len(v.ActiveTasks), flexible, true)
 	for i := range v.ActiveTasks {
-		v.ActiveTasks[i].encode(w, version)
+		dst = v.ActiveTasks[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.StandbyTasks), flexible, true)
+	dst = appendLength(dst, len(v.StandbyTasks), flexible, true)
 	for i := range v.StandbyTasks {
-		v.StandbyTasks[i].encode(w, version)
+		dst = v.StandbyTasks[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.WarmupTasks), flexible, true)
+	dst = appendLength(dst, len(v.WarmupTasks), flexible, true)
 	for i := range v.WarmupTasks {
-		v.WarmupTasks[i].encode(w, version)
+		dst = v.WarmupTasks[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16) error {
@@ -751,20 +765,23 @@ func (v *StreamsGroupDescribeResponseTaskIds) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseTaskIds) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseTaskIds) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.SubtopologyId, flexible) {
+	if d, ok := appendString(dst, v.SubtopologyId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseTaskIds", "SubtopologyId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseTaskIds) decode(r *reader, version int16) error {
@@ -816,20 +833,25 @@ func (v *StreamsGroupDescribeResponseKeyValue) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseKeyValue) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseKeyValue) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Key, flexible) {
+	if d, ok := appendString(dst, v.Key, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseKeyValue", "Key", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Value, flexible) {
+	if d, ok := appendString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseKeyValue", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseKeyValue) decode(r *reader, version int16) error {
@@ -874,25 +896,28 @@ func (v *StreamsGroupDescribeResponseTopicInfo) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseTopicInfo) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseTopicInfo) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseTopicInfo", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Partitions)
-	w.i16(v.ReplicationFactor)
-	w.length(len(v.TopicConfigs), flexible, true)
+	dst = appendInt32(dst, v.Partitions)
+	dst = appendInt16(dst, v.ReplicationFactor)
+	dst = appendLength(dst, len(v.TopicConfigs), flexible, true)
 	for i := range v.TopicConfigs {
-		v.TopicConfigs[i].encode(w, version)
+		dst = v.TopicConfigs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseTopicInfo) decode(r *reader, version int16) error {
@@ -964,46 +989,53 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseDescribedGroup) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseDescribedGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseDescribedGroup", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseDescribedGroup", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupState, flexible) {
+	if d, ok := appendString(dst, v.GroupState, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseDescribedGroup", "GroupState", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.GroupEpoch)
-	w.i32(v.AssignmentEpoch)
+	dst = appendInt32(dst, v.GroupEpoch)
+	dst = appendInt32(dst, v.AssignmentEpoch)
 	if v.Topology == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.Topology.encode(w, version)
+		dst = v.Topology.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Members), flexible, true)
+	dst = appendLength(dst, len(v.Members), flexible, true)
 	for i := range v.Members {
-		v.Members[i].encode(w, version)
+		dst = v.Members[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.AuthorizedOperations)
+	dst = appendInt32(dst, v.AuthorizedOperations)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseDescribedGroup) decode(r *reader, version int16) error {
@@ -1094,24 +1126,25 @@ func (v *StreamsGroupDescribeResponseTopology) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseTopology) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseTopology) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Epoch)
+	dst = appendInt32(dst, v.Epoch)
 	if v.Subtopologies == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.Subtopologies), flexible, true)
+		dst = appendLength(dst, len(v.Subtopologies), flexible, true)
 		for i := range v.Subtopologies {
-			v.Subtopologies[i].encode(w, version)
+			dst = v.Subtopologies[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseTopology) decode(r *reader, version int16) error {
@@ -1173,44 +1206,51 @@ func (v *StreamsGroupDescribeResponseSubtopology) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseSubtopology) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseSubtopology) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.SubtopologyId, flexible) {
+	if d, ok := appendString(dst, v.SubtopologyId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseSubtopology", "SubtopologyId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.SourceTopics), flexible, true)
+	dst = appendLength(dst, len(v.SourceTopics), flexible, true)
 	for i := range v.SourceTopics {
-		if !w.str(v.SourceTopics[i], flexible) {
+		if d, ok := appendString(dst, v.SourceTopics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("StreamsGroupDescribeResponseSubtopology", "SourceTopics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.RepartitionSinkTopics), flexible, true)
+	dst = appendLength(dst, len(v.RepartitionSinkTopics), flexible, true)
 	for i := range v.RepartitionSinkTopics {
-		if !w.str(v.RepartitionSinkTopics[i], flexible) {
+		if d, ok := appendString(dst, v.RepartitionSinkTopics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("StreamsGroupDescribeResponseSubtopology", "RepartitionSinkTopics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.StateChangelogTopics), flexible, true)
+	dst = appendLength(dst, len(v.StateChangelogTopics), flexible, true)
 	for i := range v.StateChangelogTopics {
-		v.StateChangelogTopics[i].encode(w, version)
+		dst = v.StateChangelogTopics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.RepartitionSourceTopics), flexible, true)
+	dst = appendLength(dst, len(v.RepartitionSourceTopics), flexible, true)
 	for i := range v.RepartitionSourceTopics {
-		v.RepartitionSourceTopics[i].encode(w, version)
+		dst = v.RepartitionSourceTopics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int16) error {
@@ -1330,79 +1370,92 @@ func (v *StreamsGroupDescribeResponseMember) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupDescribeResponseMember) encode(w *writer, version int16) {
+func (v *StreamsGroupDescribeResponseMember) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseMember", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	if !w.nstr(v.InstanceId, flexible) {
+	dst = appendInt32(dst, v.MemberEpoch)
+	if d, ok := appendNullableString(dst, v.InstanceId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseMember", "InstanceId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.RackId, flexible) {
+	if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseMember", "RackId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ClientId, flexible) {
+	if d, ok := appendString(dst, v.ClientId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseMember", "ClientId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.ClientHost, flexible) {
+	if d, ok := appendString(dst, v.ClientHost, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseMember", "ClientHost", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.TopologyEpoch)
-	if !w.str(v.ProcessId, flexible) {
+	dst = appendInt32(dst, v.TopologyEpoch)
+	if d, ok := appendString(dst, v.ProcessId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupDescribeResponseMember", "ProcessId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.UserEndpoint == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.UserEndpoint.encode(w, version)
+		dst = v.UserEndpoint.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.ClientTags), flexible, true)
+	dst = appendLength(dst, len(v.ClientTags), flexible, true)
 	for i := range v.ClientTags {
-		v.ClientTags[i].encode(w, version)
+		dst = v.ClientTags[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.TaskOffsets), flexible, true)
+	dst = appendLength(dst, len(v.TaskOffsets), flexible, true)
 	for i := range v.TaskOffsets {
-		v.TaskOffsets[i].encode(w, version)
+		dst = v.TaskOffsets[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.TaskEndOffsets), flexible, true)
+	dst = appendLength(dst, len(v.TaskEndOffsets), flexible, true)
 	for i := range v.TaskEndOffsets {
-		v.TaskEndOffsets[i].encode(w, version)
+		dst = v.TaskEndOffsets[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	v.Assignment.encode(w, version)
+	dst = v.Assignment.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
-	v.TargetAssignment.encode(w, version)
+	dst = v.TargetAssignment.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
-	w.boolean(v.IsClassic)
+	dst = appendBool(dst, v.IsClassic)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) error {
@@ -1541,14 +1594,14 @@ func (v *StreamsGroupDescribeResponse) IsFlexible() bool { return v.Version >= 0
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StreamsGroupDescribeResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "StreamsGroupDescribeResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StreamsGroupDescribeResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -16,46 +16,46 @@ type StreamsGroupHeartbeatRequest struct {
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// EndpointInformationEpoch is a int32 present in every version.
+	// EndpointInformationEpoch is an int32 present in every version.
 	EndpointInformationEpoch int32
 
-	// InstanceId is a string present in every version; nullable from version 0; default "null".
+	// InstanceId is a string present in every version; nullable in every version; default "null".
 	InstanceId *string
 
-	// RackId is a string present in every version; nullable from version 0; default "null".
+	// RackId is a string present in every version; nullable in every version; default "null".
 	RackId *string
 
-	// RebalanceTimeoutMs is a int32 present in every version; default "-1".
+	// RebalanceTimeoutMs is an int32 present in every version; default "-1".
 	RebalanceTimeoutMs int32
 
-	// Topology is a Topology present in every version; nullable from version 0; default "null".
+	// Topology is a Topology present in every version; nullable in every version; default "null".
 	Topology *StreamsGroupHeartbeatRequestTopology
 
-	// ActiveTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// ActiveTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	ActiveTasks []StreamsGroupHeartbeatRequestTaskIds
 
-	// StandbyTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// StandbyTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	StandbyTasks []StreamsGroupHeartbeatRequestTaskIds
 
-	// WarmupTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// WarmupTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	WarmupTasks []StreamsGroupHeartbeatRequestTaskIds
 
-	// ProcessId is a string present in every version; nullable from version 0; default "null".
+	// ProcessId is a string present in every version; nullable in every version; default "null".
 	ProcessId *string
 
-	// UserEndpoint is a Endpoint present in every version; nullable from version 0; default "null".
+	// UserEndpoint is a Endpoint present in every version; nullable in every version; default "null".
 	UserEndpoint *StreamsGroupHeartbeatRequestEndpoint
 
-	// ClientTags is a []KeyValue present in every version; nullable from version 0; default "null".
+	// ClientTags is a []KeyValue present in every version; nullable in every version; default "null".
 	ClientTags []StreamsGroupHeartbeatRequestKeyValue
 
-	// TaskOffsets is a []TaskOffset present in every version; nullable from version 0; default "null".
+	// TaskOffsets is a []TaskOffset present in every version; nullable in every version; default "null".
 	TaskOffsets []StreamsGroupHeartbeatRequestTaskOffset
 
-	// TaskEndOffsets is a []TaskOffset present in every version; nullable from version 0; default "null".
+	// TaskEndOffsets is a []TaskOffset present in every version; nullable in every version; default "null".
 	TaskEndOffsets []StreamsGroupHeartbeatRequestTaskOffset
 
 	// ShutdownApplication is a bool present in every version; default "false".
@@ -84,10 +84,10 @@ type StreamsGroupHeartbeatRequestTopicInfo struct {
 	// Name is a string present in every version; entity topicName.
 	Name string
 
-	// Partitions is a int32 present in every version.
+	// Partitions is an int32 present in every version.
 	Partitions int32
 
-	// ReplicationFactor is a int16 present in every version.
+	// ReplicationFactor is an int16 present in every version.
 	ReplicationFactor int16
 
 	// TopicConfigs is a []KeyValue present in every version.
@@ -116,10 +116,10 @@ type StreamsGroupHeartbeatRequestTaskOffset struct {
 	// SubtopologyId is a string present in every version.
 	SubtopologyId string
 
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// Offset is a int64 present in every version.
+	// Offset is an int64 present in every version.
 	Offset int64
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -142,7 +142,7 @@ type StreamsGroupHeartbeatRequestTaskIds struct {
 
 // StreamsGroupHeartbeatRequestTopology is the struct at StreamsGroupHeartbeatRequest.Topology.
 type StreamsGroupHeartbeatRequestTopology struct {
-	// Epoch is a int32 present in every version.
+	// Epoch is an int32 present in every version.
 	Epoch int32
 
 	// Subtopologies is a []Subtopology present in every version.
@@ -241,124 +241,135 @@ func (v *StreamsGroupHeartbeatRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequest) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.MemberEpoch)
-	w.i32(v.EndpointInformationEpoch)
-	if !w.nstr(v.InstanceId, flexible) {
+	dst = appendInt32(dst, v.MemberEpoch)
+	dst = appendInt32(dst, v.EndpointInformationEpoch)
+	if d, ok := appendNullableString(dst, v.InstanceId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequest", "InstanceId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.nstr(v.RackId, flexible) {
+	if d, ok := appendNullableString(dst, v.RackId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequest", "RackId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.RebalanceTimeoutMs)
+	dst = appendInt32(dst, v.RebalanceTimeoutMs)
 	if v.Topology == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.Topology.encode(w, version)
+		dst = v.Topology.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if v.ActiveTasks == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.ActiveTasks), flexible, true)
+		dst = appendLength(dst, len(v.ActiveTasks), flexible, true)
 		for i := range v.ActiveTasks {
-			v.ActiveTasks[i].encode(w, version)
+			dst = v.ActiveTasks[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if v.StandbyTasks == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.StandbyTasks), flexible, true)
+		dst = appendLength(dst, len(v.StandbyTasks), flexible, true)
 		for i := range v.StandbyTasks {
-			v.StandbyTasks[i].encode(w, version)
+			dst = v.StandbyTasks[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if v.WarmupTasks == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.WarmupTasks), flexible, true)
+		dst = appendLength(dst, len(v.WarmupTasks), flexible, true)
 		for i := range v.WarmupTasks {
-			v.WarmupTasks[i].encode(w, version)
+			dst = v.WarmupTasks[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
-	if !w.nstr(v.ProcessId, flexible) {
+	if d, ok := appendNullableString(dst, v.ProcessId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequest", "ProcessId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if v.UserEndpoint == nil {
-		w.i8(-1)
+		dst = append(dst, 0xff)
 	} else {
 		if true {
-			w.i8(1)
+			dst = append(dst, 1)
 		}
-		v.UserEndpoint.encode(w, version)
+		dst = v.UserEndpoint.encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if v.ClientTags == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.ClientTags), flexible, true)
+		dst = appendLength(dst, len(v.ClientTags), flexible, true)
 		for i := range v.ClientTags {
-			v.ClientTags[i].encode(w, version)
+			dst = v.ClientTags[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if v.TaskOffsets == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.TaskOffsets), flexible, true)
+		dst = appendLength(dst, len(v.TaskOffsets), flexible, true)
 		for i := range v.TaskOffsets {
-			v.TaskOffsets[i].encode(w, version)
+			dst = v.TaskOffsets[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if v.TaskEndOffsets == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.TaskEndOffsets), flexible, true)
+		dst = appendLength(dst, len(v.TaskEndOffsets), flexible, true)
 		for i := range v.TaskEndOffsets {
-			v.TaskEndOffsets[i].encode(w, version)
+			dst = v.TaskEndOffsets[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
-	w.boolean(v.ShutdownApplication)
+	dst = appendBool(dst, v.ShutdownApplication)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
@@ -539,20 +550,25 @@ func (v *StreamsGroupHeartbeatRequestKeyValue) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestKeyValue) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestKeyValue) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Key, flexible) {
+	if d, ok := appendString(dst, v.Key, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequestKeyValue", "Key", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Value, flexible) {
+	if d, ok := appendString(dst, v.Value, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequestKeyValue", "Value", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestKeyValue) decode(r *reader, version int16) error {
@@ -597,25 +613,28 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestTopicInfo) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestTopicInfo) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequestTopicInfo", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Partitions)
-	w.i16(v.ReplicationFactor)
-	w.length(len(v.TopicConfigs), flexible, true)
+	dst = appendInt32(dst, v.Partitions)
+	dst = appendInt16(dst, v.ReplicationFactor)
+	dst = appendLength(dst, len(v.TopicConfigs), flexible, true)
 	for i := range v.TopicConfigs {
-		v.TopicConfigs[i].encode(w, version)
+		dst = v.TopicConfigs[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestTopicInfo) decode(r *reader, version int16) error {
@@ -674,17 +693,20 @@ func (v *StreamsGroupHeartbeatRequestEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestEndpoint) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequestEndpoint", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestEndpoint) decode(r *reader, version int16) error {
@@ -726,18 +748,21 @@ func (v *StreamsGroupHeartbeatRequestTaskOffset) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestTaskOffset) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestTaskOffset) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.SubtopologyId, flexible) {
+	if d, ok := appendString(dst, v.SubtopologyId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequestTaskOffset", "SubtopologyId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Partition)
-	w.i64(v.Offset)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt64(dst, v.Offset)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestTaskOffset) decode(r *reader, version int16) error {
@@ -784,20 +809,23 @@ func (v *StreamsGroupHeartbeatRequestTaskIds) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestTaskIds) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestTaskIds) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.SubtopologyId, flexible) {
+	if d, ok := appendString(dst, v.SubtopologyId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequestTaskIds", "SubtopologyId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestTaskIds) decode(r *reader, version int16) error {
@@ -851,20 +879,21 @@ func (v *StreamsGroupHeartbeatRequestTopology) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestTopology) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestTopology) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Epoch)
-	w.length(len(v.Subtopologies), flexible, true)
+	dst = appendInt32(dst, v.Epoch)
+	dst = appendLength(dst, len(v.Subtopologies), flexible, true)
 	for i := range v.Subtopologies {
-		v.Subtopologies[i].encode(w, version)
+		dst = v.Subtopologies[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestTopology) decode(r *reader, version int16) error {
@@ -932,58 +961,67 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestSubtopology) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestSubtopology) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.SubtopologyId, flexible) {
+	if d, ok := appendString(dst, v.SubtopologyId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatRequestSubtopology", "SubtopologyId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.SourceTopics), flexible, true)
+	dst = appendLength(dst, len(v.SourceTopics), flexible, true)
 	for i := range v.SourceTopics {
-		if !w.str(v.SourceTopics[i], flexible) {
+		if d, ok := appendString(dst, v.SourceTopics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("StreamsGroupHeartbeatRequestSubtopology", "SourceTopics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.SourceTopicRegex), flexible, true)
+	dst = appendLength(dst, len(v.SourceTopicRegex), flexible, true)
 	for i := range v.SourceTopicRegex {
-		if !w.str(v.SourceTopicRegex[i], flexible) {
+		if d, ok := appendString(dst, v.SourceTopicRegex[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("StreamsGroupHeartbeatRequestSubtopology", "SourceTopicRegex", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.StateChangelogTopics), flexible, true)
+	dst = appendLength(dst, len(v.StateChangelogTopics), flexible, true)
 	for i := range v.StateChangelogTopics {
-		v.StateChangelogTopics[i].encode(w, version)
+		dst = v.StateChangelogTopics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.RepartitionSinkTopics), flexible, true)
+	dst = appendLength(dst, len(v.RepartitionSinkTopics), flexible, true)
 	for i := range v.RepartitionSinkTopics {
-		if !w.str(v.RepartitionSinkTopics[i], flexible) {
+		if d, ok := appendString(dst, v.RepartitionSinkTopics[i], flexible); ok {
+			dst = d
+		} else {
 			w.fail("StreamsGroupHeartbeatRequestSubtopology", "RepartitionSinkTopics", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.RepartitionSourceTopics), flexible, true)
+	dst = appendLength(dst, len(v.RepartitionSourceTopics), flexible, true)
 	for i := range v.RepartitionSourceTopics {
-		v.RepartitionSourceTopics[i].encode(w, version)
+		dst = v.RepartitionSourceTopics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.CopartitionGroups), flexible, true)
+	dst = appendLength(dst, len(v.CopartitionGroups), flexible, true)
 	for i := range v.CopartitionGroups {
-		v.CopartitionGroups[i].encode(w, version)
+		dst = v.CopartitionGroups[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int16) error {
@@ -1114,24 +1152,25 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatRequestCopartitionGroup) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatRequestCopartitionGroup) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.SourceTopics), flexible, true)
+	dst = appendLength(dst, len(v.SourceTopics), flexible, true)
 	for i := range v.SourceTopics {
-		w.i16(v.SourceTopics[i])
+		dst = appendInt16(dst, v.SourceTopics[i])
 	}
-	w.length(len(v.SourceTopicRegex), flexible, true)
+	dst = appendLength(dst, len(v.SourceTopicRegex), flexible, true)
 	for i := range v.SourceTopicRegex {
-		w.i16(v.SourceTopicRegex[i])
+		dst = appendInt16(dst, v.SourceTopicRegex[i])
 	}
-	w.length(len(v.RepartitionSourceTopics), flexible, true)
+	dst = appendLength(dst, len(v.RepartitionSourceTopics), flexible, true)
 	for i := range v.RepartitionSourceTopics {
-		w.i16(v.RepartitionSourceTopics[i])
+		dst = appendInt16(dst, v.RepartitionSourceTopics[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version int16) error {
@@ -1217,14 +1256,14 @@ func (v *StreamsGroupHeartbeatRequest) IsFlexible() bool { return v.Version >= 0
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StreamsGroupHeartbeatRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "StreamsGroupHeartbeatRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StreamsGroupHeartbeatRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -1265,46 +1304,46 @@ type StreamsGroupHeartbeatResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// MemberEpoch is a int32 present in every version.
+	// MemberEpoch is an int32 present in every version.
 	MemberEpoch int32
 
-	// HeartbeatIntervalMs is a int32 present in every version.
+	// HeartbeatIntervalMs is an int32 present in every version.
 	HeartbeatIntervalMs int32
 
-	// AcceptableRecoveryLag is a int32 present in every version.
+	// AcceptableRecoveryLag is an int32 present in every version.
 	AcceptableRecoveryLag int32
 
-	// TaskOffsetIntervalMs is a int32 present in every version.
+	// TaskOffsetIntervalMs is an int32 present in every version.
 	TaskOffsetIntervalMs int32
 
-	// Status is a []Status present in every version; nullable from version 0; default "null".
+	// Status is a []Status present in every version; nullable in every version; default "null".
 	Status []StreamsGroupHeartbeatResponseStatus
 
-	// ActiveTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// ActiveTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	ActiveTasks []StreamsGroupHeartbeatResponseTaskIds
 
-	// StandbyTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// StandbyTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	StandbyTasks []StreamsGroupHeartbeatResponseTaskIds
 
-	// WarmupTasks is a []TaskIds present in every version; nullable from version 0; default "null".
+	// WarmupTasks is a []TaskIds present in every version; nullable in every version; default "null".
 	WarmupTasks []StreamsGroupHeartbeatResponseTaskIds
 
-	// EndpointInformationEpoch is a int32 present in every version.
+	// EndpointInformationEpoch is an int32 present in every version.
 	EndpointInformationEpoch int32
 
-	// PartitionsByUserEndpoint is a []EndpointToPartitions present in every version; nullable from version 0; default "null".
+	// PartitionsByUserEndpoint is a []EndpointToPartitions present in every version; nullable in every version; default "null".
 	PartitionsByUserEndpoint []StreamsGroupHeartbeatResponseEndpointToPartitions
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -1314,7 +1353,7 @@ type StreamsGroupHeartbeatResponse struct {
 
 // StreamsGroupHeartbeatResponseStatus is the struct at StreamsGroupHeartbeatResponse.Status.
 type StreamsGroupHeartbeatResponseStatus struct {
-	// StatusCode is a int8 present in every version.
+	// StatusCode is an int8 present in every version.
 	StatusCode int8
 
 	// StatusDetail is a string present in every version.
@@ -1411,82 +1450,87 @@ func (v *StreamsGroupHeartbeatResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatResponse) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
-		w.fail("StreamsGroupHeartbeatResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
-	}
-	if !w.str(v.MemberId, flexible) {
-		w.fail("StreamsGroupHeartbeatResponse", "MemberId", version, ErrInvalidValue)
-		return
-	}
-	w.i32(v.MemberEpoch)
-	w.i32(v.HeartbeatIntervalMs)
-	w.i32(v.AcceptableRecoveryLag)
-	w.i32(v.TaskOffsetIntervalMs)
-	if v.Status == nil {
-		w.length(-1, flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
 	} else {
-		w.length(len(v.Status), flexible, true)
+		w.fail("StreamsGroupHeartbeatResponse", "ErrorMessage", version, ErrInvalidValue)
+		return dst
+	}
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
+		w.fail("StreamsGroupHeartbeatResponse", "MemberId", version, ErrInvalidValue)
+		return dst
+	}
+	dst = appendInt32(dst, v.MemberEpoch)
+	dst = appendInt32(dst, v.HeartbeatIntervalMs)
+	dst = appendInt32(dst, v.AcceptableRecoveryLag)
+	dst = appendInt32(dst, v.TaskOffsetIntervalMs)
+	if v.Status == nil {
+		dst = appendLength(dst, -1, flexible, true)
+	} else {
+		dst = appendLength(dst, len(v.Status), flexible, true)
 		for i := range v.Status {
-			v.Status[i].encode(w, version)
+			dst = v.Status[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if v.ActiveTasks == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.ActiveTasks), flexible, true)
+		dst = appendLength(dst, len(v.ActiveTasks), flexible, true)
 		for i := range v.ActiveTasks {
-			v.ActiveTasks[i].encode(w, version)
+			dst = v.ActiveTasks[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if v.StandbyTasks == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.StandbyTasks), flexible, true)
+		dst = appendLength(dst, len(v.StandbyTasks), flexible, true)
 		for i := range v.StandbyTasks {
-			v.StandbyTasks[i].encode(w, version)
+			dst = v.StandbyTasks[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if v.WarmupTasks == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.WarmupTasks), flexible, true)
+		dst = appendLength(dst, len(v.WarmupTasks), flexible, true)
 		for i := range v.WarmupTasks {
-			v.WarmupTasks[i].encode(w, version)
+			dst = v.WarmupTasks[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
-	w.i32(v.EndpointInformationEpoch)
+	dst = appendInt32(dst, v.EndpointInformationEpoch)
 	if v.PartitionsByUserEndpoint == nil {
-		w.length(-1, flexible, true)
+		dst = appendLength(dst, -1, flexible, true)
 	} else {
-		w.length(len(v.PartitionsByUserEndpoint), flexible, true)
+		dst = appendLength(dst, len(v.PartitionsByUserEndpoint), flexible, true)
 		for i := range v.PartitionsByUserEndpoint {
-			v.PartitionsByUserEndpoint[i].encode(w, version)
+			dst = v.PartitionsByUserEndpoint[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
@@ -1625,17 +1669,20 @@ func (v *StreamsGroupHeartbeatResponseStatus) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatResponseStatus) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatResponseStatus) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i8(v.StatusCode)
-	if !w.str(v.StatusDetail, flexible) {
+	dst = appendInt8(dst, v.StatusCode)
+	if d, ok := appendString(dst, v.StatusDetail, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatResponseStatus", "StatusDetail", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatResponseStatus) decode(r *reader, version int16) error {
@@ -1678,20 +1725,23 @@ func (v *StreamsGroupHeartbeatResponseTopicPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatResponseTopicPartition) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatResponseTopicPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Topic, flexible) {
+	if d, ok := appendString(dst, v.Topic, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatResponseTopicPartition", "Topic", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatResponseTopicPartition) decode(r *reader, version int16) error {
@@ -1745,20 +1795,23 @@ func (v *StreamsGroupHeartbeatResponseTaskIds) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatResponseTaskIds) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatResponseTaskIds) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.SubtopologyId, flexible) {
+	if d, ok := appendString(dst, v.SubtopologyId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatResponseTaskIds", "SubtopologyId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		w.i32(v.Partitions[i])
+		dst = appendInt32(dst, v.Partitions[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatResponseTaskIds) decode(r *reader, version int16) error {
@@ -1810,17 +1863,20 @@ func (v *StreamsGroupHeartbeatResponseEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatResponseEndpoint) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatResponseEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("StreamsGroupHeartbeatResponseEndpoint", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatResponseEndpoint) decode(r *reader, version int16) error {
@@ -1866,30 +1922,31 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) encode(w *writer, version int16) {
+func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	v.UserEndpoint.encode(w, version)
+	dst = v.UserEndpoint.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
-	w.length(len(v.ActivePartitions), flexible, true)
+	dst = appendLength(dst, len(v.ActivePartitions), flexible, true)
 	for i := range v.ActivePartitions {
-		v.ActivePartitions[i].encode(w, version)
+		dst = v.ActivePartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.length(len(v.StandbyPartitions), flexible, true)
+	dst = appendLength(dst, len(v.StandbyPartitions), flexible, true)
 	for i := range v.StandbyPartitions {
-		v.StandbyPartitions[i].encode(w, version)
+		dst = v.StandbyPartitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) decode(r *reader, version int16) error {
@@ -1961,14 +2018,14 @@ func (v *StreamsGroupHeartbeatResponse) IsFlexible() bool { return v.Version >= 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *StreamsGroupHeartbeatResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "StreamsGroupHeartbeatResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "StreamsGroupHeartbeatResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

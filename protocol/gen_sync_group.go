@@ -12,19 +12,19 @@ type SyncGroupRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// GenerationId is a int32 present in every version.
+	// GenerationId is an int32 present in every version.
 	GenerationId int32
 
 	// MemberId is a string present in every version.
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on; default "null".
+	// GroupInstanceId is a string present from version 3; nullable from version 3; default "null".
 	GroupInstanceId *string
 
-	// ProtocolType is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolType is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolType *string
 
-	// ProtocolName is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolName is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolName *string
 
 	// Assignments is a []SyncGroupRequestAssignment present in every version.
@@ -68,61 +68,72 @@ func (v *SyncGroupRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *SyncGroupRequest) encode(w *writer, version int16) {
+func (v *SyncGroupRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("SyncGroupRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.GenerationId)
-	if !w.str(v.MemberId, flexible) {
+	dst = appendInt32(dst, v.GenerationId)
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("SyncGroupRequest", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 3 {
 		if v.GroupInstanceId == nil && !(version >= 3) {
 			w.fail("SyncGroupRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("SyncGroupRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("SyncGroupRequest", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 5 {
 		if v.ProtocolType == nil && !(version >= 5) {
 			w.fail("SyncGroupRequest", "ProtocolType", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ProtocolType, flexible) {
+		if d, ok := appendNullableString(dst, v.ProtocolType, flexible); ok {
+			dst = d
+		} else {
 			w.fail("SyncGroupRequest", "ProtocolType", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 5 {
 		if v.ProtocolName == nil && !(version >= 5) {
 			w.fail("SyncGroupRequest", "ProtocolName", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ProtocolName, flexible) {
+		if d, ok := appendNullableString(dst, v.ProtocolName, flexible); ok {
+			dst = d
+		} else {
 			w.fail("SyncGroupRequest", "ProtocolName", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.length(len(v.Assignments), flexible, true)
+	dst = appendLength(dst, len(v.Assignments), flexible, true)
 	for i := range v.Assignments {
-		v.Assignments[i].encode(w, version)
+		dst = v.Assignments[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *SyncGroupRequest) decode(r *reader, version int16) error {
@@ -228,17 +239,20 @@ func (v *SyncGroupRequestAssignment) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *SyncGroupRequestAssignment) encode(w *writer, version int16) {
+func (v *SyncGroupRequestAssignment) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
-	if !w.str(v.MemberId, flexible) {
+	if d, ok := appendString(dst, v.MemberId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("SyncGroupRequestAssignment", "MemberId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.bytes(v.Assignment, flexible, false)
+	dst = appendBytes(dst, v.Assignment, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *SyncGroupRequestAssignment) decode(r *reader, version int16) error {
@@ -287,14 +301,14 @@ func (v *SyncGroupRequest) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SyncGroupRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "SyncGroupRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SyncGroupRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -333,16 +347,16 @@ type SyncGroupResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present from version 1 on; ignorable (dropped silently by older versions).
+	// ThrottleTimeMs is an int32 present from version 1; ignorable (silently dropped by versions without it).
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ProtocolType is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolType is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolType *string
 
-	// ProtocolName is a string present from version 5; nullable from version 5; default "null"; ignorable (dropped silently by older versions).
+	// ProtocolName is a string present in version 5; nullable in version 5; default "null"; ignorable (silently dropped by versions without it).
 	ProtocolName *string
 
 	// Assignment is a bytes present in every version.
@@ -369,37 +383,42 @@ func (v *SyncGroupResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *SyncGroupResponse) encode(w *writer, version int16) {
+func (v *SyncGroupResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 4
 	if version >= 1 {
-		w.i32(v.ThrottleTimeMs)
+		dst = appendInt32(dst, v.ThrottleTimeMs)
 	}
-	w.i16(v.ErrorCode)
+	dst = appendInt16(dst, v.ErrorCode)
 	if version >= 5 {
 		if v.ProtocolType == nil && !(version >= 5) {
 			w.fail("SyncGroupResponse", "ProtocolType", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ProtocolType, flexible) {
+		if d, ok := appendNullableString(dst, v.ProtocolType, flexible); ok {
+			dst = d
+		} else {
 			w.fail("SyncGroupResponse", "ProtocolType", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
 	if version >= 5 {
 		if v.ProtocolName == nil && !(version >= 5) {
 			w.fail("SyncGroupResponse", "ProtocolName", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.ProtocolName, flexible) {
+		if d, ok := appendNullableString(dst, v.ProtocolName, flexible); ok {
+			dst = d
+		} else {
 			w.fail("SyncGroupResponse", "ProtocolName", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	}
-	w.bytes(v.Assignment, flexible, false)
+	dst = appendBytes(dst, v.Assignment, flexible, false)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *SyncGroupResponse) decode(r *reader, version int16) error {
@@ -486,14 +505,14 @@ func (v *SyncGroupResponse) IsFlexible() bool { return v.Version >= 4 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *SyncGroupResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "SyncGroupResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "SyncGroupResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -15,19 +15,19 @@ type TxnOffsetCommitRequest struct {
 	// GroupId is a string present in every version; entity groupId.
 	GroupId string
 
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
-	// GenerationId is a int32 present from version 3 on; default "-1".
+	// GenerationId is an int32 present from version 3; default "-1".
 	GenerationId int32
 
-	// MemberId is a string present from version 3 on; default "".
+	// MemberId is a string present from version 3; default "".
 	MemberId string
 
-	// GroupInstanceId is a string present from version 3 on; nullable from version 3 on; default "null".
+	// GroupInstanceId is a string present from version 3; nullable from version 3; default "null".
 	GroupInstanceId *string
 
 	// Topics is a []TxnOffsetCommitRequestTopic present in every version.
@@ -53,16 +53,16 @@ type TxnOffsetCommitRequestTopic struct {
 
 // TxnOffsetCommitRequestPartition is the struct at TxnOffsetCommitRequest.Topics.Partitions.
 type TxnOffsetCommitRequestPartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// CommittedOffset is a int64 present in every version.
+	// CommittedOffset is an int64 present in every version.
 	CommittedOffset int64
 
-	// CommittedLeaderEpoch is a int32 present from version 2 on; default "-1"; ignorable (dropped silently by older versions).
+	// CommittedLeaderEpoch is an int32 present from version 2; default "-1"; ignorable (silently dropped by versions without it).
 	CommittedLeaderEpoch int32
 
-	// CommittedMetadata is a string present in every version; nullable from version 0 on.
+	// CommittedMetadata is a string present in every version; nullable in every version.
 	CommittedMetadata *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -87,57 +87,66 @@ func (v *TxnOffsetCommitRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitRequest) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.TransactionalId, flexible) {
+	if d, ok := appendString(dst, v.TransactionalId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequest", "TransactionalId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
 	if version >= 3 {
-		w.i32(v.GenerationId)
+		dst = appendInt32(dst, v.GenerationId)
 	} else if v.GenerationId != -1 {
 		w.fail("TxnOffsetCommitRequest", "GenerationId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
-		if !w.str(v.MemberId, flexible) {
+		if d, ok := appendString(dst, v.MemberId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("TxnOffsetCommitRequest", "MemberId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.MemberId != "" {
 		w.fail("TxnOffsetCommitRequest", "MemberId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 3 {
 		if v.GroupInstanceId == nil && !(version >= 3) {
 			w.fail("TxnOffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
-		if !w.nstr(v.GroupInstanceId, flexible) {
+		if d, ok := appendNullableString(dst, v.GroupInstanceId, flexible); ok {
+			dst = d
+		} else {
 			w.fail("TxnOffsetCommitRequest", "GroupInstanceId", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.GroupInstanceId != nil {
 		w.fail("TxnOffsetCommitRequest", "GroupInstanceId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
@@ -233,23 +242,26 @@ func (v *TxnOffsetCommitRequestTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitRequestTopic) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitRequestTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequestTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitRequestTopic) decode(r *reader, version int16) error {
@@ -304,21 +316,24 @@ func (v *TxnOffsetCommitRequestPartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitRequestPartition) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitRequestPartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.PartitionIndex)
-	w.i64(v.CommittedOffset)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt64(dst, v.CommittedOffset)
 	if version >= 2 {
-		w.i32(v.CommittedLeaderEpoch)
+		dst = appendInt32(dst, v.CommittedLeaderEpoch)
 	}
-	if !w.nstr(v.CommittedMetadata, flexible) {
+	if d, ok := appendNullableString(dst, v.CommittedMetadata, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitRequestPartition", "CommittedMetadata", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitRequestPartition) decode(r *reader, version int16) error {
@@ -379,14 +394,14 @@ func (v *TxnOffsetCommitRequest) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *TxnOffsetCommitRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "TxnOffsetCommitRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "TxnOffsetCommitRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -425,7 +440,7 @@ type TxnOffsetCommitResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
 	// Topics is a []TxnOffsetCommitResponseTopic present in every version.
@@ -451,10 +466,10 @@ type TxnOffsetCommitResponseTopic struct {
 
 // TxnOffsetCommitResponsePartition is the struct at TxnOffsetCommitResponse.Topics.Partitions.
 type TxnOffsetCommitResponsePartition struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -471,20 +486,21 @@ func (v *TxnOffsetCommitResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitResponse) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.ThrottleTimeMs)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitResponse) decode(r *reader, version int16) error {
@@ -537,23 +553,26 @@ func (v *TxnOffsetCommitResponseTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitResponseTopic) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitResponseTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("TxnOffsetCommitResponseTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitResponseTopic) decode(r *reader, version int16) error {
@@ -604,14 +623,15 @@ func (v *TxnOffsetCommitResponsePartition) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *TxnOffsetCommitResponsePartition) encode(w *writer, version int16) {
+func (v *TxnOffsetCommitResponsePartition) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 3
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *TxnOffsetCommitResponsePartition) decode(r *reader, version int16) error {
@@ -660,14 +680,14 @@ func (v *TxnOffsetCommitResponse) IsFlexible() bool { return v.Version >= 3 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *TxnOffsetCommitResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 5) {
-		return dst, &EncodeError{Type: "TxnOffsetCommitResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "TxnOffsetCommitResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

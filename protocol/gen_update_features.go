@@ -9,13 +9,13 @@ type UpdateFeaturesRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// TimeoutMs is a int32 present in every version; default "60000"; named timeoutMs in the spec.
+	// TimeoutMs is an int32 present in every version; default "60000"; named timeoutMs in the spec.
 	TimeoutMs int32
 
 	// FeatureUpdates is a []FeatureUpdateKey present in every version.
 	FeatureUpdates []UpdateFeaturesRequestFeatureUpdateKey
 
-	// ValidateOnly is a bool present from version 1 on; default "false".
+	// ValidateOnly is a bool present from version 1; default "false".
 	ValidateOnly bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -28,13 +28,13 @@ type UpdateFeaturesRequestFeatureUpdateKey struct {
 	// Feature is a string present in every version; map key of its array.
 	Feature string
 
-	// MaxVersionLevel is a int16 present in every version.
+	// MaxVersionLevel is an int16 present in every version.
 	MaxVersionLevel int16
 
-	// AllowDowngrade is a bool present from version 0.
+	// AllowDowngrade is a bool present in version 0.
 	AllowDowngrade bool
 
-	// UpgradeType is a int8 present from version 1 on; default "1".
+	// UpgradeType is an int8 present from version 1; default "1".
 	UpgradeType int8
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -52,26 +52,27 @@ func (v *UpdateFeaturesRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesRequest) encode(w *writer, version int16) {
+func (v *UpdateFeaturesRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.TimeoutMs)
-	w.length(len(v.FeatureUpdates), flexible, true)
+	dst = appendInt32(dst, v.TimeoutMs)
+	dst = appendLength(dst, len(v.FeatureUpdates), flexible, true)
 	for i := range v.FeatureUpdates {
-		v.FeatureUpdates[i].encode(w, version)
+		dst = v.FeatureUpdates[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if version >= 1 {
-		w.boolean(v.ValidateOnly)
+		dst = appendBool(dst, v.ValidateOnly)
 	} else if v.ValidateOnly != false {
 		w.fail("UpdateFeaturesRequest", "ValidateOnly", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
@@ -132,29 +133,32 @@ func (v *UpdateFeaturesRequestFeatureUpdateKey) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesRequestFeatureUpdateKey) encode(w *writer, version int16) {
+func (v *UpdateFeaturesRequestFeatureUpdateKey) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Feature, flexible) {
+	if d, ok := appendString(dst, v.Feature, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesRequestFeatureUpdateKey", "Feature", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.MaxVersionLevel)
+	dst = appendInt16(dst, v.MaxVersionLevel)
 	if version <= 0 {
-		w.boolean(v.AllowDowngrade)
+		dst = appendBool(dst, v.AllowDowngrade)
 	} else if v.AllowDowngrade != false {
 		w.fail("UpdateFeaturesRequestFeatureUpdateKey", "AllowDowngrade", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i8(v.UpgradeType)
+		dst = appendInt8(dst, v.UpgradeType)
 	} else if v.UpgradeType != 1 {
 		w.fail("UpdateFeaturesRequestFeatureUpdateKey", "UpgradeType", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesRequestFeatureUpdateKey) decode(r *reader, version int16) error {
@@ -219,14 +223,14 @@ func (v *UpdateFeaturesRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateFeaturesRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "UpdateFeaturesRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateFeaturesRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -265,16 +269,16 @@ type UpdateFeaturesResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
-	// Results is a []UpdatableFeatureResult present from versions 0-1; ignorable (dropped silently by older versions).
+	// Results is a []UpdatableFeatureResult present in versions 0-1; ignorable (silently dropped by versions without it).
 	Results []UpdateFeaturesResponseUpdatableFeatureResult
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -287,10 +291,10 @@ type UpdateFeaturesResponseUpdatableFeatureResult struct {
 	// Feature is a string present in every version; map key of its array.
 	Feature string
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0 on.
+	// ErrorMessage is a string present in every version; nullable in every version.
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -311,27 +315,30 @@ func (v *UpdateFeaturesResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesResponse) encode(w *writer, version int16) {
+func (v *UpdateFeaturesResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesResponse", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version <= 1 {
-		w.length(len(v.Results), flexible, true)
+		dst = appendLength(dst, len(v.Results), flexible, true)
 		for i := range v.Results {
-			v.Results[i].encode(w, version)
+			dst = v.Results[i].encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesResponse) decode(r *reader, version int16) error {
@@ -399,21 +406,26 @@ func (v *UpdateFeaturesResponseUpdatableFeatureResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateFeaturesResponseUpdatableFeatureResult) encode(w *writer, version int16) {
+func (v *UpdateFeaturesResponseUpdatableFeatureResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Feature, flexible) {
+	if d, ok := appendString(dst, v.Feature, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesResponseUpdatableFeatureResult", "Feature", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateFeaturesResponseUpdatableFeatureResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateFeaturesResponseUpdatableFeatureResult) decode(r *reader, version int16) error {
@@ -466,14 +478,14 @@ func (v *UpdateFeaturesResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateFeaturesResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "UpdateFeaturesResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateFeaturesResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -5,7 +5,7 @@ package protocol
 // UpdateMetadataRequest is the request of the UpdateMetadata API (key 6).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type UpdateMetadataRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -15,7 +15,8 @@ type UpdateMetadataRequest struct {
 func (v *UpdateMetadataRequest) Default() {
 }
 
-func (v *UpdateMetadataRequest) encode(w *writer, version int16) {
+func (v *UpdateMetadataRequest) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *UpdateMetadataRequest) decode(r *reader, version int16) error {
@@ -37,14 +38,14 @@ func (v *UpdateMetadataRequest) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateMetadataRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "UpdateMetadataRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateMetadataRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -79,7 +80,7 @@ func NewUpdateMetadataRequest() *UpdateMetadataRequest {
 // UpdateMetadataResponse is the response of the UpdateMetadata API (key 6).
 //
 // The specs mark this API as removed: it has no valid versions and
-// every encode or decode fails with ErrUnsupportedVersion.
+// every encode or decode fails with ErrVersionNotSupported.
 type UpdateMetadataResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
@@ -89,7 +90,8 @@ type UpdateMetadataResponse struct {
 func (v *UpdateMetadataResponse) Default() {
 }
 
-func (v *UpdateMetadataResponse) encode(w *writer, version int16) {
+func (v *UpdateMetadataResponse) encode(dst []byte, w *writer, version int16) []byte {
+	return dst
 }
 
 func (v *UpdateMetadataResponse) decode(r *reader, version int16) error {
@@ -111,14 +113,14 @@ func (v *UpdateMetadataResponse) IsFlexible() bool { return false }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateMetadataResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(false) {
-		return dst, &EncodeError{Type: "UpdateMetadataResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateMetadataResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

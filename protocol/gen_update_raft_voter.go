@@ -9,13 +9,13 @@ type UpdateRaftVoterRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0.
+	// ClusterId is a string present in every version; nullable in every version.
 	ClusterId *string
 
-	// CurrentLeaderEpoch is a int32 present in every version.
+	// CurrentLeaderEpoch is an int32 present in every version.
 	CurrentLeaderEpoch int32
 
-	// VoterId is a int32 present in every version.
+	// VoterId is an int32 present in every version.
 	VoterId int32
 
 	// VoterDirectoryId is a uuid present in every version.
@@ -50,10 +50,10 @@ type UpdateRaftVoterRequestListener struct {
 
 // UpdateRaftVoterRequestKRaftVersionFeature is the struct at UpdateRaftVoterRequest.KRaftVersionFeature.
 type UpdateRaftVoterRequestKRaftVersionFeature struct {
-	// MinSupportedVersion is a int16 present in every version.
+	// MinSupportedVersion is an int16 present in every version.
 	MinSupportedVersion int16
 
-	// MaxSupportedVersion is a int16 present in every version.
+	// MaxSupportedVersion is an int16 present in every version.
 	MaxSupportedVersion int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -76,30 +76,33 @@ func (v *UpdateRaftVoterRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterRequest) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.CurrentLeaderEpoch)
-	w.i32(v.VoterId)
-	w.uuid(v.VoterDirectoryId)
-	w.length(len(v.Listeners), flexible, true)
+	dst = appendInt32(dst, v.CurrentLeaderEpoch)
+	dst = appendInt32(dst, v.VoterId)
+	dst = appendUUID(dst, v.VoterDirectoryId)
+	dst = appendLength(dst, len(v.Listeners), flexible, true)
 	for i := range v.Listeners {
-		v.Listeners[i].encode(w, version)
+		dst = v.Listeners[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	v.KRaftVersionFeature.encode(w, version)
+	dst = v.KRaftVersionFeature.encode(dst, w, version)
 	if w.err != nil {
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterRequest) decode(r *reader, version int16) error {
@@ -166,21 +169,26 @@ func (v *UpdateRaftVoterRequestListener) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterRequestListener) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterRequestListener) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterRequestListener", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	if !w.str(v.Host, flexible) {
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterRequestListener", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.u16(v.Port)
+	dst = appendUint16(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterRequestListener) decode(r *reader, version int16) error {
@@ -225,14 +233,15 @@ func (v *UpdateRaftVoterRequestKRaftVersionFeature) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterRequestKRaftVersionFeature) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterRequestKRaftVersionFeature) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.MinSupportedVersion)
-	w.i16(v.MaxSupportedVersion)
+	dst = appendInt16(dst, v.MinSupportedVersion)
+	dst = appendInt16(dst, v.MaxSupportedVersion)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterRequestKRaftVersionFeature) decode(r *reader, version int16) error {
@@ -281,14 +290,14 @@ func (v *UpdateRaftVoterRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateRaftVoterRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "UpdateRaftVoterRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateRaftVoterRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -327,13 +336,13 @@ type UpdateRaftVoterResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ThrottleTimeMs is a int32 present in every version.
+	// ThrottleTimeMs is an int32 present in every version.
 	ThrottleTimeMs int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// CurrentLeader is a CurrentLeader present in every version; tagged field 0 from version 0.
+	// CurrentLeader is a CurrentLeader present in every version; tagged field 0 in every version.
 	CurrentLeader UpdateRaftVoterResponseCurrentLeader
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -343,16 +352,16 @@ type UpdateRaftVoterResponse struct {
 
 // UpdateRaftVoterResponseCurrentLeader is the struct at UpdateRaftVoterResponse.CurrentLeader.
 type UpdateRaftVoterResponseCurrentLeader struct {
-	// LeaderId is a int32 present in every version; default "-1"; entity brokerId.
+	// LeaderId is an int32 present in every version; default "-1"; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version; default "-1".
+	// LeaderEpoch is an int32 present in every version; default "-1".
 	LeaderEpoch int32
 
 	// Host is a string present in every version.
 	Host string
 
-	// Port is a int32 present in every version.
+	// Port is an int32 present in every version.
 	Port int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -368,27 +377,28 @@ func (v *UpdateRaftVoterResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterResponse) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.ThrottleTimeMs)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.ThrottleTimeMs)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if !v.CurrentLeader.isDefault() {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if !v.CurrentLeader.isDefault() {
-			w.uvarint(0)
-			start := w.mark()
-			v.CurrentLeader.encode(w, version)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = v.CurrentLeader.encode(dst, w, version)
 			if w.err != nil {
-				return
+				return dst
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterResponse) decode(r *reader, version int16) error {
@@ -449,19 +459,22 @@ func (v *UpdateRaftVoterResponseCurrentLeader) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *UpdateRaftVoterResponseCurrentLeader) encode(w *writer, version int16) {
+func (v *UpdateRaftVoterResponseCurrentLeader) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
-	if !w.str(v.Host, flexible) {
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	if d, ok := appendString(dst, v.Host, flexible); ok {
+		dst = d
+	} else {
 		w.fail("UpdateRaftVoterResponseCurrentLeader", "Host", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.i32(v.Port)
+	dst = appendInt32(dst, v.Port)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *UpdateRaftVoterResponseCurrentLeader) decode(r *reader, version int16) error {
@@ -518,14 +531,14 @@ func (v *UpdateRaftVoterResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *UpdateRaftVoterResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "UpdateRaftVoterResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "UpdateRaftVoterResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

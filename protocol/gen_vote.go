@@ -9,10 +9,10 @@ type VoteRequest struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ClusterId is a string present in every version; nullable from version 0 on; default "null".
+	// ClusterId is a string present in every version; nullable in every version; default "null".
 	ClusterId *string
 
-	// VoterId is a int32 present from version 1 on; default "-1"; ignorable (dropped silently by older versions); entity brokerId.
+	// VoterId is an int32 present from version 1; default "-1"; ignorable (silently dropped by versions without it); entity brokerId.
 	VoterId int32
 
 	// Topics is a []TopicData present in every version.
@@ -38,28 +38,28 @@ type VoteRequestTopicData struct {
 
 // VoteRequestPartitionData is the struct at VoteRequest.Topics.Partitions.
 type VoteRequestPartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ReplicaEpoch is a int32 present in every version.
+	// ReplicaEpoch is an int32 present in every version.
 	ReplicaEpoch int32
 
-	// ReplicaId is a int32 present in every version; entity brokerId.
+	// ReplicaId is an int32 present in every version; entity brokerId.
 	ReplicaId int32
 
-	// ReplicaDirectoryId is a uuid present from version 1 on; ignorable (dropped silently by older versions).
+	// ReplicaDirectoryId is a uuid present from version 1; ignorable (silently dropped by versions without it).
 	ReplicaDirectoryId UUID
 
-	// VoterDirectoryId is a uuid present from version 1 on; ignorable (dropped silently by older versions).
+	// VoterDirectoryId is a uuid present from version 1; ignorable (silently dropped by versions without it).
 	VoterDirectoryId UUID
 
-	// LastOffsetEpoch is a int32 present in every version.
+	// LastOffsetEpoch is an int32 present in every version.
 	LastOffsetEpoch int32
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
-	// PreVote is a bool present from version 2.
+	// PreVote is a bool present in version 2.
 	PreVote bool
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -79,26 +79,29 @@ func (v *VoteRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VoteRequest) encode(w *writer, version int16) {
+func (v *VoteRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.nstr(v.ClusterId, flexible) {
+	if d, ok := appendNullableString(dst, v.ClusterId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("VoteRequest", "ClusterId", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.i32(v.VoterId)
+		dst = appendInt32(dst, v.VoterId)
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VoteRequest) decode(r *reader, version int16) error {
@@ -159,23 +162,26 @@ func (v *VoteRequestTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VoteRequestTopicData) encode(w *writer, version int16) {
+func (v *VoteRequestTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("VoteRequestTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VoteRequestTopicData) decode(r *reader, version int16) error {
@@ -232,29 +238,30 @@ func (v *VoteRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VoteRequestPartitionData) encode(w *writer, version int16) {
+func (v *VoteRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i32(v.ReplicaEpoch)
-	w.i32(v.ReplicaId)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt32(dst, v.ReplicaEpoch)
+	dst = appendInt32(dst, v.ReplicaId)
 	if version >= 1 {
-		w.uuid(v.ReplicaDirectoryId)
+		dst = appendUUID(dst, v.ReplicaDirectoryId)
 	}
 	if version >= 1 {
-		w.uuid(v.VoterDirectoryId)
+		dst = appendUUID(dst, v.VoterDirectoryId)
 	}
-	w.i32(v.LastOffsetEpoch)
-	w.i64(v.LastOffset)
+	dst = appendInt32(dst, v.LastOffsetEpoch)
+	dst = appendInt64(dst, v.LastOffset)
 	if version >= 2 {
-		w.boolean(v.PreVote)
+		dst = appendBool(dst, v.PreVote)
 	} else if v.PreVote != false {
 		w.fail("VoteRequestPartitionData", "PreVote", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VoteRequestPartitionData) decode(r *reader, version int16) error {
@@ -339,14 +346,14 @@ func (v *VoteRequest) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *VoteRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "VoteRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "VoteRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -385,13 +392,13 @@ type VoteResponse struct {
 	// Version is the version encoded by AppendTo and expected by Decode.
 	Version int16
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// Topics is a []TopicData present in every version.
 	Topics []VoteResponseTopicData
 
-	// NodeEndpoints is a []NodeEndpoint present from version 1 on; tagged field 0 from version 1 on.
+	// NodeEndpoints is a []NodeEndpoint present from version 1; tagged field 0 from version 1.
 	NodeEndpoints []VoteResponseNodeEndpoint
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -414,16 +421,16 @@ type VoteResponseTopicData struct {
 
 // VoteResponsePartitionData is the struct at VoteResponse.Topics.Partitions.
 type VoteResponsePartitionData struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// LeaderId is a int32 present in every version; entity brokerId.
+	// LeaderId is an int32 present in every version; entity brokerId.
 	LeaderId int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
 	// VoteGranted is a bool present in every version.
@@ -436,13 +443,13 @@ type VoteResponsePartitionData struct {
 
 // VoteResponseNodeEndpoint is the struct at VoteResponse.NodeEndpoints.
 type VoteResponseNodeEndpoint struct {
-	// NodeId is a int32 present from version 1 on; map key of its array; entity brokerId.
+	// NodeId is an int32 present from version 1; map key of its array; entity brokerId.
 	NodeId int32
 
-	// Host is a string present from version 1 on.
+	// Host is a string present from version 1.
 	Host string
 
-	// Port is a uint16 present from version 1 on.
+	// Port is a uint16 present from version 1.
 	Port uint16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -462,40 +469,41 @@ func (v *VoteResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VoteResponse) encode(w *writer, version int16) {
+func (v *VoteResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i16(v.ErrorCode)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if !(version >= 1) && len(v.NodeEndpoints) != 0 {
 		w.fail("VoteResponse", "NodeEndpoints", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
 			nt++
 		}
-		w.uvarint(uint32(nt))
+		dst = appendUvarint(dst, uint32(nt))
 		if version >= 1 && len(v.NodeEndpoints) != 0 {
-			w.uvarint(0)
-			start := w.mark()
-			w.length(len(v.NodeEndpoints), flexible, true)
+			dst = appendUvarint(dst, 0)
+			start := len(dst)
+			dst = appendLength(dst, len(v.NodeEndpoints), flexible, true)
 			for i := range v.NodeEndpoints {
-				v.NodeEndpoints[i].encode(w, version)
+				dst = v.NodeEndpoints[i].encode(dst, w, version)
 				if w.err != nil {
-					return
+					return dst
 				}
 			}
-			w.sized(start)
+			dst = insertSize(dst, start)
 		}
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VoteResponse) decode(r *reader, version int16) error {
@@ -579,23 +587,26 @@ func (v *VoteResponseTopicData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VoteResponseTopicData) encode(w *writer, version int16) {
+func (v *VoteResponseTopicData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.TopicName, flexible) {
+	if d, ok := appendString(dst, v.TopicName, flexible); ok {
+		dst = d
+	} else {
 		w.fail("VoteResponseTopicData", "TopicName", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VoteResponseTopicData) decode(r *reader, version int16) error {
@@ -649,17 +660,18 @@ func (v *VoteResponsePartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VoteResponsePartitionData) encode(w *writer, version int16) {
+func (v *VoteResponsePartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
-	w.i32(v.LeaderId)
-	w.i32(v.LeaderEpoch)
-	w.boolean(v.VoteGranted)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
+	dst = appendInt32(dst, v.LeaderId)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendBool(dst, v.VoteGranted)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VoteResponsePartitionData) decode(r *reader, version int16) error {
@@ -713,33 +725,36 @@ func (v *VoteResponseNodeEndpoint) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *VoteResponseNodeEndpoint) encode(w *writer, version int16) {
+func (v *VoteResponseNodeEndpoint) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
 	if version >= 1 {
-		w.i32(v.NodeId)
+		dst = appendInt32(dst, v.NodeId)
 	} else if v.NodeId != 0 {
 		w.fail("VoteResponseNodeEndpoint", "NodeId", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		if !w.str(v.Host, flexible) {
+		if d, ok := appendString(dst, v.Host, flexible); ok {
+			dst = d
+		} else {
 			w.fail("VoteResponseNodeEndpoint", "Host", version, ErrInvalidValue)
-			return
+			return dst
 		}
 	} else if v.Host != "" {
 		w.fail("VoteResponseNodeEndpoint", "Host", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if version >= 1 {
-		w.u16(v.Port)
+		dst = appendUint16(dst, v.Port)
 	} else if v.Port != 0 {
 		w.fail("VoteResponseNodeEndpoint", "Port", version, ErrFieldNotSupported)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *VoteResponseNodeEndpoint) decode(r *reader, version int16) error {
@@ -804,14 +819,14 @@ func (v *VoteResponse) IsFlexible() bool { return v.Version >= 0 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *VoteResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 2) {
-		return dst, &EncodeError{Type: "VoteResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "VoteResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

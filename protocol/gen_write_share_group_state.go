@@ -35,16 +35,16 @@ type WriteShareGroupStateRequestWriteStateData struct {
 
 // WriteShareGroupStateRequestPartitionData is the struct at WriteShareGroupStateRequest.Topics.Partitions.
 type WriteShareGroupStateRequestPartitionData struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// StateEpoch is a int32 present in every version.
+	// StateEpoch is an int32 present in every version.
 	StateEpoch int32
 
-	// LeaderEpoch is a int32 present in every version.
+	// LeaderEpoch is an int32 present in every version.
 	LeaderEpoch int32
 
-	// StartOffset is a int64 present in every version.
+	// StartOffset is an int64 present in every version.
 	StartOffset int64
 
 	// StateBatches is a []StateBatch present in every version.
@@ -57,16 +57,16 @@ type WriteShareGroupStateRequestPartitionData struct {
 
 // WriteShareGroupStateRequestStateBatch is the struct at WriteShareGroupStateRequest.Topics.Partitions.StateBatches.
 type WriteShareGroupStateRequestStateBatch struct {
-	// FirstOffset is a int64 present in every version.
+	// FirstOffset is an int64 present in every version.
 	FirstOffset int64
 
-	// LastOffset is a int64 present in every version.
+	// LastOffset is an int64 present in every version.
 	LastOffset int64
 
-	// DeliveryState is a int8 present in every version.
+	// DeliveryState is an int8 present in every version.
 	DeliveryState int8
 
-	// DeliveryCount is a int16 present in every version.
+	// DeliveryCount is an int16 present in every version.
 	DeliveryCount int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -83,23 +83,26 @@ func (v *WriteShareGroupStateRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteShareGroupStateRequest) encode(w *writer, version int16) {
+func (v *WriteShareGroupStateRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.GroupId, flexible) {
+	if d, ok := appendString(dst, v.GroupId, flexible); ok {
+		dst = d
+	} else {
 		w.fail("WriteShareGroupStateRequest", "GroupId", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Topics), flexible, true)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteShareGroupStateRequest) decode(r *reader, version int16) error {
@@ -152,20 +155,21 @@ func (v *WriteShareGroupStateRequestWriteStateData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteShareGroupStateRequestWriteStateData) encode(w *writer, version int16) {
+func (v *WriteShareGroupStateRequestWriteStateData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteShareGroupStateRequestWriteStateData) decode(r *reader, version int16) error {
@@ -221,23 +225,24 @@ func (v *WriteShareGroupStateRequestPartitionData) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteShareGroupStateRequestPartitionData) encode(w *writer, version int16) {
+func (v *WriteShareGroupStateRequestPartitionData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i32(v.StateEpoch)
-	w.i32(v.LeaderEpoch)
-	w.i64(v.StartOffset)
-	w.length(len(v.StateBatches), flexible, true)
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt32(dst, v.StateEpoch)
+	dst = appendInt32(dst, v.LeaderEpoch)
+	dst = appendInt64(dst, v.StartOffset)
+	dst = appendLength(dst, len(v.StateBatches), flexible, true)
 	for i := range v.StateBatches {
-		v.StateBatches[i].encode(w, version)
+		dst = v.StateBatches[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteShareGroupStateRequestPartitionData) decode(r *reader, version int16) error {
@@ -302,16 +307,17 @@ func (v *WriteShareGroupStateRequestStateBatch) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteShareGroupStateRequestStateBatch) encode(w *writer, version int16) {
+func (v *WriteShareGroupStateRequestStateBatch) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.FirstOffset)
-	w.i64(v.LastOffset)
-	w.i8(v.DeliveryState)
-	w.i16(v.DeliveryCount)
+	dst = appendInt64(dst, v.FirstOffset)
+	dst = appendInt64(dst, v.LastOffset)
+	dst = appendInt8(dst, v.DeliveryState)
+	dst = appendInt16(dst, v.DeliveryCount)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteShareGroupStateRequestStateBatch) decode(r *reader, version int16) error {
@@ -368,14 +374,14 @@ func (v *WriteShareGroupStateRequest) IsFlexible() bool { return v.Version >= 0 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *WriteShareGroupStateRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "WriteShareGroupStateRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "WriteShareGroupStateRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -437,13 +443,13 @@ type WriteShareGroupStateResponseWriteStateResult struct {
 
 // WriteShareGroupStateResponsePartitionResult is the struct at WriteShareGroupStateResponse.Results.Partitions.
 type WriteShareGroupStateResponsePartitionResult struct {
-	// Partition is a int32 present in every version.
+	// Partition is an int32 present in every version.
 	Partition int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
-	// ErrorMessage is a string present in every version; nullable from version 0; default "null".
+	// ErrorMessage is a string present in every version; nullable in every version; default "null".
 	ErrorMessage *string
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -459,19 +465,20 @@ func (v *WriteShareGroupStateResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteShareGroupStateResponse) encode(w *writer, version int16) {
+func (v *WriteShareGroupStateResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Results), flexible, true)
+	dst = appendLength(dst, len(v.Results), flexible, true)
 	for i := range v.Results {
-		v.Results[i].encode(w, version)
+		dst = v.Results[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteShareGroupStateResponse) decode(r *reader, version int16) error {
@@ -520,20 +527,21 @@ func (v *WriteShareGroupStateResponseWriteStateResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteShareGroupStateResponseWriteStateResult) encode(w *writer, version int16) {
+func (v *WriteShareGroupStateResponseWriteStateResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.uuid(v.TopicId)
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendUUID(dst, v.TopicId)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteShareGroupStateResponseWriteStateResult) decode(r *reader, version int16) error {
@@ -587,18 +595,21 @@ func (v *WriteShareGroupStateResponsePartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteShareGroupStateResponsePartitionResult) encode(w *writer, version int16) {
+func (v *WriteShareGroupStateResponsePartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.Partition)
-	w.i16(v.ErrorCode)
-	if !w.nstr(v.ErrorMessage, flexible) {
+	dst = appendInt32(dst, v.Partition)
+	dst = appendInt16(dst, v.ErrorCode)
+	if d, ok := appendNullableString(dst, v.ErrorMessage, flexible); ok {
+		dst = d
+	} else {
 		w.fail("WriteShareGroupStateResponsePartitionResult", "ErrorMessage", version, ErrInvalidValue)
-		return
+		return dst
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteShareGroupStateResponsePartitionResult) decode(r *reader, version int16) error {
@@ -651,14 +662,14 @@ func (v *WriteShareGroupStateResponse) IsFlexible() bool { return v.Version >= 0
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *WriteShareGroupStateResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 0) {
-		return dst, &EncodeError{Type: "WriteShareGroupStateResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "WriteShareGroupStateResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -19,10 +19,10 @@ type WriteTxnMarkersRequest struct {
 
 // WriteTxnMarkersRequestWritableTxnMarker is the struct at WriteTxnMarkersRequest.Markers.
 type WriteTxnMarkersRequestWritableTxnMarker struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
-	// ProducerEpoch is a int16 present in every version.
+	// ProducerEpoch is an int16 present in every version.
 	ProducerEpoch int16
 
 	// TransactionResult is a bool present in every version.
@@ -31,7 +31,7 @@ type WriteTxnMarkersRequestWritableTxnMarker struct {
 	// Topics is a []WritableTxnMarkerTopic present in every version.
 	Topics []WriteTxnMarkersRequestWritableTxnMarkerTopic
 
-	// CoordinatorEpoch is a int32 present in every version.
+	// CoordinatorEpoch is an int32 present in every version.
 	CoordinatorEpoch int32
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -60,19 +60,20 @@ func (v *WriteTxnMarkersRequest) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteTxnMarkersRequest) encode(w *writer, version int16) {
+func (v *WriteTxnMarkersRequest) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Markers), flexible, true)
+	dst = appendLength(dst, len(v.Markers), flexible, true)
 	for i := range v.Markers {
-		v.Markers[i].encode(w, version)
+		dst = v.Markers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteTxnMarkersRequest) decode(r *reader, version int16) error {
@@ -124,23 +125,24 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteTxnMarkersRequestWritableTxnMarker) encode(w *writer, version int16) {
+func (v *WriteTxnMarkersRequestWritableTxnMarker) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.ProducerId)
-	w.i16(v.ProducerEpoch)
-	w.boolean(v.TransactionResult)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendInt16(dst, v.ProducerEpoch)
+	dst = appendBool(dst, v.TransactionResult)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
-	w.i32(v.CoordinatorEpoch)
+	dst = appendInt32(dst, v.CoordinatorEpoch)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteTxnMarkersRequestWritableTxnMarker) decode(r *reader, version int16) error {
@@ -205,20 +207,23 @@ func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) encode(w *writer, version int16) {
+func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("WriteTxnMarkersRequestWritableTxnMarkerTopic", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.PartitionIndexes), flexible, true)
+	dst = appendLength(dst, len(v.PartitionIndexes), flexible, true)
 	for i := range v.PartitionIndexes {
-		w.i32(v.PartitionIndexes[i])
+		dst = appendInt32(dst, v.PartitionIndexes[i])
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *reader, version int16) error {
@@ -278,14 +283,14 @@ func (v *WriteTxnMarkersRequest) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *WriteTxnMarkersRequest) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "WriteTxnMarkersRequest", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "WriteTxnMarkersRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.
@@ -334,7 +339,7 @@ type WriteTxnMarkersResponse struct {
 
 // WriteTxnMarkersResponseWritableTxnMarkerResult is the struct at WriteTxnMarkersResponse.Markers.
 type WriteTxnMarkersResponseWritableTxnMarkerResult struct {
-	// ProducerId is a int64 present in every version; entity producerId.
+	// ProducerId is an int64 present in every version; entity producerId.
 	ProducerId int64
 
 	// Topics is a []WritableTxnMarkerTopicResult present in every version.
@@ -360,10 +365,10 @@ type WriteTxnMarkersResponseWritableTxnMarkerTopicResult struct {
 
 // WriteTxnMarkersResponseWritableTxnMarkerPartitionResult is the struct at WriteTxnMarkersResponse.Markers.Topics.Partitions.
 type WriteTxnMarkersResponseWritableTxnMarkerPartitionResult struct {
-	// PartitionIndex is a int32 present in every version.
+	// PartitionIndex is an int32 present in every version.
 	PartitionIndex int32
 
-	// ErrorCode is a int16 present in every version.
+	// ErrorCode is an int16 present in every version.
 	ErrorCode int16
 
 	// UnknownTags keeps tagged fields this codec does not know, so they
@@ -379,19 +384,20 @@ func (v *WriteTxnMarkersResponse) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteTxnMarkersResponse) encode(w *writer, version int16) {
+func (v *WriteTxnMarkersResponse) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.length(len(v.Markers), flexible, true)
+	dst = appendLength(dst, len(v.Markers), flexible, true)
 	for i := range v.Markers {
-		v.Markers[i].encode(w, version)
+		dst = v.Markers[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteTxnMarkersResponse) decode(r *reader, version int16) error {
@@ -440,20 +446,21 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) encode(w *writer, version int16) {
+func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i64(v.ProducerId)
-	w.length(len(v.Topics), flexible, true)
+	dst = appendInt64(dst, v.ProducerId)
+	dst = appendLength(dst, len(v.Topics), flexible, true)
 	for i := range v.Topics {
-		v.Topics[i].encode(w, version)
+		dst = v.Topics[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *reader, version int16) error {
@@ -506,23 +513,26 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) encode(w *writer, version int16) {
+func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	if !w.str(v.Name, flexible) {
+	if d, ok := appendString(dst, v.Name, flexible); ok {
+		dst = d
+	} else {
 		w.fail("WriteTxnMarkersResponseWritableTxnMarkerTopicResult", "Name", version, ErrInvalidValue)
-		return
+		return dst
 	}
-	w.length(len(v.Partitions), flexible, true)
+	dst = appendLength(dst, len(v.Partitions), flexible, true)
 	for i := range v.Partitions {
-		v.Partitions[i].encode(w, version)
+		dst = v.Partitions[i].encode(dst, w, version)
 		if w.err != nil {
-			return
+			return dst
 		}
 	}
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *reader, version int16) error {
@@ -573,14 +583,15 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) Default() {
 	v.UnknownTags.Reset()
 }
 
-func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) encode(w *writer, version int16) {
+func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := true
-	w.i32(v.PartitionIndex)
-	w.i16(v.ErrorCode)
+	dst = appendInt32(dst, v.PartitionIndex)
+	dst = appendInt16(dst, v.ErrorCode)
 	if flexible {
-		w.uvarint(uint32(v.UnknownTags.Len()))
-		w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)
+		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
+		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
 	}
+	return dst
 }
 
 func (v *WriteTxnMarkersResponseWritableTxnMarkerPartitionResult) decode(r *reader, version int16) error {
@@ -629,14 +640,14 @@ func (v *WriteTxnMarkersResponse) IsFlexible() bool { return v.Version >= 1 }
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *WriteTxnMarkersResponse) AppendTo(dst []byte) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
-		return dst, &EncodeError{Type: "WriteTxnMarkersResponse", Version: v.Version, Err: ErrUnsupportedVersion}
+		return dst, &EncodeError{Type: "WriteTxnMarkersResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	w := newWriter(dst)
-	v.encode(&w, v.Version)
+	var w writer
+	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
 		return dst, w.err
 	}
-	return w.out(), nil
+	return out, nil
 }
 
 // Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.

@@ -11,7 +11,7 @@ import (
 // decodes them (copying and aliasing), compares the values, re-encodes and
 // compares the bytes.
 func TestRoundTrip(t *testing.T) {
-	iters := 12
+	iters := 40
 	if testing.Short() {
 		iters = 3
 	}
@@ -101,7 +101,7 @@ func TestTruncated(t *testing.T) {
 }
 
 // TestUnsupportedVersions checks that versions outside the table fail on
-// both sides with ErrUnsupportedVersion.
+// both sides with ErrVersionNotSupported.
 func TestUnsupportedVersions(t *testing.T) {
 	for _, tm := range allMessages {
 		m := tm.new()
@@ -110,10 +110,10 @@ func TestUnsupportedVersions(t *testing.T) {
 				continue
 			}
 			m.SetVersion(v)
-			if _, err := m.AppendTo(nil); !errors.Is(err, ErrUnsupportedVersion) {
+			if _, err := m.AppendTo(nil); !errors.Is(err, ErrVersionNotSupported) {
 				t.Fatalf("%s v%d: encode: %v", tm.name, v, err)
 			}
-			if err := m.Decode(nil); !errors.Is(err, ErrUnsupportedVersion) {
+			if err := m.Decode(nil); !errors.Is(err, ErrVersionNotSupported) {
 				t.Fatalf("%s v%d: decode: %v", tm.name, v, err)
 			}
 		}

@@ -71,28 +71,13 @@ func (u *UnknownTags) Reset() {
 	}
 }
 
-// writer appends to a caller's buffer. It writes into the buffer's spare
-// capacity and tracks the length as an integer, so that a field costs no
-// slice-header store (and no GC write barrier); the slice is replaced only
-// when it must grow. The first error sticks; generated code returns as
-// soon as it sees one.
+// writer carries the first encoding error through the generated encoders.
+// The output itself travels as the dst slice that every encode function
+// takes and returns: a local slice stays in registers, where a slice kept
+// behind a pointer would be reloaded and stored (with a GC write barrier)
+// on every field.
 type writer struct {
-	b   []byte // b[:n] is the output so far; len(b) is the usable capacity
-	n   int
 	err error
-}
-
-func newWriter(dst []byte) writer { return writer{b: dst[:cap(dst)], n: len(dst)} }
-
-// out returns everything written, including the caller's prefix.
-func (w *writer) out() []byte { return w.b[:w.n] }
-
-// grow makes room for k more bytes.
-func (w *writer) grow(k int) {
-	c := max(2*len(w.b), w.n+k, 256)
-	nb := make([]byte, c)
-	copy(nb, w.b[:w.n])
-	w.b = nb
 }
 
 func (w *writer) fail(typ, field string, version int16, kind error) {
@@ -101,88 +86,31 @@ func (w *writer) fail(typ, field string, version int16, kind error) {
 	}
 }
 
-func (w *writer) i8(v int8) {
-	if w.n >= len(w.b) {
-		w.grow(1)
-	}
-	w.b[w.n] = byte(v)
-	w.n++
-}
+func appendInt8(b []byte, v int8) []byte { return append(b, byte(v)) }
 
-func (w *writer) boolean(v bool) {
-	var b int8
+func appendBool(b []byte, v bool) []byte {
 	if v {
-		b = 1
+		return append(b, 1)
 	}
-	w.i8(b)
+	return append(b, 0)
 }
 
-func (w *writer) u16(v uint16) {
-	if len(w.b)-w.n < 2 {
-		w.grow(2)
-	}
-	binary.BigEndian.PutUint16(w.b[w.n:], v)
-	w.n += 2
+func appendUint16(b []byte, v uint16) []byte { return binary.BigEndian.AppendUint16(b, v) }
+func appendInt16(b []byte, v int16) []byte   { return binary.BigEndian.AppendUint16(b, uint16(v)) }
+func appendUint32(b []byte, v uint32) []byte { return binary.BigEndian.AppendUint32(b, v) }
+func appendInt32(b []byte, v int32) []byte   { return binary.BigEndian.AppendUint32(b, uint32(v)) }
+func appendInt64(b []byte, v int64) []byte   { return binary.BigEndian.AppendUint64(b, uint64(v)) }
+func appendFloat64(b []byte, v float64) []byte {
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(v))
 }
+func appendUUID(b []byte, v UUID) []byte { return append(b, v[:]...) }
 
-func (w *writer) i16(v int16) { w.u16(uint16(v)) }
-
-func (w *writer) u32(v uint32) {
-	if len(w.b)-w.n < 4 {
-		w.grow(4)
-	}
-	binary.BigEndian.PutUint32(w.b[w.n:], v)
-	w.n += 4
-}
-
-func (w *writer) i32(v int32) { w.u32(uint32(v)) }
-
-func (w *writer) i64(v int64) {
-	if len(w.b)-w.n < 8 {
-		w.grow(8)
-	}
-	binary.BigEndian.PutUint64(w.b[w.n:], uint64(v))
-	w.n += 8
-}
-
-func (w *writer) f64(v float64) { w.i64(int64(math.Float64bits(v))) }
-
-func (w *writer) uuid(v UUID) { w.raw(v[:]) }
-
-// raw appends p as is.
-func (w *writer) raw(p []byte) {
-	if len(w.b)-w.n < len(p) {
-		w.grow(len(p))
-	}
-	w.n += copy(w.b[w.n:], p)
-}
-
-func (w *writer) rawString(s string) {
-	if len(w.b)-w.n < len(s) {
-		w.grow(len(s))
-	}
-	w.n += copy(w.b[w.n:], s)
-}
-
-func (w *writer) uvarint(v uint32) {
-	if v < 0x80 {
-		w.i8(int8(v))
-		return
-	}
-	w.uvarintSlow(v)
-}
-
-func (w *writer) uvarintSlow(v uint32) {
-	if len(w.b)-w.n < 5 {
-		w.grow(5)
-	}
+func appendUvarint(b []byte, v uint32) []byte {
 	for v >= 0x80 {
-		w.b[w.n] = byte(v) | 0x80
-		w.n++
+		b = append(b, byte(v)|0x80)
 		v >>= 7
 	}
-	w.b[w.n] = byte(v)
-	w.n++
+	return append(b, byte(v))
 }
 
 func uvarintLen(v uint32) int {
@@ -194,62 +122,52 @@ func uvarintLen(v uint32) int {
 	return n
 }
 
-// length writes a length or count; n == -1 is null.
-func (w *writer) length(n int, compact, wide bool) {
+// appendLength writes a length or count; n == -1 is null.
+func appendLength(b []byte, n int, compact, wide bool) []byte {
 	switch {
 	case compact:
-		w.uvarint(uint32(n + 1))
+		return appendUvarint(b, uint32(n+1))
 	case wide:
-		w.i32(int32(n))
-	default:
-		w.i16(int16(n))
+		return appendInt32(b, int32(n))
 	}
+	return appendInt16(b, int16(n))
 }
 
-// str writes a non-null string. It reports false when the string is too
-// long for the non-compact form.
-func (w *writer) str(s string, compact bool) bool {
+// appendString writes a non-null string. It reports false when the string
+// is too long for the non-compact form.
+func appendString(b []byte, s string, compact bool) ([]byte, bool) {
 	if !compact && len(s) > math.MaxInt16 {
-		return false
+		return b, false
 	}
-	w.length(len(s), compact, false)
-	w.rawString(s)
-	return true
+	return append(appendLength(b, len(s), compact, false), s...), true
 }
 
-// nstr writes a nullable string.
-func (w *writer) nstr(s *string, compact bool) bool {
+// appendNullableString writes a nullable string.
+func appendNullableString(b []byte, s *string, compact bool) ([]byte, bool) {
 	if s == nil {
-		w.length(-1, compact, false)
-		return true
+		return appendLength(b, -1, compact, false), true
 	}
-	return w.str(*s, compact)
+	return appendString(b, *s, compact)
 }
 
-// bytes writes a bytes or records value; nil is written as null when
+// appendBytes writes a bytes or records value; nil is written as null when
 // nullable and as empty otherwise.
-func (w *writer) bytes(b []byte, compact, nullable bool) {
-	if b == nil && nullable {
-		w.length(-1, compact, true)
-		return
+func appendBytes(b, p []byte, compact, nullable bool) []byte {
+	if p == nil && nullable {
+		return appendLength(b, -1, compact, true)
 	}
-	w.length(len(b), compact, true)
-	w.raw(b)
+	return append(appendLength(b, len(p), compact, true), p...)
 }
 
-// mark returns the current length, for sized.
-func (w *writer) mark() int { return w.n }
-
-// sized finishes a tagged field whose payload was written from start: it
-// inserts the payload's uvarint size in front of it.
-func (w *writer) sized(start int) {
-	n := w.n - start
+// insertSize finishes a tagged field whose payload was appended from start:
+// it inserts the payload's uvarint size in front of it.
+func insertSize(b []byte, start int) []byte {
+	n := len(b) - start
 	k := uvarintLen(uint32(n))
-	if len(w.b)-w.n < k {
-		w.grow(k)
+	for i := 0; i < k; i++ {
+		b = append(b, 0)
 	}
-	copy(w.b[start+k:], w.b[start:w.n])
-	w.n += k
+	copy(b[start+k:], b[start:start+n])
 	v := uint32(n)
 	for i := 0; i < k; i++ {
 		c := byte(v & 0x7f)
@@ -257,17 +175,20 @@ func (w *writer) sized(start int) {
 		if i < k-1 {
 			c |= 0x80
 		}
-		w.b[start+i] = c
+		b[start+i] = c
 	}
+	return b
 }
 
-// unknownTags writes the preserved tagged fields whose tag is in [lo, hi).
-func (w *writer) unknownTags(tags []TaggedField, lo, hi uint64) {
+// appendUnknownTags writes the preserved tagged fields whose tag is in
+// [lo, hi).
+func appendUnknownTags(b []byte, tags []TaggedField, lo, hi uint64) []byte {
 	for _, t := range tags {
 		if uint64(t.Tag) >= lo && uint64(t.Tag) < hi {
-			w.uvarint(t.Tag)
-			w.uvarint(uint32(len(t.Data)))
-			w.raw(t.Data)
+			b = appendUvarint(b, t.Tag)
+			b = appendUvarint(b, uint32(len(t.Data)))
+			b = append(b, t.Data...)
 		}
 	}
+	return b
 }

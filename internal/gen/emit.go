@@ -77,7 +77,7 @@ func (g *gen) emitType(st *strct) {
 		g.p("//")
 		if m.valid.empty() {
 			g.p("// The specs mark this API as removed: it has no valid versions and")
-			g.p("// every encode or decode fails with ErrUnsupportedVersion.")
+			g.p("// every encode or decode fails with ErrVersionNotSupported.")
 		} else {
 			g.p("// Versions %d to %d are supported; %s.", m.valid.lo, m.valid.hi, flexText(m))
 		}
@@ -159,7 +159,7 @@ func (g *gen) emitEncode(st *strct) {
 			b.encodeValue(f, x, st)
 			if absent != "" && absent != "false" {
 				b.p("} else if %s {", absent)
-				b.p("w.fail(%q, %q, version, ErrFieldNotSupported)\nreturn", st.goName, f.name)
+				b.p("w.fail(%q, %q, version, ErrFieldNotSupported)\nreturn dst", st.goName, f.name)
 			}
 			b.p("}")
 		default:
@@ -168,7 +168,7 @@ func (g *gen) emitEncode(st *strct) {
 			}
 			if absent != "" && absent != "false" {
 				b.p("if %s {", absent)
-				b.p("w.fail(%q, %q, version, ErrFieldNotSupported)\nreturn", st.goName, f.name)
+				b.p("w.fail(%q, %q, version, ErrFieldNotSupported)\nreturn dst", st.goName, f.name)
 				b.p("}")
 			}
 		}
@@ -177,36 +177,37 @@ func (g *gen) emitEncode(st *strct) {
 		b.p("if flexible {")
 		tagged := st.taggedFields()
 		if len(tagged) == 0 {
-			b.p("w.uvarint(uint32(v.UnknownTags.Len()))")
-			b.p("w.unknownTags(v.UnknownTags.Fields(), 0, 1<<32)")
+			b.p("dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))")
+			b.p("dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)")
 		} else {
 			b.p("nt := v.UnknownTags.Len()")
 			for _, f := range tagged {
 				c := and(cond(f.tagged, m), b.nonDefault(f, "v."+f.name))
 				b.p("if %s { nt++ }", c)
 			}
-			b.p("w.uvarint(uint32(nt))")
+			b.p("dst = appendUvarint(dst, uint32(nt))")
 			lo := 0
 			for _, f := range tagged {
 				if lo < f.tag {
-					b.p("w.unknownTags(v.UnknownTags.Fields(), %d, %d)", lo, f.tag)
+					b.p("dst = appendUnknownTags(dst, v.UnknownTags.Fields(), %d, %d)", lo, f.tag)
 				}
 				lo = f.tag
 				c := and(cond(f.tagged, m), b.nonDefault(f, "v."+f.name))
 				b.p("if %s {", c)
-				b.p("w.uvarint(%d)", f.tag)
-				b.p("start := w.mark()")
+				b.p("dst = appendUvarint(dst, %d)", f.tag)
+				b.p("start := len(dst)")
 				b.encodeValue(f, "v."+f.name, st)
-				b.p("w.sized(start)")
+				b.p("dst = insertSize(dst, start)")
 				b.p("}")
 			}
-			b.p("w.unknownTags(v.UnknownTags.Fields(), %d, 1<<32)", lo)
+			b.p("dst = appendUnknownTags(dst, v.UnknownTags.Fields(), %d, 1<<32)", lo)
 		}
 		b.p("}")
 	}
 	g.needed, g.queue = b.needed, b.queue
-	g.p("func (v *%s) encode(w *writer, version int16) {", st.goName)
+	g.p("func (v *%s) encode(dst []byte, w *writer, version int16) []byte {", st.goName)
 	g.buf.WriteString(withFlexible(m, b.buf.String()))
+	g.p("return dst")
 	g.p("}\n")
 }
 
@@ -216,11 +217,11 @@ func (g *gen) encodeValue(f *field, x string, st *strct) {
 	c := f.compactExpr()
 	n := cond(f.nullable, m)
 	fail := func(kind string) string {
-		return fmt.Sprintf("w.fail(%q, %q, version, %s)\nreturn", st.goName, f.name, kind)
+		return fmt.Sprintf("w.fail(%q, %q, version, %s)\nreturn dst", st.goName, f.name, kind)
 	}
 	if f.array {
 		inner := func() {
-			g.p("w.length(len(%s), %s, true)", x, c)
+			g.p("dst = appendLength(dst, len(%s), %s, true)", x, c)
 			g.p("for i := range %s {", x)
 			g.encodeScalar(f, x+"[i]", c, "false", st, fail)
 			g.p("}")
@@ -230,7 +231,7 @@ func (g *gen) encodeValue(f *field, x string, st *strct) {
 			return
 		}
 		g.p("if %s {", and(x+" == nil", n))
-		g.p("w.length(-1, %s, true)", c)
+		g.p("dst = appendLength(dst, -1, %s, true)", c)
 		g.p("} else {")
 		inner()
 		g.p("}")
@@ -243,38 +244,38 @@ func (g *gen) encodeValue(f *field, x string, st *strct) {
 func (g *gen) encodeScalar(f *field, x, c, n string, st *strct, fail func(string) string) {
 	switch f.elem {
 	case "int8", "int16", "int32", "int64", "uint16", "uint32", "float64", "uuid":
-		g.p("w.%s(%s)", wname(f.elem), x)
+		g.p("dst = %s(dst, %s)", aname(f.elem), x)
 	case "bool":
-		g.p("w.boolean(%s)", x)
+		g.p("dst = appendBool(dst, %s)", x)
 	case "bytes", "records":
-		g.p("w.bytes(%s, %s, %s)", x, c, n)
+		g.p("dst = appendBytes(dst, %s, %s, %s)", x, c, n)
 	case "string":
 		if f.array || !f.nullableAny() {
-			g.p("if !w.str(%s, %s) {\n%s\n}", x, c, fail("ErrInvalidValue"))
+			g.p("if d, ok := appendString(dst, %s, %s); ok {\ndst = d\n} else {\n%s\n}", x, c, fail("ErrInvalidValue"))
 			return
 		}
 		if n != "true" {
 			g.p("if %s == nil && %s {\n%s\n}", x, not(n), fail("ErrInvalidValue"))
 		}
-		g.p("if !w.nstr(%s, %s) {\n%s\n}", x, c, fail("ErrInvalidValue"))
+		g.p("if d, ok := appendNullableString(dst, %s, %s); ok {\ndst = d\n} else {\n%s\n}", x, c, fail("ErrInvalidValue"))
 	case "struct":
 		if f.array || !f.nullableAny() {
-			g.p("%s.encode(w, version)", x)
-			g.p("if w.err != nil { return }")
+			g.p("dst = %s.encode(dst, w, version)", x)
+			g.p("if w.err != nil { return dst }")
 			return
 		}
 		g.p("if %s == nil {", x)
 		if n == "true" {
-			g.p("w.i8(-1)")
+			g.p("dst = append(dst, 0xff)")
 		} else {
-			g.p("if %s {\nw.i8(-1)\n} else {\n%s\n}", n, fail("ErrInvalidValue"))
+			g.p("if %s {\ndst = append(dst, 0xff)\n} else {\n%s\n}", n, fail("ErrInvalidValue"))
 		}
 		g.p("} else {")
 		if n != "false" {
-			g.p("if %s { w.i8(1) }", n)
+			g.p("if %s { dst = append(dst, 1) }", n)
 		}
-		g.p("%s.encode(w, version)", x)
-		g.p("if w.err != nil { return }")
+		g.p("dst = %s.encode(dst, w, version)", x)
+		g.p("if w.err != nil { return dst }")
 		g.p("}")
 	default:
 		fatalf("unhandled type %s", f.elem)
@@ -456,11 +457,11 @@ func (g *gen) emitTop(m *message) {
 	}
 	g.p("// AppendTo appends the encoding of v at v.Version to dst.")
 	g.p("func (v *%s) AppendTo(dst []byte) ([]byte, error) {", t)
-	g.p("if !(%s) { return dst, &EncodeError{Type: %q, Version: v.Version, Err: ErrUnsupportedVersion} }", validCheck, t)
-	g.p("w := newWriter(dst)")
-	g.p("v.encode(&w, v.Version)")
+	g.p("if !(%s) { return dst, &EncodeError{Type: %q, Version: v.Version, Err: ErrVersionNotSupported} }", validCheck, t)
+	g.p("var w writer")
+	g.p("out := v.encode(dst, &w, v.Version)")
 	g.p("if w.err != nil { return dst, w.err }")
-	g.p("return w.out(), nil")
+	g.p("return out, nil")
 	g.p("}\n")
 	g.p("// Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.")
 	g.p("func (v *%s) Decode(b []byte) error { return v.DecodeWith(b, DecodeOptions{}) }\n", t)
@@ -485,4 +486,28 @@ func (g *gen) emitTop(m *message) {
 	g.p("v.Default()")
 	g.p("return v")
 	g.p("}\n")
+}
+
+// aname is the append helper for a fixed-width type.
+func aname(t string) string {
+	switch t {
+	case "int8":
+		return "appendInt8"
+	case "int16":
+		return "appendInt16"
+	case "int32":
+		return "appendInt32"
+	case "int64":
+		return "appendInt64"
+	case "uint16":
+		return "appendUint16"
+	case "uint32":
+		return "appendUint32"
+	case "float64":
+		return "appendFloat64"
+	case "uuid":
+		return "appendUUID"
+	}
+	fatalf("no append helper for %s", t)
+	return ""
 }

@@ -182,15 +182,25 @@ func (f *field) defaultAssignRaw(x string) string {
 	return x + " = " + f.literal()
 }
 
-// describeRange renders a version range for doc comments.
+// describeRange renders a version range for doc comments, as the end of
+// "present ..." or "nullable ...".
 func describeRange(r, valid vrange) string {
 	switch {
+	case r.lo <= valid.lo && r.hi >= valid.hi:
+		return "in every version"
 	case r.lo == r.hi:
-		return fmt.Sprintf("version %d", r.lo)
+		return fmt.Sprintf("in version %d", r.lo)
 	case r.hi >= valid.hi:
-		return fmt.Sprintf("version %d on", r.lo)
+		return fmt.Sprintf("from version %d", r.lo)
 	}
-	return fmt.Sprintf("versions %d-%d", r.lo, r.hi)
+	return fmt.Sprintf("in versions %d-%d", r.lo, r.hi)
+}
+
+func article(t string) string {
+	if strings.IndexByte("aeio", t[0]) >= 0 {
+		return "an " + t
+	}
+	return "a " + t
 }
 
 // fieldDoc builds a field's doc comment from its metadata.
@@ -200,16 +210,14 @@ func fieldDoc(f *field, m *message) string {
 	switch {
 	case f.versions.empty():
 		parts = append(parts, "is in no version this codec encodes")
-	case f.versions.lo <= m.valid.lo && f.versions.hi >= m.valid.hi:
-		parts = append(parts, "is a "+t+" present in every version")
 	default:
-		parts = append(parts, "is a "+t+" present from "+describeRange(f.versions, m.valid))
+		parts = append(parts, "is "+article(t)+" present "+describeRange(f.versions, m.valid))
 	}
 	if !f.nullable.empty() {
-		parts = append(parts, "nullable from "+describeRange(f.nullable, m.valid))
+		parts = append(parts, "nullable "+describeRange(f.nullable, m.valid))
 	}
 	if !f.tagged.empty() {
-		parts = append(parts, fmt.Sprintf("tagged field %d from %s", f.tag, describeRange(f.tagged, m.valid)))
+		parts = append(parts, fmt.Sprintf("tagged field %d %s", f.tag, describeRange(f.tagged, m.valid)))
 	}
 	if f.neverFlex {
 		parts = append(parts, "never in compact form")
@@ -218,7 +226,7 @@ func fieldDoc(f *field, m *message) string {
 		parts = append(parts, "default "+strconv.Quote(f.def))
 	}
 	if f.ignorable {
-		parts = append(parts, "ignorable (dropped silently by older versions)")
+		parts = append(parts, "ignorable (silently dropped by versions without it)")
 	}
 	if f.raw.MapKey {
 		parts = append(parts, "map key of its array")
