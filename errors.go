@@ -129,8 +129,12 @@ func (e *VersionError) Error() string {
 		", the client " + strconv.Itoa(int(e.ClientMin)) + "-" + strconv.Itoa(int(e.ClientMax))
 }
 
-// Is makes errors.Is(err, protocol.ErrUnsupportedVersion) true.
-func (e *VersionError) Is(target error) bool { return target == protocol.ErrUnsupportedVersion }
+// Is makes errors.Is true for both protocol.ErrUnsupportedVersion (Kafka's
+// code for the same condition) and protocol.ErrVersionNotSupported (the
+// codec's error when it has no version in common with a broker).
+func (e *VersionError) Is(target error) bool {
+	return target == protocol.ErrUnsupportedVersion || target == protocol.ErrVersionNotSupported
+}
 
 // Retriable is always false.
 func (e *VersionError) Retriable() bool { return false }
