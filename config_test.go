@@ -96,6 +96,9 @@ func TestIsRetriable(t *testing.T) {
 			t.Errorf("IsRetriable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
+	if !errors.Is(&VersionError{}, protocol.ErrVersionNotSupported) {
+		t.Error("VersionError should match protocol.ErrVersionNotSupported")
+	}
 	if !errors.Is(&VersionError{}, protocol.ErrUnsupportedVersion) {
 		t.Error("VersionError should match protocol.ErrUnsupportedVersion")
 	}
