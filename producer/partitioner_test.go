@@ -5,55 +5,18 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gregorkafka/gregor/integration"
 )
-
-// kafkaLib is the cached Kafka jar directory, following the project's
-// convention (GREGOR_KAFKA_HOME, else the user cache dir).
-func kafkaLib(t *testing.T) string {
-	t.Helper()
-	home := os.Getenv("GREGOR_KAFKA_HOME")
-	if home == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		home = filepath.Join(cache, "gregor", "kafka-4.1.1")
-	}
-	return filepath.Join(home, "lib")
-}
-
-// needJava skips outside CI, and fails in CI, when the JDK or the cached
-// Kafka jars are missing.
-func needJava(t *testing.T, lib string) {
-	t.Helper()
-	_, errJavac := exec.LookPath("javac")
-	_, errJar := os.Stat(filepath.Join(lib, "kafka-clients-4.1.1.jar"))
-	if errJavac == nil && errJar == nil {
-		return
-	}
-	msg := fmt.Sprintf("Java golden test needs javac and %s/kafka-clients-4.1.1.jar (javac: %v, jar: %v); run `make deps`", lib, errJavac, errJar)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip("SKIPPING LOUDLY: " + msg)
-}
 
 // TestKeyPartitionMatchesJava checks Gregor's key partitioning against the
 // Java client's BuiltInPartitioner for thousands of keys and partition counts.
 func TestKeyPartitionMatchesJava(t *testing.T) {
-	lib := kafkaLib(t)
-	needJava(t, lib)
-	classes := t.TempDir()
-	javac := exec.Command("javac", "-d", classes, "-cp", filepath.Join(lib, "*"), "testdata/java/KeyPartitions.java")
-	if out, err := javac.CombinedOutput(); err != nil {
-		t.Fatalf("javac: %v\n%s", err, out)
-	}
+	classpath := integration.JavaTest(t, "testdata/java/KeyPartitions.java")
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	type probe struct {
@@ -82,7 +45,7 @@ func TestKeyPartitionMatchesJava(t *testing.T) {
 		}
 		fmt.Fprintf(&in, "%s %d\n", h, p.n)
 	}
-	java := exec.Command("java", "-cp", classes+string(os.PathListSeparator)+filepath.Join(lib, "*"), "KeyPartitions")
+	java := exec.Command("java", "-cp", classpath, "KeyPartitions")
 	java.Stdin = &in
 	out, err := java.Output()
 	if err != nil {

@@ -3,6 +3,8 @@ package protocol
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -12,17 +14,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-// skipOrFail skips with a loud reason, except in CI where the golden test
-// must run.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("golden test cannot run in CI: "+format, args...)
-	}
-	t.Skipf("SKIPPING Java golden test: "+format, args...)
-}
+	"github.com/gregorkafka/gregor/integration"
+)
 
 type goldenCase struct {
 	name    string
@@ -44,7 +38,7 @@ func javaGolden(t *testing.T) []goldenCase {
 	goldenOnce.Do(func() { goldenCache, goldenSkip, goldenErr = runJavaGolden() })
 	switch {
 	case goldenSkip != "":
-		skipOrFail(t, "%s", goldenSkip)
+		integration.SkipOrFail(t, errors.New(goldenSkip))
 	case goldenErr != "":
 		t.Fatal(goldenErr)
 	}
@@ -52,37 +46,19 @@ func javaGolden(t *testing.T) []goldenCase {
 }
 
 func runJavaGolden() (cases []goldenCase, skip, fail string) {
-	home := os.Getenv("GREGOR_KAFKA_HOME")
-	if home == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return nil, "no user cache dir: " + err.Error(), ""
-		}
-		home = filepath.Join(cache, "gregor", "kafka-4.1.1")
-	}
-	lib := filepath.Join(home, "lib")
-	if _, err := os.Stat(filepath.Join(lib, "kafka-clients-4.1.1.jar")); err != nil {
-		return nil, fmt.Sprintf("Kafka jars missing (%v); run go run ./integration/cmd/kafka-install", err), ""
-	}
-	javac, err := exec.LookPath("javac")
-	if err != nil {
-		return nil, "javac not found: " + err.Error(), ""
-	}
-	java, err := exec.LookPath("java")
-	if err != nil {
-		return nil, "java not found: " + err.Error(), ""
-	}
 	dir, err := os.MkdirTemp("", "gregor-golden")
 	if err != nil {
 		return nil, "", err.Error()
 	}
 	defer os.RemoveAll(dir)
-	cp := filepath.Join(lib, "*")
-	cmd := exec.Command(javac, "-d", dir, "-cp", cp, filepath.Join("testdata", "java", "Golden.java"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, "", fmt.Sprintf("javac: %v\n%s", err, out)
+	classpath, err := integration.CompileJava(context.Background(), dir, filepath.Join("testdata", "java", "Golden.java"))
+	if errors.Is(err, integration.ErrJavaUnavailable) {
+		return nil, err.Error(), ""
 	}
-	cmd = exec.Command(java, "-cp", dir+string(os.PathListSeparator)+cp, "Golden")
+	if err != nil {
+		return nil, "", err.Error()
+	}
+	cmd := exec.Command("java", "-cp", classpath, "Golden")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

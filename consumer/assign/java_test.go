@@ -5,49 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gregorkafka/gregor/integration"
 )
-
-// kafkaLib is the cached Kafka jar directory, following the project's
-// convention (GREGOR_KAFKA_HOME, else the user cache dir).
-func kafkaLib(t *testing.T) string {
-	t.Helper()
-	home := os.Getenv("GREGOR_KAFKA_HOME")
-	if home == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			t.Fatal(err)
-		}
-		home = filepath.Join(cache, "gregor", "kafka-4.1.1")
-	}
-	return filepath.Join(home, "lib")
-}
-
-// needJava skips outside CI, and fails in CI, when the JDK or the cached
-// Kafka jars are missing.
-func needJava(t *testing.T, lib string) {
-	t.Helper()
-	_, errJavac := exec.LookPath("javac")
-	_, errJava := exec.LookPath("java")
-	_, errJar := os.Stat(filepath.Join(lib, "kafka-clients-4.1.1.jar"))
-	if errJavac == nil && errJava == nil && errJar == nil {
-		return
-	}
-	msg := fmt.Sprintf("Java golden test needs javac, java and %s/kafka-clients-4.1.1.jar (javac: %v, java: %v, jar: %v)",
-		lib, errJavac, errJava, errJar)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip("SKIPPING LOUDLY: " + msg)
-}
 
 // javaProc is a running AssignServer answering requests over pipes.
 type javaProc struct {
@@ -94,15 +61,7 @@ func (b *tailBuffer) String() string {
 // duration of the test.
 func startJava(t *testing.T) *javaProc {
 	t.Helper()
-	lib := kafkaLib(t)
-	needJava(t, lib)
-	classes := t.TempDir()
-	cp := filepath.Join(lib, "*")
-	javac := exec.Command("javac", "-d", classes, "-cp", cp, "testdata/java/AssignServer.java")
-	if out, err := javac.CombinedOutput(); err != nil {
-		t.Fatalf("javac: %v\n%s", err, out)
-	}
-	j := &javaProc{t: t, classpath: classes + string(os.PathListSeparator) + cp}
+	j := &javaProc{t: t, classpath: integration.JavaTest(t, "testdata/java/AssignServer.java")}
 	j.start()
 	t.Cleanup(j.stop)
 	return j

@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/gregorkafka/gregor/integration"
 )
 
 type kafkaError struct {
@@ -55,13 +57,9 @@ func generate() ([]byte, error) {
 // kafkaLib finds the cached Kafka jars, following the project's convention:
 // GREGOR_KAFKA_HOME, else <user cache dir>/gregor/kafka-4.1.1.
 func kafkaLib() (string, error) {
-	home := os.Getenv("GREGOR_KAFKA_HOME")
-	if home == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return "", err
-		}
-		home = filepath.Join(cache, "gregor", "kafka-4.1.1")
+	home, err := integration.KafkaHome()
+	if err != nil {
+		return "", err
 	}
 	lib := filepath.Join(home, "lib")
 	if _, err := os.Stat(filepath.Join(lib, "kafka-clients-4.1.1.jar")); err != nil {

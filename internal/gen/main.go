@@ -18,6 +18,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/gregorkafka/gregor/integration"
 )
 
 const jarName = "kafka-clients-4.1.1.jar"
@@ -33,13 +35,9 @@ func warnf(format string, args ...any) {
 
 // defaultJar finds the client jar following the project's convention.
 func defaultJar() (string, error) {
-	home := os.Getenv("GREGOR_KAFKA_HOME")
-	if home == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return "", err
-		}
-		home = filepath.Join(cache, "gregor", "kafka-4.1.1")
+	home, err := integration.KafkaHome()
+	if err != nil {
+		return "", err
 	}
 	return filepath.Join(home, "lib", jarName), nil
 }

@@ -19,7 +19,6 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor/compression"
+	"github.com/gregorkafka/gregor/integration"
 )
 
 const goldenTS = 1_700_000_000_000
@@ -67,42 +67,11 @@ func goldenRecords(magic int8, base int64, n int) []Record {
 	return recs
 }
 
-type javaRunner struct{ classes, cp string }
+type javaRunner struct{ cp string }
 
 func setupJava(t *testing.T) javaRunner {
 	t.Helper()
-	home := os.Getenv("GREGOR_KAFKA_HOME")
-	if home == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			javaUnavailable(t, "no user cache dir: "+err.Error())
-		}
-		home = filepath.Join(cache, "gregor", "kafka-4.1.1")
-	}
-	lib := filepath.Join(home, "lib")
-	if _, err := os.Stat(filepath.Join(lib, "kafka-clients-4.1.1.jar")); err != nil {
-		javaUnavailable(t, "kafka-clients-4.1.1.jar not found under "+lib+" (set GREGOR_KAFKA_HOME)")
-	}
-	for _, tool := range []string{"javac", "java"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			javaUnavailable(t, tool+" not found in PATH")
-		}
-	}
-	dir := t.TempDir()
-	cp := filepath.Join(lib, "*")
-	out, err := exec.Command("javac", "-d", dir, "-cp", cp, filepath.Join("testdata", "java", "Golden.java")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("javac: %v\n%s", err, out)
-	}
-	return javaRunner{classes: dir, cp: dir + string(os.PathListSeparator) + cp}
-}
-
-func javaUnavailable(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("Java golden tests cannot run in CI: %s", why)
-	}
-	t.Skipf("SKIPPING Java golden interoperability tests: %s", why)
+	return javaRunner{cp: integration.JavaTest(t, filepath.Join("testdata", "java", "Golden.java"))}
 }
 
 func (j javaRunner) run(t *testing.T, mode, stdin string) string {
