@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
-	"github.com/gregorkafka/gregor/internal/wire"
+	"github.com/gregorkafka/gregor/protocol"
 	"go.opentelemetry.io/otel/metric"
 )
 
@@ -36,7 +36,7 @@ type Conn struct {
 	br   *bufio.Reader
 	log  *slog.Logger
 
-	versions []wire.VersionRange // set once by the handshake, then read-only
+	versions []versionRange // indexed by API key; set once by the handshake, then read-only
 
 	sem    chan struct{} // in-flight slots
 	notify chan struct{} // wakes the writer
@@ -210,7 +210,8 @@ func (c *Conn) do(ctx context.Context, req Request, v int16) (Response, error) {
 	}
 	cl := getCall()
 	cl.req, cl.key, cl.ver = req, req.Key(), v
-	cl.flexResp = req.IsFlexible() && cl.key != wire.KeyApiVersions
+	// The ApiVersions response header is always v0 (protocol.ResponseHeaderVersion).
+	cl.flexResp = req.IsFlexible() && cl.key != protocol.KeyApiVersions
 	cl.noResp, cl.noSlot = false, false
 	if nr, ok := req.(NoResponder); ok {
 		cl.noResp = nr.NoResponse()
@@ -610,11 +611,45 @@ func (c *Conn) readErr(err error) error {
 }
 
 // skipHeaderTags removes response header v1's tagged fields.
+//
+// protocol.ReadResponseHeader does the same for codec requests, but it
+// derives the header version from the codec's own version table, and this
+// connection also carries requests the codec does not describe (raw.Wrap of
+// another library's types, API keys newer than the codec), whose header
+// version follows their IsFlexible. The correlation id has already been
+// read and checked by the caller.
 func skipHeaderTags(b []byte) ([]byte, error) {
-	r := wire.NewReader(b)
-	r.SkipTags()
-	if r.Err() != nil {
-		return nil, r.Err()
+	uvarint := func() (uint64, error) {
+		v, w := binary.Uvarint(b)
+		switch {
+		case w == 0:
+			return 0, errHeaderTruncated
+		case w < 0 || v > 1<<32-1:
+			return 0, errHeaderMalformed
+		}
+		b = b[w:]
+		return v, nil
 	}
-	return b[len(b)-r.Len():], nil
+	n, err := uvarint()
+	for i := uint64(0); i < n && err == nil; i++ {
+		var size uint64
+		if _, err = uvarint(); err != nil { // tag
+			break
+		}
+		if size, err = uvarint(); err == nil && size > uint64(len(b)) {
+			err = errHeaderTruncated
+		}
+		if err == nil {
+			b = b[size:]
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
+
+var (
+	errHeaderTruncated = fmt.Errorf("response header tagged fields: %w", protocol.ErrTruncated)
+	errHeaderMalformed = fmt.Errorf("response header tagged fields: %w", protocol.ErrMalformed)
+)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
-	"github.com/gregorkafka/gregor/internal/wire"
+	"github.com/gregorkafka/gregor/protocol"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -48,14 +48,25 @@ func dial(t *testing.T, cfg *gregor.ConnConfig) *Conn {
 	return c
 }
 
-func metadataFor(t *testing.T, c *Conn, ctx context.Context, topic string) (*wire.MetadataResponse, error) {
+func metadataFor(t *testing.T, c *Conn, ctx context.Context, topic string) (*protocol.MetadataResponse, error) {
 	t.Helper()
-	req := &wire.MetadataRequest{Topics: []string{topic}}
-	resp, err := c.Do(ctx, req)
+	req := protocol.NewMetadataRequest()
+	req.Topics = []protocol.MetadataRequestTopic{{Name: &topic}}
+	req.AllowAutoTopicCreation = false
+	resp, err := c.Do(ctx, bounded{req, 9, 13})
 	if err != nil {
 		return nil, err
 	}
-	return wire.DecodeMetadata(resp.Body, resp.Version)
+	mr := protocol.NewMetadataResponse()
+	mr.Version = resp.Version
+	return mr, mr.Decode(resp.Body)
+}
+
+func topicName(m *protocol.MetadataResponse, i int) string {
+	if i >= len(m.Topics) || m.Topics[i].Name == nil {
+		return ""
+	}
+	return *m.Topics[i].Name
 }
 
 func requestedTopic(r kmsg.Request) string {
@@ -108,7 +119,7 @@ func TestPipelining(t *testing.T) {
 				errs <- err
 				return
 			}
-			if len(m.Topics) != 1 || m.Topics[0].Name != topic {
+			if len(m.Topics) != 1 || topicName(m, 0) != topic {
 				errs <- fmt.Errorf("asked for %s, got %+v", topic, m.Topics)
 			}
 		}(topics[i])
@@ -156,7 +167,7 @@ func TestCancelInflight(t *testing.T) {
 	for _, topic := range []string{"a", "b"} {
 		go func(topic string) {
 			m, err := metadataFor(t, c, context.Background(), topic)
-			if err == nil && (len(m.Topics) != 1 || m.Topics[0].Name != topic) {
+			if err == nil && (len(m.Topics) != 1 || topicName(m, 0) != topic) {
 				err = fmt.Errorf("asked for %s, got %+v", topic, m.Topics)
 			}
 			others <- err

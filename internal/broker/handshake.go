@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
-	"github.com/gregorkafka/gregor/internal/wire"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -67,25 +66,62 @@ func (c *Conn) handshake(ctx context.Context) error {
 	})
 }
 
+// Versions of the connection's own requests: ApiVersions from v3 carries
+// the client software name and version (KIP-511); SASL uses SaslHandshake v1
+// with the exchange in SaslAuthenticate, which from v1 reports the session
+// lifetime (KIP-368).
+const (
+	apiVersionsMax      int16 = 3
+	saslHandshakeVer    int16 = 1
+	saslAuthenticateMax int16 = 2
+)
+
+// versionRange is one API's supported versions; Max is -1 for an API the
+// broker does not support.
+type versionRange struct{ Min, Max int16 }
+
+// bounded is a codec request limited to the versions the caller decodes its
+// response at, for PickVersion (codec types do not implement MaxVersioner).
+type bounded struct {
+	protocol.Request
+	lo, hi int16
+}
+
+func (b bounded) MinVersion() int16 { return b.lo }
+func (b bounded) MaxVersion() int16 { return b.hi }
+
 // apiVersions asks for the broker's version ranges with KIP-511's client
 // software name and version, falling back to the version the broker offers
 // when it does not support ours.
 func (c *Conn) apiVersions(ctx context.Context) error {
-	req := &wire.ApiVersionsRequest{SoftwareName: gregor.SoftwareName, SoftwareVersion: gregor.Version}
-	v := req.MaxVersion()
+	req := protocol.NewApiVersionsRequest()
+	req.ClientSoftwareName, req.ClientSoftwareVersion = gregor.SoftwareName, gregor.Version
+	unsupported := protocol.ErrUnsupportedVersion.Code
+	v := apiVersionsMax
 	for attempt := 0; attempt < 3; attempt++ {
-		req.SetVersion(v)
+		req.Version = v
 		resp, err := c.do(ctx, req, v)
 		if err != nil {
 			return err
 		}
-		av, err := wire.DecodeApiVersions(resp.Body, v)
-		if av != nil && av.ErrorCode == protocol.ErrUnsupportedVersion.Code {
-			// The broker answers with a v0 body listing what it supports.
-			v0, err0 := wire.DecodeApiVersions(resp.Body, 0)
+		av := protocol.NewApiVersionsResponse()
+		av.Version = v
+		err = av.Decode(resp.Body)
+		if v > 0 && (err != nil || av.ErrorCode == unsupported) {
+			// A broker that does not accept version v answers with a v0 body
+			// listing the ApiVersions versions it does accept.
+			av0 := protocol.NewApiVersionsResponse()
+			av0.Version = 0
+			if err0 := av0.DecodeWith(resp.Body, protocol.DecodeOptions{AllowTrailing: true}); err0 == nil && av0.ErrorCode == unsupported {
+				av, err = av0, nil
+			}
+		}
+		if err == nil && av.ErrorCode == unsupported {
 			next := int16(0)
-			if err0 == nil && int(wire.KeyApiVersions) < len(v0.Versions) {
-				next = min(v0.Versions[wire.KeyApiVersions].Max, req.MaxVersion())
+			for _, k := range av.ApiKeys {
+				if k.ApiKey == protocol.KeyApiVersions {
+					next = min(k.MaxVersion, apiVersionsMax)
+				}
 			}
 			if next >= v || next < 0 {
 				next = 0
@@ -103,10 +139,26 @@ func (c *Conn) apiVersions(ctx context.Context) error {
 		if av.ErrorCode != 0 {
 			return fmt.Errorf("gregor: broker %d (%s): ApiVersions: %w", c.id, c.addr, protocol.ErrorForCode(av.ErrorCode))
 		}
-		c.versions = av.Versions
+		c.versions = versionTable(av.ApiKeys)
 		return nil
 	}
 	return fmt.Errorf("gregor: broker %d (%s): ApiVersions: %w", c.id, c.addr, protocol.ErrUnsupportedVersion)
+}
+
+// versionTable indexes the broker's ranges by API key; keys it does not list
+// have Max -1. Keys outside 0..1024 are ignored.
+func versionTable(keys []protocol.ApiVersionsResponseApiVersion) []versionRange {
+	var t []versionRange
+	for _, k := range keys {
+		if k.ApiKey < 0 || k.ApiKey > 1024 {
+			continue
+		}
+		for int(k.ApiKey) >= len(t) {
+			t = append(t, versionRange{-1, -1})
+		}
+		t[k.ApiKey] = versionRange{k.MinVersion, k.MaxVersion}
+	}
+	return t
 }
 
 type roundTrip func(ctx context.Context, req Request, v int16) (Response, error)
@@ -119,24 +171,26 @@ func (c *Conn) authenticate(ctx context.Context, rt roundTrip) error {
 		c.log.Warn("gregor: SASL authentication failed", slog.String("mechanism", mech.Name()), slog.Any("err", err), slog.String("message", msg))
 		return &gregor.AuthError{Broker: c.id, Addr: c.addr, Mechanism: mech.Name(), Message: msg, Err: err}
 	}
-	hs := &wire.SaslHandshakeRequest{Mechanism: mech.Name()}
-	if _, hi, ok := c.Versions(wire.KeySaslHandshake); !ok || hi < 1 {
-		return &gregor.VersionError{Broker: c.id, Addr: c.addr, Key: wire.KeySaslHandshake, ClientMin: 1, ClientMax: 1, BrokerMin: -1, BrokerMax: hi}
+	if _, hi, ok := c.Versions(protocol.KeySaslHandshake); !ok || hi < saslHandshakeVer {
+		return &gregor.VersionError{Broker: c.id, Addr: c.addr, Key: protocol.KeySaslHandshake,
+			ClientMin: saslHandshakeVer, ClientMax: saslHandshakeVer, BrokerMin: -1, BrokerMax: hi}
 	}
-	hs.SetVersion(1)
-	resp, err := rt(ctx, hs, 1)
+	hs := protocol.NewSaslHandshakeRequest()
+	hs.Version, hs.Mechanism = saslHandshakeVer, mech.Name()
+	resp, err := rt(ctx, hs, saslHandshakeVer)
 	if err != nil {
 		return err
 	}
-	code, mechs, err := wire.DecodeSaslHandshake(resp.Body)
-	if err != nil {
+	hr := protocol.NewSaslHandshakeResponse()
+	hr.Version = saslHandshakeVer
+	if err := hr.Decode(resp.Body); err != nil {
 		return c.netErr("decode", fmt.Errorf("SaslHandshake response: %w", err))
 	}
-	if code != 0 {
-		return authErr(protocol.ErrorForCode(code), "broker mechanisms: "+strings.Join(mechs, ","))
+	if hr.ErrorCode != 0 {
+		return authErr(protocol.ErrorForCode(hr.ErrorCode), "broker mechanisms: "+strings.Join(hr.Mechanisms, ","))
 	}
-	authReq := &wire.SaslAuthenticateRequest{}
-	av, err := c.PickVersion(authReq)
+	authReq := protocol.NewSaslAuthenticateRequest()
+	av, err := c.PickVersion(bounded{authReq, 0, saslAuthenticateMax})
 	if err != nil {
 		return err
 	}
@@ -144,6 +198,7 @@ func (c *Conn) authenticate(ctx context.Context, rt roundTrip) error {
 	if err != nil {
 		return authErr(err, "")
 	}
+	ar := protocol.NewSaslAuthenticateResponse()
 	var lifetime int64
 	for round := 0; ; round++ {
 		if round > 16 {
@@ -154,19 +209,23 @@ func (c *Conn) authenticate(ctx context.Context, rt roundTrip) error {
 		if err != nil {
 			return err
 		}
-		ar, err := wire.DecodeSaslAuthenticate(resp.Body, av)
-		if err != nil {
+		ar.Version = av
+		if err := ar.Decode(resp.Body); err != nil {
 			return c.netErr("decode", fmt.Errorf("SaslAuthenticate response: %w", err))
 		}
 		if ar.ErrorCode != 0 {
-			return authErr(protocol.ErrorForCode(ar.ErrorCode), ar.ErrorMessage)
+			var m string
+			if ar.ErrorMessage != nil {
+				m = *ar.ErrorMessage
+			}
+			return authErr(protocol.ErrorForCode(ar.ErrorCode), m)
 		}
 		done, next, err := ex.Next(ar.AuthBytes)
 		if err != nil {
 			return authErr(err, "")
 		}
 		if done {
-			lifetime = ar.SessionLifetime
+			lifetime = ar.SessionLifetimeMs
 			break
 		}
 		msg = next

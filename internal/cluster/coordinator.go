@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/gregorkafka/gregor"
-	"github.com/gregorkafka/gregor/internal/wire"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -15,10 +14,10 @@ import (
 type CoordinatorType int8
 
 const (
-	// GroupCoordinator coordinates a consumer group.
-	GroupCoordinator CoordinatorType = CoordinatorType(wire.CoordinatorGroup)
-	// TxnCoordinator coordinates a transactional id.
-	TxnCoordinator CoordinatorType = CoordinatorType(wire.CoordinatorTransaction)
+	// GroupCoordinator coordinates a consumer group (FindCoordinator KeyType 0).
+	GroupCoordinator CoordinatorType = 0
+	// TxnCoordinator coordinates a transactional id (FindCoordinator KeyType 1).
+	TxnCoordinator CoordinatorType = 1
 )
 
 // String names the type.
@@ -173,29 +172,42 @@ func (c *Cluster) lookupCoordinators(ctx context.Context, typ CoordinatorType, k
 		conn, brokerID, err := c.anyConn(ctx, RoleAdmin)
 		if err == nil {
 			batch := todo
-			req := &wire.FindCoordinatorRequest{KeyType: int8(typ)}
+			req := protocol.NewFindCoordinatorRequest()
+			req.KeyType = int8(typ)
+			breq := bounded{req, findCoordinatorMin, findCoordinatorMax}
 			var v int16
-			if v, err = conn.PickVersion(req); err == nil && v < 4 {
-				batch = todo[:1]
+			if v, err = conn.PickVersion(breq); err == nil {
+				if v < 4 {
+					batch = todo[:1]
+					req.CoordinatorKey = batch[0] // one key per request below v4
+				} else {
+					req.CoordinatorKeys = batch
+				}
 			}
-			req.Keys = batch
 			if err == nil {
 				c.coords.mu.Lock()
 				c.coords.lookups++
 				c.coords.mu.Unlock()
 				var resp respT
-				resp, err = conn.Do(ctx, req)
+				resp, err = conn.Do(ctx, breq)
 				if err == nil {
-					var throttle int32
-					var cs []wire.Coordinator
-					throttle, cs, err = wire.DecodeFindCoordinator(resp.Body, resp.Version, batch[0])
-					conn.Throttled(throttle)
-					if err != nil {
+					fr := protocol.NewFindCoordinatorResponse()
+					fr.Version = resp.Version
+					if err = fr.Decode(resp.Body); err != nil {
 						err = &gregor.NetworkError{Broker: brokerID, Addr: conn.Addr(), Op: "decode", Err: err}
+					}
+					conn.Throttled(fr.ThrottleTimeMs)
+					cs := fr.Coordinators
+					if err != nil {
+						cs = nil
+					} else if resp.Version < 4 {
+						// The single answer is at the top level, for the one key sent.
+						cs = []protocol.FindCoordinatorResponseCoordinator{{Key: batch[0], NodeId: fr.NodeId, Host: fr.Host,
+							Port: fr.Port, ErrorCode: fr.ErrorCode, ErrorMessage: fr.ErrorMessage}}
 					}
 					for _, co := range cs {
 						if kerr := protocol.ErrorForCode(co.ErrorCode); kerr != nil {
-							kerr = fmt.Errorf("gregor: FindCoordinator %s %q: %w (%s)", typ, co.Key, kerr, co.ErrorMessage)
+							kerr = fmt.Errorf("gregor: FindCoordinator %s %q: %w (%s)", typ, co.Key, kerr, deref(co.ErrorMessage))
 							if gregor.IsRetriable(kerr) {
 								res[co.Key] = coordResult{-1, kerr}
 								retry = append(retry, co.Key)
@@ -204,8 +216,8 @@ func (c *Cluster) lookupCoordinators(ctx context.Context, typ CoordinatorType, k
 							}
 							continue
 						}
-						c.learnBroker(co.NodeID, co.Host, co.Port)
-						res[co.Key] = coordResult{co.NodeID, nil}
+						c.learnBroker(co.NodeId, co.Host, co.Port)
+						res[co.Key] = coordResult{co.NodeId, nil}
 					}
 					if err == nil {
 						retry = append(retry, todo[len(batch):]...)

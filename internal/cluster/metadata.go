@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
-	"github.com/gregorkafka/gregor/internal/wire"
 	"github.com/gregorkafka/gregor/protocol"
 )
 
@@ -252,16 +251,24 @@ func (c *Cluster) fetchMetadata(ctx context.Context, n *node, topics []string) e
 	if err != nil {
 		return err
 	}
-	req := &wire.MetadataRequest{Topics: topics}
-	resp, err := conn.Do(ctx, req)
+	req := protocol.NewMetadataRequest()
+	// A non-nil empty list asks for brokers and controller only; nil would
+	// ask for every topic.
+	req.Topics = make([]protocol.MetadataRequestTopic, len(topics))
+	for i := range topics {
+		req.Topics[i].Name = &topics[i]
+	}
+	req.AllowAutoTopicCreation = false // the spec default is true
+	resp, err := conn.Do(ctx, bounded{req, metadataMin, metadataMax})
 	if err != nil {
 		return err
 	}
-	mr, err := wire.DecodeMetadata(resp.Body, resp.Version)
-	if err != nil {
+	mr := protocol.NewMetadataResponse()
+	mr.Version = resp.Version
+	if err := mr.Decode(resp.Body); err != nil {
 		return &gregor.NetworkError{Broker: n.id, Addr: n.addr, Op: "decode", Err: fmt.Errorf("Metadata v%d: %w", resp.Version, err)}
 	}
-	conn.Throttled(mr.ThrottleTime)
+	conn.Throttled(mr.ThrottleTimeMs)
 	if mr.ErrorCode != 0 {
 		return fmt.Errorf("gregor: broker %d (%s): Metadata: %w", n.id, n.addr, protocol.ErrorForCode(mr.ErrorCode))
 	}
@@ -271,28 +278,30 @@ func (c *Cluster) fetchMetadata(ctx context.Context, n *node, topics []string) e
 
 // install publishes a new snapshot and updates the broker set, closing the
 // connections of brokers that left and of brokers whose address changed.
-func (c *Cluster) install(mr *wire.MetadataResponse) {
+func (c *Cluster) install(mr *protocol.MetadataResponse) {
 	m := &Metadata{
-		ClusterID: mr.ClusterID, ControllerID: mr.ControllerID,
+		ClusterID: deref(mr.ClusterId), ControllerID: mr.ControllerId,
 		Brokers:    make(map[int32]Broker, len(mr.Brokers)),
 		Topics:     make(map[string]*Topic, len(mr.Topics)),
 		TopicsByID: make(map[[16]byte]*Topic, len(mr.Topics)),
 		Fetched:    time.Now(),
 	}
 	for _, b := range mr.Brokers {
-		m.Brokers[b.NodeID] = Broker{ID: b.NodeID, Host: b.Host, Port: b.Port, Rack: b.Rack}
+		m.Brokers[b.NodeId] = Broker{ID: b.NodeId, Host: b.Host, Port: b.Port, Rack: deref(b.Rack)}
 	}
-	for _, t := range mr.Topics {
-		tp := &Topic{Name: t.Name, ID: t.ID, Internal: t.IsInternal, Err: protocol.ErrorForCode(t.ErrorCode)}
+	for i := range mr.Topics {
+		t := &mr.Topics[i]
+		tp := &Topic{Name: deref(t.Name), ID: t.TopicId, Internal: t.IsInternal, Err: protocol.ErrorForCode(t.ErrorCode)}
+		tp.Partitions = make([]Partition, 0, len(t.Partitions))
 		for _, p := range t.Partitions {
 			tp.Partitions = append(tp.Partitions, Partition{
-				Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch,
-				Replicas: p.Replicas, ISR: p.ISR, OfflineReplicas: p.OfflineReplicas,
+				Partition: p.PartitionIndex, Leader: p.LeaderId, LeaderEpoch: p.LeaderEpoch,
+				Replicas: p.ReplicaNodes, ISR: p.IsrNodes, OfflineReplicas: p.OfflineReplicas,
 				Err: protocol.ErrorForCode(p.ErrorCode),
 			})
 		}
 		sortPartitions(tp.Partitions)
-		m.Topics[t.Name] = tp
+		m.Topics[tp.Name] = tp
 		if tp.ID != ([16]byte{}) {
 			m.TopicsByID[tp.ID] = tp
 		}
@@ -307,6 +316,13 @@ func (c *Cluster) install(mr *wire.MetadataResponse) {
 	}
 	c.log.Debug("gregor: metadata refreshed", slog.Int("brokers", len(m.Brokers)), slog.Int("topics", len(m.Topics)),
 		slog.Int("controller", int(m.ControllerID)))
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // updateNodes makes c.nodes match brokers and returns the nodes dropped.
