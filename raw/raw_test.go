@@ -598,3 +598,47 @@ func TestLogging(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchedCoordinatorMissingKey has the broker leave one key out of a
+// batched FindCoordinator answer, and add one that was not asked for: the
+// missing key is asked again instead of being cached as node 0, and the
+// stray key is ignored.
+func TestBatchedCoordinatorMissingKey(t *testing.T) {
+	leakcheck.Check(t)
+	fake := fakeCluster(t, kfake.NumBrokers(3))
+	var calls atomic.Int32
+	fake.ControlKey(10, func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if calls.Add(1) > 1 {
+			return nil, nil, false // later requests: kfake answers normally
+		}
+		r := req.(*kmsg.FindCoordinatorRequest)
+		resp := r.ResponseKind().(*kmsg.FindCoordinatorResponse)
+		for _, k := range append(r.CoordinatorKeys[1:], "stray") { // drop the first key
+			co := kmsg.NewFindCoordinatorResponseCoordinator()
+			co.Key, co.NodeID = k, fake.CoordinatorFor(k)
+			co.Host, co.Port = "127.0.0.1", 1 // the stray key's broker must not be learned
+			if k != "stray" {
+				co.Host, co.Port = "", 0
+			}
+			resp.Coordinators = append(resp.Coordinators, co)
+		}
+		return resp, nil, true
+	})
+	c := newClient(t, fake.ListenAddrs(), nil)
+	keys := []string{"a", "b", "c"}
+	ids, err := c.cluster().Coordinators(ctxT(t, 10*time.Second), cluster.GroupCoordinator, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range keys {
+		if ids[g] != fake.CoordinatorFor(g) {
+			t.Errorf("group %s: got %d, want %d", g, ids[g], fake.CoordinatorFor(g))
+		}
+	}
+	if _, ok := ids["stray"]; ok {
+		t.Error("a key that was not asked for was returned")
+	}
+	if n := c.cluster().FindCoordinatorRequests(); n != 2 {
+		t.Fatalf("%d FindCoordinator requests, want 2 (one retry for the missing key)", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/gregorkafka/gregor"
@@ -205,7 +206,12 @@ func (c *Cluster) lookupCoordinators(ctx context.Context, typ CoordinatorType, k
 						cs = []protocol.FindCoordinatorResponseCoordinator{{Key: batch[0], NodeId: fr.NodeId, Host: fr.Host,
 							Port: fr.Port, ErrorCode: fr.ErrorCode, ErrorMessage: fr.ErrorMessage}}
 					}
+					answered := make(map[string]bool, len(batch))
 					for _, co := range cs {
+						if !slices.Contains(batch, co.Key) || answered[co.Key] {
+							continue // a key not asked for, or a second answer for one
+						}
+						answered[co.Key] = true
 						if kerr := protocol.ErrorForCode(co.ErrorCode); kerr != nil {
 							kerr = fmt.Errorf("gregor: FindCoordinator %s %q: %w (%s)", typ, co.Key, kerr, deref(co.ErrorMessage))
 							if gregor.IsRetriable(kerr) {
@@ -220,6 +226,15 @@ func (c *Cluster) lookupCoordinators(ctx context.Context, typ CoordinatorType, k
 						res[co.Key] = coordResult{co.NodeId, nil}
 					}
 					if err == nil {
+						// A key the broker left out has no coordinator yet:
+						// ask again rather than caching a node id of zero.
+						for _, k := range batch {
+							if !answered[k] {
+								res[k] = coordResult{-1, fmt.Errorf("gregor: FindCoordinator %s %q: broker %d left the key out of its answer: %w",
+									typ, k, brokerID, protocol.ErrCoordinatorNotAvailable)}
+								retry = append(retry, k)
+							}
+						}
 						retry = append(retry, todo[len(batch):]...)
 					}
 				}
