@@ -103,7 +103,17 @@ type fetchReq struct {
 }
 
 func (r fetchReq) ExtraTimeout() time.Duration { return r.wait }
-func (r fetchReq) MaxVersion() int16           { return r.maxVer }
+func (r fetchReq) MaxVersion() int16           { return min(r.maxVer, codecMax(r.Key())) }
+func (r fetchReq) MinVersion() int16           { return codecMin(r.Key()) }
+
+// versioned gives a codec request the versions the codec can encode.
+type versioned struct{ protocol.Request }
+
+func (r versioned) MaxVersion() int16 { return codecMax(r.Key()) }
+func (r versioned) MinVersion() int16 { return codecMin(r.Key()) }
+
+func codecMax(key int16) int16 { _, hi, _ := protocol.SupportedVersions(key); return hi }
+func codecMin(key int16) int16 { lo, _, _ := protocol.SupportedVersions(key); return lo }
 
 // dispatch starts fetches and position look-ups as partitions and brokers
 // become ready, until Close.

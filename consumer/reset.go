@@ -76,7 +76,7 @@ func (c *Consumer) listOffset(tp TopicPartition, ts int64) (offset int64, epoch 
 	req.IsolationLevel = int8(c.cfg.IsolationLevel)
 	part := protocol.ListOffsetsRequestListOffsetsPartition{PartitionIndex: tp.Partition, CurrentLeaderEpoch: -1, Timestamp: ts}
 	req.Topics = []protocol.ListOffsetsRequestListOffsetsTopic{{Name: tp.Topic, Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{part}}}
-	raw, _, err := c.cl.Do(c.ctx, cluster.Leader(tp.Topic, tp.Partition), cluster.RoleAdmin, req)
+	raw, _, err := c.cl.Do(c.ctx, cluster.Leader(tp.Topic, tp.Partition), cluster.RoleAdmin, versioned{req})
 	if err != nil {
 		return -1, -1, err
 	}
@@ -139,7 +139,7 @@ func (c *Consumer) epochEnd(tp TopicPartition, leader, leaderEpoch, epoch int32)
 	req.Topics = []protocol.OffsetForLeaderEpochRequestOffsetForLeaderTopic{{Topic: tp.Topic,
 		Partitions: []protocol.OffsetForLeaderEpochRequestOffsetForLeaderPartition{{Partition: tp.Partition,
 			CurrentLeaderEpoch: leaderEpoch, LeaderEpoch: epoch}}}}
-	raw, _, err := c.cl.Do(c.ctx, cluster.BrokerID(leader), cluster.RoleAdmin, req)
+	raw, _, err := c.cl.Do(c.ctx, cluster.BrokerID(leader), cluster.RoleAdmin, versioned{req})
 	if err != nil {
 		return -1, err
 	}
