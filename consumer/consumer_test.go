@@ -340,7 +340,7 @@ func TestMemoryBudget(t *testing.T) {
 	produce(t, f.ListenAddrs(), ps, 0, 2000, time.Time{})
 	const budget, maxResp = 64 << 10, 16 << 10
 	c := newConsumer(t, f.ListenAddrs(), func(c *Config) {
-		c.MaxBufferedBytes, c.FetchMaxBytes, c.PartitionMaxBytes = budget, maxResp, 4 << 10
+		c.MaxBufferedBytes, c.FetchMaxBytes, c.PartitionMaxBytes = budget, maxResp, 4<<10
 	})
 	c.Assign(all(ps, AtEarliest()))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
