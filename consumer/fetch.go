@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -162,17 +163,21 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 			later(p.backoff)
 			continue
 		}
+		leader, epoch, ok := leaderOf(meta, p.tp)
+		if !ok {
+			// Wait for metadata: poll it quickly at first (the refresh
+			// Assign triggered is usually under way), then back off.
+			c.cl.TriggerRefresh()
+			p.retries++
+			d := 5 * time.Millisecond << min(p.retries-1, 10)
+			p.backoff = now.Add(min(d, c.cfg.Conn.RetryBackoffMax))
+			later(p.backoff)
+			continue
+		}
 		if p.reset != nil {
 			p.resetting = true
 			c.wg.Add(1)
 			go c.lookup(p, p.gen, *p.reset)
-			continue
-		}
-		leader, epoch, ok := leaderOf(meta, p.tp)
-		if !ok {
-			c.cl.TriggerRefresh()
-			c.backoffLocked(p, now)
-			later(p.backoff)
 			continue
 		}
 		if p.leaderEpoch >= 0 && epoch > p.leaderEpoch && p.fetchEp >= 0 {
@@ -627,6 +632,7 @@ func (c *Consumer) decode(pf *partFetch, offset int64, pd *protocol.FetchRespons
 		if b.Magic < record.MagicV2 {
 			epoch = -1
 		}
+		recs = slices.Grow(recs, len(b.Records))
 		for i := range b.Records {
 			r := &b.Records[i]
 			if r.Offset < offset {
