@@ -49,9 +49,10 @@ type served struct {
 	code    int16
 	aborted []kmsg.FetchResponseTopicPartitionAbortedTransaction
 	hwm     int64
+	diverge int64 // with a value >= 0, the diverging epoch's end offset
 }
 
-func serve(f *kfake.Cluster, top func(req *kmsg.FetchRequest) (int16, int32), fn func(p int32, offset int64) served) {
+func serve(f *kfake.Cluster, top func(req *kmsg.FetchRequest) (int16, int32), fn func(p int32, offset int64, lastEpoch int32) served) {
 	f.ControlKey(1, func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		f.KeepControl()
 		req := kreq.(*kmsg.FetchRequest)
@@ -66,10 +67,13 @@ func serve(f *kfake.Cluster, top func(req *kmsg.FetchRequest) (int16, int32), fn
 		for _, rt := range req.Topics {
 			st := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
 			for _, rp := range rt.Partitions {
-				s := fn(rp.Partition, rp.FetchOffset)
+				s := fn(rp.Partition, rp.FetchOffset, rp.LastFetchedEpoch)
 				sp := kmsg.NewFetchResponseTopicPartition()
 				sp.Partition, sp.ErrorCode, sp.RecordBatches, sp.AbortedTransactions = rp.Partition, s.code, s.records, s.aborted
 				sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = s.hwm, s.hwm, 0
+				if s.diverge > 0 {
+					sp.DivergingEpoch.Epoch, sp.DivergingEpoch.EndOffset = 0, s.diverge
+				}
 				any = any || len(s.records) > 0 || s.code != 0
 				st.Partitions = append(st.Partitions, sp)
 			}
@@ -91,7 +95,7 @@ func TestCorruptBatch(t *testing.T) {
 	f := newFake(t, 1, 2)
 	var mu sync.Mutex
 	p1End := int64(5)
-	serve(f, nil, func(p int32, off int64) served {
+	serve(f, nil, func(p int32, off int64, _ int32) served {
 		mu.Lock()
 		defer mu.Unlock()
 		if p == 1 {
@@ -176,7 +180,7 @@ func TestReadCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	log = batch(t, log, 0, 7, 2, record.BatchHeader{}) // plain: 7-8
-	serve(f, nil, func(p int32, off int64) served {
+	serve(f, nil, func(p int32, off int64, _ int32) served {
 		if off != 0 {
 			return served{hwm: 9}
 		}
@@ -229,7 +233,7 @@ func TestFetchSessionReset(t *testing.T) {
 			return 0, 42
 		}
 		return 0, req.SessionID
-	}, func(p int32, off int64) served {
+	}, func(p int32, off int64, _ int32) served {
 		if off == 0 {
 			return served{records: batch(t, nil, p, 0, 10, record.BatchHeader{}), hwm: 10}
 		}
@@ -263,5 +267,102 @@ func TestFetchSessionReset(t *testing.T) {
 	}
 	if full, incr := c.fullFetches.Load(), c.incrFetches.Load(); full < 2 || incr < 3 {
 		t.Fatalf("full %d incremental %d", full, incr)
+	}
+}
+
+// TestTruncation answers a fetch at offset 10 with a diverging epoch
+// ending at 6 (KIP-320): under ResetEarliest the consumer continues at 6,
+// under ResetNone it reports a TruncationError.
+func TestTruncation(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 1, 1)
+	var mu sync.Mutex
+	diverged := false
+	serve(f, nil, func(p int32, off int64, lastEpoch int32) served {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case off == 10 && !diverged:
+			if lastEpoch < 0 {
+				t.Errorf("fetch at 10 without the last fetched epoch")
+			}
+			diverged = true
+			return served{diverge: 6, hwm: 10}
+		case off < 10:
+			return served{records: batch(t, nil, p, off, int(10-off), record.BatchHeader{PartitionLeaderEpoch: 3}), hwm: 10}
+		}
+		return served{hwm: 10}
+	})
+	c := newConsumer(t, f.ListenAddrs(), nil)
+	c.Assign(all([]int32{0}, AtOffset(0)))
+	checkExact(t, collect(t, c, 10, 10*time.Second), []int32{0}, 0, 10)
+	checkExact(t, collect(t, c, 4, 10*time.Second), []int32{0}, 6, 4)
+
+	mu.Lock()
+	diverged = false
+	mu.Unlock()
+	c = newConsumer(t, f.ListenAddrs(), func(c *Config) { c.ResetPolicy = ResetNone })
+	c.Assign(all([]int32{0}, AtOffset(0)))
+	checkExact(t, collect(t, c, 10, 10*time.Second), []int32{0}, 0, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	fs, err := c.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *TruncationError
+	if errs := fs.Errors(); len(errs) != 1 || !errors.As(errs[0], &te) || te.Offset != 10 || te.DivergingOffset != 6 {
+		t.Fatalf("errors %v", errs)
+	}
+}
+
+// TestPreferredReplica has the leader name the other broker as preferred
+// read replica when the fetch carries a rack (KIP-392): later fetches go to
+// that broker, which serves the records.
+func TestPreferredReplica(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 2, 1)
+	leader := f.LeaderFor(testTopic, 0)
+	follower := 1 - leader
+	var mu sync.Mutex
+	var racks []string
+	servedBy := map[int32]int{}
+	f.ControlKey(1, func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		f.KeepControl()
+		req := kreq.(*kmsg.FetchRequest)
+		node := f.CurrentNode()
+		mu.Lock()
+		racks = append(racks, req.Rack)
+		mu.Unlock()
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewFetchResponseTopicPartition()
+				sp.Partition, sp.HighWatermark = rp.Partition, 5
+				switch {
+				case node == leader && req.Rack == "r2":
+					sp.PreferredReadReplica = follower
+				case rp.FetchOffset < 5:
+					sp.RecordBatches = batch(t, nil, 0, rp.FetchOffset, int(5-rp.FetchOffset), record.BatchHeader{})
+					mu.Lock()
+					servedBy[node]++
+					mu.Unlock()
+				default:
+					time.Sleep(20 * time.Millisecond)
+				}
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	c := newConsumer(t, f.ListenAddrs(), func(c *Config) { c.Rack = "r2" })
+	c.Assign(all([]int32{0}, AtOffset(0)))
+	checkExact(t, collect(t, c, 5, 10*time.Second), []int32{0}, 0, 5)
+	mu.Lock()
+	defer mu.Unlock()
+	if servedBy[follower] != 1 || servedBy[leader] != 0 || racks[0] != "r2" {
+		t.Fatalf("served by %v, racks %v", servedBy, racks)
 	}
 }

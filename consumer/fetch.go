@@ -20,6 +20,10 @@ import (
 // before asking the leader again (Java uses metadata.max.age.ms).
 const preferredReplicaTTL = 5 * time.Minute
 
+// legacyAttrOffset is where a magic 0 or 1 message keeps its attributes:
+// after the offset, size, CRC and magic fields.
+const legacyAttrOffset = 8 + 4 + 4 + 1
+
 // partFetch is one partition's records from one fetch response, waiting
 // for or handed out by Poll.
 type partFetch struct {
@@ -579,18 +583,18 @@ func (c *Consumer) decode(pf *partFetch, offset int64, pd *protocol.FetchRespons
 	sc := record.NewScanner(pd.Records)
 	for sc.Next() {
 		raw := sc.Batch()
+		compressed := false
 		if sc.Magic() == record.MagicV2 {
-			if h, err := record.ParseHeader(raw); err == nil && h.NextOffset() <= offset {
-				continue // entirely before the fetch offset
+			if h, err := record.ParseHeader(raw); err == nil {
+				if h.NextOffset() <= offset {
+					continue // entirely before the fetch offset
+				}
+				compressed = h.Attributes.Codec() != compression.None
 			}
+		} else if len(raw) > legacyAttrOffset {
+			compressed = raw[legacyAttrOffset]&0x07 != 0
 		}
 		b := scratch
-		compressed := false
-		if h, err := record.ParseHeader(raw); err == nil && h.Attributes.Codec() != compression.None {
-			compressed = true
-		} else if sc.Magic() < record.MagicV2 && len(raw) > 21 && raw[21]&0x07 != 0 {
-			compressed = true
-		}
 		if compressed {
 			b = batchPool.Get().(*record.Batch)
 		}
