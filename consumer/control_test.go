@@ -297,6 +297,7 @@ func TestTruncation(t *testing.T) {
 	c.Assign(all([]int32{0}, AtOffset(0)))
 	checkExact(t, collect(t, c, 10, 10*time.Second), []int32{0}, 0, 10)
 	checkExact(t, collect(t, c, 4, 10*time.Second), []int32{0}, 6, 4)
+	c.Close(context.Background())
 
 	mu.Lock()
 	diverged = false
