@@ -257,6 +257,7 @@ type Consumer struct {
 	peak     int64 // highest buffered seen, for tests
 
 	fullFetches, incrFetches atomic.Int64
+	validations              atomic.Int64 // OffsetForLeaderEpoch checks, for tests
 	met                      *metrics
 }
 

@@ -106,6 +106,7 @@ func (c *Consumer) validate(p *partition, gen uint64, leader, leaderEpoch int32)
 	c.mu.Lock()
 	fetchEp, fetchOff := p.fetchEp, p.fetchOff
 	c.mu.Unlock()
+	c.validations.Add(1)
 	end, err := c.epochEnd(p.tp, leader, leaderEpoch, fetchEp)
 	c.mu.Lock()
 	p.validating = false
