@@ -462,7 +462,8 @@ func (c *Consumer) BufferedBytes() int64 {
 // Poll waits until records or partition errors are ready, or ctx ends, and
 // returns them. Records returned by the previous Poll are released first:
 // their keys, values and headers must not be used after this call.
-// Poll returns gregor.ErrClosed after Close.
+// The returned Fetches slice is reused by the next Poll as well. Poll
+// returns gregor.ErrClosed after Close.
 func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
 	c.mu.Lock()
 	c.releaseHandedLocked()

@@ -490,7 +490,19 @@ func (c *Consumer) handleResponse(id int32, fps []fetchPart, resp protocol.Fetch
 		}
 	}
 	if len(hints) > 0 {
+		// KIP-951: move the partitions to their new leaders at once; those
+		// whose hint could not be applied (an unknown broker without an
+		// address) wait for the metadata refresh instead.
 		c.cl.ApplyLeaderHints(hints...)
+		meta = c.cl.Metadata()
+		for _, h := range hints {
+			tp := TopicPartition{h.Topic, h.Partition}
+			if l, e, ok := leaderOf(meta, tp); !ok || l != h.Leader || e != h.LeaderEpoch {
+				if fp := byTP[tp]; fp != nil {
+					retry[fp.p] = true
+				}
+			}
+		}
 	}
 	return pfs, size, false, nil
 }
