@@ -62,11 +62,18 @@ func (p ResetPolicy) String() string {
 
 // Defaults applied to zero Config fields.
 const (
-	DefaultFetchMinBytes     = 1
-	DefaultFetchMaxWait      = 500 * time.Millisecond
-	DefaultFetchMaxBytes     = 50 << 20
+	// DefaultFetchMinBytes is the default Config.FetchMinBytes.
+	DefaultFetchMinBytes = 1
+	// DefaultFetchMaxWait is the default Config.FetchMaxWait.
+	DefaultFetchMaxWait = 500 * time.Millisecond
+	// DefaultFetchMaxBytes is the default Config.FetchMaxBytes (as Java's
+	// fetch.max.bytes).
+	DefaultFetchMaxBytes = 50 << 20
+	// DefaultPartitionMaxBytes is the default Config.PartitionMaxBytes (as
+	// Java's max.partition.fetch.bytes).
 	DefaultPartitionMaxBytes = 1 << 20
-	DefaultMaxBufferedBytes  = 64 << 20
+	// DefaultMaxBufferedBytes is the default Config.MaxBufferedBytes.
+	DefaultMaxBufferedBytes = 64 << 20
 )
 
 // Config configures a Consumer. The zero value, with Conn.SeedBrokers

@@ -386,8 +386,9 @@ func (c *Consumer) seekLocked(p *partition, o Offset) {
 	p.reset = &oc
 }
 
-// Pause stops fetching partitions and drops their buffered records; Poll
-// returns nothing for them until Resume. Positions are kept.
+// Pause stops fetching assigned partitions and drops their buffered
+// records; Poll returns nothing for them until Resume. Positions are kept.
+// Partitions not assigned are ignored.
 func (c *Consumer) Pause(tps ...TopicPartition) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
