@@ -27,6 +27,7 @@ import (
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/cluster"
 	"github.com/gregorkafka/gregor/protocol/record"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TopicPartition names one partition.
@@ -259,6 +260,7 @@ type Consumer struct {
 	fullFetches, incrFetches atomic.Int64
 	validations              atomic.Int64 // OffsetForLeaderEpoch checks, for tests
 	met                      *metrics
+	tracer                   trace.Tracer // nil without ConnConfig.TracerProvider
 }
 
 // New validates cfg and starts a consumer with nothing assigned. It does
@@ -284,6 +286,9 @@ func New(cfg Config) (*Consumer, error) {
 		brokers: map[int32]*brokerState{},
 	}
 	c.met = newMetrics(mp, c)
+	if tp := cfg.Conn.TracerProvider; tp != nil {
+		c.tracer = tp.Tracer(tracerName)
+	}
 	c.wg.Add(1)
 	go c.dispatch()
 	return c, nil
@@ -466,6 +471,16 @@ func (c *Consumer) BufferedBytes() int64 {
 // The returned Fetches slice is reused by the next Poll as well. Poll
 // returns gregor.ErrClosed after Close.
 func (c *Consumer) Poll(ctx context.Context) (Fetches, error) {
+	if c.tracer == nil {
+		return c.poll(ctx)
+	}
+	start := trace.WithTimestamp(time.Now())
+	out, err := c.poll(ctx)
+	c.tracePoll(ctx, start, out, err)
+	return out, err
+}
+
+func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 	c.mu.Lock()
 	c.releaseHandedLocked()
 	out := c.out[:0]
