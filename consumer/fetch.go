@@ -159,6 +159,7 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 	for id := range groups {
 		groups[id] = groups[id][:0]
 	}
+	var lookups map[int32][]lookupItem // allocated when needed
 	for _, p := range c.parts {
 		if p.paused || p.failed || p.inflight || p.resetting || p.validating {
 			continue
@@ -180,8 +181,10 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 		}
 		if p.reset != nil {
 			p.resetting = true
-			c.wg.Add(1)
-			go c.lookup(p, p.gen, *p.reset)
+			if lookups == nil {
+				lookups = map[int32][]lookupItem{}
+			}
+			lookups[leader] = append(lookups[leader], lookupItem{p: p, gen: p.gen, o: *p.reset})
 			continue
 		}
 		if p.leaderEpoch >= 0 && epoch > p.leaderEpoch && p.fetchEp >= 0 {
@@ -203,6 +206,10 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 			}
 		}
 		groups[id] = append(groups[id], p)
+	}
+	for leader, items := range lookups {
+		c.wg.Add(1)
+		go c.lookup(leader, items)
 	}
 	for id, ps := range groups {
 		if len(ps) == 0 {

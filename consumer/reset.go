@@ -16,48 +16,81 @@ const (
 	tsEarliest = -2
 )
 
-// lookup resolves a start position with ListOffsets and installs it.
-func (c *Consumer) lookup(p *partition, gen uint64, o Offset) {
+// lookupItem is one partition whose start position is being looked up.
+type lookupItem struct {
+	p   *partition
+	gen uint64
+	o   Offset
+	ts  int64 // ListOffsets timestamp
+
+	offset int64
+	epoch  int32
+	err    error
+}
+
+// lookup resolves start positions of partitions led by one broker with
+// one ListOffsets request (and a second for timestamps no record reaches,
+// which start at the high watermark), then installs them.
+func (c *Consumer) lookup(leader int32, items []lookupItem) {
 	defer c.wg.Done()
-	ts := int64(tsEarliest)
-	switch o.kind {
-	case kindLatest:
-		ts = tsLatest
-	case kindTime:
-		ts = o.at
-	case kindExact: // a negative exact offset: treat as the reset policy would
-		ts = tsEarliest
-		if c.cfg.ResetPolicy == ResetLatest {
-			ts = tsLatest
+	for i := range items {
+		it := &items[i]
+		switch it.o.kind {
+		case kindLatest:
+			it.ts = tsLatest
+		case kindTime:
+			it.ts = it.o.at
+		case kindEarliest:
+			it.ts = tsEarliest
+		default: // a negative exact offset: as the reset policy says
+			it.ts = tsEarliest
+			if c.cfg.ResetPolicy == ResetLatest {
+				it.ts = tsLatest
+			}
 		}
 	}
-	off, epoch, err := c.listOffset(p.tp, ts)
-	if err == nil && off < 0 && o.kind == kindTime {
-		off, epoch, err = c.listOffset(p.tp, tsLatest) // no record at or after the time
+	c.listOffsets(leader, items)
+	var again []*lookupItem
+	for i := range items {
+		if it := &items[i]; it.err == nil && it.offset < 0 && it.o.kind == kindTime {
+			it.ts = tsLatest
+			again = append(again, it)
+		}
+	}
+	if len(again) > 0 {
+		sub := make([]lookupItem, len(again))
+		for i, it := range again {
+			sub[i] = *it
+		}
+		c.listOffsets(leader, sub)
+		for i, it := range again {
+			*it = sub[i]
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p.resetting = false
 	defer c.poke()
-	if p.gen != gen {
-		return
-	}
-	if err != nil {
-		if c.ctx.Err() != nil {
-			return
+	now := time.Now()
+	for i := range items {
+		it := &items[i]
+		p := it.p
+		p.resetting = false
+		if p.gen != it.gen || c.ctx.Err() != nil {
+			continue
 		}
-		if gregor.IsRetriable(err) || protocol.IsRetriable(err) {
-			c.log.Debug("gregor/consumer: offset look-up failed, retrying", slog.String("partition", p.tp.String()), slog.Any("err", err))
-			c.backoffLocked(p, time.Now())
-			return
+		if it.err != nil {
+			if gregor.IsRetriable(it.err) || protocol.IsRetriable(it.err) {
+				c.log.Debug("gregor/consumer: offset look-up failed, retrying", slog.String("partition", p.tp.String()), slog.Any("err", it.err))
+				c.backoffLocked(p, now)
+				continue
+			}
+			c.failLocked(p, &PartitionError{TopicPartition: p.tp, Err: it.err})
+			continue
 		}
-		c.failLocked(p, &PartitionError{TopicPartition: p.tp, Err: err})
-		return
+		p.reset = nil
+		p.retries = 0
+		p.pos, p.fetchOff, p.posEpoch, p.fetchEp = it.offset, it.offset, it.epoch, it.epoch
 	}
-	p.reset = nil
-	p.retries = 0
-	p.pos, p.fetchOff, p.posEpoch, p.fetchEp = off, off, -1, -1
-	_ = epoch
 }
 
 // failLocked stops p and queues err for Poll.
@@ -70,33 +103,59 @@ func (c *Consumer) failLocked(p *partition, err error) {
 	c.signalData()
 }
 
-func (c *Consumer) listOffset(tp TopicPartition, ts int64) (offset int64, epoch int32, err error) {
+// listOffsets asks leader for the offsets of items at their timestamps,
+// setting each item's offset, epoch or error.
+func (c *Consumer) listOffsets(leader int32, items []lookupItem) {
 	req := protocol.NewListOffsetsRequest()
 	req.ReplicaId = -1
 	req.IsolationLevel = int8(c.cfg.IsolationLevel)
-	part := protocol.ListOffsetsRequestListOffsetsPartition{PartitionIndex: tp.Partition, CurrentLeaderEpoch: -1, Timestamp: ts}
-	req.Topics = []protocol.ListOffsetsRequestListOffsetsTopic{{Name: tp.Topic, Partitions: []protocol.ListOffsetsRequestListOffsetsPartition{part}}}
-	raw, _, err := c.cl.Do(c.ctx, cluster.Leader(tp.Topic, tp.Partition), cluster.RoleAdmin, versioned{req})
+	idx := map[string]int{}
+	for _, it := range items {
+		i, ok := idx[it.p.tp.Topic]
+		if !ok {
+			i = len(req.Topics)
+			idx[it.p.tp.Topic] = i
+			req.Topics = append(req.Topics, protocol.ListOffsetsRequestListOffsetsTopic{Name: it.p.tp.Topic})
+		}
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, protocol.ListOffsetsRequestListOffsetsPartition{
+			PartitionIndex: it.p.tp.Partition, CurrentLeaderEpoch: -1, Timestamp: it.ts})
+	}
+	fail := func(err error) {
+		for i := range items {
+			items[i].err = err
+		}
+	}
+	raw, _, err := c.cl.Do(c.ctx, cluster.BrokerID(leader), cluster.RoleAdmin, versioned{req})
 	if err != nil {
-		return -1, -1, err
+		fail(err)
+		return
 	}
 	resp := protocol.ListOffsetsResponse{Version: raw.Version}
 	if err := resp.Decode(raw.Body); err != nil {
-		return -1, -1, &gregor.NetworkError{Op: "decode ListOffsets response", Err: err}
+		fail(&gregor.NetworkError{Broker: leader, Op: "decode ListOffsets response", Err: err})
+		return
 	}
-	for _, t := range resp.Topics {
-		for _, pr := range t.Partitions {
-			if t.Name != tp.Topic || pr.PartitionIndex != tp.Partition {
-				continue
-			}
-			if err := protocol.ErrorForCode(pr.ErrorCode); err != nil {
-				c.cl.HandleError(err)
-				return -1, -1, err
-			}
-			return pr.Offset, pr.LeaderEpoch, nil
+	type key = TopicPartition
+	got := map[key]*protocol.ListOffsetsResponseListOffsetsPartitionResponse{}
+	for ti := range resp.Topics {
+		t := &resp.Topics[ti]
+		for pi := range t.Partitions {
+			got[key{t.Name, t.Partitions[pi].PartitionIndex}] = &t.Partitions[pi]
 		}
 	}
-	return -1, -1, &gregor.NetworkError{Op: "ListOffsets", Err: errors.New("partition missing from response")}
+	for i := range items {
+		it := &items[i]
+		pr := got[it.p.tp]
+		switch {
+		case pr == nil:
+			it.err = &gregor.NetworkError{Broker: leader, Op: "ListOffsets", Err: errors.New("partition missing from response")}
+		case pr.ErrorCode != 0:
+			it.err = protocol.ErrorForCode(pr.ErrorCode)
+			c.cl.HandleError(it.err)
+		default:
+			it.offset, it.epoch = pr.Offset, pr.LeaderEpoch
+		}
+	}
 }
 
 // validate checks, after a leader change, that the new leader's log still
