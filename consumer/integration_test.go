@@ -248,3 +248,63 @@ func TestRealLeaderFailover(t *testing.T) {
 	}
 	t.Logf("consumed offsets 0-%d on each partition exactly once across the failover", next[0]-1)
 }
+
+// TestRealTransactional writes committed transactions with Kafka's own
+// ProducerPerformance tool and reads them with read_committed: every record
+// arrives once, the commit markers are skipped (their offsets leave gaps),
+// and the position ends past the last marker, at the last stable offset.
+// Aborted transactions are covered by TestReadCommitted with crafted
+// responses only: no tool here writes aborted transactions.
+func TestRealTransactional(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real broker")
+	}
+	kc := integration.Shared(t, integration.LocalConfig{Nodes: 1})
+	leakcheck.Check(t)
+	boot := kc.Bootstrap(integration.Plaintext)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	topic := fmt.Sprintf("txn-%d", time.Now().UnixNano())
+	if err := kc.CreateTopic(ctx, topic, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	if _, err := integration.RunTool(ctx, "org.apache.kafka.tools.ProducerPerformance", "--topic", topic,
+		"--num-records", fmt.Sprint(n), "--record-size", "100", "--throughput", "-1",
+		"--producer-props", "bootstrap.servers="+strings.Join(boot, ","),
+		"--transactional-id", "gregor-consumer-test", "--transaction-duration-ms", "20"); err != nil {
+		t.Fatal(err)
+	}
+	c := realConsumer(t, boot, func(c *Config) { c.IsolationLevel = ReadCommitted })
+	tp := TopicPartition{topic, 0}
+	c.Assign(map[TopicPartition]Offset{tp: AtEarliest()})
+	recs := pollRecords(t, c, n, time.Minute)
+	gaps := 0
+	for i := 1; i < len(recs); i++ {
+		switch d := recs[i].Offset - recs[i-1].Offset; {
+		case d <= 0:
+			t.Fatalf("offset %d after %d", recs[i].Offset, recs[i-1].Offset)
+		case d > 1:
+			gaps++
+		}
+		if len(recs[i].Value) != 100 {
+			t.Fatalf("offset %d: %d-byte value", recs[i].Offset, len(recs[i].Value))
+		}
+	}
+	if len(recs) != n || gaps == 0 {
+		t.Fatalf("%d records, %d gaps for markers", len(recs), gaps)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pos, ok := c.Position(tp)
+		lag, lok := c.Lag(tp)
+		if ok && lok && lag == 0 && pos > recs[n-1].Offset+1 {
+			t.Logf("%d records, %d transaction boundaries inside, position %d past the last marker", n, gaps, pos)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("position %d (%v), lag %d (%v), last record %d", pos, ok, lag, lok, recs[n-1].Offset)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
