@@ -108,7 +108,9 @@ type Config struct {
 	PartitionMaxBytes int32
 
 	// MaxBufferedBytes is the memory budget for fetched data not yet
-	// released by Poll, counted after decompression. Fetching pauses while
+	// released by Poll: the record bytes of each partition in the fetch
+	// responses, plus the decompressed keys and values of compressed
+	// batches. Fetching pauses while
 	// the buffered data plus the size the in-flight fetches may return
 	// would exceed it; at least one fetch is always allowed, so memory
 	// stays below the budget plus one fetch response. Default 64 MiB.

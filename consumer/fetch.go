@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"math"
@@ -49,16 +48,16 @@ var (
 )
 
 func (pf *partFetch) recycle() {
+	// Slabs are cleared up to their length only: pooled slabs are zero
+	// beyond it, since every use is cleared before it is put back.
 	if pf.recBuf != nil {
-		s := pf.recs[:cap(pf.recs)]
-		clear(s)
-		*pf.recBuf = s[:0]
+		clear(pf.recs)
+		*pf.recBuf = pf.recs[:0]
 		recPool.Put(pf.recBuf)
 	}
 	if pf.hdrBuf != nil {
-		s := (*pf.hdrBuf)[:cap(*pf.hdrBuf)]
-		clear(s)
-		*pf.hdrBuf = s[:0]
+		clear(*pf.hdrBuf)
+		*pf.hdrBuf = (*pf.hdrBuf)[:0]
 		hdrPool.Put(pf.hdrBuf)
 	}
 	for _, b := range pf.held {
@@ -362,11 +361,10 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 	defer c.wg.Done()
 	resp, err := c.roundTrip(b.id, req)
 	var pfs []*partFetch
-	var size int64
 	var sessionErr bool
 	retry := map[*partition]bool{} // partitions to back off
 	if err == nil {
-		pfs, size, sessionErr, err = c.handleResponse(b.id, fps, resp, retry)
+		pfs, sessionErr, err = c.handleResponse(b.id, fps, resp, retry)
 	}
 
 	c.mu.Lock()
@@ -420,7 +418,6 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 		c.queue = append(c.queue, pf)
 		queued = true
 	}
-	_ = size
 	c.peak = max(c.peak, c.buffered)
 	if queued {
 		c.signalData()
@@ -450,14 +447,14 @@ func (c *Consumer) roundTrip(id int32, req fetchReq) (protocol.FetchResponse, er
 // handleResponse turns a response into per-partition results. It runs
 // without the lock; partition state changes other than positions are
 // applied under the lock here.
-func (c *Consumer) handleResponse(id int32, fps []fetchPart, resp protocol.FetchResponse, retry map[*partition]bool) (pfs []*partFetch, size int64, sessionErr bool, err error) {
+func (c *Consumer) handleResponse(id int32, fps []fetchPart, resp protocol.FetchResponse, retry map[*partition]bool) (pfs []*partFetch, sessionErr bool, err error) {
 	if err := protocol.ErrorForCode(resp.ErrorCode); err != nil {
 		if errors.Is(err, protocol.ErrFetchSessionIDNotFound) || errors.Is(err, protocol.ErrInvalidFetchSessionEpoch) ||
 			errors.Is(err, protocol.ErrFetchSessionTopicIDError) {
 			c.log.Debug("gregor/consumer: fetch session reset", slog.Int("broker", int(id)), slog.Any("err", err))
-			return nil, 0, true, nil
+			return nil, true, nil
 		}
-		return nil, 0, false, err
+		return nil, false, err
 	}
 	c.mu.Lock()
 	b := c.brokers[id]
@@ -492,7 +489,6 @@ func (c *Consumer) handleResponse(id int32, fps []fetchPart, resp protocol.Fetch
 			}
 			if pf != nil {
 				pfs = append(pfs, pf)
-				size += pf.size
 			}
 		}
 	}
@@ -511,7 +507,7 @@ func (c *Consumer) handleResponse(id int32, fps []fetchPart, resp protocol.Fetch
 			}
 		}
 	}
-	return pfs, size, false, nil
+	return pfs, false, nil
 }
 
 func (c *Consumer) handlePartition(id int32, fp *fetchPart, pd *protocol.FetchResponsePartitionData,
@@ -758,4 +754,3 @@ func (c *Consumer) truncated(p *partition, gen uint64, offset, diverge int64) {
 	c.poke()
 }
 
-var _ = context.Background
