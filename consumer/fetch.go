@@ -753,4 +753,3 @@ func (c *Consumer) truncated(p *partition, gen uint64, offset, diverge int64) {
 	p.pos, p.fetchOff, p.posEpoch, p.fetchEp = diverge, diverge, -1, -1
 	c.poke()
 }
-
