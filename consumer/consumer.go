@@ -505,7 +505,9 @@ func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 				c.releaseLocked(pf)
 				continue
 			}
-			if pf.err == nil {
+			if pf.err == nil || len(pf.recs) > 0 {
+				// With an error after some records (a corrupt batch),
+				// next is the failing batch's offset.
 				p.pos, p.posEpoch = pf.next, pf.nextEpoch
 			}
 			p.hwm, p.lso, p.logStart = pf.hwm, pf.lso, pf.logStart

@@ -144,6 +144,9 @@ func TestCorruptBatch(t *testing.T) {
 		t.Fatalf("error %+v", cerr)
 	}
 	checkExact(t, recs, []int32{0, 1}, 0, 5)
+	if pos, ok := c.Position(TopicPartition{testTopic, 0}); !ok || pos != 5 {
+		t.Fatalf("position %d %v after the corrupt batch, want 5", pos, ok)
+	}
 	// Partition 1 is not stalled by partition 0's failure.
 	mu.Lock()
 	p1End = 9
