@@ -370,3 +370,52 @@ func TestPreferredReplica(t *testing.T) {
 		t.Fatalf("served by %v, racks %v", servedBy, racks)
 	}
 }
+
+// TestLeaderHint answers fetches at the old leader with
+// NOT_LEADER_OR_FOLLOWER naming the new leader (KIP-951). Metadata
+// refreshes are spaced a minute apart, so only the hint can move the
+// partition in time: the records arrive from the new leader.
+func TestLeaderHint(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 2, 1)
+	old := f.LeaderFor(testTopic, 0)
+	next := 1 - old
+	var mu sync.Mutex
+	servedBy := map[int32]int{}
+	f.ControlKey(1, func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		f.KeepControl()
+		req := kreq.(*kmsg.FetchRequest)
+		node := f.CurrentNode()
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewFetchResponseTopicPartition()
+				sp.Partition, sp.HighWatermark = rp.Partition, 5
+				switch {
+				case node == old:
+					sp.ErrorCode = 6 // NOT_LEADER_OR_FOLLOWER
+					sp.CurrentLeader.LeaderID, sp.CurrentLeader.LeaderEpoch = next, rp.CurrentLeaderEpoch+1
+				case rp.FetchOffset < 5:
+					sp.RecordBatches = batch(t, nil, 0, rp.FetchOffset, int(5-rp.FetchOffset), record.BatchHeader{})
+				default:
+					time.Sleep(20 * time.Millisecond)
+				}
+				mu.Lock()
+				servedBy[node]++
+				mu.Unlock()
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+	c := newConsumer(t, f.ListenAddrs(), func(c *Config) { c.Conn.MetadataMinRefresh = time.Minute })
+	c.Assign(all([]int32{0}, AtOffset(0)))
+	checkExact(t, collect(t, c, 5, 10*time.Second), []int32{0}, 0, 5)
+	mu.Lock()
+	defer mu.Unlock()
+	if servedBy[old] == 0 || servedBy[next] == 0 {
+		t.Fatalf("fetches by node: %v", servedBy)
+	}
+}
