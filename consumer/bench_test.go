@@ -26,41 +26,55 @@ var (
 	benchAddrs []string
 )
 
+// lz4Topic holds the same data as testTopic, in lz4-compressed batches.
+const lz4Topic = "lz4"
+
 func benchCluster(b *testing.B) []string {
 	benchOnce.Do(func() {
-		f, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, testTopic))
+		f, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(benchPartitions, testTopic, lz4Topic))
 		if err != nil {
 			b.Fatal(err)
 		}
 		benchAddrs = f.ListenAddrs()
-		cl, err := kgo.NewClient(kgo.SeedBrokers(benchAddrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-			kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(10*time.Millisecond), kgo.MaxBufferedRecords(100000))
-		if err != nil {
-			b.Fatal(err)
-		}
-		value := make([]byte, 100)
-		for i := range value {
-			value[i] = byte('a' + i%26)
-		}
-		var wg sync.WaitGroup
-		for p := int32(0); p < benchPartitions; p++ {
-			for i := 0; i < benchPerPartition; i++ {
-				wg.Add(1)
-				cl.Produce(context.Background(), &kgo.Record{Topic: testTopic, Partition: p, Value: value}, func(_ *kgo.Record, err error) {
-					if err != nil {
-						panic(err)
-					}
-					wg.Done()
-				})
+		for _, topic := range []string{testTopic, lz4Topic} {
+			codec := kgo.NoCompression()
+			if topic == lz4Topic {
+				codec = kgo.Lz4Compression()
 			}
+			preload(b, topic, codec)
 		}
-		wg.Wait()
-		cl.Close()
 	})
 	if benchAddrs == nil {
 		b.Fatal("no cluster")
 	}
 	return benchAddrs
+}
+
+func preload(b *testing.B, topic string, codec kgo.CompressionCodec) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(benchAddrs...), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(10*time.Millisecond), kgo.MaxBufferedRecords(100000),
+		kgo.ProducerBatchCompression(codec))
+	if err != nil {
+		b.Fatal(err)
+	}
+	value := make([]byte, 100)
+	for i := range value {
+		value[i] = byte('a' + i%26)
+	}
+	var wg sync.WaitGroup
+	for p := int32(0); p < benchPartitions; p++ {
+		for i := 0; i < benchPerPartition; i++ {
+			wg.Add(1)
+			cl.Produce(context.Background(), &kgo.Record{Topic: topic, Partition: p, Value: value}, func(_ *kgo.Record, err error) {
+				if err != nil {
+					panic(err)
+				}
+				wg.Done()
+			})
+		}
+	}
+	wg.Wait()
+	cl.Close()
 }
 
 // measure runs consume b.N times (each reads the whole data set with a
@@ -86,9 +100,19 @@ func measure(b *testing.B, consume func(b *testing.B) int) {
 }
 
 // BenchmarkConsume compares Gregor's consumer with franz-go's kgo reading
-// the same kfake data set (16 partitions, 100-byte records), each starting
-// from a new client per iteration.
+// the same kfake data set (16 partitions, 100-byte records), uncompressed
+// and in lz4 batches, each with a new client per iteration.
 func BenchmarkConsume(b *testing.B) {
+	for _, topic := range []string{testTopic, lz4Topic} {
+		name := "none"
+		if topic == lz4Topic {
+			name = "lz4"
+		}
+		b.Run(name, func(b *testing.B) { benchConsume(b, topic) })
+	}
+}
+
+func benchConsume(b *testing.B, topic string) {
 	ctx := context.Background()
 	b.Run("gregor", func(b *testing.B) {
 		measure(b, func(b *testing.B) int {
@@ -98,7 +122,7 @@ func BenchmarkConsume(b *testing.B) {
 			}
 			parts := map[TopicPartition]Offset{}
 			for p := int32(0); p < benchPartitions; p++ {
-				parts[TopicPartition{testTopic, p}] = AtEarliest()
+				parts[TopicPartition{topic, p}] = AtEarliest()
 			}
 			c.Assign(parts)
 			n, sum := 0, 0
@@ -131,7 +155,7 @@ func BenchmarkConsume(b *testing.B) {
 				offsets[p] = kgo.NewOffset().AtStart()
 			}
 			cl, err := kgo.NewClient(kgo.SeedBrokers(benchAddrs...),
-				kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{testTopic: offsets}))
+				kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}))
 			if err != nil {
 				b.Fatal(err)
 			}
