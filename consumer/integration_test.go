@@ -246,7 +246,8 @@ func TestRealLeaderFailover(t *testing.T) {
 		}
 		next[r.Partition]++
 	}
-	t.Logf("consumed offsets 0-%d on each partition exactly once across the failover", next[0]-1)
+	t.Logf("consumed offsets 0-%d on each partition exactly once across the failover (%d OffsetForLeaderEpoch checks, %d full and %d incremental fetches)",
+		next[0]-1, c.validations.Load(), c.fullFetches.Load(), c.incrFetches.Load())
 }
 
 // TestRealTransactional writes committed transactions with Kafka's own
