@@ -386,3 +386,26 @@ func TestCloseUnblocksPoll(t *testing.T) {
 		t.Fatalf("Assign after Close: %v", err)
 	}
 }
+
+// TestUnassign drops a partition: its records stop, the other's continue.
+func TestUnassign(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 1, 2)
+	ps := []int32{0, 1}
+	produce(t, f.ListenAddrs(), ps, 0, 10, time.Time{})
+	c := newConsumer(t, f.ListenAddrs(), nil)
+	c.Assign(all(ps, AtEarliest()))
+	checkExact(t, collect(t, c, 20, 10*time.Second), ps, 0, 10)
+	c.Unassign(TopicPartition{testTopic, 1})
+	if a := c.Assigned(); len(a) != 1 || a[0].Partition != 0 {
+		t.Fatalf("assigned %v", a)
+	}
+	produce(t, f.ListenAddrs(), ps, 10, 5, time.Time{})
+	recs := collect(t, c, 5, 10*time.Second)
+	checkExact(t, recs, []int32{0}, 10, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if fs, err := c.Poll(ctx); err == nil {
+		t.Fatalf("unassigned partition returned %d records", fs.NumRecords())
+	}
+}
