@@ -248,3 +248,13 @@ func ParseTopicID(s string) (protocol.UUID, error) {
 
 // TopicIDString formats a topic id the way Kafka prints it.
 func TopicIDString(u protocol.UUID) string { return uuidString(u) }
+
+// errorsIs reports whether err matches any of targets.
+func errorsIs(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
