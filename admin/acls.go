@@ -123,12 +123,27 @@ type ACLFilter struct {
 
 // CreateACLs creates ACLs and returns one error (nil on success) per ACL,
 // in order.
+//
+// ACLs that cannot be stored (an Any or unknown resource type, pattern
+// type, operation or permission) fail on their own with
+// protocol.ErrInvalidRequest and are not sent: the broker would fail the
+// whole request for them.
 func (a *Client) CreateACLs(ctx context.Context, acls []ACL) ([]error, error) {
+	out := make([]error, len(acls))
 	req := protocol.NewCreateAclsRequest()
-	for _, x := range acls {
+	var sent []int
+	for i, x := range acls {
+		if why := x.invalid(); why != "" {
+			out[i] = &ItemError{Kind: "acl", Name: x.name(), Err: protocol.ErrInvalidRequest, Message: why}
+			continue
+		}
+		sent = append(sent, i)
 		req.Creations = append(req.Creations, protocol.CreateAclsRequestAclCreation{
 			ResourceType: int8(x.ResourceType), ResourceName: x.ResourceName, ResourcePatternType: int8(x.PatternType),
 			Principal: x.Principal, Host: x.Host, Operation: int8(x.Operation), PermissionType: int8(x.Permission)})
+	}
+	if len(sent) == 0 {
+		return out, nil
 	}
 	ctx, cancel := budget(ctx)
 	defer cancel()
@@ -138,15 +153,47 @@ func (a *Client) CreateACLs(ctx context.Context, acls []ACL) ([]error, error) {
 	}
 	resp := r.(*protocol.CreateAclsResponse)
 	a.c.Throttled(id, resp.ThrottleTimeMs)
-	out := make([]error, len(acls))
-	for i := range out {
-		if i < len(resp.Results) {
-			out[i] = itemErr("acl", acls[i].Principal+" "+acls[i].Operation.String()+" "+acls[i].ResourceName, resp.Results[i].ErrorCode, resp.Results[i].ErrorMessage)
+	for j, i := range sent {
+		if j < len(resp.Results) {
+			out[i] = itemErr("acl", acls[i].name(), resp.Results[j].ErrorCode, resp.Results[j].ErrorMessage)
 		} else {
-			out[i] = &ItemError{Kind: "acl", Name: acls[i].ResourceName, Err: errors.New("no result in response")}
+			out[i] = &ItemError{Kind: "acl", Name: acls[i].name(), Err: errors.New("no result in response")}
 		}
 	}
 	return out, nil
+}
+
+// name identifies an ACL in errors.
+func (x ACL) name() string {
+	return x.Principal + " " + x.Permission.String() + " " + x.Operation.String() + " on " + x.ResourceName
+}
+
+// invalid says why an ACL cannot be created, or returns "".
+func (x ACL) invalid() string {
+	switch {
+	case x.ResourceType <= ACLResourceAny || x.ResourceType > ACLResourceUser:
+		return "resource type must be a concrete type"
+	case x.PatternType != PatternLiteral && x.PatternType != PatternPrefixed:
+		return "pattern type must be literal or prefixed"
+	case x.Operation <= ACLOpAny || int(x.Operation) >= len(opNames):
+		return "operation must be a concrete operation"
+	case x.Permission != PermissionAllow && x.Permission != PermissionDeny:
+		return "permission must be allow or deny"
+	}
+	return ""
+}
+
+// String returns Kafka's name for the permission, such as ALLOW.
+func (p Permission) String() string {
+	switch p {
+	case PermissionAny:
+		return "ANY"
+	case PermissionDeny:
+		return "DENY"
+	case PermissionAllow:
+		return "ALLOW"
+	}
+	return "UNKNOWN"
 }
 
 // DescribeACLs returns the ACLs matching f.
@@ -211,7 +258,7 @@ func (a *Client) DeleteACLs(ctx context.Context, filters []ACLFilter) ([]DeleteA
 		out[i].Err = itemErr("acl filter", strconv.Itoa(i), fr.ErrorCode, fr.ErrorMessage)
 		for _, m := range fr.MatchingAcls {
 			if m.ErrorCode != 0 {
-				out[i].Err = errors.Join(out[i].Err, itemErr("acl", m.Principal+" "+ACLOperation(m.Operation).String()+" "+m.ResourceName, m.ErrorCode, m.ErrorMessage))
+				out[i].Err = errors.Join(out[i].Err, itemErr("acl", m.Principal+" "+ACLOperation(m.Operation).String()+" on "+m.ResourceName, m.ErrorCode, m.ErrorMessage))
 				continue
 			}
 			out[i].Deleted = append(out[i].Deleted, ACL{ResourceType: ACLResourceType(m.ResourceType), ResourceName: m.ResourceName,

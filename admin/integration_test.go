@@ -15,7 +15,6 @@ import (
 	"github.com/gregorkafka/gregor/integration"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
 	"github.com/gregorkafka/gregor/protocol"
-	"github.com/gregorkafka/gregor/sasl"
 )
 
 func TestMain(m *testing.M) { integration.Main(m) }
@@ -323,11 +322,4 @@ func TestIntegrationConfigs(t *testing.T) {
 		t.Fatalf("read-only config: %v %v", err, res[b1])
 	}
 	t.Logf("altering broker.id: %v", res[b1])
-}
-
-// aliceConn returns a client authenticated as alice over SASL PLAIN.
-func aliceConfig(kc *integration.Cluster) gregor.ConnConfig {
-	cfg := testConfig(kc.Bootstrap(integration.SASLPlaintext))
-	cfg.SASL = sasl.Plain{User: integration.AliceUser.Username, Password: integration.AliceUser.Password}
-	return cfg
 }
