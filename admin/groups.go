@@ -332,6 +332,12 @@ func (a *Client) DeleteGroups(ctx context.Context, groups ...string) (map[string
 // answer are left out of the result too.
 func (a *Client) perCoordinator(ctx context.Context, groups []string,
 	send func(ctx context.Context, coord int32, batch []string) (map[string]error, error)) map[string]error {
+	return a.perKey(ctx, cluster.GroupCoordinator, groups, send)
+}
+
+// perKey is perCoordinator for coordinators of any type.
+func (a *Client) perKey(ctx context.Context, typ cluster.CoordinatorType, groups []string,
+	send func(ctx context.Context, coord int32, batch []string) (map[string]error, error)) map[string]error {
 	final := make(map[string]error, len(groups))
 	if len(groups) == 0 {
 		return final
@@ -345,7 +351,7 @@ func (a *Client) perCoordinator(ctx context.Context, groups []string,
 		for g := range pending {
 			keys = append(keys, g)
 		}
-		ids, err := a.c.Coordinators(ctx, cluster.GroupCoordinator, keys...)
+		ids, err := a.c.Coordinators(ctx, typ, keys...)
 		again := false
 		batches := map[int32][]string{}
 		for _, g := range keys {
@@ -355,8 +361,8 @@ func (a *Client) perCoordinator(ctx context.Context, groups []string,
 				if e == nil {
 					e = protocol.ErrCoordinatorNotAvailable
 				}
-				final[g] = wrapItem("group", g, e)
-				if a.c.HandleCoordinatorError(cluster.GroupCoordinator, g, e) {
+				final[g] = wrapItem(typ.String(), g, e)
+				if a.c.HandleCoordinatorError(typ, g, e) {
 					again = true
 				} else {
 					delete(pending, g)
@@ -377,14 +383,14 @@ func (a *Client) perCoordinator(ctx context.Context, groups []string,
 				for _, g := range batch {
 					e, ok := res[g]
 					if err != nil {
-						e, ok = wrapItem("group", g, err), true
+						e, ok = wrapItem(typ.String(), g, err), true
 					}
 					if !ok {
 						delete(pending, g)
 						continue
 					}
 					final[g] = e
-					if e != nil && a.c.HandleCoordinatorError(cluster.GroupCoordinator, g, e) {
+					if e != nil && a.c.HandleCoordinatorError(typ, g, e) {
 						again = true
 					} else {
 						delete(pending, g)

@@ -23,7 +23,8 @@ func TestMain(m *testing.M) { integration.Main(m) }
 // three KRaft nodes, SASL users and the standard authorizer (plaintext
 // clients are the super user User:ANONYMOUS; alice has no rights until an
 // ACL grants them).
-var three = integration.LocalConfig{Nodes: 3, SASL: true, Authorizer: true}
+var three = integration.LocalConfig{Nodes: 3, SASL: true, Authorizer: true,
+	BrokerProperties: map[string]string{"delegation.token.secret.key": "gregor-admin-test-secret"}}
 
 var topicSeq atomic.Int32
 
