@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -169,25 +170,38 @@ func TestIntegrationTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	list, err := a.ListTopics(ctx, ListTopicsOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := map[string]bool{}
-	for _, l := range list {
-		names[l.Name] = true
-		if l.Internal {
-			t.Errorf("internal topic %s listed", l.Name)
+	// Brokers learn of new topics from the metadata log, each in its time.
+	waitFor(t, 20*time.Second, func() error {
+		list, err := a.ListTopics(ctx, ListTopicsOptions{})
+		if err != nil {
+			return err
 		}
-	}
-	if !names[good] || !names[asg] || names[vo] {
-		t.Fatalf("list: good=%v asg=%v validate-only=%v", names[good], names[asg], names[vo])
+		names := map[string]bool{}
+		for _, l := range list {
+			names[l.Name] = true
+			if l.Internal {
+				return fmt.Errorf("internal topic %s listed", l.Name)
+			}
+		}
+		if !names[good] || !names[asg] || names[vo] {
+			return fmt.Errorf("list: good=%v asg=%v validate-only=%v", names[good], names[asg], names[vo])
+		}
+		return nil
+	})
+	all, err := a.ListTopics(ctx, ListTopicsOptions{Internal: true})
+	if err != nil || !slices.ContainsFunc(all, func(l TopicListing) bool { return l.Name == "__consumer_offsets" && l.Internal }) {
+		t.Logf("internal topics: %v %+v", err, all) // __consumer_offsets exists once a group was used
 	}
 
-	ds, err := a.DescribeTopics(ctx, []string{good, asg, "no-such-topic"}, DescribeTopicsOptions{AuthorizedOperations: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var ds []TopicDescription
+	waitFor(t, 20*time.Second, func() error {
+		var err error
+		ds, err = a.DescribeTopics(ctx, []string{good, asg, "no-such-topic"}, DescribeTopicsOptions{AuthorizedOperations: true})
+		if err != nil || ds[0].Err != nil || ds[1].Err != nil {
+			return fmt.Errorf("describe: %v %+v", err, ds)
+		}
+		return nil
+	})
 	if ds[0].Err != nil || len(ds[0].Partitions) != 3 || ds[0].ID != rs[0].ID {
 		t.Fatalf("describe good: %+v", ds[0])
 	}
@@ -262,17 +276,21 @@ func TestIntegrationConfigs(t *testing.T) {
 	if err != nil || res[tr] != nil || !errors.Is(res[TopicResource("no-such-topic")], protocol.ErrUnknownTopicOrPartition) {
 		t.Fatalf("alter: %v %v", err, res)
 	}
-	dc, err := a.DescribeConfigs(ctx, []ConfigResource{tr, BrokerResource(2)}, DescribeConfigsOptions{Synonyms: true})
-	if err != nil || dc[0].Err != nil || dc[1].Err != nil {
-		t.Fatalf("describe: %v %+v", err, dc)
-	}
-	e, ok := dc[0].Get("retention.ms")
-	if !ok || deref(e.Value) != "123456" || e.Source != SourceDynamicTopic || len(e.Synonyms) == 0 || e.Synonyms[0].Source != SourceDynamicTopic {
-		t.Fatalf("retention.ms: %+v", e)
-	}
-	if e, _ := dc[0].Get("cleanup.policy"); deref(e.Value) != "delete,compact" {
-		t.Fatalf("cleanup.policy after append: %q", deref(e.Value))
-	}
+	var dc []ResourceConfigs
+	waitFor(t, 20*time.Second, func() error {
+		dc, err = a.DescribeConfigs(ctx, []ConfigResource{tr, BrokerResource(2)}, DescribeConfigsOptions{Synonyms: true})
+		if err != nil || dc[0].Err != nil || dc[1].Err != nil {
+			return fmt.Errorf("describe: %v %+v", err, dc)
+		}
+		e, ok := dc[0].Get("retention.ms")
+		if !ok || deref(e.Value) != "123456" || e.Source != SourceDynamicTopic || len(e.Synonyms) == 0 || e.Synonyms[0].Source != SourceDynamicTopic {
+			return fmt.Errorf("retention.ms: %+v", e)
+		}
+		if e, _ := dc[0].Get("cleanup.policy"); deref(e.Value) != "delete,compact" {
+			return fmt.Errorf("cleanup.policy after append: %q", deref(e.Value))
+		}
+		return nil
+	})
 	if e, ok := dc[1].Get("log.retention.hours"); !ok || e.Source != SourceStaticBroker && e.Source != SourceDefault {
 		t.Fatalf("broker config: %+v", e)
 	}
@@ -285,16 +303,19 @@ func TestIntegrationConfigs(t *testing.T) {
 	if err != nil || res[tr] != nil {
 		t.Fatalf("alter 2: %v %v", err, res)
 	}
-	dc, err = a.DescribeConfigs(ctx, []ConfigResource{tr}, DescribeConfigsOptions{Keys: []string{"retention.ms", "cleanup.policy"}})
-	if err != nil || dc[0].Err != nil || len(dc[0].Configs) != 2 {
-		t.Fatalf("describe 2: %v %+v", err, dc)
-	}
-	if e, _ := dc[0].Get("retention.ms"); e.Source == SourceDynamicTopic {
-		t.Fatalf("retention.ms still set: %+v", e)
-	}
-	if e, _ := dc[0].Get("cleanup.policy"); deref(e.Value) != "delete" {
-		t.Fatalf("cleanup.policy after subtract: %q", deref(e.Value))
-	}
+	waitFor(t, 20*time.Second, func() error {
+		dc, err := a.DescribeConfigs(ctx, []ConfigResource{tr}, DescribeConfigsOptions{Keys: []string{"retention.ms", "cleanup.policy"}})
+		if err != nil || dc[0].Err != nil || len(dc[0].Configs) != 2 {
+			return fmt.Errorf("describe 2: %v %+v", err, dc)
+		}
+		if e, _ := dc[0].Get("retention.ms"); e.Source == SourceDynamicTopic {
+			return fmt.Errorf("retention.ms still set: %+v", e)
+		}
+		if e, _ := dc[0].Get("cleanup.policy"); deref(e.Value) != "delete" {
+			return fmt.Errorf("cleanup.policy after subtract: %q", deref(e.Value))
+		}
+		return nil
+	})
 
 	// A dynamic broker config on one broker, read back from that broker.
 	b1 := BrokerResource(1)

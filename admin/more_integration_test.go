@@ -120,7 +120,9 @@ func TestIntegrationTransactions(t *testing.T) {
 		t.Fatalf("transaction's producer %d, partition's %d", desc.ProducerID, pid)
 	}
 	ls, err := a.ListTransactions(ctx, ListTransactionsOptions{ProducerIDs: []int64{pid}})
-	if err != nil || !slices.ContainsFunc(ls, func(l TransactionListing) bool { return l.TransactionalID == txnID && l.Coordinator == desc.Coordinator }) {
+	if err != nil || !slices.ContainsFunc(ls, func(l TransactionListing) bool {
+		return l.TransactionalID == txnID && l.Coordinator == desc.Coordinator
+	}) {
 		t.Fatalf("list transactions: %v %+v", err, ls)
 	}
 }

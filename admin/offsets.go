@@ -169,6 +169,10 @@ type DeletedRecords struct {
 	Err error
 }
 
+// unknownRounds is how many rounds a partition missing from the metadata
+// is looked up again before its error is final.
+const unknownRounds = 4
+
 func byTopic(tps []TopicPartition) map[string][]int32 {
 	m := map[string][]int32{}
 	for _, tp := range tps {
@@ -185,6 +189,7 @@ func (a *Client) perLeader(ctx context.Context, tps []TopicPartition,
 	send func(ctx context.Context, leader int32, batch []TopicPartition) (map[TopicPartition]error, error)) map[TopicPartition]error {
 	final := make(map[TopicPartition]error, len(tps))
 	pending := map[TopicPartition]bool{}
+	misses := map[TopicPartition]int{}
 	topics := map[string]bool{}
 	for _, tp := range tps {
 		pending[tp] = true
@@ -200,7 +205,14 @@ func (a *Client) perLeader(ctx context.Context, tps []TopicPartition,
 			leader, _, err := a.c.Leader(ctx, tp.Topic, tp.Partition)
 			if err != nil {
 				final[tp] = wrapItem("partition", tp.String(), err)
-				if !errors.Is(err, gregor.ErrUnknownTopic) && a.retriable(err, protocol.ErrUnknownTopicOrPartition) {
+				unknown := errors.Is(err, gregor.ErrUnknownTopic) || errors.Is(err, protocol.ErrUnknownTopicOrPartition)
+				if unknown {
+					// A topic just created may not have reached the broker
+					// answering metadata yet: a few rounds, not the whole budget.
+					misses[tp]++
+				}
+				if (unknown && misses[tp] < unknownRounds) || (!unknown && a.retriable(err)) {
+					a.c.TriggerRefresh()
 					again = true
 				} else {
 					delete(pending, tp)

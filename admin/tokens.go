@@ -101,7 +101,7 @@ func (a *Client) DescribeDelegationTokens(ctx context.Context, owners ...string)
 	for _, t := range resp.Tokens {
 		d := DelegationToken{TokenID: t.TokenId, HMAC: t.Hmac, Owner: t.PrincipalType + ":" + t.PrincipalName,
 			Requester: t.TokenRequesterPrincipalType + ":" + t.TokenRequesterPrincipalName,
-			IssueMs: t.IssueTimestamp, ExpiryMs: t.ExpiryTimestamp, MaxMs: t.MaxTimestamp}
+			IssueMs:   t.IssueTimestamp, ExpiryMs: t.ExpiryTimestamp, MaxMs: t.MaxTimestamp}
 		for _, r := range t.Renewers {
 			d.Renewers = append(d.Renewers, r.PrincipalType+":"+r.PrincipalName)
 		}
