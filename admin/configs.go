@@ -150,7 +150,9 @@ type DescribeConfigsOptions struct {
 
 // DescribeConfigs describes the configs of resources, in request order.
 // Broker and broker-logger resources are asked of that broker, others of
-// any broker.
+// any broker. Failing to reach a broker is the error of the resources asked
+// of it, so that the others still come back; the method's own error is
+// always nil today and kept for future use.
 func (a *Client) DescribeConfigs(ctx context.Context, resources []ConfigResource, opts DescribeConfigsOptions) ([]ResourceConfigs, error) {
 	out := make([]ResourceConfigs, len(resources))
 	for i, r := range resources {
@@ -249,9 +251,9 @@ type AlterConfigsOptions struct {
 }
 
 // AlterConfigs applies incremental config changes (KIP-339) to resources
-// and returns one error (nil on success) per resource, in the order of
-// resources. Broker and broker-logger resources go to that broker, others
-// to any broker.
+// and returns one error (nil on success) per resource. Broker and broker-logger resources go to that broker, others
+// to any broker. As with DescribeConfigs, failing to reach a broker is the
+// error of the resources sent to it.
 func (a *Client) AlterConfigs(ctx context.Context, changes map[ConfigResource][]ConfigOp, opts AlterConfigsOptions) (map[ConfigResource]error, error) {
 	resources := make([]ConfigResource, 0, len(changes))
 	for r := range changes {

@@ -338,6 +338,33 @@ func TestIntegrationConfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Broker loggers and group configs.
+	bl := ConfigResource{ConfigBrokerLogger, "2"}
+	grp := ConfigResource{ConfigGroup, uniqueName("cfg-group")}
+	res, err = a.AlterConfigs(ctx, map[ConfigResource][]ConfigOp{
+		bl:  {{Op: OpSet, Name: "kafka.server.ReplicaManager", Value: "DEBUG"}},
+		grp: {{Op: OpSet, Name: "consumer.session.timeout.ms", Value: "50000"}},
+	}, AlterConfigsOptions{})
+	if err != nil || res[bl] != nil || res[grp] != nil {
+		t.Fatalf("alter logger and group: %v %v", err, res)
+	}
+	waitFor(t, 20*time.Second, func() error {
+		dc, err := a.DescribeConfigs(ctx, []ConfigResource{bl, grp}, DescribeConfigsOptions{})
+		if err != nil || dc[0].Err != nil || dc[1].Err != nil {
+			return fmt.Errorf("describe logger and group: %v %+v", err, dc)
+		}
+		if e, _ := dc[0].Get("kafka.server.ReplicaManager"); deref(e.Value) != "DEBUG" {
+			return fmt.Errorf("logger level %q (%v)", deref(e.Value), e.Source)
+		}
+		if e, _ := dc[1].Get("consumer.session.timeout.ms"); deref(e.Value) != "50000" || e.Source != SourceGroup {
+			return fmt.Errorf("group config %q (%v)", deref(e.Value), e.Source)
+		}
+		return nil
+	})
+	if _, err := a.AlterConfigs(ctx, map[ConfigResource][]ConfigOp{bl: {{Op: OpSet, Name: "kafka.server.ReplicaManager", Value: "INFO"}}}, AlterConfigsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
 	// A read-only broker config cannot be altered dynamically.
 	res, err = a.AlterConfigs(ctx, map[ConfigResource][]ConfigOp{b1: {{Op: OpSet, Name: "broker.id", Value: "7"}}}, AlterConfigsOptions{})
 	if err != nil || !errors.Is(res[b1], protocol.ErrInvalidRequest) && !errors.Is(res[b1], protocol.ErrInvalidConfig) {
