@@ -82,7 +82,7 @@ type NewOffset struct {
 }
 
 // AlterOffsets commits offsets for a group that has no active members (the
-// coordinator refuses otherwise, with UNKNOWN_MEMBER_ID). The error is the
+// coordinator refuses otherwise: UNKNOWN_MEMBER_ID for a classic group). The error is the
 // group's or the call's; the map holds each partition's.
 func (a *Client) AlterOffsets(ctx context.Context, group string, offsets map[TopicPartition]NewOffset) (map[TopicPartition]error, error) {
 	out := map[TopicPartition]error{}

@@ -114,7 +114,8 @@ func TestIntegrationGroups(t *testing.T) {
 	kctx, kcancel := context.WithCancel(ctx)
 	defer kcancel()
 	cmd := exec.CommandContext(kctx, "kcat", "-b", strings.Join(kc.Bootstrap(integration.Plaintext), ","), "-G", classic, "-q",
-		"-X", "session.timeout.ms=6000", "-X", "client.id=kcat-admin-test", topic)
+		"-X", "session.timeout.ms=6000", "-X", "client.id=kcat-admin-test", "-X", "auto.offset.reset=earliest",
+		"-X", "auto.commit.interval.ms=500", topic)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -146,13 +147,31 @@ func TestIntegrationGroups(t *testing.T) {
 	if err != nil || !errors.Is(dg[classic], protocol.ErrNonEmptyGroup) {
 		t.Fatalf("delete active group: %v %v", err, dg)
 	}
+	// Offsets of an active group can be neither altered nor deleted from
+	// outside, and the refusals are typed.
+	p0 := TopicPartition{topic, 0}
+	ao, err := a.AlterOffsets(ctx, classic, map[TopicPartition]NewOffset{p0: {Offset: 1, LeaderEpoch: -1}})
+	if err != nil || !errors.Is(ao[p0], protocol.ErrUnknownMemberID) {
+		t.Fatalf("alter offsets of an active group: %v %v", err, ao)
+	}
+	waitFor(t, 30*time.Second, func() error { // kcat commits what it read every 500ms
+		fo, err := a.FetchOffsets(ctx, classic, FetchOffsetsOptions{})
+		if err != nil || fo[p0].Offset != 10 {
+			return fmt.Errorf("kcat's committed offsets: %v %+v", err, fo)
+		}
+		return nil
+	})
+	do, err := a.DeleteOffsets(ctx, classic, []TopicPartition{p0})
+	if err != nil || !errors.Is(do[p0], protocol.ErrGroupSubscribedToTopic) {
+		t.Fatalf("delete offsets of a subscribed topic: %v %v", err, do)
+	}
 	kcancel()
 	_ = cmd.Wait()
 
 	// Offsets of an empty group, checked with Kafka's own tool.
 	group := uniqueName("offsets-group")
-	p0, p1, p2 := TopicPartition{topic, 0}, TopicPartition{topic, 1}, TopicPartition{topic, 2}
-	ao, err := a.AlterOffsets(ctx, group, map[TopicPartition]NewOffset{p0: {Offset: 4, LeaderEpoch: -1, Metadata: "m0"}, p1: {Offset: 1, LeaderEpoch: -1}})
+	p1, p2 := TopicPartition{topic, 1}, TopicPartition{topic, 2}
+	ao, err = a.AlterOffsets(ctx, group, map[TopicPartition]NewOffset{p0: {Offset: 4, LeaderEpoch: -1, Metadata: "m0"}, p1: {Offset: 1, LeaderEpoch: -1}})
 	if err != nil || ao[p0] != nil || ao[p1] != nil {
 		t.Fatalf("alter offsets: %v %v", err, ao)
 	}
