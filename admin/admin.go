@@ -116,7 +116,10 @@ type capped struct {
 	lo, hi int16
 }
 
+// MaxVersion is the highest version the request may be sent at.
 func (c capped) MaxVersion() int16 { return c.hi }
+
+// MinVersion is the lowest version the request may be sent at.
 func (c capped) MinVersion() int16 { return c.lo }
 
 // send routes req to target over the admin connections, decodes the answer

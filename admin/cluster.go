@@ -253,3 +253,76 @@ func quorumReplicas(rs []protocol.DescribeQuorumResponseReplicaState) []QuorumRe
 	slices.SortFunc(out, func(x, y QuorumReplica) int { return int(x.ID - y.ID) })
 	return out
 }
+
+// FeatureUpgradeType says how UpdateFeatures may change a feature level.
+type FeatureUpgradeType int8
+
+// The feature upgrade types.
+const (
+	// FeatureUpgrade only raises the level.
+	FeatureUpgrade FeatureUpgradeType = 1
+	// FeatureSafeDowngrade lowers the level only if no metadata is lost.
+	FeatureSafeDowngrade FeatureUpgradeType = 2
+	// FeatureUnsafeDowngrade lowers the level even if metadata is lost.
+	FeatureUnsafeDowngrade FeatureUpgradeType = 3
+)
+
+// FeatureUpdate sets a feature's finalized level; level 0 disables the
+// feature (a downgrade).
+type FeatureUpdate struct {
+	Level int16
+	Type  FeatureUpgradeType
+}
+
+// UpdateFeatures changes finalized feature levels through the controller
+// and returns one error (nil on success) per feature; when the controller
+// refuses the whole request (as it does if any feature is invalid), every
+// feature gets that error. With validateOnly the controller only checks
+// the change.
+func (a *Client) UpdateFeatures(ctx context.Context, updates map[string]FeatureUpdate, validateOnly bool) (map[string]error, error) {
+	out := map[string]error{}
+	var callErr error
+	err := a.retry(ctx, func(ctx context.Context) (bool, error) {
+		req := protocol.NewUpdateFeaturesRequest()
+		req.TimeoutMs, req.ValidateOnly = timeoutMs(ctx), validateOnly
+		for name, u := range updates {
+			typ := u.Type
+			if typ == 0 {
+				typ = FeatureUpgrade
+			}
+			req.FeatureUpdates = append(req.FeatureUpdates, protocol.UpdateFeaturesRequestFeatureUpdateKey{
+				Feature: name, MaxVersionLevel: u.Level, UpgradeType: int8(typ), AllowDowngrade: typ != FeatureUpgrade})
+		}
+		r, id, err := a.send(ctx, cluster.Controller(), req)
+		if err != nil {
+			return false, err
+		}
+		resp := r.(*protocol.UpdateFeaturesResponse)
+		a.c.Throttled(id, resp.ThrottleTimeMs)
+		if callErr = itemErr("features", "", resp.ErrorCode, resp.ErrorMessage); callErr != nil {
+			if a.retriable(callErr) {
+				return true, nil
+			}
+			// A refusal of the whole request is every feature's error.
+			for name := range updates {
+				out[name] = itemErr("feature", name, resp.ErrorCode, resp.ErrorMessage)
+			}
+			callErr = nil
+			return false, nil
+		}
+		for _, f := range resp.Results {
+			out[f.Feature] = itemErr("feature", f.Feature, f.ErrorCode, f.ErrorMessage)
+		}
+		// Since v2 the broker may answer with the top-level code only.
+		for name := range updates {
+			if _, ok := out[name]; !ok {
+				out[name] = nil
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		err = callErr
+	}
+	return out, err
+}

@@ -239,6 +239,17 @@ func TestIntegrationCluster(t *testing.T) {
 	if err != nil || f.Finalized["metadata.version"].Max <= 0 || f.Supported["metadata.version"].Max < f.Finalized["metadata.version"].Max {
 		t.Fatalf("features: %v %+v", err, f)
 	}
+	// Validate-only updates: the current level is accepted, a level past
+	// what the brokers support is refused.
+	mv := f.Finalized["metadata.version"].Max
+	uf, err := a.UpdateFeatures(ctx, map[string]FeatureUpdate{"metadata.version": {Level: mv}}, true)
+	if err != nil || uf["metadata.version"] != nil {
+		t.Fatalf("update features (same level): %v %v", err, uf)
+	}
+	uf, err = a.UpdateFeatures(ctx, map[string]FeatureUpdate{"metadata.version": {Level: f.Supported["metadata.version"].Max + 5}}, true)
+	if err != nil || !errors.Is(uf["metadata.version"], protocol.ErrInvalidUpdateVersion) {
+		t.Fatalf("update features past the supported level: %v %v", err, uf)
+	}
 
 	topic := uniqueName("logdirs")
 	mustCreate(t, a, topic, 1, 3)

@@ -40,7 +40,10 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // multi is a repeatable string flag.
 type multi []string
 
-func (m *multi) String() string     { return strings.Join(*m, ",") }
+// String joins the values given so far.
+func (m *multi) String() string { return strings.Join(*m, ",") }
+
+// Set adds one value.
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
 // cli carries what every command needs.
