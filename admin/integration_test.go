@@ -341,17 +341,22 @@ func TestIntegrationConfigs(t *testing.T) {
 	// Broker loggers and group configs.
 	bl := ConfigResource{ConfigBrokerLogger, "2"}
 	grp := ConfigResource{ConfigGroup, uniqueName("cfg-group")}
+	cm := ConfigResource{ConfigClientMetrics, uniqueName("cfg-metrics")}
 	res, err = a.AlterConfigs(ctx, map[ConfigResource][]ConfigOp{
 		bl:  {{Op: OpSet, Name: "kafka.server.ReplicaManager", Value: "DEBUG"}},
 		grp: {{Op: OpSet, Name: "consumer.session.timeout.ms", Value: "50000"}},
+		cm:  {{Op: OpSet, Name: "metrics", Value: "org.apache.kafka.producer."}, {Op: OpSet, Name: "interval.ms", Value: "60000"}},
 	}, AlterConfigsOptions{})
-	if err != nil || res[bl] != nil || res[grp] != nil {
-		t.Fatalf("alter logger and group: %v %v", err, res)
+	if err != nil || res[bl] != nil || res[grp] != nil || res[cm] != nil {
+		t.Fatalf("alter logger, group and client metrics: %v %v", err, res)
 	}
 	waitFor(t, 20*time.Second, func() error {
-		dc, err := a.DescribeConfigs(ctx, []ConfigResource{bl, grp}, DescribeConfigsOptions{})
-		if err != nil || dc[0].Err != nil || dc[1].Err != nil {
-			return fmt.Errorf("describe logger and group: %v %+v", err, dc)
+		dc, err := a.DescribeConfigs(ctx, []ConfigResource{bl, grp, cm}, DescribeConfigsOptions{})
+		if err != nil || dc[0].Err != nil || dc[1].Err != nil || dc[2].Err != nil {
+			return fmt.Errorf("describe logger, group and client metrics: %v %+v", err, dc)
+		}
+		if e, _ := dc[2].Get("interval.ms"); deref(e.Value) != "60000" || e.Source != SourceClientMetrics {
+			return fmt.Errorf("client metrics config %q (%v)", deref(e.Value), e.Source)
 		}
 		if e, _ := dc[0].Get("kafka.server.ReplicaManager"); deref(e.Value) != "DEBUG" {
 			return fmt.Errorf("logger level %q (%v)", deref(e.Value), e.Source)
