@@ -163,3 +163,80 @@ func TestIntegrationDelegationTokens(t *testing.T) {
 		t.Fatalf("renew unknown token: %v", err)
 	}
 }
+
+// TestIntegrationNodeLoss stops a broker and watches DescribeTopics report
+// the new leader and the shrunk ISR, then restarts it and moves leadership
+// back with a preferred-leader election.
+func TestIntegrationNodeLoss(t *testing.T) {
+	kc := integration.Shared(t, three)
+	if kc.External() {
+		t.Skip("needs a local cluster")
+	}
+	leakcheck.Check(t)
+	a := newAdmin(t, kc)
+	ctx := ctxT(t, 3*time.Minute)
+	topic := uniqueName("nodeloss")
+	if _, err := a.CreateTopic(ctx, NewTopic{Name: topic, Assignments: [][]int32{{3, 1, 2}}}, CreateTopicsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tp := TopicPartition{topic, 0}
+	describe := func() (PartitionInfo, error) {
+		d, err := a.DescribeTopics(ctx, []string{topic}, DescribeTopicsOptions{})
+		if err != nil || d[0].Err != nil || len(d[0].Partitions) != 1 {
+			return PartitionInfo{}, fmt.Errorf("%v %+v", err, d)
+		}
+		return d[0].Partitions[0], nil
+	}
+	waitFor(t, 20*time.Second, func() error {
+		p, err := describe()
+		if err == nil && (p.Leader != 3 || len(p.ISR) != 3) {
+			err = fmt.Errorf("before: %+v", p)
+		}
+		return err
+	})
+
+	if err := kc.StopNode(ctx, 2); err != nil { // node id 3
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			if err := kc.StartNode(context.Background(), 2); err != nil {
+				t.Errorf("restart node 3: %v", err)
+			}
+		}
+	})
+	waitFor(t, 60*time.Second, func() error {
+		p, err := describe()
+		if err == nil && (p.Leader == 3 || p.Leader < 0 || slices.Contains(p.ISR, 3) || len(p.Replicas) != 3) {
+			err = fmt.Errorf("after stopping node 3: %+v", p)
+		}
+		return err
+	})
+
+	if err := kc.StartNode(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	waitFor(t, 90*time.Second, func() error {
+		p, err := describe()
+		if err == nil && len(p.ISR) != 3 {
+			err = fmt.Errorf("after restarting node 3: %+v", p)
+		}
+		return err
+	})
+	waitFor(t, 60*time.Second, func() error {
+		el, err := a.ElectLeaders(ctx, ElectPreferred, tp)
+		if err != nil {
+			return err
+		}
+		if e := el[tp]; e != nil && !errors.Is(e, protocol.ErrElectionNotNeeded) {
+			return e
+		}
+		p, err := describe()
+		if err == nil && p.Leader != 3 {
+			err = fmt.Errorf("after preferred election: %+v", p)
+		}
+		return err
+	})
+}
