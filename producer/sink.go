@@ -297,6 +297,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			part.nextSeq += int32(len(b.recs))
 		}
 		part.inflight = append(part.inflight, b)
+		b.tries++
 		part.mu.Unlock()
 		if !p.encode(b) {
 			continue
@@ -429,9 +430,6 @@ func (p *Producer) putRequest(req *produceRequest) {
 // partition's batches in sequence order on the wire.
 func (s *sink) send(req *produceRequest) {
 	p := s.p
-	for _, b := range req.batches {
-		b.tries++
-	}
 	conn, err := p.cl.Conn(p.ctx, s.id, cluster.RoleProduce)
 	var pend *broker.Pending
 	if err == nil {
@@ -607,10 +605,10 @@ func (p *Producer) requeue(brokerID int32, b *batch, err error) {
 	part.needLeader = true
 	part.attempts++
 	part.backoff = time.Now().Add(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, part.attempts))
-	s := part.sink
+	s, tries := part.sink, b.tries
 	part.mu.Unlock()
 	p.log.Debug("gregor/producer: retrying batch", slog.String("topic", part.topic), slog.Int("partition", int(part.id)),
-		slog.Int("broker", int(brokerID)), slog.Int("tries", b.tries), slog.Any("err", err))
+		slog.Int("broker", int(brokerID)), slog.Int("tries", tries), slog.Any("err", err))
 	s.wakeup()
 }
 
