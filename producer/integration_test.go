@@ -266,3 +266,96 @@ func TestRealFailoverNoLossNoDuplicates(t *testing.T) {
 	}
 	t.Logf("%d records written and read back once each, in produce order in every partition", n)
 }
+
+// kcatValues reads a topic's values with kcat at an isolation level.
+func kcatValues(t *testing.T, boot []string, topic, isolation string) []string {
+	t.Helper()
+	kc, err := exec.LookPath("kcat")
+	if err != nil {
+		integration.Unavailable(t, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, kc, "-C", "-b", strings.Join(boot, ","), "-t", topic, "-o", "beginning", "-e", "-q",
+		"-X", "isolation.level="+isolation, "-f", "%s\n").Output()
+	if err != nil {
+		t.Fatalf("kcat: %v", err)
+	}
+	return strings.Fields(string(out))
+}
+
+// TestRealTransactions: an aborted transaction is invisible to a
+// read_committed reader, a committed one visible, and a second producer
+// with the same transactional id fences the first.
+func TestRealTransactions(t *testing.T) {
+	c := integration.Shared(t, single)
+	boot := c.Bootstrap(integration.Plaintext)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	topic := fmt.Sprintf("txn-%d", rand.Uint32())
+	if err := c.CreateTopic(ctx, topic, 3, 1); err != nil {
+		t.Fatal(err)
+	}
+	txnID := fmt.Sprintf("txn-id-%d", rand.Uint32())
+	a := newReal(t, boot, func(cfg *producer.Config) { cfg.TransactionalID = txnID })
+	if _, err := a.ProduceSync(ctx, &gregor.Record{Topic: topic}); !errors.Is(err, producer.ErrTransactionState) {
+		t.Fatalf("produce outside a transaction: %v", err)
+	}
+	produce := func(p *producer.Producer, prefix string, n int) {
+		t.Helper()
+		for i := range n {
+			p.Produce(ctx, &gregor.Record{Topic: topic, Value: []byte(prefix + strconv.Itoa(i))}, nil)
+		}
+	}
+	if err := a.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(a, "aborted-", 10)
+	if err := a.AbortTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(a, "committed-", 10)
+	if err := a.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	committed := kcatValues(t, boot, topic, "read_committed")
+	all := kcatValues(t, boot, topic, "read_uncommitted")
+	if len(committed) != 10 || len(all) != 20 {
+		t.Fatalf("read_committed saw %d records %v, read_uncommitted %d", len(committed), committed, len(all))
+	}
+	for _, v := range committed {
+		if !strings.HasPrefix(v, "committed-") {
+			t.Fatalf("read_committed saw %q", v)
+		}
+	}
+	t.Logf("aborted records invisible to read_committed (%d of %d visible)", len(committed), len(all))
+
+	// A second producer with the same id fences the first.
+	b := newReal(t, boot, func(cfg *producer.Config) { cfg.TransactionalID = txnID })
+	if err := b.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(b, "second-", 5)
+	if err := b.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	results, err := a.ProduceSync(ctx, &gregor.Record{Topic: topic, Value: []byte("zombie")})
+	if err == nil {
+		err = a.CommitTransaction(ctx)
+	}
+	if !errors.Is(err, producer.ErrFenced) {
+		t.Fatalf("fenced producer: %v %+v", err, results)
+	}
+	t.Logf("first producer fenced: %v", err)
+	for _, v := range kcatValues(t, boot, topic, "read_committed") {
+		if v == "zombie" {
+			t.Fatal("the fenced producer's record is visible")
+		}
+	}
+}

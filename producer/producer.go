@@ -130,6 +130,11 @@ func New(cfg Config) (*Producer, error) {
 	p.reqPool.New = func() any { return new(produceRequest) }
 	p.id.pid, p.id.epoch = -1, -1
 	p.id.reset = make(chan struct{}, 1)
+	p.txn.kick = make(chan struct{}, 1)
+	if cfg.TransactionalID != "" {
+		p.wg.Add(1)
+		go p.addLoop()
+	}
 	if cfg.idempotent() {
 		p.wg.Add(1)
 		go p.idLoop()
@@ -282,6 +287,9 @@ func (p *Producer) settle(part *partition, rc *rec, res Result) {
 	} else {
 		res.Offset = -1
 		res.Timestamp = rc.r.Timestamp
+	}
+	if res.Outcome != Written && p.cfg.TransactionalID != "" {
+		p.txn.recordFailed(res.Err)
 	}
 	part.queued.Add(-int64(rc.size))
 	p.release(rc.size, 1)
