@@ -45,11 +45,11 @@ func newReal(t *testing.T, boot []string, mod func(*producer.Config)) *producer.
 }
 
 type kcatRecord struct {
-	Partition int32             `json:"partition"`
-	Offset    int64             `json:"offset"`
-	Key       *string           `json:"key"`
-	Payload   *string           `json:"payload"`
-	Headers   []string          `json:"headers"`
+	Partition int32    `json:"partition"`
+	Offset    int64    `json:"offset"`
+	Key       *string  `json:"key"`
+	Payload   *string  `json:"payload"`
+	Headers   []string `json:"headers"`
 }
 
 // kcatRead reads a whole topic with kcat -C -J.

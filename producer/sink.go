@@ -56,7 +56,6 @@ type batch struct {
 	n           int32 // records encoded
 	tries       int
 	seqAdjusted bool // its sequence moved down after an earlier batch failed
-	txnAdded    bool
 }
 
 // append adds rc to the partition's open batch, or a new one. It reports
