@@ -38,6 +38,7 @@ import (
 	"github.com/gregorkafka/gregor/internal/broker"
 	"github.com/gregorkafka/gregor/internal/cluster"
 	"github.com/gregorkafka/gregor/protocol"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func init() {
@@ -69,6 +70,7 @@ type rec struct {
 	state atomic.Uint32
 	size  int
 	stop  func() bool // stops the context watcher; nil if there is none
+	span  trace.Span  // the record's send span; nil without tracing
 }
 
 // Producer sends records to a Kafka cluster. It is safe for concurrent use.
@@ -210,7 +212,7 @@ func recordSize(r *gregor.Record) int {
 	return n
 }
 
-func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*gregor.Record, Result), block bool) error {
+func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*gregor.Record, Result), block bool) (err error) {
 	if r == nil {
 		return errors.New("gregor/producer: nil record")
 	}
@@ -223,6 +225,12 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 	if err := p.txn.checkProduce(p); err != nil {
 		return err
 	}
+	span := p.tel.startSend(ctx, r)
+	defer func() {
+		if err != nil {
+			endSend(span, Result{Outcome: Failed, Err: err})
+		}
+	}()
 	size := recordSize(r)
 	if limit := p.cfg.MaxRequestBytes - requestOverhead - 61; size > limit {
 		return &RecordTooLargeError{Size: size, Max: limit}
@@ -235,17 +243,20 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 	if err != nil {
 		return err
 	}
+	setPartition(span, part.id)
 	if err := p.reserve(ctx, size, block); err != nil {
+		part.queued.Add(-int64(size))
 		return err
 	}
 	if r.Timestamp.IsZero() {
 		r.Timestamp = time.Now()
 	}
-	rc := &rec{r: r, cb: cb, size: size}
+	rc := &rec{r: r, cb: cb, size: size, span: span}
 	p.closeMu.RLock()
 	if p.closed {
 		p.closeMu.RUnlock()
 		p.release(size, 1)
+		part.queued.Add(-int64(size))
 		return gregor.ErrClosed
 	}
 	if ctx.Done() != nil {
@@ -291,6 +302,7 @@ func (p *Producer) settle(part *partition, rc *rec, res Result) {
 	if res.Outcome != Written && p.cfg.TransactionalID != "" {
 		p.txn.recordFailed(res.Err)
 	}
+	endSend(rc.span, res)
 	part.queued.Add(-int64(rc.size))
 	p.release(rc.size, 1)
 	if rc.cb != nil {
