@@ -551,13 +551,10 @@ func (p *Producer) Close(ctx context.Context) error {
 	return err
 }
 
-// failBatch settles every record of b: those never sent fail with err,
-// those sent become Unknown.
+// failBatch settles every record of a batch left at Close: Unknown if an
+// attempt went unanswered, else failed with err.
 func (p *Producer) failBatch(b *batch, err error) {
-	for _, rc := range b.recs {
-		p.finish(b.p, rc, recBuffered, Result{Outcome: Failed, Err: err})
-		p.finish(b.p, rc, recSent, Result{Outcome: Unknown, Err: unknownErr(err)})
-	}
+	p.giveUp(b, err)
 }
 
 // wakeAll wakes every sink.

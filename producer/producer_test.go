@@ -364,3 +364,83 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeliveryTimeoutRefused: a broker that refuses every attempt with a
+// retriable error makes the record fail (definitely not written) at its
+// delivery timeout, not become unknown.
+func TestDeliveryTimeoutRefused(t *testing.T) {
+	leakcheck.Check(t)
+	c := fake(t, 1)
+	c.ControlKey(0, func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, td := range pr.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic = td.Topic
+			for _, pd := range td.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = pd.Partition
+				rp.ErrorCode = 7 // REQUEST_TIMED_OUT
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+	p := newProducer(t, c, func(cfg *Config) { cfg.DeliveryTimeout = 300 * time.Millisecond })
+	res, err := p.ProduceSync(context.Background(), &gregor.Record{Topic: "t", Value: []byte("x")})
+	if res[0].Outcome != Failed || !errors.Is(err, ErrDeliveryTimeout) || errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("%+v", res[0])
+	}
+}
+
+// TestSequenceReset: the broker answers the first batch with
+// OUT_OF_ORDER_SEQUENCE_NUMBER; the producer bumps its epoch, renumbers and
+// writes every record once.
+func TestSequenceReset(t *testing.T) {
+	leakcheck.Check(t)
+	c := fake(t, 1)
+	var inits atomic.Int32
+	c.ControlKey(22, func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		inits.Add(1)
+		return nil, nil, false
+	})
+	c.ControlKey(0, func(req kmsg.Request) (kmsg.Response, error, bool) {
+		pr := req.(*kmsg.ProduceRequest)
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, td := range pr.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic = td.Topic
+			for _, pd := range td.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = pd.Partition
+				rp.ErrorCode = 45 // OUT_OF_ORDER_SEQUENCE_NUMBER
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+	p := newProducer(t, c, nil)
+	recs := make([]*gregor.Record, 100)
+	for i := range recs {
+		recs[i] = &gregor.Record{Topic: "t", Value: []byte(strconv.Itoa(i))}
+	}
+	if _, err := p.ProduceSync(context.Background(), recs...); err != nil {
+		t.Fatal(err)
+	}
+	if inits.Load() < 2 {
+		t.Fatalf("%d InitProducerId requests, want a bump", inits.Load())
+	}
+	got := readAll(t, c, "t", 100)
+	if len(got[0]) != 100 {
+		t.Fatalf("read %d records", len(got[0]))
+	}
+	for i, r := range got[0] {
+		if string(r.Value) != strconv.Itoa(i) {
+			t.Fatalf("offset %d holds %s", i, r.Value)
+		}
+	}
+}

@@ -56,6 +56,9 @@ type batch struct {
 	n           int32 // records encoded
 	tries       int
 	seqAdjusted bool // its sequence moved down after an earlier batch failed
+	// maybeWritten: an attempt was sent and got no answer (network error,
+	// timeout, or the producer stopped waiting).
+	maybeWritten bool
 }
 
 // append adds rc to the partition's open batch, or a new one. It reports
@@ -543,6 +546,10 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 	if notSent && b.tries == 1 {
 		b.tries = 0 // never reached the broker
 	}
+	if pr == nil && !notSent {
+		// No answer for this attempt: the broker may have written it.
+		b.maybeWritten = true
+	}
 	switch {
 	case errors.Is(err, protocol.ErrProducerFenced), errors.Is(err, protocol.ErrInvalidProducerEpoch) && p.cfg.TransactionalID != "",
 		errors.Is(err, protocol.ErrTransactionalIDAuthorizationFailed):
@@ -589,6 +596,9 @@ func (p *Producer) requeue(brokerID int32, b *batch, err error) {
 		if b.seqSet && b.tries > 0 {
 			p.requestReset()
 		}
+		if p.ctx.Err() != nil {
+			err = gregor.ErrClosed
+		}
 		p.giveUp(b, err)
 		return
 	}
@@ -631,15 +641,18 @@ func (p *Producer) resolve(b *batch, res Result) {
 	}
 }
 
-// giveUp settles b after its delivery timeout: records that may have
-// reached a broker are Unknown, others failed.
+// giveUp settles b after its delivery timeout: Unknown if some attempt
+// went unanswered (it may have been written), else failed (every attempt
+// was refused by a broker, or none was made).
+// The cause is ErrDeliveryTimeout joined with the last error, or
+// gregor.ErrClosed when Close gave up.
 func (p *Producer) giveUp(b *batch, cause error) {
-	if b.tries > 0 {
-		p.resolve(b, Result{Outcome: Unknown, Err: unknownErr(errors.Join(ErrDeliveryTimeout, cause))})
-		return
-	}
-	if cause != ErrDeliveryTimeout {
+	if cause != ErrDeliveryTimeout && cause != gregor.ErrClosed {
 		cause = errors.Join(ErrDeliveryTimeout, cause)
+	}
+	if b.maybeWritten {
+		p.resolve(b, Result{Outcome: Unknown, Err: unknownErr(cause)})
+		return
 	}
 	p.resolve(b, Result{Outcome: Failed, Err: cause})
 }
