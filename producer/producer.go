@@ -111,6 +111,7 @@ type topicState struct {
 	sticky *stickyChooser
 	rr     atomic.Uint32
 	meta   atomic.Pointer[cluster.Metadata] // the snapshot last checked
+	avail  atomic.Pointer[[]int32]          // partitions with a leader in meta
 }
 
 // New validates cfg and returns a producer. It does not connect; the first
@@ -372,13 +373,21 @@ func (p *Producer) topic(ctx context.Context, name string) (*topicState, error) 
 func (p *Producer) installTopic(name string, m *cluster.Metadata, n int) *topicState {
 	p.topicsMu.Lock()
 	defer p.topicsMu.Unlock()
+	var avail []int32
+	for _, mp := range m.Topics[name].Partitions {
+		if mp.Leader >= 0 {
+			avail = append(avail, mp.Partition)
+		}
+	}
 	old := *p.topics.Load()
 	prev := old[name]
 	if prev != nil && len(prev.parts) >= n {
+		prev.avail.Store(&avail)
 		prev.meta.Store(m)
 		return prev
 	}
 	ts := &topicState{name: name, sticky: newStickyChooser(p.cfg.BatchBytes)}
+	ts.avail.Store(&avail)
 	ts.meta.Store(m)
 	if prev != nil {
 		ts.parts = append(ts.parts, prev.parts...)
@@ -419,7 +428,7 @@ func (p *Producer) choose(ts *topicState, r *gregor.Record, size int) (*partitio
 		if r.Key != nil {
 			i = KeyPartition(r.Key, n)
 		} else {
-			i = ts.sticky.partition(n, nil, func(i int32) int { return int(ts.parts[i].queued.Load()) })
+			i = ts.sticky.partition(n, *ts.avail.Load(), func(i int32) int { return int(ts.parts[i].queued.Load()) })
 		}
 	}
 	if i < 0 || int(i) >= n {

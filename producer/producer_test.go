@@ -444,3 +444,32 @@ func TestSequenceReset(t *testing.T) {
 		}
 	}
 }
+
+// TestAcksNoneAndLeader: with acks=0 a record is written once its request
+// is sent (offset -1), with acks=1 the leader's offset comes back; both
+// without idempotence, and every record arrives.
+func TestAcksNoneAndLeader(t *testing.T) {
+	leakcheck.Check(t)
+	for _, acks := range []Acks{AcksNone, AcksLeader} {
+		c := fake(t, 2)
+		p := newProducer(t, c, func(cfg *Config) { cfg.Acks, cfg.DisableIdempotence = acks, true })
+		recs := make([]*gregor.Record, 50)
+		for i := range recs {
+			recs[i] = &gregor.Record{Topic: "t", Value: []byte(strconv.Itoa(i))}
+		}
+		res, err := p.ProduceSync(context.Background(), recs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if acks == AcksNone && res[0].Offset != -1 || acks == AcksLeader && res[0].Offset < 0 {
+			t.Fatalf("acks=%s: %+v", acks, res[0])
+		}
+		n := 0
+		for _, rs := range readAll(t, c, "t", 50) {
+			n += len(rs)
+		}
+		if n != 50 {
+			t.Fatalf("acks=%s: read %d", acks, n)
+		}
+	}
+}
