@@ -300,10 +300,16 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		}
 		part.inflight = append(part.inflight, b)
 		b.tries++
-		part.mu.Unlock()
-		if !p.encode(b) {
+		if err := p.encode(b); err != nil {
+			part.removeInflight(b)
+			if b.seqSet && part.nextSeq == b.seq+int32(len(b.recs)) {
+				part.nextSeq = b.seq
+			}
+			part.mu.Unlock()
+			p.resolve(b, Result{Outcome: Failed, Err: err})
 			continue
 		}
+		part.mu.Unlock()
 		if req == nil {
 			req = p.newRequest()
 		}
@@ -330,13 +336,13 @@ func (s *sink) leaderOf(part *partition) int32 {
 }
 
 // encode writes b's record batch, once; retries reuse it (a batch
-// renumbered after an earlier one was rejected is written again). It
-// reports false, after settling b, when encoding failed.
-func (p *Producer) encode(b *batch) bool {
+// renumbered after an earlier one was rejected is written again). It is
+// called with the partition's lock held, so that renumbering never races
+// with it.
+func (p *Producer) encode(b *batch) error {
 	if b.enc != nil {
-		return true
+		return nil
 	}
-	part := b.p
 	live := b.recs
 	h := record.BatchHeader{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Attributes: record.Attributes(p.cfg.Compression)}
 	if b.seqSet {
@@ -360,14 +366,10 @@ func (p *Producer) encode(b *batch) bool {
 	builderPool.Put(bb)
 	b.n = int32(len(live))
 	if err != nil {
-		part.mu.Lock()
-		part.removeInflight(b)
-		part.mu.Unlock()
-		p.resolve(b, Result{Outcome: Failed, Err: err})
-		return false
+		return err
 	}
 	b.enc = enc
-	return true
+	return nil
 }
 
 var builderPool = sync.Pool{New: func() any { return new(record.Builder) }}
