@@ -108,7 +108,9 @@ func unknownErr(cause error) error {
 
 type unknownError struct{ cause error }
 
+// Error says the outcome is unknown and why.
 func (e *unknownError) Error() string { return ErrOutcomeUnknown.Error() + ": " + e.cause.Error() }
+// Unwrap matches ErrOutcomeUnknown and the cause.
 func (e *unknownError) Unwrap() []error {
 	return []error{ErrOutcomeUnknown, e.cause}
 }
@@ -116,7 +118,9 @@ func (e *unknownError) Unwrap() []error {
 // fencedError wraps a broker's fencing error with ErrFenced.
 type fencedError struct{ cause error }
 
+// Error says the producer was fenced and by which broker error.
 func (e *fencedError) Error() string { return ErrFenced.Error() + ": " + e.cause.Error() }
+// Unwrap matches ErrFenced and the broker error.
 func (e *fencedError) Unwrap() []error {
 	return []error{ErrFenced, e.cause}
 }

@@ -171,8 +171,11 @@ type produceRequest struct {
 	bytes   int
 }
 
+// MaxVersion caps Produce at version 12.
 func (r *produceRequest) MaxVersion() int16 { return 12 }
+// MinVersion is the oldest version with record batches.
 func (r *produceRequest) MinVersion() int16 { return 3 }
+// NoResponse is true with acks=0.
 func (r *produceRequest) NoResponse() bool  { return r.noResp }
 
 // drain sends requests while partitions have batches ready and returns

@@ -60,6 +60,7 @@ func newTelemetry(cfg *gregor.ConnConfig) *telemetry {
 // duplicates its trace context.
 type headerCarrier struct{ r *gregor.Record }
 
+// Get returns the first header named key.
 func (c headerCarrier) Get(key string) string {
 	for _, h := range c.r.Headers {
 		if h.Key == key {
@@ -69,6 +70,7 @@ func (c headerCarrier) Get(key string) string {
 	return ""
 }
 
+// Set replaces the header named key, or adds it.
 func (c headerCarrier) Set(key, value string) {
 	for i, h := range c.r.Headers {
 		if h.Key == key {
@@ -79,6 +81,7 @@ func (c headerCarrier) Set(key, value string) {
 	c.r.Headers = append(c.r.Headers, gregor.Header{Key: key, Value: []byte(value)})
 }
 
+// Keys lists the header keys.
 func (c headerCarrier) Keys() []string {
 	keys := make([]string, len(c.r.Headers))
 	for i, h := range c.r.Headers {

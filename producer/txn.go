@@ -367,6 +367,7 @@ type cappedRequest struct {
 	max int16
 }
 
+// MaxVersion is the cap.
 func (c *cappedRequest) MaxVersion() int16 { return c.max }
 
 // txnCall sends req to a coordinator, retrying on coordinator and
