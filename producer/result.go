@@ -110,6 +110,7 @@ type unknownError struct{ cause error }
 
 // Error says the outcome is unknown and why.
 func (e *unknownError) Error() string { return ErrOutcomeUnknown.Error() + ": " + e.cause.Error() }
+
 // Unwrap matches ErrOutcomeUnknown and the cause.
 func (e *unknownError) Unwrap() []error {
 	return []error{ErrOutcomeUnknown, e.cause}
@@ -120,6 +121,7 @@ type fencedError struct{ cause error }
 
 // Error says the producer was fenced and by which broker error.
 func (e *fencedError) Error() string { return ErrFenced.Error() + ": " + e.cause.Error() }
+
 // Unwrap matches ErrFenced and the broker error.
 func (e *fencedError) Unwrap() []error {
 	return []error{ErrFenced, e.cause}

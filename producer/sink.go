@@ -173,10 +173,12 @@ type produceRequest struct {
 
 // MaxVersion caps Produce at version 12.
 func (r *produceRequest) MaxVersion() int16 { return 12 }
+
 // MinVersion is the oldest version with record batches.
 func (r *produceRequest) MinVersion() int16 { return 3 }
+
 // NoResponse is true with acks=0.
-func (r *produceRequest) NoResponse() bool  { return r.noResp }
+func (r *produceRequest) NoResponse() bool { return r.noResp }
 
 // drain sends requests while partitions have batches ready and returns
 // when it should run again (zero: when woken).
