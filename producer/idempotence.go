@@ -84,18 +84,29 @@ func (p *Producer) inflight() int {
 }
 
 // renumber forgets the sequences of every unsent or retried batch, so that
-// they are numbered from 0 under the new epoch.
+// they are numbered from 0 under the new epoch. A batch with an unanswered
+// attempt may already be in the log, and sending it again under a new
+// epoch could duplicate it, so it is settled Unknown instead.
 func (p *Producer) renumber() {
 	for _, ts := range *p.topics.Load() {
 		for _, part := range ts.parts {
 			part.mu.Lock()
 			part.nextSeq = 0
-			part.batches = append(part.retry, part.batches...)
-			part.retry = nil
-			for _, b := range part.batches {
+			all := append(part.retry, part.batches...)
+			part.retry, part.batches = nil, all[:0]
+			var unsure []*batch
+			for _, b := range all {
+				if b.maybeWritten {
+					unsure = append(unsure, b)
+					continue
+				}
 				b.seqSet, b.enc, b.seqAdjusted = false, nil, false
+				part.batches = append(part.batches, b)
 			}
 			part.mu.Unlock()
+			for _, b := range unsure {
+				p.resolve(b, Result{Outcome: Unknown, Err: unknownErr(errors.New("gregor/producer: producer epoch bumped while the batch's outcome was unresolved"))})
+			}
 		}
 	}
 }
