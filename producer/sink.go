@@ -357,7 +357,7 @@ func (p *Producer) encode(b *batch) error {
 		h.Attributes |= record.AttrTransactional
 	}
 	bb := builderPool.Get().(*record.Builder)
-	bb.Reset(make([]byte, 0, b.bytes+record.HeaderSize+16), h, p.cfg.CompressionLevel)
+	bb.Reset(getBuf(b.bytes+record.HeaderSize+16), h, p.cfg.CompressionLevel)
 	var hdrs []record.Header
 	for _, rc := range live {
 		r := rc.r
@@ -378,6 +378,28 @@ func (p *Producer) encode(b *batch) error {
 }
 
 var builderPool = sync.Pool{New: func() any { return new(record.Builder) }}
+
+// bufPool recycles the buffers of written batches.
+var bufPool sync.Pool
+
+// maxPooledBuf is the largest batch buffer kept for reuse.
+const maxPooledBuf = 1 << 20
+
+func getBuf(n int) []byte {
+	if v := bufPool.Get(); v != nil {
+		if b := *(v.(*[]byte)); cap(b) >= n {
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, n)
+}
+
+// putBuf returns a written batch's buffer; nothing may use it afterwards.
+func putBuf(b []byte) {
+	if cap(b) <= maxPooledBuf {
+		bufPool.Put(&b)
+	}
+}
 
 // removeInflight takes b off the in-flight list; once nothing is in
 // flight, batches waiting for a retry go back to the head of the queue, in
@@ -548,6 +570,10 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 			p.finish(part, rc, recSent, Result{Outcome: Written, Offset: off, Timestamp: ts})
 		}
 		p.tel.batchDone(b)
+		if b.enc != nil {
+			putBuf(b.enc)
+			b.enc = nil
+		}
 		return
 	}
 	if notSent && b.tries == 1 {
