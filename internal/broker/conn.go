@@ -198,15 +198,57 @@ func (c *Conn) Do(ctx context.Context, req Request) (Response, error) {
 }
 
 func (c *Conn) do(ctx context.Context, req Request, v int16) (Response, error) {
-	if err := ctx.Err(); err != nil {
+	cl, err := c.enqueue(ctx, req, v)
+	if err != nil {
 		return Response{}, err
+	}
+	return c.wait(ctx, cl, req)
+}
+
+// Pending is a request queued on a connection whose response has not been
+// collected yet; see Enqueue.
+type Pending struct {
+	c   *Conn
+	cl  *call
+	req Request
+}
+
+// Enqueue picks req's version and queues it like Do, but returns as soon as
+// it is queued (after waiting for an in-flight slot). Requests queued one
+// after another from one goroutine are written in that order, which lets a
+// producer pipeline ordered requests. The caller must call Wait exactly once.
+func (c *Conn) Enqueue(ctx context.Context, req Request) (*Pending, error) {
+	v, err := c.PickVersion(req)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := c.enqueue(ctx, req, v)
+	if err != nil {
+		return nil, err
+	}
+	return &Pending{c: c, cl: cl, req: req}, nil
+}
+
+// Wait waits for the response of a queued request, as Do does after
+// queueing. When ctx ends first and the request was still unwritten, the
+// error wraps ErrNotSent as well as ctx's error.
+func (p *Pending) Wait(ctx context.Context) (Response, error) {
+	return p.c.wait(ctx, p.cl, p.req)
+}
+
+// ErrNotSent marks a request dropped before any of it was written.
+var ErrNotSent = errors.New("gregor: request not sent")
+
+func (c *Conn) enqueue(ctx context.Context, req Request, v int16) (*call, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	select {
 	case c.sem <- struct{}{}:
 	case <-ctx.Done():
-		return Response{}, ctx.Err()
+		return nil, ctx.Err()
 	case <-c.closed:
-		return Response{}, c.Err()
+		return nil, c.Err()
 	}
 	cl := getCall()
 	cl.req, cl.key, cl.ver = req, req.Key(), v
@@ -229,7 +271,7 @@ func (c *Conn) do(ctx context.Context, req Request, v int16) (Response, error) {
 		c.mu.Unlock()
 		<-c.sem
 		putCall(cl)
-		return Response{}, err
+		return nil, err
 	}
 	cl.state = statePending
 	c.pending = append(c.pending, cl)
@@ -238,7 +280,11 @@ func (c *Conn) do(ctx context.Context, req Request, v int16) (Response, error) {
 	case c.notify <- struct{}{}:
 	default:
 	}
+	return cl, nil
+}
 
+func (c *Conn) wait(ctx context.Context, cl *call, req Request) (Response, error) {
+	notSent := false
 	select {
 	case <-cl.done:
 		return c.finish(cl)
@@ -256,6 +302,7 @@ func (c *Conn) do(ctx context.Context, req Request, v int16) (Response, error) {
 		c.mu.Unlock()
 		<-c.sem
 		putCall(cl)
+		notSent = true
 	case stateWriting, stateInflight:
 		cl.state = stateAbandoned
 		c.mu.Unlock()
@@ -263,6 +310,9 @@ func (c *Conn) do(ctx context.Context, req Request, v int16) (Response, error) {
 		c.mu.Unlock()
 		<-cl.done
 		return c.finish(cl)
+	}
+	if notSent {
+		return Response{}, fmt.Errorf("gregor: broker %d (%s): API key %d: %w: %w", c.id, c.addr, req.Key(), ErrNotSent, ctx.Err())
 	}
 	return Response{}, fmt.Errorf("gregor: broker %d (%s): API key %d: %w", c.id, c.addr, req.Key(), ctx.Err())
 }

@@ -1,0 +1,720 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/internal/broker"
+	"github.com/gregorkafka/gregor/internal/cluster"
+	"github.com/gregorkafka/gregor/protocol"
+	"github.com/gregorkafka/gregor/protocol/record"
+)
+
+// partition is one partition's queue: batches waiting to be sent (the last
+// one may still take records), batches in flight in sequence order, and
+// batches waiting to be retried.
+type partition struct {
+	topic  string
+	id     int32
+	queued atomic.Int64 // bytes not settled, for the sticky partitioner
+
+	mu         sync.Mutex
+	sink       *sink
+	batches    []*batch
+	inflight   []*batch
+	retry      []*batch
+	nextSeq    int32
+	attempts   int // consecutive failed attempts, for the backoff
+	backoff    time.Time
+	needLeader bool
+}
+
+// batch is a run of records for one partition, sent as one record batch.
+type batch struct {
+	p      *partition
+	recs   []*rec
+	bytes  int
+	first  time.Time
+	sealed bool
+	// filtered: records settled while buffered were removed, which happens
+	// once, when the batch is first drained.
+	filtered bool
+
+	// Set when first drained; kept across retries so that a retry is the
+	// same batch with the same sequence.
+	seqSet      bool
+	seq         int32
+	pid         int64
+	epoch       int16
+	enc         []byte
+	n           int32 // records encoded
+	tries       int
+	seqAdjusted bool // its sequence moved down after an earlier batch failed
+	// maybeWritten: an attempt was sent and got no answer (network error,
+	// timeout, or the producer stopped waiting).
+	maybeWritten bool
+}
+
+// append adds rc to the partition's open batch, or a new one. It reports
+// whether the record started or filled a batch.
+func (part *partition) append(p *Producer, rc *rec) bool {
+	part.mu.Lock()
+	var b *batch
+	if n := len(part.batches); n > 0 {
+		b = part.batches[n-1]
+		if b.sealed || (b.bytes+rc.size > p.cfg.BatchBytes && len(b.recs) > 0) {
+			b.sealed = true
+			b = nil
+		}
+	}
+	started := b == nil
+	if started {
+		b = &batch{p: part, first: time.Now(), recs: make([]*rec, 0, 16)}
+		part.batches = append(part.batches, b)
+	}
+	b.recs = append(b.recs, rc)
+	b.bytes += rc.size
+	full := b.bytes >= p.cfg.BatchBytes
+	s := part.sink
+	part.mu.Unlock()
+	if started || full {
+		s.wakeup()
+	}
+	return started || full
+}
+
+// sink sends the batches of the partitions one broker leads. Sink -1 holds
+// partitions whose leader is not known.
+type sink struct {
+	p     *Producer
+	id    int32
+	wake  chan struct{}
+	quit  chan struct{}
+	mu    sync.Mutex
+	parts []*partition
+}
+
+// sinkFor returns broker id's sink, starting it if needed.
+func (p *Producer) sinkFor(id int32) *sink {
+	p.sinksMu.Lock()
+	defer p.sinksMu.Unlock()
+	s := p.sinks[id]
+	if s == nil {
+		s = &sink{p: p, id: id, wake: make(chan struct{}, 1), quit: make(chan struct{})}
+		p.sinks[id] = s
+		p.wg.Add(1)
+		go s.loop()
+	}
+	return s
+}
+
+func (s *sink) wakeup() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sink) add(part *partition) {
+	s.mu.Lock()
+	s.parts = append(s.parts, part)
+	s.mu.Unlock()
+	s.wakeup()
+}
+
+func (s *sink) remove(part *partition) {
+	s.mu.Lock()
+	for i, q := range s.parts {
+		if q == part {
+			s.parts = append(s.parts[:i], s.parts[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *sink) loop() {
+	defer s.p.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-s.wake:
+		case <-timer.C:
+		case <-s.quit:
+			return
+		}
+		next := s.drain()
+		timer.Stop()
+		select {
+		case <-timer.C:
+		default:
+		}
+		if !next.IsZero() {
+			timer.Reset(max(time.Until(next), 0))
+		}
+	}
+}
+
+// produceRequest is a Produce request capped at version 12 (version 13
+// names topics by id), answered unless acks=0.
+type produceRequest struct {
+	protocol.ProduceRequest
+	noResp  bool
+	batches []*batch
+	bytes   int
+}
+
+// MaxVersion caps Produce at version 12.
+func (r *produceRequest) MaxVersion() int16 { return 12 }
+
+// MinVersion is the oldest version with record batches.
+func (r *produceRequest) MinVersion() int16 { return 3 }
+
+// NoResponse is true with acks=0.
+func (r *produceRequest) NoResponse() bool { return r.noResp }
+
+// drain sends requests while partitions have batches ready and returns
+// when it should run again (zero: when woken).
+func (s *sink) drain() time.Time {
+	p := s.p
+	for {
+		if p.ctx.Err() != nil {
+			return time.Time{}
+		}
+		req, next := s.build()
+		if req == nil {
+			return next
+		}
+		s.send(req)
+	}
+}
+
+// build collects one ready batch from each partition into a request.
+func (s *sink) build() (*produceRequest, time.Time) {
+	p := s.p
+	now := time.Now()
+	var next time.Time
+	later := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	flushing := p.flushing.Load() > 0
+	idReady := p.id.ready.Load()
+	var req *produceRequest
+	s.mu.Lock()
+	parts := append([]*partition(nil), s.parts...)
+	s.mu.Unlock()
+	var moves []*partition
+	for _, part := range parts {
+		part.mu.Lock()
+		if part.sink != s {
+			part.mu.Unlock()
+			continue
+		}
+		// Expire batches never sent within the delivery timeout.
+		for len(part.batches) > 0 && len(part.inflight) == 0 && len(part.retry) == 0 {
+			b := part.batches[0]
+			if now.Sub(b.first) < p.cfg.DeliveryTimeout {
+				break
+			}
+			part.batches = part.batches[1:]
+			part.mu.Unlock()
+			p.giveUp(b, ErrDeliveryTimeout)
+			part.mu.Lock()
+		}
+		if len(part.batches) == 0 {
+			part.mu.Unlock()
+			continue
+		}
+		if b := part.batches[0]; !b.sealed {
+			later(b.first.Add(p.cfg.DeliveryTimeout))
+		}
+		if part.needLeader || s.id < 0 {
+			if now.Before(part.backoff) {
+				later(part.backoff)
+				part.mu.Unlock()
+				continue
+			}
+			leader := s.leaderOf(part)
+			if leader < 0 {
+				p.cl.TriggerRefresh()
+				part.backoff = now.Add(p.cfg.Conn.RetryBackoffBase)
+				later(part.backoff)
+				part.mu.Unlock()
+				continue
+			}
+			if leader != s.id {
+				part.sink = p.sinkFor(leader)
+				part.needLeader = false
+				moves = append(moves, part)
+				part.mu.Unlock()
+				continue
+			}
+			part.needLeader = false
+		}
+		if now.Before(part.backoff) {
+			later(part.backoff)
+			part.mu.Unlock()
+			continue
+		}
+		if len(part.retry) > 0 || len(part.inflight) >= p.cfg.MaxInFlightPerPartition || !idReady || !p.txn.canSend(p, part) {
+			part.mu.Unlock()
+			continue
+		}
+		b := part.batches[0]
+		ready := b.sealed || len(part.batches) > 1 || b.bytes >= p.cfg.BatchBytes || flushing || now.Sub(b.first) >= p.cfg.Linger
+		if !ready {
+			later(b.first.Add(p.cfg.Linger))
+			part.mu.Unlock()
+			continue
+		}
+		if req != nil && req.bytes+b.bytes > p.cfg.MaxRequestBytes-requestOverhead {
+			part.mu.Unlock()
+			later(now)
+			continue
+		}
+		b.sealed = true
+		part.batches = part.batches[1:]
+		if !b.filtered {
+			b.filtered = true
+			live := b.recs[:0]
+			for _, rc := range b.recs {
+				if rc.state.CompareAndSwap(recBuffered, recSent) {
+					live = append(live, rc)
+				}
+			}
+			clear(b.recs[len(live):])
+			b.recs = live
+			if len(live) == 0 {
+				part.mu.Unlock()
+				continue // every record was settled while buffered
+			}
+		}
+		if p.cfg.idempotent() && !b.seqSet {
+			b.seqSet, b.seq, b.enc = true, part.nextSeq, nil
+			b.pid, b.epoch = p.id.current()
+			part.nextSeq += int32(len(b.recs))
+		}
+		part.inflight = append(part.inflight, b)
+		b.tries++
+		if err := p.encode(b); err != nil {
+			part.removeInflight(b)
+			if b.seqSet && part.nextSeq == b.seq+int32(len(b.recs)) {
+				part.nextSeq = b.seq
+			}
+			part.mu.Unlock()
+			p.resolve(b, Result{Outcome: Failed, Err: err})
+			continue
+		}
+		part.mu.Unlock()
+		if req == nil {
+			req = p.newRequest()
+		}
+		req.add(b)
+	}
+	for _, part := range moves {
+		s.remove(part)
+		part.sink.add(part)
+	}
+	return req, next
+}
+
+// leaderOf returns the partition's leader from the cached metadata, or -1.
+func (s *sink) leaderOf(part *partition) int32 {
+	m := s.p.cl.Metadata()
+	if m == nil {
+		return -1
+	}
+	t := m.Topics[part.topic]
+	if t == nil || int(part.id) >= len(t.Partitions) {
+		return -1
+	}
+	return t.Partitions[part.id].Leader
+}
+
+// encode writes b's record batch, once; retries reuse it (a batch
+// renumbered after an earlier one was rejected is written again). It is
+// called with the partition's lock held, so that renumbering never races
+// with it.
+func (p *Producer) encode(b *batch) error {
+	if b.enc != nil {
+		return nil
+	}
+	live := b.recs
+	h := record.BatchHeader{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Attributes: record.Attributes(p.cfg.Compression)}
+	if b.seqSet {
+		h.ProducerID, h.ProducerEpoch, h.BaseSequence = b.pid, b.epoch, b.seq
+	}
+	if p.cfg.TransactionalID != "" {
+		h.Attributes |= record.AttrTransactional
+	}
+	bb := builderPool.Get().(*record.Builder)
+	bb.Reset(getBuf(b.bytes+record.HeaderSize+16), h, p.cfg.CompressionLevel)
+	var hdrs []record.Header
+	for _, rc := range live {
+		r := rc.r
+		hdrs = hdrs[:0]
+		for _, hd := range r.Headers {
+			hdrs = append(hdrs, record.Header{Key: []byte(hd.Key), Value: hd.Value})
+		}
+		bb.Add(r.Timestamp.UnixMilli(), r.Key, r.Value, hdrs)
+	}
+	enc, err := bb.Finish()
+	builderPool.Put(bb)
+	b.n = int32(len(live))
+	if err != nil {
+		return err
+	}
+	b.enc = enc
+	return nil
+}
+
+var builderPool = sync.Pool{New: func() any { return new(record.Builder) }}
+
+// bufPool recycles the buffers of written batches.
+var bufPool sync.Pool
+
+// maxPooledBuf is the largest batch buffer kept for reuse.
+const maxPooledBuf = 1 << 20
+
+func getBuf(n int) []byte {
+	if v := bufPool.Get(); v != nil {
+		if b := *(v.(*[]byte)); cap(b) >= n {
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, n)
+}
+
+// putBuf returns a written batch's buffer; nothing may use it afterwards.
+func putBuf(b []byte) {
+	if cap(b) <= maxPooledBuf {
+		bufPool.Put(&b)
+	}
+}
+
+// removeInflight takes b off the in-flight list; once nothing is in
+// flight, batches waiting for a retry go back to the head of the queue, in
+// sequence order. Called with part.mu held.
+func (part *partition) removeInflight(b *batch) {
+	for i, x := range part.inflight {
+		if x == b {
+			part.inflight = append(part.inflight[:i], part.inflight[i+1:]...)
+			break
+		}
+	}
+	if len(part.inflight) == 0 && len(part.retry) > 0 {
+		part.batches = append(part.retry, part.batches...)
+		part.retry = nil
+	}
+}
+
+func (p *Producer) newRequest() *produceRequest {
+	req := p.reqPool.Get().(*produceRequest)
+	req.Acks = p.cfg.Acks.wire()
+	req.TimeoutMs = int32(p.cfg.ProduceTimeout / time.Millisecond)
+	req.noResp = p.cfg.Acks == AcksNone
+	if p.cfg.TransactionalID != "" {
+		id := p.cfg.TransactionalID
+		req.TransactionalId = &id
+	}
+	return req
+}
+
+func (req *produceRequest) add(b *batch) {
+	name := b.p.topic
+	var td *protocol.ProduceRequestTopicProduceData
+	for i := range req.TopicData {
+		if req.TopicData[i].Name == name {
+			td = &req.TopicData[i]
+			break
+		}
+	}
+	if td == nil {
+		req.TopicData = append(req.TopicData, protocol.ProduceRequestTopicProduceData{Name: name})
+		td = &req.TopicData[len(req.TopicData)-1]
+	}
+	td.PartitionData = append(td.PartitionData, protocol.ProduceRequestPartitionProduceData{Index: b.p.id, Records: b.enc})
+	req.batches = append(req.batches, b)
+	req.bytes += len(b.enc)
+}
+
+func (p *Producer) putRequest(req *produceRequest) {
+	for i := range req.TopicData {
+		req.TopicData[i] = protocol.ProduceRequestTopicProduceData{}
+	}
+	clear(req.batches)
+	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
+	p.reqPool.Put(req)
+}
+
+// send queues req on the broker's produce connection and hands the wait
+// for its response to a goroutine. Queueing in drain order keeps each
+// partition's batches in sequence order on the wire.
+func (s *sink) send(req *produceRequest) {
+	p := s.p
+	conn, err := p.cl.Conn(p.ctx, s.id, cluster.RoleProduce)
+	var pend *broker.Pending
+	if err == nil {
+		pend, err = conn.Enqueue(p.ctx, req)
+	}
+	if err != nil {
+		// Not queued, so not sent.
+		for _, b := range req.batches {
+			p.handle(s.id, b, err, nil, true)
+		}
+		p.putRequest(req)
+		return
+	}
+	p.wg.Add(1)
+	start := time.Now()
+	go func() {
+		defer p.wg.Done()
+		resp, err := pend.Wait(p.ctx)
+		p.handleResponse(s, req, resp, err, start)
+		p.putRequest(req)
+		s.wakeup()
+	}()
+}
+
+// handleResponse matches a response's partitions to the request's batches.
+func (p *Producer) handleResponse(s *sink, req *produceRequest, raw broker.Response, err error, start time.Time) {
+	notSent := errors.Is(err, broker.ErrNotSent)
+	if err == nil && req.noResp {
+		for _, b := range req.batches {
+			p.handle(s.id, b, nil, &protocol.ProduceResponsePartitionProduceResponse{BaseOffset: -1, LogAppendTimeMs: -1}, false)
+		}
+		return
+	}
+	var resp protocol.ProduceResponse
+	if err == nil {
+		resp.Version = raw.Version
+		if derr := resp.Decode(raw.Body); derr != nil {
+			err = &gregor.NetworkError{Broker: s.id, Op: "decode produce response", Err: derr}
+		}
+	}
+	if err != nil {
+		for _, b := range req.batches {
+			p.handle(s.id, b, err, nil, notSent)
+		}
+		return
+	}
+	p.cl.Throttled(s.id, resp.ThrottleTimeMs)
+	p.tel.request(p.ctx, len(req.batches), req.bytes, time.Since(start))
+	var hints []cluster.LeaderHint
+	for _, b := range req.batches {
+		var pr *protocol.ProduceResponsePartitionProduceResponse
+		for i := range resp.Responses {
+			t := &resp.Responses[i]
+			if t.Name != b.p.topic {
+				continue
+			}
+			for j := range t.PartitionResponses {
+				if t.PartitionResponses[j].Index == b.p.id {
+					pr = &t.PartitionResponses[j]
+				}
+			}
+		}
+		if pr == nil {
+			p.handle(s.id, b, &gregor.NetworkError{Broker: s.id, Op: "produce", Err: errors.New("partition missing from response")}, nil, false)
+			continue
+		}
+		var perr error
+		if pr.ErrorCode != 0 {
+			perr = protocol.ErrorForCode(pr.ErrorCode)
+			if pr.CurrentLeader.LeaderId >= 0 && pr.CurrentLeader.LeaderEpoch >= 0 {
+				h := cluster.LeaderHint{Topic: b.p.topic, Partition: b.p.id, Leader: pr.CurrentLeader.LeaderId, LeaderEpoch: pr.CurrentLeader.LeaderEpoch}
+				for _, e := range resp.NodeEndpoints {
+					if e.NodeId == h.Leader {
+						h.Endpoint = &cluster.Broker{ID: e.NodeId, Host: e.Host, Port: e.Port}
+					}
+				}
+				hints = append(hints, h)
+			}
+		}
+		p.handle(s.id, b, perr, pr, false)
+	}
+	if len(hints) > 0 {
+		p.cl.ApplyLeaderHints(hints...)
+	}
+}
+
+// handle settles or requeues one batch after its request ended.
+func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.ProduceResponsePartitionProduceResponse, notSent bool) {
+	part := b.p
+	if err == nil || errors.Is(err, protocol.ErrDuplicateSequenceNumber) {
+		part.mu.Lock()
+		part.removeInflight(b)
+		part.attempts = 0
+		part.mu.Unlock()
+		base, ts := int64(-1), time.Time{}
+		if err == nil {
+			base = pr.BaseOffset
+			if pr.LogAppendTimeMs >= 0 {
+				ts = time.UnixMilli(pr.LogAppendTimeMs)
+			}
+		}
+		for i, rc := range b.recs {
+			off := base
+			if base >= 0 {
+				off = base + int64(i)
+			}
+			p.finish(part, rc, recSent, Result{Outcome: Written, Offset: off, Timestamp: ts})
+		}
+		p.tel.batchDone(b)
+		if b.enc != nil {
+			putBuf(b.enc)
+			b.enc = nil
+		}
+		return
+	}
+	if notSent && b.tries == 1 {
+		b.tries = 0 // never reached the broker
+	}
+	if pr == nil && !notSent {
+		// No answer for this attempt: the broker may have written it.
+		b.maybeWritten = true
+	}
+	switch {
+	case errors.Is(err, protocol.ErrProducerFenced), errors.Is(err, protocol.ErrInvalidProducerEpoch) && p.cfg.TransactionalID != "",
+		errors.Is(err, protocol.ErrTransactionalIDAuthorizationFailed):
+		p.txn.fatal(p, &fencedError{cause: err})
+		p.drop(b, Result{Outcome: Failed, Err: &fencedError{cause: err}})
+		return
+	case errors.Is(err, protocol.ErrOutOfOrderSequenceNumber), errors.Is(err, protocol.ErrUnknownProducerID),
+		errors.Is(err, protocol.ErrInvalidProducerEpoch):
+		part.mu.Lock()
+		first := len(part.inflight) > 0 && part.inflight[0] == b && len(part.retry) == 0
+		part.mu.Unlock()
+		if first && !b.seqAdjusted {
+			// The broker lost or never had this producer's state for the
+			// partition: start a new epoch and renumber (KIP-360).
+			p.log.Warn("gregor/producer: sequence error, resetting producer id", slog.String("topic", part.topic),
+				slog.Int("partition", int(part.id)), slog.Any("err", err))
+			p.requestReset()
+		}
+		p.requeue(brokerID, b, err)
+		return
+	}
+	if gregor.IsRetriable(err) || notSent || errors.Is(err, context.Canceled) && p.ctx.Err() == nil {
+		p.cl.HandleError(err)
+		p.requeue(brokerID, b, err)
+		return
+	}
+	if p.ctx.Err() != nil {
+		p.drop(b, Result{Outcome: Unknown, Err: unknownErr(gregor.ErrClosed)})
+		return
+	}
+	// The broker rejected the batch: not written.
+	p.drop(b, Result{Outcome: Failed, Err: err})
+	if b.seqSet {
+		p.shiftSequences(b)
+	}
+}
+
+// requeue puts b in line to be retried after the partition's in-flight
+// requests have all answered, or gives up on it past its delivery timeout.
+func (p *Producer) requeue(brokerID int32, b *batch, err error) {
+	part := b.p
+	if time.Since(b.first) >= p.cfg.DeliveryTimeout || p.ctx.Err() != nil {
+		p.drop(b, Result{})
+		if b.seqSet && b.tries > 0 {
+			p.requestReset()
+		}
+		if p.ctx.Err() != nil {
+			err = gregor.ErrClosed
+		}
+		p.giveUp(b, err)
+		return
+	}
+	part.mu.Lock()
+	i := len(part.retry)
+	for i > 0 && part.retry[i-1].seq > b.seq {
+		i--
+	}
+	part.retry = append(part.retry, nil)
+	copy(part.retry[i+1:], part.retry[i:])
+	part.retry[i] = b
+	part.removeInflight(b)
+	part.needLeader = true
+	part.attempts++
+	part.backoff = time.Now().Add(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, part.attempts))
+	s, tries := part.sink, b.tries
+	part.mu.Unlock()
+	p.log.Debug("gregor/producer: retrying batch", slog.String("topic", part.topic), slog.Int("partition", int(part.id)),
+		slog.Int("broker", int(brokerID)), slog.Int("tries", tries), slog.Any("err", err))
+	s.wakeup()
+}
+
+// drop removes b from its partition's in-flight list and, unless res is
+// the zero Result, settles its records with res.
+func (p *Producer) drop(b *batch, res Result) {
+	part := b.p
+	part.mu.Lock()
+	part.removeInflight(b)
+	part.mu.Unlock()
+	if res != (Result{}) {
+		p.resolve(b, res)
+	}
+}
+
+// resolve settles all of b's records with res.
+func (p *Producer) resolve(b *batch, res Result) {
+	for _, rc := range b.recs {
+		p.finish(b.p, rc, recSent, res)
+		p.finish(b.p, rc, recBuffered, res)
+	}
+}
+
+// giveUp settles b after its delivery timeout: Unknown if some attempt
+// went unanswered (it may have been written), else failed (every attempt
+// was refused by a broker, or none was made).
+// The cause is ErrDeliveryTimeout joined with the last error, or
+// gregor.ErrClosed when Close gave up.
+func (p *Producer) giveUp(b *batch, cause error) {
+	if cause != ErrDeliveryTimeout && cause != gregor.ErrClosed {
+		cause = errors.Join(ErrDeliveryTimeout, cause)
+	}
+	if b.maybeWritten {
+		p.resolve(b, Result{Outcome: Unknown, Err: unknownErr(cause)})
+		return
+	}
+	p.resolve(b, Result{Outcome: Failed, Err: cause})
+}
+
+// shiftSequences renumbers the partition's later batches after b was
+// rejected, so that the broker sees no gap.
+func (p *Producer) shiftSequences(b *batch) {
+	part := b.p
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	for _, list := range [][]*batch{part.inflight, part.retry, part.batches} {
+		for _, x := range list {
+			if x.seqSet && x.seq > b.seq && x.pid == b.pid && x.epoch == b.epoch {
+				x.seq -= b.n
+				x.enc, x.seqAdjusted = nil, true
+			}
+		}
+	}
+	if part.nextSeq > b.seq {
+		part.nextSeq -= b.n
+	}
+}
+
+// backoff is base·2^(attempt-1), capped at max, with ±20% jitter.
+func backoff(base, max time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
