@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { integration.Main(m) }
 func TestQuickstartFake(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := run(ctx, "", "quickstart-fake", 3, 500); err != nil {
+	if err := run(ctx, options{topic: "quickstart-fake", partitions: 3, records: 5000, valueSize: 100}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -24,11 +24,13 @@ func TestQuickstartRealBroker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	brokers := strings.Join(c.Bootstrap(integration.Plaintext), ",")
-	if err := run(ctx, brokers, "quickstart-real", 3, 500); err != nil {
+	o := options{brokers: brokers, topic: "quickstart-real", partitions: 3, records: 20000, valueSize: 100}
+	if err := run(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	// A second run finds the topic already there and still succeeds.
-	if err := run(ctx, brokers, "quickstart-real", 3, 100); err != nil {
+	// A second run finds the topic already there, and reads back the first
+	// run's records too before it has seen as many as it produced.
+	if err := run(ctx, o); err != nil {
 		t.Fatalf("rerun: %v", err)
 	}
 }
