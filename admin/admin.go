@@ -41,9 +41,9 @@ func init() {
 // New and release it with Close.
 type Client struct {
 	c *cluster.Cluster
-	// onDescribePage, when set by a test, sees the cursor of every
-	// DescribeTopicPartitions request.
-	onDescribePage func(cursor *protocol.DescribeTopicPartitionsRequestCursor)
+	// onDescribePage, when set by a test, sees every DescribeTopicPartitions
+	// request with its response.
+	onDescribePage func(*protocol.DescribeTopicPartitionsRequest, *protocol.DescribeTopicPartitionsResponse)
 }
 
 // New validates cfg and creates a client. It does not connect: the first

@@ -120,35 +120,45 @@ func (a *Client) describeMetadata(ctx context.Context, topics []string, opts Des
 const maxDescribePages = 100000
 
 // describePaged describes topics with DescribeTopicPartitions, following
-// the broker's cursor until the last page. A topic split across pages gets
-// one description with the partitions of every page.
+// the broker's cursor until every topic is complete. Each request names
+// the topics not yet complete, in name order as the broker walks them, and
+// the cursor says where the previous page stopped. A topic split across
+// pages gets one description with the partitions of every page.
 func (a *Client) describePaged(ctx context.Context, topics []string, opts DescribeTopicsOptions) ([]TopicDescription, error) {
 	byName := map[string]*TopicDescription{}
 	var order []string
+	rest := slices.Sorted(slices.Values(topics))
+	rest = slices.Compact(rest)
 	var cursor *protocol.DescribeTopicPartitionsRequestCursor
-	for page := 0; ; page++ {
+	for page := 0; len(rest) > 0 || cursor != nil; page++ {
 		if page == maxDescribePages {
-			return nil, errors.New("admin: DescribeTopicPartitions: the broker's cursor does not advance")
+			return nil, errNoProgress
 		}
 		req := protocol.NewDescribeTopicPartitionsRequest()
-		for _, n := range topics {
+		asked := rest
+		for _, n := range asked {
 			req.Topics = append(req.Topics, protocol.DescribeTopicPartitionsRequestTopicRequest{Name: n})
 		}
 		if opts.PartitionPageLimit > 0 {
 			req.ResponsePartitionLimit = opts.PartitionPageLimit
 		}
 		req.Cursor = cursor
-		if a.onDescribePage != nil {
-			a.onDescribePage(cursor)
-		}
 		r, id, err := a.send(ctx, cluster.AnyBroker(), req)
 		if err != nil {
 			return nil, err
 		}
 		resp := r.(*protocol.DescribeTopicPartitionsResponse)
 		a.c.Throttled(id, resp.ThrottleTimeMs)
+		if a.onDescribePage != nil {
+			a.onDescribePage(req, resp)
+		}
+		done := map[string]bool{}
 		for _, t := range resp.Topics {
 			name := deref(t.Name)
+			if !slices.Contains(asked, name) {
+				continue
+			}
+			done[name] = true
 			d, ok := byName[name]
 			if !ok {
 				d = &TopicDescription{Name: name, ID: t.TopicId, Internal: t.IsInternal}
@@ -171,14 +181,25 @@ func (a *Client) describePaged(ctx context.Context, topics []string, opts Descri
 				})
 			}
 		}
-		if resp.NextCursor == nil {
-			break
+		var next *protocol.DescribeTopicPartitionsRequestCursor
+		if nc := resp.NextCursor; nc != nil && slices.Contains(asked, nc.TopicName) {
+			next = &protocol.DescribeTopicPartitionsRequestCursor{TopicName: nc.TopicName, PartitionIndex: nc.PartitionIndex}
+			delete(done, nc.TopicName)
+		} else if nc == nil {
+			// No continuation: every topic asked for is complete. Topics
+			// the broker left out stay undescribed.
+			for _, n := range asked {
+				done[n] = true
+			}
 		}
-		next := &protocol.DescribeTopicPartitionsRequestCursor{TopicName: resp.NextCursor.TopicName, PartitionIndex: resp.NextCursor.PartitionIndex}
-		if cursor != nil && *next == *cursor {
-			return nil, errors.New("admin: DescribeTopicPartitions: the broker's cursor does not advance")
+		if cursor != nil && next != nil && *next == *cursor {
+			return nil, errNoProgress
+		}
+		if next == nil && len(done) == 0 {
+			return nil, errNoProgress
 		}
 		cursor = next
+		rest = slices.DeleteFunc(rest, func(n string) bool { return done[n] })
 	}
 	out := make([]TopicDescription, 0, len(order))
 	for _, n := range order {
@@ -186,3 +207,5 @@ func (a *Client) describePaged(ctx context.Context, topics []string, opts Descri
 	}
 	return out, nil
 }
+
+var errNoProgress = errors.New("admin: DescribeTopicPartitions: the broker's cursor does not advance")

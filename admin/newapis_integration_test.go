@@ -33,28 +33,41 @@ func TestIntegrationDescribeTopicsPaged(t *testing.T) {
 
 	var mu sync.Mutex
 	var pages int
-	var cursors []string
-	a.onDescribePage = func(c *protocol.DescribeTopicPartitionsRequestCursor) {
+	var cursors, sizes []string
+	a.onDescribePage = func(req *protocol.DescribeTopicPartitionsRequest, resp *protocol.DescribeTopicPartitionsResponse) {
 		mu.Lock()
 		defer mu.Unlock()
 		pages++
-		if c != nil {
+		if c := req.Cursor; c != nil {
 			cursors = append(cursors, partName(c.TopicName, c.PartitionIndex))
 		}
+		var sz []string
+		n := 0
+		for _, tp := range resp.Topics {
+			sz = append(sz, fmt.Sprintf("%s:%d", deref(tp.Name), len(tp.Partitions)))
+			n += len(tp.Partitions)
+		}
+		if n > 7 {
+			sz = append(sz, "OVER THE LIMIT")
+		}
+		sizes = append(sizes, strings.Join(sz, "+"))
 	}
 	want := map[string]int{big: 60, small: 5}
 	var ds []TopicDescription
 	// Leaders of new partitions take a moment to appear everywhere.
 	waitFor(t, 60*time.Second, func() error {
 		mu.Lock()
-		pages, cursors = 0, nil
+		pages, cursors, sizes = 0, nil, nil
 		mu.Unlock()
 		var err error
 		ds, err = a.DescribeTopics(ctx, []string{big, missing, small}, DescribeTopicsOptions{PartitionPageLimit: 7, AuthorizedOperations: true})
 		if err != nil {
 			return err
 		}
-		for _, d := range ds[:1:1] {
+		for _, d := range []TopicDescription{ds[0], ds[2]} {
+			if d.Err != nil || len(d.Partitions) != want[d.Name] {
+				return fmt.Errorf("%s: %v, %d partitions", d.Name, d.Err, len(d.Partitions))
+			}
 			for _, p := range d.Partitions {
 				if p.Leader < 0 || p.Err != nil {
 					return fmt.Errorf("%s: %+v", partName(d.Name, p.Partition), p)
@@ -64,10 +77,19 @@ func TestIntegrationDescribeTopicsPaged(t *testing.T) {
 		return nil
 	})
 	mu.Lock()
-	t.Logf("%d pages, cursors %v", pages, cursors)
-	// 65 partitions at 7 a page need at least 10 pages.
-	if pages < 10 || len(cursors) != pages-1 {
-		t.Fatalf("%d pages, %d cursors: %v", pages, len(cursors), cursors)
+	t.Logf("%d pages, cursors %v, sizes %v", pages, cursors, sizes)
+	// 65 partitions, seven a page: eight full pages of the big topic, a
+	// ninth with its last four, the missing topic's error and three
+	// partitions of the small one, and a tenth with the small one's last two.
+	wantCursors := []string{partName(big, 7), partName(big, 14), partName(big, 21), partName(big, 28), partName(big, 35),
+		partName(big, 42), partName(big, 49), partName(big, 56), partName(small, 3)}
+	if pages != 10 || !slices.Equal(cursors, wantCursors) {
+		t.Fatalf("%d pages, cursors %v, want 10 and %v", pages, cursors, wantCursors)
+	}
+	for _, sz := range sizes {
+		if strings.Contains(sz, "OVER THE LIMIT") {
+			t.Fatalf("a page exceeded the limit: %v", sizes)
+		}
 	}
 	mu.Unlock()
 	if !errors.Is(ds[1].Err, protocol.ErrUnknownTopicOrPartition) || ds[1].Name != missing {
