@@ -1,6 +1,7 @@
 // Package admin is Gregor's administrative client for Kafka: topics,
-// partitions, configs, consumer groups and their offsets, records, the
-// cluster and its quorum, ACLs, SCRAM credentials and client quotas.
+// partitions, configs, consumer groups and their offsets, share groups,
+// records, the cluster and its quorum, ACLs, SCRAM credentials, delegation
+// tokens and client quotas.
 //
 // Every method takes a context and sends its requests to the broker Kafka
 // expects them at (the controller, a partition leader, a group coordinator
