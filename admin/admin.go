@@ -1,6 +1,7 @@
 // Package admin is Gregor's administrative client for Kafka: topics,
-// partitions, configs, consumer groups and their offsets, records, the
-// cluster and its quorum, ACLs, SCRAM credentials and client quotas.
+// partitions, configs, consumer groups and their offsets, share groups,
+// records, the cluster and its quorum, ACLs, SCRAM credentials, delegation
+// tokens and client quotas.
 //
 // Every method takes a context and sends its requests to the broker Kafka
 // expects them at (the controller, a partition leader, a group coordinator
@@ -41,6 +42,9 @@ func init() {
 // New and release it with Close.
 type Client struct {
 	c *cluster.Cluster
+	// onDescribePage, when set by a test, sees every DescribeTopicPartitions
+	// request with its response.
+	onDescribePage func(*protocol.DescribeTopicPartitionsRequest, *protocol.DescribeTopicPartitionsResponse)
 }
 
 // New validates cfg and creates a client. It does not connect: the first

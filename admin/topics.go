@@ -287,6 +287,9 @@ type PartitionInfo struct {
 	Replicas    []int32
 	ISR         []int32
 	Offline     []int32 // replicas whose log directory is offline
+	// ELR and LastKnownELR are the eligible leader replicas and the last
+	// known ones (KIP-966); only DescribeTopicPartitions reports them.
+	ELR, LastKnownELR []int32
 	// Err is the partition's error (such as LEADER_NOT_AVAILABLE), or nil.
 	Err error
 }
@@ -303,72 +306,6 @@ type TopicDescription struct {
 	AuthorizedOperations []ACLOperation
 	// Err is nil, or the topic's *ItemError (such as an unknown topic).
 	Err error
-}
-
-// DescribeTopicsOptions modifies DescribeTopics.
-type DescribeTopicsOptions struct {
-	// AuthorizedOperations asks for the operations the caller may perform.
-	AuthorizedOperations bool
-}
-
-// DescribeTopics describes topics: partitions, leaders, replicas, in-sync
-// and offline replicas, topic ids and, on request, authorized operations.
-// Results are in request order.
-func (a *Client) DescribeTopics(ctx context.Context, names []string, opts DescribeTopicsOptions) ([]TopicDescription, error) {
-	out := make([]TopicDescription, len(names))
-	pending := map[string][]int{}
-	for i, n := range names {
-		out[i].Name = n
-		pending[n] = append(pending[n], i)
-	}
-	err := a.retry(ctx, func(ctx context.Context) (bool, error) {
-		req := protocol.NewMetadataRequest()
-		req.AllowAutoTopicCreation = false
-		req.Topics = []protocol.MetadataRequestTopic{}
-		for n := range pending {
-			req.Topics = append(req.Topics, protocol.MetadataRequestTopic{Name: strPtr(n)})
-		}
-		req.IncludeTopicAuthorizedOperations = opts.AuthorizedOperations
-		r, id, err := a.send(ctx, cluster.AnyBroker(), req)
-		if err != nil {
-			return false, err
-		}
-		resp := r.(*protocol.MetadataResponse)
-		a.c.Throttled(id, resp.ThrottleTimeMs)
-		again := false
-		for _, t := range resp.Topics {
-			name := deref(t.Name)
-			idx, ok := pending[name]
-			if !ok {
-				continue
-			}
-			d := TopicDescription{Name: name, ID: t.TopicId, Internal: t.IsInternal}
-			d.Err = itemErr("topic", name, t.ErrorCode, nil)
-			if d.Err == nil {
-				for _, p := range t.Partitions {
-					d.Partitions = append(d.Partitions, PartitionInfo{
-						Partition: p.PartitionIndex, Leader: p.LeaderId, LeaderEpoch: p.LeaderEpoch,
-						Replicas: p.ReplicaNodes, ISR: p.IsrNodes, Offline: p.OfflineReplicas,
-						Err: itemErr("partition", partName(name, p.PartitionIndex), p.ErrorCode, nil),
-					})
-				}
-				slices.SortFunc(d.Partitions, func(x, y PartitionInfo) int { return int(x.Partition - y.Partition) })
-				if opts.AuthorizedOperations {
-					d.AuthorizedOperations = decodeOperations(t.TopicAuthorizedOperations)
-				}
-			}
-			for _, i := range idx {
-				out[i] = d
-			}
-			if a.retriable(d.Err, protocol.ErrUnknownTopicOrPartition) {
-				again = true
-			} else {
-				delete(pending, name)
-			}
-		}
-		return again, nil
-	})
-	return out, err
 }
 
 // NewPartitions asks for a topic to grow to a total number of partitions.

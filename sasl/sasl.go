@@ -1,5 +1,6 @@
 // Package sasl holds the SASL mechanisms Gregor can use to authenticate to
-// Kafka brokers: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER.
+// Kafka brokers: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (with user passwords
+// or delegation tokens) and OAUTHBEARER.
 //
 // A Mechanism only produces and checks the authentication messages; the
 // connection layer carries them in SaslHandshake and SaslAuthenticate

@@ -12,6 +12,7 @@
 //	topics describe name...
 //	groups list [-state S]... [-type T]...
 //	groups describe group...
+//	groups describe-share group...
 //	configs describe [-type topic|broker|broker-logger|group] name...
 //
 // The brokers default to $GREGOR_BROKERS, else localhost:9092. The exit
@@ -97,6 +98,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cmdErr = c.groupsList(rest[2:], stderr)
 	case "groups describe":
 		cmdErr = c.groupsDescribe(rest[2:])
+	case "groups describe-share":
+		cmdErr = c.shareGroupsDescribe(rest[2:])
 	case "configs describe":
 		cmdErr = c.configsDescribe(rest[2:], stderr)
 	default:
@@ -388,6 +391,49 @@ func (c *cli) groupsDescribe(groups []string) error {
 		js = append(js, g)
 	}
 	return c.emit(js, []string{"GROUP", "STATE", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG", "MEMBER", "ERROR"}, rows)
+}
+
+// shareGroupsDescribe prints share groups (KIP-932) with one row per
+// member and assigned topic.
+func (c *cli) shareGroupsDescribe(groups []string) error {
+	if len(groups) == 0 {
+		return errUsage
+	}
+	ds, err := c.a.DescribeShareGroups(c.ctx, groups, admin.DescribeGroupsOptions{})
+	if err != nil {
+		return err
+	}
+	type member struct {
+		Member     string                  `json:"member"`
+		ClientID   string                  `json:"client_id"`
+		Assignment []admin.TopicPartitions `json:"assignment,omitempty"`
+	}
+	type group struct {
+		Group   string   `json:"group"`
+		State   string   `json:"state,omitempty"`
+		Epoch   int32    `json:"epoch"`
+		Members []member `json:"members,omitempty"`
+		Error   string   `json:"error,omitempty"`
+	}
+	var js []group
+	var rows [][]string
+	for _, d := range ds {
+		g := group{Group: d.Group, State: d.State, Epoch: d.Epoch, Error: c.errString(d.Err)}
+		if d.Err != nil || len(d.Members) == 0 {
+			rows = append(rows, []string{d.Group, d.State, "", "", "", "", g.Error})
+		}
+		for _, m := range d.Members {
+			g.Members = append(g.Members, member{m.MemberID, m.ClientID, m.Assignment})
+			if len(m.Assignment) == 0 {
+				rows = append(rows, []string{d.Group, d.State, m.MemberID, m.ClientID, "", "", ""})
+			}
+			for _, tp := range m.Assignment {
+				rows = append(rows, []string{d.Group, d.State, m.MemberID, m.ClientID, tp.Topic, ints(tp.Partitions), ""})
+			}
+		}
+		js = append(js, g)
+	}
+	return c.emit(js, []string{"GROUP", "STATE", "MEMBER", "CLIENT-ID", "TOPIC", "PARTITIONS", "ERROR"}, rows)
 }
 
 func (c *cli) configsDescribe(args []string, stderr io.Writer) error {

@@ -48,6 +48,11 @@ func TestCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "nope") {
 		t.Fatalf("groups describe: %d\n%s", code, out)
 	}
+	// kfake has no share groups: each group gets its own error.
+	code, out, _ = cmd("groups", "describe-share", "share-a", "share-b")
+	if code != 1 || !strings.Contains(out, "share-a") || !strings.Contains(out, "share-b") || !strings.Contains(out, "API key 77") {
+		t.Fatalf("groups describe-share: %d\n%s", code, out)
+	}
 	code, _, _ = cmd("groups", "list")
 	if code != 0 {
 		t.Fatalf("groups list: %d", code)
