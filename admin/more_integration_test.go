@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/integration"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
+	"github.com/gregorkafka/gregor/producer"
 	"github.com/gregorkafka/gregor/protocol"
 	"github.com/gregorkafka/gregor/sasl"
 )
@@ -84,14 +84,26 @@ func TestIntegrationTransactions(t *testing.T) {
 	ctx := ctxT(t, 2*time.Minute)
 	topic := uniqueName("txn")
 	mustCreate(t, a, topic, 1, 3)
-	txnID := uniqueName("kcat-txn")
-	kctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(kctx, "kcat", "-b", strings.Join(kc.Bootstrap(integration.Plaintext), ","), "-P", "-t", topic, "-p", "0",
-		"-X", "transactional.id="+txnID)
-	cmd.Stdin = strings.NewReader("a\nb\nc\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("kcat transactional produce: %v %s", err, out)
+	txnID := uniqueName("gregor-txn")
+	// Gregor's own transactional producer writes the transaction: it waits
+	// out NOT_COORDINATOR while the transaction coordinator loads, where
+	// kcat's init_transactions gave up now and then.
+	p, err := producer.New(producer.Config{Conn: testConfig(kc.Bootstrap(integration.Plaintext)), TransactionalID: txnID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"a", "b", "c"} {
+		res, err := p.ProduceSync(ctx, &gregor.Record{Topic: topic, Value: []byte(v)})
+		if err != nil || res[0].Outcome != producer.Written || res[0].Partition != 0 {
+			t.Fatalf("transactional produce of %s: %v %+v", v, err, res)
+		}
+	}
+	if err := p.CommitTransaction(ctx); err != nil {
+		t.Fatalf("commit: %v", err)
 	}
 
 	tp := TopicPartition{topic, 0}
