@@ -188,9 +188,22 @@ func TestIntegrationTopics(t *testing.T) {
 		}
 		return nil
 	})
-	all, err := a.ListTopics(ctx, ListTopicsOptions{Internal: true})
-	if err != nil || !slices.ContainsFunc(all, func(l TopicListing) bool { return l.Name == "__consumer_offsets" && l.Internal }) {
-		t.Logf("internal topics: %v %+v", err, all) // __consumer_offsets exists once a group was used
+	// A committed offset makes sure the internal __consumer_offsets topic
+	// exists, then only the Internal option lists it.
+	group := uniqueName("list-internal")
+	if errs, err := a.AlterOffsets(ctx, group, map[TopicPartition]NewOffset{{good, 0}: {Offset: 0, LeaderEpoch: -1}}); err != nil || errs[TopicPartition{good, 0}] != nil {
+		t.Fatalf("commit an offset: %v %v", err, errs)
+	}
+	isOffsets := func(l TopicListing) bool { return l.Name == "__consumer_offsets" && l.Internal }
+	waitFor(t, 20*time.Second, func() error {
+		all, err := a.ListTopics(ctx, ListTopicsOptions{Internal: true})
+		if err != nil || !slices.ContainsFunc(all, isOffsets) {
+			return fmt.Errorf("internal topic not listed: %v %+v", err, all)
+		}
+		return nil
+	})
+	if plain, err := a.ListTopics(ctx, ListTopicsOptions{}); err != nil || slices.ContainsFunc(plain, isOffsets) {
+		t.Fatalf("internal topic listed without the option: %v %+v", err, plain)
 	}
 
 	var ds []TopicDescription
