@@ -248,6 +248,7 @@ type Consumer struct {
 
 	mu       sync.Mutex
 	closed   bool
+	closing  bool // Close is committing and leaving the group
 	parts    map[TopicPartition]*partition
 	brokers  map[int32]*brokerState
 	queue    []*partFetch // ready for Poll
@@ -261,6 +262,8 @@ type Consumer struct {
 	validations              atomic.Int64 // OffsetForLeaderEpoch checks, for tests
 	met                      *metrics
 	tracer                   trace.Tracer // nil without ConnConfig.TracerProvider
+
+	grp *group // nil without Config.Group.GroupID
 }
 
 // New validates cfg and starts a consumer with nothing assigned. It does
@@ -291,6 +294,9 @@ func New(cfg Config) (*Consumer, error) {
 	}
 	c.wg.Add(1)
 	go c.dispatch()
+	if cfg.Group.GroupID != "" {
+		c.grp = newGroup(c)
+	}
 	return c, nil
 }
 
@@ -490,6 +496,12 @@ func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 				c.mu.Unlock()
 				return nil, gregor.ErrClosed
 			}
+			if c.grp != nil {
+				if err := c.grp.fatalErr(); err != nil {
+					c.mu.Unlock()
+					return nil, err
+				}
+			}
 			c.mu.Unlock()
 			select {
 			case <-c.data:
@@ -509,6 +521,9 @@ func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 				// With an error after some records (a corrupt batch),
 				// next is the failing batch's offset.
 				p.pos, p.posEpoch = pf.next, pf.nextEpoch
+				if c.grp != nil {
+					c.grp.led.handed(pf.tp, pf.recs, pf.next)
+				}
 			}
 			p.hwm, p.lso, p.logStart = pf.hwm, pf.lso, pf.logStart
 			c.handed = append(c.handed, pf)
@@ -562,10 +577,17 @@ func (c *Consumer) releaseLocked(pf *partFetch) {
 // closes its connections. Poll returns gregor.ErrClosed afterwards.
 func (c *Consumer) Close(ctx context.Context) error {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || c.closing {
 		c.mu.Unlock()
 		return nil
 	}
+	c.closing = true
+	c.mu.Unlock()
+	var gerr error
+	if c.grp != nil {
+		gerr = c.grp.shutdown(ctx)
+	}
+	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.cancel()
@@ -588,5 +610,8 @@ func (c *Consumer) Close(ctx context.Context) error {
 	}
 	c.queue = nil
 	c.mu.Unlock()
+	if err == nil {
+		err = gerr
+	}
 	return err
 }

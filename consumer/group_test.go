@@ -1,0 +1,218 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/consumer/assign"
+	"github.com/gregorkafka/gregor/internal/leakcheck"
+)
+
+// groupCfg is a fast group configuration for kfake.
+func groupCfg(group string, assignors ...assign.Assignor) func(*Config) {
+	return func(c *Config) {
+		if testing.Verbose() {
+			c.Conn.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+		c.Group = GroupConfig{GroupID: group, Topics: []string{testTopic}, Assignors: assignors,
+			SessionTimeout: 6 * time.Second, HeartbeatInterval: 100 * time.Millisecond,
+			RebalanceTimeout: 5 * time.Second, AutoCommitInterval: 100 * time.Millisecond}
+	}
+}
+
+// events records a member's callbacks.
+type events struct {
+	mu       sync.Mutex
+	assigned []TopicPartition
+	revoked  [][]TopicPartition
+	lost     [][]TopicPartition
+	owned    map[TopicPartition]bool
+}
+
+func (e *events) hook(c *Config) {
+	e.owned = map[TopicPartition]bool{}
+	c.Group.OnAssigned = func(_ context.Context, _ *Consumer, tps []TopicPartition) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.assigned = append(e.assigned, tps...)
+		for _, tp := range tps {
+			e.owned[tp] = true
+		}
+	}
+	c.Group.OnRevoked = func(_ context.Context, _ *Consumer, tps []TopicPartition) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.revoked = append(e.revoked, tps)
+		for _, tp := range tps {
+			delete(e.owned, tp)
+		}
+	}
+	c.Group.OnLost = func(_ context.Context, _ *Consumer, tps []TopicPartition) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.lost = append(e.lost, tps)
+		for _, tp := range tps {
+			delete(e.owned, tp)
+		}
+	}
+}
+
+func (e *events) ownedNow() []TopicPartition {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []TopicPartition
+	for tp := range e.owned {
+		out = append(out, tp)
+	}
+	slices.SortFunc(out, compareTP)
+	return out
+}
+
+func (e *events) revokedAll() []TopicPartition {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []TopicPartition
+	for _, r := range e.revoked {
+		out = append(out, r...)
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pollLoop polls c until ctx ends, marking every record processed, and
+// counts records per partition offset.
+func pollLoop(ctx context.Context, c *Consumer, seen *sync.Map) {
+	for ctx.Err() == nil {
+		fs, err := c.Poll(ctx)
+		if err != nil {
+			return
+		}
+		fs.EachRecord(func(r *gregor.Record) {
+			k := TopicPartition{r.Topic, r.Partition}
+			v, _ := seen.LoadOrStore(k, new(sync.Map))
+			n, _ := v.(*sync.Map).LoadOrStore(r.Offset, new(int))
+			*n.(*int)++
+			c.MarkProcessed(r)
+		})
+	}
+}
+
+func TestGroupConfigValidate(t *testing.T) {
+	cases := []struct {
+		g     GroupConfig
+		field string
+	}{
+		{GroupConfig{GroupID: "g"}, "Group.Topics"},
+		{GroupConfig{Topics: []string{"t"}}, "Group.GroupID"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, TopicRegex: "t.*"}, "Group.TopicRegex"},
+		{GroupConfig{GroupID: "g", TopicRegex: "("}, "Group.TopicRegex"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Protocol: GroupConsumer}, "Group.Protocol"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, HeartbeatInterval: time.Minute}, "Group.HeartbeatInterval"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, SessionTimeout: -1}, "Group.SessionTimeout"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Assignors: []assign.Assignor{assign.Range, assign.Range}}, "Group.Assignors"},
+	}
+	for _, tc := range cases {
+		cfg := Config{Conn: gregor.ConnConfig{SeedBrokers: []string{"x:9092"}}, Group: tc.g}
+		var ce *ConfigError
+		if err := cfg.Validate(); !errors.As(err, &ce) || ce.Field != tc.field {
+			t.Errorf("%+v: got %v, want field %s", tc.g, err, tc.field)
+		}
+	}
+	d := (Config{Group: GroupConfig{GroupID: "g", Topics: []string{"t"}}}).WithDefaults().Group
+	if d.SessionTimeout != 45*time.Second || d.HeartbeatInterval != 3*time.Second || d.RebalanceTimeout != 5*time.Minute ||
+		d.AutoCommitInterval != 5*time.Second || len(d.Assignors) != 2 || d.Assignors[0].Name() != "range" ||
+		d.Assignors[1].Name() != "cooperative-sticky" {
+		t.Errorf("defaults: %+v", d)
+	}
+}
+
+func TestLedgerPrefix(t *testing.T) {
+	l := newLedger()
+	tp := TopicPartition{"t", 0}
+	l.own(tp, 10)
+	recs := []gregor.Record{{Topic: "t", Offset: 10}, {Topic: "t", Offset: 11}, {Topic: "t", Offset: 13}, {Topic: "t", Offset: 14}}
+	l.handed(tp, recs, 15)
+	if off, _ := l.processed(tp); off != 10 {
+		t.Fatalf("nothing marked: %d", off)
+	}
+	l.mark(&recs[1])
+	l.mark(&recs[3])
+	if off, _ := l.processed(tp); off != 10 {
+		t.Fatalf("gap at 10: %d", off)
+	}
+	l.mark(&recs[0])
+	if off, _ := l.processed(tp); off != 13 {
+		t.Fatalf("gap at 13: %d", off)
+	}
+	l.mark(&recs[2])
+	if off, _ := l.processed(tp); off != 15 {
+		t.Fatalf("all marked: %d, want 15 (past the batch)", off)
+	}
+	if n := l.inFlight([]TopicPartition{tp}); n != 0 {
+		t.Fatalf("in flight %d", n)
+	}
+}
+
+// TestGroupCommitProcessedPrefix: one member consumes, marks records out
+// of order, and the committed offset stops at the first unmarked record.
+func TestGroupCommitProcessedPrefix(t *testing.T) {
+	defer leakcheck.Check(t)
+	f := newFake(t, 1, 1)
+	addrs := f.ListenAddrs()
+	produce(t, addrs, []int32{0}, 0, 10, time.Time{})
+	c := newConsumer(t, addrs, groupCfg("g-prefix"))
+	var recs []gregor.Record
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for len(recs) < 10 {
+		fs, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.EachRecord(func(r *gregor.Record) {
+			recs = append(recs, gregor.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset})
+		})
+	}
+	for _, i := range []int{0, 1, 2, 4, 5, 6} { // 3 is still being processed
+		c.MarkProcessed(&recs[i])
+	}
+	tp := TopicPartition{testTopic, 0}
+	if off, ok := c.Processed(tp); !ok || off != 3 {
+		t.Fatalf("Processed = %d %v, want 3", off, ok)
+	}
+	if err := c.CommitSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.grp.fetchCommitted(ctx, []TopicPartition{tp})
+	if err != nil || got[tp] != 3 {
+		t.Fatalf("committed %v %v, want 3", got, err)
+	}
+	c.MarkProcessed(&recs[3])
+	done := make(chan error, 1)
+	c.CommitAsync(func(err error) { done <- err })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.grp.fetchCommitted(ctx, []TopicPartition{tp})
+	if got[tp] != 7 {
+		t.Fatalf("committed %v, want 7", got)
+	}
+	c.MarkProcessed(&recs[7], &recs[8], &recs[9])
+}
