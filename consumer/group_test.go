@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,8 +108,8 @@ func pollLoop(ctx context.Context, c *Consumer, seen *sync.Map) {
 		fs.EachRecord(func(r *gregor.Record) {
 			k := TopicPartition{r.Topic, r.Partition}
 			v, _ := seen.LoadOrStore(k, new(sync.Map))
-			n, _ := v.(*sync.Map).LoadOrStore(r.Offset, new(int))
-			*n.(*int)++
+			n, _ := v.(*sync.Map).LoadOrStore(r.Offset, new(atomic.Int32))
+			n.(*atomic.Int32).Add(1)
 			c.MarkProcessed(r)
 		})
 	}
@@ -173,7 +174,7 @@ func TestLedgerPrefix(t *testing.T) {
 // TestGroupCommitProcessedPrefix: one member consumes, marks records out
 // of order, and the committed offset stops at the first unmarked record.
 func TestGroupCommitProcessedPrefix(t *testing.T) {
-	defer leakcheck.Check(t)
+	leakcheck.Check(t)
 	f := newFake(t, 1, 1)
 	addrs := f.ListenAddrs()
 	produce(t, addrs, []int32{0}, 0, 10, time.Time{})
@@ -215,4 +216,80 @@ func TestGroupCommitProcessedPrefix(t *testing.T) {
 		t.Fatalf("committed %v, want 7", got)
 	}
 	c.MarkProcessed(&recs[7], &recs[8], &recs[9])
+}
+
+// rebalanceRun starts member a alone on 6 partitions, lets it consume the
+// first records, then starts member b and waits until the two split the
+// partitions. It returns both members' callback events.
+func rebalanceRun(t *testing.T, group string, assignors ...assign.Assignor) (ea, eb *events, seen *sync.Map) {
+	f := newFake(t, 1, 6)
+	addrs := f.ListenAddrs()
+	all := []int32{0, 1, 2, 3, 4, 5}
+	produce(t, addrs, all, 0, 20, time.Time{})
+	ea, eb, seen = &events{}, &events{}, &sync.Map{}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	a := newConsumer(t, addrs, func(c *Config) { groupCfg(group, assignors...)(c); ea.hook(c) })
+	wg.Add(1)
+	go func() { defer wg.Done(); pollLoop(ctx, a, seen) }()
+	waitFor(t, "a owns all", 10*time.Second, func() bool { return len(ea.ownedNow()) == 6 })
+	b := newConsumer(t, addrs, func(c *Config) { groupCfg(group, assignors...)(c); eb.hook(c) })
+	wg.Add(1)
+	go func() { defer wg.Done(); pollLoop(ctx, b, seen) }()
+	waitFor(t, "split 3/3", 15*time.Second, func() bool { return len(ea.ownedNow()) == 3 && len(eb.ownedNow()) == 3 })
+	oa, ob := ea.ownedNow(), eb.ownedNow()
+	for _, tp := range oa {
+		if slices.Contains(ob, tp) {
+			t.Fatalf("%s owned by both: %v %v", tp, oa, ob)
+		}
+	}
+	produce(t, addrs, all, 20, 10, time.Time{})
+	waitFor(t, "every record", 15*time.Second, func() bool {
+		n := 0
+		seen.Range(func(_, v any) bool {
+			v.(*sync.Map).Range(func(_, _ any) bool { n++; return true })
+			return true
+		})
+		return n == 6*30
+	})
+	// every record was marked right after processing and revoked partitions
+	// were committed before they moved: none is processed twice
+	seen.Range(func(k, v any) bool {
+		v.(*sync.Map).Range(func(off, n any) bool {
+			if c := n.(*atomic.Int32).Load(); c != 1 {
+				t.Errorf("%v@%v processed %d times", k, off, c)
+			}
+			return true
+		})
+		return true
+	})
+	return ea, eb, seen
+}
+
+// TestGroupCooperativeRebalance: with cooperative-sticky, the first member
+// gives up only the three partitions that move, in one revoke, and keeps
+// consuming the others; every record is seen.
+func TestGroupCooperativeRebalance(t *testing.T) {
+	leakcheck.Check(t)
+	ea, _, _ := rebalanceRun(t, "g-coop", assign.CooperativeSticky)
+	rev := ea.revokedAll()
+	if len(rev) != 3 {
+		t.Fatalf("a revoked %v, want exactly the 3 moving partitions", rev)
+	}
+	for _, tp := range ea.ownedNow() {
+		if slices.Contains(rev, tp) {
+			t.Fatalf("kept partition %s was revoked", tp)
+		}
+	}
+}
+
+// TestGroupEagerRebalance: with range (eager) the first member revokes all
+// six partitions before rejoining, then gets three back.
+func TestGroupEagerRebalance(t *testing.T) {
+	leakcheck.Check(t)
+	ea, _, _ := rebalanceRun(t, "g-eager", assign.Range)
+	if rev := ea.revokedAll(); len(rev) < 6 {
+		t.Fatalf("a revoked %v, want all 6", rev)
+	}
 }
