@@ -319,11 +319,10 @@ func (g *group) leave(ctx context.Context) {
 	}
 	req := protocol.NewLeaveGroupRequest()
 	req.GroupId = g.cfg.GroupID
-	req.MemberId = id
 	reason := "consumer closed"
 	req.Members = []protocol.LeaveGroupRequestMemberIdentity{{MemberId: id, Reason: &reason}}
 	var resp protocol.LeaveGroupResponse
-	if err := g.request(ctx, versioned{req}, &resp); err != nil {
+	if err := g.request(ctx, ranged{req, 3, 99}, &resp); err != nil {
 		g.log.Info("gregor/consumer: LeaveGroup failed", "group", g.cfg.GroupID, "err", err)
 	}
 }

@@ -46,12 +46,15 @@ type group struct {
 	led *ledger
 	re  *regexp.Regexp
 
-	ctx    context.Context // ends when Close starts
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx      context.Context // ends when Close starts
+	cancel   context.CancelFunc
+	hbCtx    context.Context // ends when Close has committed: heartbeats go on while it drains
+	hbCancel context.CancelFunc
+	wg       sync.WaitGroup
 
 	hbErr    chan error    // heartbeat failures for run
 	rejoinCh chan struct{} // run should rejoin (a cooperative revoke)
+	hbDone   chan struct{} // closed when heartbeatLoop returns
 
 	mu          sync.Mutex
 	memberID    string
@@ -73,8 +76,10 @@ func newGroup(c *Consumer) *group {
 		g.re = regexp.MustCompile("^(?:" + g.cfg.TopicRegex + ")$")
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
-	g.wg.Add(2)
+	g.hbCtx, g.hbCancel = context.WithCancel(context.Background())
+	g.wg.Add(1)
 	go g.run()
+	g.hbDone = make(chan struct{})
 	go g.heartbeatLoop()
 	return g
 }
@@ -200,7 +205,7 @@ func (g *group) sleep(d time.Duration) {
 func (g *group) handleGroupError(err error) bool {
 	switch {
 	case errors.Is(err, protocol.ErrFencedInstanceID), errors.Is(err, protocol.ErrGroupAuthorizationFailed),
-		errors.Is(err, protocol.ErrInvalidSessionTimeout):
+		errors.Is(err, protocol.ErrInvalidSessionTimeout), errors.Is(err, protocol.ErrInvalidGroupID):
 		g.mu.Lock()
 		g.fatal = &GroupError{GroupID: g.cfg.GroupID, Err: err}
 		g.mu.Unlock()
@@ -259,12 +264,12 @@ func (g *group) setHeartbeat(on bool) {
 // heartbeatLoop heartbeats every interval while a generation is current
 // (also while partitions are being revoked) and reports failures to run.
 func (g *group) heartbeatLoop() {
-	defer g.wg.Done()
+	defer close(g.hbDone)
 	t := time.NewTicker(g.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
 		select {
-		case <-g.ctx.Done():
+		case <-g.hbCtx.Done():
 			return
 		case <-t.C:
 		}
@@ -274,11 +279,11 @@ func (g *group) heartbeatLoop() {
 		if !on {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(g.ctx, g.cfg.SessionTimeout)
+		ctx, cancel := context.WithTimeout(g.hbCtx, g.cfg.SessionTimeout)
 		err := g.heartbeat(ctx)
 		cancel()
 		if err == nil || g.ctx.Err() != nil {
-			continue
+			continue // while closing, failures are moot
 		}
 		g.mu.Lock()
 		still := g.hbOn
@@ -434,6 +439,13 @@ func (g *group) lose() {
 // committing them, within ctx) and leaves the group (dynamic members).
 func (g *group) shutdown(ctx context.Context) error {
 	g.cancel()
+	defer func() {
+		g.hbCancel()
+		select {
+		case <-g.hbDone:
+		case <-ctx.Done():
+		}
+	}()
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	select {

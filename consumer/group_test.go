@@ -293,3 +293,96 @@ func TestGroupEagerRebalance(t *testing.T) {
 		t.Fatalf("a revoked %v, want all 6", rev)
 	}
 }
+
+// TestGroupRevokeBarrier: a member holds its records unmarked (a slow
+// processor). When a second member joins, the revoke waits for the marks;
+// the commit then equals what was processed, and the new owner starts
+// exactly there: no record is processed by both.
+func TestGroupRevokeBarrier(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 1, 4)
+	addrs := f.ListenAddrs()
+	all := []int32{0, 1, 2, 3}
+	produce(t, addrs, all, 0, 10, time.Time{})
+	ea, eb := &events{}, &events{}
+	var revokedAt atomic.Int64
+	a := newConsumer(t, addrs, func(c *Config) {
+		groupCfg("g-barrier", assign.CooperativeSticky)(c)
+		ea.hook(c)
+		inner := c.Group.OnRevoked
+		c.Group.OnRevoked = func(ctx context.Context, cc *Consumer, tps []TopicPartition) {
+			revokedAt.Store(time.Now().UnixNano())
+			inner(ctx, cc, tps)
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	var mu sync.Mutex
+	var held []gregor.Record
+	var released atomic.Bool
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			fs, err := a.Poll(ctx)
+			if err != nil {
+				return
+			}
+			fs.EachRecord(func(r *gregor.Record) {
+				mu.Lock()
+				defer mu.Unlock()
+				if released.Load() {
+					a.MarkProcessed(r)
+					return
+				}
+				held = append(held, gregor.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset})
+			})
+		}
+	}()
+	waitFor(t, "a holds 40 records", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(held) == 40 })
+	seenB := &sync.Map{}
+	b := newConsumer(t, addrs, func(c *Config) { groupCfg("g-barrier", assign.CooperativeSticky)(c); eb.hook(c) })
+	wg.Add(1)
+	go func() { defer wg.Done(); pollLoop(ctx, b, seenB) }()
+	time.Sleep(time.Second)
+	if revokedAt.Load() != 0 {
+		t.Fatal("partitions revoked while their records were still being processed")
+	}
+	releasedAt := time.Now().UnixNano()
+	mu.Lock()
+	released.Store(true)
+	for i := range held {
+		a.MarkProcessed(&held[i])
+	}
+	mu.Unlock()
+	waitFor(t, "split 2/2", 10*time.Second, func() bool { return len(ea.ownedNow()) == 2 && len(eb.ownedNow()) == 2 })
+	if r := revokedAt.Load(); r < releasedAt {
+		t.Fatalf("revoked at %d, before the records were marked at %d", r, releasedAt)
+	}
+	for _, tp := range eb.ownedNow() {
+		got, err := b.grp.fetchCommitted(ctx, []TopicPartition{tp})
+		if err != nil || got[tp] != 10 {
+			t.Fatalf("%s committed %v %v, want 10 (what a processed)", tp, got, err)
+		}
+	}
+	produce(t, addrs, all, 10, 5, time.Time{})
+	waitFor(t, "b reads the new records", 10*time.Second, func() bool {
+		n := 0
+		seenB.Range(func(_, v any) bool {
+			v.(*sync.Map).Range(func(_, _ any) bool { n++; return true })
+			return true
+		})
+		return n == 10
+	})
+	seenB.Range(func(k, v any) bool {
+		v.(*sync.Map).Range(func(off, _ any) bool {
+			if off.(int64) < 10 {
+				t.Errorf("b processed %v@%d, which a had processed", k, off)
+			}
+			return true
+		})
+		return true
+	})
+}
+
