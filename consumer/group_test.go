@@ -385,4 +385,3 @@ func TestGroupRevokeBarrier(t *testing.T) {
 		return true
 	})
 }
-
