@@ -71,7 +71,8 @@ func (c *Consumer) CommitSync(ctx context.Context) error {
 
 // CommitAsync commits like CommitSync on its own goroutine and calls done
 // (when not nil) with the result. Commits are sent one at a time in call
-// order; Close waits for them.
+// order; Close waits for them. After Close started, done receives
+// gregor.ErrClosed.
 func (c *Consumer) CommitAsync(done func(error)) {
 	if c.grp == nil {
 		if done != nil {
@@ -79,7 +80,16 @@ func (c *Consumer) CommitAsync(done func(error)) {
 		}
 		return
 	}
+	c.mu.Lock()
+	if c.closed || c.closing {
+		c.mu.Unlock()
+		if done != nil {
+			done(gregor.ErrClosed)
+		}
+		return
+	}
 	c.wg.Add(1)
+	c.mu.Unlock()
 	go func() {
 		defer c.wg.Done()
 		err := c.grp.commit(c.ctx, nil)

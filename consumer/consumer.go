@@ -1,5 +1,26 @@
-// Package consumer reads records from Kafka partitions the caller chooses
-// (direct assignment, without a consumer group).
+// Package consumer reads records from Kafka partitions, either the ones
+// the caller chooses (Assign, without a consumer group) or the ones a
+// consumer group gives it (Config.Group).
+//
+// # Consumer groups
+//
+// With Config.Group.GroupID set, the consumer joins the group (the classic
+// JoinGroup/SyncGroup protocol, with eager or cooperative rebalancing as
+// the chosen assignor allows, and static membership with
+// GroupConfig.InstanceID) and fetches the partitions it is assigned,
+// starting at the group's committed offsets. Do not call Assign, Unassign
+// or Seek on such a consumer: the group owns the assignment.
+//
+// Commits follow a processed-offset ledger rather than Poll: the caller
+// marks each record it has finished with MarkProcessed, in any order, and
+// a commit covers per partition only the records before the first one
+// handed out and not yet marked. When a rebalance takes partitions away,
+// the consumer stops handing out their records, waits (up to
+// GroupConfig.RebalanceTimeout) until the records already handed out are
+// marked, commits exactly that, and only then lets the partitions go.
+// Close does the same for every owned partition before leaving the group.
+// Commits happen on GroupConfig.AutoCommitInterval, on CommitSync and
+// CommitAsync, on revoke and on Close.
 //
 // A Consumer keeps one fetch in flight per broker, with a KIP-227 fetch
 // session, and decodes responses while the caller processes what Poll

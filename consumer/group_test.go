@@ -385,3 +385,48 @@ func TestGroupRevokeBarrier(t *testing.T) {
 		return true
 	})
 }
+
+// TestGroupRegexAndPauseCleared: a member subscribed by regular expression
+// gets the matching topic; a partition it paused, lost to another member
+// and got back is fetched again (the pause did not survive the move).
+func TestGroupRegexAndPauseCleared(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 1, 2)
+	addrs := f.ListenAddrs()
+	produce(t, addrs, []int32{0, 1}, 0, 5, time.Time{})
+	ea := &events{}
+	regex := func(c *Config) {
+		groupCfg("g-regex", assign.CooperativeSticky)(c)
+		c.Group.Topics, c.Group.TopicRegex = nil, "t|nothing"
+	}
+	a := newConsumer(t, addrs, func(c *Config) { regex(c); ea.hook(c) })
+	recs := collect(t, a, 10, 10*time.Second)
+	for _, r := range recs {
+		a.MarkProcessed(&gregor.Record{Topic: r.tp.Topic, Partition: r.tp.Partition, Offset: r.offset})
+	}
+	a.Pause(TopicPartition{testTopic, 0}, TopicPartition{testTopic, 1})
+	eb := &events{}
+	b, err := New(func() Config {
+		cfg := Config{Conn: gregor.ConnConfig{SeedBrokers: addrs}, FetchMaxWait: 100 * time.Millisecond}
+		regex(&cfg)
+		eb.hook(&cfg)
+		return cfg
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "split 1/1", 10*time.Second, func() bool { return len(ea.ownedNow()) == 1 && len(eb.ownedNow()) == 1 })
+	moved := eb.ownedNow()[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a owns both again", 10*time.Second, func() bool { return len(ea.ownedNow()) == 2 })
+	produce(t, addrs, []int32{moved.Partition}, 5, 3, time.Time{})
+	got := collect(t, a, 3, 10*time.Second)
+	checkExact(t, got, []int32{moved.Partition}, 5, 3)
+	for _, r := range got {
+		a.MarkProcessed(&gregor.Record{Topic: r.tp.Topic, Partition: r.tp.Partition, Offset: r.offset})
+	}
+}
