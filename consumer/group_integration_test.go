@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/gregorkafka/gregor/consumer/assign"
 	"github.com/gregorkafka/gregor/integration"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
+	"github.com/gregorkafka/gregor/protocol"
 )
 
 func realGroupCfg(group, topic string) func(*Config) {
@@ -274,4 +276,34 @@ func TestRealGroupWithJava(t *testing.T) {
 		}
 	}
 	t.Logf("gregor partitions %v, java partitions %v", mine, javaParts)
+}
+
+// TestRealGroupFenced: a second static member with the same instance id
+// fences the first, whose Poll then fails with a *GroupError wrapping
+// FENCED_INSTANCE_ID.
+func TestRealGroupFenced(t *testing.T) {
+	boot, topic := realSetup(t, "group-fenced", 2)
+	mod := func(c *Config) {
+		realGroupCfg("g-"+topic, topic)(c)
+		c.Group.InstanceID = "twin"
+	}
+	first := realConsumer(t, boot, mod)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitFor(t, "first joins", 20*time.Second, func() bool { _, gen := first.Member(); return gen > 0 })
+	second := realConsumer(t, boot, mod)
+	waitFor(t, "second joins", 20*time.Second, func() bool { _, gen := second.Member(); return gen > 0 })
+	for {
+		_, err := first.Poll(ctx)
+		var ge *GroupError
+		if errors.As(err, &ge) {
+			if !errors.Is(err, protocol.ErrFencedInstanceID) {
+				t.Fatalf("fatal error %v, want FENCED_INSTANCE_ID", err)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("Poll: %v", err)
+		}
+	}
 }

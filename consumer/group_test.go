@@ -430,3 +430,42 @@ func TestGroupRegexAndPauseCleared(t *testing.T) {
 		a.MarkProcessed(&gregor.Record{Topic: r.tp.Topic, Partition: r.tp.Partition, Offset: r.offset})
 	}
 }
+
+// TestGroupCloseDeadline: a member whose last records are never marked
+// closes within its deadline, commits the processed prefix only and
+// leaves no goroutine behind.
+func TestGroupCloseDeadline(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 1, 1)
+	addrs := f.ListenAddrs()
+	produce(t, addrs, []int32{0}, 0, 10, time.Time{})
+	c, err := New(func() Config {
+		cfg := Config{Conn: gregor.ConnConfig{SeedBrokers: addrs}, FetchMaxWait: 100 * time.Millisecond}
+		groupCfg("g-close")(&cfg)
+		cfg.Group.DisableAutoCommit = true
+		return cfg
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := collect(t, c, 10, 10*time.Second)
+	for _, r := range recs[:4] {
+		c.MarkProcessed(&gregor.Record{Topic: r.tp.Topic, Partition: r.tp.Partition, Offset: r.offset})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := c.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if d := time.Since(start); d > 2500*time.Millisecond {
+		t.Fatalf("Close took %v with a 2s deadline", d)
+	}
+	// a fresh member of the group starts where the processed prefix ended
+	c2 := newConsumer(t, addrs, groupCfg("g-close"))
+	got := collect(t, c2, 6, 10*time.Second)
+	checkExact(t, got, []int32{0}, 4, 6)
+	for _, r := range got {
+		c2.MarkProcessed(&gregor.Record{Topic: r.tp.Topic, Partition: r.tp.Partition, Offset: r.offset})
+	}
+}
