@@ -66,6 +66,33 @@ type group struct {
 	fatal       error
 
 	commitMu sync.Mutex // one commit at a time, in order
+
+	subSnap map[string]int // subscribed topics and partition counts at the last join
+}
+
+// metadataCheckInterval is how often a stable member looks for new topics
+// matching its regular expression and for partitions added to its topics;
+// a change makes it rejoin so that the leader assigns them. A variable for
+// tests.
+var metadataCheckInterval = 10 * time.Second
+
+// subscriptionSnapshot returns the subscribed topics with their partition
+// counts now.
+func (g *group) subscriptionSnapshot(ctx context.Context) (map[string]int, error) {
+	topics, err := g.subscribedTopics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	counts, err := g.partitionCounts(ctx, topics)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range topics {
+		if _, ok := counts[t]; !ok {
+			counts[t] = 0
+		}
+	}
+	return counts, nil
 }
 
 func newGroup(c *Consumer) *group {
@@ -184,6 +211,7 @@ func (g *group) run() {
 		}
 		failures = 0
 		g.setHeartbeat(true)
+		g.subSnap, _ = g.subscriptionSnapshot(g.ctx)
 		if !g.apply(assigned) {
 			return
 		}
@@ -239,12 +267,20 @@ func (g *group) stable() bool {
 		defer t.Stop()
 		tick = t.C
 	}
+	meta := time.NewTicker(metadataCheckInterval)
+	defer meta.Stop()
 	for {
 		select {
 		case <-g.ctx.Done():
 			return false
 		case <-g.rejoinCh:
 			return true
+		case <-meta.C:
+			now, err := g.subscriptionSnapshot(g.ctx)
+			if err == nil && g.subSnap != nil && !maps.Equal(now, g.subSnap) {
+				g.log.Info("gregor/consumer: subscribed topics or partitions changed; rejoining", "group", g.cfg.GroupID)
+				return true
+			}
 		case err := <-g.hbErr:
 			return !g.handleGroupError(err)
 		case <-tick:

@@ -65,6 +65,9 @@ type GroupConfig struct {
 	Topics []string
 	// TopicRegex subscribes to every non-internal topic whose whole name
 	// matches (Go regexp syntax), resolved from metadata at each rebalance.
+	// A stable member checks every 10 seconds for new matching topics (and,
+	// for both Topics and TopicRegex, for partitions added to its topics)
+	// and rejoins when it finds any, so that they get assigned.
 	TopicRegex string
 
 	// Protocol picks the group protocol. Default GroupClassic.

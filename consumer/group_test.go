@@ -14,6 +14,8 @@ import (
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/consumer/assign"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // groupCfg is a fast group configuration for kfake.
@@ -467,5 +469,51 @@ func TestGroupCloseDeadline(t *testing.T) {
 	checkExact(t, got, []int32{0}, 4, 6)
 	for _, r := range got {
 		c2.MarkProcessed(&gregor.Record{Topic: r.tp.Topic, Partition: r.tp.Partition, Offset: r.offset})
+	}
+}
+
+// TestGroupRegexNewTopic: a topic created after the member joined that
+// matches its regular expression is picked up at the next metadata check.
+func TestGroupRegexNewTopic(t *testing.T) {
+	leakcheck.Check(t)
+	old := metadataCheckInterval
+	metadataCheckInterval = 200 * time.Millisecond
+	t.Cleanup(func() { metadataCheckInterval = old })
+	f, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, testTopic), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	addrs := f.ListenAddrs()
+	ev := &events{}
+	c := newConsumer(t, addrs, func(cfg *Config) {
+		groupCfg("g-newtopic")(cfg)
+		cfg.Group.Topics, cfg.Group.TopicRegex = nil, "t.*"
+		ev.hook(cfg)
+	})
+	waitFor(t, "t[0] owned", 10*time.Second, func() bool { return len(ev.ownedNow()) == 1 })
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "t2", Value: []byte("new")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		fs, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatalf("Poll: %v (owned %v)", err, ev.ownedNow())
+		}
+		found := false
+		fs.EachRecord(func(r *gregor.Record) {
+			c.MarkProcessed(r)
+			found = found || (r.Topic == "t2" && string(r.Value) == "new")
+		})
+		if found {
+			return
+		}
 	}
 }
