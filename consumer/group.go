@@ -236,6 +236,7 @@ func (g *group) handleGroupError(err error) bool {
 		errors.Is(err, protocol.ErrInvalidSessionTimeout), errors.Is(err, protocol.ErrInvalidGroupID):
 		g.mu.Lock()
 		g.fatal = &GroupError{GroupID: g.cfg.GroupID, Err: err}
+		g.hbOn = false
 		g.mu.Unlock()
 		g.lose()
 		g.c.signalData()

@@ -517,3 +517,28 @@ func TestGroupRegexNewTopic(t *testing.T) {
 		}
 	}
 }
+
+func TestLedgerDuplicateAndStaleMarks(t *testing.T) {
+	l := newLedger()
+	tp := TopicPartition{"t", 0}
+	l.own(tp, 0)
+	recs := []gregor.Record{{Topic: "t", Offset: 0}, {Topic: "t", Offset: 1}, {Topic: "t", Offset: 2}}
+	l.handed(tp, recs, 3)
+	l.mark(&recs[0])
+	if l.mark(&recs[0]) {
+		t.Fatal("a mark below the prefix was accepted")
+	}
+	l.mark(&recs[2])
+	l.mark(&recs[2])
+	if off, _ := l.processed(tp); off != 1 {
+		t.Fatalf("processed %d, want 1", off)
+	}
+	l.mark(&recs[1])
+	if off, _ := l.processed(tp); off != 3 {
+		t.Fatalf("processed %d, want 3", off)
+	}
+	l.release([]TopicPartition{tp})
+	if l.mark(&recs[1]) {
+		t.Fatal("a mark of a released partition was accepted")
+	}
+}

@@ -100,11 +100,17 @@ func (l *ledger) mark(r *gregor.Record) bool {
 		l.mu.Unlock()
 		return false
 	}
-	if lp.marked == nil {
-		lp.marked = map[int64]struct{}{}
-	}
-	lp.marked[r.Offset] = struct{}{}
 	advanced := false
+	if h := lp.pending[lp.head]; h.off == r.Offset { // in order: no map needed
+		lp.epoch = h.epoch
+		lp.head++
+		advanced = true
+	} else {
+		if lp.marked == nil {
+			lp.marked = map[int64]struct{}{}
+		}
+		lp.marked[r.Offset] = struct{}{}
+	}
 	for lp.head < len(lp.pending) {
 		h := lp.pending[lp.head]
 		if _, ok := lp.marked[h.off]; !ok {
