@@ -70,8 +70,9 @@ func (c *Consumer) CommitSync(ctx context.Context) error {
 }
 
 // CommitAsync commits like CommitSync on its own goroutine and calls done
-// (when not nil) with the result. Commits are sent one at a time in call
-// order; Close waits for them. After Close started, done receives
+// (when not nil) with the result. Commits are sent one at a time, each
+// with the processed offsets current when it is sent, so a later commit
+// never moves an offset back; Close waits for them. After Close started, done receives
 // gregor.ErrClosed.
 func (c *Consumer) CommitAsync(done func(error)) {
 	if c.grp == nil {
