@@ -120,6 +120,10 @@ type Config struct {
 	// broker may direct the consumer to a replica in the same rack
 	// (KIP-392).
 	Rack string
+
+	// Group holds the consumer-group settings. With Group.GroupID empty
+	// the consumer reads only what Assign gives it.
+	Group GroupConfig
 }
 
 // ConfigError reports an invalid Config field.
@@ -165,6 +169,9 @@ func (c *Config) Validate() error {
 	case c.MaxBufferedBytes < 0:
 		return bad("MaxBufferedBytes", "negative (%d)", c.MaxBufferedBytes)
 	}
+	if err := c.Group.validate(); err != nil {
+		return err
+	}
 	d := c.WithDefaults()
 	if d.PartitionMaxBytes > d.FetchMaxBytes {
 		return bad("PartitionMaxBytes", "%d is above FetchMaxBytes (%d)", d.PartitionMaxBytes, d.FetchMaxBytes)
@@ -191,5 +198,6 @@ func (c Config) WithDefaults() Config {
 	if c.MaxBufferedBytes == 0 {
 		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
+	c.Group = c.Group.withDefaults()
 	return c
 }

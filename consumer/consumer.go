@@ -1,5 +1,26 @@
-// Package consumer reads records from Kafka partitions the caller chooses
-// (direct assignment, without a consumer group).
+// Package consumer reads records from Kafka partitions, either the ones
+// the caller chooses (Assign, without a consumer group) or the ones a
+// consumer group gives it (Config.Group).
+//
+// # Consumer groups
+//
+// With Config.Group.GroupID set, the consumer joins the group (the classic
+// JoinGroup/SyncGroup protocol, with eager or cooperative rebalancing as
+// the chosen assignor allows, and static membership with
+// GroupConfig.InstanceID) and fetches the partitions it is assigned,
+// starting at the group's committed offsets. Do not call Assign, Unassign
+// or Seek on such a consumer: the group owns the assignment.
+//
+// Commits follow a processed-offset ledger rather than Poll: the caller
+// marks each record it has finished with MarkProcessed, in any order, and
+// a commit covers per partition only the records before the first one
+// handed out and not yet marked. When a rebalance takes partitions away,
+// the consumer stops handing out their records, waits (up to
+// GroupConfig.RebalanceTimeout) until the records already handed out are
+// marked, commits exactly that, and only then lets the partitions go.
+// Close does the same for every owned partition before leaving the group.
+// Commits happen on GroupConfig.AutoCommitInterval, on CommitSync and
+// CommitAsync, on revoke and on Close.
 //
 // A Consumer keeps one fetch in flight per broker, with a KIP-227 fetch
 // session, and decodes responses while the caller processes what Poll
@@ -248,6 +269,7 @@ type Consumer struct {
 
 	mu       sync.Mutex
 	closed   bool
+	closing  bool // Close is committing and leaving the group
 	parts    map[TopicPartition]*partition
 	brokers  map[int32]*brokerState
 	queue    []*partFetch // ready for Poll
@@ -261,6 +283,8 @@ type Consumer struct {
 	validations              atomic.Int64 // OffsetForLeaderEpoch checks, for tests
 	met                      *metrics
 	tracer                   trace.Tracer // nil without ConnConfig.TracerProvider
+
+	grp *group // nil without Config.Group.GroupID
 }
 
 // New validates cfg and starts a consumer with nothing assigned. It does
@@ -291,6 +315,9 @@ func New(cfg Config) (*Consumer, error) {
 	}
 	c.wg.Add(1)
 	go c.dispatch()
+	if cfg.Group.GroupID != "" {
+		c.grp = newGroup(c)
+	}
 	return c, nil
 }
 
@@ -490,6 +517,12 @@ func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 				c.mu.Unlock()
 				return nil, gregor.ErrClosed
 			}
+			if c.grp != nil {
+				if err := c.grp.fatalErr(); err != nil {
+					c.mu.Unlock()
+					return nil, err
+				}
+			}
 			c.mu.Unlock()
 			select {
 			case <-c.data:
@@ -509,6 +542,9 @@ func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 				// With an error after some records (a corrupt batch),
 				// next is the failing batch's offset.
 				p.pos, p.posEpoch = pf.next, pf.nextEpoch
+				if c.grp != nil {
+					c.grp.led.handed(pf.tp, pf.recs, pf.next)
+				}
 			}
 			p.hwm, p.lso, p.logStart = pf.hwm, pf.lso, pf.logStart
 			c.handed = append(c.handed, pf)
@@ -562,10 +598,17 @@ func (c *Consumer) releaseLocked(pf *partFetch) {
 // closes its connections. Poll returns gregor.ErrClosed afterwards.
 func (c *Consumer) Close(ctx context.Context) error {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed || c.closing {
 		c.mu.Unlock()
 		return nil
 	}
+	c.closing = true
+	c.mu.Unlock()
+	var gerr error
+	if c.grp != nil {
+		gerr = c.grp.shutdown(ctx)
+	}
+	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.cancel()
@@ -588,5 +631,8 @@ func (c *Consumer) Close(ctx context.Context) error {
 	}
 	c.queue = nil
 	c.mu.Unlock()
+	if err == nil {
+		err = gerr
+	}
 	return err
 }
