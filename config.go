@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -172,17 +173,38 @@ type ConnConfig struct {
 	TracerProvider trace.TracerProvider
 }
 
-// ConfigError reports an invalid ConnConfig field.
+// ConfigError reports an invalid configuration field. The producer,
+// consumer and admin clients report their own Config fields with it too.
 type ConfigError struct {
-	// Field is the field's name, such as "SeedBrokers".
+	// Config names the struct that holds Field, such as "producer.Config";
+	// empty means ConnConfig.
+	Config string
+	// Field is the field's name, such as "SeedBrokers"; fields of a nested
+	// struct are written with a dot, such as "Conn.SeedBrokers".
 	Field string
 	// Reason says what is wrong.
 	Reason string
 }
 
-// Error names the field and the reason.
+// Error names the struct, the field and the reason.
 func (e *ConfigError) Error() string {
-	return "gregor: ConnConfig." + e.Field + ": " + e.Reason
+	name := e.Config
+	if name == "" {
+		name = "ConnConfig"
+	}
+	return "gregor: " + name + "." + e.Field + ": " + e.Reason
+}
+
+// ValidateWithin validates a ConnConfig held in field conn of the struct
+// named config, so that its errors name the full path, such as
+// "producer.Config.Conn.SeedBrokers".
+func (c *ConnConfig) ValidateWithin(config, conn string) error {
+	err := c.Validate()
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return &ConfigError{Config: config, Field: conn + "." + ce.Field, Reason: ce.Reason}
+	}
+	return err
 }
 
 // Is makes errors.Is(err, ErrInvalidConfig) true.

@@ -103,3 +103,18 @@ func TestIsRetriable(t *testing.T) {
 		t.Error("VersionError should match protocol.ErrUnsupportedVersion")
 	}
 }
+
+func TestConfigErrorNamesTheFullPath(t *testing.T) {
+	var c ConnConfig
+	err := c.ValidateWithin("producer.Config", "Conn")
+	var ce *ConfigError
+	if !errors.As(err, &ce) || ce.Config != "producer.Config" || ce.Field != "Conn.SeedBrokers" || !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("got %#v", err)
+	}
+	if want := "gregor: producer.Config.Conn.SeedBrokers: at least one host:port address is required"; err.Error() != want {
+		t.Fatalf("message %q, want %q", err.Error(), want)
+	}
+	if err := c.Validate(); err == nil || err.Error() != "gregor: ConnConfig.SeedBrokers: at least one host:port address is required" {
+		t.Fatalf("plain Validate: %v", err)
+	}
+}

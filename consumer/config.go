@@ -126,30 +126,18 @@ type Config struct {
 	Group GroupConfig
 }
 
-// ConfigError reports an invalid Config field.
-type ConfigError struct {
-	// Field is the field's name, such as "FetchMaxBytes".
-	Field string
-	// Reason says what is wrong.
-	Reason string
-}
+// ConfigError reports an invalid Config field; it is gregor.ConfigError
+// with Config set to "consumer.Config".
+type ConfigError = gregor.ConfigError
 
-// Error names the field and the reason.
-func (e *ConfigError) Error() string {
-	return "gregor/consumer: Config." + e.Field + ": " + e.Reason
-}
-
-// Is makes errors.Is(err, gregor.ErrInvalidConfig) true.
-func (e *ConfigError) Is(target error) bool { return target == gregor.ErrInvalidConfig }
-
-// Validate reports the first invalid field: a *ConfigError for the
-// consumer's fields, or the Conn field's own error.
+// Validate reports the first invalid field as a *ConfigError naming it,
+// such as "consumer.Config.FetchMaxBytes" or "consumer.Config.Conn.SeedBrokers".
 func (c *Config) Validate() error {
-	if err := c.Conn.Validate(); err != nil {
+	if err := c.Conn.ValidateWithin("consumer.Config", "Conn"); err != nil {
 		return err
 	}
 	bad := func(field, format string, args ...any) error {
-		return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
+		return &ConfigError{Config: "consumer.Config", Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case c.IsolationLevel != ReadUncommitted && c.IsolationLevel != ReadCommitted:

@@ -119,7 +119,7 @@ type GroupConfig struct {
 
 func (g *GroupConfig) validate() error {
 	bad := func(field, format string, args ...any) error {
-		return &ConfigError{Field: "Group." + field, Reason: fmt.Sprintf(format, args...)}
+		return &ConfigError{Config: "consumer.Config", Field: "Group." + field, Reason: fmt.Sprintf(format, args...)}
 	}
 	if g.GroupID == "" {
 		if len(g.Topics) > 0 || g.TopicRegex != "" || g.InstanceID != "" {

@@ -147,31 +147,21 @@ type Config struct {
 	MetadataWait time.Duration
 }
 
-// ConfigError reports an invalid Config field.
-type ConfigError struct {
-	// Field is the field's name, such as "Acks".
-	Field string
-	// Reason says what is wrong.
-	Reason string
-}
-
-// Error names the field and the reason.
-func (e *ConfigError) Error() string { return "gregor/producer: Config." + e.Field + ": " + e.Reason }
-
-// Is makes errors.Is(err, gregor.ErrInvalidConfig) true.
-func (e *ConfigError) Is(target error) bool { return target == gregor.ErrInvalidConfig }
+// ConfigError reports an invalid Config field; it is gregor.ConfigError
+// with Config set to "producer.Config".
+type ConfigError = gregor.ConfigError
 
 // idempotent reports whether batches carry producer ids and sequences.
 func (c *Config) idempotent() bool { return !c.DisableIdempotence || c.TransactionalID != "" }
 
-// Validate reports the first invalid field as a *ConfigError, or the
-// connection settings' *gregor.ConfigError.
+// Validate reports the first invalid field as a *ConfigError naming it,
+// such as "producer.Config.Acks" or "producer.Config.Conn.SeedBrokers".
 func (c *Config) Validate() error {
-	if err := c.Conn.Validate(); err != nil {
+	if err := c.Conn.ValidateWithin("producer.Config", "Conn"); err != nil {
 		return err
 	}
 	bad := func(field, format string, args ...any) error {
-		return &ConfigError{Field: field, Reason: fmt.Sprintf(format, args...)}
+		return &ConfigError{Config: "producer.Config", Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
 	if c.Acks > AcksNone {
 		return bad("Acks", "unknown value %d", c.Acks)
