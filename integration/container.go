@@ -151,6 +151,10 @@ func StartContainers(ctx context.Context, cfg ContainerConfig) (*Cluster, error)
 		return nil, fmt.Errorf("integration: create a container network: %w", err)
 	}
 	alias := func(id int) string { return fmt.Sprintf("kafka-%d", id) }
+	var aliases []string
+	for i := range lc.Nodes {
+		aliases = append(aliases, alias(i+1))
+	}
 	clusterID := newClusterID()
 	formatArgs := []string{"--feature", "share.version=1"}
 	if lc.SASL {
@@ -206,6 +210,7 @@ func StartContainers(ctx context.Context, cfg ContainerConfig) (*Cluster, error)
 			"GREGOR_CLUSTER_ID":  clusterID,
 			"GREGOR_FORMAT_ARGS": strings.Join(formatArgs, " "),
 			"GREGOR_JVM_OPTS":    strings.Join(jvm, " "),
+			"GREGOR_WAIT_HOSTS":  strings.Join(aliases, " "),
 		}
 		for k, v := range cfg.Env {
 			env[k] = v

@@ -95,6 +95,7 @@ build_image() {
 	$sudo mkdir -p "$root/opt/kafka/libs" "$root/opt/gregor"
 	$sudo cp "$kafka_home/lib"/*.jar "$root/opt/kafka/libs/"
 	$sudo cp "$here/start.sh" "$root/opt/gregor/start.sh"
+	old=$($sudo podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 	say "podman import"
 	$sudo tar -C "$root" -c . | $sudo podman import \
 		--change "LABEL org.gregorkafka.inputs=$hash" \
@@ -102,6 +103,10 @@ build_image() {
 		--change 'CMD ["/bin/sh", "/opt/gregor/start.sh"]' - "$image" >/dev/null
 	$sudo rm -rf "$root"
 	trap - EXIT
+	if [ -n "$old" ]; then
+		say "removing the previous image $old"
+		$sudo podman rmi "$old" >/dev/null 2>&1 || true
+	fi
 	say "image $image built in $(($(date +%s) - begin)) s"
 }
 
