@@ -241,7 +241,16 @@ func StartContainers(ctx context.Context, cfg ContainerConfig) (*Cluster, error)
 		c.nodes = append(c.nodes, n)
 	}
 	created := time.Now()
-	if err := forEachNode(ctx, c.nodes, func(ctx context.Context, n *node) error { return n.ctr.start(ctx) }); err != nil {
+	// Start the containers one at a time: Podman's CNI dnsname plugin can
+	// lose a network alias when containers join a network concurrently.
+	// Each start.sh waits until every alias resolves, then the JVMs start
+	// together and form the quorum.
+	for _, n := range c.nodes {
+		if err := n.ctr.container().Start(ctx); err != nil {
+			return nil, fmt.Errorf("integration: start the container of node %d: %w", n.id, err)
+		}
+	}
+	if err := forEachNode(ctx, c.nodes, func(ctx context.Context, n *node) error { return n.ctr.waitReady(ctx) }); err != nil {
 		return nil, err
 	}
 	logger().Info("Kafka container cluster started", "image", cfg.image(), "nodes", lc.Nodes,

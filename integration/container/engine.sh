@@ -3,7 +3,7 @@
 # without Docker: Podman (runc runtime) serving a Docker-compatible API on a
 # private socket, and a locally built Kafka image (nothing can be pulled).
 #
-#   engine.sh setup   install podman, runc and the CNI DNS plugin with apt when
+#   engine.sh setup   install podman, runc, netavark and aardvark-dns with apt when
 #                     missing; write /etc/containers/containers.conf
 #   engine.sh image   build localhost/gregor-kafka:4.1.1 unless an image with
 #                     the same inputs (jar list, start script, this recipe) exists
@@ -30,24 +30,29 @@ setup() {
 	command -v podman >/dev/null 2>&1 || missing="$missing podman"
 	command -v runc >/dev/null 2>&1 || missing="$missing runc"
 	command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
-	[ -x /usr/lib/cni/dnsname ] || missing="$missing golang-github-containernetworking-plugin-dnsname"
+	# netavark and aardvark-dns give container networks a DNS server that
+	# resolves the network aliases; CNI's dnsname plugin lost aliases here.
+	[ -x /usr/lib/podman/netavark ] || missing="$missing netavark"
+	[ -x /usr/lib/podman/aardvark-dns ] || missing="$missing aardvark-dns"
 	if [ -n "$missing" ]; then
 		say "installing with apt:$missing"
 		$sudo apt-get update -q
 		# shellcheck disable=SC2086
 		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 	else
-		say "podman, runc, debootstrap and the CNI dnsname plugin are installed"
+		say "podman, runc, debootstrap, netavark and aardvark-dns are installed"
 	fi
 	conf=/etc/containers/containers.conf
 	want='# Written by gregor integration/container/engine.sh: runc (crun fails on
-# hybrid cgroups) and a nofile limit the host allows.
+# hybrid cgroups), a nofile limit the host allows, netavark networks.
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 [engine]
-runtime = "runc"'
+runtime = "runc"
+[network]
+network_backend = "netavark"'
 	if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
-		say "writing $conf (runtime runc, nofile 20000)"
+		say "writing $conf (runtime runc, nofile 20000, netavark)"
 		$sudo mkdir -p /etc/containers
 		printf '%s\n' "$want" | $sudo tee "$conf" >/dev/null
 	else
