@@ -103,7 +103,17 @@ type ctrNode struct {
 // the engine would report another host. The ports are published on
 // 127.0.0.1 only. On error nothing is left running. The caller must Close
 // the cluster.
-func StartContainers(ctx context.Context, cfg ContainerConfig) (*Cluster, error) {
+func StartContainers(ctx context.Context, cfg ContainerConfig) (c *Cluster, err error) {
+	// testcontainers-go panics when it finds no engine; make that an error.
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, fmt.Errorf("integration: no usable container engine: %v", r)
+		}
+	}()
+	return startContainers(ctx, cfg)
+}
+
+func startContainers(ctx context.Context, cfg ContainerConfig) (*Cluster, error) {
 	lc := cfg.local()
 	begin := time.Now()
 	dir, err := os.MkdirTemp("", "gregor-kafka-ctr-")
