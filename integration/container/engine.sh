@@ -150,6 +150,12 @@ down() {
 		# shellcheck disable=SC2086
 		$sudo podman rm -f $left >/dev/null || true
 	fi
+	nets=$($sudo podman network ls -q --filter label=org.gregorkafka.harness 2>/dev/null || true)
+	if [ -n "$nets" ]; then
+		say "removing leftover harness networks: $nets"
+		# shellcheck disable=SC2086
+		$sudo podman network rm $nets >/dev/null || true
+	fi
 }
 
 env_out() {
