@@ -70,8 +70,9 @@ func consume(t *testing.T, brokers []string, topic string, extra ...string) []st
 
 // TestContainerSingleNode checks one containerized node end to end: records
 // go round trip over PLAINTEXT and over SASL_PLAINTEXT with PLAIN, a wrong
-// password is refused, and the SSL listener serves the generated
-// certificate on its published port.
+// password is refused, the SSL listener serves the generated certificate on
+// its published port, and a node stopped with StopNode comes back with
+// StartNode on the same ports with its records.
 func TestContainerSingleNode(t *testing.T) {
 	kcatPath(t)
 	c := startContainers(t, integration.ContainerConfig{Nodes: 1, SASL: true, TLS: true})
@@ -93,7 +94,7 @@ func TestContainerSingleNode(t *testing.T) {
 	})
 	t.Run("SASL PLAIN wrong password refused", func(t *testing.T) {
 		bad := integration.Credential{Username: alice.Username, Password: "not-" + alice.Password}
-		args := append([]string{"-L", "-b", c.Bootstrap(integration.SASLPlaintext)[0], "-m", "10"},
+		args := append([]string{"-L", "-b", c.Bootstrap(integration.SASLPlaintext)[0], "-m", "4"},
 			securityArgs(c, integration.SASLPlaintext, integration.MechanismPlain, bad)...)
 		out, stderr, err := kcat(t, 60*time.Second, "", args...)
 		if err == nil {
@@ -112,6 +113,26 @@ func TestContainerSingleNode(t *testing.T) {
 		}
 		if md := parseMetadata(t, out); len(md.Brokers) != 1 {
 			t.Fatalf("brokers %+v, want one", md.Brokers)
+		}
+	})
+	t.Run("StopNode and StartNode keep the data", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		begin := time.Now()
+		if err := c.StopNode(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		if c.Running(0) {
+			t.Fatal("node still runs after StopNode")
+		}
+		stopped := time.Now()
+		if err := c.StartNode(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("controlled shutdown took %s, restart %s", stopped.Sub(begin).Round(time.Millisecond),
+			time.Since(stopped).Round(time.Millisecond))
+		if got, want := consume(t, c.Bootstrap(integration.Plaintext), "ctr-plain"), records("plain", 5); !slices.Equal(got, want) {
+			t.Fatalf("after the restart consumed %q, want %q", got, want)
 		}
 	})
 }
