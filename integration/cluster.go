@@ -39,6 +39,9 @@ type Cluster struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	// closeHook, when set, releases what Close must free after the nodes
+	// are down (containers and their network).
+	closeHook func() error
 }
 
 type node struct {
@@ -53,7 +56,61 @@ type node struct {
 
 	mu   sync.Mutex
 	proc *process
+
+	// ctr is set when the node runs in a container (see StartContainers).
+	ctr *ctrNode
 }
+
+// backend runs one node: a JVM process on this machine, or a container.
+type backend interface {
+	// start starts the stopped node and waits until it serves its listeners.
+	start(ctx context.Context) error
+	// halt stops the node, gracefully (Kafka's controlled shutdown) or at
+	// once, and waits until it is down.
+	halt(ctx context.Context, graceful bool) error
+	// alive reports whether the node is running.
+	alive() bool
+	// pid is the process id of a JVM node on this machine, 0 otherwise.
+	pid() int
+	// syncLog brings the node's log file (logPath) up to date.
+	syncLog()
+}
+
+// backend returns what runs node n.
+func (n *node) backend() backend {
+	if n.ctr != nil {
+		return n.ctr
+	}
+	return jvmBackend{n}
+}
+
+// jvmBackend runs a node as a child JVM of the test binary.
+type jvmBackend struct{ n *node }
+
+func (b jvmBackend) start(ctx context.Context) error {
+	if err := b.n.spawn(); err != nil {
+		return err
+	}
+	return b.n.waitReady(ctx)
+}
+
+func (b jvmBackend) halt(ctx context.Context, graceful bool) error {
+	if graceful {
+		return b.n.stop(ctx, syscall.SIGTERM)
+	}
+	return b.n.stop(ctx, syscall.SIGKILL)
+}
+
+func (b jvmBackend) alive() bool { return b.n.running() != nil }
+
+func (b jvmBackend) pid() int {
+	if p := b.n.running(); p != nil {
+		return p.pid
+	}
+	return 0
+}
+
+func (b jvmBackend) syncLog() {}
 
 // process is one running JVM; done closes once it has been reaped.
 type process struct {
@@ -340,11 +397,14 @@ func (c *Cluster) TLSFiles() TLSFiles {
 
 // LogPath returns the path of node i's log file (0-based): everything the
 // JVM printed, over all of its restarts. It is "" when there is no such node.
+// For a container node the file is a copy of the container's output, brought
+// up to date by this call.
 func (c *Cluster) LogPath(i int) string {
 	n, err := c.nodeAt(i)
 	if err != nil {
 		return ""
 	}
+	n.backend().syncLog()
 	return n.logPath
 }
 
@@ -368,7 +428,7 @@ func (c *Cluster) KillNode(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	return n.stop(ctx, syscall.SIGKILL)
+	return n.backend().halt(ctx, false)
 }
 
 // StopNode sends SIGTERM to node i (0-based), which makes Kafka shut down in
@@ -381,7 +441,7 @@ func (c *Cluster) StopNode(ctx context.Context, i int) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	return n.stop(ctx, syscall.SIGTERM)
+	return n.backend().halt(ctx, true)
 }
 
 // StartNode restarts node i (0-based) after KillNode or StopNode, with the
@@ -391,24 +451,21 @@ func (c *Cluster) StartNode(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
-	if err := n.spawn(); err != nil {
-		return err
-	}
-	return n.waitReady(ctx)
+	return n.backend().start(ctx)
 }
 
 // Running reports whether node i's process is alive.
 func (c *Cluster) Running(i int) bool {
 	n, err := c.nodeAt(i)
-	return err == nil && n.running() != nil
+	return err == nil && n.backend().alive()
 }
 
 // PIDs returns the process ids of the running nodes' JVMs.
 func (c *Cluster) PIDs() []int {
 	var pids []int
 	for _, n := range c.nodes {
-		if p := n.running(); p != nil {
-			pids = append(pids, p.pid)
+		if pid := n.backend().pid(); pid != 0 {
+			pids = append(pids, pid)
 		}
 	}
 	return pids
@@ -421,9 +478,12 @@ func (c *Cluster) Close() error {
 	c.closeOnce.Do(func() {
 		var errs []error
 		for _, n := range c.nodes {
-			if err := n.stop(context.Background(), syscall.SIGKILL); err != nil {
+			if err := n.backend().halt(context.Background(), false); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if c.closeHook != nil {
+			errs = append(errs, c.closeHook())
 		}
 		if c.dir != "" && os.Getenv(KeepEnv) == "" {
 			errs = append(errs, os.RemoveAll(c.dir))
@@ -566,6 +626,7 @@ func (n *node) failure(what string, cause error) error {
 }
 
 func (n *node) logTail(lines int) string {
+	n.backend().syncLog()
 	b, err := os.ReadFile(n.logPath)
 	if err != nil {
 		return fmt.Sprintf("(cannot read log: %v)", err)

@@ -144,27 +144,66 @@ type nodePorts struct {
 	client     map[Listener]int
 }
 
-// serverProperties renders server.properties for node id (1-based).
+// serverProperties renders server.properties for node id (1-based) of a
+// cluster whose JVMs run on this machine: every listener on 127.0.0.1.
 func serverProperties(cfg LocalConfig, id int, all []nodePorts, dataDir string, p *pki) string {
+	lay := netLayout{
+		bindHost:       "127.0.0.1",
+		controllerBind: fmt.Sprintf("127.0.0.1:%d", all[id-1].controller),
+		voter:          func(i int) string { return fmt.Sprintf("127.0.0.1:%d", all[i-1].controller) },
+	}
+	if p != nil {
+		lay.keystore, lay.truststore = p.keystore, p.files.CA
+	}
+	return renderProperties(cfg, id, all, dataDir, lay)
+}
+
+// netLayout is where a node's listeners bind and how the nodes reach one
+// another: all on loopback for JVMs on this machine, or on a container
+// network, where clients still use 127.0.0.1 and published ports.
+type netLayout struct {
+	// bindHost is the host part of the client listeners; they are always
+	// advertised as 127.0.0.1 with the same port.
+	bindHost string
+	// controllerBind is the host:port of the node's CONTROLLER listener.
+	controllerBind string
+	// voter returns the host:port of node i's (1-based) controller.
+	voter func(i int) string
+	// internal, when set, is the host:port of an extra PLAINTEXT listener
+	// named INTERNAL that carries inter-broker traffic; it binds on bindHost.
+	internal string
+	// keystore and truststore are the broker's PEM files, as the broker sees them.
+	keystore, truststore string
+}
+
+// renderProperties renders server.properties for node id (1-based) in layout lay.
+func renderProperties(cfg LocalConfig, id int, all []nodePorts, dataDir string, lay netLayout) string {
 	props := map[string]string{}
 	set := func(k, v string) { props[k] = v }
 	me := all[id-1]
 
 	var voters, lis, adv, protoMap []string
-	for i, np := range all {
-		voters = append(voters, fmt.Sprintf("%d@127.0.0.1:%d", i+1, np.controller))
+	for i := range all {
+		voters = append(voters, fmt.Sprintf("%d@%s", i+1, lay.voter(i+1)))
 	}
 	protoMap = append(protoMap, "CONTROLLER:PLAINTEXT")
 	for _, l := range listeners {
 		if !cfg.enabled(l) {
 			continue
 		}
-		addr := fmt.Sprintf("%s://127.0.0.1:%d", l, me.client[l])
-		lis = append(lis, addr)
-		adv = append(adv, addr)
+		lis = append(lis, fmt.Sprintf("%s://%s:%d", l, lay.bindHost, me.client[l]))
+		adv = append(adv, fmt.Sprintf("%s://127.0.0.1:%d", l, me.client[l]))
 		protoMap = append(protoMap, l.String()+":"+l.protocol())
 	}
-	lis = append(lis, fmt.Sprintf("CONTROLLER://127.0.0.1:%d", me.controller))
+	interBroker := "PLAINTEXT"
+	if lay.internal != "" {
+		_, port, _ := strings.Cut(lay.internal, ":")
+		lis = append(lis, fmt.Sprintf("INTERNAL://%s:%s", lay.bindHost, port))
+		adv = append(adv, "INTERNAL://"+lay.internal)
+		protoMap = append(protoMap, "INTERNAL:PLAINTEXT")
+		interBroker = "INTERNAL"
+	}
+	lis = append(lis, "CONTROLLER://"+lay.controllerBind)
 
 	set("process.roles", "broker,controller")
 	set("node.id", fmt.Sprint(id))
@@ -172,7 +211,7 @@ func serverProperties(cfg LocalConfig, id int, all []nodePorts, dataDir string, 
 	set("controller.listener.names", "CONTROLLER")
 	set("listeners", strings.Join(lis, ","))
 	set("advertised.listeners", strings.Join(adv, ","))
-	set("inter.broker.listener.name", "PLAINTEXT")
+	set("inter.broker.listener.name", interBroker)
 	set("listener.security.protocol.map", strings.Join(protoMap, ","))
 	set("log.dirs", dataDir)
 	set("num.network.threads", "2")
@@ -229,9 +268,9 @@ func serverProperties(cfg LocalConfig, id int, all []nodePorts, dataDir string, 
 	}
 	if cfg.TLS {
 		set("ssl.keystore.type", "PEM")
-		set("ssl.keystore.location", p.keystore)
+		set("ssl.keystore.location", lay.keystore)
 		set("ssl.truststore.type", "PEM")
-		set("ssl.truststore.location", p.files.CA)
+		set("ssl.truststore.location", lay.truststore)
 		set("listener.name.mtls.ssl.client.auth", "required")
 	}
 	if cfg.Authorizer {

@@ -46,6 +46,34 @@
 // (LogOnFailure, which Shared registers), and Main prints it again if the
 // binary fails. Each node's full log is in its own file, LogPath.
 //
+// # Kafka in containers
+//
+// StartContainers starts the same kinds of cluster (ContainerConfig: Nodes,
+// SASL, TLS, Authorizer, BrokerProperties) in containers, through
+// testcontainers-go, and returns the same *Cluster: Bootstrap and NodeAddr
+// give 127.0.0.1 addresses, and KillNode, StopNode, StartNode, LogPath and
+// Close work as for local nodes (a container node has no PID). Each client
+// listener uses the same port number inside the container as on the host,
+// where it is published on 127.0.0.1 only, so the broker can advertise
+// 127.0.0.1:<port>. The nodes share one new container network; controllers
+// and replication talk over the network aliases kafka-1, kafka-2, ... The
+// harness copies server.properties (rendered as for local nodes), the
+// certificates and container/start.sh into /gregor in each container and
+// runs that script, which formats storage on first start and then execs
+// the broker. The image is ContainerConfig.Image, else $GREGOR_KAFKA_IMAGE,
+// else apache/kafka:4.1.1; it needs /bin/sh, java on PATH and the Kafka jars
+// in /opt/kafka/libs.
+//
+// On a Debian machine without Docker, integration/container/engine.sh (run
+// by `make containers-up` and `make test`) installs Podman, serves its
+// Docker-compatible API on a private socket, builds the local image
+// localhost/gregor-kafka:4.1.1 from debootstrap, Java 17 and the cached jars
+// (only when those inputs change) and prints the environment the tests need:
+// DOCKER_HOST, TESTCONTAINERS_RYUK_DISABLED=true (no reaper image can be
+// pulled), TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1 and GREGOR_KAFKA_IMAGE.
+// Without a usable engine or image, StartContainers returns an error; pass
+// it to Unavailable to fail under CI=true and skip otherwise.
+//
 // # Environment variables
 //
 //   - GREGOR_KAFKA_HOME: where the Kafka jars are cached (see above).
@@ -56,6 +84,7 @@
 //   - CI: when "true", a test that needs Kafka fails if the broker cannot be
 //     started (java missing, start-up error), with the broker's log in the
 //     output. Otherwise such tests are skipped, with the reason printed.
+//   - GREGOR_KAFKA_IMAGE: the image StartContainers runs by default.
 //   - GREGOR_KEEP_KAFKA_DIR: when non-empty, Close keeps the cluster's
 //     temporary directory (configurations, data, certificates, logs).
 //
