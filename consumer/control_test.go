@@ -278,33 +278,39 @@ func TestFetchSessionReset(t *testing.T) {
 // under ResetNone it reports a TruncationError.
 func TestTruncation(t *testing.T) {
 	leakcheck.Check(t)
-	f := newFake(t, 1, 1)
-	var mu sync.Mutex
-	diverged := false
-	serve(f, nil, func(p int32, off int64, lastEpoch int32) served {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case off == 10 && !diverged:
-			if lastEpoch < 0 {
-				t.Errorf("fetch at 10 without the last fetched epoch")
+	// Each phase gets its own fake cluster and its own divergence, so a
+	// fetch the first consumer still had in flight when it closed cannot
+	// use up the divergence meant for the second.
+	divergingFake := func() *kfake.Cluster {
+		f := newFake(t, 1, 1)
+		var mu sync.Mutex
+		diverged := false
+		serve(f, nil, func(p int32, off int64, lastEpoch int32) served {
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case off == 10 && !diverged:
+				if lastEpoch < 0 {
+					t.Errorf("fetch at 10 without the last fetched epoch")
+				}
+				diverged = true
+				return served{diverge: 6, hwm: 10}
+			case off < 10:
+				return served{records: batch(t, nil, p, off, int(10-off), record.BatchHeader{PartitionLeaderEpoch: 3}), hwm: 10}
 			}
-			diverged = true
-			return served{diverge: 6, hwm: 10}
-		case off < 10:
-			return served{records: batch(t, nil, p, off, int(10-off), record.BatchHeader{PartitionLeaderEpoch: 3}), hwm: 10}
-		}
-		return served{hwm: 10}
-	})
+			return served{hwm: 10}
+		})
+		return f
+	}
+
+	f := divergingFake()
 	c := newConsumer(t, f.ListenAddrs(), nil)
 	c.Assign(all([]int32{0}, AtOffset(0)))
 	checkExact(t, collect(t, c, 10, 10*time.Second), []int32{0}, 0, 10)
 	checkExact(t, collect(t, c, 4, 10*time.Second), []int32{0}, 6, 4)
 	c.Close(context.Background())
 
-	mu.Lock()
-	diverged = false
-	mu.Unlock()
+	f = divergingFake()
 	c = newConsumer(t, f.ListenAddrs(), func(c *Config) { c.ResetPolicy = ResetNone })
 	c.Assign(all([]int32{0}, AtOffset(0)))
 	checkExact(t, collect(t, c, 10, 10*time.Second), []int32{0}, 0, 10)
