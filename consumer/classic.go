@@ -309,8 +309,13 @@ func (g *group) subscribedTopics(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// leave sends LeaveGroup for a dynamic member.
+// leave sends LeaveGroup for a dynamic member (a leaving heartbeat under
+// the consumer protocol).
 func (g *group) leave(ctx context.Context) {
+	if g.cg != nil {
+		g.cg.leave(ctx)
+		return
+	}
 	g.mu.Lock()
 	id := g.memberID
 	g.mu.Unlock()

@@ -136,10 +136,17 @@ func (m *realMember) stop(t *testing.T, timeout time.Duration) {
 // crashed member held unprocessed are picked up by the remaining member,
 // and no other record is processed twice.
 func TestRealGroupMembersComeAndGo(t *testing.T) {
+	membersComeAndGo(t, GroupClassic)
+}
+
+func membersComeAndGo(t *testing.T, proto GroupProtocol) {
 	boot, topic := realSetup(t, "group-churn", 12)
 	group := "g-" + topic
 	tr := &tracker{seen: map[string][]string{}}
 	mod := realGroupCfg(group, topic)
+	if proto == GroupConsumer {
+		mod = realGroupCfg848(group, topic)
+	}
 	total := 0
 	batch := func(n int) {
 		kcatBatch(t, boot, topic, total, n)
