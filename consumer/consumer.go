@@ -532,36 +532,59 @@ func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 			}
 			c.mu.Lock()
 		}
-		for _, pf := range c.queue {
+		n, room, rest := 0, c.cfg.MaxPollRecords, len(c.queue)
+		for i, pf := range c.queue {
 			p := c.parts[pf.tp]
 			if p == nil || p.gen != pf.gen || p.paused {
 				c.releaseLocked(pf)
 				continue
 			}
-			if pf.err == nil || len(pf.recs) > 0 {
+			recs, next, nextEpoch, perr := pf.recs[pf.taken:], pf.next, pf.nextEpoch, pf.err
+			partial := room > 0 && n+len(recs) > room
+			if partial { // the rest stays queued, this fetch not released
+				recs = recs[:room-n]
+				last := &recs[len(recs)-1]
+				next, nextEpoch, perr = last.Offset+1, last.LeaderEpoch, nil
+				pf.taken += len(recs)
+			}
+			n += len(recs)
+			if perr == nil || len(recs) > 0 {
 				// With an error after some records (a corrupt batch),
 				// next is the failing batch's offset.
-				p.pos, p.posEpoch = pf.next, pf.nextEpoch
+				p.pos, p.posEpoch = next, nextEpoch
 				if c.grp != nil {
-					c.grp.led.handed(pf.tp, pf.recs, pf.next)
+					c.grp.led.handed(pf.tp, recs, next)
 				}
 			}
 			p.hwm, p.lso, p.logStart = pf.hwm, pf.lso, pf.logStart
-			c.handed = append(c.handed, pf)
-			if pf.err == nil && len(pf.recs) == 0 {
-				continue
+			if !partial {
+				c.handed = append(c.handed, pf)
 			}
-			out = append(out, PartitionRecords{TopicPartition: pf.tp, Records: pf.recs,
-				HighWatermark: pf.hwm, LastStableOffset: pf.lso, LogStartOffset: pf.logStart, Err: pf.err})
-			c.met.consumed(ctx, pf)
+			if perr != nil || len(recs) > 0 {
+				out = append(out, PartitionRecords{TopicPartition: pf.tp, Records: recs,
+					HighWatermark: pf.hwm, LastStableOffset: pf.lso, LogStartOffset: pf.logStart, Err: perr})
+				c.met.consumed(ctx, pf.tp.Topic, len(recs))
+			}
+			if partial || (room > 0 && n == room) {
+				rest = i + 1 - btoi(partial)
+				break
+			}
 		}
-		clear(c.queue)
-		c.queue = c.queue[:0]
+		m := copy(c.queue, c.queue[rest:])
+		clear(c.queue[m:])
+		c.queue = c.queue[:m]
 	}
 	c.out = out
 	c.mu.Unlock()
 	c.poke()
 	return out, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (c *Consumer) releaseHandedLocked() {
@@ -580,7 +603,11 @@ func (c *Consumer) dropQueuedLocked(p *partition) {
 	q := c.queue[:0]
 	for _, pf := range c.queue {
 		if pf.tp == p.tp {
-			c.releaseLocked(pf)
+			if pf.taken > 0 { // the last Poll returned part of it: still in use
+				c.handed = append(c.handed, pf)
+			} else {
+				c.releaseLocked(pf)
+			}
 			continue
 		}
 		q = append(q, pf)
