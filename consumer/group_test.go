@@ -78,6 +78,12 @@ func (e *events) ownedNow() []TopicPartition {
 	return out
 }
 
+func (e *events) lostCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.lost)
+}
+
 func (e *events) revokedAll() []TopicPartition {
 	e.mu.Lock()
 	defer e.mu.Unlock()
