@@ -4,12 +4,34 @@
 //
 // # Consumer groups
 //
-// With Config.Group.GroupID set, the consumer joins the group (the classic
-// JoinGroup/SyncGroup protocol, with eager or cooperative rebalancing as
-// the chosen assignor allows, and static membership with
-// GroupConfig.InstanceID) and fetches the partitions it is assigned,
-// starting at the group's committed offsets. Do not call Assign, Unassign
-// or Seek on such a consumer: the group owns the assignment.
+// With Config.Group.GroupID set, the consumer joins the group and fetches
+// the partitions it is assigned, starting at the group's committed
+// offsets (under ResetNone a partition with none reports a
+// *NoOffsetError). Do not call Assign, Unassign or Seek on such a
+// consumer: the group owns the assignment. GroupConfig.Protocol picks
+// one of two protocols:
+//
+//   - GroupClassic (the default): JoinGroup/SyncGroup, where one member
+//     runs the assignors of GroupConfig.Assignors (with the replica racks
+//     of each partition, for rack-aware assignment), rebalancing eagerly
+//     or cooperatively as the chosen assignor allows.
+//   - GroupConsumer (KIP-848, Kafka 4.0 and later): the member only sends
+//     ConsumerGroupHeartbeat, at the interval the coordinator asks for,
+//     and the broker computes the assignment (GroupConfig.ServerAssignor).
+//     The member chooses its own member id (KIP-1082) and sends its
+//     subscription (topic names, or TopicRegex resolved by the broker) and
+//     rack when it joins and after errors, and otherwise only what changed.
+//     It reconciles each target assignment the coordinator returns: the
+//     partitions it no longer holds are revoked first (through the revoke
+//     barrier below), then the new ones are added, then the next heartbeat
+//     acknowledges the result. A fenced member (FENCED_MEMBER_EPOCH,
+//     UNKNOWN_MEMBER_ID) loses its partitions (OnLost) and joins again at
+//     epoch 0. Commits and offset fetches carry the member epoch. Such a
+//     group can mix Gregor and Java members with group.protocol=consumer.
+//
+// Both support static membership (GroupConfig.InstanceID) and report
+// errors that end the membership (a fenced or unreleased instance id, a
+// full group, a refused authorization) as a *GroupError from Poll.
 //
 // Commits follow a processed-offset ledger rather than Poll: the caller
 // marks each record it has finished with MarkProcessed, in any order, and
@@ -26,7 +48,8 @@
 // session, and decodes responses while the caller processes what Poll
 // returned. Keys, values and headers point into the fetched buffers, which
 // are recycled at the next Poll: copy anything kept longer. Buffered data
-// is bounded by Config.MaxBufferedBytes.
+// is bounded by Config.MaxBufferedBytes, and the records one Poll returns
+// by Config.MaxPollRecords.
 //
 // Leader moves, fenced epochs and stale metadata are retried after a
 // metadata refresh (using KIP-951 leader hints when the broker sends
