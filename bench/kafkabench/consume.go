@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor"
@@ -16,9 +17,10 @@ const fetchMaxWait = 500 * time.Millisecond
 
 // consume runs the consume-direct or consume-group mode: it reads from the
 // start of every partition until exactly o.Records records arrived. Time
-// runs from the first records to the last (a group join is not the
-// client's throughput); CPU and allocations cover the whole run, client
-// start-up included.
+// runs from the assignment (direct: right after it; group: when the group
+// hands the partitions over, so the join is left out) to the last record;
+// CPU and allocations cover the whole run, client start-up and join
+// included.
 func consume(ctx context.Context, o options) (measurement, error) {
 	group := o.Mode == "consume-group"
 	groupID := o.GroupID
@@ -28,15 +30,13 @@ func consume(ctx context.Context, o options) (measurement, error) {
 	var (
 		m     meter
 		out   measurement
-		first time.Time
 		got   int
 		bytes int64
+		first atomic.Int64 // unix nanoseconds of the assignment
 	)
+	assigned := func() { first.CompareAndSwap(0, time.Now().UnixNano()) }
 	// note is called for each run of records handed out.
 	note := func(n int, b int64) {
-		if got == 0 && n > 0 {
-			first = time.Now()
-		}
 		got += n
 		bytes += b
 	}
@@ -51,7 +51,8 @@ func consume(ctx context.Context, o options) (measurement, error) {
 			MaxBufferedBytes:  o.MaxBufferedBytes,
 		}
 		if group {
-			cfg.Group = consumer.GroupConfig{GroupID: groupID, Topics: []string{o.Topic}}
+			cfg.Group = consumer.GroupConfig{GroupID: groupID, Topics: []string{o.Topic},
+				OnAssigned: func(context.Context, *consumer.Consumer, []consumer.TopicPartition) { assigned() }}
 		}
 		c, err := consumer.New(cfg)
 		if err != nil {
@@ -66,6 +67,7 @@ func consume(ctx context.Context, o options) (measurement, error) {
 			if err := c.Assign(parts); err != nil {
 				return out, err
 			}
+			assigned()
 		}
 		for got < o.Records {
 			fs, err := c.Poll(ctx)
@@ -98,7 +100,8 @@ func consume(ctx context.Context, o options) (measurement, error) {
 		}
 		if group {
 			// Commit what was processed, as Gregor's MarkProcessed does.
-			opts = append(opts, kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(o.Topic), kgo.AutoCommitMarks())
+			opts = append(opts, kgo.ConsumerGroup(groupID), kgo.ConsumeTopics(o.Topic), kgo.AutoCommitMarks(),
+				kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { assigned() }))
 		} else {
 			parts := make(map[int32]kgo.Offset, o.Partitions)
 			for p := range o.Partitions {
@@ -109,6 +112,9 @@ func consume(ctx context.Context, o options) (measurement, error) {
 		cl, err := kgo.NewClient(opts...)
 		if err != nil {
 			return out, err
+		}
+		if !group {
+			assigned()
 		}
 		defer cl.Close()
 		for got < o.Records {
@@ -132,7 +138,7 @@ func consume(ctx context.Context, o options) (measurement, error) {
 	default:
 		return out, fmt.Errorf("unknown -client %q", o.Client)
 	}
-	out.elapsed = time.Since(first)
+	out.elapsed = time.Since(time.Unix(0, first.Load()))
 	m.stop(&out)
 	if got != o.Records {
 		return out, fmt.Errorf("consumed %d records, want exactly %d", got, o.Records)
