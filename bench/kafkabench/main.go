@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +54,8 @@ func main() {
 	flag.IntVar(&o.FetchMaxBytes, "fetch-max-bytes", 16<<20, "consumer fetch response cap")
 	flag.IntVar(&o.PartitionMaxBytes, "partition-max-bytes", 1<<20, "consumer per-partition fetch cap")
 	flag.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "give up after this long")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the run to this file")
 	flag.Parse()
 	if brokers == "" {
 		fmt.Fprintln(os.Stderr, "kafkabench: -brokers is required")
@@ -62,10 +65,27 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kafkabench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kafkabench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
+	}
+	if *memProfile != "" {
+		if err := writeHeapProfile(*memProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "kafkabench:", err)
+		}
 	}
 	if o.Mode == "seed" {
 		return
@@ -160,4 +180,17 @@ func run(ctx context.Context, o options) (Result, error) {
 		res.P99Ms = float64(m.lat[len(m.lat)*99/100]) / 1e6
 	}
 	return res, nil
+}
+
+// writeHeapProfile writes the allocation profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
