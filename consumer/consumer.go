@@ -278,6 +278,7 @@ type Consumer struct {
 	buffered int64 // bytes held by queue and handed
 	reserved int64 // bytes in-flight fetches may add
 	peak     int64 // highest buffered seen, for tests
+	respBufs respPool
 
 	fullFetches, incrFetches atomic.Int64
 	validations              atomic.Int64 // OffsetForLeaderEpoch checks, for tests

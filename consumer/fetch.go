@@ -38,6 +38,7 @@ type partFetch struct {
 	recBuf *[]gregor.Record
 	hdrBuf *[]gregor.Header
 	held   []*record.Batch // batches owning decompressed data
+	resp   *respBuf        // the response buffer the records alias
 }
 
 var (
@@ -62,6 +63,9 @@ func (pf *partFetch) recycle() {
 	}
 	for _, b := range pf.held {
 		batchPool.Put(b)
+	}
+	if pf.resp != nil {
+		pf.resp.release()
 	}
 	clear(pf.held)
 	held := pf.held[:0]
@@ -104,6 +108,7 @@ type fetchReq struct {
 	*protocol.FetchRequest
 	wait   time.Duration
 	maxVer int16
+	*respBuf
 }
 
 func (r fetchReq) ExtraTimeout() time.Duration { return r.wait }
@@ -359,12 +364,16 @@ func (c *Consumer) buildLocked(b *brokerState, fps []fetchPart, meta *cluster.Me
 // fetch sends one fetch to broker b and queues its results.
 func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve int64) {
 	defer c.wg.Done()
+	req.respBuf = &respBuf{pool: &c.respBufs}
 	resp, err := c.roundTrip(b.id, req)
 	var pfs []*partFetch
 	var sessionErr bool
 	retry := map[*partition]bool{} // partitions to back off
 	if err == nil {
 		pfs, sessionErr, err = c.handleResponse(b.id, fps, resp, retry)
+		// Only a delivered response's buffer is done being written and
+		// may be recycled; after a failed call it is left to the GC.
+		req.respBuf.share(pfs)
 	}
 
 	c.mu.Lock()
