@@ -227,8 +227,8 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 		if b.inflight {
 			continue
 		}
-		reserve := min(int64(c.cfg.FetchMaxBytes), int64(len(ps))*int64(c.cfg.PartitionMaxBytes))
-		if c.buffered+c.reserved > 0 && c.buffered+c.reserved+reserve > c.cfg.MaxBufferedBytes {
+		reserve, ok := c.reserveLocked(len(ps))
+		if !ok {
 			continue // over budget: Poll's release wakes us
 		}
 		c.reserved += reserve
@@ -240,6 +240,7 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 				fetchEp: p.fetchEp, preferred: id != leaderOr(meta, p.tp)}
 		}
 		req := c.buildLocked(b, fps, meta)
+		req.MaxBytes = int32(min(int64(req.MaxBytes), c.fetchCapLocked(reserve)))
 		c.wg.Add(1)
 		go c.fetch(b, fps, req, reserve)
 	}
@@ -366,6 +367,7 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 	defer c.wg.Done()
 	req.respBuf = &respBuf{pool: &c.respBufs}
 	resp, err := c.roundTrip(b.id, req)
+	respLen := len(req.respBuf.buf)
 	var pfs []*partFetch
 	var sessionErr bool
 	retry := map[*partition]bool{} // partitions to back off
@@ -404,6 +406,7 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 		c.backoffLocked(p, now)
 	}
 	queued := false
+	var counted int64
 	for _, pf := range pfs {
 		p := c.parts[pf.tp]
 		if p == nil || p.gen != pf.gen || c.closed {
@@ -421,12 +424,14 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 			}
 		}
 		c.buffered += pf.size
+		counted += pf.size
 		if pf.err != nil {
 			p.failed = true
 		}
 		c.queue = append(c.queue, pf)
 		queued = true
 	}
+	c.learnExpansionLocked(counted, respLen)
 	c.peak = max(c.peak, c.buffered)
 	if queued {
 		c.signalData()
@@ -679,11 +684,10 @@ func (c *Consumer) decode(pf *partFetch, offset int64, pd *protocol.FetchRespons
 				}
 				recs[len(recs)-1].Headers = hdrs[start:len(hdrs):len(hdrs)]
 			}
-			if compressed {
-				size += int64(len(r.Key) + len(r.Value))
-			}
 		}
 		if compressed {
+			// The batch's storage stays alive with the records.
+			size += b.Retained()
 			pf.held = append(pf.held, b)
 		}
 		pf.next = max(pf.next, next)
@@ -702,7 +706,7 @@ func (c *Consumer) decode(pf *partFetch, offset int64, pd *protocol.FetchRespons
 	}
 	*pf.recBuf = recs
 	pf.recs = recs
-	pf.size = size
+	pf.size = size + int64(len(recs))*recordOverhead
 }
 
 var (
