@@ -280,7 +280,7 @@ type Consumer struct {
 	peak     int64 // highest buffered seen, for tests
 	// peakFetch is the most one response added to buffered, for tests.
 	peakFetch int64
-	respBufs respPool
+	respBufs  respPool
 	// expansion is how many budget bytes recent responses cost per
 	// response byte (decompression and record overhead), 0 until known.
 	expansion float64
