@@ -112,10 +112,13 @@ type Config struct {
 	// MaxBufferedBytes is the memory budget for fetched data not yet
 	// released by Poll: the record bytes of each partition in the fetch
 	// responses, plus the decompressed keys and values of compressed
-	// batches. Fetching pauses while
-	// the buffered data plus the size the in-flight fetches may return
-	// would exceed it; at least one fetch is always allowed, so memory
-	// stays below the budget plus one fetch response. Default 64 MiB.
+	// batches, plus the Record each handed-out record takes (about 120
+	// bytes). A fetch reserves what it may add and asks the broker for no
+	// more than the room left, scaled down by the decompression seen in
+	// recent responses; fetching pauses when less than PartitionMaxBytes
+	// is left. At least one fetch is always allowed, so memory stays
+	// below the budget plus one fetch response (or one batch larger than
+	// that). Default 64 MiB.
 	MaxBufferedBytes int64
 
 	// MaxPollRecords caps the records one Poll returns (Java's

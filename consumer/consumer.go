@@ -301,6 +301,12 @@ type Consumer struct {
 	buffered int64 // bytes held by queue and handed
 	reserved int64 // bytes in-flight fetches may add
 	peak     int64 // highest buffered seen, for tests
+	// peakFetch is the most one response added to buffered, for tests.
+	peakFetch int64
+	respBufs  respPool
+	// expansion is how many budget bytes recent responses cost per
+	// response byte (decompression and record overhead), 0 until known.
+	expansion float64
 
 	fullFetches, incrFetches atomic.Int64
 	validations              atomic.Int64 // OffsetForLeaderEpoch checks, for tests
