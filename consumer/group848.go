@@ -219,15 +219,27 @@ func (m *cgMember) beat(ctx context.Context) error {
 // revokes what the target no longer holds (waiting for in-flight records
 // and committing them), then adds what it newly holds, then heartbeats to
 // acknowledge. A target naming topics the metadata does not know yet is
-// retried until they resolve.
+// retried until they resolve. Between reconciliations it commits on
+// GroupConfig.AutoCommitInterval.
 func (m *cgMember) reconcileLoop() {
 	g := m.g
 	defer g.wg.Done()
+	var tick <-chan time.Time
+	if !g.cfg.DisableAutoCommit {
+		t := time.NewTicker(g.cfg.AutoCommitInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	var retry <-chan time.Time
 	for {
 		select {
 		case <-g.ctx.Done():
 			return
+		case <-tick:
+			if err := g.commit(g.ctx, nil); err != nil && g.ctx.Err() == nil {
+				g.log.Info("gregor/consumer: automatic commit failed", "group", g.cfg.GroupID, "err", err)
+			}
+			continue
 		case <-m.targets:
 		case <-retry:
 		}
