@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -188,8 +189,8 @@ func (m *cgMember) beat(ctx context.Context) error {
 	defer cancel()
 	var resp protocol.ConsumerGroupHeartbeatResponse
 	if err := g.request(ctx, versioned{req}, &resp); err != nil {
-		if resp.ErrorMessage != nil {
-			return &GroupError{GroupID: g.cfg.GroupID, Err: errors.Join(err, errors.New(*resp.ErrorMessage))}
+		if resp.ErrorMessage != nil && *resp.ErrorMessage != "" {
+			return fmt.Errorf("%w (%s)", err, *resp.ErrorMessage)
 		}
 		return err
 	}
