@@ -101,22 +101,25 @@ func measure(b *testing.B, consume func(b *testing.B) int) {
 
 // BenchmarkConsume compares Gregor's consumer with franz-go's kgo reading
 // the same kfake data set (16 partitions, 100-byte records), uncompressed
-// and in lz4 batches, each with a new client per iteration.
+// and in lz4 batches, each with a new client per iteration; "max500"
+// caps each poll at 500 records (Config.MaxPollRecords, kgo's
+// PollRecords).
 func BenchmarkConsume(b *testing.B) {
 	for _, topic := range []string{testTopic, lz4Topic} {
 		name := "none"
 		if topic == lz4Topic {
 			name = "lz4"
 		}
-		b.Run(name, func(b *testing.B) { benchConsume(b, topic) })
+		b.Run(name, func(b *testing.B) { benchConsume(b, topic, 0) })
 	}
+	b.Run("max500", func(b *testing.B) { benchConsume(b, testTopic, 500) })
 }
 
-func benchConsume(b *testing.B, topic string) {
+func benchConsume(b *testing.B, topic string, maxPoll int) {
 	ctx := context.Background()
 	b.Run("gregor", func(b *testing.B) {
 		measure(b, func(b *testing.B) int {
-			c, err := New(Config{Conn: connFor(benchAddrs)})
+			c, err := New(Config{Conn: connFor(benchAddrs), MaxPollRecords: maxPoll})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -161,7 +164,7 @@ func benchConsume(b *testing.B, topic string) {
 			}
 			n, sum := 0, 0
 			for n < benchTotal {
-				fs := cl.PollFetches(ctx)
+				fs := cl.PollRecords(ctx, maxPoll) // 0: no cap
 				if errs := fs.Errors(); len(errs) > 0 {
 					b.Fatal(errs)
 				}

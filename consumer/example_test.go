@@ -55,3 +55,39 @@ func Example() {
 	// events[0]@2 c
 	// lag 0
 }
+
+// ExampleGroupConfig joins a consumer group with the KIP-848 protocol
+// (Kafka 4.0 or later; it needs a real broker, so this example is compiled
+// but not run). Records are marked processed after their work is done, so
+// commits, which happen every AutoCommitInterval and whenever partitions
+// move to another member, cover only finished records.
+func ExampleGroupConfig() {
+	c, err := consumer.New(consumer.Config{
+		Conn:           gregor.ConnConfig{SeedBrokers: []string{"localhost:9092"}},
+		MaxPollRecords: 500,
+		Group: consumer.GroupConfig{
+			GroupID:  "orders-service",
+			Topics:   []string{"orders"},
+			Protocol: consumer.GroupConsumer,
+			OnRevoked: func(_ context.Context, _ *consumer.Consumer, parts []consumer.TopicPartition) {
+				fmt.Println("gave up", parts)
+			},
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close(context.Background())
+	for {
+		fetches, err := c.Poll(context.Background())
+		if err != nil { // a *consumer.GroupError ends the membership
+			fmt.Println(err)
+			return
+		}
+		fetches.EachRecord(func(r *gregor.Record) {
+			// process r, then:
+			c.MarkProcessed(r)
+		})
+	}
+}

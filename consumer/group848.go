@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -188,8 +189,8 @@ func (m *cgMember) beat(ctx context.Context) error {
 	defer cancel()
 	var resp protocol.ConsumerGroupHeartbeatResponse
 	if err := g.request(ctx, versioned{req}, &resp); err != nil {
-		if resp.ErrorMessage != nil {
-			return &GroupError{GroupID: g.cfg.GroupID, Err: errors.Join(err, errors.New(*resp.ErrorMessage))}
+		if resp.ErrorMessage != nil && *resp.ErrorMessage != "" {
+			return fmt.Errorf("%w (%s)", err, *resp.ErrorMessage)
 		}
 		return err
 	}
@@ -219,15 +220,27 @@ func (m *cgMember) beat(ctx context.Context) error {
 // revokes what the target no longer holds (waiting for in-flight records
 // and committing them), then adds what it newly holds, then heartbeats to
 // acknowledge. A target naming topics the metadata does not know yet is
-// retried until they resolve.
+// retried until they resolve. Between reconciliations it commits on
+// GroupConfig.AutoCommitInterval.
 func (m *cgMember) reconcileLoop() {
 	g := m.g
 	defer g.wg.Done()
+	var tick <-chan time.Time
+	if !g.cfg.DisableAutoCommit {
+		t := time.NewTicker(g.cfg.AutoCommitInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	var retry <-chan time.Time
 	for {
 		select {
 		case <-g.ctx.Done():
 			return
+		case <-tick:
+			if err := g.commit(g.ctx, nil); err != nil && g.ctx.Err() == nil {
+				g.log.Info("gregor/consumer: automatic commit failed", "group", g.cfg.GroupID, "err", err)
+			}
+			continue
 		case <-m.targets:
 		case <-retry:
 		}

@@ -72,6 +72,17 @@ func TestRealGroup848Fenced(t *testing.T) {
 		total += 30
 		waitFor(t, "records after rejoining", 20*time.Second, func() bool { return tr.count() == total })
 	}
+	// the automatic commit (with the member's current epoch) covers them
+	waitFor(t, "automatic commit of every record", 10*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		offs, err := m.c.grp.fetchCommitted(ctx, []TopicPartition{{topic, 0}, {topic, 1}, {topic, 2}})
+		sum := int64(0)
+		for _, o := range offs {
+			sum += max(o, 0)
+		}
+		return err == nil && sum == int64(total)
+	})
 	t.Logf("lost %d times, %d records read", ev.lostCount(), total)
 }
 

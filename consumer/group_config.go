@@ -104,7 +104,10 @@ type GroupConfig struct {
 	// matches (Go regexp syntax), resolved from metadata at each rebalance.
 	// A stable member checks every 10 seconds for new matching topics (and,
 	// for both Topics and TopicRegex, for partitions added to its topics)
-	// and rejoins when it finds any, so that they get assigned.
+	// and rejoins when it finds any, so that they get assigned. Under
+	// GroupConsumer the broker resolves the expression (with RE2/J, whose
+	// syntax Go's regexp shares) and follows topic and partition changes
+	// itself.
 	TopicRegex string
 
 	// Protocol picks the group protocol. Default GroupClassic.
@@ -133,9 +136,9 @@ type GroupConfig struct {
 	// (group.consumer.heartbeat.interval.ms) and this must be zero.
 	HeartbeatInterval time.Duration
 	// RebalanceTimeout is how long the coordinator waits for every member
-	// to rejoin in a rebalance, and so how long revoking partitions may
-	// take (waiting for in-flight records to be marked processed). Default
-	// 5m.
+	// to rejoin in a rebalance (under GroupConsumer: for a member to give up
+	// revoked partitions), and so how long revoking partitions may take
+	// (waiting for in-flight records to be marked processed). Default 5m.
 	RebalanceTimeout time.Duration
 
 	// InstanceID makes the member static (KIP-345): it keeps its
