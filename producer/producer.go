@@ -301,7 +301,7 @@ func (p *Producer) settle(part *partition, rc *rec, res Result) {
 		res.Timestamp = rc.r.Timestamp
 	}
 	if res.Outcome != Written && p.cfg.TransactionalID != "" {
-		p.txn.recordFailed(res.Err)
+		p.txn.recordFailed(p, res.Err)
 	}
 	endSend(rc.span, res)
 	part.queued.Add(-int64(rc.size))
