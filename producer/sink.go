@@ -600,6 +600,9 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 		p.txn.fatal(p, &fencedError{cause: err})
 		p.drop(b, Result{Outcome: Failed, Err: &fencedError{cause: err}})
 		return
+	case errors.Is(err, protocol.ErrTransactionAbortable) && p.cfg.TransactionalID != "":
+		p.drop(b, Result{Outcome: Failed, Err: &abortableError{cause: err}})
+		return
 	case errors.Is(err, protocol.ErrOutOfOrderSequenceNumber), errors.Is(err, protocol.ErrUnknownProducerID),
 		errors.Is(err, protocol.ErrInvalidProducerEpoch):
 		part.mu.Lock()
