@@ -660,7 +660,7 @@ func (p *Producer) requeue(brokerID int32, b *batch, err error) {
 	part.removeInflight(b)
 	part.needLeader = true
 	part.attempts++
-	part.backoff = time.Now().Add(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, part.attempts))
+	part.backoff = time.Now().Add(p.retryWait(err, part.attempts))
 	s, tries := part.sink, b.tries
 	part.mu.Unlock()
 	p.log.Debug("gregor/producer: retrying batch", slog.String("topic", part.topic), slog.Int("partition", int(part.id)),

@@ -214,11 +214,27 @@ func (p *Producer) txnCall(ctx context.Context, typ cluster.CoordinatorType, key
 			return nil, err
 		}
 		select {
-		case <-time.After(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)):
+		case <-time.After(p.retryWait(err, attempt)):
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
 		}
 	}
+}
+
+// concurrentTxnWait is the first wait after CONCURRENT_TRANSACTIONS, as
+// in the Java client: the coordinator answers so while the previous
+// transaction's markers are being written, which usually takes a few
+// milliseconds, and waiting the whole retry backoff (100 ms by default)
+// would cap a producer at a handful of transactions a second.
+const concurrentTxnWait = 20 * time.Millisecond
+
+// retryWait is how long to wait before retry number attempt after err.
+func (p *Producer) retryWait(err error, attempt int) time.Duration {
+	d := backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)
+	if errors.Is(err, protocol.ErrConcurrentTransactions) {
+		d = min(d, concurrentTxnWait*time.Duration(attempt))
+	}
+	return d
 }
 
 // codeErr maps a Kafka error code to its error, nil for 0.
