@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -324,5 +325,69 @@ func TestRealTxnFencing(t *testing.T) {
 			}
 			checkTxnPath(t, next, wantTxnVersion(mode.proto, tv), false)
 		})
+	}
+}
+
+// setTxnVersion finalizes transaction.version at level with Kafka's own
+// feature tool and waits until the brokers report it.
+func setTxnVersion(t *testing.T, ctx context.Context, boot []string, adm *admin.Client, level int16) {
+	t.Helper()
+	verb := "upgrade"
+	if level < 2 {
+		verb = "downgrade"
+	}
+	if _, err := integration.RunTool(ctx, "org.apache.kafka.tools.FeatureCommand", "--bootstrap-server", strings.Join(boot, ","),
+		verb, "--feature", "transaction.version="+strconv.Itoa(int(level))); err != nil {
+		t.Fatalf("set transaction.version %d: %v", level, err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		f, err := adm.DescribeFeatures(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Finalized["transaction.version"].Max == level {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("transaction.version still %d", f.Finalized["transaction.version"].Max)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRealTxnFallbackToV1: on a cluster whose finalized transaction.version
+// is 1, a producer left on automatic uses transactions v1, and its
+// transactions work; the level is restored to 2 afterwards.
+func TestRealTxnFallbackToV1(t *testing.T) {
+	c, boot, ctx, adm, tv := txnSetup(t)
+	if tv < 2 {
+		t.Fatalf("the harness cluster runs transaction.version %d, expected 2", tv)
+	}
+	setTxnVersion(t, ctx, boot, adm, 1)
+	defer setTxnVersion(t, context.Background(), boot, adm, int16(tv))
+	topic := fmt.Sprintf("tv1-%d", rand.Uint32())
+	if err := c.CreateTopic(ctx, topic, 2, 1); err != nil {
+		t.Fatal(err)
+	}
+	p := newReal(t, boot, func(cfg *producer.Config) { cfg.TransactionalID = "tv1-" + topic })
+	for i, commit := range []bool{false, true} {
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.ProduceSync(ctx, &gregor.Record{Topic: topic, Value: []byte(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+		end := p.AbortTransaction
+		if commit {
+			end = p.CommitTransaction
+		}
+		if err := end(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkTxnPath(t, p, 1, false)
+	if vals := kcatValues(t, boot, topic, "read_committed"); !slices.Equal(vals, []string{"1"}) {
+		t.Fatalf("read_committed: %v", vals)
 	}
 }
