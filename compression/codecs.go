@@ -259,8 +259,13 @@ func compressLZ4(dst, src []byte, level Level) ([]byte, error) {
 
 // lz4Hint estimates the decompressed size of an LZ4 frame from its header
 // and block headers without decompressing: the content size if the frame
-// declares it, else the number of blocks times the maximum block size. It
-// returns 0 if src does not look like a frame.
+// declares it, else the sum of the block estimates. A stored (uncompressed)
+// block counts its exact size; a compressed one counts four times its size,
+// at most the frame's maximum block size, because writers fill every block
+// but the last, and a last block estimated at the maximum (4 MiB by default)
+// would make a small batch hold a buffer many times its size. An estimate
+// that falls short only costs readCapped one more growth. It returns 0 if
+// src does not look like a frame.
 func lz4Hint(src []byte) int {
 	if len(src) < 7 || binary.LittleEndian.Uint32(src) != 0x184D2204 {
 		return 0
@@ -280,18 +285,23 @@ func lz4Hint(src []byte) int {
 	blockMax := 1 << (8 + 2*int((bd>>4)&7))
 	n := 0
 	for p+4 <= len(src) {
-		size := int(binary.LittleEndian.Uint32(src[p:]) & 0x7fffffff)
+		word := binary.LittleEndian.Uint32(src[p:])
+		size := int(word & 0x7fffffff)
 		p += 4
 		if size == 0 {
 			break
+		}
+		if word&0x80000000 != 0 { // stored uncompressed
+			n += size
+		} else {
+			n += min(blockMax, 4*size)
 		}
 		p += size
 		if flg&0x10 != 0 { // block checksum
 			p += 4
 		}
-		n++
 	}
-	return n * blockMax
+	return n
 }
 
 type lz4Dec struct {

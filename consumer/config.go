@@ -43,7 +43,9 @@ const (
 	// ResetLatest moves to the high watermark, skipping to new records.
 	ResetLatest
 	// ResetNone stops the partition and reports an *OffsetOutOfRangeError
-	// (or a *TruncationError) until the caller seeks.
+	// (or a *TruncationError) until the caller seeks. A group member that
+	// finds no committed offset for a partition (or Assign given
+	// AtOffset(-1)) reports a *NoOffsetError instead of picking a start.
 	ResetNone
 )
 
@@ -110,11 +112,21 @@ type Config struct {
 	// MaxBufferedBytes is the memory budget for fetched data not yet
 	// released by Poll: the record bytes of each partition in the fetch
 	// responses, plus the decompressed keys and values of compressed
-	// batches. Fetching pauses while
-	// the buffered data plus the size the in-flight fetches may return
-	// would exceed it; at least one fetch is always allowed, so memory
-	// stays below the budget plus one fetch response. Default 64 MiB.
+	// batches, plus the Record each handed-out record takes (about 120
+	// bytes). A fetch reserves what it may add and asks the broker for no
+	// more than the room left, scaled down by the decompression seen in
+	// recent responses; fetching pauses when less than PartitionMaxBytes
+	// is left. At least one fetch is always allowed, so memory stays
+	// below the budget plus one fetch response (or one batch larger than
+	// that). Default 64 MiB.
 	MaxBufferedBytes int64
+
+	// MaxPollRecords caps the records one Poll returns (Java's
+	// max.poll.records); records past the cap stay buffered for the next
+	// Poll. Zero (the default) means no cap: Poll returns everything
+	// buffered. A cap bounds the work between Polls, so that marking
+	// records processed keeps pace with rebalances.
+	MaxPollRecords int
 
 	// Rack is the consumer's rack. When set, it is sent with fetches and a
 	// broker may direct the consumer to a replica in the same rack
@@ -156,6 +168,8 @@ func (c *Config) Validate() error {
 		return bad("PartitionMaxBytes", "negative (%d)", c.PartitionMaxBytes)
 	case c.MaxBufferedBytes < 0:
 		return bad("MaxBufferedBytes", "negative (%d)", c.MaxBufferedBytes)
+	case c.MaxPollRecords < 0:
+		return bad("MaxPollRecords", "negative (%d)", c.MaxPollRecords)
 	}
 	if err := c.Group.validate(); err != nil {
 		return err

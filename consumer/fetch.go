@@ -34,10 +34,12 @@ type partFetch struct {
 	hwm, lso, logStart int64
 	err                error
 	size               int64 // bytes counted against the budget
+	taken              int   // records already returned by Poll (Config.MaxPollRecords)
 
 	recBuf *[]gregor.Record
 	hdrBuf *[]gregor.Header
 	held   []*record.Batch // batches owning decompressed data
+	resp   *respBuf        // the response buffer the records alias
 }
 
 var (
@@ -62,6 +64,9 @@ func (pf *partFetch) recycle() {
 	}
 	for _, b := range pf.held {
 		batchPool.Put(b)
+	}
+	if pf.resp != nil {
+		pf.resp.release()
 	}
 	clear(pf.held)
 	held := pf.held[:0]
@@ -104,6 +109,7 @@ type fetchReq struct {
 	*protocol.FetchRequest
 	wait   time.Duration
 	maxVer int16
+	*respBuf
 }
 
 func (r fetchReq) ExtraTimeout() time.Duration { return r.wait }
@@ -222,8 +228,8 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 		if b.inflight {
 			continue
 		}
-		reserve := min(int64(c.cfg.FetchMaxBytes), int64(len(ps))*int64(c.cfg.PartitionMaxBytes))
-		if c.buffered+c.reserved > 0 && c.buffered+c.reserved+reserve > c.cfg.MaxBufferedBytes {
+		reserve, ok := c.reserveLocked(len(ps))
+		if !ok {
 			continue // over budget: Poll's release wakes us
 		}
 		c.reserved += reserve
@@ -235,6 +241,7 @@ func (c *Consumer) dispatchOnce(groups map[int32][]*partition) (next time.Time) 
 				fetchEp: p.fetchEp, preferred: id != leaderOr(meta, p.tp)}
 		}
 		req := c.buildLocked(b, fps, meta)
+		req.MaxBytes = int32(min(int64(req.MaxBytes), c.fetchCapLocked(reserve)))
 		c.wg.Add(1)
 		go c.fetch(b, fps, req, reserve)
 	}
@@ -359,12 +366,20 @@ func (c *Consumer) buildLocked(b *brokerState, fps []fetchPart, meta *cluster.Me
 // fetch sends one fetch to broker b and queues its results.
 func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve int64) {
 	defer c.wg.Done()
+	req.respBuf = &respBuf{pool: &c.respBufs}
 	resp, err := c.roundTrip(b.id, req)
+	var respLen int
 	var pfs []*partFetch
 	var sessionErr bool
 	retry := map[*partition]bool{} // partitions to back off
 	if err == nil {
+		// The buffer is only read once the response was delivered: after
+		// a failed call the connection's reader may still be filling it.
+		respLen = len(req.respBuf.buf)
 		pfs, sessionErr, err = c.handleResponse(b.id, fps, resp, retry)
+		// Only a delivered response's buffer is done being written and
+		// may be recycled; after a failed call it is left to the GC.
+		req.respBuf.share(pfs)
 	}
 
 	c.mu.Lock()
@@ -395,6 +410,7 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 		c.backoffLocked(p, now)
 	}
 	queued := false
+	var counted int64
 	for _, pf := range pfs {
 		p := c.parts[pf.tp]
 		if p == nil || p.gen != pf.gen || c.closed {
@@ -412,12 +428,14 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 			}
 		}
 		c.buffered += pf.size
+		counted += pf.size
 		if pf.err != nil {
 			p.failed = true
 		}
 		c.queue = append(c.queue, pf)
 		queued = true
 	}
+	c.learnExpansionLocked(counted, respLen)
 	c.peak = max(c.peak, c.buffered)
 	if queued {
 		c.signalData()
@@ -670,11 +688,10 @@ func (c *Consumer) decode(pf *partFetch, offset int64, pd *protocol.FetchRespons
 				}
 				recs[len(recs)-1].Headers = hdrs[start:len(hdrs):len(hdrs)]
 			}
-			if compressed {
-				size += int64(len(r.Key) + len(r.Value))
-			}
 		}
 		if compressed {
+			// The batch's storage stays alive with the records.
+			size += b.Retained()
 			pf.held = append(pf.held, b)
 		}
 		pf.next = max(pf.next, next)
@@ -693,7 +710,7 @@ func (c *Consumer) decode(pf *partFetch, offset int64, pd *protocol.FetchRespons
 	}
 	*pf.recBuf = recs
 	pf.recs = recs
-	pf.size = size
+	pf.size = size + int64(len(recs))*recordOverhead
 }
 
 var (

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/gregorkafka/gregor"
@@ -39,7 +40,8 @@ func (lp *ledgerPart) done() (int64, int32) {
 type ledger struct {
 	mu      sync.Mutex
 	parts   map[TopicPartition]*ledgerPart
-	changed chan struct{} // closed and replaced whenever a mark lands
+	changed chan struct{} // closed and replaced when a mark lands while drains wait
+	waiting int           // drains waiting on changed
 }
 
 func newLedger() *ledger {
@@ -66,9 +68,17 @@ func (l *ledger) release(tps []TopicPartition) {
 
 func (l *ledger) notify() {
 	l.mu.Lock()
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.wakeLocked()
 	l.mu.Unlock()
+}
+
+// wakeLocked wakes the waiting drains. Without any it does nothing, so
+// that marking in the common case allocates no channel.
+func (l *ledger) wakeLocked() {
+	if l.waiting > 0 {
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
 }
 
 // handed records records Poll is returning.
@@ -122,8 +132,7 @@ func (l *ledger) mark(r *gregor.Record) bool {
 		advanced = true
 	}
 	if advanced {
-		close(l.changed)
-		l.changed = make(chan struct{})
+		l.wakeLocked()
 	}
 	l.mu.Unlock()
 	return true
@@ -142,19 +151,35 @@ func (l *ledger) inFlight(tps []TopicPartition) int {
 	return n
 }
 
+// errDrained ends drain's loop when nothing is in flight.
+var errDrained = errors.New("drained")
+
 // drain waits until every handed record of tps is marked, or ctx ends.
 func (l *ledger) drain(ctx context.Context, tps []TopicPartition) error {
 	for {
+		// Registering before the check makes every later mark close ch.
 		l.mu.Lock()
 		ch := l.changed
+		l.waiting++
 		l.mu.Unlock()
+		var err error
 		if l.inFlight(tps) == 0 {
+			err = errDrained
+		} else {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		l.mu.Lock()
+		l.waiting--
+		l.mu.Unlock()
+		if err == errDrained {
 			return nil
 		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err != nil {
+			return err
 		}
 	}
 }

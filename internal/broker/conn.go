@@ -597,6 +597,27 @@ func (c *Conn) appendRequest(b []byte, req Request, key, ver int16, corr int32) 
 
 // readLoop reads responses and hands each to the oldest in-flight request,
 // checking that the correlation ids match.
+// responseBuf returns the buffer for a response of size bytes: from the
+// request's ResponseAllocator when the next response belongs to a request
+// that has one, else a new slice.
+func (c *Conn) responseBuf(size int) []byte {
+	if peek, err := c.br.Peek(4); err == nil {
+		corr := int32(binary.BigEndian.Uint32(peek))
+		var alloc ResponseAllocator
+		c.mu.Lock()
+		if len(c.inflight) > 0 && c.inflight[0].corr == corr && c.inflight[0].state != stateAbandoned {
+			alloc, _ = c.inflight[0].req.(ResponseAllocator)
+		}
+		c.mu.Unlock()
+		if alloc != nil {
+			if b := alloc.AllocResponse(size); len(b) == size {
+				return b
+			}
+		}
+	}
+	return make([]byte, size)
+}
+
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
 	var hdr [4]byte
@@ -611,7 +632,7 @@ func (c *Conn) readLoop() {
 				Err: &gregor.ResponseSizeError{Broker: c.id, Addr: c.addr, Size: size, Max: c.cfg.MaxResponseSize}})
 			return
 		}
-		buf := make([]byte, size)
+		buf := c.responseBuf(int(size))
 		if _, err := io.ReadFull(c.br, buf); err != nil {
 			c.fail(c.readErr(err))
 			return

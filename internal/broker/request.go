@@ -68,6 +68,14 @@ type NoResponder interface{ NoResponse() bool }
 // such as Fetch with a max wait; the time is added to the request timeout.
 type Timeouter interface{ ExtraTimeout() time.Duration }
 
+// ResponseAllocator is implemented by requests whose caller supplies the
+// buffer the response is read into, to recycle large responses such as
+// fetches. AllocResponse returns a slice of length size; it runs on the
+// connection's reader goroutine, and the response Body is a sub-slice of
+// what it returned. When the call fails or is abandoned, the buffer may
+// still be being written: the caller must then not reuse it.
+type ResponseAllocator interface{ AllocResponse(size int) []byte }
+
 // Response is a raw response: the body after the response header, and the
 // version it was sent at.
 type Response struct {

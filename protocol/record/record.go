@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"unsafe"
 
 	"github.com/gregorkafka/gregor/compression"
 )
@@ -179,6 +180,14 @@ type Batch struct {
 
 	headers []Header
 	buf     []byte // decompressed records
+}
+
+// Retained reports the bytes of storage b holds for reuse: the capacity of
+// its decompression buffer and of its record and header slices. A caller
+// that keeps decoded batches alive can count it against a memory budget.
+func (b *Batch) Retained() int64 {
+	return int64(cap(b.buf)) + int64(cap(b.Records))*int64(unsafe.Sizeof(Record{})) +
+		int64(cap(b.headers))*int64(unsafe.Sizeof(Header{}))
 }
 
 // Sentinel errors wrapped by [*BatchError].
