@@ -242,7 +242,9 @@ func (p *Producer) AbortTransaction(ctx context.Context) error {
 func (p *Producer) endTxn(ctx context.Context, commit bool) error {
 	t := &p.txn
 	t.mu.Lock()
-	started := len(t.added) > 0 || t.offsets
+	// Under v2 a partition noted before the protocol was chosen is still
+	// pending, but its records may have reached the broker, which added it.
+	started := len(t.added) > 0 || t.offsets || t.v2.Load() && len(t.pending) > 0
 	t.mu.Unlock()
 	if started {
 		pid, epoch := p.id.current()
