@@ -80,6 +80,37 @@ const (
 	PartitionFunc
 )
 
+// TransactionProtocol is how a transactional producer talks to the
+// transaction coordinator.
+type TransactionProtocol uint8
+
+const (
+	// TransactionProtocolAuto, the default, uses transactions v2 (KIP-890
+	// part 2) when the cluster has finalized the transaction.version
+	// feature at level 2 or above and the coordinator speaks EndTxn v5 and
+	// TxnOffsetCommit v5, and v1 otherwise. Under v2 partitions join a
+	// transaction through the Produce request itself, offsets through
+	// TxnOffsetCommit, and every commit or abort bumps the producer epoch,
+	// which fences a zombie's late writes to the previous transaction.
+	TransactionProtocolAuto TransactionProtocol = iota
+	// TransactionProtocolV1 always uses the original protocol:
+	// AddPartitionsToTxn before the first record of each partition,
+	// AddOffsetsToTxn before offsets, Produce at most v11 and EndTxn at
+	// most v4. Meant for tests and for clusters where v2 misbehaves.
+	TransactionProtocolV1
+)
+
+// String names the setting.
+func (t TransactionProtocol) String() string {
+	switch t {
+	case TransactionProtocolAuto:
+		return "auto"
+	case TransactionProtocolV1:
+		return "v1"
+	}
+	return "TransactionProtocol(" + strconv.Itoa(int(t)) + ")"
+}
+
 // Config configures a Producer. The zero value of every field except
 // Conn.SeedBrokers is usable; each field's comment gives its default.
 type Config struct {
@@ -97,6 +128,9 @@ type Config struct {
 	// implies idempotence): records are only visible to read_committed
 	// consumers once their transaction commits.
 	TransactionalID string
+	// TransactionProtocol picks the transaction protocol. Default
+	// TransactionProtocolAuto (v2 where the cluster supports it).
+	TransactionProtocol TransactionProtocol
 	// TransactionTimeout is how long the coordinator lets a transaction stay
 	// open before aborting it. Default 1m.
 	TransactionTimeout time.Duration
@@ -174,6 +208,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInFlightPerPartition < 0 {
 		return bad("MaxInFlightPerPartition", "must not be negative (got %d)", c.MaxInFlightPerPartition)
+	}
+	if c.TransactionProtocol > TransactionProtocolV1 {
+		return bad("TransactionProtocol", "unknown value %d", c.TransactionProtocol)
 	}
 	if !c.Compression.Valid() {
 		return bad("Compression", "unknown codec %d", c.Compression)

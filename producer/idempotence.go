@@ -22,6 +22,8 @@ type idState struct {
 	pid   int64
 	epoch int16
 	err   error // a fatal error getting an id
+
+	detected bool // the transaction protocol was chosen (idLoop only)
 }
 
 func (s *idState) current() (int64, int16) {
@@ -117,6 +119,24 @@ func (p *Producer) renumber() {
 func (p *Producer) initID() bool {
 	for attempt := 1; ; attempt++ {
 		pid, epoch := p.id.current()
+		if p.cfg.TransactionalID != "" && !p.id.detected {
+			ctx, cancel := context.WithTimeout(p.ctx, p.cfg.Conn.RequestTimeout)
+			err := p.detectTxnVersion(ctx)
+			cancel()
+			if err != nil {
+				if p.ctx.Err() != nil {
+					return false
+				}
+				p.log.Warn("gregor/producer: reaching the transaction coordinator", slog.Any("err", err))
+				select {
+				case <-time.After(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)):
+				case <-p.ctx.Done():
+					return false
+				}
+				continue
+			}
+			p.id.detected = true
+		}
 		req := protocol.NewInitProducerIdRequest()
 		req.ProducerId, req.ProducerEpoch = pid, epoch
 		target := cluster.AnyBroker()
@@ -180,14 +200,6 @@ func (p *Producer) initID() bool {
 // failAll fails every buffered record with err (none is in flight).
 func (p *Producer) failAll(err error) {
 	for _, ts := range *p.topics.Load() {
-		for _, part := range ts.parts {
-			part.mu.Lock()
-			left := append(part.retry, part.batches...)
-			part.retry, part.batches = nil, nil
-			part.mu.Unlock()
-			for _, b := range left {
-				p.resolve(b, Result{Outcome: Failed, Err: err})
-			}
-		}
+		p.failParts(ts.parts, err)
 	}
 }

@@ -23,6 +23,23 @@
 // Callbacks run on the producer's goroutines, possibly several at once, and
 // must not block for long. A callback may also run inside Produce itself
 // when the record fails before it is buffered.
+//
+// # Transactions
+//
+// With Config.TransactionalID set, records are produced between
+// BeginTransaction and CommitTransaction or AbortTransaction, and
+// read_committed consumers see them only once committed.
+// SendOffsetsToTransaction adds a consumer group's offsets to the
+// transaction, for exactly-once consume-transform-produce (see
+// examples/eos). The producer speaks KIP-890's transactions v2 when the
+// cluster finalized transaction.version 2 (Kafka 4.0 and later by
+// default) and the original protocol otherwise; Config.TransactionProtocol
+// can force the original one, and TransactionVersion reports the one in
+// use. Errors come typed: ErrFenced when a newer producer took the
+// transactional id (the producer can then only be closed),
+// ErrTransactionAbortable when the open transaction can only be aborted
+// (AbortTransaction, then carry on), ErrTransactionState for a call in the
+// wrong state.
 package producer
 
 import (
@@ -301,7 +318,7 @@ func (p *Producer) settle(part *partition, rc *rec, res Result) {
 		res.Timestamp = rc.r.Timestamp
 	}
 	if res.Outcome != Written && p.cfg.TransactionalID != "" {
-		p.txn.recordFailed(res.Err)
+		p.txn.recordFailed(p, res.Err)
 	}
 	endSend(rc.span, res)
 	part.queued.Add(-int64(rc.size))

@@ -32,6 +32,13 @@ var (
 	// state, such as CommitTransaction without BeginTransaction, or Produce
 	// outside a transaction on a transactional producer.
 	ErrTransactionState = errors.New("gregor/producer: invalid transaction state")
+	// ErrTransactionAbortable means the open transaction hit an error that
+	// only an abort recovers from, such as the broker's
+	// TRANSACTION_ABORTABLE (KIP-890) or a partition that could not join
+	// it: Produce, SendOffsetsToTransaction and CommitTransaction refuse
+	// with it until AbortTransaction, after which the producer is usable
+	// again. Errors carrying it also match the cause.
+	ErrTransactionAbortable = errors.New("gregor/producer: the transaction must be aborted")
 )
 
 // RecordTooLargeError reports a record that cannot fit in one request.
@@ -114,6 +121,20 @@ func (e *unknownError) Error() string { return ErrOutcomeUnknown.Error() + ": " 
 // Unwrap matches ErrOutcomeUnknown and the cause.
 func (e *unknownError) Unwrap() []error {
 	return []error{ErrOutcomeUnknown, e.cause}
+}
+
+// abortableError wraps the cause of an abortable state with
+// ErrTransactionAbortable.
+type abortableError struct{ cause error }
+
+// Error says the transaction must be aborted and why.
+func (e *abortableError) Error() string {
+	return ErrTransactionAbortable.Error() + ": " + e.cause.Error()
+}
+
+// Unwrap matches ErrTransactionAbortable and the cause.
+func (e *abortableError) Unwrap() []error {
+	return []error{ErrTransactionAbortable, e.cause}
 }
 
 // fencedError wraps a broker's fencing error with ErrFenced.

@@ -163,19 +163,24 @@ func (s *sink) loop() {
 }
 
 // produceRequest is a Produce request capped at version 12 (version 13
-// names topics by id), answered unless acks=0.
+// names topics by id), answered unless acks=0. A transactional producer
+// using transactions v1 stays at v11 and one using v2 needs v12, the
+// version with which the broker adds partitions to the transaction itself
+// (KIP-890).
 type produceRequest struct {
 	protocol.ProduceRequest
 	noResp  bool
+	lo, hi  int16
 	batches []*batch
 	bytes   int
 }
 
-// MaxVersion caps Produce at version 12.
-func (r *produceRequest) MaxVersion() int16 { return 12 }
+// MaxVersion caps Produce at version 12 (11 for transactions v1).
+func (r *produceRequest) MaxVersion() int16 { return r.hi }
 
-// MinVersion is the oldest version with record batches.
-func (r *produceRequest) MinVersion() int16 { return 3 }
+// MinVersion is the oldest version with record batches (12 for
+// transactions v2).
+func (r *produceRequest) MinVersion() int16 { return r.lo }
 
 // NoResponse is true with acks=0.
 func (r *produceRequest) NoResponse() bool { return r.noResp }
@@ -422,9 +427,15 @@ func (p *Producer) newRequest() *produceRequest {
 	req.Acks = p.cfg.Acks.wire()
 	req.TimeoutMs = int32(p.cfg.ProduceTimeout / time.Millisecond)
 	req.noResp = p.cfg.Acks == AcksNone
+	req.lo, req.hi = 3, 12
 	if p.cfg.TransactionalID != "" {
 		id := p.cfg.TransactionalID
 		req.TransactionalId = &id
+		if p.txn.v2.Load() {
+			req.lo = 12
+		} else {
+			req.hi = 11
+		}
 	}
 	return req
 }
@@ -589,6 +600,9 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 		p.txn.fatal(p, &fencedError{cause: err})
 		p.drop(b, Result{Outcome: Failed, Err: &fencedError{cause: err}})
 		return
+	case errors.Is(err, protocol.ErrTransactionAbortable) && p.cfg.TransactionalID != "":
+		p.drop(b, Result{Outcome: Failed, Err: &abortableError{cause: err}})
+		return
 	case errors.Is(err, protocol.ErrOutOfOrderSequenceNumber), errors.Is(err, protocol.ErrUnknownProducerID),
 		errors.Is(err, protocol.ErrInvalidProducerEpoch):
 		part.mu.Lock()
@@ -646,7 +660,7 @@ func (p *Producer) requeue(brokerID int32, b *batch, err error) {
 	part.removeInflight(b)
 	part.needLeader = true
 	part.attempts++
-	part.backoff = time.Now().Add(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, part.attempts))
+	part.backoff = time.Now().Add(p.retryWait(err, part.attempts))
 	s, tries := part.sink, b.tries
 	part.mu.Unlock()
 	p.log.Debug("gregor/producer: retrying batch", slog.String("topic", part.topic), slog.Int("partition", int(part.id)),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor"
@@ -29,16 +30,20 @@ type GroupMetadata struct {
 }
 
 // txnState tracks a transactional producer's transaction: the partitions
-// added to it (records for a partition are sent only once it is added) and
-// whether any record of it failed.
+// added to it (under v1, records for a partition are sent only once it is
+// added) and whether any record of it failed.
 type txnState struct {
-	mu       sync.Mutex
+	v2       atomic.Bool      // transactions v2 (KIP-890) are in use
+	calls    [32]atomic.Int64 // requests sent per API key below 32, for tests
+	vers     [32]atomic.Int32 // version of the last request per API key
+	mu       sync.Mutex       // guards the fields below
+	kick     chan struct{}    // wakes the adder
 	fatalErr error
+	abortErr error // set: only an abort can end the open transaction
 	open     bool
 	failed   error               // first record error in the open transaction
-	added    map[*partition]bool // partitions the coordinator confirmed
-	pending  map[*partition]bool // partitions waiting to be added
-	kick     chan struct{}       // wakes the adder
+	added    map[*partition]bool // partitions in the transaction
+	pending  map[*partition]bool // partitions waiting to be added (v1)
 	offsets  bool                // offsets were added to the transaction
 }
 
@@ -55,29 +60,41 @@ func (t *txnState) checkProduce(p *Producer) error {
 	if p.cfg.TransactionalID != "" && !t.open {
 		return fmt.Errorf("%w: Produce outside a transaction (call BeginTransaction first)", ErrTransactionState)
 	}
+	if t.abortErr != nil {
+		return t.abortErr
+	}
 	return nil
 }
 
-// noteProduce makes sure part is added to the open transaction.
+// noteProduce makes sure part is added to the open transaction: under v2
+// the Produce request adds it, under v1 the adder must first.
 func (t *txnState) noteProduce(p *Producer, part *partition) {
 	if p.cfg.TransactionalID == "" {
 		return
 	}
 	t.mu.Lock()
-	if _, ok := t.added[part]; !ok && t.pending != nil && !t.pending[part] {
+	defer t.mu.Unlock()
+	if t.added == nil || t.added[part] {
+		return
+	}
+	if t.v2.Load() {
+		t.added[part] = true
+		return
+	}
+	if !t.pending[part] {
 		t.pending[part] = true
 		select {
 		case t.kick <- struct{}{}:
 		default:
 		}
 	}
-	t.mu.Unlock()
 }
 
 // canSend reports whether part's batches may be sent: always without
-// transactions, once the partition is in the transaction with them.
+// transactions or under v2, once the partition is in the transaction
+// under v1.
 func (t *txnState) canSend(p *Producer, part *partition) bool {
-	if p.cfg.TransactionalID == "" {
+	if p.cfg.TransactionalID == "" || t.v2.Load() {
 		return true
 	}
 	t.mu.Lock()
@@ -96,14 +113,48 @@ func (t *txnState) fatal(p *Producer, err error) {
 	t.mu.Unlock()
 }
 
+// abortable puts the open transaction in a state only an abort leaves.
+func (t *txnState) abortable(p *Producer, cause error) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.abortErr == nil && t.open {
+		var ae *abortableError
+		if !errors.As(cause, &ae) {
+			ae = &abortableError{cause: cause}
+		}
+		t.abortErr = ae
+		p.log.Warn("gregor/producer: the transaction must be aborted", slog.Any("err", cause))
+	}
+	if t.abortErr != nil {
+		return t.abortErr
+	}
+	return cause
+}
+
 // recordFailed notes a record of the open transaction that was not
 // written, which forces an abort.
-func (t *txnState) recordFailed(err error) {
+func (t *txnState) recordFailed(p *Producer, err error) {
+	if errors.Is(err, protocol.ErrTransactionAbortable) {
+		t.abortable(p, err)
+	}
 	t.mu.Lock()
 	if t.open && t.failed == nil {
 		t.failed = err
 	}
 	t.mu.Unlock()
+}
+
+// TransactionVersion reports the transaction protocol in use: 2 for
+// KIP-890's transactions v2, 1 for the original protocol, 0 before the
+// producer id is known or when the producer is not transactional.
+func (p *Producer) TransactionVersion() int {
+	switch {
+	case p.cfg.TransactionalID == "" || !p.id.ready.Load():
+		return 0
+	case p.txn.v2.Load():
+		return 2
+	}
+	return 1
 }
 
 // BeginTransaction opens a transaction: records produced until
@@ -127,31 +178,34 @@ func (p *Producer) BeginTransaction() error {
 	if closed {
 		return gregor.ErrClosed
 	}
-	t.open, t.failed, t.offsets = true, nil, false
+	t.open, t.failed, t.offsets, t.abortErr = true, nil, false, nil
 	t.added, t.pending = map[*partition]bool{}, map[*partition]bool{}
 	return nil
 }
 
 // CommitTransaction waits for every record of the open transaction to be
 // settled and commits it. If any record was not written, it aborts instead
-// and returns that record's error. After ErrFenced the producer can only be
-// closed. When ctx ends first the transaction stays open: call
-// CommitTransaction again or AbortTransaction.
+// and returns that record's error. In the abortable state it commits
+// nothing and returns an error matching ErrTransactionAbortable: call
+// AbortTransaction. After ErrFenced the producer can only be closed. When
+// ctx ends first the transaction stays open: call CommitTransaction again
+// or AbortTransaction.
 func (p *Producer) CommitTransaction(ctx context.Context) error {
 	if err := p.Flush(ctx); err != nil {
 		return err
 	}
 	t := &p.txn
 	t.mu.Lock()
-	open, failed, fatal := t.open, t.failed, t.fatalErr
+	open, failed, fatal, abortErr := t.open, t.failed, t.fatalErr, t.abortErr
 	t.mu.Unlock()
-	if fatal != nil {
+	switch {
+	case fatal != nil:
 		return fatal
-	}
-	if !open {
+	case !open:
 		return fmt.Errorf("%w: no transaction is open", ErrTransactionState)
-	}
-	if failed != nil {
+	case abortErr != nil:
+		return abortErr
+	case failed != nil:
 		if err := p.endTxn(ctx, false); err != nil {
 			return errors.Join(fmt.Errorf("gregor/producer: a record of the transaction failed, aborting: %w", failed), err)
 		}
@@ -161,7 +215,9 @@ func (p *Producer) CommitTransaction(ctx context.Context) error {
 }
 
 // AbortTransaction waits for the records of the open transaction to be
-// settled and aborts it: read_committed consumers never see them.
+// settled and aborts it: read_committed consumers never see them, and
+// offsets sent with it are not committed. It also leaves the abortable
+// state.
 func (p *Producer) AbortTransaction(ctx context.Context) error {
 	if err := p.Flush(ctx); err != nil {
 		return err
@@ -180,53 +236,95 @@ func (p *Producer) AbortTransaction(ctx context.Context) error {
 }
 
 // endTxn ends the open transaction once the partitions being added are in.
+// Under v2 the coordinator answers with the epoch (or, when the epoch ran
+// out, the producer id) the next transaction must use, and sequences start
+// over at 0 with it.
 func (p *Producer) endTxn(ctx context.Context, commit bool) error {
 	t := &p.txn
 	t.mu.Lock()
-	started := len(t.added) > 0 || t.offsets
+	// Under v2 a partition noted before the protocol was chosen is still
+	// pending, but its records may have reached the broker, which added it.
+	started := len(t.added) > 0 || t.offsets || t.v2.Load() && len(t.pending) > 0
 	t.mu.Unlock()
 	if started {
 		pid, epoch := p.id.current()
+		v2 := t.v2.Load()
 		req := protocol.NewEndTxnRequest()
 		req.TransactionalId, req.ProducerId, req.ProducerEpoch, req.Committed = p.cfg.TransactionalID, pid, epoch, commit
-		_, err := p.txnCall(ctx, cluster.TxnCoordinator, p.cfg.TransactionalID, req, 4, func(r protocol.Response) error {
+		lo, hi := int16(0), int16(4)
+		if v2 {
+			lo, hi = 5, 5
+		}
+		resp, err := p.txnCall(ctx, cluster.TxnCoordinator, p.cfg.TransactionalID, req, lo, hi, func(r protocol.Response) error {
 			return codeErr(r.(*protocol.EndTxnResponse).ErrorCode)
 		})
 		if err != nil {
 			return err
 		}
+		if er := resp.(*protocol.EndTxnResponse); v2 && er.ProducerId >= 0 {
+			p.newEpoch(er.ProducerId, er.ProducerEpoch)
+		}
 	}
 	t.mu.Lock()
-	t.open, t.failed, t.offsets = false, nil, false
+	t.open, t.failed, t.offsets, t.abortErr = false, nil, false, nil
 	t.added, t.pending = nil, nil
 	t.mu.Unlock()
 	return nil
 }
 
+// newEpoch installs the producer id and epoch an EndTxn v5 response gave
+// and restarts every partition's sequence at 0. Nothing is in flight: the
+// transaction's records were all settled before EndTxn.
+func (p *Producer) newEpoch(pid int64, epoch int16) {
+	p.id.mu.Lock()
+	old := p.id.epoch
+	p.id.pid, p.id.epoch = pid, epoch
+	p.id.mu.Unlock()
+	for _, ts := range *p.topics.Load() {
+		for _, part := range ts.parts {
+			part.mu.Lock()
+			part.nextSeq = 0
+			part.mu.Unlock()
+		}
+	}
+	p.log.Debug("gregor/producer: transaction ended, new epoch", slog.Int64("producer_id", pid),
+		slog.Int("epoch", int(epoch)), slog.Int("previous_epoch", int(old)))
+}
+
 // SendOffsetsToTransaction commits a consumer group's offsets as part of
 // the open transaction (KIP-447): they take effect only if it commits.
-// offsets maps topic to partition to the next offset to consume.
+// offsets maps topic to partition to the next offset to consume. Under v1
+// the group's offsets partition first joins the transaction through
+// AddOffsetsToTxn; under v2 TxnOffsetCommit adds it.
 func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[string]map[int32]int64, group GroupMetadata) error {
+	if group.GroupID == "" {
+		return errors.New("gregor/producer: SendOffsetsToTransaction: GroupMetadata.GroupID is empty")
+	}
 	t := &p.txn
 	t.mu.Lock()
-	open, fatal := t.open, t.fatalErr
+	open, fatal, abortErr := t.open, t.fatalErr, t.abortErr
 	t.mu.Unlock()
-	if fatal != nil {
+	switch {
+	case fatal != nil:
 		return fatal
-	}
-	if !open {
+	case !open:
 		return fmt.Errorf("%w: no transaction is open", ErrTransactionState)
+	case abortErr != nil:
+		return abortErr
 	}
 	if err := p.waitID(ctx); err != nil {
 		return err
 	}
 	pid, epoch := p.id.current()
-	add := protocol.NewAddOffsetsToTxnRequest()
-	add.TransactionalId, add.ProducerId, add.ProducerEpoch, add.GroupId = p.cfg.TransactionalID, pid, epoch, group.GroupID
-	if _, err := p.txnCall(ctx, cluster.TxnCoordinator, p.cfg.TransactionalID, add, 4, func(r protocol.Response) error {
-		return codeErr(r.(*protocol.AddOffsetsToTxnResponse).ErrorCode)
-	}); err != nil {
-		return err
+	v2 := t.v2.Load()
+	if !v2 {
+		add := protocol.NewAddOffsetsToTxnRequest()
+		add.TransactionalId, add.ProducerId, add.ProducerEpoch, add.GroupId = p.cfg.TransactionalID, pid, epoch, group.GroupID
+		if _, err := p.txnCall(ctx, cluster.TxnCoordinator, p.cfg.TransactionalID, add, 0, 4, func(r protocol.Response) error {
+			return codeErr(r.(*protocol.AddOffsetsToTxnResponse).ErrorCode)
+		}); err != nil {
+			return err
+		}
 	}
 	t.mu.Lock()
 	t.offsets = true
@@ -245,7 +343,11 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[str
 		}
 		req.Topics = append(req.Topics, rt)
 	}
-	_, err := p.txnCall(ctx, cluster.GroupCoordinator, group.GroupID, req, 4, func(r protocol.Response) error {
+	lo, hi := int16(0), int16(4)
+	if v2 {
+		lo, hi = 5, 5
+	}
+	_, err := p.txnCall(ctx, cluster.GroupCoordinator, group.GroupID, req, lo, hi, func(r protocol.Response) error {
 		for _, rt := range r.(*protocol.TxnOffsetCommitResponse).Topics {
 			for _, rp := range rt.Partitions {
 				if err := codeErr(rp.ErrorCode); err != nil {
@@ -279,139 +381,6 @@ func (t *txnState) checkFatal() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.fatalErr
-}
-
-// addLoop adds partitions to the open transaction as records for them come.
-func (p *Producer) addLoop() {
-	defer p.wg.Done()
-	t := &p.txn
-	for attempt := 0; ; {
-		select {
-		case <-t.kick:
-		case <-p.ctx.Done():
-			return
-		}
-		if err := p.waitID(p.ctx); err != nil {
-			return
-		}
-		t.mu.Lock()
-		var parts []*partition
-		for part := range t.pending {
-			parts = append(parts, part)
-		}
-		t.mu.Unlock()
-		if len(parts) == 0 {
-			continue
-		}
-		pid, epoch := p.id.current()
-		req := protocol.NewAddPartitionsToTxnRequest()
-		req.V3AndBelowTransactionalId, req.V3AndBelowProducerId, req.V3AndBelowProducerEpoch = p.cfg.TransactionalID, pid, epoch
-		byTopic := map[string]int{}
-		for _, part := range parts {
-			i, ok := byTopic[part.topic]
-			if !ok {
-				i = len(req.V3AndBelowTopics)
-				byTopic[part.topic] = i
-				req.V3AndBelowTopics = append(req.V3AndBelowTopics, protocol.AddPartitionsToTxnRequestAddPartitionsToTxnTopic{Name: part.topic})
-			}
-			req.V3AndBelowTopics[i].Partitions = append(req.V3AndBelowTopics[i].Partitions, part.id)
-		}
-		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.Conn.RequestTimeout)
-		_, err := p.txnCall(ctx, cluster.TxnCoordinator, p.cfg.TransactionalID, req, 3, func(r protocol.Response) error {
-			for _, rt := range r.(*protocol.AddPartitionsToTxnResponse).ResultsByTopicV3AndBelow {
-				for _, rp := range rt.ResultsByPartition {
-					if err := codeErr(rp.PartitionErrorCode); err != nil && !errors.Is(err, protocol.ErrOperationNotAttempted) {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-		cancel()
-		if err != nil {
-			if p.ctx.Err() != nil {
-				return
-			}
-			attempt++
-			p.log.Warn("gregor/producer: adding partitions to the transaction", slog.Any("err", err))
-			if errors.Is(err, ErrFenced) || !gregor.IsRetriable(err) && !errors.Is(err, context.DeadlineExceeded) {
-				t.fatal(p, err)
-				p.failAll(err)
-				return
-			}
-			time.AfterFunc(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt), func() {
-				select {
-				case t.kick <- struct{}{}:
-				default:
-				}
-			})
-			continue
-		}
-		attempt = 0
-		t.mu.Lock()
-		for _, part := range parts {
-			if t.added != nil {
-				t.added[part] = true
-			}
-			delete(t.pending, part)
-		}
-		t.mu.Unlock()
-		p.wakeAll()
-	}
-}
-
-// cappedRequest limits a request's version, for APIs whose newer versions
-// change semantics this producer does not implement yet (KIP-890).
-type cappedRequest struct {
-	protocol.Request
-	max int16
-}
-
-// MaxVersion is the cap.
-func (c *cappedRequest) MaxVersion() int16 { return c.max }
-
-// txnCall sends req to a coordinator, retrying on coordinator and
-// concurrent-transaction errors until ctx ends; check returns the error a
-// response carries. Fencing errors come back wrapped with ErrFenced and
-// make the producer fatal.
-func (p *Producer) txnCall(ctx context.Context, typ cluster.CoordinatorType, key string, req protocol.Request, max int16, check func(protocol.Response) error) (protocol.Response, error) {
-	for attempt := 1; ; attempt++ {
-		raw, _, err := p.cl.Do(ctx, cluster.Coordinator(typ, key), cluster.RoleAdmin, &cappedRequest{Request: req, max: max})
-		var resp protocol.Response
-		if err == nil {
-			resp = req.ResponseKind()
-			resp.SetVersion(raw.Version)
-			if err = resp.Decode(raw.Body); err == nil {
-				err = check(resp)
-			}
-		}
-		if err == nil {
-			return resp, nil
-		}
-		if errors.Is(err, protocol.ErrProducerFenced) || errors.Is(err, protocol.ErrInvalidProducerEpoch) ||
-			errors.Is(err, protocol.ErrTransactionalIDAuthorizationFailed) {
-			err = &fencedError{cause: err}
-			p.txn.fatal(p, err)
-			return nil, err
-		}
-		retry := p.cl.HandleCoordinatorError(typ, key, err) || errors.Is(err, protocol.ErrConcurrentTransactions)
-		if !retry || ctx.Err() != nil {
-			return nil, err
-		}
-		select {
-		case <-time.After(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)):
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (last error: %w)", ctx.Err(), err)
-		}
-	}
-}
-
-// codeErr maps a Kafka error code to its error, nil for 0.
-func codeErr(code int16) error {
-	if code == 0 {
-		return nil
-	}
-	return protocol.ErrorForCode(code)
 }
 
 // closeTxn aborts an open transaction on Close.

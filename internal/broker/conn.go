@@ -36,7 +36,8 @@ type Conn struct {
 	br   *bufio.Reader
 	log  *slog.Logger
 
-	versions []versionRange // indexed by API key; set once by the handshake, then read-only
+	versions []versionRange   // indexed by API key; set once by the handshake, then read-only
+	features map[string]int16 // finalized feature levels (ApiVersions v3+); set once by the handshake
 
 	sem    chan struct{} // in-flight slots
 	notify chan struct{} // wakes the writer
@@ -156,6 +157,14 @@ func (c *Conn) Versions(key int16) (lo, hi int16, ok bool) {
 	}
 	v := c.versions[key]
 	return v.Min, v.Max, true
+}
+
+// FinalizedFeature returns the cluster-wide level of feature name (such as
+// "transaction.version") as the broker reported it in ApiVersions; ok is
+// false when the broker did not report it.
+func (c *Conn) FinalizedFeature(name string) (level int16, ok bool) {
+	level, ok = c.features[name]
+	return level, ok
 }
 
 // PickVersion sets req's version to the highest both sides support and

@@ -140,6 +140,12 @@ func (c *Conn) apiVersions(ctx context.Context) error {
 			return fmt.Errorf("gregor: broker %d (%s): ApiVersions: %w", c.id, c.addr, protocol.ErrorForCode(av.ErrorCode))
 		}
 		c.versions = versionTable(av.ApiKeys)
+		if len(av.FinalizedFeatures) > 0 {
+			c.features = make(map[string]int16, len(av.FinalizedFeatures))
+			for _, f := range av.FinalizedFeatures {
+				c.features[f.Name] = f.MaxVersionLevel
+			}
+		}
 		return nil
 	}
 	return fmt.Errorf("gregor: broker %d (%s): ApiVersions: %w", c.id, c.addr, protocol.ErrUnsupportedVersion)

@@ -1,0 +1,11 @@
+package producer
+
+// TxnRequests returns how many requests of API key the producer's
+// transaction code sent and the version of the last one, for tests that
+// check which protocol path ran.
+func TxnRequests(p *Producer, key int16) (n int64, version int16) {
+	return p.txn.calls[key].Load(), int16(p.txn.vers[key].Load())
+}
+
+// ProducerIDEpoch returns the producer id and epoch in use.
+func ProducerIDEpoch(p *Producer) (int64, int16) { return p.id.current() }
