@@ -123,18 +123,14 @@ func run(ctx context.Context, o options) error {
 	if err := firstError(adm.AlterConfigs(ctx, changes, admin.AlterConfigsOptions{})); err != nil {
 		return fmt.Errorf("alter configs: %w", err)
 	}
-	configs, err := adm.DescribeConfigs(ctx, []admin.ConfigResource{res}, admin.DescribeConfigsOptions{Keys: []string{"retention.ms"}})
+	// The controller accepts the change first; brokers apply it when it
+	// reaches them through the metadata log, a moment later. Describe until
+	// the new value shows.
+	value, err := waitForConfig(ctx, adm, res, "retention.ms", "3600000")
 	if err != nil {
-		return fmt.Errorf("describe configs: %w", err)
+		return err
 	}
-	if configs[0].Err != nil {
-		return fmt.Errorf("describe configs: %w", configs[0].Err)
-	}
-	entry, ok := configs[0].Get("retention.ms")
-	if !ok || entry.Value == nil {
-		return errors.New("describe configs: retention.ms missing from the answer")
-	}
-	s.printf("altered config retention.ms of %s: now %s", o.topic, *entry.Value)
+	s.printf("altered config retention.ms of %s: now %s", o.topic, value)
 
 	// Partitions can only grow; keyed records may map to other partitions
 	// afterwards.
@@ -282,4 +278,30 @@ func sortedPartitions[V any](m map[admin.TopicPartition]V) []admin.TopicPartitio
 		}
 		return int(a.Partition - b.Partition)
 	})
+}
+
+// waitForConfig describes a config until it has the wanted value or ctx
+// ends, and returns the last value seen.
+func waitForConfig(ctx context.Context, adm *admin.Client, res admin.ConfigResource, name, want string) (string, error) {
+	for {
+		configs, err := adm.DescribeConfigs(ctx, []admin.ConfigResource{res}, admin.DescribeConfigsOptions{Keys: []string{name}})
+		if err == nil {
+			err = configs[0].Err
+		}
+		if err != nil {
+			return "", fmt.Errorf("describe configs: %w", err)
+		}
+		entry, ok := configs[0].Get(name)
+		if !ok || entry.Value == nil {
+			return "", fmt.Errorf("describe configs: %s missing from the answer", name)
+		}
+		if *entry.Value == want {
+			return want, nil
+		}
+		select {
+		case <-ctx.Done():
+			return *entry.Value, fmt.Errorf("%s is still %s: %w", name, *entry.Value, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

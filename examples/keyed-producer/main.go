@@ -106,10 +106,12 @@ func run(ctx context.Context, o options) error {
 		mu        sync.Mutex
 		delivered []delivery
 		problems  int
+		callbacks sync.WaitGroup // callbacks still to run
 	)
 	// onResult runs on the producer's goroutines, possibly several at once,
 	// so it takes a lock before touching shared state. It must not block.
 	onResult := func(r *gregor.Record, res producer.Result) {
+		defer callbacks.Done()
 		mu.Lock()
 		defer mu.Unlock()
 		switch res.Outcome {
@@ -129,6 +131,7 @@ func run(ctx context.Context, o options) error {
 	}
 	for seq := 1; seq <= o.perKey; seq++ {
 		for k := 0; k < o.keys; k++ {
+			callbacks.Add(1)
 			p.Produce(ctx, &gregor.Record{
 				Topic: o.topic,
 				Key:   fmt.Appendf(nil, "user-%d", k),
@@ -140,9 +143,15 @@ func run(ctx context.Context, o options) error {
 			}, onResult)
 		}
 	}
+	// Flush returns once every record is settled; the last callbacks may
+	// still be running then, so wait for them too before reading what they
+	// collected. (Close, by contrast, returns only after every callback.)
 	if err := p.Flush(ctx); err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
+	callbacks.Wait()
+	mu.Lock()
+	defer mu.Unlock()
 	if problems > 0 {
 		return fmt.Errorf("%d of %d records were not written", problems, o.keys*o.perKey)
 	}

@@ -30,6 +30,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -37,8 +38,10 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/admin"
 	"github.com/gregorkafka/gregor/consumer"
 	"github.com/gregorkafka/gregor/producer"
+	"github.com/gregorkafka/gregor/protocol"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
@@ -56,7 +59,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.brokers, "brokers", "", "comma-separated bootstrap brokers; empty starts an in-process fake cluster")
-	flag.StringVar(&o.topic, "topic", "gregor-otel", "topic to write the record to (created by the broker if missing)")
+	flag.StringVar(&o.topic, "topic", "gregor-otel", "topic to write the record to (created if missing)")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -89,6 +92,12 @@ func run(ctx context.Context, o options) error {
 	)
 	defer tp.Shutdown(context.Background())
 	conn := gregor.ConnConfig{SeedBrokers: seeds, ClientID: "gregor-otel", TracerProvider: tp}
+
+	// Gregor's clients never create topics as a side effect of asking for
+	// metadata, so create it (a topic that exists already is fine).
+	if err := createTopic(ctx, conn, o.topic); err != nil {
+		return err
+	}
 
 	offset, partition, err := produce(ctx, conn, tp.Tracer("gregor-otel-example"), o.topic)
 	if err != nil {
@@ -156,4 +165,19 @@ func consume(ctx context.Context, conn gregor.ConnConfig, topic string, partitio
 			}
 		}
 	}
+}
+
+// createTopic creates topic with the broker's default partition count and
+// replication factor unless it exists.
+func createTopic(ctx context.Context, conn gregor.ConnConfig, topic string) error {
+	adm, err := admin.New(conn)
+	if err != nil {
+		return err
+	}
+	defer adm.Close(context.Background())
+	_, err = adm.CreateTopic(ctx, admin.NewTopic{Name: topic}, admin.CreateTopicsOptions{})
+	if err != nil && !errors.Is(err, protocol.ErrTopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	return nil
 }

@@ -39,8 +39,10 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/admin"
 	"github.com/gregorkafka/gregor/consumer"
 	"github.com/gregorkafka/gregor/producer"
+	"github.com/gregorkafka/gregor/protocol"
 	"github.com/gregorkafka/gregor/sasl"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -179,6 +181,12 @@ func run(ctx context.Context, o options) error {
 	// ConnConfig prints without secrets, so it is safe to log.
 	fmt.Printf("connecting with %v\n", conn.WithDefaults())
 
+	// Gregor's clients never create topics as a side effect of asking for
+	// metadata, so create it (a topic that exists already is fine).
+	if err := createTopic(ctx, conn, o.topic); err != nil {
+		return err
+	}
+
 	p, err := producer.New(producer.Config{Conn: conn})
 	if err != nil {
 		return err
@@ -217,4 +225,19 @@ func run(ctx context.Context, o options) error {
 			}
 		}
 	}
+}
+
+// createTopic creates topic with the broker's default partition count and
+// replication factor unless it exists.
+func createTopic(ctx context.Context, conn gregor.ConnConfig, topic string) error {
+	adm, err := admin.New(conn)
+	if err != nil {
+		return err
+	}
+	defer adm.Close(context.Background())
+	_, err = adm.CreateTopic(ctx, admin.NewTopic{Name: topic}, admin.CreateTopicsOptions{})
+	if err != nil && !errors.Is(err, protocol.ErrTopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	return nil
 }
