@@ -2,6 +2,8 @@ package integration_test
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -9,7 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/admin"
+	"github.com/gregorkafka/gregor/consumer"
 	"github.com/gregorkafka/gregor/integration"
+	"github.com/gregorkafka/gregor/internal/leakcheck"
+	"github.com/gregorkafka/gregor/producer"
+	"github.com/gregorkafka/gregor/sasl"
 )
 
 // startContainers starts a container cluster for one test and closes it
@@ -44,75 +52,175 @@ func records(prefix string, n int) []string {
 	return out
 }
 
-// produce writes values to partition 0 of topic with kcat, acks=all and
-// idempotence, so that a retry during a failover neither loses nor repeats
-// a record.
-func produce(t *testing.T, brokers []string, topic string, values []string, extra ...string) {
+// connTo is the Gregor connection to brokers, with sasl when not nil and
+// TLS when tlsConfig is not nil.
+func connTo(brokers []string, mech sasl.Mechanism, tlsConfig *tls.Config) gregor.ConnConfig {
+	return gregor.ConnConfig{SeedBrokers: brokers, ClientID: "gregor-container-test", SASL: mech, TLS: tlsConfig}
+}
+
+// createTopic creates topic with one partition and replicationFactor
+// replicas through Gregor's admin client.
+func createTopic(t *testing.T, conn gregor.ConnConfig, topic string, replicationFactor int16) {
 	t.Helper()
-	args := append([]string{"-P", "-b", strings.Join(brokers, ","), "-t", topic, "-p", "0",
-		"-X", "acks=all", "-X", "enable.idempotence=true", "-X", "message.timeout.ms=60000"}, extra...)
-	if _, stderr, err := kcat(t, 90*time.Second, strings.Join(values, "\n")+"\n", args...); err != nil {
-		t.Fatalf("kcat produce to %s: %v\n%s", topic, err, stderr)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	adm, err := admin.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close(context.Background())
+	if _, err := adm.CreateTopic(ctx, admin.NewTopic{Name: topic, Partitions: 1, ReplicationFactor: replicationFactor},
+		admin.CreateTopicsOptions{}); err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
 	}
 }
 
-// consume reads partition 0 of topic from the beginning until its end.
-func consume(t *testing.T, brokers []string, topic string, extra ...string) []string {
+// produce writes values to partition 0 of topic with Gregor's producer
+// (acks=all, idempotent: the defaults), so that a retry during a failover
+// neither loses nor repeats a record, and fails the test unless every
+// record is written.
+func produce(t *testing.T, conn gregor.ConnConfig, topic string, values []string) {
 	t.Helper()
-	args := append([]string{"-C", "-b", strings.Join(brokers, ","), "-t", topic, "-p", "0", "-o", "beginning",
-		"-e", "-q", "-f", "%s\n"}, extra...)
-	out, stderr, err := kcat(t, 90*time.Second, "", args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	p, err := producer.New(producer.Config{Conn: conn, Partitioner: producer.PartitionManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	recs := make([]*gregor.Record, len(values))
+	for i, v := range values {
+		recs[i] = &gregor.Record{Topic: topic, Partition: 0, Value: []byte(v)}
+	}
+	if _, err := p.ProduceSync(ctx, recs...); err != nil {
+		t.Fatalf("produce %d records to %s: %v", len(values), topic, err)
+	}
+}
+
+// consume reads partition 0 of topic with Gregor's consumer from the
+// beginning up to the end offset it had when consume started.
+func consume(t *testing.T, conn gregor.ConnConfig, topic string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	adm, err := admin.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close(context.Background())
+	tp := admin.TopicPartition{Topic: topic, Partition: 0}
+	ends, err := adm.ListOffsets(ctx, map[admin.TopicPartition]admin.OffsetSpec{tp: admin.OffsetLatest}, admin.ListOffsetsOptions{})
+	if err == nil {
+		err = ends[tp].Err
+	}
+	if err != nil {
+		t.Fatalf("end offset of %s: %v", tp, err)
+	}
+	end := ends[tp].Offset
+	c, err := consumer.New(consumer.Config{Conn: conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if err := c.Assign(map[consumer.TopicPartition]consumer.Offset{{Topic: topic, Partition: 0}: consumer.AtEarliest()}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for next := int64(0); next < end; {
+		fetches, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatalf("consume %s after %d of %d records: %v", topic, len(got), end, err)
+		}
+		if errs := fetches.Errors(); len(errs) > 0 {
+			t.Fatalf("consume %s: %v", topic, errs[0])
+		}
+		fetches.EachRecord(func(r *gregor.Record) {
+			got = append(got, string(r.Value))
+			next = r.Offset + 1
+		})
+	}
+	return got
+}
+
+// kcatConsume reads partition 0 of topic with kcat, as a cross-check that
+// another client sees what Gregor wrote.
+func kcatConsume(t *testing.T, brokers []string, topic string) []string {
+	t.Helper()
+	out, stderr, err := kcat(t, 90*time.Second, "", "-C", "-b", strings.Join(brokers, ","), "-t", topic, "-p", "0",
+		"-o", "beginning", "-e", "-q", "-f", "%s\n")
 	if err != nil {
 		t.Fatalf("kcat consume from %s: %v\n%s", topic, err, stderr)
 	}
 	return strings.Fields(out)
 }
 
-// TestContainerSingleNode checks one containerized node end to end: records
-// go round trip over PLAINTEXT and over SASL_PLAINTEXT with PLAIN, a wrong
-// password is refused, the SSL listener serves the generated certificate on
-// its published port, and a node stopped with StopNode comes back with
-// StartNode on the same ports with its records.
+// TestContainerSingleNode checks one containerized node end to end with
+// Gregor's own clients: records go round trip over PLAINTEXT (and kcat reads
+// the same records back, as a cross-check) and over SASL_PLAINTEXT with
+// PLAIN, a wrong password is refused with a *gregor.AuthError, the SSL
+// listener serves a certificate the generated CA vouches for, and a node
+// stopped with StopNode comes back with StartNode on the same ports with its
+// records.
 func TestContainerSingleNode(t *testing.T) {
-	kcatPath(t)
+	leakcheck.Check(t)
 	c := startContainers(t, integration.ContainerConfig{Nodes: 1, SASL: true, TLS: true})
+	plain := connTo(c.Bootstrap(integration.Plaintext), nil, nil)
+	want := records("plain", 5)
 	t.Run("PLAINTEXT round trip", func(t *testing.T) {
-		want := records("plain", 5)
-		produce(t, c.Bootstrap(integration.Plaintext), "ctr-plain", want)
-		if got := consume(t, c.Bootstrap(integration.Plaintext), "ctr-plain"); !slices.Equal(got, want) {
+		createTopic(t, plain, "ctr-plain", 1)
+		produce(t, plain, "ctr-plain", want)
+		if got := consume(t, plain, "ctr-plain"); !slices.Equal(got, want) {
 			t.Fatalf("consumed %q, want %q", got, want)
+		}
+	})
+	t.Run("kcat reads what Gregor wrote", func(t *testing.T) {
+		kcatPath(t)
+		if got := kcatConsume(t, c.Bootstrap(integration.Plaintext), "ctr-plain"); !slices.Equal(got, want) {
+			t.Fatalf("kcat consumed %q, want %q", got, want)
 		}
 	})
 	alice := integration.AliceUser
 	t.Run("SASL PLAIN round trip", func(t *testing.T) {
-		sasl := securityArgs(c, integration.SASLPlaintext, integration.MechanismPlain, alice)
+		conn := connTo(c.Bootstrap(integration.SASLPlaintext), sasl.Plain{User: alice.Username, Password: alice.Password}, nil)
+		createTopic(t, conn, "ctr-sasl", 1)
 		want := records("sasl", 5)
-		produce(t, c.Bootstrap(integration.SASLPlaintext), "ctr-sasl", want, sasl...)
-		if got := consume(t, c.Bootstrap(integration.SASLPlaintext), "ctr-sasl", sasl...); !slices.Equal(got, want) {
+		produce(t, conn, "ctr-sasl", want)
+		if got := consume(t, conn, "ctr-sasl"); !slices.Equal(got, want) {
 			t.Fatalf("consumed %q, want %q", got, want)
 		}
 	})
 	t.Run("SASL PLAIN wrong password refused", func(t *testing.T) {
-		bad := integration.Credential{Username: alice.Username, Password: "not-" + alice.Password}
-		args := append([]string{"-L", "-b", c.Bootstrap(integration.SASLPlaintext)[0], "-m", "4"},
-			securityArgs(c, integration.SASLPlaintext, integration.MechanismPlain, bad)...)
-		out, stderr, err := kcat(t, 60*time.Second, "", args...)
-		if err == nil {
-			t.Fatalf("kcat -L with a wrong password succeeded:\n%s", out)
+		wrong := "not-" + alice.Password
+		adm, err := admin.New(connTo(c.Bootstrap(integration.SASLPlaintext), sasl.Plain{User: alice.Username, Password: wrong}, nil))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !strings.Contains(stderr, "Authentication failed") {
-			t.Fatalf("kcat failed without an authentication error: %v\n%s", err, stderr)
+		defer adm.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, err = adm.ListTopics(ctx, admin.ListTopicsOptions{})
+		var authErr *gregor.AuthError
+		if !errors.As(err, &authErr) {
+			t.Fatalf("list topics with a wrong password: %v (%T), want a *gregor.AuthError", err, err)
+		}
+		if strings.Contains(err.Error(), wrong) {
+			t.Fatalf("the error shows the password: %v", err)
 		}
 	})
 	t.Run("SSL metadata", func(t *testing.T) {
-		args := append([]string{"-L", "-J", "-b", c.Bootstrap(integration.SSL)[0]},
-			securityArgs(c, integration.SSL, "", integration.Credential{})...)
-		out, stderr, err := kcat(t, 60*time.Second, "", args...)
+		adm, err := admin.New(connTo(c.Bootstrap(integration.SSL), nil, c.TLSConfig()))
 		if err != nil {
-			t.Fatalf("kcat -L over SSL: %v\n%s", err, stderr)
+			t.Fatal(err)
 		}
-		if md := parseMetadata(t, out); len(md.Brokers) != 1 {
-			t.Fatalf("brokers %+v, want one", md.Brokers)
+		defer adm.Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cluster, err := adm.DescribeCluster(ctx, admin.DescribeClusterOptions{})
+		if err != nil {
+			t.Fatalf("describe the cluster over SSL: %v", err)
+		}
+		if len(cluster.Brokers) != 1 {
+			t.Fatalf("brokers %+v, want one", cluster.Brokers)
 		}
 	})
 	t.Run("StopNode and StartNode keep the data", func(t *testing.T) {
@@ -131,7 +239,7 @@ func TestContainerSingleNode(t *testing.T) {
 		}
 		t.Logf("controlled shutdown took %s, restart %s", stopped.Sub(begin).Round(time.Millisecond),
 			time.Since(stopped).Round(time.Millisecond))
-		if got, want := consume(t, c.Bootstrap(integration.Plaintext), "ctr-plain"), records("plain", 5); !slices.Equal(got, want) {
+		if got := consume(t, plain, "ctr-plain"); !slices.Equal(got, want) {
 			t.Fatalf("after the restart consumed %q, want %q", got, want)
 		}
 	})
@@ -139,18 +247,20 @@ func TestContainerSingleNode(t *testing.T) {
 
 // TestContainerThreeNodesFailover runs three containerized nodes whose
 // controllers vote over the container network. The leader of a topic with
-// replication factor 3 is killed while kcat produces with acks=all and
-// consumes; after StartNode the node rejoins the ISR and every record is
-// read back once, in order.
+// replication factor 3 is killed; Gregor's producer (acks=all, idempotent)
+// keeps writing and its consumer keeps reading through the other two, and
+// after StartNode the node rejoins the ISR and every record is read back
+// once, in order.
 func TestContainerThreeNodesFailover(t *testing.T) {
-	kcatPath(t)
+	leakcheck.Check(t)
 	c := startContainers(t, integration.ContainerConfig{Nodes: 3})
-	brokers := c.Bootstrap(integration.Plaintext)
+	conn := connTo(c.Bootstrap(integration.Plaintext), nil, nil)
 	const topic = "ctr-failover"
+	createTopic(t, conn, topic, 3) // min.insync.replicas=2 on three nodes
 	before := records("before", 20)
-	produce(t, brokers, topic, before) // auto-created: default.replication.factor=3, min.insync.replicas=2
-	p := waitPartition(t, brokers, topic, 3)
-	victim := p.Leader - 1
+	produce(t, conn, topic, before)
+	p := waitPartition(t, conn, topic, 3)
+	victim := int(p.Leader) - 1
 	t.Logf("killing node %d, the leader of %s-0", victim, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -166,9 +276,10 @@ func TestContainerThreeNodesFailover(t *testing.T) {
 			alive = append(alive, c.NodeAddr(i, integration.Plaintext))
 		}
 	}
+	survivors := connTo(alive, nil, nil)
 	during := records("during", 20)
-	produce(t, alive, topic, during)
-	if got, want := consume(t, alive, topic), append(slices.Clone(before), during...); !slices.Equal(got, want) {
+	produce(t, survivors, topic, during)
+	if got, want := consume(t, survivors, topic), append(slices.Clone(before), during...); !slices.Equal(got, want) {
 		t.Fatalf("with node %d down consumed %q, want %q", victim, got, want)
 	}
 	begin := time.Now()
@@ -177,37 +288,45 @@ func TestContainerThreeNodesFailover(t *testing.T) {
 	}
 	t.Logf("node %d restarted in %s", victim, time.Since(begin).Round(time.Millisecond))
 	after := records("after", 20)
-	produce(t, brokers, topic, after)
-	waitPartition(t, brokers, topic, 3)
+	produce(t, conn, topic, after)
+	waitPartition(t, conn, topic, 3)
 	want := append(append(slices.Clone(before), during...), after...)
-	if got := consume(t, brokers, topic); !slices.Equal(got, want) {
+	if got := consume(t, conn, topic); !slices.Equal(got, want) {
 		t.Fatalf("after the restart consumed %q, want %q", got, want)
 	}
 }
 
 // waitPartition waits until partition 0 of topic has a leader and isr
 // in-sync replicas, and returns it.
-func waitPartition(t *testing.T, brokers []string, topic string, isr int) partitionMeta {
+func waitPartition(t *testing.T, conn gregor.ConnConfig, topic string, isr int) admin.PartitionInfo {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	var last string
-	for time.Now().Before(deadline) {
-		out, stderr, err := kcat(t, 30*time.Second, "", "-L", "-J", "-b", strings.Join(brokers, ","), "-t", topic)
-		if err == nil {
-			md := parseMetadata(t, out)
-			for _, tp := range md.Topics {
-				for _, p := range tp.Partitions {
-					if tp.Topic == topic && p.Partition == 0 && p.Leader > 0 && len(p.ISRs) == isr {
-						return p
-					}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	adm, err := admin.New(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close(context.Background())
+	var last any
+	for {
+		descs, err := adm.DescribeTopics(ctx, []string{topic}, admin.DescribeTopicsOptions{})
+		switch {
+		case err != nil:
+			last = err
+		case descs[0].Err != nil:
+			last = descs[0].Err
+		default:
+			last = descs[0].Partitions
+			for _, p := range descs[0].Partitions {
+				if p.Partition == 0 && p.Leader > 0 && len(p.ISR) == isr {
+					return p
 				}
 			}
-			last = out
-		} else {
-			last = stderr
 		}
-		time.Sleep(500 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Fatalf("partition %s-0 never had a leader and %d in-sync replicas; last answer: %+v", topic, isr, last)
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	t.Fatalf("partition %s-0 never had a leader and %d in-sync replicas; last metadata:\n%s", topic, isr, last)
-	return partitionMeta{}
 }
