@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -360,7 +362,51 @@ const zstdMaxWindow = 1 << 27
 
 var zstdReaders sync.Pool
 
+// zstdWhole holds, per output limit, pools of decoders used with
+// DecodeAll, which decodes a whole frame much faster than the stream reader.
+var zstdWhole sync.Map // int -> *sync.Pool
+
+// decompressZstdWhole decodes src with DecodeAll when its frame declares a
+// content size within limit (and plausible for its length) and the limit
+// is not tiny (the decoder rejects windows above its memory cap). The decoder's
+// memory cap is limit, so further frames without a size stay bounded too.
+// ok is false when src does not qualify.
+func decompressZstdWhole(dst, src []byte, limit int) (out []byte, err error, ok bool) {
+	var h zstd.Header
+	if limit < 1<<20 || h.Decode(src) != nil || !h.HasFCS || h.FrameContentSize > uint64(limit) ||
+		h.FrameContentSize > uint64(safeHint(limit, len(src))) {
+		return dst, nil, false
+	}
+	pv, _ := zstdWhole.Load(limit)
+	if pv == nil {
+		pv, _ = zstdWhole.LoadOrStore(limit, new(sync.Pool))
+	}
+	pool := pv.(*sync.Pool)
+	d, _ := pool.Get().(*zstd.Decoder)
+	if d == nil {
+		if d, err = zstd.NewReader(nil,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(zstdMaxWindow),
+			zstd.WithDecoderMaxMemory(uint64(limit)),
+		); err != nil {
+			return dst, newErr(Zstd, "decompress", ErrCorrupt, err), true
+		}
+	}
+	out, err = d.DecodeAll(src, slices.Grow(dst, int(h.FrameContentSize)))
+	pool.Put(d)
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		return out, newErr(Zstd, "decompress", ErrTooLarge, fmt.Errorf("limit %d bytes", limit)), true
+	case err != nil:
+		return out, newErr(Zstd, "decompress", ErrCorrupt, err), true
+	}
+	return out, nil, true
+}
+
 func decompressZstd(dst, src []byte, limit int) ([]byte, error) {
+	if out, err, ok := decompressZstdWhole(dst, src, limit); ok {
+		return out, err
+	}
 	z, _ := zstdReaders.Get().(*zstdDec)
 	if z == nil {
 		d, err := zstd.NewReader(nil,
