@@ -33,3 +33,35 @@ func TestZstdWholeFrame(t *testing.T) {
 		t.Fatalf("truncated frame: %v, want ErrCorrupt", err)
 	}
 }
+
+// TestLZ4BlockPath checks that frames of independent blocks (as Gregor and
+// franz-go write them) take the block-by-block path, stay within the
+// limit, and fall back to the stream reader for anything else.
+func TestLZ4BlockPath(t *testing.T) {
+	for _, n := range []int{0, 1000, 70 << 10, 5 << 20} {
+		src := sample(n)
+		enc, err := LZ4.Compress(nil, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, ok := decompressLZ4Blocks([]byte("x"), enc, max(n, 1))
+		if !ok || out[0] != 'x' || !bytes.Equal(out[1:], src) {
+			t.Fatalf("%d bytes: ok %v, got %d bytes", n, ok, len(out)-1)
+		}
+		if n > 0 {
+			if out, ok := decompressLZ4Blocks([]byte("x"), enc, n-1); ok || string(out) != "x" {
+				t.Fatalf("%d bytes one over the limit: ok %v, %d bytes left in dst", n, ok, len(out))
+			}
+		}
+		if len(enc) > 12 {
+			if _, ok := decompressLZ4Blocks(nil, enc[:len(enc)-5], max(n, 1)); ok {
+				t.Fatalf("%d bytes: a truncated frame decoded", n)
+			}
+			linked := append([]byte(nil), enc...)
+			linked[4] &^= 0x20 // clear block independence
+			if _, ok := decompressLZ4Blocks(nil, linked, max(n, 1)); ok {
+				t.Fatalf("%d bytes: linked blocks took the block path", n)
+			}
+		}
+	}
+}
