@@ -218,11 +218,11 @@ func (g *group) lead(ctx context.Context, a assign.Assignor, jm []protocol.JoinG
 	}
 	slices.Sort(all)
 	all = slices.Compact(all)
-	counts, err := g.partitionCounts(ctx, all)
+	topics, err := g.assignTopics(ctx, all)
 	if err != nil {
 		return nil, err
 	}
-	result, err := a.Assign(members, assign.Topics(counts))
+	result, err := a.Assign(members, topics)
 	if err != nil {
 		return nil, fmt.Errorf("gregor/consumer: assignor %s: %w", a.Name(), err)
 	}
@@ -272,6 +272,52 @@ func (g *group) topicMetadata(ctx context.Context, names []string) (*protocol.Me
 	return &resp, nil
 }
 
+// assignTopics describes names for an assignor: partition counts and,
+// when the brokers have racks, the racks of each partition's replicas
+// (for rack-aware assignment, KIP-881).
+func (g *group) assignTopics(ctx context.Context, names []string) (map[string]assign.Topic, error) {
+	out := map[string]assign.Topic{}
+	if len(names) == 0 {
+		return out, nil
+	}
+	resp, err := g.topicMetadata(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	return topicsWithRacks(resp), nil
+}
+
+func topicsWithRacks(resp *protocol.MetadataResponse) map[string]assign.Topic {
+	racks := map[int32]string{}
+	for _, b := range resp.Brokers {
+		if b.Rack != nil && *b.Rack != "" {
+			racks[b.NodeId] = *b.Rack
+		}
+	}
+	out := map[string]assign.Topic{}
+	for _, t := range resp.Topics {
+		if t.ErrorCode != 0 || t.Name == nil || len(t.Partitions) == 0 {
+			continue
+		}
+		at := assign.Topic{Partitions: len(t.Partitions)}
+		if len(racks) > 0 {
+			at.Racks = make([][]string, len(t.Partitions))
+			for _, p := range t.Partitions {
+				if p.PartitionIndex < 0 || int(p.PartitionIndex) >= len(at.Racks) {
+					continue // a gap in the numbering: leave it without racks
+				}
+				for _, r := range p.ReplicaNodes {
+					if rack, ok := racks[r]; ok {
+						at.Racks[p.PartitionIndex] = append(at.Racks[p.PartitionIndex], rack)
+					}
+				}
+			}
+		}
+		out[*t.Name] = at
+	}
+	return out
+}
+
 func (g *group) partitionCounts(ctx context.Context, names []string) (map[string]int, error) {
 	out := map[string]int{}
 	if len(names) == 0 {
@@ -309,8 +355,13 @@ func (g *group) subscribedTopics(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// leave sends LeaveGroup for a dynamic member.
+// leave sends LeaveGroup for a dynamic member (a leaving heartbeat under
+// the consumer protocol).
 func (g *group) leave(ctx context.Context) {
+	if g.cg != nil {
+		g.cg.leave(ctx)
+		return
+	}
 	g.mu.Lock()
 	id := g.memberID
 	g.mu.Unlock()

@@ -50,7 +50,9 @@ func (c *Consumer) Processed(tp TopicPartition) (offset int64, ok bool) {
 }
 
 // Member returns the member id and generation the coordinator gave this
-// member ("" and -1 before the first join).
+// member ("" and -1 before the first join). Under GroupConsumer the
+// generation is the member epoch (0 until the coordinator accepted the
+// member) and the member id is the one the member chose.
 func (c *Consumer) Member() (memberID string, generation int32) {
 	if c.grp == nil {
 		return "", -1
@@ -109,6 +111,22 @@ func (g *group) commit(ctx context.Context, tps []TopicPartition) error {
 	if len(offs) == 0 {
 		return nil
 	}
+	for attempt := 0; ; attempt++ {
+		err := g.commitOnce(ctx, offs)
+		// under the consumer protocol a heartbeat answer may have moved
+		// the member epoch on while the commit was on its way
+		if g.cg == nil || !errors.Is(err, protocol.ErrStaleMemberEpoch) || attempt == 4 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (g *group) commitOnce(ctx context.Context, offs []commitOffset) error {
 	g.mu.Lock()
 	req := protocol.NewOffsetCommitRequest()
 	req.GroupId = g.cfg.GroupID
@@ -157,6 +175,11 @@ func (g *group) fetchCommitted(ctx context.Context, tps []TopicPartition) (map[T
 	req := protocol.NewOffsetFetchRequest()
 	req.RequireStable = true
 	grp := protocol.OffsetFetchRequestGroup{GroupId: g.cfg.GroupID, MemberEpoch: -1}
+	if g.cg != nil { // the coordinator checks that the member is current
+		g.mu.Lock()
+		grp.MemberId, grp.MemberEpoch = strPtr(g.memberID), g.generation
+		g.mu.Unlock()
+	}
 	idx := map[string]int{}
 	for _, tp := range tps {
 		i, ok := idx[tp.Topic]
@@ -179,8 +202,13 @@ func (g *group) fetchCommitted(ctx context.Context, tps []TopicPartition) (map[T
 			}
 			err = protocol.ErrUnstableOffsetCommit
 		}
-		if !protocol.IsRetriable(err) || ctx.Err() != nil {
+		if !protocol.IsRetriable(err) && !errors.Is(err, protocol.ErrStaleMemberEpoch) || ctx.Err() != nil {
 			return nil, err
+		}
+		if g.cg != nil {
+			g.mu.Lock()
+			req.Groups[0].MemberEpoch = g.generation
+			g.mu.Unlock()
 		}
 		select {
 		case <-ctx.Done():

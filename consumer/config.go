@@ -43,7 +43,9 @@ const (
 	// ResetLatest moves to the high watermark, skipping to new records.
 	ResetLatest
 	// ResetNone stops the partition and reports an *OffsetOutOfRangeError
-	// (or a *TruncationError) until the caller seeks.
+	// (or a *TruncationError) until the caller seeks. A group member that
+	// finds no committed offset for a partition (or Assign given
+	// AtOffset(-1)) reports a *NoOffsetError instead of picking a start.
 	ResetNone
 )
 
@@ -119,6 +121,13 @@ type Config struct {
 	// that). Default 64 MiB.
 	MaxBufferedBytes int64
 
+	// MaxPollRecords caps the records one Poll returns (Java's
+	// max.poll.records); records past the cap stay buffered for the next
+	// Poll. Zero (the default) means no cap: Poll returns everything
+	// buffered. A cap bounds the work between Polls, so that marking
+	// records processed keeps pace with rebalances.
+	MaxPollRecords int
+
 	// Rack is the consumer's rack. When set, it is sent with fetches and a
 	// broker may direct the consumer to a replica in the same rack
 	// (KIP-392).
@@ -159,6 +168,8 @@ func (c *Config) Validate() error {
 		return bad("PartitionMaxBytes", "negative (%d)", c.PartitionMaxBytes)
 	case c.MaxBufferedBytes < 0:
 		return bad("MaxBufferedBytes", "negative (%d)", c.MaxBufferedBytes)
+	case c.MaxPollRecords < 0:
+		return bad("MaxPollRecords", "negative (%d)", c.MaxPollRecords)
 	}
 	if err := c.Group.validate(); err != nil {
 		return err

@@ -4,12 +4,34 @@
 //
 // # Consumer groups
 //
-// With Config.Group.GroupID set, the consumer joins the group (the classic
-// JoinGroup/SyncGroup protocol, with eager or cooperative rebalancing as
-// the chosen assignor allows, and static membership with
-// GroupConfig.InstanceID) and fetches the partitions it is assigned,
-// starting at the group's committed offsets. Do not call Assign, Unassign
-// or Seek on such a consumer: the group owns the assignment.
+// With Config.Group.GroupID set, the consumer joins the group and fetches
+// the partitions it is assigned, starting at the group's committed
+// offsets (under ResetNone a partition with none reports a
+// *NoOffsetError). Do not call Assign, Unassign or Seek on such a
+// consumer: the group owns the assignment. GroupConfig.Protocol picks
+// one of two protocols:
+//
+//   - GroupClassic (the default): JoinGroup/SyncGroup, where one member
+//     runs the assignors of GroupConfig.Assignors (with the replica racks
+//     of each partition, for rack-aware assignment), rebalancing eagerly
+//     or cooperatively as the chosen assignor allows.
+//   - GroupConsumer (KIP-848, Kafka 4.0 and later): the member only sends
+//     ConsumerGroupHeartbeat, at the interval the coordinator asks for,
+//     and the broker computes the assignment (GroupConfig.ServerAssignor).
+//     The member chooses its own member id (KIP-1082) and sends its
+//     subscription (topic names, or TopicRegex resolved by the broker) and
+//     rack when it joins and after errors, and otherwise only what changed.
+//     It reconciles each target assignment the coordinator returns: the
+//     partitions it no longer holds are revoked first (through the revoke
+//     barrier below), then the new ones are added, then the next heartbeat
+//     acknowledges the result. A fenced member (FENCED_MEMBER_EPOCH,
+//     UNKNOWN_MEMBER_ID) loses its partitions (OnLost) and joins again at
+//     epoch 0. Commits and offset fetches carry the member epoch. Such a
+//     group can mix Gregor and Java members with group.protocol=consumer.
+//
+// Both support static membership (GroupConfig.InstanceID) and report
+// errors that end the membership (a fenced or unreleased instance id, a
+// full group, a refused authorization) as a *GroupError from Poll.
 //
 // Commits follow a processed-offset ledger rather than Poll: the caller
 // marks each record it has finished with MarkProcessed, in any order, and
@@ -26,7 +48,8 @@
 // session, and decodes responses while the caller processes what Poll
 // returned. Keys, values and headers point into the fetched buffers, which
 // are recycled at the next Poll: copy anything kept longer. Buffered data
-// is bounded by Config.MaxBufferedBytes.
+// is bounded by Config.MaxBufferedBytes, and the records one Poll returns
+// by Config.MaxPollRecords.
 //
 // Leader moves, fenced epochs and stale metadata are retried after a
 // metadata refresh (using KIP-951 leader hints when the broker sends
@@ -538,36 +561,59 @@ func (c *Consumer) poll(ctx context.Context) (Fetches, error) {
 			}
 			c.mu.Lock()
 		}
-		for _, pf := range c.queue {
+		n, room, rest := 0, c.cfg.MaxPollRecords, len(c.queue)
+		for i, pf := range c.queue {
 			p := c.parts[pf.tp]
 			if p == nil || p.gen != pf.gen || p.paused {
 				c.releaseLocked(pf)
 				continue
 			}
-			if pf.err == nil || len(pf.recs) > 0 {
+			recs, next, nextEpoch, perr := pf.recs[pf.taken:], pf.next, pf.nextEpoch, pf.err
+			partial := room > 0 && n+len(recs) > room
+			if partial { // the rest stays queued, this fetch not released
+				recs = recs[:room-n]
+				last := &recs[len(recs)-1]
+				next, nextEpoch, perr = last.Offset+1, last.LeaderEpoch, nil
+				pf.taken += len(recs)
+			}
+			n += len(recs)
+			if perr == nil || len(recs) > 0 {
 				// With an error after some records (a corrupt batch),
 				// next is the failing batch's offset.
-				p.pos, p.posEpoch = pf.next, pf.nextEpoch
+				p.pos, p.posEpoch = next, nextEpoch
 				if c.grp != nil {
-					c.grp.led.handed(pf.tp, pf.recs, pf.next)
+					c.grp.led.handed(pf.tp, recs, next)
 				}
 			}
 			p.hwm, p.lso, p.logStart = pf.hwm, pf.lso, pf.logStart
-			c.handed = append(c.handed, pf)
-			if pf.err == nil && len(pf.recs) == 0 {
-				continue
+			if !partial {
+				c.handed = append(c.handed, pf)
 			}
-			out = append(out, PartitionRecords{TopicPartition: pf.tp, Records: pf.recs,
-				HighWatermark: pf.hwm, LastStableOffset: pf.lso, LogStartOffset: pf.logStart, Err: pf.err})
-			c.met.consumed(ctx, pf)
+			if perr != nil || len(recs) > 0 {
+				out = append(out, PartitionRecords{TopicPartition: pf.tp, Records: recs,
+					HighWatermark: pf.hwm, LastStableOffset: pf.lso, LogStartOffset: pf.logStart, Err: perr})
+				c.met.consumed(ctx, pf.tp.Topic, len(recs))
+			}
+			if partial || (room > 0 && n == room) {
+				rest = i + 1 - btoi(partial)
+				break
+			}
 		}
-		clear(c.queue)
-		c.queue = c.queue[:0]
+		m := copy(c.queue, c.queue[rest:])
+		clear(c.queue[m:])
+		c.queue = c.queue[:m]
 	}
 	c.out = out
 	c.mu.Unlock()
 	c.poke()
 	return out, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (c *Consumer) releaseHandedLocked() {
@@ -586,7 +632,11 @@ func (c *Consumer) dropQueuedLocked(p *partition) {
 	q := c.queue[:0]
 	for _, pf := range c.queue {
 		if pf.tp == p.tp {
-			c.releaseLocked(pf)
+			if pf.taken > 0 { // the last Poll returned part of it: still in use
+				c.handed = append(c.handed, pf)
+			} else {
+				c.releaseLocked(pf)
+			}
 			continue
 		}
 		q = append(q, pf)

@@ -34,6 +34,7 @@ type partFetch struct {
 	hwm, lso, logStart int64
 	err                error
 	size               int64 // bytes counted against the budget
+	taken              int   // records already returned by Poll (Config.MaxPollRecords)
 
 	recBuf *[]gregor.Record
 	hdrBuf *[]gregor.Header

@@ -68,6 +68,8 @@ type group struct {
 	commitMu sync.Mutex // one commit at a time, in order
 
 	subSnap map[string]int // subscribed topics and partition counts at the last join
+
+	cg *cgMember // the KIP-848 member; nil under the classic protocol
 }
 
 // metadataCheckInterval is how often a stable member looks for new topics
@@ -104,9 +106,14 @@ func newGroup(c *Consumer) *group {
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hbCtx, g.hbCancel = context.WithCancel(context.Background())
+	g.hbDone = make(chan struct{})
+	if g.cfg.Protocol == GroupConsumer {
+		close(g.hbDone)
+		g.cg = startCGMember(g)
+		return g
+	}
 	g.wg.Add(1)
 	go g.run()
-	g.hbDone = make(chan struct{})
 	go g.heartbeatLoop()
 	return g
 }
@@ -158,6 +165,8 @@ func responseError(resp any) error {
 	case *protocol.HeartbeatResponse:
 		code = r.ErrorCode
 	case *protocol.LeaveGroupResponse:
+		code = r.ErrorCode
+	case *protocol.ConsumerGroupHeartbeatResponse:
 		code = r.ErrorCode
 	case *protocol.OffsetFetchResponse:
 		code = r.ErrorCode
@@ -234,13 +243,7 @@ func (g *group) handleGroupError(err error) bool {
 	switch {
 	case errors.Is(err, protocol.ErrFencedInstanceID), errors.Is(err, protocol.ErrGroupAuthorizationFailed),
 		errors.Is(err, protocol.ErrInvalidSessionTimeout), errors.Is(err, protocol.ErrInvalidGroupID):
-		g.mu.Lock()
-		g.fatal = &GroupError{GroupID: g.cfg.GroupID, Err: err}
-		g.hbOn = false
-		g.mu.Unlock()
-		g.lose()
-		g.c.signalData()
-		g.log.Error("gregor/consumer: group member stopped", "group", g.cfg.GroupID, "err", err)
+		g.stopFatal(err)
 		return true
 	case errors.Is(err, protocol.ErrUnknownMemberID):
 		g.lose()
@@ -257,6 +260,18 @@ func (g *group) handleGroupError(err error) bool {
 		g.log.Info("gregor/consumer: group request failed; rejoining", "group", g.cfg.GroupID, "err", err)
 	}
 	return false
+}
+
+// stopFatal ends the membership for good: Poll returns a *GroupError
+// wrapping err from now on.
+func (g *group) stopFatal(err error) {
+	g.mu.Lock()
+	g.fatal = &GroupError{GroupID: g.cfg.GroupID, Err: err}
+	g.hbOn = false
+	g.mu.Unlock()
+	g.lose()
+	g.c.signalData()
+	g.log.Error("gregor/consumer: group member stopped", "group", g.cfg.GroupID, "err", err)
 }
 
 // stable heartbeats (on heartbeatLoop) and commits on the interval until
@@ -340,12 +355,38 @@ func (g *group) heartbeatLoop() {
 // and (cooperative) ones no longer assigned are revoked, after which the
 // member rejoins. It returns false when run must stop.
 func (g *group) apply(assigned []TopicPartition) bool {
+	gone, added := g.diff(assigned)
+	if len(gone) > 0 {
+		if !g.revoke(gone) {
+			return false
+		}
+		g.requestRejoin()
+	}
+	err := g.add(added)
+	if err != nil && g.ctx.Err() == nil {
+		g.log.Info("gregor/consumer: could not start assigned partitions; rejoining", "group", g.cfg.GroupID, "err", err)
+		g.requestRejoin()
+		return true
+	}
+	return err == nil
+}
+
+func (g *group) requestRejoin() {
+	select {
+	case g.rejoinCh <- struct{}{}:
+	default:
+	}
+}
+
+// diff splits an assignment against what the member owns into the
+// partitions it must give up and the ones it gains.
+func (g *group) diff(assigned []TopicPartition) (gone, added []TopicPartition) {
 	want := map[TopicPartition]struct{}{}
 	for _, tp := range assigned {
 		want[tp] = struct{}{}
 	}
 	g.mu.Lock()
-	var gone, added []TopicPartition
+	defer g.mu.Unlock()
 	for tp := range g.owned {
 		if _, ok := want[tp]; !ok {
 			gone = append(gone, tp)
@@ -356,31 +397,20 @@ func (g *group) apply(assigned []TopicPartition) bool {
 			added = append(added, tp)
 		}
 	}
-	g.mu.Unlock()
-	if len(gone) > 0 {
-		if !g.revoke(gone) {
-			return false
-		}
-		select {
-		case g.rejoinCh <- struct{}{}:
-		default:
-		}
-	}
+	return gone, added
+}
+
+// add starts consuming newly assigned partitions from their committed
+// offsets and runs OnAssigned. It fails when the committed offsets could
+// not be read (nothing is added then) or Close began.
+func (g *group) add(added []TopicPartition) error {
 	if len(added) == 0 {
-		return true
+		return nil
 	}
 	slices.SortFunc(added, compareTP)
 	starts, err := g.fetchCommitted(g.ctx, added)
 	if err != nil {
-		if g.ctx.Err() != nil {
-			return false
-		}
-		g.log.Info("gregor/consumer: OffsetFetch failed; rejoining", "group", g.cfg.GroupID, "err", err)
-		select {
-		case g.rejoinCh <- struct{}{}:
-		default:
-		}
-		return true
+		return err
 	}
 	positions := make(map[TopicPartition]Offset, len(added))
 	for _, tp := range added {
@@ -400,7 +430,7 @@ func (g *group) apply(assigned []TopicPartition) bool {
 	g.mu.Unlock()
 	g.c.Resume(added...) // a partition that moved away and back starts unpaused
 	if err := g.c.Assign(positions); err != nil {
-		return false
+		return err
 	}
 	g.log.Info("gregor/consumer: partitions assigned", "group", g.cfg.GroupID, "count", len(added))
 	if g.cfg.OnAssigned != nil {
@@ -408,7 +438,7 @@ func (g *group) apply(assigned []TopicPartition) bool {
 		g.cfg.OnAssigned(ctx, g.c, added)
 		cancel()
 	}
-	return true
+	return nil
 }
 
 // revoke gives partitions up in a rebalance: it stops handing out their

@@ -1,6 +1,7 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"regexp"
@@ -17,11 +18,47 @@ const (
 	// GroupClassic is the JoinGroup/SyncGroup protocol in which one member
 	// (the leader) runs the assignor. It is the default.
 	GroupClassic GroupProtocol = 0
-	// GroupConsumer is the KIP-848 protocol in which the broker assigns
-	// partitions through ConsumerGroupHeartbeat. Not implemented yet:
-	// Validate rejects it.
+	// GroupConsumer is the KIP-848 protocol (Kafka 4.0 and later) in
+	// which the group coordinator assigns partitions and members only send
+	// ConsumerGroupHeartbeat. Rebalances are incremental: a member gives up
+	// only the partitions that move, and keeps consuming the others.
 	GroupConsumer GroupProtocol = 1
 )
+
+// ServerAssignor picks the broker-side assignor of a GroupConsumer group.
+type ServerAssignor int8
+
+const (
+	// ServerAssignorDefault leaves the choice to the broker (its
+	// group.consumer.assignors setting; "uniform" unless changed).
+	ServerAssignorDefault ServerAssignor = 0
+	// ServerAssignorUniform spreads partitions evenly over the members,
+	// keeping existing owners where it can.
+	ServerAssignorUniform ServerAssignor = 1
+	// ServerAssignorRange gives each member contiguous ranges of each
+	// topic's partitions, co-partitioning topics of equal size.
+	ServerAssignorRange ServerAssignor = 2
+)
+
+// name is the assignor's name on the wire ("" for the broker default).
+func (a ServerAssignor) name() string {
+	switch a {
+	case ServerAssignorUniform:
+		return "uniform"
+	case ServerAssignorRange:
+		return "range"
+	}
+	return ""
+}
+
+// String names the assignor as the broker does ("default" for
+// ServerAssignorDefault).
+func (a ServerAssignor) String() string {
+	if n := a.name(); n != "" || a == ServerAssignorDefault {
+		return cmp.Or(n, "default")
+	}
+	return "ServerAssignor(" + strconv.Itoa(int(a)) + ")"
+}
 
 // String names the protocol as Java's group.protocol setting does.
 func (p GroupProtocol) String() string {
@@ -74,18 +111,26 @@ type GroupConfig struct {
 	Protocol GroupProtocol
 
 	// Assignors are offered to the group in order of preference (classic
-	// protocol only). Default [assign.Range, assign.CooperativeSticky], the
+	// protocol only; must be empty under GroupConsumer). Default [assign.Range, assign.CooperativeSticky], the
 	// Java 4.x default: a group made of such members agrees on "range" and
 	// rebalances eagerly, and can later move to cooperative rebalancing by
 	// rolling out members that list only CooperativeSticky. Set
 	// [assign.CooperativeSticky] to rebalance cooperatively from the start.
 	Assignors []assign.Assignor
 
+	// ServerAssignor picks the broker's assignor under GroupConsumer (must
+	// be zero under GroupClassic). Default ServerAssignorDefault.
+	ServerAssignor ServerAssignor
+
 	// SessionTimeout is how long the coordinator waits without a heartbeat
-	// before it removes the member. Default 45s.
+	// before it removes the member. Default 45s. Classic protocol only:
+	// under GroupConsumer the broker sets it
+	// (group.consumer.session.timeout.ms) and this must be zero.
 	SessionTimeout time.Duration
 	// HeartbeatInterval is the time between heartbeats. Default 3s; it must
-	// be below SessionTimeout.
+	// be below SessionTimeout. Classic protocol only: under GroupConsumer
+	// the coordinator tells the member how often to heartbeat
+	// (group.consumer.heartbeat.interval.ms) and this must be zero.
 	HeartbeatInterval time.Duration
 	// RebalanceTimeout is how long the coordinator waits for every member
 	// to rejoin in a rebalance, and so how long revoking partitions may
@@ -94,8 +139,9 @@ type GroupConfig struct {
 	RebalanceTimeout time.Duration
 
 	// InstanceID makes the member static (KIP-345): it keeps its
-	// partitions across a restart within SessionTimeout, without a
-	// rebalance, and does not leave the group on Close.
+	// partitions across a restart within the session timeout, without a
+	// rebalance, and does not leave the group on Close (under
+	// GroupConsumer it tells the coordinator it will come back).
 	InstanceID string
 
 	// DisableAutoCommit turns off committing processed offsets every
@@ -128,10 +174,18 @@ func (g *GroupConfig) validate() error {
 		return nil
 	}
 	switch {
-	case g.Protocol == GroupConsumer:
-		return bad("Protocol", "the consumer protocol (KIP-848) is not implemented yet")
-	case g.Protocol != GroupClassic:
+	case g.Protocol != GroupClassic && g.Protocol != GroupConsumer:
 		return bad("Protocol", "unknown protocol %d", g.Protocol)
+	case g.ServerAssignor < ServerAssignorDefault || g.ServerAssignor > ServerAssignorRange:
+		return bad("ServerAssignor", "unknown assignor %d", g.ServerAssignor)
+	case g.Protocol == GroupClassic && g.ServerAssignor != ServerAssignorDefault:
+		return bad("ServerAssignor", "set under the classic protocol, whose members assign (see Assignors)")
+	case g.Protocol == GroupConsumer && len(g.Assignors) > 0:
+		return bad("Assignors", "set under the consumer protocol, whose broker assigns (see ServerAssignor)")
+	case g.Protocol == GroupConsumer && g.SessionTimeout != 0:
+		return bad("SessionTimeout", "set under the consumer protocol; the broker's group.consumer.session.timeout.ms applies")
+	case g.Protocol == GroupConsumer && g.HeartbeatInterval != 0:
+		return bad("HeartbeatInterval", "set under the consumer protocol; the coordinator sets the interval")
 	case len(g.Topics) == 0 && g.TopicRegex == "":
 		return bad("Topics", "neither Topics nor TopicRegex is set")
 	case len(g.Topics) > 0 && g.TopicRegex != "":

@@ -136,10 +136,17 @@ func (m *realMember) stop(t *testing.T, timeout time.Duration) {
 // crashed member held unprocessed are picked up by the remaining member,
 // and no other record is processed twice.
 func TestRealGroupMembersComeAndGo(t *testing.T) {
+	membersComeAndGo(t, GroupClassic)
+}
+
+func membersComeAndGo(t *testing.T, proto GroupProtocol) {
 	boot, topic := realSetup(t, "group-churn", 12)
 	group := "g-" + topic
 	tr := &tracker{seen: map[string][]string{}}
 	mod := realGroupCfg(group, topic)
+	if proto == GroupConsumer {
+		mod = realGroupCfg848(group, topic)
+	}
 	total := 0
 	batch := func(n int) {
 		kcatBatch(t, boot, topic, total, n)
@@ -219,11 +226,25 @@ func TestRealGroupStaticRestart(t *testing.T) {
 // each partition was read by one of them only, and both got records, so
 // the assignment one leader computed was followed by the other client.
 func TestRealGroupWithJava(t *testing.T) {
+	groupWithJava(t, GroupClassic)
+}
+
+// groupWithJava runs a Gregor member and Java's ConsoleConsumer in one
+// group of the given protocol.
+func groupWithJava(t *testing.T, proto GroupProtocol) {
 	boot, topic := realSetup(t, "group-java", 12)
 	group := "g-" + topic
 	tr := &tracker{seen: map[string][]string{}}
 	ev := &events{}
-	g := startMember(t, "gregor", boot, func(c *Config) { realGroupCfg(group, topic)(c); ev.hook(c) }, tr)
+	mod := realGroupCfg(group, topic)
+	javaProps := []string{
+		"--consumer-property", "partition.assignment.strategy=org.apache.kafka.clients.consumer.RangeAssignor",
+		"--consumer-property", "session.timeout.ms=3000", "--consumer-property", "heartbeat.interval.ms=200"}
+	if proto == GroupConsumer {
+		mod = realGroupCfg848(group, topic)
+		javaProps = []string{"--consumer-property", "group.protocol=consumer"}
+	}
+	g := startMember(t, "gregor", boot, func(c *Config) { mod(c); ev.hook(c) }, tr)
 	defer g.stop(t, 5*time.Second)
 	waitFor(t, "gregor owns all 12", 20*time.Second, func() bool { return len(ev.ownedNow()) == 12 })
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
@@ -234,11 +255,10 @@ func TestRealGroupWithJava(t *testing.T) {
 	}
 	javaDone := make(chan result, 1)
 	go func() {
-		out, err := integration.RunTool(ctx, "org.apache.kafka.tools.consumer.ConsoleConsumer",
-			"--bootstrap-server", strings.Join(boot, ","), "--topic", topic, "--group", group, "--from-beginning",
-			"--consumer-property", "partition.assignment.strategy=org.apache.kafka.clients.consumer.RangeAssignor",
-			"--consumer-property", "session.timeout.ms=3000", "--consumer-property", "heartbeat.interval.ms=200",
-			"--property", "print.partition=true", "--property", "print.offset=true", "--timeout-ms", "10000")
+		args := append([]string{"--bootstrap-server", strings.Join(boot, ","), "--topic", topic, "--group", group,
+			"--from-beginning", "--property", "print.partition=true", "--property", "print.offset=true",
+			"--timeout-ms", "10000"}, javaProps...)
+		out, err := integration.RunTool(ctx, "org.apache.kafka.tools.consumer.ConsoleConsumer", args...)
 		javaDone <- result{out, err}
 	}()
 	waitFor(t, "java joins (gregor keeps 6)", 30*time.Second, func() bool { return len(ev.ownedNow()) == 6 })

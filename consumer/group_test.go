@@ -78,6 +78,12 @@ func (e *events) ownedNow() []TopicPartition {
 	return out
 }
 
+func (e *events) lostCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.lost)
+}
+
 func (e *events) revokedAll() []TopicPartition {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -126,7 +132,12 @@ func TestGroupConfigValidate(t *testing.T) {
 		{GroupConfig{Topics: []string{"t"}}, "Group.GroupID"},
 		{GroupConfig{GroupID: "g", Topics: []string{"t"}, TopicRegex: "t.*"}, "Group.TopicRegex"},
 		{GroupConfig{GroupID: "g", TopicRegex: "("}, "Group.TopicRegex"},
-		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Protocol: GroupConsumer}, "Group.Protocol"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Protocol: 7}, "Group.Protocol"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, ServerAssignor: ServerAssignorRange}, "Group.ServerAssignor"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Protocol: GroupConsumer, ServerAssignor: 9}, "Group.ServerAssignor"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Protocol: GroupConsumer, Assignors: []assign.Assignor{assign.Range}}, "Group.Assignors"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Protocol: GroupConsumer, SessionTimeout: time.Second}, "Group.SessionTimeout"},
+		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Protocol: GroupConsumer, HeartbeatInterval: time.Second}, "Group.HeartbeatInterval"},
 		{GroupConfig{GroupID: "g", Topics: []string{"t"}, HeartbeatInterval: time.Minute}, "Group.HeartbeatInterval"},
 		{GroupConfig{GroupID: "g", Topics: []string{"t"}, SessionTimeout: -1}, "Group.SessionTimeout"},
 		{GroupConfig{GroupID: "g", Topics: []string{"t"}, Assignors: []assign.Assignor{assign.Range, assign.Range}}, "Group.Assignors"},

@@ -45,11 +45,11 @@ func newMetrics(mp metric.MeterProvider, c *Consumer) *metrics {
 	return &out
 }
 
-func (m *metrics) consumed(ctx context.Context, pf *partFetch) {
-	if m == nil || len(pf.recs) == 0 {
+func (m *metrics) consumed(ctx context.Context, topic string, n int) {
+	if m == nil || n == 0 {
 		return
 	}
-	m.records.Add(ctx, int64(len(pf.recs)), metric.WithAttributes(attribute.String("topic", pf.tp.Topic)))
+	m.records.Add(ctx, int64(n), metric.WithAttributes(attribute.String("topic", topic)))
 }
 
 func (m *metrics) fetched(ctx context.Context, n int) {

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -15,6 +16,19 @@ const (
 	tsLatest   = -1
 	tsEarliest = -2
 )
+
+// NoOffsetError reports, under ResetNone, a partition with no position to
+// start from: a group member found no committed offset for it (Java's
+// NoOffsetForPartitionException), or Assign was given a negative offset.
+// The partition stops until Seek.
+type NoOffsetError struct {
+	TopicPartition
+}
+
+// Error names the partition.
+func (e *NoOffsetError) Error() string {
+	return fmt.Sprintf("gregor/consumer: %s: no committed offset and reset policy none", e.TopicPartition)
+}
 
 // lookupItem is one partition whose start position is being looked up.
 type lookupItem struct {
@@ -76,6 +90,10 @@ func (c *Consumer) lookup(leader int32, items []lookupItem) {
 		p := it.p
 		p.resetting = false
 		if p.gen != it.gen || c.ctx.Err() != nil {
+			continue
+		}
+		if it.o.kind == kindExact && c.cfg.ResetPolicy == ResetNone {
+			c.failLocked(p, &NoOffsetError{TopicPartition: p.tp})
 			continue
 		}
 		if it.err != nil {
