@@ -368,11 +368,14 @@ func (c *Consumer) fetch(b *brokerState, fps []fetchPart, req fetchReq, reserve 
 	defer c.wg.Done()
 	req.respBuf = &respBuf{pool: &c.respBufs}
 	resp, err := c.roundTrip(b.id, req)
-	respLen := len(req.respBuf.buf)
+	var respLen int
 	var pfs []*partFetch
 	var sessionErr bool
 	retry := map[*partition]bool{} // partitions to back off
 	if err == nil {
+		// The buffer is only read once the response was delivered: after
+		// a failed call the connection's reader may still be filling it.
+		respLen = len(req.respBuf.buf)
 		pfs, sessionErr, err = c.handleResponse(b.id, fps, resp, retry)
 		// Only a delivered response's buffer is done being written and
 		// may be recycled; after a failed call it is left to the GC.
