@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -267,7 +269,7 @@ func compressLZ4(dst, src []byte, level Level) ([]byte, error) {
 // that falls short only costs readCapped one more growth. It returns 0 if
 // src does not look like a frame.
 func lz4Hint(src []byte) int {
-	if len(src) < 7 || binary.LittleEndian.Uint32(src) != 0x184D2204 {
+	if len(src) < 7 || binary.LittleEndian.Uint32(src) != lz4Magic {
 		return 0
 	}
 	flg, bd := src[4], src[5]
@@ -311,7 +313,85 @@ type lz4Dec struct {
 
 var lz4Readers = sync.Pool{New: func() any { return &lz4Dec{r: lz4.NewReader(nil)} }}
 
+// lz4Magic starts every LZ4 frame.
+const lz4Magic = 0x184D2204
+
+// decompressLZ4Blocks decodes a frame of independent blocks block by block
+// with lz4.UncompressBlock, straight into dst. It skips the frame's xxHash
+// checksums, which the stream reader verifies at a real cost: a record
+// batch's CRC already covers every compressed byte. ok is false when the
+// frame uses features this path leaves to the stream reader (linked
+// blocks, a dictionary, an unknown version) or anything fails; the caller
+// then decodes with the stream reader, which reports errors precisely.
+func decompressLZ4Blocks(dst, src []byte, limit int) (out []byte, ok bool) {
+	if len(src) < 7 || binary.LittleEndian.Uint32(src) != lz4Magic {
+		return dst, false
+	}
+	flg, bd := src[4], src[5]
+	if flg>>6 != 1 || flg&0x20 == 0 || flg&0x01 != 0 || (bd>>4)&7 < 4 {
+		return dst, false
+	}
+	blockMax := 1 << (8 + 2*int((bd>>4)&7))
+	p := 7 // magic, FLG, BD, header checksum
+	if flg&0x08 != 0 {
+		p += 8 // content size
+	}
+	start := len(dst)
+	dst = slices.Grow(dst, min(safeHint(lz4Hint(src), len(src)), limit))
+	for {
+		if p+4 > len(src) {
+			return dst[:start], false
+		}
+		word := binary.LittleEndian.Uint32(src[p:])
+		p += 4
+		if word == 0 {
+			break
+		}
+		size := int(word & 0x7fffffff)
+		if size > len(src)-p || size > blockMax {
+			return dst[:start], false
+		}
+		blk := src[p : p+size]
+		p += size
+		if flg&0x10 != 0 {
+			p += 4 // block checksum
+		}
+		room := limit - (len(dst) - start)
+		if word&0x80000000 != 0 { // stored uncompressed
+			if size > room {
+				return dst[:start], false
+			}
+			dst = append(dst, blk...)
+			continue
+		}
+		room = min(room, blockMax)
+		want := min(room, max(4*size, 64<<10))
+		for {
+			dst = slices.Grow(dst, want)
+			n, err := lz4.UncompressBlock(blk, dst[len(dst):len(dst)+want])
+			if err == nil {
+				dst = dst[:len(dst)+n]
+				break
+			}
+			if want >= room {
+				return dst[:start], false
+			}
+			want = room
+		}
+	}
+	if flg&0x04 != 0 {
+		p += 4 // content checksum
+	}
+	if p > len(src) {
+		return dst[:start], false
+	}
+	return dst, true
+}
+
 func decompressLZ4(dst, src []byte, limit int) ([]byte, error) {
+	if out, ok := decompressLZ4Blocks(dst, src, limit); ok {
+		return out, nil
+	}
 	d := lz4Readers.Get().(*lz4Dec)
 	d.br.Reset(src)
 	d.r.Reset(&d.br)
@@ -360,7 +440,51 @@ const zstdMaxWindow = 1 << 27
 
 var zstdReaders sync.Pool
 
+// zstdWhole holds, per output limit, pools of decoders used with
+// DecodeAll, which decodes a whole frame much faster than the stream reader.
+var zstdWhole sync.Map // int -> *sync.Pool
+
+// decompressZstdWhole decodes src with DecodeAll when its frame declares a
+// content size within limit (and plausible for its length) and the limit
+// is not tiny (the decoder rejects windows above its memory cap). The decoder's
+// memory cap is limit, so further frames without a size stay bounded too.
+// ok is false when src does not qualify.
+func decompressZstdWhole(dst, src []byte, limit int) (out []byte, err error, ok bool) {
+	var h zstd.Header
+	if limit < 1<<20 || h.Decode(src) != nil || !h.HasFCS || h.FrameContentSize > uint64(limit) ||
+		h.FrameContentSize > uint64(safeHint(limit, len(src))) {
+		return dst, nil, false
+	}
+	pv, _ := zstdWhole.Load(limit)
+	if pv == nil {
+		pv, _ = zstdWhole.LoadOrStore(limit, new(sync.Pool))
+	}
+	pool := pv.(*sync.Pool)
+	d, _ := pool.Get().(*zstd.Decoder)
+	if d == nil {
+		if d, err = zstd.NewReader(nil,
+			zstd.WithDecoderConcurrency(1),
+			zstd.WithDecoderMaxWindow(zstdMaxWindow),
+			zstd.WithDecoderMaxMemory(uint64(limit)),
+		); err != nil {
+			return dst, newErr(Zstd, "decompress", ErrCorrupt, err), true
+		}
+	}
+	out, err = d.DecodeAll(src, slices.Grow(dst, int(h.FrameContentSize)))
+	pool.Put(d)
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		return out, newErr(Zstd, "decompress", ErrTooLarge, fmt.Errorf("limit %d bytes", limit)), true
+	case err != nil:
+		return out, newErr(Zstd, "decompress", ErrCorrupt, err), true
+	}
+	return out, nil, true
+}
+
 func decompressZstd(dst, src []byte, limit int) ([]byte, error) {
+	if out, err, ok := decompressZstdWhole(dst, src, limit); ok {
+		return out, err
+	}
 	z, _ := zstdReaders.Get().(*zstdDec)
 	if z == nil {
 		d, err := zstd.NewReader(nil,
