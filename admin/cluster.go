@@ -291,9 +291,13 @@ func (a *Client) UpdateFeatures(ctx context.Context, updates map[string]FeatureU
 				typ = FeatureUpgrade
 			}
 			req.FeatureUpdates = append(req.FeatureUpdates, protocol.UpdateFeaturesRequestFeatureUpdateKey{
-				Feature: name, MaxVersionLevel: u.Level, UpgradeType: int8(typ), AllowDowngrade: typ != FeatureUpgrade})
+				Feature: name, MaxVersionLevel: u.Level, UpgradeType: int8(typ)})
 		}
-		r, id, err := a.send(ctx, cluster.Controller(), req)
+		// Version 0 said "downgrade allowed" with a bool that later
+		// versions dropped for UpgradeType; every broker with KRaft
+		// features speaks version 1, so version 0 is never sent.
+		_, hi, _ := protocol.SupportedVersions(req.Key())
+		r, id, err := a.send(ctx, cluster.Controller(), capped{Request: req, lo: 1, hi: hi})
 		if err != nil {
 			return false, err
 		}

@@ -250,6 +250,16 @@ func TestIntegrationCluster(t *testing.T) {
 	if err != nil || !errors.Is(uf["metadata.version"], protocol.ErrInvalidUpdateVersion) {
 		t.Fatalf("update features past the supported level: %v %v", err, uf)
 	}
+	// A downgrade request encodes with UpgradeType (v1+), which the
+	// controller validates: transaction.version 2 may safely go to 1.
+	if tv := f.Finalized["transaction.version"].Max; tv >= 2 {
+		uf, err = a.UpdateFeatures(ctx, map[string]FeatureUpdate{"transaction.version": {Level: tv - 1, Type: FeatureSafeDowngrade}}, true)
+		if err != nil || uf["transaction.version"] != nil {
+			t.Fatalf("validate-only safe downgrade of transaction.version: %v %v", err, uf)
+		}
+	} else {
+		t.Fatalf("the 3-node cluster finalized transaction.version %d, want at least 2", tv)
+	}
 
 	topic := uniqueName("logdirs")
 	mustCreate(t, a, topic, 1, 3)
