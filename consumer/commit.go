@@ -62,6 +62,23 @@ func (c *Consumer) Member() (memberID string, generation int32) {
 	return c.grp.memberID, c.grp.generation
 }
 
+// GroupMetadata returns what a transactional producer needs to commit
+// this member's offsets inside a transaction
+// (producer.SendOffsetsToTransaction): the group, the member id, the
+// current generation (the member epoch under the KIP-848 protocol) and the
+// static instance id. Take it after the Poll whose records the transaction
+// covers: a rebalance in between makes the coordinator refuse the offsets.
+// Without a group it returns the zero value with GenerationID -1.
+func (c *Consumer) GroupMetadata() gregor.GroupMetadata {
+	if c.grp == nil {
+		return gregor.GroupMetadata{GenerationID: -1}
+	}
+	c.grp.mu.Lock()
+	defer c.grp.mu.Unlock()
+	return gregor.GroupMetadata{GroupID: c.grp.cfg.GroupID, GenerationID: c.grp.generation,
+		MemberID: c.grp.memberID, GroupInstanceID: c.grp.cfg.InstanceID}
+}
+
 // CommitSync commits the processed offsets of every owned partition and
 // waits for the coordinator's answer (or ctx).
 func (c *Consumer) CommitSync(ctx context.Context) error {

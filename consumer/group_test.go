@@ -553,3 +553,34 @@ func TestLedgerDuplicateAndStaleMarks(t *testing.T) {
 		t.Fatal("a mark of a released partition was accepted")
 	}
 }
+
+// TestGroupMetadata: a member's GroupMetadata names its group, member id
+// and generation once it has joined, matching Member (kfake refuses static
+// members, so the instance id is empty); a consumer without a group gives
+// generation -1.
+func TestGroupMetadata(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 1, 2)
+	addrs := f.ListenAddrs()
+	produce(t, addrs, []int32{0, 1}, 0, 5, time.Time{})
+	c := newConsumer(t, addrs, groupCfg("g-meta"))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for n := 0; n < 10; {
+		fs, err := c.Poll(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fs.NumRecords()
+	}
+	meta := c.GroupMetadata()
+	memberID, gen := c.Member()
+	if meta.GroupID != "g-meta" || meta.GroupInstanceID != "" || meta.MemberID != memberID || memberID == "" ||
+		meta.GenerationID != gen || gen < 1 {
+		t.Fatalf("GroupMetadata %+v; Member %q generation %d", meta, memberID, gen)
+	}
+	direct := newConsumer(t, addrs, nil)
+	if m := direct.GroupMetadata(); m != (gregor.GroupMetadata{GenerationID: -1}) {
+		t.Fatalf("direct consumer GroupMetadata %+v", m)
+	}
+}

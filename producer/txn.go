@@ -14,20 +14,10 @@ import (
 	"github.com/gregorkafka/gregor/protocol"
 )
 
-// GroupMetadata identifies a consumer group member for
-// SendOffsetsToTransaction, so that the broker can reject offsets from a
-// member that was fenced by a rebalance (KIP-447). A consumer gives it out;
-// the producer does not import the consumer.
-type GroupMetadata struct {
-	// GroupID is the consumer group.
-	GroupID string
-	// GenerationID is the member's generation, or -1 when unknown.
-	GenerationID int32
-	// MemberID is the member's id, or "" when unknown.
-	MemberID string
-	// GroupInstanceID is the static member id, or "" when none.
-	GroupInstanceID string
-}
+// GroupMetadata identifies the consumer group member whose offsets
+// SendOffsetsToTransaction commits; a group consumer's GroupMetadata
+// method returns it. It is gregor.GroupMetadata.
+type GroupMetadata = gregor.GroupMetadata
 
 // txnState tracks a transactional producer's transaction: the partitions
 // added to it (under v1, records for a partition are sent only once it is

@@ -168,9 +168,11 @@ func TestRealSendOffsetsToTransaction(t *testing.T) {
 					p.Produce(ctx, &gregor.Record{Topic: out, Key: r.Key, Value: []byte("out-" + string(r.Value))}, nil)
 					offsets[r.Partition] = max(offsets[r.Partition], r.Offset+1)
 				}
-				memberID, gen := cl.Member()
-				err := p.SendOffsetsToTransaction(ctx, map[string]map[int32]int64{in: offsets},
-					producer.GroupMetadata{GroupID: group, GenerationID: gen, MemberID: memberID})
+				meta := cl.GroupMetadata()
+				if memberID, gen := cl.Member(); meta.GroupID != group || meta.MemberID != memberID || meta.GenerationID != gen || gen < 1 {
+					t.Fatalf("GroupMetadata %+v, want group %s, member %s, generation %d (at least 1)", meta, group, memberID, gen)
+				}
+				err := p.SendOffsetsToTransaction(ctx, map[string]map[int32]int64{in: offsets}, meta)
 				if err != nil {
 					t.Fatal(err)
 				}

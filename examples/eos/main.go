@@ -138,9 +138,7 @@ func process(ctx context.Context, conn gregor.ConnConfig, o options) error {
 			p.Produce(ctx, &gregor.Record{Topic: o.out, Key: r.Key, Value: transform(r.Value)}, nil)
 			offsets[r.Partition] = r.Offset + 1 // the next record to read
 		}
-		memberID, generation := c.Member()
-		meta := producer.GroupMetadata{GroupID: group, GenerationID: generation, MemberID: memberID}
-		if err := p.SendOffsetsToTransaction(ctx, map[string]map[int32]int64{o.in: offsets}, meta); err != nil {
+		if err := p.SendOffsetsToTransaction(ctx, map[string]map[int32]int64{o.in: offsets}, c.GroupMetadata()); err != nil {
 			return false, err
 		}
 		if txns++; o.abortEvery > 0 && txns%o.abortEvery == 0 {
