@@ -39,7 +39,8 @@ func (lp *ledgerPart) done() (int64, int32) {
 type ledger struct {
 	mu      sync.Mutex
 	parts   map[TopicPartition]*ledgerPart
-	changed chan struct{} // closed and replaced whenever a mark lands
+	changed chan struct{} // closed and replaced when a mark lands while drain waits
+	waiting int           // drain calls waiting on changed
 }
 
 func newLedger() *ledger {
@@ -121,7 +122,7 @@ func (l *ledger) mark(r *gregor.Record) bool {
 		lp.head++
 		advanced = true
 	}
-	if advanced {
+	if advanced && l.waiting > 0 { // a new channel per mark would cost an allocation each
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
@@ -133,6 +134,10 @@ func (l *ledger) mark(r *gregor.Record) bool {
 func (l *ledger) inFlight(tps []TopicPartition) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.inFlightLocked(tps)
+}
+
+func (l *ledger) inFlightLocked(tps []TopicPartition) int {
 	n := 0
 	for _, tp := range tps {
 		if lp := l.parts[tp]; lp != nil {
@@ -146,15 +151,24 @@ func (l *ledger) inFlight(tps []TopicPartition) int {
 func (l *ledger) drain(ctx context.Context, tps []TopicPartition) error {
 	for {
 		l.mu.Lock()
-		ch := l.changed
-		l.mu.Unlock()
-		if l.inFlight(tps) == 0 {
+		if l.inFlightLocked(tps) == 0 {
+			l.mu.Unlock()
 			return nil
 		}
+		ch := l.changed
+		l.waiting++
+		l.mu.Unlock()
+		var err error
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		l.mu.Lock()
+		l.waiting--
+		l.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
