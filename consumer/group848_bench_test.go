@@ -11,7 +11,6 @@ import (
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/admin"
 	"github.com/gregorkafka/gregor/integration"
-	"github.com/gregorkafka/gregor/producer"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -34,25 +33,9 @@ func groupBenchSetup(b *testing.B) []string {
 		if err := kc.CreateTopic(ctx, groupBenchTopic, 12, 1); err != nil {
 			b.Fatal(err)
 		}
-		pr, err := producer.New(producer.Config{Conn: gregor.ConnConfig{SeedBrokers: boot},
-			Partitioner: producer.PartitionRoundRobin, BatchBytes: 256 << 10})
-		if err != nil {
-			b.Fatal(err)
-		}
+		pr := newSpreadProducer(b, boot)
 		defer pr.Close(ctx)
-		var failed atomic.Value
-		value := make([]byte, 100)
-		for range groupBenchRecords {
-			pr.Produce(ctx, &gregor.Record{Topic: groupBenchTopic, Value: value}, func(_ *gregor.Record, r producer.Result) {
-				if r.Err != nil {
-					failed.Store(r.Err)
-				}
-			})
-		}
-		if err := pr.Flush(ctx); err != nil {
-			b.Fatal(err)
-		}
-		if err, _ := failed.Load().(error); err != nil {
+		if err := produceN(ctx, pr, groupBenchTopic, groupBenchRecords); err != nil {
 			b.Fatal(err)
 		}
 	})
