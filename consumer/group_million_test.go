@@ -54,6 +54,36 @@ func (cv *coverage) addAll(fs Fetches) {
 	})
 }
 
+// newSpreadProducer returns a Gregor producer that spreads records over
+// the partitions in turn, in large batches.
+func newSpreadProducer(tb testing.TB, boot []string) *producer.Producer {
+	pr, err := producer.New(producer.Config{Conn: gregor.ConnConfig{SeedBrokers: boot},
+		Partitioner: producer.PartitionRoundRobin, BatchBytes: 256 << 10, Linger: 10 * time.Millisecond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return pr
+}
+
+// produceN writes n records with 100-byte values to topic and waits until
+// all are acknowledged; it returns the first failure.
+func produceN(ctx context.Context, pr *producer.Producer, topic string, n int) error {
+	value := make([]byte, 100)
+	var failed atomic.Value
+	for range n {
+		pr.Produce(ctx, &gregor.Record{Topic: topic, Value: value}, func(_ *gregor.Record, res producer.Result) {
+			if res.Err != nil {
+				failed.Store(res.Err)
+			}
+		})
+	}
+	if err := pr.Flush(ctx); err != nil {
+		return err
+	}
+	err, _ := failed.Load().(error)
+	return err
+}
+
 // churnMember is one member of the three-member tests: it processes and
 // marks every record and counts the partitions revoked from it while it
 // stays in the group (not those it gives up on Close).
@@ -122,13 +152,8 @@ func threeMembers(t *testing.T, mod func(group, topic string) func(*Config)) {
 	boot, topic := realSetup(t, "group-million", 12)
 	n := millionRecords(t)
 	cfgMod := mod("g-"+topic, topic)
-	pr, err := producer.New(producer.Config{Conn: gregor.ConnConfig{SeedBrokers: boot},
-		Partitioner: producer.PartitionRoundRobin, BatchBytes: 256 << 10, Linger: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr := newSpreadProducer(t, boot)
 	defer pr.Close(context.Background())
-	value := make([]byte, 100)
 	var produceErr atomic.Value
 	produce := func(count int) chan struct{} {
 		done := make(chan struct{})
@@ -136,14 +161,7 @@ func threeMembers(t *testing.T, mod func(group, topic string) func(*Config)) {
 			defer close(done)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			for range count {
-				pr.Produce(ctx, &gregor.Record{Topic: topic, Value: value}, func(_ *gregor.Record, res producer.Result) {
-					if res.Err != nil {
-						produceErr.Store(res.Err)
-					}
-				})
-			}
-			if err := pr.Flush(ctx); err != nil {
+			if err := produceN(ctx, pr, topic, count); err != nil {
 				produceErr.Store(err)
 			}
 		}()

@@ -2,7 +2,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/gregorkafka/gregor"
@@ -40,8 +39,8 @@ func (lp *ledgerPart) done() (int64, int32) {
 type ledger struct {
 	mu      sync.Mutex
 	parts   map[TopicPartition]*ledgerPart
-	changed chan struct{} // closed and replaced when a mark lands while drains wait
-	waiting int           // drains waiting on changed
+	changed chan struct{} // closed and replaced when a mark lands while drain waits
+	waiting int           // drain calls waiting on changed
 }
 
 func newLedger() *ledger {
@@ -68,17 +67,9 @@ func (l *ledger) release(tps []TopicPartition) {
 
 func (l *ledger) notify() {
 	l.mu.Lock()
-	l.wakeLocked()
+	close(l.changed)
+	l.changed = make(chan struct{})
 	l.mu.Unlock()
-}
-
-// wakeLocked wakes the waiting drains. Without any it does nothing, so
-// that marking in the common case allocates no channel.
-func (l *ledger) wakeLocked() {
-	if l.waiting > 0 {
-		close(l.changed)
-		l.changed = make(chan struct{})
-	}
 }
 
 // handed records records Poll is returning.
@@ -131,8 +122,9 @@ func (l *ledger) mark(r *gregor.Record) bool {
 		lp.head++
 		advanced = true
 	}
-	if advanced {
-		l.wakeLocked()
+	if advanced && l.waiting > 0 { // a new channel per mark would cost an allocation each
+		close(l.changed)
+		l.changed = make(chan struct{})
 	}
 	l.mu.Unlock()
 	return true
@@ -142,6 +134,10 @@ func (l *ledger) mark(r *gregor.Record) bool {
 func (l *ledger) inFlight(tps []TopicPartition) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.inFlightLocked(tps)
+}
+
+func (l *ledger) inFlightLocked(tps []TopicPartition) int {
 	n := 0
 	for _, tp := range tps {
 		if lp := l.parts[tp]; lp != nil {
@@ -151,33 +147,26 @@ func (l *ledger) inFlight(tps []TopicPartition) int {
 	return n
 }
 
-// errDrained ends drain's loop when nothing is in flight.
-var errDrained = errors.New("drained")
-
 // drain waits until every handed record of tps is marked, or ctx ends.
 func (l *ledger) drain(ctx context.Context, tps []TopicPartition) error {
 	for {
-		// Registering before the check makes every later mark close ch.
 		l.mu.Lock()
+		if l.inFlightLocked(tps) == 0 {
+			l.mu.Unlock()
+			return nil
+		}
 		ch := l.changed
 		l.waiting++
 		l.mu.Unlock()
 		var err error
-		if l.inFlight(tps) == 0 {
-			err = errDrained
-		} else {
-			select {
-			case <-ch:
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			err = ctx.Err()
 		}
 		l.mu.Lock()
 		l.waiting--
 		l.mu.Unlock()
-		if err == errDrained {
-			return nil
-		}
 		if err != nil {
 			return err
 		}
