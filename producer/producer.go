@@ -252,7 +252,6 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 	if r.Timestamp.IsZero() {
 		r.Timestamp = time.Now()
 	}
-	rc := &rec{r: r, cb: cb, size: size, span: span}
 	p.closeMu.RLock()
 	if p.closed {
 		p.closeMu.RUnlock()
@@ -260,11 +259,8 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 		part.queued.Add(-int64(size))
 		return gregor.ErrClosed
 	}
-	if ctx.Done() != nil {
-		rc.stop = context.AfterFunc(ctx, func() { p.cancelRec(part, rc, ctx) })
-	}
 	p.txn.noteProduce(p, part)
-	full := part.append(p, rc)
+	full := part.append(p, ctx, r, cb, size, span)
 	p.closeMu.RUnlock()
 	if ts.sticky != nil && p.cfg.Partitioner == PartitionDefault && r.Key == nil {
 		ts.sticky.appended(part.id, size, full)
@@ -277,19 +273,28 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 func (p *Producer) cancelRec(part *partition, rc *rec, ctx context.Context) {
 	err := context.Cause(ctx)
 	if rc.state.CompareAndSwap(recBuffered, recDone) {
-		p.settle(part, rc, Result{Outcome: Failed, Err: err})
+		p.deliver(part, rc, Result{Outcome: Failed, Err: err})
 		return
 	}
 	if rc.state.CompareAndSwap(recSent, recDone) {
-		p.settle(part, rc, Result{Outcome: Unknown, Err: unknownErr(err)})
+		p.deliver(part, rc, Result{Outcome: Unknown, Err: unknownErr(err)})
 	}
 }
 
-// settle delivers a result to a record already moved to recDone.
-func (p *Producer) settle(part *partition, rc *rec, res Result) {
-	if rc.stop != nil {
-		rc.stop()
-	}
+// settle delivers a result to a record already moved to recDone, first
+// stopping its context watcher. It reports whether the watcher is sure
+// never to run (or there is none): only then may the record's slot be
+// reused.
+func (p *Producer) settle(part *partition, rc *rec, res Result) bool {
+	stopped := rc.stop == nil || rc.stop()
+	p.deliver(part, rc, res)
+	return stopped
+}
+
+// deliver hands res to a record already moved to recDone. The context
+// watcher calls it directly: it must not touch rc.stop, which the
+// producing goroutine may still be setting.
+func (p *Producer) deliver(part *partition, rc *rec, res Result) {
 	res.Topic, res.Partition = part.topic, part.id
 	if res.Outcome == Written {
 		rc.r.Partition, rc.r.Offset = part.id, res.Offset
@@ -312,11 +317,11 @@ func (p *Producer) settle(part *partition, rc *rec, res Result) {
 }
 
 // finish moves rc from state from to done and delivers res; it does
-// nothing if the record was settled already (its context ended).
-func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) {
-	if rc.state.CompareAndSwap(from, recDone) {
-		p.settle(part, rc, res)
-	}
+// nothing if the record was settled already (its context ended). It
+// reports whether it settled the record and no context watcher can run
+// for it any more.
+func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) bool {
+	return rc.state.CompareAndSwap(from, recDone) && p.settle(part, rc, res)
 }
 
 // topic returns the topic's state, waiting up to Config.MetadataWait for

@@ -14,6 +14,7 @@ import (
 	"github.com/gregorkafka/gregor/internal/cluster"
 	"github.com/gregorkafka/gregor/protocol"
 	"github.com/gregorkafka/gregor/protocol/record"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // partition is one partition's queue: batches waiting to be sent (the last
@@ -37,8 +38,12 @@ type partition struct {
 
 // batch is a run of records for one partition, sent as one record batch.
 type batch struct {
-	p      *partition
-	recs   []*rec
+	p    *partition
+	recs []*rec
+	slab recSlab // where recs point
+	// pinned: a record was settled by its context watcher, which may still
+	// be running, so the batch must not be recycled.
+	pinned bool
 	bytes  int
 	first  time.Time
 	sealed bool
@@ -61,25 +66,30 @@ type batch struct {
 	maybeWritten bool
 }
 
-// append adds rc to the partition's open batch, or a new one. It reports
-// whether the record started or filled a batch.
-func (part *partition) append(p *Producer, rc *rec) bool {
+// append adds a record to the partition's open batch, or a new one, and
+// reports whether the record started or filled a batch. When ctx can end, a watcher settles the record early.
+func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record, cb func(*gregor.Record, Result), size int, span trace.Span) bool {
 	part.mu.Lock()
 	var b *batch
 	if n := len(part.batches); n > 0 {
 		b = part.batches[n-1]
-		if b.sealed || (b.bytes+rc.size > p.cfg.BatchBytes && len(b.recs) > 0) {
+		if b.sealed || (b.bytes+size > p.cfg.BatchBytes && len(b.recs) > 0) {
 			b.sealed = true
 			b = nil
 		}
 	}
 	started := b == nil
 	if started {
-		b = &batch{p: part, first: time.Now(), recs: make([]*rec, 0, 16)}
+		b = newBatch(part, time.Now())
 		part.batches = append(part.batches, b)
 	}
+	rc := b.slab.next()
+	rc.r, rc.cb, rc.size, rc.span = r, cb, size, span
+	if ctx.Done() != nil {
+		rc.stop = context.AfterFunc(ctx, func() { p.cancelRec(part, rc, ctx) })
+	}
 	b.recs = append(b.recs, rc)
-	b.bytes += rc.size
+	b.bytes += size
 	full := b.bytes >= p.cfg.BatchBytes
 	s := part.sink
 	part.mu.Unlock()
@@ -290,6 +300,9 @@ func (s *sink) build() (*produceRequest, time.Time) {
 				if rc.state.CompareAndSwap(recBuffered, recSent) {
 					live = append(live, rc)
 				}
+			}
+			if len(live) < len(b.recs) {
+				b.pinned = true
 			}
 			clear(b.recs[len(live):])
 			b.recs = live
@@ -562,17 +575,23 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 				ts = time.UnixMilli(pr.LogAppendTimeMs)
 			}
 		}
+		reuse := !b.pinned
 		for i, rc := range b.recs {
 			off := base
 			if base >= 0 {
 				off = base + int64(i)
 			}
-			p.finish(part, rc, recSent, Result{Outcome: Written, Offset: off, Timestamp: ts})
+			if !p.finish(part, rc, recSent, Result{Outcome: Written, Offset: off, Timestamp: ts}) {
+				reuse = false
+			}
 		}
 		p.tel.batchDone(b)
 		if b.enc != nil {
 			putBuf(b.enc)
 			b.enc = nil
+		}
+		if reuse {
+			recycle(b)
 		}
 		return
 	}

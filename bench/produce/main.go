@@ -2,7 +2,11 @@
 // load: records of a fixed size, unkeyed, over the partitions of one topic,
 // each produced asynchronously as a new record object. It prints records
 // per second, CPU time per record, peak RSS and the latency from Produce
-// to the callback (p50, p99, max).
+// to the callback (p50, p99, max), and heap allocations per record.
+//
+// -rate paces Produce calls at a fixed number of records per second, for
+// comparing latency below saturation; -linger and -codec apply the same
+// settings to both clients.
 //
 // Without -brokers it starts an in-process kfake cluster, which then shares
 // the CPU with the client; pass -brokers to measure against a real or
@@ -18,6 +22,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +31,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/compression"
 	"github.com/gregorkafka/gregor/producer"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -39,7 +45,19 @@ func main() {
 	size := flag.Int("size", 100, "value size in bytes")
 	partitions := flag.Int("partitions", 16, "partitions of the kfake topic")
 	maxBuffered := flag.Int64("max-buffered", 0, "gregor's MaxBufferedRecords (0: default)")
+	rate := flag.Int("rate", 0, "records per second to pace Produce calls at (0: as fast as possible)")
+	linger := flag.Duration("linger", 5*time.Millisecond, "linger of both clients (0: none)")
+	codecName := flag.String("codec", "none", "compression of both clients: none, gzip, snappy, lz4, zstd")
 	flag.Parse()
+
+	codec, err := compression.ParseCodec(*codecName)
+	if err != nil {
+		log.Fatal(err)
+	}
+	gLinger := *linger
+	if gLinger == 0 {
+		gLinger = -1 // gregor's "no wait"; zero would mean its default
+	}
 
 	var seeds []string
 	if *brokers == "" {
@@ -63,7 +81,8 @@ func main() {
 	var flush, closeFn func()
 	switch *client {
 	case "gregor":
-		p, err := producer.New(producer.Config{Conn: gregor.ConnConfig{SeedBrokers: seeds}, MaxBufferedRecords: *maxBuffered})
+		p, err := producer.New(producer.Config{Conn: gregor.ConnConfig{SeedBrokers: seeds}, MaxBufferedRecords: *maxBuffered,
+			Linger: gLinger, Compression: codec})
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -83,7 +102,8 @@ func main() {
 		flush = func() { p.Flush(ctx) }
 		closeFn = func() { p.Close(ctx) }
 	case "franz":
-		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(*topic), kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchCompression(kgo.NoCompression()))
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.DefaultProduceTopic(*topic), kgo.ProducerLinger(*linger),
+			kgo.ProducerBatchCompression(franzCodec(codec)))
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -106,26 +126,57 @@ func main() {
 		log.Fatalf("unknown client %q", *client)
 	}
 
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
 	cpu0 := cpuTime()
 	start := time.Now()
 	wg.Add(*records)
+	var interval time.Duration
+	if *rate > 0 {
+		interval = time.Second / time.Duration(*rate)
+	}
 	for i := range *records {
+		if interval > 0 {
+			// Pace against the schedule, not the previous call, so that a
+			// late wake-up is caught up rather than lowering the rate.
+			if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+				time.Sleep(d)
+			}
+		}
 		produce(i)
 	}
 	flush()
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
 	closeFn()
 
 	slices.Sort(lat)
 	n := float64(*records)
-	fmt.Printf("client=%s records=%d size=%d failed=%d\n", *client, *records, *size, failed.Load())
+	fmt.Printf("client=%s records=%d size=%d partitions=%d codec=%s linger=%s rate=%d failed=%d\n",
+		*client, *records, *size, *partitions, codec, *linger, *rate, failed.Load())
 	fmt.Printf("  %.0f records/s, %.2f MB/s\n", n/elapsed.Seconds(), n*float64(*size)/elapsed.Seconds()/1e6)
 	fmt.Printf("  CPU %.3f us/record (process, kfake included when in-process)\n", float64(cpu.Microseconds())/n)
+	fmt.Printf("  %.3f allocs/record (process, record objects and kfake included)\n", float64(ms1.Mallocs-ms0.Mallocs)/n)
 	fmt.Printf("  peak RSS %d MiB\n", maxRSS()>>20)
 	fmt.Printf("  latency p50 %s p99 %s max %s\n", lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 	os.Exit(0)
+}
+
+// franzCodec returns franz-go's setting for codec.
+func franzCodec(c compression.Codec) kgo.CompressionCodec {
+	switch c {
+	case compression.Gzip:
+		return kgo.GzipCompression()
+	case compression.Snappy:
+		return kgo.SnappyCompression()
+	case compression.LZ4:
+		return kgo.Lz4Compression()
+	case compression.Zstd:
+		return kgo.ZstdCompression()
+	}
+	return kgo.NoCompression()
 }
 
 // cpuTime returns the process's user plus system CPU time.
