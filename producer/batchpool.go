@@ -84,3 +84,54 @@ func recycle(b *batch) {
 	*b = batch{recs: recs[:0], slab: slab}
 	batchPool.Put(b)
 }
+
+// written settles b's records as written at offsets from base (-1 when
+// unknown) with broker timestamp ts (zero for CreateTime), then recycles b
+// when it can. The buffer room of the whole batch is returned before the
+// first callback runs, so a callback may produce again; Flush also waits
+// for the callbacks (see Producer.delivering).
+func (p *Producer) written(b *batch, base int64, ts time.Time) {
+	part := b.p
+	from := recSent
+	if !b.watched {
+		from = recBuffered // nothing else moves these records' states
+	}
+	reuse := !b.pinned
+	var bytes, n int
+	for _, rc := range b.recs {
+		if !rc.state.CompareAndSwap(from, recDone) {
+			reuse = false // its watcher settled it and may still run
+			continue
+		}
+		rc.won = true
+		if rc.stop != nil && !rc.stop() {
+			reuse = false
+		}
+		bytes += rc.size
+		n++
+	}
+	p.delivering.Add(1)
+	part.queued.Add(-int64(bytes))
+	p.release(bytes, n)
+	for i, rc := range b.recs {
+		if !rc.won {
+			continue
+		}
+		off := base
+		if base >= 0 {
+			off = base + int64(i)
+		}
+		p.report(part, rc, Result{Outcome: Written, Offset: off, Timestamp: ts})
+	}
+	if p.delivering.Add(-1) == 0 && p.flushing.Load() > 0 {
+		p.wakeFlush()
+	}
+	p.tel.batchDone(b)
+	if b.enc != nil {
+		putBuf(b.enc)
+		b.enc = nil
+	}
+	if reuse {
+		recycle(b)
+	}
+}

@@ -69,6 +69,7 @@ type rec struct {
 	cb    func(*gregor.Record, Result)
 	state atomic.Uint32
 	size  int
+	won   bool        // set by written on the records it settles
 	stop  func() bool // stops the context watcher; nil if there is none
 	span  trace.Span  // the record's send span; nil without tracing
 }
@@ -97,6 +98,7 @@ type Producer struct {
 	bufMu             sync.Mutex
 	bufCh             chan struct{} // closed and replaced when the buffer shrinks
 	flushing          atomic.Int32
+	delivering        atomic.Int32 // batches whose room was returned but whose callbacks still run
 
 	id      idState
 	txn     txnState
@@ -249,9 +251,6 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 		part.queued.Add(-int64(size))
 		return err
 	}
-	if r.Timestamp.IsZero() {
-		r.Timestamp = time.Now()
-	}
 	p.closeMu.RLock()
 	if p.closed {
 		p.closeMu.RUnlock()
@@ -295,6 +294,14 @@ func (p *Producer) settle(part *partition, rc *rec, res Result) bool {
 // watcher calls it directly: it must not touch rc.stop, which the
 // producing goroutine may still be setting.
 func (p *Producer) deliver(part *partition, rc *rec, res Result) {
+	part.queued.Add(-int64(rc.size))
+	p.release(rc.size, 1)
+	p.report(part, rc, res)
+}
+
+// report completes res for rc and hands it to the record's callback; the
+// caller has returned the record's buffer room.
+func (p *Producer) report(part *partition, rc *rec, res Result) {
 	res.Topic, res.Partition = part.topic, part.id
 	if res.Outcome == Written {
 		rc.r.Partition, rc.r.Offset = part.id, res.Offset
@@ -309,8 +316,6 @@ func (p *Producer) deliver(part *partition, rc *rec, res Result) {
 		p.txn.recordFailed(res.Err)
 	}
 	endSend(rc.span, res)
-	part.queued.Add(-int64(rc.size))
-	p.release(rc.size, 1)
 	if rc.cb != nil {
 		rc.cb(rc.r, res)
 	}
@@ -480,11 +485,16 @@ func (p *Producer) release(size, n int) {
 	p.bufBytes.Add(-int64(size))
 	left := p.bufRecs.Add(-int64(n))
 	if p.waiters.Load() > 0 || (left == 0 && p.flushing.Load() > 0) {
-		p.bufMu.Lock()
-		close(p.bufCh)
-		p.bufCh = make(chan struct{})
-		p.bufMu.Unlock()
+		p.wakeFlush()
 	}
+}
+
+// wakeFlush wakes everything waiting for the buffer to change.
+func (p *Producer) wakeFlush() {
+	p.bufMu.Lock()
+	close(p.bufCh)
+	p.bufCh = make(chan struct{})
+	p.bufMu.Unlock()
 }
 
 // Flush sends every buffered record without waiting for Linger and waits
@@ -500,7 +510,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 		p.bufMu.Lock()
 		ch := p.bufCh
 		p.bufMu.Unlock()
-		if p.bufRecs.Load() == 0 {
+		if p.bufRecs.Load() == 0 && p.delivering.Load() == 0 {
 			return nil
 		}
 		select {

@@ -38,18 +38,22 @@ type partition struct {
 
 // batch is a run of records for one partition, sent as one record batch.
 type batch struct {
-	p    *partition
-	recs []*rec
-	slab recSlab // where recs point
-	// pinned: a record was settled by its context watcher, which may still
-	// be running, so the batch must not be recycled.
-	pinned bool
+	p      *partition
+	recs   []*rec
+	slab   recSlab // where recs point
 	bytes  int
 	first  time.Time
 	sealed bool
 	// filtered: records settled while buffered were removed, which happens
-	// once, when the batch is first drained.
+	// once, when a watched batch is first drained.
 	filtered bool
+	// pinned: a record was settled by its context watcher, which may still
+	// be running, so the batch must not be recycled.
+	pinned bool
+	// watched: some record has a context watcher. Without one, nothing but
+	// the goroutine handling the batch changes its records' states, which
+	// then stay recBuffered until they are settled.
+	watched bool
 
 	// Set when first drained; kept across retries so that a retry is the
 	// same batch with the same sequence.
@@ -83,11 +87,18 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 		b = newBatch(part, time.Now())
 		part.batches = append(part.batches, b)
 	}
+	if r.Timestamp.IsZero() {
+		// The batch's start plus the monotonic time since: one clock read
+		// instead of the two of time.Now, and the wall clock cannot drift
+		// far from it within a batch's life.
+		r.Timestamp = b.first.Add(time.Since(b.first))
+	}
 	rc := b.slab.next()
 	rc.r, rc.cb, rc.size, rc.span = r, cb, size, span
 	if ctx.Done() != nil {
 		rc.stop = context.AfterFunc(ctx, func() { p.cancelRec(part, rc, ctx) })
 	}
+	b.watched = b.watched || rc.stop != nil
 	b.recs = append(b.recs, rc)
 	b.bytes += size
 	full := b.bytes >= p.cfg.BatchBytes
@@ -293,7 +304,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		}
 		b.sealed = true
 		part.batches = part.batches[1:]
-		if !b.filtered {
+		if !b.filtered && b.watched {
 			b.filtered = true
 			live := b.recs[:0]
 			for _, rc := range b.recs {
@@ -575,24 +586,7 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 				ts = time.UnixMilli(pr.LogAppendTimeMs)
 			}
 		}
-		reuse := !b.pinned
-		for i, rc := range b.recs {
-			off := base
-			if base >= 0 {
-				off = base + int64(i)
-			}
-			if !p.finish(part, rc, recSent, Result{Outcome: Written, Offset: off, Timestamp: ts}) {
-				reuse = false
-			}
-		}
-		p.tel.batchDone(b)
-		if b.enc != nil {
-			putBuf(b.enc)
-			b.enc = nil
-		}
-		if reuse {
-			recycle(b)
-		}
+		p.written(b, base, ts)
 		return
 	}
 	if notSent && b.tries == 1 {

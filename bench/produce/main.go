@@ -10,7 +10,7 @@
 //
 // Without -brokers it starts an in-process kfake cluster, which then shares
 // the CPU with the client; pass -brokers to measure against a real or
-// separate cluster.
+// separate cluster (-serve PORT runs such a kfake cluster on its own).
 //
 //	go run ./bench/produce -client gregor -records 2000000
 //	go run ./bench/produce -client franz -records 2000000
@@ -23,6 +23,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -48,7 +49,18 @@ func main() {
 	rate := flag.Int("rate", 0, "records per second to pace Produce calls at (0: as fast as possible)")
 	linger := flag.Duration("linger", 5*time.Millisecond, "linger of both clients (0: none)")
 	codecName := flag.String("codec", "none", "compression of both clients: none, gzip, snappy, lz4, zstd")
+	serve := flag.Int("serve", 0, "only run a kfake cluster (one broker, the -topic with -partitions partitions) on this port until killed, for measuring a client in a separate process with -brokers")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
 	flag.Parse()
+
+	if *serve > 0 {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(*serve), kfake.SeedTopics(int32(*partitions), *topic))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("kfake listening on", c.ListenAddrs())
+		select {}
+	}
 
 	codec, err := compression.ParseCodec(*codecName)
 	if err != nil {
@@ -128,6 +140,15 @@ func main() {
 
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	cpu0 := cpuTime()
 	start := time.Now()
 	wg.Add(*records)
@@ -150,6 +171,7 @@ func main() {
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
 	runtime.ReadMemStats(&ms1)
+	pprof.StopCPUProfile()
 	closeFn()
 
 	slices.Sort(lat)
