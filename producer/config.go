@@ -15,9 +15,9 @@ const (
 	DefaultLinger                  = 5 * time.Millisecond // linger.ms is 5 since Kafka 4.0 (KIP-1030)
 	DefaultBatchBytes              = 16 << 10             // batch.size
 	DefaultMaxBufferedBytes        = 32 << 20             // buffer.memory
-	DefaultMaxBufferedRecords      = 1 << 20
-	DefaultMaxRequestBytes         = 1 << 20 // max.request.size
-	DefaultMaxInFlightPerPartition = 5       // max.in.flight.requests.per.connection
+	DefaultMaxBufferedRecords      = 10_000               // see Config.MaxBufferedRecords
+	DefaultMaxRequestBytes         = 1 << 20              // max.request.size
+	DefaultMaxInFlightPerPartition = 5                    // max.in.flight.requests.per.connection
 	DefaultDeliveryTimeout         = 120 * time.Second
 	DefaultProduceTimeout          = 30 * time.Second // the broker-side timeout of acks=all
 	DefaultMetadataWait            = 60 * time.Second // max.block.ms
@@ -127,7 +127,11 @@ type Config struct {
 	MaxRequestBytes int
 	// MaxBufferedBytes and MaxBufferedRecords bound the records accepted
 	// but not yet resolved. Produce waits for room, TryProduce fails with
-	// ErrBufferFull. Defaults 32 MiB and 1,048,576 records.
+	// ErrBufferFull. Defaults 32 MiB and 10,000 records (franz-go's record
+	// limit): a producer faster than its brokers then waits in Produce
+	// rather than queueing records for tens of milliseconds. Raise
+	// MaxBufferedRecords for throughput over many partitions of small
+	// records, where 10,000 records fill fewer than 5 batches each.
 	MaxBufferedBytes int64
 	// MaxBufferedRecords: see MaxBufferedBytes.
 	MaxBufferedRecords int64

@@ -453,19 +453,22 @@ func (p *Producer) choose(ts *topicState, r *gregor.Record, size int) (*partitio
 // set.
 func (p *Producer) reserve(ctx context.Context, size int, block bool) error {
 	for {
-		b := p.bufBytes.Add(int64(size))
-		n := p.bufRecs.Add(1)
-		if (b <= p.cfg.MaxBufferedBytes || b == int64(size)) && n <= p.cfg.MaxBufferedRecords {
+		if p.tryReserve(size) {
 			return nil
 		}
 		p.bufMu.Lock()
 		ch := p.bufCh
 		p.waiters.Add(1)
 		p.bufMu.Unlock()
-		p.release(size, 1)
 		if !block {
 			p.waiters.Add(-1)
 			return ErrBufferFull
+		}
+		// Registered as a waiter: every release from now on closes ch. Room
+		// freed before that is seen by checking again.
+		if p.hasRoom(size) {
+			p.waiters.Add(-1)
+			continue
 		}
 		select {
 		case <-ch:
@@ -478,6 +481,27 @@ func (p *Producer) reserve(ctx context.Context, size int, block bool) error {
 			return gregor.ErrClosed
 		}
 	}
+}
+
+// tryReserve takes room for a record of size bytes if there is some. A
+// failed attempt is undone without waking anyone (waking would make a
+// blocked Produce wake itself in a loop): the records that filled the
+// buffer wake the waiters when they are settled.
+func (p *Producer) tryReserve(size int) bool {
+	b := p.bufBytes.Add(int64(size))
+	n := p.bufRecs.Add(1)
+	if (b <= p.cfg.MaxBufferedBytes || b == int64(size)) && n <= p.cfg.MaxBufferedRecords {
+		return true
+	}
+	p.bufBytes.Add(-int64(size))
+	p.bufRecs.Add(-1)
+	return false
+}
+
+// hasRoom reports whether a record of size bytes would fit now.
+func (p *Producer) hasRoom(size int) bool {
+	b := p.bufBytes.Load() + int64(size)
+	return (b <= p.cfg.MaxBufferedBytes || b == int64(size)) && p.bufRecs.Load()+1 <= p.cfg.MaxBufferedRecords
 }
 
 // release returns room to the buffer and wakes waiters.

@@ -39,7 +39,7 @@ import (
 )
 
 func main() {
-	client := flag.String("client", "gregor", "gregor or franz")
+	client := flag.String("client", "gregor", "gregor, franz, or none (the harness alone, for its CPU baseline)")
 	brokers := flag.String("brokers", "", "comma-separated seed brokers; empty starts kfake in-process")
 	topic := flag.String("topic", "bench", "topic (created with -partitions partitions when using kfake)")
 	records := flag.Int("records", 1_000_000, "records to produce")
@@ -51,6 +51,7 @@ func main() {
 	codecName := flag.String("codec", "none", "compression of both clients: none, gzip, snappy, lz4, zstd")
 	serve := flag.Int("serve", 0, "only run a kfake cluster (one broker, the -topic with -partitions partitions) on this port until killed, for measuring a client in a separate process with -brokers")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the measured run to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile (every allocation sampled) to this file")
 	flag.Parse()
 
 	if *serve > 0 {
@@ -134,12 +135,33 @@ func main() {
 		}
 		flush = func() { cl.Flush(ctx) }
 		closeFn = cl.Close
+	case "none":
+		// The harness alone: the same record and callback per call, the
+		// callback run at once. Its CPU per record is the baseline to
+		// subtract from a client's to get the client's own.
+		produce = func(i int) {
+			start := time.Now()
+			cb := func(_ *gregor.Record, r producer.Result) {
+				lat[i] = time.Since(start)
+				if r.Err != nil {
+					failed.Add(1)
+				}
+				wg.Done()
+			}
+			r := &gregor.Record{Topic: *topic, Value: value}
+			sink(r)
+			cb(r, producer.Result{})
+		}
+		flush, closeFn = func() {}, func() {}
 	default:
 		log.Fatalf("unknown client %q", *client)
 	}
 
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	if *memProfile != "" {
+		runtime.MemProfileRate = 4096
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -172,6 +194,16 @@ func main() {
 	cpu := cpuTime() - cpu0
 	runtime.ReadMemStats(&ms1)
 	pprof.StopCPUProfile()
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
+	}
 	closeFn()
 
 	slices.Sort(lat)
@@ -185,6 +217,12 @@ func main() {
 	fmt.Printf("  latency p50 %s p99 %s max %s\n", lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1])
 	os.Exit(0)
 }
+
+// sinkRec keeps the harness's records on the heap as a client would.
+var sinkRec atomic.Pointer[gregor.Record]
+
+// sink hands r to nobody in particular.
+func sink(r *gregor.Record) { sinkRec.Store(r) }
 
 // franzCodec returns franz-go's setting for codec.
 func franzCodec(c compression.Codec) kgo.CompressionCodec {
