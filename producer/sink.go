@@ -380,19 +380,14 @@ func (p *Producer) encode(b *batch) error {
 	if p.cfg.TransactionalID != "" {
 		h.Attributes |= record.AttrTransactional
 	}
-	bb := builderPool.Get().(*record.Builder)
-	bb.Reset(getBuf(b.bytes+record.HeaderSize+16), h, p.cfg.CompressionLevel)
-	var hdrs []record.Header
+	e := encoderPool.Get().(*encoder)
+	e.bb.Reset(getBuf(b.bytes+record.HeaderSize+16), h, p.cfg.CompressionLevel)
 	for _, rc := range live {
 		r := rc.r
-		hdrs = hdrs[:0]
-		for _, hd := range r.Headers {
-			hdrs = append(hdrs, record.Header{Key: []byte(hd.Key), Value: hd.Value})
-		}
-		bb.Add(r.Timestamp.UnixMilli(), r.Key, r.Value, hdrs)
+		e.bb.Add(r.Timestamp.UnixMilli(), r.Key, r.Value, e.headers(r.Headers))
 	}
-	enc, err := bb.Finish()
-	builderPool.Put(bb)
+	enc, err := e.bb.Finish()
+	encoderPool.Put(e)
 	b.n = int32(len(live))
 	if err != nil {
 		return err
@@ -401,7 +396,33 @@ func (p *Producer) encode(b *batch) error {
 	return nil
 }
 
-var builderPool = sync.Pool{New: func() any { return new(record.Builder) }}
+// encoder is a batch builder with scratch space for converting headers,
+// kept in a pool so that encoding allocates nothing.
+type encoder struct {
+	bb   record.Builder
+	hdrs []record.Header
+	keys []byte
+}
+
+// headers converts a record's headers for the builder, valid until the
+// next call.
+func (e *encoder) headers(hs []gregor.Header) []record.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	e.hdrs, e.keys = e.hdrs[:0], e.keys[:0]
+	for _, hd := range hs {
+		e.keys = append(e.keys, hd.Key...)
+	}
+	at := 0
+	for _, hd := range hs {
+		e.hdrs = append(e.hdrs, record.Header{Key: e.keys[at : at+len(hd.Key) : at+len(hd.Key)], Value: hd.Value})
+		at += len(hd.Key)
+	}
+	return e.hdrs
+}
+
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
 // bufPool recycles the buffers of written batches.
 var bufPool sync.Pool
