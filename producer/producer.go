@@ -84,8 +84,11 @@ type Producer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	closeMu sync.RWMutex // held for reading while a record is appended
+	closeMu sync.RWMutex // held for reading while a transactional producer appends a record
 	closed  bool
+	// closing is closed for the hot path: a partition refuses records once
+	// it is set, checked under the partition's lock (see Close).
+	closing atomic.Bool
 
 	topicsMu sync.Mutex
 	topics   atomic.Pointer[map[string]*topicState]
@@ -251,16 +254,20 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 		part.queued.Add(-int64(size))
 		return err
 	}
-	p.closeMu.RLock()
-	if p.closed {
+	txn := p.cfg.TransactionalID != ""
+	if txn {
+		p.closeMu.RLock() // Close waits for the partition to be noted
+	}
+	p.txn.noteProduce(p, part)
+	full, ok := part.append(p, ctx, r, cb, size, span)
+	if txn {
 		p.closeMu.RUnlock()
+	}
+	if !ok {
 		p.release(size, 1)
 		part.queued.Add(-int64(size))
 		return gregor.ErrClosed
 	}
-	p.txn.noteProduce(p, part)
-	full := part.append(p, ctx, r, cb, size, span)
-	p.closeMu.RUnlock()
 	if ts.sticky != nil && p.cfg.Partitioner == PartitionDefault && r.Key == nil {
 		ts.sticky.appended(part.id, size, full)
 	}
@@ -560,9 +567,19 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeMu.Lock()
 	already := p.closed
 	p.closed = true
+	p.closing.Store(true)
 	p.closeMu.Unlock()
 	if already {
 		return gregor.ErrClosed
+	}
+	// Wait for appends already past the check: each holds its partition's
+	// lock, and every later one sees closing. Partitions created from now
+	// on see it too.
+	for _, ts := range *p.topics.Load() {
+		for _, part := range ts.parts {
+			part.mu.Lock()
+			part.mu.Unlock() //lint:ignore SA2001 an empty critical section is the point: a barrier
+		}
 	}
 	var err error
 	if p.txn.enabled(p) {

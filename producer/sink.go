@@ -71,9 +71,15 @@ type batch struct {
 }
 
 // append adds a record to the partition's open batch, or a new one, and
-// reports whether the record started or filled a batch. When ctx can end, a watcher settles the record early.
-func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record, cb func(*gregor.Record, Result), size int, span trace.Span) bool {
+// reports whether the record started or filled a batch. When ctx can end,
+// a watcher settles the record early. ok is false, and nothing added, once
+// the producer is closing.
+func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record, cb func(*gregor.Record, Result), size int, span trace.Span) (boundary, ok bool) {
 	part.mu.Lock()
+	if p.closing.Load() {
+		part.mu.Unlock()
+		return false, false
+	}
 	var b *batch
 	if n := len(part.batches); n > 0 {
 		b = part.batches[n-1]
@@ -107,7 +113,7 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 	if started || full {
 		s.wakeup()
 	}
-	return started || full
+	return started || full, true
 }
 
 // sink sends the batches of the partitions one broker leads. Sink -1 holds
