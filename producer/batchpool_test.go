@@ -3,12 +3,14 @@ package producer
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestRecycledBatchesKeepResults produces several rounds of records, some
@@ -172,5 +174,80 @@ func TestCallbackMayProduceWithFullBuffer(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("producing from a callback with a full buffer blocked")
+	}
+}
+
+// TestBatchGrowsWhileInFlightIsFull holds the partition's only in-flight
+// request at the broker: the records produced meanwhile must go out
+// together in one batch larger than BatchBytes once the request is
+// answered, and every record must arrive in order.
+func TestBatchGrowsWhileInFlightIsFull(t *testing.T) {
+	leakcheck.Check(t)
+	c := fake(t, 1)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var sizes []int // records per Produce request, in arrival order
+	first := true
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		n := 0
+		for _, td := range req.(*kmsg.ProduceRequest).Topics {
+			for _, pd := range td.Partitions {
+				var rb kmsg.RecordBatch
+				if err := rb.ReadFrom(pd.Records); err == nil {
+					n += int(rb.NumRecords)
+				}
+			}
+		}
+		mu.Lock()
+		sizes = append(sizes, n)
+		hold := first
+		first = false
+		mu.Unlock()
+		if hold {
+			c.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	p := newProducer(t, c, func(cfg *Config) { cfg.BatchBytes = 1024; cfg.MaxInFlightPerPartition = 1; cfg.Linger = -1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	const n = 200
+	wg.Add(n)
+	produce := func(i int) {
+		p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte(strconv.Itoa(i))}, func(_ *gregor.Record, res Result) {
+			if res.Err != nil {
+				t.Error(res.Err)
+			}
+			wg.Done()
+		})
+	}
+	produce(0)
+	for held := false; !held; {
+		mu.Lock()
+		held = len(sizes) > 0
+		mu.Unlock()
+		if ctx.Err() != nil {
+			t.Fatal("first request never reached the broker")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 1; i < n; i++ {
+		produce(i) // 199 records of about 50 bytes each: far more than 1 KiB
+	}
+	close(release)
+	wg.Wait()
+	mu.Lock()
+	got := append([]int(nil), sizes...)
+	mu.Unlock()
+	if len(got) < 2 || got[0] != 1 || got[1] < 100 {
+		t.Fatalf("records per request %v: want the held one alone, then one batch well past BatchBytes", got)
+	}
+	recs := readAll(t, c, "t", n)[0]
+	for i, r := range recs {
+		if string(r.Value) != strconv.Itoa(i) {
+			t.Fatalf("record %d has value %s", i, r.Value)
+		}
 	}
 }

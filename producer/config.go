@@ -119,7 +119,10 @@ type Config struct {
 	Linger time.Duration
 	// BatchBytes is the size at which a partition's batch is sent without
 	// waiting for Linger. Default 16 KiB. A record larger than this still
-	// goes out, alone in its batch.
+	// goes out, alone in its batch. While all of a partition's in-flight
+	// requests are taken, its open batch keeps taking records past
+	// BatchBytes, up to what one request can carry (MaxRequestBytes), since
+	// they could not be sent sooner anyway.
 	BatchBytes int
 	// MaxRequestBytes bounds one Produce request and therefore one record.
 	// Default 1 MiB; it must not exceed the broker's message.max.bytes for

@@ -86,7 +86,7 @@ type Producer struct {
 
 	closeMu sync.RWMutex // held for reading while a transactional producer appends a record
 	closed  bool
-	// closing is closed for the hot path: a partition refuses records once
+	// closing mirrors closed for the hot path: a partition refuses records once
 	// it is set, checked under the partition's lock (see Close).
 	closing atomic.Bool
 

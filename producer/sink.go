@@ -83,7 +83,7 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 	var b *batch
 	if n := len(part.batches); n > 0 {
 		b = part.batches[n-1]
-		if b.sealed || (b.bytes+size > p.cfg.BatchBytes && len(b.recs) > 0) {
+		if b.sealed || (b.bytes+size > part.batchLimit(p) && len(b.recs) > 0) {
 			b.sealed = true
 			b = nil
 		}
@@ -107,13 +107,27 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 	b.watched = b.watched || rc.stop != nil
 	b.recs = append(b.recs, rc)
 	b.bytes += size
-	full := b.bytes >= p.cfg.BatchBytes
+	full := b.bytes >= p.cfg.BatchBytes && b.bytes-size < p.cfg.BatchBytes // the sink needs waking once
 	s := part.sink
 	part.mu.Unlock()
 	if started || full {
 		s.wakeup()
 	}
 	return started || full, true
+}
+
+// batchLimit is the size past which the partition's open batch takes no
+// more records. It is BatchBytes while the batch can be sent as soon as it
+// is full. While every in-flight slot of the partition is taken it grows
+// up to what one request can carry: the records would wait anyway, and
+// fewer, larger batches carry them with less work per record on both
+// sides (a partition takes one batch per request). Called with part.mu
+// held.
+func (part *partition) batchLimit(p *Producer) int {
+	if len(part.inflight) < p.cfg.MaxInFlightPerPartition {
+		return p.cfg.BatchBytes
+	}
+	return max(p.cfg.BatchBytes, p.cfg.MaxRequestBytes-requestOverhead-record.HeaderSize)
 }
 
 // sink sends the batches of the partitions one broker leads. Sink -1 holds
