@@ -68,6 +68,9 @@ var batchPool = sync.Pool{New: func() any { return new(batch) }}
 func newBatch(part *partition, now time.Time) *batch {
 	b := batchPool.Get().(*batch)
 	b.p, b.first = part, now
+	if b.recs == nil {
+		b.recs = make([]*rec, 0, minSlabChunk*4) // fewer steps of growth
+	}
 	return b
 }
 

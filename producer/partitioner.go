@@ -116,7 +116,12 @@ func pickPartition(numPartitions int, available []int32, queued func(int32) int)
 	if queued == nil || len(available) == 1 {
 		return available[rand.IntN(len(available))]
 	}
-	weights := make([]int, len(available))
+	var buf [64]int // enough for most topics without allocating
+	weights := buf[:0]
+	if len(available) > len(buf) {
+		weights = make([]int, 0, len(available))
+	}
+	weights = weights[:len(available)]
 	longest := 0
 	for i, p := range available {
 		weights[i] = queued(p)

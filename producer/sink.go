@@ -444,15 +444,21 @@ func (e *encoder) headers(hs []gregor.Header) []record.Header {
 
 var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
-// bufPool recycles the buffers of written batches.
-var bufPool sync.Pool
+// bufPool recycles the buffers of written batches, each in a box (a
+// *[]byte); boxPool keeps the empty boxes so that putting a buffer back
+// allocates nothing.
+var bufPool, boxPool sync.Pool
 
 // maxPooledBuf is the largest batch buffer kept for reuse.
 const maxPooledBuf = 1 << 20
 
 func getBuf(n int) []byte {
 	if v := bufPool.Get(); v != nil {
-		if b := *(v.(*[]byte)); cap(b) >= n {
+		box := v.(*[]byte)
+		b := *box
+		*box = nil
+		boxPool.Put(box)
+		if cap(b) >= n {
 			return b[:0]
 		}
 	}
@@ -461,9 +467,15 @@ func getBuf(n int) []byte {
 
 // putBuf returns a written batch's buffer; nothing may use it afterwards.
 func putBuf(b []byte) {
-	if cap(b) <= maxPooledBuf {
-		bufPool.Put(&b)
+	if cap(b) > maxPooledBuf {
+		return
 	}
+	box, _ := boxPool.Get().(*[]byte)
+	if box == nil {
+		box = new([]byte)
+	}
+	*box = b
+	bufPool.Put(box)
 }
 
 // removeInflight takes b off the in-flight list; once nothing is in
@@ -504,7 +516,12 @@ func (req *produceRequest) add(b *batch) {
 		}
 	}
 	if td == nil {
-		req.TopicData = append(req.TopicData, protocol.ProduceRequestTopicProduceData{Name: name})
+		if n := len(req.TopicData); n < cap(req.TopicData) {
+			req.TopicData = req.TopicData[:n+1] // reuse the entry's partition list
+			req.TopicData[n].Name = name
+		} else {
+			req.TopicData = append(req.TopicData, protocol.ProduceRequestTopicProduceData{Name: name})
+		}
 		td = &req.TopicData[len(req.TopicData)-1]
 	}
 	td.PartitionData = append(td.PartitionData, protocol.ProduceRequestPartitionProduceData{Index: b.p.id, Records: b.enc})
@@ -514,7 +531,10 @@ func (req *produceRequest) add(b *batch) {
 
 func (p *Producer) putRequest(req *produceRequest) {
 	for i := range req.TopicData {
-		req.TopicData[i] = protocol.ProduceRequestTopicProduceData{}
+		// Keep each topic's partition list for the next request.
+		td := &req.TopicData[i]
+		clear(td.PartitionData)
+		*td = protocol.ProduceRequestTopicProduceData{PartitionData: td.PartitionData[:0]}
 	}
 	clear(req.batches)
 	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
