@@ -15,9 +15,9 @@ const (
 	DefaultLinger                  = 5 * time.Millisecond // linger.ms is 5 since Kafka 4.0 (KIP-1030)
 	DefaultBatchBytes              = 16 << 10             // batch.size
 	DefaultMaxBufferedBytes        = 32 << 20             // buffer.memory
-	DefaultMaxBufferedRecords      = 1 << 20
-	DefaultMaxRequestBytes         = 1 << 20 // max.request.size
-	DefaultMaxInFlightPerPartition = 5       // max.in.flight.requests.per.connection
+	DefaultMaxBufferedRecords      = 10_000               // see Config.MaxBufferedRecords
+	DefaultMaxRequestBytes         = 1 << 20              // max.request.size
+	DefaultMaxInFlightPerPartition = 5                    // max.in.flight.requests.per.connection
 	DefaultDeliveryTimeout         = 120 * time.Second
 	DefaultProduceTimeout          = 30 * time.Second // the broker-side timeout of acks=all
 	DefaultMetadataWait            = 60 * time.Second // max.block.ms
@@ -153,7 +153,10 @@ type Config struct {
 	Linger time.Duration
 	// BatchBytes is the size at which a partition's batch is sent without
 	// waiting for Linger. Default 16 KiB. A record larger than this still
-	// goes out, alone in its batch.
+	// goes out, alone in its batch. While all of a partition's in-flight
+	// requests are taken, its open batch keeps taking records past
+	// BatchBytes, up to what one request can carry (MaxRequestBytes), since
+	// they could not be sent sooner anyway.
 	BatchBytes int
 	// MaxRequestBytes bounds one Produce request and therefore one record.
 	// Default 1 MiB; it must not exceed the broker's message.max.bytes for
@@ -161,7 +164,11 @@ type Config struct {
 	MaxRequestBytes int
 	// MaxBufferedBytes and MaxBufferedRecords bound the records accepted
 	// but not yet resolved. Produce waits for room, TryProduce fails with
-	// ErrBufferFull. Defaults 32 MiB and 1,048,576 records.
+	// ErrBufferFull. Defaults 32 MiB and 10,000 records (franz-go's record
+	// limit): a producer faster than its brokers then waits in Produce
+	// rather than queueing records for tens of milliseconds. Raise
+	// MaxBufferedRecords for throughput over many partitions of small
+	// records, where 10,000 records fill fewer than 5 batches each.
 	MaxBufferedBytes int64
 	// MaxBufferedRecords: see MaxBufferedBytes.
 	MaxBufferedRecords int64

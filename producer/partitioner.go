@@ -3,6 +3,7 @@ package producer
 import (
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 )
 
 // murmur2 is the 32-bit MurmurHash2 variant the Java client uses to hash
@@ -58,41 +59,51 @@ func KeyPartition(key []byte, numPartitions int) int32 {
 type stickyChooser struct {
 	batchBytes int
 
+	// current is the chosen partition, -1 when none is; written counts the
+	// bytes sent to it since it was chosen. The common case (staying on the
+	// current partition) only reads and adds atomically; choosing takes mu.
+	current atomic.Int32
+	written atomic.Int64
 	mu      sync.Mutex
-	current int32 // -1 when no partition is chosen yet
-	written int   // bytes sent to current since it was chosen
 }
 
 func newStickyChooser(batchBytes int) *stickyChooser {
-	return &stickyChooser{batchBytes: batchBytes, current: -1}
+	s := &stickyChooser{batchBytes: batchBytes}
+	s.current.Store(-1)
+	return s
 }
 
 // partition returns the partition for the next unkeyed record. available
 // lists the partitions with a leader (all partitions when empty), and
 // queued, when not nil, reports the bytes waiting for each partition.
 func (s *stickyChooser) partition(numPartitions int, available []int32, queued func(int32) int) int32 {
+	if c := s.current.Load(); c >= 0 && int(c) < numPartitions {
+		return c
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.current < 0 || int(s.current) >= numPartitions {
-		s.current = pickPartition(numPartitions, available, queued)
-		s.written = 0
+	c := s.current.Load()
+	if c < 0 || int(c) >= numPartitions {
+		c = pickPartition(numPartitions, available, queued)
+		s.written.Store(0)
+		s.current.Store(c)
 	}
-	return s.current
+	return c
 }
 
 // appended records that n bytes were added for partition p. batchClosed
 // says whether that append filled or started a batch: the switch to another
 // partition happens at a batch boundary once a batch's worth was sent, or
-// regardless once twice that was sent.
+// regardless once twice that was sent. With several goroutines producing,
+// the count is approximate around a switch, which only shifts the switch
+// by a few records.
 func (s *stickyChooser) appended(p int32, n int, batchClosed bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p != s.current {
+	if p != s.current.Load() {
 		return
 	}
-	s.written += n
-	if (batchClosed && s.written >= s.batchBytes) || s.written >= 2*s.batchBytes {
-		s.current = -1
+	w := s.written.Add(int64(n))
+	if (batchClosed && w >= int64(s.batchBytes)) || w >= 2*int64(s.batchBytes) {
+		s.current.CompareAndSwap(p, -1)
 	}
 }
 
@@ -105,7 +116,12 @@ func pickPartition(numPartitions int, available []int32, queued func(int32) int)
 	if queued == nil || len(available) == 1 {
 		return available[rand.IntN(len(available))]
 	}
-	weights := make([]int, len(available))
+	var buf [64]int // enough for most topics without allocating
+	weights := buf[:0]
+	if len(available) > len(buf) {
+		weights = make([]int, 0, len(available))
+	}
+	weights = weights[:len(available)]
 	longest := 0
 	for i, p := range available {
 		weights[i] = queued(p)

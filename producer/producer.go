@@ -86,6 +86,7 @@ type rec struct {
 	cb    func(*gregor.Record, Result)
 	state atomic.Uint32
 	size  int
+	won   bool        // set by written on the records it settles
 	stop  func() bool // stops the context watcher; nil if there is none
 	span  trace.Span  // the record's send span; nil without tracing
 }
@@ -100,8 +101,11 @@ type Producer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	closeMu sync.RWMutex // held for reading while a record is appended
+	closeMu sync.RWMutex // held for reading while a transactional producer appends a record
 	closed  bool
+	// closing mirrors closed for the hot path: a partition refuses records once
+	// it is set, checked under the partition's lock (see Close).
+	closing atomic.Bool
 
 	topicsMu sync.Mutex
 	topics   atomic.Pointer[map[string]*topicState]
@@ -114,6 +118,7 @@ type Producer struct {
 	bufMu             sync.Mutex
 	bufCh             chan struct{} // closed and replaced when the buffer shrinks
 	flushing          atomic.Int32
+	delivering        atomic.Int32 // batches whose room was returned but whose callbacks still run
 
 	id      idState
 	txn     txnState
@@ -266,23 +271,20 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 		part.queued.Add(-int64(size))
 		return err
 	}
-	if r.Timestamp.IsZero() {
-		r.Timestamp = time.Now()
+	txn := p.cfg.TransactionalID != ""
+	if txn {
+		p.closeMu.RLock() // Close waits for the partition to be noted
 	}
-	rc := &rec{r: r, cb: cb, size: size, span: span}
-	p.closeMu.RLock()
-	if p.closed {
+	p.txn.noteProduce(p, part)
+	full, ok := part.append(p, ctx, r, cb, size, span)
+	if txn {
 		p.closeMu.RUnlock()
+	}
+	if !ok {
 		p.release(size, 1)
 		part.queued.Add(-int64(size))
 		return gregor.ErrClosed
 	}
-	if ctx.Done() != nil {
-		rc.stop = context.AfterFunc(ctx, func() { p.cancelRec(part, rc, ctx) })
-	}
-	p.txn.noteProduce(p, part)
-	full := part.append(p, rc)
-	p.closeMu.RUnlock()
 	if ts.sticky != nil && p.cfg.Partitioner == PartitionDefault && r.Key == nil {
 		ts.sticky.appended(part.id, size, full)
 	}
@@ -294,19 +296,36 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 func (p *Producer) cancelRec(part *partition, rc *rec, ctx context.Context) {
 	err := context.Cause(ctx)
 	if rc.state.CompareAndSwap(recBuffered, recDone) {
-		p.settle(part, rc, Result{Outcome: Failed, Err: err})
+		p.deliver(part, rc, Result{Outcome: Failed, Err: err})
 		return
 	}
 	if rc.state.CompareAndSwap(recSent, recDone) {
-		p.settle(part, rc, Result{Outcome: Unknown, Err: unknownErr(err)})
+		p.deliver(part, rc, Result{Outcome: Unknown, Err: unknownErr(err)})
 	}
 }
 
-// settle delivers a result to a record already moved to recDone.
-func (p *Producer) settle(part *partition, rc *rec, res Result) {
-	if rc.stop != nil {
-		rc.stop()
-	}
+// settle delivers a result to a record already moved to recDone, first
+// stopping its context watcher. It reports whether the watcher is sure
+// never to run (or there is none): only then may the record's slot be
+// reused.
+func (p *Producer) settle(part *partition, rc *rec, res Result) bool {
+	stopped := rc.stop == nil || rc.stop()
+	p.deliver(part, rc, res)
+	return stopped
+}
+
+// deliver hands res to a record already moved to recDone. The context
+// watcher calls it directly: it must not touch rc.stop, which the
+// producing goroutine may still be setting.
+func (p *Producer) deliver(part *partition, rc *rec, res Result) {
+	part.queued.Add(-int64(rc.size))
+	p.release(rc.size, 1)
+	p.report(part, rc, res)
+}
+
+// report completes res for rc and hands it to the record's callback; the
+// caller has returned the record's buffer room.
+func (p *Producer) report(part *partition, rc *rec, res Result) {
 	res.Topic, res.Partition = part.topic, part.id
 	if res.Outcome == Written {
 		rc.r.Partition, rc.r.Offset = part.id, res.Offset
@@ -321,19 +340,17 @@ func (p *Producer) settle(part *partition, rc *rec, res Result) {
 		p.txn.recordFailed(p, res.Err)
 	}
 	endSend(rc.span, res)
-	part.queued.Add(-int64(rc.size))
-	p.release(rc.size, 1)
 	if rc.cb != nil {
 		rc.cb(rc.r, res)
 	}
 }
 
 // finish moves rc from state from to done and delivers res; it does
-// nothing if the record was settled already (its context ended).
-func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) {
-	if rc.state.CompareAndSwap(from, recDone) {
-		p.settle(part, rc, res)
-	}
+// nothing if the record was settled already (its context ended). It
+// reports whether it settled the record and no context watcher can run
+// for it any more.
+func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) bool {
+	return rc.state.CompareAndSwap(from, recDone) && p.settle(part, rc, res)
 }
 
 // topic returns the topic's state, waiting up to Config.MetadataWait for
@@ -460,19 +477,22 @@ func (p *Producer) choose(ts *topicState, r *gregor.Record, size int) (*partitio
 // set.
 func (p *Producer) reserve(ctx context.Context, size int, block bool) error {
 	for {
-		b := p.bufBytes.Add(int64(size))
-		n := p.bufRecs.Add(1)
-		if (b <= p.cfg.MaxBufferedBytes || b == int64(size)) && n <= p.cfg.MaxBufferedRecords {
+		if p.tryReserve(size) {
 			return nil
 		}
 		p.bufMu.Lock()
 		ch := p.bufCh
 		p.waiters.Add(1)
 		p.bufMu.Unlock()
-		p.release(size, 1)
 		if !block {
 			p.waiters.Add(-1)
 			return ErrBufferFull
+		}
+		// Registered as a waiter: every release from now on closes ch. Room
+		// freed before that is seen by checking again.
+		if p.hasRoom(size) {
+			p.waiters.Add(-1)
+			continue
 		}
 		select {
 		case <-ch:
@@ -487,16 +507,42 @@ func (p *Producer) reserve(ctx context.Context, size int, block bool) error {
 	}
 }
 
+// tryReserve takes room for a record of size bytes if there is some. A
+// failed attempt is undone without waking anyone (waking would make a
+// blocked Produce wake itself in a loop): the records that filled the
+// buffer wake the waiters when they are settled.
+func (p *Producer) tryReserve(size int) bool {
+	b := p.bufBytes.Add(int64(size))
+	n := p.bufRecs.Add(1)
+	if (b <= p.cfg.MaxBufferedBytes || b == int64(size)) && n <= p.cfg.MaxBufferedRecords {
+		return true
+	}
+	p.bufBytes.Add(-int64(size))
+	p.bufRecs.Add(-1)
+	return false
+}
+
+// hasRoom reports whether a record of size bytes would fit now.
+func (p *Producer) hasRoom(size int) bool {
+	b := p.bufBytes.Load() + int64(size)
+	return (b <= p.cfg.MaxBufferedBytes || b == int64(size)) && p.bufRecs.Load()+1 <= p.cfg.MaxBufferedRecords
+}
+
 // release returns room to the buffer and wakes waiters.
 func (p *Producer) release(size, n int) {
 	p.bufBytes.Add(-int64(size))
 	left := p.bufRecs.Add(-int64(n))
 	if p.waiters.Load() > 0 || (left == 0 && p.flushing.Load() > 0) {
-		p.bufMu.Lock()
-		close(p.bufCh)
-		p.bufCh = make(chan struct{})
-		p.bufMu.Unlock()
+		p.wakeFlush()
 	}
+}
+
+// wakeFlush wakes everything waiting for the buffer to change.
+func (p *Producer) wakeFlush() {
+	p.bufMu.Lock()
+	close(p.bufCh)
+	p.bufCh = make(chan struct{})
+	p.bufMu.Unlock()
 }
 
 // Flush sends every buffered record without waiting for Linger and waits
@@ -512,7 +558,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 		p.bufMu.Lock()
 		ch := p.bufCh
 		p.bufMu.Unlock()
-		if p.bufRecs.Load() == 0 {
+		if p.bufRecs.Load() == 0 && p.delivering.Load() == 0 {
 			return nil
 		}
 		select {
@@ -538,9 +584,19 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.closeMu.Lock()
 	already := p.closed
 	p.closed = true
+	p.closing.Store(true)
 	p.closeMu.Unlock()
 	if already {
 		return gregor.ErrClosed
+	}
+	// Wait for appends already past the check: each holds its partition's
+	// lock, and every later one sees closing. Partitions created from now
+	// on see it too.
+	for _, ts := range *p.topics.Load() {
+		for _, part := range ts.parts {
+			part.mu.Lock()
+			part.mu.Unlock() //lint:ignore SA2001 an empty critical section is the point: a barrier
+		}
 	}
 	var err error
 	if p.txn.enabled(p) {

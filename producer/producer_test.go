@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -113,7 +114,8 @@ func TestProduceOrder(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(n)
 	for i := range n {
-		r := &gregor.Record{Topic: "t", Value: []byte(strconv.Itoa(i)), Headers: []gregor.Header{{Key: "h", Value: []byte("v")}}}
+		r := &gregor.Record{Topic: "t", Value: []byte(strconv.Itoa(i)), Headers: []gregor.Header{{Key: "h", Value: []byte("v")},
+			{Key: strings.Repeat("k", i%7), Value: []byte(strconv.Itoa(i))}}}
 		if i%2 == 0 {
 			r.Key = []byte("key" + strconv.Itoa(i%100))
 		}
@@ -143,7 +145,8 @@ func TestProduceOrder(t *testing.T) {
 				t.Fatalf("partition %d: %d after %d", part, i, last)
 			}
 			last = i
-			if len(r.Headers) != 1 || r.Headers[0].Key != "h" {
+			if len(r.Headers) != 2 || r.Headers[0].Key != "h" || string(r.Headers[0].Value) != "v" ||
+				r.Headers[1].Key != strings.Repeat("k", i%7) || string(r.Headers[1].Value) != string(r.Value) {
 				t.Fatalf("headers %v", r.Headers)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/gregorkafka/gregor/internal/cluster"
 	"github.com/gregorkafka/gregor/protocol"
 	"github.com/gregorkafka/gregor/protocol/record"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // partition is one partition's queue: batches waiting to be sent (the last
@@ -39,12 +40,20 @@ type partition struct {
 type batch struct {
 	p      *partition
 	recs   []*rec
+	slab   recSlab // where recs point
 	bytes  int
 	first  time.Time
 	sealed bool
 	// filtered: records settled while buffered were removed, which happens
-	// once, when the batch is first drained.
+	// once, when a watched batch is first drained.
 	filtered bool
+	// pinned: a record was settled by its context watcher, which may still
+	// be running, so the batch must not be recycled.
+	pinned bool
+	// watched: some record has a context watcher. Without one, nothing but
+	// the goroutine handling the batch changes its records' states, which
+	// then stay recBuffered until they are settled.
+	watched bool
 
 	// Set when first drained; kept across retries so that a retry is the
 	// same batch with the same sequence.
@@ -61,32 +70,64 @@ type batch struct {
 	maybeWritten bool
 }
 
-// append adds rc to the partition's open batch, or a new one. It reports
-// whether the record started or filled a batch.
-func (part *partition) append(p *Producer, rc *rec) bool {
+// append adds a record to the partition's open batch, or a new one, and
+// reports whether the record started or filled a batch. When ctx can end,
+// a watcher settles the record early. ok is false, and nothing added, once
+// the producer is closing.
+func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record, cb func(*gregor.Record, Result), size int, span trace.Span) (boundary, ok bool) {
 	part.mu.Lock()
+	if p.closing.Load() {
+		part.mu.Unlock()
+		return false, false
+	}
 	var b *batch
 	if n := len(part.batches); n > 0 {
 		b = part.batches[n-1]
-		if b.sealed || (b.bytes+rc.size > p.cfg.BatchBytes && len(b.recs) > 0) {
+		if b.sealed || (b.bytes+size > part.batchLimit(p) && len(b.recs) > 0) {
 			b.sealed = true
 			b = nil
 		}
 	}
 	started := b == nil
 	if started {
-		b = &batch{p: part, first: time.Now(), recs: make([]*rec, 0, 16)}
+		b = newBatch(part, time.Now())
 		part.batches = append(part.batches, b)
 	}
+	if r.Timestamp.IsZero() {
+		// The batch's start plus the monotonic time since: one clock read
+		// instead of the two of time.Now, and the wall clock cannot drift
+		// far from it within a batch's life.
+		r.Timestamp = b.first.Add(time.Since(b.first))
+	}
+	rc := b.slab.next()
+	rc.r, rc.cb, rc.size, rc.span = r, cb, size, span
+	if ctx.Done() != nil {
+		rc.stop = context.AfterFunc(ctx, func() { p.cancelRec(part, rc, ctx) })
+	}
+	b.watched = b.watched || rc.stop != nil
 	b.recs = append(b.recs, rc)
-	b.bytes += rc.size
-	full := b.bytes >= p.cfg.BatchBytes
+	b.bytes += size
+	full := b.bytes >= p.cfg.BatchBytes && b.bytes-size < p.cfg.BatchBytes // the sink needs waking once
 	s := part.sink
 	part.mu.Unlock()
 	if started || full {
 		s.wakeup()
 	}
-	return started || full
+	return started || full, true
+}
+
+// batchLimit is the size past which the partition's open batch takes no
+// more records. It is BatchBytes while the batch can be sent as soon as it
+// is full. While every in-flight slot of the partition is taken it grows
+// up to what one request can carry: the records would wait anyway, and
+// fewer, larger batches carry them with less work per record on both
+// sides (a partition takes one batch per request). Called with part.mu
+// held.
+func (part *partition) batchLimit(p *Producer) int {
+	if len(part.inflight) < p.cfg.MaxInFlightPerPartition {
+		return p.cfg.BatchBytes
+	}
+	return max(p.cfg.BatchBytes, p.cfg.MaxRequestBytes-requestOverhead-record.HeaderSize)
 }
 
 // sink sends the batches of the partitions one broker leads. Sink -1 holds
@@ -288,13 +329,16 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		}
 		b.sealed = true
 		part.batches = part.batches[1:]
-		if !b.filtered {
+		if !b.filtered && b.watched {
 			b.filtered = true
 			live := b.recs[:0]
 			for _, rc := range b.recs {
 				if rc.state.CompareAndSwap(recBuffered, recSent) {
 					live = append(live, rc)
 				}
+			}
+			if len(live) < len(b.recs) {
+				b.pinned = true
 			}
 			clear(b.recs[len(live):])
 			b.recs = live
@@ -361,19 +405,14 @@ func (p *Producer) encode(b *batch) error {
 	if p.cfg.TransactionalID != "" {
 		h.Attributes |= record.AttrTransactional
 	}
-	bb := builderPool.Get().(*record.Builder)
-	bb.Reset(getBuf(b.bytes+record.HeaderSize+16), h, p.cfg.CompressionLevel)
-	var hdrs []record.Header
+	e := encoderPool.Get().(*encoder)
+	e.bb.Reset(getBuf(b.bytes+record.HeaderSize+16), h, p.cfg.CompressionLevel)
 	for _, rc := range live {
 		r := rc.r
-		hdrs = hdrs[:0]
-		for _, hd := range r.Headers {
-			hdrs = append(hdrs, record.Header{Key: []byte(hd.Key), Value: hd.Value})
-		}
-		bb.Add(r.Timestamp.UnixMilli(), r.Key, r.Value, hdrs)
+		e.bb.Add(r.Timestamp.UnixMilli(), r.Key, r.Value, e.headers(r.Headers))
 	}
-	enc, err := bb.Finish()
-	builderPool.Put(bb)
+	enc, err := e.bb.Finish()
+	encoderPool.Put(e)
 	b.n = int32(len(live))
 	if err != nil {
 		return err
@@ -382,17 +421,49 @@ func (p *Producer) encode(b *batch) error {
 	return nil
 }
 
-var builderPool = sync.Pool{New: func() any { return new(record.Builder) }}
+// encoder is a batch builder with scratch space for converting headers,
+// kept in a pool so that encoding allocates nothing.
+type encoder struct {
+	bb   record.Builder
+	hdrs []record.Header
+	keys []byte
+}
 
-// bufPool recycles the buffers of written batches.
-var bufPool sync.Pool
+// headers converts a record's headers for the builder, valid until the
+// next call.
+func (e *encoder) headers(hs []gregor.Header) []record.Header {
+	if len(hs) == 0 {
+		return nil
+	}
+	e.hdrs, e.keys = e.hdrs[:0], e.keys[:0]
+	for _, hd := range hs {
+		e.keys = append(e.keys, hd.Key...)
+	}
+	at := 0
+	for _, hd := range hs {
+		e.hdrs = append(e.hdrs, record.Header{Key: e.keys[at : at+len(hd.Key) : at+len(hd.Key)], Value: hd.Value})
+		at += len(hd.Key)
+	}
+	return e.hdrs
+}
+
+var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
+
+// bufPool recycles the buffers of written batches, each in a box (a
+// *[]byte); boxPool keeps the empty boxes so that putting a buffer back
+// allocates nothing.
+var bufPool, boxPool sync.Pool
 
 // maxPooledBuf is the largest batch buffer kept for reuse.
 const maxPooledBuf = 1 << 20
 
 func getBuf(n int) []byte {
 	if v := bufPool.Get(); v != nil {
-		if b := *(v.(*[]byte)); cap(b) >= n {
+		box := v.(*[]byte)
+		b := *box
+		*box = nil
+		boxPool.Put(box)
+		if cap(b) >= n {
 			return b[:0]
 		}
 	}
@@ -401,9 +472,15 @@ func getBuf(n int) []byte {
 
 // putBuf returns a written batch's buffer; nothing may use it afterwards.
 func putBuf(b []byte) {
-	if cap(b) <= maxPooledBuf {
-		bufPool.Put(&b)
+	if cap(b) > maxPooledBuf {
+		return
 	}
+	box, _ := boxPool.Get().(*[]byte)
+	if box == nil {
+		box = new([]byte)
+	}
+	*box = b
+	bufPool.Put(box)
 }
 
 // removeInflight takes b off the in-flight list; once nothing is in
@@ -450,7 +527,12 @@ func (req *produceRequest) add(b *batch) {
 		}
 	}
 	if td == nil {
-		req.TopicData = append(req.TopicData, protocol.ProduceRequestTopicProduceData{Name: name})
+		if n := len(req.TopicData); n < cap(req.TopicData) {
+			req.TopicData = req.TopicData[:n+1] // reuse the entry's partition list
+			req.TopicData[n].Name = name
+		} else {
+			req.TopicData = append(req.TopicData, protocol.ProduceRequestTopicProduceData{Name: name})
+		}
 		td = &req.TopicData[len(req.TopicData)-1]
 	}
 	td.PartitionData = append(td.PartitionData, protocol.ProduceRequestPartitionProduceData{Index: b.p.id, Records: b.enc})
@@ -460,7 +542,10 @@ func (req *produceRequest) add(b *batch) {
 
 func (p *Producer) putRequest(req *produceRequest) {
 	for i := range req.TopicData {
-		req.TopicData[i] = protocol.ProduceRequestTopicProduceData{}
+		// Keep each topic's partition list for the next request.
+		td := &req.TopicData[i]
+		clear(td.PartitionData)
+		*td = protocol.ProduceRequestTopicProduceData{PartitionData: td.PartitionData[:0]}
 	}
 	clear(req.batches)
 	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
@@ -573,18 +658,7 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 				ts = time.UnixMilli(pr.LogAppendTimeMs)
 			}
 		}
-		for i, rc := range b.recs {
-			off := base
-			if base >= 0 {
-				off = base + int64(i)
-			}
-			p.finish(part, rc, recSent, Result{Outcome: Written, Offset: off, Timestamp: ts})
-		}
-		p.tel.batchDone(b)
-		if b.enc != nil {
-			putBuf(b.enc)
-			b.enc = nil
-		}
+		p.written(b, base, ts)
 		return
 	}
 	if notSent && b.tries == 1 {
