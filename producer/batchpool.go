@@ -78,13 +78,14 @@ func newBatch(part *partition, now time.Time) *batch {
 // partition list or request any more and that no goroutine can still reach
 // its records.
 func recycle(b *batch) {
-	recs, slab := b.recs, b.slab
+	recs, slab, watches := b.recs, b.slab, b.watches
 	clear(recs)
+	clear(watches)
 	slab.reset()
 	if cap(recs) > 4*maxSlabChunk {
 		recs, slab = nil, recSlab{} // do not keep unusually large batches
 	}
-	*b = batch{recs: recs[:0], slab: slab}
+	*b = batch{recs: recs[:0], slab: slab, watches: watches[:0]}
 	batchPool.Put(b)
 }
 
@@ -99,7 +100,7 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	if !b.watched {
 		from = recBuffered // nothing else moves these records' states
 	}
-	reuse := !b.pinned
+	reuse := !b.pinned && b.stopWatches()
 	var bytes, n int
 	for _, rc := range b.recs {
 		if !rc.state.CompareAndSwap(from, recDone) {
@@ -107,9 +108,6 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 			continue
 		}
 		rc.won = true
-		if rc.stop != nil && !rc.stop() {
-			reuse = false
-		}
 		bytes += rc.size
 		n++
 	}

@@ -86,9 +86,8 @@ type rec struct {
 	cb    func(*gregor.Record, Result)
 	state atomic.Uint32
 	size  int
-	won   bool        // set by written on the records it settles
-	stop  func() bool // stops the context watcher; nil if there is none
-	span  trace.Span  // the record's send span; nil without tracing
+	won   bool       // set by written on the records it settles
+	span  trace.Span // the record's send span; nil without tracing
 }
 
 // Producer sends records to a Kafka cluster. It is safe for concurrent use.
@@ -304,19 +303,7 @@ func (p *Producer) cancelRec(part *partition, rc *rec, ctx context.Context) {
 	}
 }
 
-// settle delivers a result to a record already moved to recDone, first
-// stopping its context watcher. It reports whether the watcher is sure
-// never to run (or there is none): only then may the record's slot be
-// reused.
-func (p *Producer) settle(part *partition, rc *rec, res Result) bool {
-	stopped := rc.stop == nil || rc.stop()
-	p.deliver(part, rc, res)
-	return stopped
-}
-
-// deliver hands res to a record already moved to recDone. The context
-// watcher calls it directly: it must not touch rc.stop, which the
-// producing goroutine may still be setting.
+// deliver hands res to a record already moved to recDone.
 func (p *Producer) deliver(part *partition, rc *rec, res Result) {
 	part.queued.Add(-int64(rc.size))
 	p.release(rc.size, 1)
@@ -346,11 +333,11 @@ func (p *Producer) report(part *partition, rc *rec, res Result) {
 }
 
 // finish moves rc from state from to done and delivers res; it does
-// nothing if the record was settled already (its context ended). It
-// reports whether it settled the record and no context watcher can run
-// for it any more.
-func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) bool {
-	return rc.state.CompareAndSwap(from, recDone) && p.settle(part, rc, res)
+// nothing if the record was settled already (its context ended).
+func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) {
+	if rc.state.CompareAndSwap(from, recDone) {
+		p.deliver(part, rc, res)
+	}
 }
 
 // topic returns the topic's state, waiting up to Config.MetadataWait for

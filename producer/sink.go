@@ -54,6 +54,10 @@ type batch struct {
 	// the goroutine handling the batch changes its records' states, which
 	// then stay recBuffered until they are settled.
 	watched bool
+	// watches are the batch's context watchers, one per run of records
+	// produced with the same context (see ctxWatch); the last one is the
+	// one a new record with that context joins.
+	watches []*ctxWatch
 
 	// Set when first drained; kept across retries so that a retry is the
 	// same batch with the same sequence.
@@ -101,10 +105,9 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 	}
 	rc := b.slab.next()
 	rc.r, rc.cb, rc.size, rc.span = r, cb, size, span
-	if ctx.Done() != nil {
-		rc.stop = context.AfterFunc(ctx, func() { p.cancelRec(part, rc, ctx) })
+	if done := ctx.Done(); done != nil {
+		b.watch(p, ctx, done, rc)
 	}
-	b.watched = b.watched || rc.stop != nil
 	b.recs = append(b.recs, rc)
 	b.bytes += size
 	full := b.bytes >= p.cfg.BatchBytes && b.bytes-size < p.cfg.BatchBytes // the sink needs waking once
@@ -344,6 +347,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			b.recs = live
 			if len(live) == 0 {
 				part.mu.Unlock()
+				b.stopWatches()
 				continue // every record was settled while buffered
 			}
 		}
@@ -754,12 +758,14 @@ func (p *Producer) drop(b *batch, res Result) {
 	}
 }
 
-// resolve settles all of b's records with res.
+// resolve settles all of b's records with res and stops the batch's
+// context watchers, which have nothing left to settle.
 func (p *Producer) resolve(b *batch, res Result) {
 	for _, rc := range b.recs {
 		p.finish(b.p, rc, recSent, res)
 		p.finish(b.p, rc, recBuffered, res)
 	}
+	b.stopWatches()
 }
 
 // giveUp settles b after its delivery timeout: Unknown if some attempt

@@ -1,0 +1,65 @@
+package producer
+
+import "context"
+
+// ctxWatch settles records early when the context they were produced with
+// ends: failed while still buffered, outcome unknown once sent.
+//
+// One watcher serves every record of a batch produced with the same
+// context (the same Done channel), in a row: a service that produces a
+// stream of records under one long-lived or request-scoped context
+// registers one context.AfterFunc per batch instead of one per record,
+// which would cost an allocation and a map insert in the context each.
+type ctxWatch struct {
+	ctx  context.Context
+	done <-chan struct{}
+	// recs and fired are guarded by the partition's mutex. Once fired, no
+	// record joins: a record produced after that gets a new watcher.
+	recs  []*rec
+	fired bool
+	stop  func() bool
+}
+
+// watch registers rc with the batch's current watcher when that one
+// watches the same context and has not fired, or with a new one. The
+// partition's mutex is held.
+func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc *rec) {
+	b.watched = true
+	var w *ctxWatch
+	if n := len(b.watches); n > 0 && b.watches[n-1].done == done && !b.watches[n-1].fired {
+		w = b.watches[n-1]
+	} else {
+		w = &ctxWatch{ctx: ctx, done: done}
+		b.watches = append(b.watches, w)
+		part := b.p
+		// If ctx has ended already, the function runs at once on its own
+		// goroutine and waits for the partition's mutex, so it still sees
+		// rc below.
+		w.stop = context.AfterFunc(ctx, func() { p.cancelWatch(part, w) })
+	}
+	w.recs = append(w.recs, rc)
+}
+
+// cancelWatch settles every record of w that is not settled yet.
+func (p *Producer) cancelWatch(part *partition, w *ctxWatch) {
+	part.mu.Lock()
+	w.fired = true
+	recs := w.recs
+	part.mu.Unlock()
+	for _, rc := range recs {
+		p.cancelRec(part, rc, w.ctx)
+	}
+}
+
+// stopWatches stops the batch's context watchers once none of its records
+// needs one. It reports whether no watcher has run or can still run, which
+// a batch must ensure before it is recycled.
+func (b *batch) stopWatches() bool {
+	quiet := true
+	for _, w := range b.watches {
+		if !w.stop() {
+			quiet = false
+		}
+	}
+	return quiet
+}
