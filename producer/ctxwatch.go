@@ -13,9 +13,9 @@ import "context"
 type ctxWatch struct {
 	ctx  context.Context
 	done <-chan struct{}
-	// recs and fired are guarded by the partition's mutex. Once fired, no
-	// record joins: a record produced after that gets a new watcher.
-	recs  []*rec
+	b    *batch
+	// fired is guarded by the partition's mutex. Once it is set no record
+	// joins: a record produced after that gets a new watcher.
 	fired bool
 	stop  func() bool
 }
@@ -29,22 +29,29 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 	if n := len(b.watches); n > 0 && b.watches[n-1].done == done && !b.watches[n-1].fired {
 		w = b.watches[n-1]
 	} else {
-		w = &ctxWatch{ctx: ctx, done: done}
+		w = &ctxWatch{ctx: ctx, done: done, b: b}
 		b.watches = append(b.watches, w)
-		part := b.p
 		// If ctx has ended already, the function runs at once on its own
-		// goroutine and waits for the partition's mutex, so it still sees
-		// rc below.
-		w.stop = context.AfterFunc(ctx, func() { p.cancelWatch(part, w) })
+		// goroutine and waits for the partition's mutex, so it still finds
+		// rc in the batch.
+		w.stop = context.AfterFunc(ctx, func() { p.cancelWatch(w) })
 	}
-	w.recs = append(w.recs, rc)
+	rc.watch = w
 }
 
-// cancelWatch settles every record of w that is not settled yet.
-func (p *Producer) cancelWatch(part *partition, w *ctxWatch) {
+// cancelWatch settles every record of w that is not settled yet. The
+// batch's record list is read under the partition's mutex: records that
+// draining removed from it were settled already.
+func (p *Producer) cancelWatch(w *ctxWatch) {
+	part := w.b.p
 	part.mu.Lock()
 	w.fired = true
-	recs := w.recs
+	var recs []*rec
+	for _, rc := range w.b.recs {
+		if rc.watch == w {
+			recs = append(recs, rc)
+		}
+	}
 	part.mu.Unlock()
 	for _, rc := range recs {
 		p.cancelRec(part, rc, w.ctx)

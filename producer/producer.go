@@ -87,6 +87,7 @@ type rec struct {
 	state atomic.Uint32
 	size  int
 	won   bool       // set by written on the records it settles
+	watch *ctxWatch  // the watcher of the record's context; nil if it cannot end
 	span  trace.Span // the record's send span; nil without tracing
 }
 
