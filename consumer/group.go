@@ -191,7 +191,11 @@ func responseError(resp any) error {
 func (g *group) run() {
 	defer g.wg.Done()
 	failures := 0
+	var began time.Time // start of the rebalance under way, kept across failed attempts
 	for g.ctx.Err() == nil {
+		if began.IsZero() {
+			began = time.Now()
+		}
 		g.mu.Lock()
 		eager := !g.cooperative
 		owned := g.ownedLocked()
@@ -224,6 +228,8 @@ func (g *group) run() {
 		if !g.apply(assigned) {
 			return
 		}
+		g.c.met.rebalanced(g.ctx, "classic", began)
+		began = time.Time{}
 		if !g.stable() {
 			return
 		}

@@ -272,6 +272,7 @@ func (m *cgMember) reconcileLoop() {
 // retried; stop is true when Close interrupted it.
 func (m *cgMember) reconcile(raw []protocol.ConsumerGroupHeartbeatResponseTopicPartitions) (done, stop bool) {
 	g := m.g
+	began := time.Now()
 	tps, resolved := m.resolve(raw)
 	m.recMu.Lock()
 	defer m.recMu.Unlock()
@@ -285,6 +286,9 @@ func (m *cgMember) reconcile(raw []protocol.ConsumerGroupHeartbeatResponseTopicP
 		}
 		g.log.Info("gregor/consumer: could not start assigned partitions; retrying", "group", g.cfg.GroupID, "err", err)
 		return false, false
+	}
+	if len(gone) > 0 || len(added) > 0 {
+		g.c.met.rebalanced(g.ctx, "consumer", began)
 	}
 	return resolved, false
 }

@@ -2,6 +2,7 @@ package consumer
 
 import (
 	"context"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -14,6 +15,9 @@ type metrics struct {
 	bytes   metric.Int64Counter
 	lag     metric.Int64ObservableGauge
 	reg     metric.Registration
+
+	rebalances metric.Int64Counter
+	rebalance  metric.Float64Histogram
 }
 
 func newMetrics(mp metric.MeterProvider, c *Consumer) *metrics {
@@ -30,6 +34,12 @@ func newMetrics(mp metric.MeterProvider, c *Consumer) *metrics {
 		return nil
 	}
 	if out.lag, err = m.Int64ObservableGauge("gregor.consumer.lag", metric.WithDescription("High watermark minus position, per partition."), metric.WithUnit("{record}")); err != nil {
+		return nil
+	}
+	if out.rebalances, err = m.Int64Counter("gregor.consumer.rebalances", metric.WithDescription("Rebalances this member completed: a new assignment applied, with revoked partitions committed and released."), metric.WithUnit("{rebalance}")); err != nil {
+		return nil
+	}
+	if out.rebalance, err = m.Float64Histogram("gregor.consumer.rebalance.duration", metric.WithDescription("Time from the start of a rebalance (a rejoin under the classic protocol, a new target assignment under KIP-848) until this member applied its new assignment."), metric.WithUnit("s")); err != nil {
 		return nil
 	}
 	out.reg, _ = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -57,6 +67,17 @@ func (m *metrics) fetched(ctx context.Context, n int) {
 		return
 	}
 	m.bytes.Add(ctx, int64(n))
+}
+
+// rebalanced records one completed rebalance of a group using protocol
+// ("classic" or "consumer") that began at start.
+func (m *metrics) rebalanced(ctx context.Context, protocol string, start time.Time) {
+	if m == nil {
+		return
+	}
+	attrs := metric.WithAttributes(attribute.String("protocol", protocol))
+	m.rebalances.Add(ctx, 1, attrs)
+	m.rebalance.Record(ctx, time.Since(start).Seconds(), attrs)
 }
 
 func (m *metrics) close() {

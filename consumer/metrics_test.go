@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gregorkafka/gregor/consumer/assign"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.opentelemetry.io/otel/metric"
@@ -17,7 +18,24 @@ type recMeter struct {
 	noop.Meter
 	mu        sync.Mutex
 	counters  map[string]int64
+	hists     map[string][]float64
 	callbacks []metric.Callback
+}
+
+type recHistogram struct {
+	noop.Float64Histogram
+	m    *recMeter
+	name string
+}
+
+func (h recHistogram) Record(_ context.Context, v float64, _ ...metric.RecordOption) {
+	h.m.mu.Lock()
+	h.m.hists[h.name] = append(h.m.hists[h.name], v)
+	h.m.mu.Unlock()
+}
+
+func (m *recMeter) Float64Histogram(name string, _ ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return recHistogram{m: m, name: name}, nil
 }
 
 type recProvider struct {
@@ -65,7 +83,7 @@ func TestMetrics(t *testing.T) {
 	leakcheck.Check(t)
 	f := newFake(t, 1, 2)
 	produce(t, f.ListenAddrs(), []int32{0, 1}, 0, 30, time.Time{})
-	m := &recMeter{counters: map[string]int64{}}
+	m := &recMeter{counters: map[string]int64{}, hists: map[string][]float64{}}
 	c := newConsumer(t, f.ListenAddrs(), func(c *Config) { c.Conn.MeterProvider = recProvider{m: m} })
 	c.Assign(all([]int32{0, 1}, AtOffset(10)))
 	collect(t, c, 40, 10*time.Second)
@@ -116,5 +134,56 @@ func TestValidateAfterLeaderChange(t *testing.T) {
 	checkExact(t, collect(t, c, 50, 10*time.Second), []int32{0}, 50, 50)
 	if c.validations.Load() == 0 {
 		t.Fatal("no OffsetForLeaderEpoch validation")
+	}
+}
+
+// TestRebalanceMetrics: a classic member counts one rebalance when it
+// joins alone and another when a second member joins, each with a
+// duration. The test waits until the second member owns its half, so that
+// nothing is closed in the middle of a rebalance.
+func TestRebalanceMetrics(t *testing.T) {
+	leakcheck.Check(t)
+	f := newFake(t, 1, 4)
+	addrs := f.ListenAddrs()
+	produce(t, addrs, []int32{0, 1, 2, 3}, 0, 10, time.Time{})
+	m := &recMeter{counters: map[string]int64{}, hists: map[string][]float64{}}
+	count := func() (int64, int) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.counters["gregor.consumer.rebalances"], len(m.hists["gregor.consumer.rebalance.duration"])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	a := newConsumer(t, addrs, func(c *Config) {
+		groupCfg("g-metrics", assign.Range)(c)
+		c.Conn.MeterProvider = recProvider{m: m}
+	})
+	wg.Add(1)
+	go func() { defer wg.Done(); pollLoop(ctx, a, new(sync.Map)) }()
+	waitFor(t, "the first rebalance", 10*time.Second, func() bool { n, _ := count(); return n >= 1 })
+	var eb events
+	b := newConsumer(t, addrs, func(c *Config) {
+		groupCfg("g-metrics", assign.Range)(c)
+		eb.hook(c)
+	})
+	wg.Add(1)
+	go func() { defer wg.Done(); pollLoop(ctx, b, new(sync.Map)) }()
+	waitFor(t, "a rebalance for the second member", 15*time.Second, func() bool {
+		n, _ := count()
+		return n >= 2 && len(eb.ownedNow()) == 2
+	})
+	n, h := count()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if int64(h) != n {
+		t.Fatalf("%d rebalances counted, %d durations recorded", n, h)
+	}
+	for _, d := range m.hists["gregor.consumer.rebalance.duration"] {
+		if d <= 0 || d > 15 {
+			t.Fatalf("rebalance durations %v", m.hists["gregor.consumer.rebalance.duration"])
+		}
 	}
 }

@@ -59,7 +59,7 @@ func produceScenarios(scale float64) []scenario {
 		ss = append(ss, scenario{mode: "produce", partitions: 16, size: 100, codec: c, linger: 5 * time.Millisecond, records: n(500_000)})
 	}
 	for _, l := range []time.Duration{0, 5 * time.Millisecond} {
-		ss = append(ss, scenario{mode: "produce", partitions: 16, size: 100, codec: "none", linger: l, rate: 20_000, records: n(100_000)})
+		ss = append(ss, scenario{mode: "produce", partitions: 16, size: 100, codec: "none", linger: l, rate: 50_000, records: n(250_000)}) // the fixed rate for p99
 	}
 	return ss
 }
