@@ -14,9 +14,12 @@ type ctxWatch struct {
 	ctx  context.Context
 	done <-chan struct{}
 	b    *batch
-	// fired is guarded by the partition's mutex. Once it is set no record
-	// joins: a record produced after that gets a new watcher.
+	// fired, n and only are guarded by the partition's mutex. Once fired
+	// is set no record joins: a record produced after that gets a new
+	// watcher.
 	fired bool
+	n     int  // records watched
+	only  *rec // the record when n is 1, so that firing needs no scan
 	stop  func() bool
 }
 
@@ -29,7 +32,7 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 	if n := len(b.watches); n > 0 && b.watches[n-1].done == done && !b.watches[n-1].fired {
 		w = b.watches[n-1]
 	} else {
-		w = &ctxWatch{ctx: ctx, done: done, b: b}
+		w = &ctxWatch{ctx: ctx, done: done, b: b, only: rc}
 		b.watches = append(b.watches, w)
 		// If ctx has ended already, the function runs at once on its own
 		// goroutine and waits for the partition's mutex, so it still finds
@@ -37,6 +40,9 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 		w.stop = context.AfterFunc(ctx, func() { p.cancelWatch(w) })
 	}
 	rc.watch = w
+	if w.n++; w.n > 1 {
+		w.only = nil
+	}
 }
 
 // cancelWatch settles every record of w that is not settled yet. The
@@ -47,9 +53,16 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 	part.mu.Lock()
 	w.fired = true
 	var recs []*rec
-	for _, rc := range w.b.recs {
-		if rc.watch == w {
-			recs = append(recs, rc)
+	if w.only != nil {
+		// One record per context (a deadline per call) is common: no
+		// scan, so that many contexts ending together in one large
+		// batch do not each walk the whole batch.
+		recs = []*rec{w.only}
+	} else {
+		for _, rc := range w.b.recs {
+			if rc.watch == w {
+				recs = append(recs, rc)
+			}
 		}
 	}
 	part.mu.Unlock()
