@@ -14,12 +14,11 @@ type ctxWatch struct {
 	ctx  context.Context
 	done <-chan struct{}
 	b    *batch
-	// fired, n and only are guarded by the partition's mutex. Once fired
-	// is set no record joins: a record produced after that gets a new
+	// fired and only are guarded by the partition's mutex. Once fired is
+	// set no record joins: a record produced after that gets a new
 	// watcher.
 	fired bool
-	n     int  // records watched
-	only  *rec // the record when n is 1, so that firing needs no scan
+	only  *rec // the record while it is the only one, so that firing needs no scan
 	stop  func() bool
 }
 
@@ -31,6 +30,7 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 	var w *ctxWatch
 	if n := len(b.watches); n > 0 && b.watches[n-1].done == done && !b.watches[n-1].fired {
 		w = b.watches[n-1]
+		w.only = nil // a second record: firing scans the batch
 	} else {
 		w = &ctxWatch{ctx: ctx, done: done, b: b, only: rc}
 		b.watches = append(b.watches, w)
@@ -40,9 +40,6 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 		w.stop = context.AfterFunc(ctx, func() { p.cancelWatch(w) })
 	}
 	rc.watch = w
-	if w.n++; w.n > 1 {
-		w.only = nil
-	}
 }
 
 // cancelWatch settles every record of w that is not settled yet. The
