@@ -28,6 +28,10 @@ type recSlab struct {
 const (
 	minSlabChunk = 16
 	maxSlabChunk = 512
+	// maxPooledRecs is the most records a recycled batch keeps room for
+	// (about 1 MiB of slab). Flat-out batches of small records hold
+	// thousands; dropping their slabs made each new batch allocate again.
+	maxPooledRecs = 1 << 14
 )
 
 // next returns a zeroed rec from the slab.
@@ -82,7 +86,7 @@ func recycle(b *batch) {
 	clear(recs)
 	clear(watches)
 	slab.reset()
-	if cap(recs) > 4*maxSlabChunk {
+	if cap(recs) > maxPooledRecs {
 		recs, slab = nil, recSlab{} // do not keep unusually large batches
 	}
 	*b = batch{recs: recs[:0], slab: slab, watches: watches[:0]}

@@ -109,6 +109,9 @@ type Producer struct {
 
 	topicsMu sync.Mutex
 	topics   atomic.Pointer[map[string]*topicState]
+	// lastTopic is the topic the last record went to, checked before the
+	// map lookup: most producers write one topic at a time.
+	lastTopic atomic.Pointer[topicState]
 
 	sinksMu sync.Mutex
 	sinks   map[int32]*sink
@@ -156,6 +159,7 @@ func New(cfg Config) (*Producer, error) {
 	p.id.pid, p.id.epoch = -1, -1
 	p.id.reset = make(chan struct{}, 1)
 	p.txn.kick = make(chan struct{}, 1)
+	p.txn.sync(p)
 	if cfg.TransactionalID != "" {
 		p.wg.Add(1)
 		go p.addLoop()
@@ -345,7 +349,11 @@ func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) {
 // its metadata.
 func (p *Producer) topic(ctx context.Context, name string) (*topicState, error) {
 	m := p.cl.Metadata()
+	if ts := p.lastTopic.Load(); ts != nil && ts.name == name && (ts.meta.Load() == m || m == nil) {
+		return ts, nil
+	}
 	if ts := (*p.topics.Load())[name]; ts != nil && (ts.meta.Load() == m || m == nil) {
+		p.lastTopic.Store(ts)
 		return ts, nil
 	}
 	var deadline time.Time

@@ -23,11 +23,15 @@ type GroupMetadata = gregor.GroupMetadata
 // added to it (under v1, records for a partition are sent only once it is
 // added) and whether any record of it failed.
 type txnState struct {
-	v2       atomic.Bool      // transactions v2 (KIP-890) are in use
-	calls    [32]atomic.Int64 // requests sent per API key below 32, for tests
-	vers     [32]atomic.Int32 // version of the last request per API key
-	mu       sync.Mutex       // guards the fields below
-	kick     chan struct{}    // wakes the adder
+	v2    atomic.Bool      // transactions v2 (KIP-890) are in use
+	calls [32]atomic.Int64 // requests sent per API key below 32, for tests
+	vers  [32]atomic.Int32 // version of the last request per API key
+	// refuse is set while checkProduce may refuse a record (a fatal or
+	// abortable error, or no open transaction), so that the common case
+	// costs one atomic load instead of the mutex; see sync.
+	refuse   atomic.Bool
+	mu       sync.Mutex    // guards the fields below
+	kick     chan struct{} // wakes the adder
 	fatalErr error
 	abortErr error // set: only an abort can end the open transaction
 	open     bool
@@ -37,11 +41,20 @@ type txnState struct {
 	offsets  bool                // offsets were added to the transaction
 }
 
+// sync recomputes refuse from the fields it summarises; called with t.mu
+// held after any of them changes.
+func (t *txnState) sync(p *Producer) {
+	t.refuse.Store(t.fatalErr != nil || t.abortErr != nil || p.cfg.TransactionalID != "" && !t.open)
+}
+
 // enabled reports whether p is transactional.
 func (t *txnState) enabled(p *Producer) bool { return p.cfg.TransactionalID != "" }
 
 // checkProduce returns why a record cannot be produced now, if it cannot.
 func (t *txnState) checkProduce(p *Producer) error {
+	if !t.refuse.Load() {
+		return nil
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.fatalErr != nil {
@@ -98,6 +111,7 @@ func (t *txnState) fatal(p *Producer, err error) {
 	t.mu.Lock()
 	if t.fatalErr == nil {
 		t.fatalErr = err
+		t.sync(p)
 		p.log.Error("gregor/producer: fatal error, the producer must be closed", slog.Any("err", err))
 	}
 	t.mu.Unlock()
@@ -113,6 +127,7 @@ func (t *txnState) abortable(p *Producer, cause error) error {
 			ae = &abortableError{cause: cause}
 		}
 		t.abortErr = ae
+		t.sync(p)
 		p.log.Warn("gregor/producer: the transaction must be aborted", slog.Any("err", cause))
 	}
 	if t.abortErr != nil {
@@ -169,6 +184,7 @@ func (p *Producer) BeginTransaction() error {
 		return gregor.ErrClosed
 	}
 	t.open, t.failed, t.offsets, t.abortErr = true, nil, false, nil
+	t.sync(p)
 	t.added, t.pending = map[*partition]bool{}, map[*partition]bool{}
 	return nil
 }
@@ -257,6 +273,7 @@ func (p *Producer) endTxn(ctx context.Context, commit bool) error {
 	}
 	t.mu.Lock()
 	t.open, t.failed, t.offsets, t.abortErr = false, nil, false, nil
+	t.sync(p)
 	t.added, t.pending = nil, nil
 	t.mu.Unlock()
 	return nil
