@@ -1296,7 +1296,7 @@ func (v *FetchResponsePartitionData) encode(dst []byte, w *writer, version int16
 		w.fail("FetchResponsePartitionData", "PreferredReadReplica", version, ErrFieldNotSupported)
 		return dst
 	}
-	dst = appendBytes(dst, v.Records, flexible, true)
+	dst = w.appendRecords(dst, v.Records, flexible, true)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if version >= 12 && !v.DivergingEpoch.isDefault() {
@@ -1831,13 +1831,22 @@ func (v *FetchResponse) SetVersion(version int16) { v.Version = version }
 func (v *FetchResponse) IsFlexible() bool { return v.Version >= 12 }
 
 // AppendTo appends the encoding of v at v.Version to dst.
-func (v *FetchResponse) AppendTo(dst []byte) ([]byte, error) {
+func (v *FetchResponse) AppendTo(dst []byte) ([]byte, error) { return v.AppendSegmentsTo(dst, nil) }
+
+// AppendSegmentsTo is AppendTo that leaves the record batches of at least
+// s.Min bytes out of dst: their length prefixes are in dst, and s lists
+// each batch with the position in dst where it belongs (see Segments).
+// The listed batches are v's own memory, not copies. A nil s copies
+// everything, as AppendTo does. On error s is left as it was.
+func (v *FetchResponse) AppendSegmentsTo(dst []byte, s *Segments) ([]byte, error) {
 	if !(v.Version >= 4 && v.Version <= 18) {
 		return dst, &EncodeError{Type: "FetchResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	var w writer
+	w := writer{segs: s}
+	mark := s.mark()
 	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
+		s.truncate(mark)
 		return dst, w.err
 	}
 	return out, nil

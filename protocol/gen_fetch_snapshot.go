@@ -784,7 +784,7 @@ func (v *FetchSnapshotResponsePartitionSnapshot) encode(dst []byte, w *writer, v
 	}
 	dst = appendInt64(dst, v.Size)
 	dst = appendInt64(dst, v.Position)
-	dst = appendBytes(dst, v.UnalignedRecords, flexible, false)
+	dst = w.appendRecords(dst, v.UnalignedRecords, flexible, false)
 	if flexible {
 		nt := v.UnknownTags.Len()
 		if !v.CurrentLeader.isDefault() {
@@ -1068,12 +1068,23 @@ func (v *FetchSnapshotResponse) IsFlexible() bool { return v.Version >= 0 }
 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *FetchSnapshotResponse) AppendTo(dst []byte) ([]byte, error) {
+	return v.AppendSegmentsTo(dst, nil)
+}
+
+// AppendSegmentsTo is AppendTo that leaves the record batches of at least
+// s.Min bytes out of dst: their length prefixes are in dst, and s lists
+// each batch with the position in dst where it belongs (see Segments).
+// The listed batches are v's own memory, not copies. A nil s copies
+// everything, as AppendTo does. On error s is left as it was.
+func (v *FetchSnapshotResponse) AppendSegmentsTo(dst []byte, s *Segments) ([]byte, error) {
 	if !(v.Version >= 0 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "FetchSnapshotResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	var w writer
+	w := writer{segs: s}
+	mark := s.mark()
 	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
+		s.truncate(mark)
 		return dst, w.err
 	}
 	return out, nil

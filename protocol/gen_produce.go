@@ -243,7 +243,7 @@ func (v *ProduceRequestPartitionProduceData) Default() {
 func (v *ProduceRequestPartitionProduceData) encode(dst []byte, w *writer, version int16) []byte {
 	flexible := version >= 9
 	dst = appendInt32(dst, v.Index)
-	dst = appendBytes(dst, v.Records, flexible, true)
+	dst = w.appendRecords(dst, v.Records, flexible, true)
 	if flexible {
 		dst = appendUvarint(dst, uint32(v.UnknownTags.Len()))
 		dst = appendUnknownTags(dst, v.UnknownTags.Fields(), 0, 1<<32)
@@ -295,13 +295,22 @@ func (v *ProduceRequest) SetVersion(version int16) { v.Version = version }
 func (v *ProduceRequest) IsFlexible() bool { return v.Version >= 9 }
 
 // AppendTo appends the encoding of v at v.Version to dst.
-func (v *ProduceRequest) AppendTo(dst []byte) ([]byte, error) {
+func (v *ProduceRequest) AppendTo(dst []byte) ([]byte, error) { return v.AppendSegmentsTo(dst, nil) }
+
+// AppendSegmentsTo is AppendTo that leaves the record batches of at least
+// s.Min bytes out of dst: their length prefixes are in dst, and s lists
+// each batch with the position in dst where it belongs (see Segments).
+// The listed batches are v's own memory, not copies. A nil s copies
+// everything, as AppendTo does. On error s is left as it was.
+func (v *ProduceRequest) AppendSegmentsTo(dst []byte, s *Segments) ([]byte, error) {
 	if !(v.Version >= 3 && v.Version <= 13) {
 		return dst, &EncodeError{Type: "ProduceRequest", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	var w writer
+	w := writer{segs: s}
+	mark := s.mark()
 	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
+		s.truncate(mark)
 		return dst, w.err
 	}
 	return out, nil

@@ -926,7 +926,7 @@ func (v *ShareFetchResponsePartitionData) encode(dst []byte, w *writer, version 
 	if w.err != nil {
 		return dst
 	}
-	dst = appendBytes(dst, v.Records, flexible, false)
+	dst = w.appendRecords(dst, v.Records, flexible, false)
 	dst = appendLength(dst, len(v.AcquiredRecords), flexible, true)
 	for i := range v.AcquiredRecords {
 		dst = v.AcquiredRecords[i].encode(dst, w, version)
@@ -1196,12 +1196,23 @@ func (v *ShareFetchResponse) IsFlexible() bool { return v.Version >= 1 }
 
 // AppendTo appends the encoding of v at v.Version to dst.
 func (v *ShareFetchResponse) AppendTo(dst []byte) ([]byte, error) {
+	return v.AppendSegmentsTo(dst, nil)
+}
+
+// AppendSegmentsTo is AppendTo that leaves the record batches of at least
+// s.Min bytes out of dst: their length prefixes are in dst, and s lists
+// each batch with the position in dst where it belongs (see Segments).
+// The listed batches are v's own memory, not copies. A nil s copies
+// everything, as AppendTo does. On error s is left as it was.
+func (v *ShareFetchResponse) AppendSegmentsTo(dst []byte, s *Segments) ([]byte, error) {
 	if !(v.Version >= 1 && v.Version <= 1) {
 		return dst, &EncodeError{Type: "ShareFetchResponse", Version: v.Version, Err: ErrVersionNotSupported}
 	}
-	var w writer
+	w := writer{segs: s}
+	mark := s.mark()
 	out := v.encode(dst, &w, v.Version)
 	if w.err != nil {
+		s.truncate(mark)
 		return dst, w.err
 	}
 	return out, nil

@@ -78,6 +78,9 @@ func (u *UnknownTags) Reset() {
 // on every field.
 type writer struct {
 	err error
+	// segs, when set, receives the record batches that appendRecords leaves
+	// out of the output; nil copies every batch (see Segments).
+	segs *Segments
 }
 
 func (w *writer) fail(typ, field string, version int16, kind error) {
@@ -157,6 +160,20 @@ func appendBytes(b, p []byte, compact, nullable bool) []byte {
 		return appendLength(b, -1, compact, true)
 	}
 	return append(appendLength(b, len(p), compact, true), p...)
+}
+
+// appendRecords writes a records value. Without segments it is
+// appendBytes; with them, a payload of at least the segments' minimum gets
+// only its length prefix written, and is listed as a segment belonging right
+// after it.
+func (w *writer) appendRecords(b, p []byte, compact, nullable bool) []byte {
+	s := w.segs
+	if s == nil || len(p) < s.min() {
+		return appendBytes(b, p, compact, nullable)
+	}
+	b = appendLength(b, len(p), compact, true)
+	s.add(len(b), p)
+	return b
 }
 
 // insertSize finishes a tagged field whose payload was appended from start:

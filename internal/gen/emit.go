@@ -196,7 +196,16 @@ func (g *gen) emitEncode(st *strct) {
 				b.p("if %s {", c)
 				b.p("dst = appendUvarint(dst, %d)", f.tag)
 				b.p("start := len(dst)")
-				b.encodeValue(f, "v."+f.name, st)
+				if f.hasRecords() {
+					// insertSize moves the payload, which would invalidate the
+					// positions of segments taken inside it: copy instead.
+					b.p("segs := w.segs")
+					b.p("w.segs = nil")
+					b.encodeValue(f, "v."+f.name, st)
+					b.p("w.segs = segs")
+				} else {
+					b.encodeValue(f, "v."+f.name, st)
+				}
 				b.p("dst = insertSize(dst, start)")
 				b.p("}")
 			}
@@ -247,8 +256,10 @@ func (g *gen) encodeScalar(f *field, x, c, n string, st *strct, fail func(string
 		g.p("dst = %s(dst, %s)", aname(f.elem), x)
 	case "bool":
 		g.p("dst = appendBool(dst, %s)", x)
-	case "bytes", "records":
+	case "bytes":
 		g.p("dst = appendBytes(dst, %s, %s, %s)", x, c, n)
+	case "records":
+		g.p("dst = w.appendRecords(dst, %s, %s, %s)", x, c, n)
 	case "string":
 		if f.array || !f.nullableAny() {
 			g.p("if d, ok := appendString(dst, %s, %s); ok {\ndst = d\n} else {\n%s\n}", x, c, fail("ErrInvalidValue"))
@@ -456,13 +467,28 @@ func (g *gen) emitTop(m *message) {
 		validCheck = fmt.Sprintf("v.Version >= %d && v.Version <= %d", m.valid.lo, m.valid.hi)
 	}
 	g.p("// AppendTo appends the encoding of v at v.Version to dst.")
-	g.p("func (v *%s) AppendTo(dst []byte) ([]byte, error) {", t)
-	g.p("if !(%s) { return dst, &EncodeError{Type: %q, Version: v.Version, Err: ErrVersionNotSupported} }", validCheck, t)
-	g.p("var w writer")
-	g.p("out := v.encode(dst, &w, v.Version)")
-	g.p("if w.err != nil { return dst, w.err }")
-	g.p("return out, nil")
-	g.p("}\n")
+	// body writes an append method: its signature, how the writer starts,
+	// and what a failed encoding undoes.
+	body := func(sig, init, undo string) {
+		g.p("func (v *%s) %s ([]byte, error) {", t, sig)
+		g.p("if !(%s) { return dst, &EncodeError{Type: %q, Version: v.Version, Err: ErrVersionNotSupported} }", validCheck, t)
+		g.p("%s", init)
+		g.p("out := v.encode(dst, &w, v.Version)")
+		g.p("if w.err != nil {%s\nreturn dst, w.err\n}", undo)
+		g.p("return out, nil")
+		g.p("}\n")
+	}
+	if m.root.hasRecords() {
+		g.p("func (v *%s) AppendTo(dst []byte) ([]byte, error) { return v.AppendSegmentsTo(dst, nil) }\n", t)
+		g.p("// AppendSegmentsTo is AppendTo that leaves the record batches of at least")
+		g.p("// s.Min bytes out of dst: their length prefixes are in dst, and s lists")
+		g.p("// each batch with the position in dst where it belongs (see Segments).")
+		g.p("// The listed batches are v's own memory, not copies. A nil s copies")
+		g.p("// everything, as AppendTo does. On error s is left as it was.")
+		body("AppendSegmentsTo(dst []byte, s *Segments)", "w := writer{segs: s}\nmark := s.mark()", "\ns.truncate(mark)")
+	} else {
+		body("AppendTo(dst []byte)", "var w writer", "")
+	}
 	g.p("// Decode decodes b, the whole encoding of v at v.Version, copying bytes fields.")
 	g.p("func (v *%s) Decode(b []byte) error { return v.DecodeWith(b, DecodeOptions{}) }\n", t)
 	g.p("// DecodeWith decodes b, the whole encoding of v at v.Version.")

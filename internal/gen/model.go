@@ -232,6 +232,22 @@ func (st *strct) taggedFields() []*field {
 }
 
 // flexAny reports whether the struct has tagged-field sections at all.
+// hasRecords reports whether a records field is reachable from st, which
+// then has its records written through writer.appendRecords.
+func (st *strct) hasRecords() bool {
+	for _, f := range st.fields {
+		if f.hasRecords() {
+			return true
+		}
+	}
+	return false
+}
+
+// hasRecords reports whether f is, or (through a struct) holds, records.
+func (f *field) hasRecords() bool {
+	return f.elem == "records" || (f.elem == "struct" && f.st.hasRecords())
+}
+
 func (st *strct) flexAny() bool { return !st.msg.flex.empty() }
 
 var primSize = map[string]int{
