@@ -59,6 +59,8 @@ type Conn struct {
 
 	wg sync.WaitGroup
 
+	testWrote func(segments int) // tests: runs on the writer when a batch's write returns
+
 	lat   [96]latencyAttrs         // reader-owned cache of metric attributes per API key
 	ioOpt metric.MeasurementOption // broker attributes, set before the goroutines start
 }
@@ -198,6 +200,11 @@ func (c *Conn) ThrottleUntil(t time.Time) {
 // response is discarded when it arrives. Either way the connection and the
 // other requests are unaffected. A request whose NoResponse reports true
 // returns once written, with an empty Response.
+//
+// Once Do has returned, the connection no longer reads req's memory, with
+// one exception: when ctx ended while req was being written, req is
+// abandoned to the connection, which may still be writing it, so the caller
+// must not modify or recycle its memory (see SegmentAppender).
 func (c *Conn) Do(ctx context.Context, req Request) (Response, error) {
 	v, err := c.PickVersion(req)
 	if err != nil {
@@ -225,7 +232,9 @@ type Pending struct {
 // Enqueue picks req's version and queues it like Do, but returns as soon as
 // it is queued (after waiting for an in-flight slot). Requests queued one
 // after another from one goroutine are written in that order, which lets a
-// producer pipeline ordered requests. The caller must call Wait exactly once.
+// producer pipeline ordered requests. The caller must call Wait exactly once,
+// and must not modify req until Wait has returned; after that the rules of
+// Do apply.
 func (c *Conn) Enqueue(ctx context.Context, req Request) (*Pending, error) {
 	v, err := c.PickVersion(req)
 	if err != nil {
@@ -240,7 +249,11 @@ func (c *Conn) Enqueue(ctx context.Context, req Request) (*Pending, error) {
 
 // Wait waits for the response of a queued request, as Do does after
 // queueing. When ctx ends first and the request was still unwritten, the
-// error wraps ErrNotSent as well as ctx's error.
+// error wraps ErrNotSent as well as ctx's error. When Wait returns, the
+// connection has stopped reading the request's memory, unless ctx ended
+// while it was being written or awaited its response (ctx's error without
+// ErrNotSent): then the request is abandoned, and its memory must be left
+// alone, as Do explains.
 func (p *Pending) Wait(ctx context.Context) (Response, error) {
 	return p.c.wait(ctx, p.cl, p.req)
 }
@@ -349,7 +362,9 @@ func (c *Conn) deliver(cl *call, abandoned bool, body []byte, err error) {
 }
 
 // fail kills the connection: it closes the socket and fails every queued and
-// in-flight request with err. Only the first call has an effect.
+// in-flight request with err, except those the writer is still writing,
+// whose failure the writer delivers after its write returns (closing the
+// socket makes that quick). Only the first call has an effect.
 func (c *Conn) fail(err error) {
 	c.mu.Lock()
 	if c.dead {
@@ -357,7 +372,16 @@ func (c *Conn) fail(err error) {
 		return
 	}
 	c.dead, c.deadErr = true, err
-	victims := append(c.pending, c.inflight...)
+	victims := c.pending
+	for _, cl := range c.inflight {
+		if cl.writing {
+			// The writer may be writing it from the caller's memory right
+			// now; it delivers this result once its write has returned.
+			cl.body, cl.err, cl.parked = nil, err, true
+			continue
+		}
+		victims = append(victims, cl)
+	}
 	abandoned := make([]bool, len(victims))
 	for i, cl := range victims {
 		abandoned[i] = cl.state == stateAbandoned
@@ -397,206 +421,6 @@ func (c *Conn) netErr(op string, err error) error {
 	return &gregor.NetworkError{Broker: c.id, Addr: c.addr, Op: op, Err: err}
 }
 
-// writeLoop takes batches of queued requests, encodes them into one pooled
-// buffer and writes them with one system call.
-func (c *Conn) writeLoop() {
-	defer c.wg.Done()
-	bp := bufPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= maxPooledBuf {
-			bufPool.Put(bp)
-		}
-	}()
-	var timer *time.Timer
-	var timerDue int64
-	var timerC <-chan time.Time
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		if due := c.reauthDue.Load(); due != timerDue {
-			timerDue = due
-			if timer != nil {
-				timer.Stop()
-				timerC = nil
-			}
-			if due != 0 {
-				timer = time.NewTimer(time.Until(time.Unix(0, due)))
-				timerC = timer.C
-			}
-		}
-		select {
-		case <-c.notify:
-		case <-timerC:
-			timerC = nil
-			c.reauthDue.Store(0)
-			timerDue = 0
-			if err := c.reauthenticate(bp); err != nil {
-				c.fail(err)
-				return
-			}
-			continue
-		case <-c.closed:
-			return
-		}
-		if until := c.throttleUntil.Load(); until != 0 {
-			if d := time.Until(time.Unix(0, until)); d > 0 {
-				t := time.NewTimer(d)
-				select {
-				case <-t.C:
-				case <-c.closed:
-					t.Stop()
-					return
-				}
-			}
-		}
-		if !c.writeBatch(bp) {
-			return
-		}
-	}
-}
-
-// writeBatch writes every pending request; it returns false once the
-// connection is dead.
-func (c *Conn) writeBatch(bp *[]byte) bool {
-	c.mu.Lock()
-	if c.dead {
-		c.mu.Unlock()
-		return false
-	}
-	batch := c.pending
-	c.pending, c.spare = c.spare[:0], nil
-	for _, cl := range batch {
-		c.corr++
-		cl.corr = c.corr
-		cl.state = stateWriting
-	}
-	c.mu.Unlock()
-	if len(batch) == 0 {
-		c.mu.Lock()
-		c.spare = batch
-		c.mu.Unlock()
-		return true
-	}
-
-	buf := (*bp)[:0]
-	var bad []int // calls whose encoding failed
-	for i, cl := range batch {
-		var err error
-		if buf, err = c.appendRequest(buf, cl.req, cl.key, cl.ver, cl.corr); err != nil {
-			cl.err = fmt.Errorf("gregor: broker %d (%s): encoding API key %d v%d: %w", c.id, c.addr, cl.key, cl.ver, err)
-			bad = append(bad, i)
-		}
-	}
-	*bp = buf
-	if len(bad) > 0 {
-		// Settle the calls that could not be encoded; they were never written.
-		c.mu.Lock()
-		for _, i := range bad {
-			cl := batch[i]
-			ab := cl.state == stateAbandoned
-			cl.state = stateDone
-			c.deliver(cl, ab, nil, cl.err)
-		}
-		kept := batch[:0]
-		for i, cl := range batch {
-			if len(bad) > 0 && bad[0] == i {
-				bad = bad[1:]
-				continue
-			}
-			kept = append(kept, cl)
-		}
-		clear(batch[len(kept):])
-		batch = kept
-		c.mu.Unlock()
-		if len(batch) == 0 {
-			return true
-		}
-	}
-
-	now := time.Now()
-	c.mu.Lock()
-	if c.dead {
-		// fail ran while we encoded: these calls are ours to finish.
-		err := c.deadErr
-		for _, cl := range batch {
-			ab := cl.state == stateAbandoned
-			cl.state = stateDone
-			c.deliver(cl, ab, nil, err)
-		}
-		c.mu.Unlock()
-		return false
-	}
-	var noResp bool
-	for _, cl := range batch {
-		if cl.noResp {
-			noResp = true
-			continue
-		}
-		if cl.state == stateWriting {
-			cl.state = stateInflight
-		}
-		cl.deadline = now.Add(cl.timeout)
-		if len(c.inflight) == 0 {
-			c.nc.SetReadDeadline(cl.deadline)
-		}
-		c.inflight = append(c.inflight, cl)
-	}
-	c.mu.Unlock()
-
-	c.nc.SetWriteDeadline(now.Add(c.cfg.RequestTimeout))
-	_, err := c.nc.Write(buf)
-	c.m.wrote(c, len(buf))
-	if err != nil {
-		err = c.netErr("write", err)
-	}
-	if noResp {
-		c.mu.Lock()
-		for _, cl := range batch {
-			if cl.noResp {
-				ab := cl.state == stateAbandoned
-				cl.state = stateDone
-				c.deliver(cl, ab, nil, err)
-			}
-		}
-		c.mu.Unlock()
-	}
-	if err != nil {
-		c.fail(err)
-		return false
-	}
-	clear(batch)
-	c.mu.Lock()
-	c.spare = batch[:0]
-	c.mu.Unlock()
-	return true
-}
-
-// appendRequest appends one framed request: size, header and body. On error
-// b is returned unchanged.
-func (c *Conn) appendRequest(b []byte, req Request, key, ver int16, corr int32) ([]byte, error) {
-	start := len(b)
-	b = append(b, 0, 0, 0, 0)
-	b = binary.BigEndian.AppendUint16(b, uint16(key))
-	b = binary.BigEndian.AppendUint16(b, uint16(ver))
-	b = binary.BigEndian.AppendUint32(b, uint32(corr))
-	b = binary.BigEndian.AppendUint16(b, uint16(len(c.cfg.ClientID)))
-	b = append(b, c.cfg.ClientID...)
-	if req.IsFlexible() {
-		b = append(b, 0) // no tagged fields in the header
-	}
-	b, err := req.AppendTo(b)
-	if err != nil {
-		return b[:start], err
-	}
-	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
-	return b, nil
-}
-
-// readLoop reads responses and hands each to the oldest in-flight request,
-// checking that the correlation ids match.
 // responseBuf returns the buffer for a response of size bytes: from the
 // request's ResponseAllocator when the next response belongs to a request
 // that has one, else a new slice.
@@ -618,6 +442,8 @@ func (c *Conn) responseBuf(size int) []byte {
 	return make([]byte, size)
 }
 
+// readLoop reads responses and hands each to the oldest in-flight request,
+// checking that the correlation ids match.
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
 	var hdr [4]byte
@@ -654,8 +480,18 @@ func (c *Conn) readLoop() {
 		} else {
 			c.nc.SetReadDeadline(c.inflight[0].deadline)
 		}
+		// A response may come before the write of its request has
+		// returned: the broker had all of the request, so the kernel had
+		// copied it from the request's memory, and that part of a vectored
+		// write is not read again. The result is held back all the same
+		// (settleWritten), so that the caller's guarantee does not rest on
+		// that reasoning, or on writev, which the race detector does not
+		// see, and a call is only ever delivered by one goroutine.
+		writing := cl.writing
 		abandoned := cl.state == stateAbandoned
-		cl.state = stateDone
+		if !writing {
+			cl.state = stateDone
+		}
 		c.mu.Unlock()
 
 		body := buf[4:]
@@ -671,12 +507,35 @@ func (c *Conn) readLoop() {
 			c.log.Debug("gregor: response", slog.Int("api_key", int(cl.key)), slog.Int("version", int(cl.ver)),
 				slog.Int("correlation_id", int(corr)), slog.Duration("latency", now.Sub(cl.start)), slog.Bool("abandoned", abandoned))
 		}
-		c.deliver(cl, abandoned, body, err)
+		parked := false
+		if writing {
+			parked, abandoned = c.settleWritten(cl, body, err)
+		}
+		if !parked {
+			c.deliver(cl, abandoned, body, err)
+		}
 		if err != nil {
 			c.fail(err)
 			return
 		}
 	}
+}
+
+// settleWritten settles the reader's call cl, which the writer was still
+// writing when its response came: if the write has not returned yet, it
+// parks the result for the writer and reports parked. Otherwise cl is the
+// reader's to deliver: it is marked done, and abandoned reports whether its
+// caller gave up meanwhile.
+func (c *Conn) settleWritten(cl *call, body []byte, err error) (parked, abandoned bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl.writing {
+		cl.body, cl.err, cl.parked = body, err, true
+		return true, false
+	}
+	abandoned = cl.state == stateAbandoned
+	cl.state = stateDone
+	return false, abandoned
 }
 
 func (c *Conn) readErr(err error) error {

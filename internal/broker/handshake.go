@@ -305,7 +305,7 @@ func (c *Conn) inlineRoundTrip(ctx context.Context, bp *[]byte, req Request, v i
 	}
 	c.inflight = append(c.inflight, cl)
 	c.mu.Unlock()
-	buf, err := c.appendRequest((*bp)[:0], req, cl.key, v, cl.corr)
+	buf, err := c.appendRequest((*bp)[:0], req, cl.key, v, cl.corr, nil)
 	*bp = buf
 	if err != nil {
 		// Nothing was written; the connection is still in order, but the

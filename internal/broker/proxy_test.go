@@ -24,9 +24,15 @@ type proxy struct {
 	target  string
 	stall   atomic.Bool
 	corrupt atomic.Bool
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   []net.Conn
+	// hold stops reading requests (once the current read returns), so that
+	// the client's writes block; reqBytes counts the bytes forwarded.
+	hold     atomic.Bool
+	reqBytes atomic.Int64
+	quit     chan struct{}
+	clients  []*net.TCPConn
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    []net.Conn
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -34,7 +40,7 @@ func newProxy(t *testing.T, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target}
+	p := &proxy{ln: ln, target: target, quit: make(chan struct{})}
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -44,6 +50,7 @@ func newProxy(t *testing.T, target string) *proxy {
 func (p *proxy) addr() string { return p.ln.Addr().String() }
 
 func (p *proxy) close() {
+	close(p.quit)
 	p.ln.Close()
 	p.mu.Lock()
 	for _, c := range p.conns {
@@ -65,12 +72,47 @@ func (p *proxy) accept() {
 			client.Close()
 			continue
 		}
+		// A small receive buffer (no autotuning) lets a held connection
+		// block the client's writes soon.
+		client.(*net.TCPConn).SetReadBuffer(64 << 10)
 		p.mu.Lock()
 		p.conns = append(p.conns, client, server)
+		p.clients = append(p.clients, client.(*net.TCPConn))
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go func() { defer p.wg.Done(); io.Copy(server, client); server.Close() }()
+		go func() { defer p.wg.Done(); p.requests(client, server); server.Close() }()
 		go func() { defer p.wg.Done(); p.responses(client, server); client.Close() }()
+	}
+}
+
+// requests copies requests from client to server until hold is set.
+func (p *proxy) requests(client, server net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		if p.hold.Load() {
+			<-p.quit
+			return
+		}
+		n, err := client.Read(buf)
+		if n > 0 {
+			p.reqBytes.Add(int64(n))
+			if _, werr := server.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// endResponses closes the broker-to-client direction of every connection:
+// the client reads EOF while its writes still go to the proxy.
+func (p *proxy) endResponses() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.clients {
+		c.CloseWrite()
 	}
 }
 

@@ -6,6 +6,8 @@ package broker
 import (
 	"sync"
 	"time"
+
+	"github.com/gregorkafka/gregor/protocol"
 )
 
 // Request is a Kafka request body that can be encoded at a chosen version.
@@ -76,6 +78,23 @@ type Timeouter interface{ ExtraTimeout() time.Duration }
 // still be being written: the caller must then not reuse it.
 type ResponseAllocator interface{ AllocResponse(size int) []byte }
 
+// SegmentAppender is implemented by requests that can be written without
+// copying their record batches, such as the codec's ProduceRequest. On a
+// plain TCP connection the batches listed by AppendSegmentsTo are written
+// in place, from the request's own memory, by a vectored write; over TLS
+// (and any other net.Conn) AppendTo is used. Either way the connection
+// reads a request's memory until the request is written, and no longer
+// than that once the call's result has been delivered: when Do or
+// Pending.Wait returns a response or an error, the request may be reused,
+// except after its ctx ended while it was being written (the error is then
+// ctx's, without ErrNotSent). That request is abandoned to the
+// connection, which may still be writing it: the caller must then not
+// modify or recycle the request's memory, and leave it to the garbage
+// collector.
+type SegmentAppender interface {
+	AppendSegmentsTo(dst []byte, s *protocol.Segments) ([]byte, error)
+}
+
 // Response is a raw response: the body after the response header, and the
 // version it was sent at.
 type Response struct {
@@ -105,6 +124,8 @@ type call struct {
 	noSlot   bool // sent by the writer itself (re-authentication): holds no in-flight slot
 	corr     int32
 	state    uint8
+	writing  bool // taken by the writer, whose write has not returned yet
+	parked   bool // the result (body, err) is set, for the writer to deliver
 	timeout  time.Duration
 	start    time.Time
 	deadline time.Time
@@ -119,6 +140,7 @@ func getCall() *call { return callPool.Get().(*call) }
 
 func putCall(c *call) {
 	c.req, c.body, c.err = nil, nil, nil
+	c.writing, c.parked = false, false
 	callPool.Put(c)
 }
 
