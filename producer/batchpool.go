@@ -133,7 +133,9 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	}
 	p.tel.batchDone(b)
 	if b.enc != nil {
-		putBuf(b.enc)
+		if !b.encShared {
+			putBuf(b.enc)
+		}
 		b.enc = nil
 	}
 	if reuse {

@@ -72,6 +72,9 @@ type batch struct {
 	// maybeWritten: an attempt was sent and got no answer (network error,
 	// timeout, or the producer stopped waiting).
 	maybeWritten bool
+	// encShared: an attempt was abandoned while the connection may still
+	// have been writing enc, so enc must never go back to bufPool.
+	encShared bool
 }
 
 // append adds a record to the partition's open batch, or a new one, and
@@ -205,29 +208,6 @@ func (s *sink) loop() {
 		}
 	}
 }
-
-// produceRequest is a Produce request capped at version 12 (version 13
-// names topics by id), answered unless acks=0. A transactional producer
-// using transactions v1 stays at v11 and one using v2 needs v12, the
-// version with which the broker adds partitions to the transaction itself
-// (KIP-890).
-type produceRequest struct {
-	protocol.ProduceRequest
-	noResp  bool
-	lo, hi  int16
-	batches []*batch
-	bytes   int
-}
-
-// MaxVersion caps Produce at version 12 (11 for transactions v1).
-func (r *produceRequest) MaxVersion() int16 { return r.hi }
-
-// MinVersion is the oldest version with record batches (12 for
-// transactions v2).
-func (r *produceRequest) MinVersion() int16 { return r.lo }
-
-// NoResponse is true with acks=0.
-func (r *produceRequest) NoResponse() bool { return r.noResp }
 
 // drain sends requests while partitions have batches ready and returns
 // when it should run again (zero: when woken).
@@ -453,40 +433,6 @@ func (e *encoder) headers(hs []gregor.Header) []record.Header {
 
 var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
-// bufPool recycles the buffers of written batches, each in a box (a
-// *[]byte); boxPool keeps the empty boxes so that putting a buffer back
-// allocates nothing.
-var bufPool, boxPool sync.Pool
-
-// maxPooledBuf is the largest batch buffer kept for reuse.
-const maxPooledBuf = 1 << 20
-
-func getBuf(n int) []byte {
-	if v := bufPool.Get(); v != nil {
-		box := v.(*[]byte)
-		b := *box
-		*box = nil
-		boxPool.Put(box)
-		if cap(b) >= n {
-			return b[:0]
-		}
-	}
-	return make([]byte, 0, n)
-}
-
-// putBuf returns a written batch's buffer; nothing may use it afterwards.
-func putBuf(b []byte) {
-	if cap(b) > maxPooledBuf {
-		return
-	}
-	box, _ := boxPool.Get().(*[]byte)
-	if box == nil {
-		box = new([]byte)
-	}
-	*box = b
-	bufPool.Put(box)
-}
-
 // removeInflight takes b off the in-flight list; once nothing is in
 // flight, batches waiting for a retry go back to the head of the queue, in
 // sequence order. Called with part.mu held.
@@ -501,59 +447,6 @@ func (part *partition) removeInflight(b *batch) {
 		part.batches = append(part.retry, part.batches...)
 		part.retry = nil
 	}
-}
-
-func (p *Producer) newRequest() *produceRequest {
-	req := p.reqPool.Get().(*produceRequest)
-	req.Acks = p.cfg.Acks.wire()
-	req.TimeoutMs = int32(p.cfg.ProduceTimeout / time.Millisecond)
-	req.noResp = p.cfg.Acks == AcksNone
-	req.lo, req.hi = 3, 12
-	if p.cfg.TransactionalID != "" {
-		id := p.cfg.TransactionalID
-		req.TransactionalId = &id
-		if p.txn.v2.Load() {
-			req.lo = 12
-		} else {
-			req.hi = 11
-		}
-	}
-	return req
-}
-
-func (req *produceRequest) add(b *batch) {
-	name := b.p.topic
-	var td *protocol.ProduceRequestTopicProduceData
-	for i := range req.TopicData {
-		if req.TopicData[i].Name == name {
-			td = &req.TopicData[i]
-			break
-		}
-	}
-	if td == nil {
-		if n := len(req.TopicData); n < cap(req.TopicData) {
-			req.TopicData = req.TopicData[:n+1] // reuse the entry's partition list
-			req.TopicData[n].Name = name
-		} else {
-			req.TopicData = append(req.TopicData, protocol.ProduceRequestTopicProduceData{Name: name})
-		}
-		td = &req.TopicData[len(req.TopicData)-1]
-	}
-	td.PartitionData = append(td.PartitionData, protocol.ProduceRequestPartitionProduceData{Index: b.p.id, Records: b.enc})
-	req.batches = append(req.batches, b)
-	req.bytes += len(b.enc)
-}
-
-func (p *Producer) putRequest(req *produceRequest) {
-	for i := range req.TopicData {
-		// Keep each topic's partition list for the next request.
-		td := &req.TopicData[i]
-		clear(td.PartitionData)
-		*td = protocol.ProduceRequestTopicProduceData{PartitionData: td.PartitionData[:0]}
-	}
-	clear(req.batches)
-	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
-	p.reqPool.Put(req)
 }
 
 // send queues req on the broker's produce connection and hands the wait
@@ -579,8 +472,11 @@ func (s *sink) send(req *produceRequest) {
 	go func() {
 		defer p.wg.Done()
 		resp, err := pend.Wait(p.ctx)
+		abandoned := p.abandoned(req, err)
 		p.handleResponse(s, req, resp, err, start)
-		p.putRequest(req)
+		if !abandoned {
+			p.putRequest(req)
+		}
 		s.wakeup()
 	}()
 }

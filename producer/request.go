@@ -1,0 +1,139 @@
+package producer
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/gregorkafka/gregor/internal/broker"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// produceRequest is a Produce request capped at version 12 (version 13
+// names topics by id), answered unless acks=0. A transactional producer
+// using transactions v1 stays at v11 and one using v2 needs v12, the
+// version with which the broker adds partitions to the transaction itself
+// (KIP-890).
+type produceRequest struct {
+	protocol.ProduceRequest
+	noResp  bool
+	lo, hi  int16
+	batches []*batch
+	bytes   int
+}
+
+// MaxVersion caps Produce at version 12 (11 for transactions v1).
+func (r *produceRequest) MaxVersion() int16 { return r.hi }
+
+// MinVersion is the oldest version with record batches (12 for
+// transactions v2).
+func (r *produceRequest) MinVersion() int16 { return r.lo }
+
+// NoResponse is true with acks=0.
+func (r *produceRequest) NoResponse() bool { return r.noResp }
+
+// bufPool recycles the buffers of written batches, each in a box (a
+// *[]byte); boxPool keeps the empty boxes so that putting a buffer back
+// allocates nothing.
+var bufPool, boxPool sync.Pool
+
+// maxPooledBuf is the largest batch buffer kept for reuse.
+const maxPooledBuf = 1 << 20
+
+func getBuf(n int) []byte {
+	if v := bufPool.Get(); v != nil {
+		box := v.(*[]byte)
+		b := *box
+		*box = nil
+		boxPool.Put(box)
+		if cap(b) >= n {
+			return b[:0]
+		}
+	}
+	return make([]byte, 0, n)
+}
+
+// putBuf returns a written batch's buffer; nothing may use it afterwards.
+func putBuf(b []byte) {
+	if cap(b) > maxPooledBuf {
+		return
+	}
+	box, _ := boxPool.Get().(*[]byte)
+	if box == nil {
+		box = new([]byte)
+	}
+	*box = b
+	bufPool.Put(box)
+}
+
+func (p *Producer) newRequest() *produceRequest {
+	req := p.reqPool.Get().(*produceRequest)
+	req.Acks = p.cfg.Acks.wire()
+	req.TimeoutMs = int32(p.cfg.ProduceTimeout / time.Millisecond)
+	req.noResp = p.cfg.Acks == AcksNone
+	req.lo, req.hi = 3, 12
+	if p.cfg.TransactionalID != "" {
+		id := p.cfg.TransactionalID
+		req.TransactionalId = &id
+		if p.txn.v2.Load() {
+			req.lo = 12
+		} else {
+			req.hi = 11
+		}
+	}
+	return req
+}
+
+func (req *produceRequest) add(b *batch) {
+	name := b.p.topic
+	var td *protocol.ProduceRequestTopicProduceData
+	for i := range req.TopicData {
+		if req.TopicData[i].Name == name {
+			td = &req.TopicData[i]
+			break
+		}
+	}
+	if td == nil {
+		if n := len(req.TopicData); n < cap(req.TopicData) {
+			req.TopicData = req.TopicData[:n+1] // reuse the entry's partition list
+			req.TopicData[n].Name = name
+		} else {
+			req.TopicData = append(req.TopicData, protocol.ProduceRequestTopicProduceData{Name: name})
+		}
+		td = &req.TopicData[len(req.TopicData)-1]
+	}
+	td.PartitionData = append(td.PartitionData, protocol.ProduceRequestPartitionProduceData{Index: b.p.id, Records: b.enc})
+	req.batches = append(req.batches, b)
+	req.bytes += len(b.enc)
+}
+
+func (p *Producer) putRequest(req *produceRequest) {
+	for i := range req.TopicData {
+		// Keep each topic's partition list for the next request.
+		td := &req.TopicData[i]
+		clear(td.PartitionData)
+		*td = protocol.ProduceRequestTopicProduceData{PartitionData: td.PartitionData[:0]}
+	}
+	clear(req.batches)
+	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
+	p.reqPool.Put(req)
+}
+
+// abandoned reports whether the wait for req ended because the producer's
+// context did while req was on the connection (being written or awaiting
+// its response), rather than with a result. The connection may then still
+// be writing req, reading its batches in place: req is not recycled, and
+// its batches' buffers are marked never to be pooled, left to the garbage
+// collector instead (see broker.SegmentAppender).
+func (p *Producer) abandoned(req *produceRequest, err error) bool {
+	cerr := p.ctx.Err()
+	if err == nil || cerr == nil || !errors.Is(err, cerr) || errors.Is(err, broker.ErrNotSent) {
+		return false
+	}
+	for _, b := range req.batches {
+		b.p.mu.Lock()
+		b.encShared = true
+		b.p.mu.Unlock()
+	}
+	return true
+}
