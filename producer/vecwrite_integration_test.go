@@ -34,7 +34,7 @@ func TestRealVectoredWrites(t *testing.T) {
 		cfg.Linger = 20 * time.Millisecond // several partitions' batches per request
 	})
 	value := func(i int) string {
-		n := (i % 9) * 300 // 0 to 2400 bytes: batches of one or a few records fall either side of 1 KiB
+		n := (i % 9) * 300 // 0 to 2400 bytes: batches fall either side of protocol.DefaultSegmentMin
 		if i == 7 {
 			n = 400 << 10
 		}

@@ -74,7 +74,7 @@ func TestVectoredProduce(t *testing.T) {
 	if written.n.Load() != before {
 		t.Fatalf("handshake: metric %d bytes, proxy forwarded %d", written.n.Load(), before)
 	}
-	counts := []int{1, 12, 40} // 100-byte values: one batch below the minimum, two above
+	counts := []int{1, 45, 80} // 100-byte values: one batch below protocol.DefaultSegmentMin, two above
 	newReq := func() produceReq {
 		req := protocol.NewProduceRequest()
 		req.Acks, req.TimeoutMs = -1, 5000
