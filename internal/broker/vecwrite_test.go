@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -224,5 +225,47 @@ func TestAbandonDuringWrite(t *testing.T) {
 	}
 	if n := len(c.sem); n != 0 {
 		t.Fatalf("%d in-flight slots still taken", n)
+	}
+}
+
+// wrappedConn hides the *net.TCPConn behind another net.Conn, as TLS or a
+// custom ConnConfig.Dial does.
+type wrappedConn struct{ net.Conn }
+
+// TestWrappedConnCopies checks that a connection that is not a plain
+// *net.TCPConn copies every batch into its buffer (over TLS each piece of
+// a vectored write would become a TLS record of its own), and still
+// produces correctly.
+func TestWrappedConnCopies(t *testing.T) {
+	leakcheck.Check(t)
+	fake := newFake(t, kfake.SeedTopics(1, "a"))
+	cfg := testConfig(fake.ListenAddrs(), func(cfg *gregor.ConnConfig) {
+		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return wrappedConn{nc}, nil
+		}
+	})
+	c := dial(t, cfg)
+	var segs, writes atomic.Int64
+	c.testWrote = func(n int) { segs.Add(int64(n)); writes.Add(1) }
+	req := protocol.NewProduceRequest()
+	req.Acks, req.TimeoutMs = -1, 5000
+	req.TopicData = []protocol.ProduceRequestTopicProduceData{{Name: "a", PartitionData: []protocol.ProduceRequestPartitionProduceData{
+		{Index: 0, Records: testBatch(t, 100, 100)}, // about 10 KiB
+	}}}
+	raw, err := c.Do(context.Background(), produceReq{req})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := protocol.NewProduceResponse()
+	resp.Version = raw.Version
+	if err := resp.Decode(raw.Body); err != nil || resp.Responses[0].PartitionResponses[0].ErrorCode != 0 {
+		t.Fatalf("produce: %v %+v", err, resp.Responses)
+	}
+	if writes.Load() == 0 || segs.Load() != 0 {
+		t.Fatalf("%d writes with %d batches in place, want copies only", writes.Load(), segs.Load())
 	}
 }
