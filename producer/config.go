@@ -155,12 +155,14 @@ type Config struct {
 	// waiting for Linger. Default 16 KiB. A record larger than this still
 	// goes out, alone in its batch. While all of a partition's in-flight
 	// requests are taken, its open batch keeps taking records past
-	// BatchBytes, up to what one request can carry (MaxRequestBytes), since
-	// they could not be sent sooner anyway.
+	// BatchBytes, since they could not be sent sooner anyway, up to what
+	// one request can carry (MaxRequestBytes) and at most 1 MiB, the
+	// broker's default message.max.bytes.
 	BatchBytes int
-	// MaxRequestBytes bounds one Produce request and therefore one record.
-	// Default 1 MiB; it must not exceed the broker's message.max.bytes for
-	// records to be accepted.
+	// MaxRequestBytes bounds one Produce request, which carries one batch
+	// for each of several partitions, and therefore one record. Default
+	// 1 MiB. A record larger than the topic's max.message.bytes is refused
+	// by the broker whatever this allows.
 	MaxRequestBytes int
 	// MaxBufferedBytes and MaxBufferedRecords bound the records accepted
 	// but not yet resolved. Produce waits for room, TryProduce fails with

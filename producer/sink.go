@@ -125,16 +125,24 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 // batchLimit is the size past which the partition's open batch takes no
 // more records. It is BatchBytes while the batch can be sent as soon as it
 // is full. While every in-flight slot of the partition is taken it grows
-// up to what one request can carry: the records would wait anyway, and
-// fewer, larger batches carry them with less work per record on both
-// sides (a partition takes one batch per request). Called with part.mu
-// held.
+// up to what one request can carry, at most maxGrownBatch: the records
+// would wait anyway, and fewer, larger batches carry them with less work
+// per record on both sides (a partition takes one batch per request).
+// Called with part.mu held.
 func (part *partition) batchLimit(p *Producer) int {
 	if len(part.inflight) < p.cfg.MaxInFlightPerPartition {
 		return p.cfg.BatchBytes
 	}
-	return max(p.cfg.BatchBytes, p.cfg.MaxRequestBytes-requestOverhead-record.HeaderSize)
+	grown := min(p.cfg.MaxRequestBytes-requestOverhead, maxGrownBatch) - record.HeaderSize
+	return max(p.cfg.BatchBytes, grown)
 }
+
+// maxGrownBatch bounds a batch that grew past BatchBytes: the broker's
+// default message.max.bytes (1 MiB and 12 bytes), so that growing never
+// makes a batch of small records one the broker refuses, even when
+// MaxRequestBytes is set far above it so that a request can carry many
+// partitions' batches.
+const maxGrownBatch = 1 << 20
 
 // sink sends the batches of the partitions one broker leads. Sink -1 holds
 // partitions whose leader is not known.

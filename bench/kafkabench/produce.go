@@ -139,7 +139,7 @@ func produce(ctx context.Context, o options) (measurement, error) {
 			Compression:        codec,
 			Linger:             linger,
 			BatchBytes:         o.BatchBytes,
-			MaxRequestBytes:    max(1<<20, 2*o.BatchBytes),
+			MaxRequestBytes:    o.MaxRequestBytes,
 			MaxBufferedBytes:   o.MaxBufferedBytes,
 			MaxBufferedRecords: int64(o.MaxBufferedRecords),
 		})
@@ -171,6 +171,7 @@ func produce(ctx context.Context, o options) (measurement, error) {
 			kgo.ProducerBatchCompression(codec),
 			kgo.ProducerLinger(o.Linger),
 			kgo.ProducerBatchMaxBytes(int32(o.BatchBytes)),
+			kgo.BrokerMaxWriteBytes(int32(o.MaxRequestBytes)),
 			kgo.MaxBufferedBytes(int(o.MaxBufferedBytes)),
 			kgo.MaxBufferedRecords(o.MaxBufferedRecords),
 		)
