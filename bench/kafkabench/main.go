@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.Codec, "codec", "none", "none, gzip, snappy, lz4 or zstd (produce, seed; for consume it only labels the result)")
 	flag.DurationVar(&o.Linger, "linger", 0, "producer linger")
 	flag.IntVar(&o.BatchBytes, "batch-bytes", 512<<10, "producer batch size")
-	flag.IntVar(&o.MaxRequestBytes, "max-request-bytes", 16<<20, "producer request size bound (Gregor MaxRequestBytes, franz-go BrokerMaxWriteBytes)")
+	flag.IntVar(&o.MaxRequestBytes, "max-request-bytes", defaultMaxRequestBytes, "producer request size bound (Gregor MaxRequestBytes, franz-go BrokerMaxWriteBytes)")
 	flag.IntVar(&o.Rate, "rate", 0, "records per second (produce); 0 is as fast as possible")
 	flag.IntVar(&o.MaxBufferedRecords, "max-buffered-records", 100_000, "producer buffer bound in records")
 	flag.Int64Var(&o.MaxBufferedBytes, "max-buffered-bytes", 32<<20, "producer buffer bound in bytes; consumer memory budget (Gregor) in bytes")
@@ -107,7 +107,7 @@ type options struct {
 	Codec              string
 	Linger             time.Duration
 	BatchBytes         int
-	MaxRequestBytes    int
+	MaxRequestBytes    int // zero means defaultMaxRequestBytes
 	Rate               int
 	MaxBufferedRecords int
 	MaxBufferedBytes   int64

@@ -18,6 +18,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// defaultMaxRequestBytes is both producers' request bound unless
+// -max-request-bytes says otherwise: far above one 512 KiB batch per
+// partition, like franz-go's own default, and the same for both clients.
+const defaultMaxRequestBytes = 16 << 20
+
 // chunk is how many records the harness allocates at once, so that its own
 // allocations per record stay far below one.
 const chunk = 4096
@@ -115,6 +120,13 @@ func produce(ctx context.Context, o options) (measurement, error) {
 	// sets; flat out, each client stamps records itself (as both do when
 	// the timestamp is zero), so the harness adds no clock read of its own.
 	timed := o.Rate > 0
+	if o.MaxRequestBytes <= 0 {
+		o.MaxRequestBytes = defaultMaxRequestBytes
+	}
+	if o.MaxBufferedBytes > 0 {
+		// A request cannot carry more than the buffer holds (Gregor checks it).
+		o.MaxRequestBytes = min(o.MaxRequestBytes, int(o.MaxBufferedBytes))
+	}
 	t := newTally(o.Records, timed)
 	var (
 		m      meter
