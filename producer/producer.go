@@ -127,6 +127,8 @@ type Producer struct {
 	txn     txnState
 	tel     *telemetry
 	reqPool sync.Pool
+	// idleWaiters hands a queued request to an idle waiter goroutine.
+	idleWaiters chan *produceRequest
 }
 
 // topicState is a topic's partitions as the producer knows them.
@@ -156,6 +158,7 @@ func New(cfg Config) (*Producer, error) {
 	p.topics.Store(&empty)
 	p.tel = newTelemetry(&cfg.Conn)
 	p.reqPool.New = func() any { return new(produceRequest) }
+	p.idleWaiters = make(chan *produceRequest)
 	p.id.pid, p.id.epoch = -1, -1
 	p.id.reset = make(chan struct{}, 1)
 	p.txn.kick = make(chan struct{}, 1)

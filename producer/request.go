@@ -20,6 +20,44 @@ type produceRequest struct {
 	lo, hi  int16
 	batches []*batch
 	bytes   int
+
+	// Set by send for the waiter.
+	pend  broker.Pending
+	sink  *sink
+	start time.Time
+	// resp is the buffer the response was read into (see AllocResponse).
+	resp *[]byte
+}
+
+// respPool recycles Produce response buffers (boxed), which are small.
+var respPool sync.Pool
+
+// maxPooledResponse is the largest response buffer kept for reuse.
+const maxPooledResponse = 64 << 10
+
+// AllocResponse gives the connection a pooled buffer to read the response
+// into, so that a producer sending many small requests does not allocate
+// one per response.
+func (r *produceRequest) AllocResponse(size int) []byte {
+	box, _ := respPool.Get().(*[]byte)
+	if box == nil {
+		box = new([]byte)
+	}
+	if cap(*box) < size {
+		*box = make([]byte, size)
+	}
+	r.resp = box
+	return (*box)[:size]
+}
+
+// recycleResponse returns the response buffer once the response has been
+// decoded (decoding copies what it keeps). Only a response that arrived is
+// recycled: after a failure the connection may still be reading into it.
+func (r *produceRequest) recycleResponse() {
+	if r.resp != nil && cap(*r.resp) <= maxPooledResponse {
+		respPool.Put(r.resp)
+	}
+	r.resp = nil
 }
 
 // MaxVersion caps Produce at version 12 (11 for transactions v1).
@@ -116,6 +154,7 @@ func (p *Producer) putRequest(req *produceRequest) {
 	}
 	clear(req.batches)
 	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
+	req.pend, req.sink, req.resp = broker.Pending{}, nil, nil
 	p.reqPool.Put(req)
 }
 

@@ -458,14 +458,13 @@ func (part *partition) removeInflight(b *batch) {
 }
 
 // send queues req on the broker's produce connection and hands the wait
-// for its response to a goroutine. Queueing in drain order keeps each
-// partition's batches in sequence order on the wire.
+// for its response to a waiter goroutine (see waiter). Queueing in drain
+// order keeps each partition's batches in sequence order on the wire.
 func (s *sink) send(req *produceRequest) {
 	p := s.p
 	conn, err := p.cl.Conn(p.ctx, s.id, cluster.RoleProduce)
-	var pend *broker.Pending
 	if err == nil {
-		pend, err = conn.Enqueue(p.ctx, req)
+		req.pend, err = conn.Enqueue(p.ctx, req)
 	}
 	if err != nil {
 		// Not queued, so not sent.
@@ -475,18 +474,55 @@ func (s *sink) send(req *produceRequest) {
 		p.putRequest(req)
 		return
 	}
-	p.wg.Add(1)
-	start := time.Now()
-	go func() {
-		defer p.wg.Done()
-		resp, err := pend.Wait(p.ctx)
-		abandoned := p.abandoned(req, err)
-		p.handleResponse(s, req, resp, err, start)
-		if !abandoned {
-			p.putRequest(req)
+	req.sink, req.start = s, time.Now()
+	select {
+	case p.idleWaiters <- req: // an idle waiter takes it
+	default:
+		p.wg.Add(1)
+		go p.waiter(req)
+	}
+}
+
+// waiterIdle is how long a waiter goroutine with nothing to wait for stays
+// for the next request before it exits.
+const waiterIdle = time.Second
+
+// waiter waits for req's response and handles it, then takes the next
+// request a sink hands over, until none comes for waiterIdle or the
+// producer stops. Requests are waited for concurrently, one per waiter, as
+// with a goroutine per request, so that a slow callback holds up only its
+// own request; reusing the goroutines spares a steady stream of requests
+// an allocation each.
+func (p *Producer) waiter(req *produceRequest) {
+	defer p.wg.Done()
+	idle := time.NewTimer(waiterIdle)
+	defer idle.Stop()
+	for {
+		p.await(req)
+		idle.Reset(waiterIdle)
+		select {
+		case req = <-p.idleWaiters:
+		case <-idle.C:
+			return
+		case <-p.ctx.Done():
+			return
 		}
-		s.wakeup()
-	}()
+	}
+}
+
+// await waits for req's response, handles it and recycles req.
+func (p *Producer) await(req *produceRequest) {
+	s := req.sink
+	resp, err := req.pend.Wait(p.ctx)
+	abandoned := p.abandoned(req, err)
+	p.handleResponse(s, req, resp, err, req.start)
+	if err == nil {
+		req.recycleResponse()
+	}
+	if !abandoned {
+		p.putRequest(req)
+	}
+	s.wakeup()
 }
 
 // handleResponse matches a response's partitions to the request's batches.

@@ -235,16 +235,17 @@ type Pending struct {
 // producer pipeline ordered requests. The caller must call Wait exactly once,
 // and must not modify req until Wait has returned; after that the rules of
 // Do apply.
-func (c *Conn) Enqueue(ctx context.Context, req Request) (*Pending, error) {
+// The Pending is a value, so that queueing allocates nothing of its own.
+func (c *Conn) Enqueue(ctx context.Context, req Request) (Pending, error) {
 	v, err := c.PickVersion(req)
 	if err != nil {
-		return nil, err
+		return Pending{}, err
 	}
 	cl, err := c.enqueue(ctx, req, v)
 	if err != nil {
-		return nil, err
+		return Pending{}, err
 	}
-	return &Pending{c: c, cl: cl, req: req}, nil
+	return Pending{c: c, cl: cl, req: req}, nil
 }
 
 // Wait waits for the response of a queued request, as Do does after

@@ -88,7 +88,7 @@ func TestVectoredProduce(t *testing.T) {
 	}
 	// Queue several before waiting, so that batches of requests go out.
 	const rounds = 4
-	var pends []*Pending
+	var pends []Pending
 	for i := 0; i < rounds; i++ {
 		pend, err := c.Enqueue(context.Background(), newReq())
 		if err != nil {
@@ -166,7 +166,7 @@ func heldWrite(t *testing.T, ctx context.Context) (*Conn, *proxy, *Pending, *ato
 	if wrote.Load() {
 		t.Fatal("a 24 MiB write completed through a proxy that does not read")
 	}
-	return c, p, pend, wrote
+	return c, p, &pend, wrote
 }
 
 // TestReadFailureDuringWrite ends the broker's responses while a large
