@@ -1,6 +1,9 @@
 package producer
 
-import "context"
+import (
+	"context"
+	"sync"
+)
 
 // ctxWatch settles records early when the context they were produced with
 // ends: failed while still buffered, outcome unknown once sent.
@@ -20,6 +23,23 @@ type ctxWatch struct {
 	fired bool
 	only  *rec // the record while it is the only one, so that firing needs no scan
 	stop  func() bool
+	// fire is what context.AfterFunc runs, made once per watcher so that
+	// a recycled watcher registers without a new closure.
+	fire func()
+	p    *Producer
+}
+
+// watchPool recycles watchers whose AfterFunc was stopped before it ran.
+var watchPool sync.Pool
+
+func newWatch(p *Producer, ctx context.Context, done <-chan struct{}, b *batch, rc *rec) *ctxWatch {
+	w, _ := watchPool.Get().(*ctxWatch)
+	if w == nil {
+		w = new(ctxWatch)
+		w.fire = func() { w.p.cancelWatch(w) }
+	}
+	w.ctx, w.done, w.b, w.only, w.p = ctx, done, b, rc, p
+	return w
 }
 
 // watch registers rc with the batch's current watcher when that one
@@ -32,12 +52,12 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 		w = b.watches[n-1]
 		w.only = nil // a second record: firing scans the batch
 	} else {
-		w = &ctxWatch{ctx: ctx, done: done, b: b, only: rc}
+		w = newWatch(p, ctx, done, b, rc)
 		b.watches = append(b.watches, w)
 		// If ctx has ended already, the function runs at once on its own
 		// goroutine and waits for the partition's mutex, so it still finds
 		// rc in the batch.
-		w.stop = context.AfterFunc(ctx, func() { p.cancelWatch(w) })
+		w.stop = context.AfterFunc(ctx, w.fire)
 	}
 	rc.watch = w
 }
@@ -71,12 +91,24 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 // stopWatches stops the batch's context watchers once none of its records
 // needs one. It reports whether no watcher has run or can still run, which
 // a batch must ensure before it is recycled.
+//
+// A watcher stopped before it ran goes back to watchPool: nothing can
+// reach it any more but the batch, whose records and watcher list are
+// cleared before the batch is used again. One that ran, or may be
+// running, is left to the garbage collector.
 func (b *batch) stopWatches() bool {
 	quiet := true
-	for _, w := range b.watches {
+	for i, w := range b.watches {
+		if w == nil {
+			continue // pooled by an earlier call
+		}
 		if !w.stop() {
 			quiet = false
+			continue
 		}
+		b.watches[i] = nil
+		*w = ctxWatch{fire: w.fire}
+		watchPool.Put(w)
 	}
 	return quiet
 }

@@ -122,6 +122,15 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 	return started || full, true
 }
 
+// popBatch removes the partition's first batch, shifting the rest rather
+// than reslicing, so that the list keeps its capacity and a new batch is
+// appended without allocating. Called with part.mu held.
+func (part *partition) popBatch() {
+	n := copy(part.batches, part.batches[1:])
+	part.batches[n] = nil
+	part.batches = part.batches[:n]
+}
+
 // batchLimit is the size past which the partition's open batch takes no
 // more records. It is BatchBytes while the batch can be sent as soon as it
 // is full. While every in-flight slot of the partition is taken it grows
@@ -153,6 +162,8 @@ type sink struct {
 	quit  chan struct{}
 	mu    sync.Mutex
 	parts []*partition
+	// scratch is the sink goroutine's copy of parts while it drains.
+	scratch []*partition
 }
 
 // sinkFor returns broker id's sink, starting it if needed.
@@ -247,7 +258,8 @@ func (s *sink) build() (*produceRequest, time.Time) {
 	idReady := p.id.ready.Load()
 	var req *produceRequest
 	s.mu.Lock()
-	parts := append([]*partition(nil), s.parts...)
+	s.scratch = append(s.scratch[:0], s.parts...)
+	parts := s.scratch
 	s.mu.Unlock()
 	var moves []*partition
 	for _, part := range parts {
@@ -262,7 +274,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			if now.Sub(b.first) < p.cfg.DeliveryTimeout {
 				break
 			}
-			part.batches = part.batches[1:]
+			part.popBatch()
 			part.mu.Unlock()
 			p.giveUp(b, ErrDeliveryTimeout)
 			part.mu.Lock()
@@ -319,7 +331,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			continue
 		}
 		b.sealed = true
-		part.batches = part.batches[1:]
+		part.popBatch()
 		if !b.filtered && b.watched {
 			b.filtered = true
 			live := b.recs[:0]

@@ -63,6 +63,9 @@ type Conn struct {
 
 	lat   [96]latencyAttrs         // reader-owned cache of metric attributes per API key
 	ioOpt metric.MeasurementOption // broker attributes, set before the goroutines start
+	// ioAdd is ioOpt as the argument list of a counter's Add, built once:
+	// a variadic argument made per call would be allocated each time.
+	ioAdd []metric.AddOption
 }
 
 // Dial connects to the broker at addr and prepares the connection: TLS when
@@ -95,6 +98,7 @@ func Dial(ctx context.Context, cfg *gregor.ConnConfig, m *Metrics, id int32, add
 	}
 	c.lastUse.Store(time.Now().UnixNano())
 	c.ioOpt = c.brokerAttrs()
+	c.ioAdd = []metric.AddOption{c.ioOpt}
 	c.wg.Add(2)
 	go c.writeLoop()
 	go c.readLoop()
@@ -474,8 +478,11 @@ func (c *Conn) readLoop() {
 			return
 		}
 		cl := c.inflight[0]
-		c.inflight[0] = nil
-		c.inflight = c.inflight[1:]
+		// Shift rather than reslice, so that the list keeps its capacity
+		// and appending the next call allocates nothing.
+		n := copy(c.inflight, c.inflight[1:])
+		c.inflight[n] = nil
+		c.inflight = c.inflight[:n]
 		if len(c.inflight) == 0 {
 			c.nc.SetReadDeadline(time.Time{})
 		} else {

@@ -44,7 +44,7 @@ func NewMetrics(mp metric.MeterProvider) *Metrics {
 	return m
 }
 
-type latencyAttrs struct{ opt metric.MeasurementOption }
+type latencyAttrs struct{ opts []metric.RecordOption }
 
 func (c *Conn) brokerAttrs() metric.MeasurementOption {
 	return metric.WithAttributeSet(attribute.NewSet(
@@ -69,14 +69,14 @@ func (m *Metrics) wrote(c *Conn, n int) {
 	if m == nil || m.written == nil {
 		return
 	}
-	m.written.Add(context.Background(), int64(n), c.ioOpt)
+	m.written.Add(context.Background(), int64(n), c.ioAdd...)
 }
 
 func (m *Metrics) read(c *Conn, n int) {
 	if m == nil || m.readB == nil {
 		return
 	}
-	m.readB.Add(context.Background(), int64(n), c.ioOpt)
+	m.readB.Add(context.Background(), int64(n), c.ioAdd...)
 }
 
 // latency records one round trip; called only from the reader goroutine.
@@ -84,16 +84,16 @@ func (m *Metrics) latency(c *Conn, key int16, d time.Duration) {
 	if m == nil || m.duration == nil || key < 0 {
 		return
 	}
-	var opt metric.MeasurementOption
+	var opts []metric.RecordOption
 	if int(key) < len(c.lat) {
-		if opt = c.lat[key].opt; opt == nil {
-			opt = c.apiAttrs(key)
-			c.lat[key].opt = opt
+		if opts = c.lat[key].opts; opts == nil {
+			opts = []metric.RecordOption{c.apiAttrs(key)}
+			c.lat[key].opts = opts
 		}
 	} else {
-		opt = c.apiAttrs(key)
+		opts = []metric.RecordOption{c.apiAttrs(key)}
 	}
-	m.duration.Record(context.Background(), d.Seconds(), opt)
+	m.duration.Record(context.Background(), d.Seconds(), opts...)
 }
 
 func (c *Conn) apiAttrs(key int16) metric.MeasurementOption {

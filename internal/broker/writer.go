@@ -82,6 +82,7 @@ type connWriter struct {
 	vectored bool              // record batches may go out in place (plain TCP)
 	segs     protocol.Segments // the batches left out of *bp
 	vec      [][]byte          // the pieces of a vectored write
+	nb       net.Buffers       // what WriteTo consumes: a field, so that taking its address allocates nothing
 }
 
 // writeBatch writes every pending request; it returns false once the
@@ -251,8 +252,8 @@ func (w *connWriter) write(nc net.Conn, buf []byte) (int, error) {
 	if at < len(buf) {
 		vec = append(vec, buf[at:])
 	}
-	nb := net.Buffers(vec) // WriteTo consumes nb; vec keeps the backing array
-	_, err := nb.WriteTo(nc)
+	w.nb = vec // WriteTo consumes w.nb; vec keeps the backing array
+	_, err := w.nb.WriteTo(nc)
 	clear(vec)
 	w.vec = vec[:0]
 	w.segs.Reset()
