@@ -25,8 +25,10 @@ type produceRequest struct {
 	pend  broker.Pending
 	sink  *sink
 	start time.Time
-	// resp is the buffer the response was read into (see AllocResponse).
-	resp *[]byte
+	// respBuf is the buffer the response was read into (see
+	// AllocResponse), resp what handleResponse decodes it into.
+	respBuf *[]byte
+	resp    protocol.ProduceResponse
 }
 
 // respPool recycles Produce response buffers (boxed), which are small.
@@ -46,7 +48,7 @@ func (r *produceRequest) AllocResponse(size int) []byte {
 	if cap(*box) < size {
 		*box = make([]byte, size)
 	}
-	r.resp = box
+	r.respBuf = box
 	return (*box)[:size]
 }
 
@@ -54,10 +56,10 @@ func (r *produceRequest) AllocResponse(size int) []byte {
 // decoded (decoding copies what it keeps). Only a response that arrived is
 // recycled: after a failure the connection may still be reading into it.
 func (r *produceRequest) recycleResponse() {
-	if r.resp != nil && cap(*r.resp) <= maxPooledResponse {
-		respPool.Put(r.resp)
+	if r.respBuf != nil && cap(*r.respBuf) <= maxPooledResponse {
+		respPool.Put(r.respBuf)
 	}
-	r.resp = nil
+	r.respBuf = nil
 }
 
 // MaxVersion caps Produce at version 12 (11 for transactions v1).
@@ -154,7 +156,7 @@ func (p *Producer) putRequest(req *produceRequest) {
 	}
 	clear(req.batches)
 	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
-	req.pend, req.sink, req.resp = broker.Pending{}, nil, nil
+	req.pend, req.sink, req.respBuf = broker.Pending{}, nil, nil
 	p.reqPool.Put(req)
 }
 

@@ -546,10 +546,12 @@ func (p *Producer) handleResponse(s *sink, req *produceRequest, raw broker.Respo
 		}
 		return
 	}
-	var resp protocol.ProduceResponse
+	// The response is decoded into the request's own, reusing its lists:
+	// nothing below keeps a pointer into it past this call.
+	resp := &req.resp
 	if err == nil {
 		resp.Version = raw.Version
-		if derr := resp.Decode(raw.Body); derr != nil {
+		if derr := resp.DecodeWith(raw.Body, protocol.DecodeOptions{Reuse: true}); derr != nil {
 			err = &gregor.NetworkError{Broker: s.id, Op: "decode produce response", Err: derr}
 		}
 	}

@@ -131,6 +131,7 @@ func (v *AddOffsetsToTxnRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AddOffsetsToTxnRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -252,6 +253,7 @@ func (v *AddOffsetsToTxnResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AddOffsetsToTxnResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -144,7 +144,7 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 			}
 			v.Transactions = nil
 		} else {
-			a := make([]AddPartitionsToTxnRequestAddPartitionsToTxnTransaction, n)
+			a := sliceFor(r, v.Transactions, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -188,7 +188,7 @@ func (v *AddPartitionsToTxnRequest) decode(r *reader, version int16) error {
 			}
 			v.V3AndBelowTopics = nil
 		} else {
-			a := make([]AddPartitionsToTxnRequestAddPartitionsToTxnTopic, n)
+			a := sliceFor(r, v.V3AndBelowTopics, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -262,7 +262,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTopic) decode(r *reader, ver
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -395,7 +395,7 @@ func (v *AddPartitionsToTxnRequestAddPartitionsToTxnTransaction) decode(r *reade
 			}
 			v.Topics = nil
 		} else {
-			a := make([]AddPartitionsToTxnRequestAddPartitionsToTxnTopic, n)
+			a := sliceFor(r, v.Topics, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -462,6 +462,7 @@ func (v *AddPartitionsToTxnRequest) DecodeWith(b []byte, o DecodeOptions) error 
 		return unsupportedDecode("AddPartitionsToTxnRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -617,7 +618,7 @@ func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 			}
 			v.ResultsByTransaction = nil
 		} else {
-			a := make([]AddPartitionsToTxnResponseAddPartitionsToTxnResult, n)
+			a := sliceFor(r, v.ResultsByTransaction, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -637,7 +638,7 @@ func (v *AddPartitionsToTxnResponse) decode(r *reader, version int16) error {
 			}
 			v.ResultsByTopicV3AndBelow = nil
 		} else {
-			a := make([]AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, n)
+			a := sliceFor(r, v.ResultsByTopicV3AndBelow, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -714,7 +715,7 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult) decode(r *read
 		}
 		v.ResultsByPartition = nil
 	} else {
-		a := make([]AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult, n)
+		a := sliceFor(r, v.ResultsByPartition, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -850,7 +851,7 @@ func (v *AddPartitionsToTxnResponseAddPartitionsToTxnResult) decode(r *reader, v
 			}
 			v.TopicResults = nil
 		} else {
-			a := make([]AddPartitionsToTxnResponseAddPartitionsToTxnTopicResult, n)
+			a := sliceFor(r, v.TopicResults, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -917,6 +918,7 @@ func (v *AddPartitionsToTxnResponse) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("AddPartitionsToTxnResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

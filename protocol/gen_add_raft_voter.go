@@ -109,7 +109,7 @@ func (v *AddRaftVoterRequest) decode(r *reader, version int16) error {
 		}
 		v.Listeners = nil
 	} else {
-		a := make([]AddRaftVoterRequestListener, n)
+		a := sliceFor(r, v.Listeners, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -236,6 +236,7 @@ func (v *AddRaftVoterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AddRaftVoterRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -373,6 +374,7 @@ func (v *AddRaftVoterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AddRaftVoterResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

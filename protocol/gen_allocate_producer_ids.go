@@ -103,6 +103,7 @@ func (v *AllocateProducerIdsRequest) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("AllocateProducerIdsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -242,6 +243,7 @@ func (v *AllocateProducerIdsResponse) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("AllocateProducerIdsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

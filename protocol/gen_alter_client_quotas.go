@@ -97,7 +97,7 @@ func (v *AlterClientQuotasRequest) decode(r *reader, version int16) error {
 		}
 		v.Entries = nil
 	} else {
-		a := make([]AlterClientQuotasRequestEntryData, n)
+		a := sliceFor(r, v.Entries, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -172,7 +172,7 @@ func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) err
 		}
 		v.Entity = nil
 	} else {
-		a := make([]AlterClientQuotasRequestEntityData, n)
+		a := sliceFor(r, v.Entity, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -186,7 +186,7 @@ func (v *AlterClientQuotasRequestEntryData) decode(r *reader, version int16) err
 		}
 		v.Ops = nil
 	} else {
-		a := make([]AlterClientQuotasRequestOpData, n)
+		a := sliceFor(r, v.Ops, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -369,6 +369,7 @@ func (v *AlterClientQuotasRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AlterClientQuotasRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -475,7 +476,7 @@ func (v *AlterClientQuotasResponse) decode(r *reader, version int16) error {
 		}
 		v.Entries = nil
 	} else {
-		a := make([]AlterClientQuotasResponseEntryData, n)
+		a := sliceFor(r, v.Entries, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -555,7 +556,7 @@ func (v *AlterClientQuotasResponseEntryData) decode(r *reader, version int16) er
 		}
 		v.Entity = nil
 	} else {
-		a := make([]AlterClientQuotasResponseEntityData, n)
+		a := sliceFor(r, v.Entity, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -678,6 +679,7 @@ func (v *AlterClientQuotasResponse) DecodeWith(b []byte, o DecodeOptions) error 
 		return unsupportedDecode("AlterClientQuotasResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func (v *AlterConfigsRequest) decode(r *reader, version int16) error {
 		}
 		v.Resources = nil
 	} else {
-		a := make([]AlterConfigsRequestAlterConfigsResource, n)
+		a := sliceFor(r, v.Resources, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -166,7 +166,7 @@ func (v *AlterConfigsRequestAlterConfigsResource) decode(r *reader, version int1
 		}
 		v.Configs = nil
 	} else {
-		a := make([]AlterConfigsRequestAlterableConfig, n)
+		a := sliceFor(r, v.Configs, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -289,6 +289,7 @@ func (v *AlterConfigsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AlterConfigsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -385,7 +386,7 @@ func (v *AlterConfigsResponse) decode(r *reader, version int16) error {
 		}
 		v.Responses = nil
 	} else {
-		a := make([]AlterConfigsResponseAlterConfigsResourceResponse, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -520,6 +521,7 @@ func (v *AlterConfigsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AlterConfigsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -119,7 +119,7 @@ func (v *AlterPartitionRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]AlterPartitionRequestTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -186,7 +186,7 @@ func (v *AlterPartitionRequestTopicData) decode(r *reader, version int16) error 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AlterPartitionRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -281,7 +281,7 @@ func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) er
 			}
 			v.NewIsr = nil
 		} else {
-			a := make([]int32, n)
+			a := sliceFor(r, v.NewIsr, n)
 			for i := range a {
 				a[i] = r.i32()
 			}
@@ -302,7 +302,7 @@ func (v *AlterPartitionRequestPartitionData) decode(r *reader, version int16) er
 			}
 			v.NewIsrWithEpochs = nil
 		} else {
-			a := make([]AlterPartitionRequestBrokerState, n)
+			a := sliceFor(r, v.NewIsrWithEpochs, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -444,6 +444,7 @@ func (v *AlterPartitionRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AlterPartitionRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -571,7 +572,7 @@ func (v *AlterPartitionResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]AlterPartitionResponseTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -638,7 +639,7 @@ func (v *AlterPartitionResponseTopicData) decode(r *reader, version int16) error
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AlterPartitionResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -724,7 +725,7 @@ func (v *AlterPartitionResponsePartitionData) decode(r *reader, version int16) e
 		}
 		v.Isr = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Isr, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -795,6 +796,7 @@ func (v *AlterPartitionResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("AlterPartitionResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -103,7 +103,7 @@ func (v *AlterPartitionReassignmentsRequest) decode(r *reader, version int16) er
 		}
 		v.Topics = nil
 	} else {
-		a := make([]AlterPartitionReassignmentsRequestReassignableTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -175,7 +175,7 @@ func (v *AlterPartitionReassignmentsRequestReassignableTopic) decode(r *reader, 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AlterPartitionReassignmentsRequestReassignablePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -243,7 +243,7 @@ func (v *AlterPartitionReassignmentsRequestReassignablePartition) decode(r *read
 		}
 		v.Replicas = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Replicas, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -308,6 +308,7 @@ func (v *AlterPartitionReassignmentsRequest) DecodeWith(b []byte, o DecodeOption
 		return unsupportedDecode("AlterPartitionReassignmentsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -454,7 +455,7 @@ func (v *AlterPartitionReassignmentsResponse) decode(r *reader, version int16) e
 		}
 		v.Responses = nil
 	} else {
-		a := make([]AlterPartitionReassignmentsResponseReassignableTopicResponse, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -526,7 +527,7 @@ func (v *AlterPartitionReassignmentsResponseReassignableTopicResponse) decode(r 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AlterPartitionReassignmentsResponseReassignablePartitionResponse, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -652,6 +653,7 @@ func (v *AlterPartitionReassignmentsResponse) DecodeWith(b []byte, o DecodeOptio
 		return unsupportedDecode("AlterPartitionReassignmentsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func (v *AlterReplicaLogDirsRequest) decode(r *reader, version int16) error {
 		}
 		v.Dirs = nil
 	} else {
-		a := make([]AlterReplicaLogDirsRequestAlterReplicaLogDir, n)
+		a := sliceFor(r, v.Dirs, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -148,7 +148,7 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDir) decode(r *reader, version
 		}
 		v.Topics = nil
 	} else {
-		a := make([]AlterReplicaLogDirsRequestAlterReplicaLogDirTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -217,7 +217,7 @@ func (v *AlterReplicaLogDirsRequestAlterReplicaLogDirTopic) decode(r *reader, ve
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -280,6 +280,7 @@ func (v *AlterReplicaLogDirsRequest) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("AlterReplicaLogDirsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -383,7 +384,7 @@ func (v *AlterReplicaLogDirsResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -455,7 +456,7 @@ func (v *AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult) decode(r *rea
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -566,6 +567,7 @@ func (v *AlterReplicaLogDirsResponse) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("AlterReplicaLogDirsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func (v *AlterShareGroupOffsetsRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]AlterShareGroupOffsetsRequestTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -162,7 +162,7 @@ func (v *AlterShareGroupOffsetsRequestTopic) decode(r *reader, version int16) er
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AlterShareGroupOffsetsRequestPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -275,6 +275,7 @@ func (v *AlterShareGroupOffsetsRequest) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("AlterShareGroupOffsetsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -409,7 +410,7 @@ func (v *AlterShareGroupOffsetsResponse) decode(r *reader, version int16) error 
 		}
 		v.Responses = nil
 	} else {
-		a := make([]AlterShareGroupOffsetsResponseTopic, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -487,7 +488,7 @@ func (v *AlterShareGroupOffsetsResponseTopic) decode(r *reader, version int16) e
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AlterShareGroupOffsetsResponsePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -613,6 +614,7 @@ func (v *AlterShareGroupOffsetsResponse) DecodeWith(b []byte, o DecodeOptions) e
 		return unsupportedDecode("AlterShareGroupOffsetsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -98,7 +98,7 @@ func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) erro
 		}
 		v.Deletions = nil
 	} else {
-		a := make([]AlterUserScramCredentialsRequestScramCredentialDeletion, n)
+		a := sliceFor(r, v.Deletions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -112,7 +112,7 @@ func (v *AlterUserScramCredentialsRequest) decode(r *reader, version int16) erro
 		}
 		v.Upsertions = nil
 	} else {
-		a := make([]AlterUserScramCredentialsRequestScramCredentialUpsertion, n)
+		a := sliceFor(r, v.Upsertions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -306,6 +306,7 @@ func (v *AlterUserScramCredentialsRequest) DecodeWith(b []byte, o DecodeOptions)
 		return unsupportedDecode("AlterUserScramCredentialsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -399,7 +400,7 @@ func (v *AlterUserScramCredentialsResponse) decode(r *reader, version int16) err
 		}
 		v.Results = nil
 	} else {
-		a := make([]AlterUserScramCredentialsResponseAlterUserScramCredentialsResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -530,6 +531,7 @@ func (v *AlterUserScramCredentialsResponse) DecodeWith(b []byte, o DecodeOptions
 		return unsupportedDecode("AlterUserScramCredentialsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -125,6 +125,7 @@ func (v *ApiVersionsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ApiVersionsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -329,7 +330,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 		}
 		v.ApiKeys = nil
 	} else {
-		a := make([]ApiVersionsResponseApiVersion, n)
+		a := sliceFor(r, v.ApiKeys, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -374,7 +375,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 						}
 						v.SupportedFeatures = nil
 					} else {
-						a := make([]ApiVersionsResponseSupportedFeatureKey, n)
+						a := sliceFor(r, v.SupportedFeatures, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -416,7 +417,7 @@ func (v *ApiVersionsResponse) decode(r *reader, version int16) error {
 						}
 						v.FinalizedFeatures = nil
 					} else {
-						a := make([]ApiVersionsResponseFinalizedFeatureKey, n)
+						a := sliceFor(r, v.FinalizedFeatures, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -722,6 +723,7 @@ func (v *ApiVersionsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ApiVersionsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func (v *AssignReplicasToDirsRequest) decode(r *reader, version int16) error {
 		}
 		v.Directories = nil
 	} else {
-		a := make([]AssignReplicasToDirsRequestDirectoryData, n)
+		a := sliceFor(r, v.Directories, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -171,7 +171,7 @@ func (v *AssignReplicasToDirsRequestDirectoryData) decode(r *reader, version int
 		}
 		v.Topics = nil
 	} else {
-		a := make([]AssignReplicasToDirsRequestTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -238,7 +238,7 @@ func (v *AssignReplicasToDirsRequestTopicData) decode(r *reader, version int16) 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AssignReplicasToDirsRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -343,6 +343,7 @@ func (v *AssignReplicasToDirsRequest) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("AssignReplicasToDirsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -468,7 +469,7 @@ func (v *AssignReplicasToDirsResponse) decode(r *reader, version int16) error {
 		}
 		v.Directories = nil
 	} else {
-		a := make([]AssignReplicasToDirsResponseDirectoryData, n)
+		a := sliceFor(r, v.Directories, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -535,7 +536,7 @@ func (v *AssignReplicasToDirsResponseDirectoryData) decode(r *reader, version in
 		}
 		v.Topics = nil
 	} else {
-		a := make([]AssignReplicasToDirsResponseTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -602,7 +603,7 @@ func (v *AssignReplicasToDirsResponseTopicData) decode(r *reader, version int16)
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]AssignReplicasToDirsResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -715,6 +716,7 @@ func (v *AssignReplicasToDirsResponse) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("AssignReplicasToDirsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

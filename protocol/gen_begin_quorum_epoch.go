@@ -144,7 +144,7 @@ func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]BeginQuorumEpochRequestTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -159,7 +159,7 @@ func (v *BeginQuorumEpochRequest) decode(r *reader, version int16) error {
 			}
 			v.LeaderEndpoints = nil
 		} else {
-			a := make([]BeginQuorumEpochRequestLeaderEndpoint, n)
+			a := sliceFor(r, v.LeaderEndpoints, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -236,7 +236,7 @@ func (v *BeginQuorumEpochRequestTopicData) decode(r *reader, version int16) erro
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]BeginQuorumEpochRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -457,6 +457,7 @@ func (v *BeginQuorumEpochRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("BeginQuorumEpochRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -608,7 +609,7 @@ func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]BeginQuorumEpochResponseTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -640,7 +641,7 @@ func (v *BeginQuorumEpochResponse) decode(r *reader, version int16) error {
 						}
 						v.NodeEndpoints = nil
 					} else {
-						a := make([]BeginQuorumEpochResponseNodeEndpoint, n)
+						a := sliceFor(r, v.NodeEndpoints, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -711,7 +712,7 @@ func (v *BeginQuorumEpochResponseTopicData) decode(r *reader, version int16) err
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]BeginQuorumEpochResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -921,6 +922,7 @@ func (v *BeginQuorumEpochResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("BeginQuorumEpochResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -123,7 +123,7 @@ func (v *BrokerHeartbeatRequest) decode(r *reader, version int16) error {
 						}
 						v.OfflineLogDirs = nil
 					} else {
-						a := make([]UUID, n)
+						a := sliceFor(r, v.OfflineLogDirs, n)
 						for i := range a {
 							a[i] = r.uuid()
 						}
@@ -185,6 +185,7 @@ func (v *BrokerHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("BrokerHeartbeatRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -333,6 +334,7 @@ func (v *BrokerHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("BrokerHeartbeatResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 		}
 		v.Listeners = nil
 	} else {
-		a := make([]BrokerRegistrationRequestListener, n)
+		a := sliceFor(r, v.Listeners, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -185,7 +185,7 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 		}
 		v.Features = nil
 	} else {
-		a := make([]BrokerRegistrationRequestFeature, n)
+		a := sliceFor(r, v.Features, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -212,7 +212,7 @@ func (v *BrokerRegistrationRequest) decode(r *reader, version int16) error {
 			}
 			v.LogDirs = nil
 		} else {
-			a := make([]UUID, n)
+			a := sliceFor(r, v.LogDirs, n)
 			for i := range a {
 				a[i] = r.uuid()
 			}
@@ -419,6 +419,7 @@ func (v *BrokerRegistrationRequest) DecodeWith(b []byte, o DecodeOptions) error 
 		return unsupportedDecode("BrokerRegistrationRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -549,6 +550,7 @@ func (v *BrokerRegistrationResponse) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("BrokerRegistrationResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

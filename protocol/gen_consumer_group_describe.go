@@ -57,7 +57,7 @@ func (v *ConsumerGroupDescribeRequest) decode(r *reader, version int16) error {
 		}
 		v.GroupIds = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.GroupIds, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -126,6 +126,7 @@ func (v *ConsumerGroupDescribeRequest) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("ConsumerGroupDescribeRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -303,7 +304,7 @@ func (v *ConsumerGroupDescribeResponse) decode(r *reader, version int16) error {
 		}
 		v.Groups = nil
 	} else {
-		a := make([]ConsumerGroupDescribeResponseDescribedGroup, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -378,7 +379,7 @@ func (v *ConsumerGroupDescribeResponseTopicPartitions) decode(r *reader, version
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -440,7 +441,7 @@ func (v *ConsumerGroupDescribeResponseAssignment) decode(r *reader, version int1
 		}
 		v.TopicPartitions = nil
 	} else {
-		a := make([]ConsumerGroupDescribeResponseTopicPartitions, n)
+		a := sliceFor(r, v.TopicPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -567,7 +568,7 @@ func (v *ConsumerGroupDescribeResponseDescribedGroup) decode(r *reader, version 
 		}
 		v.Members = nil
 	} else {
-		a := make([]ConsumerGroupDescribeResponseMember, n)
+		a := sliceFor(r, v.Members, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -722,7 +723,7 @@ func (v *ConsumerGroupDescribeResponseMember) decode(r *reader, version int16) e
 		}
 		v.SubscribedTopicNames = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.SubscribedTopicNames, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -805,6 +806,7 @@ func (v *ConsumerGroupDescribeResponse) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("ConsumerGroupDescribeResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -197,7 +197,7 @@ func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.SubscribedTopicNames = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.SubscribedTopicNames, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -231,7 +231,7 @@ func (v *ConsumerGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.TopicPartitions = nil
 	} else {
-		a := make([]ConsumerGroupHeartbeatRequestTopicPartitions, n)
+		a := sliceFor(r, v.TopicPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -295,7 +295,7 @@ func (v *ConsumerGroupHeartbeatRequestTopicPartitions) decode(r *reader, version
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -360,6 +360,7 @@ func (v *ConsumerGroupHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("ConsumerGroupHeartbeatRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -587,7 +588,7 @@ func (v *ConsumerGroupHeartbeatResponseTopicPartitions) decode(r *reader, versio
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -649,7 +650,7 @@ func (v *ConsumerGroupHeartbeatResponseAssignment) decode(r *reader, version int
 		}
 		v.TopicPartitions = nil
 	} else {
-		a := make([]ConsumerGroupHeartbeatResponseTopicPartitions, n)
+		a := sliceFor(r, v.TopicPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -713,6 +714,7 @@ func (v *ConsumerGroupHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) e
 		return unsupportedDecode("ConsumerGroupHeartbeatResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

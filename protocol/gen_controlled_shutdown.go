@@ -57,6 +57,7 @@ func (v *ControlledShutdownRequest) DecodeWith(b []byte, o DecodeOptions) error 
 		return unsupportedDecode("ControlledShutdownRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -132,6 +133,7 @@ func (v *ControlledShutdownResponse) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("ControlledShutdownResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -125,7 +125,7 @@ func (v *ControllerRegistrationRequest) decode(r *reader, version int16) error {
 		}
 		v.Listeners = nil
 	} else {
-		a := make([]ControllerRegistrationRequestListener, n)
+		a := sliceFor(r, v.Listeners, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -139,7 +139,7 @@ func (v *ControllerRegistrationRequest) decode(r *reader, version int16) error {
 		}
 		v.Features = nil
 	} else {
-		a := make([]ControllerRegistrationRequestFeature, n)
+		a := sliceFor(r, v.Features, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -334,6 +334,7 @@ func (v *ControllerRegistrationRequest) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("ControllerRegistrationRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -473,6 +474,7 @@ func (v *ControllerRegistrationResponse) DecodeWith(b []byte, o DecodeOptions) e
 		return unsupportedDecode("ControllerRegistrationResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func (v *CreateAclsRequest) decode(r *reader, version int16) error {
 		}
 		v.Creations = nil
 	} else {
-		a := make([]CreateAclsRequestAclCreation, n)
+		a := sliceFor(r, v.Creations, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -234,6 +234,7 @@ func (v *CreateAclsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("CreateAclsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -324,7 +325,7 @@ func (v *CreateAclsResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]CreateAclsResponseAclCreationResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -442,6 +443,7 @@ func (v *CreateAclsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("CreateAclsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

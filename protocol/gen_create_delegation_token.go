@@ -140,7 +140,7 @@ func (v *CreateDelegationTokenRequest) decode(r *reader, version int16) error {
 		}
 		v.Renewers = nil
 	} else {
-		a := make([]CreateDelegationTokenRequestCreatableRenewers, n)
+		a := sliceFor(r, v.Renewers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -267,6 +267,7 @@ func (v *CreateDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("CreateDelegationTokenRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -516,6 +517,7 @@ func (v *CreateDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("CreateDelegationTokenResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -86,7 +86,7 @@ func (v *CreatePartitionsRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]CreatePartitionsRequestCreatePartitionsTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -176,7 +176,7 @@ func (v *CreatePartitionsRequestCreatePartitionsTopic) decode(r *reader, version
 		}
 		v.Assignments = nil
 	} else {
-		a := make([]CreatePartitionsRequestCreatePartitionsAssignment, n)
+		a := sliceFor(r, v.Assignments, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -234,7 +234,7 @@ func (v *CreatePartitionsRequestCreatePartitionsAssignment) decode(r *reader, ve
 		}
 		v.BrokerIds = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.BrokerIds, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -297,6 +297,7 @@ func (v *CreatePartitionsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("CreatePartitionsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -390,7 +391,7 @@ func (v *CreatePartitionsResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]CreatePartitionsResponseCreatePartitionsTopicResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -519,6 +520,7 @@ func (v *CreatePartitionsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("CreatePartitionsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

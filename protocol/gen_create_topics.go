@@ -108,7 +108,7 @@ func (v *CreateTopicsRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]CreateTopicsRequestCreatableTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -210,7 +210,7 @@ func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) err
 		}
 		v.Assignments = nil
 	} else {
-		a := make([]CreateTopicsRequestCreatableReplicaAssignment, n)
+		a := sliceFor(r, v.Assignments, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -224,7 +224,7 @@ func (v *CreateTopicsRequestCreatableTopic) decode(r *reader, version int16) err
 		}
 		v.Configs = nil
 	} else {
-		a := make([]CreateTopicsRequestCreatableTopicConfig, n)
+		a := sliceFor(r, v.Configs, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -288,7 +288,7 @@ func (v *CreateTopicsRequestCreatableReplicaAssignment) decode(r *reader, versio
 		}
 		v.BrokerIds = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.BrokerIds, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -412,6 +412,7 @@ func (v *CreateTopicsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("CreateTopicsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -542,7 +543,7 @@ func (v *CreateTopicsResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]CreateTopicsResponseCreatableTopicResult, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -688,7 +689,7 @@ func (v *CreateTopicsResponseCreatableTopicResult) decode(r *reader, version int
 			}
 			v.Configs = nil
 		} else {
-			a := make([]CreateTopicsResponseCreatableTopicConfigs, n)
+			a := sliceFor(r, v.Configs, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -905,6 +906,7 @@ func (v *CreateTopicsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("CreateTopicsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (v *ConsumerProtocolAssignment) decode(r *reader, version int16) error {
 		}
 		v.AssignedPartitions = nil
 	} else {
-		a := make([]ConsumerProtocolAssignmentTopicPartition, n)
+		a := sliceFor(r, v.AssignedPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -106,7 +106,7 @@ func (v *ConsumerProtocolAssignmentTopicPartition) decode(r *reader, version int
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -149,6 +149,7 @@ func (v *ConsumerProtocolAssignment) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("ConsumerProtocolAssignment", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

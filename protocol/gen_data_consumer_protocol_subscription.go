@@ -98,7 +98,7 @@ func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -118,7 +118,7 @@ func (v *ConsumerProtocolSubscription) decode(r *reader, version int16) error {
 			}
 			v.OwnedPartitions = nil
 		} else {
-			a := make([]ConsumerProtocolSubscriptionTopicPartition, n)
+			a := sliceFor(r, v.OwnedPartitions, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -207,7 +207,7 @@ func (v *ConsumerProtocolSubscriptionTopicPartition) decode(r *reader, version i
 			}
 			v.Partitions = nil
 		} else {
-			a := make([]int32, n)
+			a := sliceFor(r, v.Partitions, n)
 			for i := range a {
 				a[i] = r.i32()
 			}
@@ -257,6 +257,7 @@ func (v *ConsumerProtocolSubscription) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("ConsumerProtocolSubscription", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

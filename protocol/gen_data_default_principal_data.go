@@ -119,6 +119,7 @@ func (v *DefaultPrincipalData) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DefaultPrincipalData", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -62,6 +62,7 @@ func (v *EndTxnMarker) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("EndTxnMarker", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -100,6 +100,7 @@ func (v *KRaftVersionRecord) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("KRaftVersionRecord", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
 		}
 		v.Voters = nil
 	} else {
-		a := make([]LeaderChangeMessageVoter, n)
+		a := sliceFor(r, v.Voters, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -108,7 +108,7 @@ func (v *LeaderChangeMessage) decode(r *reader, version int16) error {
 		}
 		v.GrantingVoters = nil
 	} else {
-		a := make([]LeaderChangeMessageVoter, n)
+		a := sliceFor(r, v.GrantingVoters, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -225,6 +225,7 @@ func (v *LeaderChangeMessage) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("LeaderChangeMessage", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

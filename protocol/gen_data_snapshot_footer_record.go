@@ -91,6 +91,7 @@ func (v *SnapshotFooterRecord) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SnapshotFooterRecord", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

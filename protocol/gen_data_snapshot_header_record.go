@@ -100,6 +100,7 @@ func (v *SnapshotHeaderRecord) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SnapshotHeaderRecord", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func (v *VotersRecord) decode(r *reader, version int16) error {
 		}
 		v.Voters = nil
 	} else {
-		a := make([]VotersRecordVoter, n)
+		a := sliceFor(r, v.Voters, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -185,7 +185,7 @@ func (v *VotersRecordVoter) decode(r *reader, version int16) error {
 		}
 		v.Endpoints = nil
 	} else {
-		a := make([]VotersRecordEndpoint, n)
+		a := sliceFor(r, v.Endpoints, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -361,6 +361,7 @@ func (v *VotersRecord) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("VotersRecord", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

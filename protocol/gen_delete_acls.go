@@ -78,7 +78,7 @@ func (v *DeleteAclsRequest) decode(r *reader, version int16) error {
 		}
 		v.Filters = nil
 	} else {
-		a := make([]DeleteAclsRequestDeleteAclsFilter, n)
+		a := sliceFor(r, v.Filters, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -240,6 +240,7 @@ func (v *DeleteAclsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteAclsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -367,7 +368,7 @@ func (v *DeleteAclsResponse) decode(r *reader, version int16) error {
 		}
 		v.FilterResults = nil
 	} else {
-		a := make([]DeleteAclsResponseDeleteAclsFilterResult, n)
+		a := sliceFor(r, v.FilterResults, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -447,7 +448,7 @@ func (v *DeleteAclsResponseDeleteAclsFilterResult) decode(r *reader, version int
 		}
 		v.MatchingAcls = nil
 	} else {
-		a := make([]DeleteAclsResponseDeleteAclsMatchingAcl, n)
+		a := sliceFor(r, v.MatchingAcls, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -622,6 +623,7 @@ func (v *DeleteAclsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteAclsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

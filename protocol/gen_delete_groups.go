@@ -52,7 +52,7 @@ func (v *DeleteGroupsRequest) decode(r *reader, version int16) error {
 		}
 		v.GroupsNames = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.GroupsNames, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -115,6 +115,7 @@ func (v *DeleteGroupsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteGroupsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -205,7 +206,7 @@ func (v *DeleteGroupsResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]DeleteGroupsResponseDeletableGroupResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -321,6 +322,7 @@ func (v *DeleteGroupsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteGroupsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

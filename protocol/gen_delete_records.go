@@ -81,7 +81,7 @@ func (v *DeleteRecordsRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DeleteRecordsRequestDeleteRecordsTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -157,7 +157,7 @@ func (v *DeleteRecordsRequestDeleteRecordsTopic) decode(r *reader, version int16
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DeleteRecordsRequestDeleteRecordsPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -268,6 +268,7 @@ func (v *DeleteRecordsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteRecordsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -374,7 +375,7 @@ func (v *DeleteRecordsResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DeleteRecordsResponseDeleteRecordsTopicResult, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -446,7 +447,7 @@ func (v *DeleteRecordsResponseDeleteRecordsTopicResult) decode(r *reader, versio
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DeleteRecordsResponseDeleteRecordsPartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -563,6 +564,7 @@ func (v *DeleteRecordsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteRecordsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

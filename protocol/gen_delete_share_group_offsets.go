@@ -74,7 +74,7 @@ func (v *DeleteShareGroupOffsetsRequest) decode(r *reader, version int16) error 
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DeleteShareGroupOffsetsRequestTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -186,6 +186,7 @@ func (v *DeleteShareGroupOffsetsRequest) DecodeWith(b []byte, o DecodeOptions) e
 		return unsupportedDecode("DeleteShareGroupOffsetsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -307,7 +308,7 @@ func (v *DeleteShareGroupOffsetsResponse) decode(r *reader, version int16) error
 		}
 		v.Responses = nil
 	} else {
-		a := make([]DeleteShareGroupOffsetsResponseTopic, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -444,6 +445,7 @@ func (v *DeleteShareGroupOffsetsResponse) DecodeWith(b []byte, o DecodeOptions) 
 		return unsupportedDecode("DeleteShareGroupOffsetsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

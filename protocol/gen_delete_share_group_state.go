@@ -87,7 +87,7 @@ func (v *DeleteShareGroupStateRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DeleteShareGroupStateRequestDeleteStateData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -154,7 +154,7 @@ func (v *DeleteShareGroupStateRequestDeleteStateData) decode(r *reader, version 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DeleteShareGroupStateRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -261,6 +261,7 @@ func (v *DeleteShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("DeleteShareGroupStateRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -358,7 +359,7 @@ func (v *DeleteShareGroupStateResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]DeleteShareGroupStateResponseDeleteStateResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -425,7 +426,7 @@ func (v *DeleteShareGroupStateResponseDeleteStateResult) decode(r *reader, versi
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DeleteShareGroupStateResponsePartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -551,6 +552,7 @@ func (v *DeleteShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("DeleteShareGroupStateResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
 			}
 			v.Topics = nil
 		} else {
-			a := make([]DeleteTopicsRequestDeleteTopicState, n)
+			a := sliceFor(r, v.Topics, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -111,7 +111,7 @@ func (v *DeleteTopicsRequest) decode(r *reader, version int16) error {
 			}
 			v.TopicNames = nil
 		} else {
-			a := make([]string, n)
+			a := sliceFor(r, v.TopicNames, n)
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
@@ -268,6 +268,7 @@ func (v *DeleteTopicsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteTopicsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -364,7 +365,7 @@ func (v *DeleteTopicsResponse) decode(r *reader, version int16) error {
 		}
 		v.Responses = nil
 	} else {
-		a := make([]DeleteTopicsResponseDeletableTopicResult, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -533,6 +534,7 @@ func (v *DeleteTopicsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DeleteTopicsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -169,6 +169,7 @@ func (v *DescribeAclsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeAclsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -309,7 +310,7 @@ func (v *DescribeAclsResponse) decode(r *reader, version int16) error {
 		}
 		v.Resources = nil
 	} else {
-		a := make([]DescribeAclsResponseDescribeAclsResource, n)
+		a := sliceFor(r, v.Resources, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -393,7 +394,7 @@ func (v *DescribeAclsResponseDescribeAclsResource) decode(r *reader, version int
 		}
 		v.Acls = nil
 	} else {
-		a := make([]DescribeAclsResponseAclDescription, n)
+		a := sliceFor(r, v.Acls, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -526,6 +527,7 @@ func (v *DescribeAclsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeAclsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func (v *DescribeClientQuotasRequest) decode(r *reader, version int16) error {
 		}
 		v.Components = nil
 	} else {
-		a := make([]DescribeClientQuotasRequestComponentData, n)
+		a := sliceFor(r, v.Components, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -204,6 +204,7 @@ func (v *DescribeClientQuotasRequest) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("DescribeClientQuotasRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -349,7 +350,7 @@ func (v *DescribeClientQuotasResponse) decode(r *reader, version int16) error {
 		}
 		v.Entries = nil
 	} else {
-		a := make([]DescribeClientQuotasResponseEntryData, n)
+		a := sliceFor(r, v.Entries, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -420,7 +421,7 @@ func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16)
 		}
 		v.Entity = nil
 	} else {
-		a := make([]DescribeClientQuotasResponseEntityData, n)
+		a := sliceFor(r, v.Entity, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -434,7 +435,7 @@ func (v *DescribeClientQuotasResponseEntryData) decode(r *reader, version int16)
 		}
 		v.Values = nil
 	} else {
-		a := make([]DescribeClientQuotasResponseValueData, n)
+		a := sliceFor(r, v.Values, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -613,6 +614,7 @@ func (v *DescribeClientQuotasResponse) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("DescribeClientQuotasResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

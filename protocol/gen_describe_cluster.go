@@ -130,6 +130,7 @@ func (v *DescribeClusterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeClusterRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -300,7 +301,7 @@ func (v *DescribeClusterResponse) decode(r *reader, version int16) error {
 		}
 		v.Brokers = nil
 	} else {
-		a := make([]DescribeClusterResponseDescribeClusterBroker, n)
+		a := sliceFor(r, v.Brokers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -454,6 +455,7 @@ func (v *DescribeClusterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeClusterResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

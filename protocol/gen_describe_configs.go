@@ -81,7 +81,7 @@ func (v *DescribeConfigsRequest) decode(r *reader, version int16) error {
 		}
 		v.Resources = nil
 	} else {
-		a := make([]DescribeConfigsRequestDescribeConfigsResource, n)
+		a := sliceFor(r, v.Resources, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -177,7 +177,7 @@ func (v *DescribeConfigsRequestDescribeConfigsResource) decode(r *reader, versio
 		}
 		v.ConfigurationKeys = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.ConfigurationKeys, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -240,6 +240,7 @@ func (v *DescribeConfigsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeConfigsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -386,7 +387,7 @@ func (v *DescribeConfigsResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]DescribeConfigsResponseDescribeConfigsResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -483,7 +484,7 @@ func (v *DescribeConfigsResponseDescribeConfigsResult) decode(r *reader, version
 		}
 		v.Configs = nil
 	} else {
-		a := make([]DescribeConfigsResponseDescribeConfigsResourceResult, n)
+		a := sliceFor(r, v.Configs, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -605,7 +606,7 @@ func (v *DescribeConfigsResponseDescribeConfigsResourceResult) decode(r *reader,
 		}
 		v.Synonyms = nil
 	} else {
-		a := make([]DescribeConfigsResponseDescribeConfigsSynonym, n)
+		a := sliceFor(r, v.Synonyms, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -757,6 +758,7 @@ func (v *DescribeConfigsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeConfigsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

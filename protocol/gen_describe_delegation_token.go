@@ -67,7 +67,7 @@ func (v *DescribeDelegationTokenRequest) decode(r *reader, version int16) error 
 		}
 		v.Owners = nil
 	} else {
-		a := make([]DescribeDelegationTokenRequestDescribeDelegationTokenOwner, n)
+		a := sliceFor(r, v.Owners, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -190,6 +190,7 @@ func (v *DescribeDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) e
 		return unsupportedDecode("DescribeDelegationTokenRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -322,7 +323,7 @@ func (v *DescribeDelegationTokenResponse) decode(r *reader, version int16) error
 		}
 		v.Tokens = nil
 	} else {
-		a := make([]DescribeDelegationTokenResponseDescribedDelegationToken, n)
+		a := sliceFor(r, v.Tokens, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -486,7 +487,7 @@ func (v *DescribeDelegationTokenResponseDescribedDelegationToken) decode(r *read
 		}
 		v.Renewers = nil
 	} else {
-		a := make([]DescribeDelegationTokenResponseDescribedDelegationTokenRenewer, n)
+		a := sliceFor(r, v.Renewers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -609,6 +610,7 @@ func (v *DescribeDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) 
 		return unsupportedDecode("DescribeDelegationTokenResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -62,7 +62,7 @@ func (v *DescribeGroupsRequest) decode(r *reader, version int16) error {
 		}
 		v.Groups = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -133,6 +133,7 @@ func (v *DescribeGroupsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeGroupsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -272,7 +273,7 @@ func (v *DescribeGroupsResponse) decode(r *reader, version int16) error {
 		}
 		v.Groups = nil
 	} else {
-		a := make([]DescribeGroupsResponseDescribedGroup, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -423,7 +424,7 @@ func (v *DescribeGroupsResponseDescribedGroup) decode(r *reader, version int16) 
 		}
 		v.Members = nil
 	} else {
-		a := make([]DescribeGroupsResponseDescribedGroupMember, n)
+		a := sliceFor(r, v.Members, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -609,6 +610,7 @@ func (v *DescribeGroupsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeGroupsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

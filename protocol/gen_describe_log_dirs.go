@@ -67,7 +67,7 @@ func (v *DescribeLogDirsRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeLogDirsRequestDescribableLogDirTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -136,7 +136,7 @@ func (v *DescribeLogDirsRequestDescribableLogDirTopic) decode(r *reader, version
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -199,6 +199,7 @@ func (v *DescribeLogDirsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeLogDirsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -345,7 +346,7 @@ func (v *DescribeLogDirsResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]DescribeLogDirsResponseDescribeLogDirsResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -431,7 +432,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsResult) decode(r *reader, version
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeLogDirsResponseDescribeLogDirsTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -519,7 +520,7 @@ func (v *DescribeLogDirsResponseDescribeLogDirsTopic) decode(r *reader, version 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DescribeLogDirsResponseDescribeLogDirsPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -642,6 +643,7 @@ func (v *DescribeLogDirsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeLogDirsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func (v *DescribeProducersRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeProducersRequestTopicRequest, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -132,7 +132,7 @@ func (v *DescribeProducersRequestTopicRequest) decode(r *reader, version int16) 
 		}
 		v.PartitionIndexes = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.PartitionIndexes, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -195,6 +195,7 @@ func (v *DescribeProducersRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeProducersRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -329,7 +330,7 @@ func (v *DescribeProducersResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeProducersResponseTopicResponse, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -401,7 +402,7 @@ func (v *DescribeProducersResponseTopicResponse) decode(r *reader, version int16
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DescribeProducersResponsePartitionResponse, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -487,7 +488,7 @@ func (v *DescribeProducersResponsePartitionResponse) decode(r *reader, version i
 		}
 		v.ActiveProducers = nil
 	} else {
-		a := make([]DescribeProducersResponseProducerState, n)
+		a := sliceFor(r, v.ActiveProducers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -622,6 +623,7 @@ func (v *DescribeProducersResponse) DecodeWith(b []byte, o DecodeOptions) error 
 		return unsupportedDecode("DescribeProducersResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func (v *DescribeQuorumRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeQuorumRequestTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -145,7 +145,7 @@ func (v *DescribeQuorumRequestTopicData) decode(r *reader, version int16) error 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DescribeQuorumRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -250,6 +250,7 @@ func (v *DescribeQuorumRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeQuorumRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -473,7 +474,7 @@ func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeQuorumResponseTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -488,7 +489,7 @@ func (v *DescribeQuorumResponse) decode(r *reader, version int16) error {
 			}
 			v.Nodes = nil
 		} else {
-			a := make([]DescribeQuorumResponseNode, n)
+			a := sliceFor(r, v.Nodes, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -653,7 +654,7 @@ func (v *DescribeQuorumResponseTopicData) decode(r *reader, version int16) error
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DescribeQuorumResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -784,7 +785,7 @@ func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) e
 		}
 		v.CurrentVoters = nil
 	} else {
-		a := make([]DescribeQuorumResponseReplicaState, n)
+		a := sliceFor(r, v.CurrentVoters, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -798,7 +799,7 @@ func (v *DescribeQuorumResponsePartitionData) decode(r *reader, version int16) e
 		}
 		v.Observers = nil
 	} else {
-		a := make([]DescribeQuorumResponseReplicaState, n)
+		a := sliceFor(r, v.Observers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -880,7 +881,7 @@ func (v *DescribeQuorumResponseNode) decode(r *reader, version int16) error {
 			}
 			v.Listeners = nil
 		} else {
-			a := make([]DescribeQuorumResponseListener, n)
+			a := sliceFor(r, v.Listeners, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -1039,6 +1040,7 @@ func (v *DescribeQuorumResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("DescribeQuorumResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

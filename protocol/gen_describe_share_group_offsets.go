@@ -76,7 +76,7 @@ func (v *DescribeShareGroupOffsetsRequest) decode(r *reader, version int16) erro
 		}
 		v.Groups = nil
 	} else {
-		a := make([]DescribeShareGroupOffsetsRequestGroup, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -152,7 +152,7 @@ func (v *DescribeShareGroupOffsetsRequestGroup) decode(r *reader, version int16)
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeShareGroupOffsetsRequestTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -221,7 +221,7 @@ func (v *DescribeShareGroupOffsetsRequestTopic) decode(r *reader, version int16)
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -286,6 +286,7 @@ func (v *DescribeShareGroupOffsetsRequest) DecodeWith(b []byte, o DecodeOptions)
 		return unsupportedDecode("DescribeShareGroupOffsetsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -420,7 +421,7 @@ func (v *DescribeShareGroupOffsetsResponse) decode(r *reader, version int16) err
 		}
 		v.Groups = nil
 	} else {
-		a := make([]DescribeShareGroupOffsetsResponseGroup, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -503,7 +504,7 @@ func (v *DescribeShareGroupOffsetsResponseGroup) decode(r *reader, version int16
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeShareGroupOffsetsResponseTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -589,7 +590,7 @@ func (v *DescribeShareGroupOffsetsResponseTopic) decode(r *reader, version int16
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DescribeShareGroupOffsetsResponsePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -727,6 +728,7 @@ func (v *DescribeShareGroupOffsetsResponse) DecodeWith(b []byte, o DecodeOptions
 		return unsupportedDecode("DescribeShareGroupOffsetsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

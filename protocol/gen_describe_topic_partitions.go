@@ -95,7 +95,7 @@ func (v *DescribeTopicPartitionsRequest) decode(r *reader, version int16) error 
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeTopicPartitionsRequestTopicRequest, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -279,6 +279,7 @@ func (v *DescribeTopicPartitionsRequest) DecodeWith(b []byte, o DecodeOptions) e
 		return unsupportedDecode("DescribeTopicPartitionsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -445,7 +446,7 @@ func (v *DescribeTopicPartitionsResponse) decode(r *reader, version int16) error
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeTopicPartitionsResponseTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -553,7 +554,7 @@ func (v *DescribeTopicPartitionsResponseTopic) decode(r *reader, version int16) 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]DescribeTopicPartitionsResponsePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -675,7 +676,7 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		}
 		v.ReplicaNodes = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.ReplicaNodes, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -690,7 +691,7 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		}
 		v.IsrNodes = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.IsrNodes, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -705,7 +706,7 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		}
 		v.EligibleLeaderReplicas = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.EligibleLeaderReplicas, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -720,7 +721,7 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		}
 		v.LastKnownElr = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.LastKnownElr, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -735,7 +736,7 @@ func (v *DescribeTopicPartitionsResponsePartition) decode(r *reader, version int
 		}
 		v.OfflineReplicas = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.OfflineReplicas, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -854,6 +855,7 @@ func (v *DescribeTopicPartitionsResponse) DecodeWith(b []byte, o DecodeOptions) 
 		return unsupportedDecode("DescribeTopicPartitionsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ func (v *DescribeTransactionsRequest) decode(r *reader, version int16) error {
 		}
 		v.TransactionalIds = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.TransactionalIds, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -115,6 +115,7 @@ func (v *DescribeTransactionsRequest) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("DescribeTransactionsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -236,7 +237,7 @@ func (v *DescribeTransactionsResponse) decode(r *reader, version int16) error {
 		}
 		v.TransactionStates = nil
 	} else {
-		a := make([]DescribeTransactionsResponseTransactionState, n)
+		a := sliceFor(r, v.TransactionStates, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -349,7 +350,7 @@ func (v *DescribeTransactionsResponseTransactionState) decode(r *reader, version
 		}
 		v.Topics = nil
 	} else {
-		a := make([]DescribeTransactionsResponseTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -418,7 +419,7 @@ func (v *DescribeTransactionsResponseTopicData) decode(r *reader, version int16)
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -483,6 +484,7 @@ func (v *DescribeTransactionsResponse) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("DescribeTransactionsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func (v *DescribeUserScramCredentialsRequest) decode(r *reader, version int16) e
 		}
 		v.Users = nil
 	} else {
-		a := make([]DescribeUserScramCredentialsRequestUserName, n)
+		a := sliceFor(r, v.Users, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -176,6 +176,7 @@ func (v *DescribeUserScramCredentialsRequest) DecodeWith(b []byte, o DecodeOptio
 		return unsupportedDecode("DescribeUserScramCredentialsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -310,7 +311,7 @@ func (v *DescribeUserScramCredentialsResponse) decode(r *reader, version int16) 
 		}
 		v.Results = nil
 	} else {
-		a := make([]DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -401,7 +402,7 @@ func (v *DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult)
 		}
 		v.CredentialInfos = nil
 	} else {
-		a := make([]DescribeUserScramCredentialsResponseCredentialInfo, n)
+		a := sliceFor(r, v.CredentialInfos, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -514,6 +515,7 @@ func (v *DescribeUserScramCredentialsResponse) DecodeWith(b []byte, o DecodeOpti
 		return unsupportedDecode("DescribeUserScramCredentialsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func (v *ElectLeadersRequest) decode(r *reader, version int16) error {
 		}
 		v.TopicPartitions = nil
 	} else {
-		a := make([]ElectLeadersRequestTopicPartitions, n)
+		a := sliceFor(r, v.TopicPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -163,7 +163,7 @@ func (v *ElectLeadersRequestTopicPartitions) decode(r *reader, version int16) er
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -226,6 +226,7 @@ func (v *ElectLeadersRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ElectLeadersRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -350,7 +351,7 @@ func (v *ElectLeadersResponse) decode(r *reader, version int16) error {
 		}
 		v.ReplicaElectionResults = nil
 	} else {
-		a := make([]ElectLeadersResponseReplicaElectionResult, n)
+		a := sliceFor(r, v.ReplicaElectionResults, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -422,7 +423,7 @@ func (v *ElectLeadersResponseReplicaElectionResult) decode(r *reader, version in
 		}
 		v.PartitionResult = nil
 	} else {
-		a := make([]ElectLeadersResponsePartitionResult, n)
+		a := sliceFor(r, v.PartitionResult, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -546,6 +547,7 @@ func (v *ElectLeadersResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ElectLeadersResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -145,7 +145,7 @@ func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]EndQuorumEpochRequestTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -160,7 +160,7 @@ func (v *EndQuorumEpochRequest) decode(r *reader, version int16) error {
 			}
 			v.LeaderEndpoints = nil
 		} else {
-			a := make([]EndQuorumEpochRequestLeaderEndpoint, n)
+			a := sliceFor(r, v.LeaderEndpoints, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -237,7 +237,7 @@ func (v *EndQuorumEpochRequestTopicData) decode(r *reader, version int16) error 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]EndQuorumEpochRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -328,7 +328,7 @@ func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) er
 			}
 			v.PreferredSuccessors = nil
 		} else {
-			a := make([]int32, n)
+			a := sliceFor(r, v.PreferredSuccessors, n)
 			for i := range a {
 				a[i] = r.i32()
 			}
@@ -349,7 +349,7 @@ func (v *EndQuorumEpochRequestPartitionData) decode(r *reader, version int16) er
 			}
 			v.PreferredCandidates = nil
 		} else {
-			a := make([]EndQuorumEpochRequestReplicaInfo, n)
+			a := sliceFor(r, v.PreferredCandidates, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -575,6 +575,7 @@ func (v *EndQuorumEpochRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("EndQuorumEpochRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -726,7 +727,7 @@ func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]EndQuorumEpochResponseTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -758,7 +759,7 @@ func (v *EndQuorumEpochResponse) decode(r *reader, version int16) error {
 						}
 						v.NodeEndpoints = nil
 					} else {
-						a := make([]EndQuorumEpochResponseNodeEndpoint, n)
+						a := sliceFor(r, v.NodeEndpoints, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -829,7 +830,7 @@ func (v *EndQuorumEpochResponseTopicData) decode(r *reader, version int16) error
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]EndQuorumEpochResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1039,6 +1040,7 @@ func (v *EndQuorumEpochResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("EndQuorumEpochResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

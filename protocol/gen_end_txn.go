@@ -126,6 +126,7 @@ func (v *EndTxnRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("EndTxnRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -277,6 +278,7 @@ func (v *EndTxnResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("EndTxnResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

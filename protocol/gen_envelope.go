@@ -118,6 +118,7 @@ func (v *EnvelopeRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("EnvelopeRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -241,6 +242,7 @@ func (v *EnvelopeResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("EnvelopeResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

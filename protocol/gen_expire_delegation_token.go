@@ -107,6 +107,7 @@ func (v *ExpireDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("ExpireDelegationTokenRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -239,6 +240,7 @@ func (v *ExpireDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("ExpireDelegationTokenResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -290,7 +290,7 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]FetchRequestFetchTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -305,7 +305,7 @@ func (v *FetchRequest) decode(r *reader, version int16) error {
 			}
 			v.ForgottenTopicsData = nil
 		} else {
-			a := make([]FetchRequestForgottenTopic, n)
+			a := sliceFor(r, v.ForgottenTopicsData, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -513,7 +513,7 @@ func (v *FetchRequestFetchTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]FetchRequestFetchPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -758,7 +758,7 @@ func (v *FetchRequestForgottenTopic) decode(r *reader, version int16) error {
 			}
 			v.Partitions = nil
 		} else {
-			a := make([]int32, n)
+			a := sliceFor(r, v.Partitions, n)
 			for i := range a {
 				a[i] = r.i32()
 			}
@@ -826,6 +826,7 @@ func (v *FetchRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("FetchRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -1089,7 +1090,7 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 		}
 		v.Responses = nil
 	} else {
-		a := make([]FetchResponseFetchableTopicResponse, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1121,7 +1122,7 @@ func (v *FetchResponse) decode(r *reader, version int16) error {
 						}
 						v.NodeEndpoints = nil
 					} else {
-						a := make([]FetchResponseNodeEndpoint, n)
+						a := sliceFor(r, v.NodeEndpoints, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -1210,7 +1211,7 @@ func (v *FetchResponseFetchableTopicResponse) decode(r *reader, version int16) e
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]FetchResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1379,7 +1380,7 @@ func (v *FetchResponsePartitionData) decode(r *reader, version int16) error {
 		}
 		v.AbortedTransactions = nil
 	} else {
-		a := make([]FetchResponseAbortedTransaction, n)
+		a := sliceFor(r, v.AbortedTransactions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1861,6 +1862,7 @@ func (v *FetchResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("FetchResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func (v *FetchSnapshotRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]FetchSnapshotRequestTopicSnapshot, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -230,7 +230,7 @@ func (v *FetchSnapshotRequestTopicSnapshot) decode(r *reader, version int16) err
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]FetchSnapshotRequestPartitionSnapshot, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -434,6 +434,7 @@ func (v *FetchSnapshotRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("FetchSnapshotRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -629,7 +630,7 @@ func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]FetchSnapshotResponseTopicSnapshot, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -661,7 +662,7 @@ func (v *FetchSnapshotResponse) decode(r *reader, version int16) error {
 						}
 						v.NodeEndpoints = nil
 					} else {
-						a := make([]FetchSnapshotResponseNodeEndpoint, n)
+						a := sliceFor(r, v.NodeEndpoints, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -732,7 +733,7 @@ func (v *FetchSnapshotResponseTopicSnapshot) decode(r *reader, version int16) er
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]FetchSnapshotResponsePartitionSnapshot, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1099,6 +1100,7 @@ func (v *FetchSnapshotResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("FetchSnapshotResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

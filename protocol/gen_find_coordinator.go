@@ -99,7 +99,7 @@ func (v *FindCoordinatorRequest) decode(r *reader, version int16) error {
 			}
 			v.CoordinatorKeys = nil
 		} else {
-			a := make([]string, n)
+			a := sliceFor(r, v.CoordinatorKeys, n)
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
@@ -167,6 +167,7 @@ func (v *FindCoordinatorRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("FindCoordinatorRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -391,7 +392,7 @@ func (v *FindCoordinatorResponse) decode(r *reader, version int16) error {
 			}
 			v.Coordinators = nil
 		} else {
-			a := make([]FindCoordinatorResponseCoordinator, n)
+			a := sliceFor(r, v.Coordinators, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -610,6 +611,7 @@ func (v *FindCoordinatorResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("FindCoordinatorResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -96,6 +96,7 @@ func (v *GetTelemetrySubscriptionsRequest) DecodeWith(b []byte, o DecodeOptions)
 		return unsupportedDecode("GetTelemetrySubscriptionsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -227,7 +228,7 @@ func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) err
 		}
 		v.AcceptedCompressionTypes = nil
 	} else {
-		a := make([]int8, n)
+		a := sliceFor(r, v.AcceptedCompressionTypes, n)
 		for i := range a {
 			a[i] = r.i8()
 		}
@@ -254,7 +255,7 @@ func (v *GetTelemetrySubscriptionsResponse) decode(r *reader, version int16) err
 		}
 		v.RequestedMetrics = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.RequestedMetrics, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -319,6 +320,7 @@ func (v *GetTelemetrySubscriptionsResponse) DecodeWith(b []byte, o DecodeOptions
 		return unsupportedDecode("GetTelemetrySubscriptionsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -125,6 +125,7 @@ func (v *RequestHeader) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("RequestHeader", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -227,6 +228,7 @@ func (v *ResponseHeader) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ResponseHeader", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

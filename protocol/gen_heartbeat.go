@@ -158,6 +158,7 @@ func (v *HeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("HeartbeatRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -285,6 +286,7 @@ func (v *HeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("HeartbeatResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func (v *IncrementalAlterConfigsRequest) decode(r *reader, version int16) error 
 		}
 		v.Resources = nil
 	} else {
-		a := make([]IncrementalAlterConfigsRequestAlterConfigsResource, n)
+		a := sliceFor(r, v.Resources, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -169,7 +169,7 @@ func (v *IncrementalAlterConfigsRequestAlterConfigsResource) decode(r *reader, v
 		}
 		v.Configs = nil
 	} else {
-		a := make([]IncrementalAlterConfigsRequestAlterableConfig, n)
+		a := sliceFor(r, v.Configs, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -300,6 +300,7 @@ func (v *IncrementalAlterConfigsRequest) DecodeWith(b []byte, o DecodeOptions) e
 		return unsupportedDecode("IncrementalAlterConfigsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -396,7 +397,7 @@ func (v *IncrementalAlterConfigsResponse) decode(r *reader, version int16) error
 		}
 		v.Responses = nil
 	} else {
-		a := make([]IncrementalAlterConfigsResponseAlterConfigsResourceResponse, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -533,6 +534,7 @@ func (v *IncrementalAlterConfigsResponse) DecodeWith(b []byte, o DecodeOptions) 
 		return unsupportedDecode("IncrementalAlterConfigsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

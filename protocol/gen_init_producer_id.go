@@ -183,6 +183,7 @@ func (v *InitProducerIdRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("InitProducerIdRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -358,6 +359,7 @@ func (v *InitProducerIdResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("InitProducerIdResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func (v *InitializeShareGroupStateRequest) decode(r *reader, version int16) erro
 		}
 		v.Topics = nil
 	} else {
-		a := make([]InitializeShareGroupStateRequestInitializeStateData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -160,7 +160,7 @@ func (v *InitializeShareGroupStateRequestInitializeStateData) decode(r *reader, 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]InitializeShareGroupStateRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -279,6 +279,7 @@ func (v *InitializeShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions)
 		return unsupportedDecode("InitializeShareGroupStateRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -376,7 +377,7 @@ func (v *InitializeShareGroupStateResponse) decode(r *reader, version int16) err
 		}
 		v.Results = nil
 	} else {
-		a := make([]InitializeShareGroupStateResponseInitializeStateResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -443,7 +444,7 @@ func (v *InitializeShareGroupStateResponseInitializeStateResult) decode(r *reade
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]InitializeShareGroupStateResponsePartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -569,6 +570,7 @@ func (v *InitializeShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions
 		return unsupportedDecode("InitializeShareGroupStateResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

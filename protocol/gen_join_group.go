@@ -183,7 +183,7 @@ func (v *JoinGroupRequest) decode(r *reader, version int16) error {
 		}
 		v.Protocols = nil
 	} else {
-		a := make([]JoinGroupRequestProtocol, n)
+		a := sliceFor(r, v.Protocols, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -316,6 +316,7 @@ func (v *JoinGroupRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("JoinGroupRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -537,7 +538,7 @@ func (v *JoinGroupResponse) decode(r *reader, version int16) error {
 		}
 		v.Members = nil
 	} else {
-		a := make([]JoinGroupResponseMember, n)
+		a := sliceFor(r, v.Members, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -685,6 +686,7 @@ func (v *JoinGroupResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("JoinGroupResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

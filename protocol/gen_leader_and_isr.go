@@ -57,6 +57,7 @@ func (v *LeaderAndIsrRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("LeaderAndIsrRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -132,6 +133,7 @@ func (v *LeaderAndIsrResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("LeaderAndIsrResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

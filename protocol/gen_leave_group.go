@@ -109,7 +109,7 @@ func (v *LeaveGroupRequest) decode(r *reader, version int16) error {
 			}
 			v.Members = nil
 		} else {
-			a := make([]LeaveGroupRequestMemberIdentity, n)
+			a := sliceFor(r, v.Members, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -296,6 +296,7 @@ func (v *LeaveGroupRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("LeaveGroupRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -410,7 +411,7 @@ func (v *LeaveGroupResponse) decode(r *reader, version int16) error {
 			}
 			v.Members = nil
 		} else {
-			a := make([]LeaveGroupResponseMemberResponse, n)
+			a := sliceFor(r, v.Members, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -582,6 +583,7 @@ func (v *LeaveGroupResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("LeaveGroupResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (v *ListConfigResourcesRequest) decode(r *reader, version int16) error {
 			}
 			v.ResourceTypes = nil
 		} else {
-			a := make([]int8, n)
+			a := sliceFor(r, v.ResourceTypes, n)
 			for i := range a {
 				a[i] = r.i8()
 			}
@@ -121,6 +121,7 @@ func (v *ListConfigResourcesRequest) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("ListConfigResourcesRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func (v *ListConfigResourcesResponse) decode(r *reader, version int16) error {
 		}
 		v.ConfigResources = nil
 	} else {
-		a := make([]ListConfigResourcesResponseConfigResource, n)
+		a := sliceFor(r, v.ConfigResources, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -342,6 +343,7 @@ func (v *ListConfigResourcesResponse) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("ListConfigResourcesResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

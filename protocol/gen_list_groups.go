@@ -78,7 +78,7 @@ func (v *ListGroupsRequest) decode(r *reader, version int16) error {
 			}
 			v.StatesFilter = nil
 		} else {
-			a := make([]string, n)
+			a := sliceFor(r, v.StatesFilter, n)
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
@@ -99,7 +99,7 @@ func (v *ListGroupsRequest) decode(r *reader, version int16) error {
 			}
 			v.TypesFilter = nil
 		} else {
-			a := make([]string, n)
+			a := sliceFor(r, v.TypesFilter, n)
 			for i := range a {
 				a[i] = r.str(flexible)
 			}
@@ -167,6 +167,7 @@ func (v *ListGroupsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ListGroupsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -278,7 +279,7 @@ func (v *ListGroupsResponse) decode(r *reader, version int16) error {
 		}
 		v.Groups = nil
 	} else {
-		a := make([]ListGroupsResponseListedGroup, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -433,6 +434,7 @@ func (v *ListGroupsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ListGroupsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (v *ListOffsetsRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ListOffsetsRequestListOffsetsTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -193,7 +193,7 @@ func (v *ListOffsetsRequestListOffsetsTopic) decode(r *reader, version int16) er
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ListOffsetsRequestListOffsetsPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -316,6 +316,7 @@ func (v *ListOffsetsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ListOffsetsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -434,7 +435,7 @@ func (v *ListOffsetsResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ListOffsetsResponseListOffsetsTopicResponse, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -506,7 +507,7 @@ func (v *ListOffsetsResponseListOffsetsTopicResponse) decode(r *reader, version 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ListOffsetsResponseListOffsetsPartitionResponse, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -644,6 +645,7 @@ func (v *ListOffsetsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ListOffsetsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func (v *ListPartitionReassignmentsRequest) decode(r *reader, version int16) err
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ListPartitionReassignmentsRequestListPartitionReassignmentsTopics, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -145,7 +145,7 @@ func (v *ListPartitionReassignmentsRequestListPartitionReassignmentsTopics) deco
 		}
 		v.PartitionIndexes = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.PartitionIndexes, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -210,6 +210,7 @@ func (v *ListPartitionReassignmentsRequest) DecodeWith(b []byte, o DecodeOptions
 		return unsupportedDecode("ListPartitionReassignmentsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -344,7 +345,7 @@ func (v *ListPartitionReassignmentsResponse) decode(r *reader, version int16) er
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ListPartitionReassignmentsResponseOngoingTopicReassignment, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -416,7 +417,7 @@ func (v *ListPartitionReassignmentsResponseOngoingTopicReassignment) decode(r *r
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ListPartitionReassignmentsResponseOngoingPartitionReassignment, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -494,7 +495,7 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 		}
 		v.Replicas = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Replicas, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -509,7 +510,7 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 		}
 		v.AddingReplicas = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.AddingReplicas, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -524,7 +525,7 @@ func (v *ListPartitionReassignmentsResponseOngoingPartitionReassignment) decode(
 		}
 		v.RemovingReplicas = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.RemovingReplicas, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -589,6 +590,7 @@ func (v *ListPartitionReassignmentsResponse) DecodeWith(b []byte, o DecodeOption
 		return unsupportedDecode("ListPartitionReassignmentsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

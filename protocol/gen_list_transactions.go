@@ -93,7 +93,7 @@ func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
 		}
 		v.StateFilters = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.StateFilters, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -108,7 +108,7 @@ func (v *ListTransactionsRequest) decode(r *reader, version int16) error {
 		}
 		v.ProducerIdFilters = nil
 	} else {
-		a := make([]int64, n)
+		a := sliceFor(r, v.ProducerIdFilters, n)
 		for i := range a {
 			a[i] = r.i64()
 		}
@@ -194,6 +194,7 @@ func (v *ListTransactionsRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ListTransactionsRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -311,7 +312,7 @@ func (v *ListTransactionsResponse) decode(r *reader, version int16) error {
 		}
 		v.UnknownStateFilters = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.UnknownStateFilters, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -326,7 +327,7 @@ func (v *ListTransactionsResponse) decode(r *reader, version int16) error {
 		}
 		v.TransactionStates = nil
 	} else {
-		a := make([]ListTransactionsResponseTransactionState, n)
+		a := sliceFor(r, v.TransactionStates, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -453,6 +454,7 @@ func (v *ListTransactionsResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ListTransactionsResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

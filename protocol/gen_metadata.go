@@ -97,7 +97,7 @@ func (v *MetadataRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]MetadataRequestTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -254,6 +254,7 @@ func (v *MetadataRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("MetadataRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -464,7 +465,7 @@ func (v *MetadataResponse) decode(r *reader, version int16) error {
 		}
 		v.Brokers = nil
 	} else {
-		a := make([]MetadataResponseBroker, n)
+		a := sliceFor(r, v.Brokers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -501,7 +502,7 @@ func (v *MetadataResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]MetadataResponseTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -727,7 +728,7 @@ func (v *MetadataResponseTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]MetadataResponsePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -839,7 +840,7 @@ func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 		}
 		v.ReplicaNodes = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.ReplicaNodes, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -854,7 +855,7 @@ func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 		}
 		v.IsrNodes = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.IsrNodes, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -870,7 +871,7 @@ func (v *MetadataResponsePartition) decode(r *reader, version int16) error {
 			}
 			v.OfflineReplicas = nil
 		} else {
-			a := make([]int32, n)
+			a := sliceFor(r, v.OfflineReplicas, n)
 			for i := range a {
 				a[i] = r.i32()
 			}
@@ -938,6 +939,7 @@ func (v *MetadataResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("MetadataResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

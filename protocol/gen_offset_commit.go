@@ -174,7 +174,7 @@ func (v *OffsetCommitRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]OffsetCommitRequestTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -264,7 +264,7 @@ func (v *OffsetCommitRequestTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]OffsetCommitRequestPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -400,6 +400,7 @@ func (v *OffsetCommitRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("OffsetCommitRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -512,7 +513,7 @@ func (v *OffsetCommitResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]OffsetCommitResponseTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -602,7 +603,7 @@ func (v *OffsetCommitResponseTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]OffsetCommitResponsePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -713,6 +714,7 @@ func (v *OffsetCommitResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("OffsetCommitResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func (v *OffsetDeleteRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]OffsetDeleteRequestTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -118,7 +118,7 @@ func (v *OffsetDeleteRequestTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]OffsetDeleteRequestPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -181,6 +181,7 @@ func (v *OffsetDeleteRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("OffsetDeleteRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -275,7 +276,7 @@ func (v *OffsetDeleteResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]OffsetDeleteResponseTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -324,7 +325,7 @@ func (v *OffsetDeleteResponseTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]OffsetDeleteResponsePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -393,6 +394,7 @@ func (v *OffsetDeleteResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("OffsetDeleteResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

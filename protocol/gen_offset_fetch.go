@@ -160,7 +160,7 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 			}
 			v.Topics = nil
 		} else {
-			a := make([]OffsetFetchRequestTopic, n)
+			a := sliceFor(r, v.Topics, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -180,7 +180,7 @@ func (v *OffsetFetchRequest) decode(r *reader, version int16) error {
 			}
 			v.Groups = nil
 		} else {
-			a := make([]OffsetFetchRequestGroup, n)
+			a := sliceFor(r, v.Groups, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -277,7 +277,7 @@ func (v *OffsetFetchRequestTopic) decode(r *reader, version int16) error {
 			}
 			v.PartitionIndexes = nil
 		} else {
-			a := make([]int32, n)
+			a := sliceFor(r, v.PartitionIndexes, n)
 			for i := range a {
 				a[i] = r.i32()
 			}
@@ -416,7 +416,7 @@ func (v *OffsetFetchRequestGroup) decode(r *reader, version int16) error {
 			}
 			v.Topics = nil
 		} else {
-			a := make([]OffsetFetchRequestTopics, n)
+			a := sliceFor(r, v.Topics, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -514,7 +514,7 @@ func (v *OffsetFetchRequestTopics) decode(r *reader, version int16) error {
 			}
 			v.PartitionIndexes = nil
 		} else {
-			a := make([]int32, n)
+			a := sliceFor(r, v.PartitionIndexes, n)
 			for i := range a {
 				a[i] = r.i32()
 			}
@@ -582,6 +582,7 @@ func (v *OffsetFetchRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("OffsetFetchRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -785,7 +786,7 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 			}
 			v.Topics = nil
 		} else {
-			a := make([]OffsetFetchResponseTopic, n)
+			a := sliceFor(r, v.Topics, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -813,7 +814,7 @@ func (v *OffsetFetchResponse) decode(r *reader, version int16) error {
 			}
 			v.Groups = nil
 		} else {
-			a := make([]OffsetFetchResponseGroup, n)
+			a := sliceFor(r, v.Groups, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -905,7 +906,7 @@ func (v *OffsetFetchResponseTopic) decode(r *reader, version int16) error {
 			}
 			v.Partitions = nil
 		} else {
-			a := make([]OffsetFetchResponsePartition, n)
+			a := sliceFor(r, v.Partitions, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -1131,7 +1132,7 @@ func (v *OffsetFetchResponseGroup) decode(r *reader, version int16) error {
 			}
 			v.Topics = nil
 		} else {
-			a := make([]OffsetFetchResponseTopics, n)
+			a := sliceFor(r, v.Topics, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -1240,7 +1241,7 @@ func (v *OffsetFetchResponseTopics) decode(r *reader, version int16) error {
 			}
 			v.Partitions = nil
 		} else {
-			a := make([]OffsetFetchResponsePartitions, n)
+			a := sliceFor(r, v.Partitions, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -1434,6 +1435,7 @@ func (v *OffsetFetchResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("OffsetFetchResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func (v *OffsetForLeaderEpochRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]OffsetForLeaderEpochRequestOffsetForLeaderTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -166,7 +166,7 @@ func (v *OffsetForLeaderEpochRequestOffsetForLeaderTopic) decode(r *reader, vers
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]OffsetForLeaderEpochRequestOffsetForLeaderPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -283,6 +283,7 @@ func (v *OffsetForLeaderEpochRequest) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("OffsetForLeaderEpochRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -392,7 +393,7 @@ func (v *OffsetForLeaderEpochResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]OffsetForLeaderEpochResponseOffsetForLeaderTopicResult, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -464,7 +465,7 @@ func (v *OffsetForLeaderEpochResponseOffsetForLeaderTopicResult) decode(r *reade
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]OffsetForLeaderEpochResponseEpochEndOffset, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -589,6 +590,7 @@ func (v *OffsetForLeaderEpochResponse) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("OffsetForLeaderEpochResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

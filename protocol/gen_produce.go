@@ -113,7 +113,7 @@ func (v *ProduceRequest) decode(r *reader, version int16) error {
 		}
 		v.TopicData = nil
 	} else {
-		a := make([]ProduceRequestTopicProduceData, n)
+		a := sliceFor(r, v.TopicData, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -203,7 +203,7 @@ func (v *ProduceRequestTopicProduceData) decode(r *reader, version int16) error 
 		}
 		v.PartitionData = nil
 	} else {
-		a := make([]ProduceRequestPartitionProduceData, n)
+		a := sliceFor(r, v.PartitionData, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -325,6 +325,7 @@ func (v *ProduceRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ProduceRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -516,7 +517,7 @@ func (v *ProduceResponse) decode(r *reader, version int16) error {
 		}
 		v.Responses = nil
 	} else {
-		a := make([]ProduceResponseTopicProduceResponse, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -552,7 +553,7 @@ func (v *ProduceResponse) decode(r *reader, version int16) error {
 						}
 						v.NodeEndpoints = nil
 					} else {
-						a := make([]ProduceResponseNodeEndpoint, n)
+						a := sliceFor(r, v.NodeEndpoints, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -641,7 +642,7 @@ func (v *ProduceResponseTopicProduceResponse) decode(r *reader, version int16) e
 		}
 		v.PartitionResponses = nil
 	} else {
-		a := make([]ProduceResponsePartitionProduceResponse, n)
+		a := sliceFor(r, v.PartitionResponses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -774,7 +775,7 @@ func (v *ProduceResponsePartitionProduceResponse) decode(r *reader, version int1
 			}
 			v.RecordErrors = nil
 		} else {
-			a := make([]ProduceResponseBatchIndexAndErrorMessage, n)
+			a := sliceFor(r, v.RecordErrors, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -1146,6 +1147,7 @@ func (v *ProduceResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ProduceResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

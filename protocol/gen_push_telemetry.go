@@ -132,6 +132,7 @@ func (v *PushTelemetryRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("PushTelemetryRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -253,6 +254,7 @@ func (v *PushTelemetryResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("PushTelemetryResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func (v *ReadShareGroupStateRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ReadShareGroupStateRequestReadStateData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -157,7 +157,7 @@ func (v *ReadShareGroupStateRequestReadStateData) decode(r *reader, version int1
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ReadShareGroupStateRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -268,6 +268,7 @@ func (v *ReadShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("ReadShareGroupStateRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -393,7 +394,7 @@ func (v *ReadShareGroupStateResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]ReadShareGroupStateResponseReadStateResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -460,7 +461,7 @@ func (v *ReadShareGroupStateResponseReadStateResult) decode(r *reader, version i
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ReadShareGroupStateResponsePartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -558,7 +559,7 @@ func (v *ReadShareGroupStateResponsePartitionResult) decode(r *reader, version i
 		}
 		v.StateBatches = nil
 	} else {
-		a := make([]ReadShareGroupStateResponseStateBatch, n)
+		a := sliceFor(r, v.StateBatches, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -681,6 +682,7 @@ func (v *ReadShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("ReadShareGroupStateResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

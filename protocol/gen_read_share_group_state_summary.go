@@ -90,7 +90,7 @@ func (v *ReadShareGroupStateSummaryRequest) decode(r *reader, version int16) err
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ReadShareGroupStateSummaryRequestReadStateSummaryData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -157,7 +157,7 @@ func (v *ReadShareGroupStateSummaryRequestReadStateSummaryData) decode(r *reader
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ReadShareGroupStateSummaryRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -270,6 +270,7 @@ func (v *ReadShareGroupStateSummaryRequest) DecodeWith(b []byte, o DecodeOptions
 		return unsupportedDecode("ReadShareGroupStateSummaryRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -376,7 +377,7 @@ func (v *ReadShareGroupStateSummaryResponse) decode(r *reader, version int16) er
 		}
 		v.Results = nil
 	} else {
-		a := make([]ReadShareGroupStateSummaryResponseReadStateSummaryResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -443,7 +444,7 @@ func (v *ReadShareGroupStateSummaryResponseReadStateSummaryResult) decode(r *rea
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ReadShareGroupStateSummaryResponsePartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -587,6 +588,7 @@ func (v *ReadShareGroupStateSummaryResponse) DecodeWith(b []byte, o DecodeOption
 		return unsupportedDecode("ReadShareGroupStateSummaryResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

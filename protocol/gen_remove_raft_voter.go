@@ -119,6 +119,7 @@ func (v *RemoveRaftVoterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("RemoveRaftVoterRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -256,6 +257,7 @@ func (v *RemoveRaftVoterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("RemoveRaftVoterResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -105,6 +105,7 @@ func (v *RenewDelegationTokenRequest) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("RenewDelegationTokenRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -237,6 +238,7 @@ func (v *RenewDelegationTokenResponse) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("RenewDelegationTokenResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

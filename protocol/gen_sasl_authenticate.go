@@ -96,6 +96,7 @@ func (v *SaslAuthenticateRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SaslAuthenticateRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -250,6 +251,7 @@ func (v *SaslAuthenticateResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SaslAuthenticateResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -72,6 +72,7 @@ func (v *SaslHandshakeRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SaslHandshakeRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (v *SaslHandshakeResponse) decode(r *reader, version int16) error {
 		}
 		v.Mechanisms = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.Mechanisms, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -187,6 +188,7 @@ func (v *SaslHandshakeResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SaslHandshakeResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -133,7 +133,7 @@ func (v *ShareAcknowledgeRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ShareAcknowledgeRequestAcknowledgeTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -200,7 +200,7 @@ func (v *ShareAcknowledgeRequestAcknowledgeTopic) decode(r *reader, version int1
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ShareAcknowledgeRequestAcknowledgePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -267,7 +267,7 @@ func (v *ShareAcknowledgeRequestAcknowledgePartition) decode(r *reader, version 
 		}
 		v.AcknowledgementBatches = nil
 	} else {
-		a := make([]ShareAcknowledgeRequestAcknowledgementBatch, n)
+		a := sliceFor(r, v.AcknowledgementBatches, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -337,7 +337,7 @@ func (v *ShareAcknowledgeRequestAcknowledgementBatch) decode(r *reader, version 
 		}
 		v.AcknowledgeTypes = nil
 	} else {
-		a := make([]int8, n)
+		a := sliceFor(r, v.AcknowledgeTypes, n)
 		for i := range a {
 			a[i] = r.i8()
 		}
@@ -400,6 +400,7 @@ func (v *ShareAcknowledgeRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ShareAcknowledgeRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -579,7 +580,7 @@ func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
 		}
 		v.Responses = nil
 	} else {
-		a := make([]ShareAcknowledgeResponseShareAcknowledgeTopicResponse, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -593,7 +594,7 @@ func (v *ShareAcknowledgeResponse) decode(r *reader, version int16) error {
 		}
 		v.NodeEndpoints = nil
 	} else {
-		a := make([]ShareAcknowledgeResponseNodeEndpoint, n)
+		a := sliceFor(r, v.NodeEndpoints, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -660,7 +661,7 @@ func (v *ShareAcknowledgeResponseShareAcknowledgeTopicResponse) decode(r *reader
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ShareAcknowledgeResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -914,6 +915,7 @@ func (v *ShareAcknowledgeResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ShareAcknowledgeResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

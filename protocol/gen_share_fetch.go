@@ -207,7 +207,7 @@ func (v *ShareFetchRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]ShareFetchRequestFetchTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -221,7 +221,7 @@ func (v *ShareFetchRequest) decode(r *reader, version int16) error {
 		}
 		v.ForgottenTopicsData = nil
 	} else {
-		a := make([]ShareFetchRequestForgottenTopic, n)
+		a := sliceFor(r, v.ForgottenTopicsData, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -288,7 +288,7 @@ func (v *ShareFetchRequestFetchTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ShareFetchRequestFetchPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -361,7 +361,7 @@ func (v *ShareFetchRequestFetchPartition) decode(r *reader, version int16) error
 		}
 		v.AcknowledgementBatches = nil
 	} else {
-		a := make([]ShareFetchRequestAcknowledgementBatch, n)
+		a := sliceFor(r, v.AcknowledgementBatches, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -431,7 +431,7 @@ func (v *ShareFetchRequestAcknowledgementBatch) decode(r *reader, version int16)
 		}
 		v.AcknowledgeTypes = nil
 	} else {
-		a := make([]int8, n)
+		a := sliceFor(r, v.AcknowledgeTypes, n)
 		for i := range a {
 			a[i] = r.i8()
 		}
@@ -496,7 +496,7 @@ func (v *ShareFetchRequestForgottenTopic) decode(r *reader, version int16) error
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -559,6 +559,7 @@ func (v *ShareFetchRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ShareFetchRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -775,7 +776,7 @@ func (v *ShareFetchResponse) decode(r *reader, version int16) error {
 		}
 		v.Responses = nil
 	} else {
-		a := make([]ShareFetchResponseShareFetchableTopicResponse, n)
+		a := sliceFor(r, v.Responses, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -789,7 +790,7 @@ func (v *ShareFetchResponse) decode(r *reader, version int16) error {
 		}
 		v.NodeEndpoints = nil
 	} else {
-		a := make([]ShareFetchResponseNodeEndpoint, n)
+		a := sliceFor(r, v.NodeEndpoints, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -856,7 +857,7 @@ func (v *ShareFetchResponseShareFetchableTopicResponse) decode(r *reader, versio
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]ShareFetchResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -977,7 +978,7 @@ func (v *ShareFetchResponsePartitionData) decode(r *reader, version int16) error
 		}
 		v.AcquiredRecords = nil
 	} else {
-		a := make([]ShareFetchResponseAcquiredRecords, n)
+		a := sliceFor(r, v.AcquiredRecords, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1227,6 +1228,7 @@ func (v *ShareFetchResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("ShareFetchResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

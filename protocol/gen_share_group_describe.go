@@ -57,7 +57,7 @@ func (v *ShareGroupDescribeRequest) decode(r *reader, version int16) error {
 		}
 		v.GroupIds = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.GroupIds, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -124,6 +124,7 @@ func (v *ShareGroupDescribeRequest) DecodeWith(b []byte, o DecodeOptions) error 
 		return unsupportedDecode("ShareGroupDescribeRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -289,7 +290,7 @@ func (v *ShareGroupDescribeResponse) decode(r *reader, version int16) error {
 		}
 		v.Groups = nil
 	} else {
-		a := make([]ShareGroupDescribeResponseDescribedGroup, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -364,7 +365,7 @@ func (v *ShareGroupDescribeResponseTopicPartitions) decode(r *reader, version in
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -426,7 +427,7 @@ func (v *ShareGroupDescribeResponseAssignment) decode(r *reader, version int16) 
 		}
 		v.TopicPartitions = nil
 	} else {
-		a := make([]ShareGroupDescribeResponseTopicPartitions, n)
+		a := sliceFor(r, v.TopicPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -553,7 +554,7 @@ func (v *ShareGroupDescribeResponseDescribedGroup) decode(r *reader, version int
 		}
 		v.Members = nil
 	} else {
-		a := make([]ShareGroupDescribeResponseMember, n)
+		a := sliceFor(r, v.Members, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -677,7 +678,7 @@ func (v *ShareGroupDescribeResponseMember) decode(r *reader, version int16) erro
 		}
 		v.SubscribedTopicNames = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.SubscribedTopicNames, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -743,6 +744,7 @@ func (v *ShareGroupDescribeResponse) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("ShareGroupDescribeResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

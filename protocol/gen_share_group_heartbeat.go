@@ -109,7 +109,7 @@ func (v *ShareGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.SubscribedTopicNames = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.SubscribedTopicNames, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -172,6 +172,7 @@ func (v *ShareGroupHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) error
 		return unsupportedDecode("ShareGroupHeartbeatRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -399,7 +400,7 @@ func (v *ShareGroupHeartbeatResponseTopicPartitions) decode(r *reader, version i
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -461,7 +462,7 @@ func (v *ShareGroupHeartbeatResponseAssignment) decode(r *reader, version int16)
 		}
 		v.TopicPartitions = nil
 	} else {
-		a := make([]ShareGroupHeartbeatResponseTopicPartitions, n)
+		a := sliceFor(r, v.TopicPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -523,6 +524,7 @@ func (v *ShareGroupHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("ShareGroupHeartbeatResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

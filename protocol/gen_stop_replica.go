@@ -57,6 +57,7 @@ func (v *StopReplicaRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("StopReplicaRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -132,6 +133,7 @@ func (v *StopReplicaResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("StopReplicaResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func (v *StreamsGroupDescribeRequest) decode(r *reader, version int16) error {
 		}
 		v.GroupIds = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.GroupIds, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -125,6 +125,7 @@ func (v *StreamsGroupDescribeRequest) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("StreamsGroupDescribeRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -429,7 +430,7 @@ func (v *StreamsGroupDescribeResponse) decode(r *reader, version int16) error {
 		}
 		v.Groups = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseDescribedGroup, n)
+		a := sliceFor(r, v.Groups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -618,7 +619,7 @@ func (v *StreamsGroupDescribeResponseTopicPartitions) decode(r *reader, version 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -700,7 +701,7 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 		}
 		v.ActiveTasks = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseTaskIds, n)
+		a := sliceFor(r, v.ActiveTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -714,7 +715,7 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 		}
 		v.StandbyTasks = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseTaskIds, n)
+		a := sliceFor(r, v.StandbyTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -728,7 +729,7 @@ func (v *StreamsGroupDescribeResponseAssignment) decode(r *reader, version int16
 		}
 		v.WarmupTasks = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseTaskIds, n)
+		a := sliceFor(r, v.WarmupTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -797,7 +798,7 @@ func (v *StreamsGroupDescribeResponseTaskIds) decode(r *reader, version int16) e
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -941,7 +942,7 @@ func (v *StreamsGroupDescribeResponseTopicInfo) decode(r *reader, version int16)
 		}
 		v.TopicConfigs = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseKeyValue, n)
+		a := sliceFor(r, v.TopicConfigs, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1085,7 +1086,7 @@ func (v *StreamsGroupDescribeResponseDescribedGroup) decode(r *reader, version i
 		}
 		v.Members = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseMember, n)
+		a := sliceFor(r, v.Members, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1160,7 +1161,7 @@ func (v *StreamsGroupDescribeResponseTopology) decode(r *reader, version int16) 
 		}
 		v.Subtopologies = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseSubtopology, n)
+		a := sliceFor(r, v.Subtopologies, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1266,7 +1267,7 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 		}
 		v.SourceTopics = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.SourceTopics, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -1281,7 +1282,7 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 		}
 		v.RepartitionSinkTopics = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.RepartitionSinkTopics, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -1296,7 +1297,7 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 		}
 		v.StateChangelogTopics = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseTopicInfo, n)
+		a := sliceFor(r, v.StateChangelogTopics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1310,7 +1311,7 @@ func (v *StreamsGroupDescribeResponseSubtopology) decode(r *reader, version int1
 		}
 		v.RepartitionSourceTopics = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseTopicInfo, n)
+		a := sliceFor(r, v.RepartitionSourceTopics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1513,7 +1514,7 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 		}
 		v.ClientTags = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseKeyValue, n)
+		a := sliceFor(r, v.ClientTags, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1527,7 +1528,7 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 		}
 		v.TaskOffsets = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseTaskOffset, n)
+		a := sliceFor(r, v.TaskOffsets, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1541,7 +1542,7 @@ func (v *StreamsGroupDescribeResponseMember) decode(r *reader, version int16) er
 		}
 		v.TaskEndOffsets = nil
 	} else {
-		a := make([]StreamsGroupDescribeResponseTaskOffset, n)
+		a := sliceFor(r, v.TaskEndOffsets, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1615,6 +1616,7 @@ func (v *StreamsGroupDescribeResponse) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("StreamsGroupDescribeResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -423,7 +423,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.ActiveTasks = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestTaskIds, n)
+		a := sliceFor(r, v.ActiveTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -437,7 +437,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.StandbyTasks = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestTaskIds, n)
+		a := sliceFor(r, v.StandbyTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -451,7 +451,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.WarmupTasks = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestTaskIds, n)
+		a := sliceFor(r, v.WarmupTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -483,7 +483,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.ClientTags = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestKeyValue, n)
+		a := sliceFor(r, v.ClientTags, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -497,7 +497,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.TaskOffsets = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestTaskOffset, n)
+		a := sliceFor(r, v.TaskOffsets, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -511,7 +511,7 @@ func (v *StreamsGroupHeartbeatRequest) decode(r *reader, version int16) error {
 		}
 		v.TaskEndOffsets = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestTaskOffset, n)
+		a := sliceFor(r, v.TaskEndOffsets, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -658,7 +658,7 @@ func (v *StreamsGroupHeartbeatRequestTopicInfo) decode(r *reader, version int16)
 		}
 		v.TopicConfigs = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestKeyValue, n)
+		a := sliceFor(r, v.TopicConfigs, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -841,7 +841,7 @@ func (v *StreamsGroupHeartbeatRequestTaskIds) decode(r *reader, version int16) e
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -909,7 +909,7 @@ func (v *StreamsGroupHeartbeatRequestTopology) decode(r *reader, version int16) 
 		}
 		v.Subtopologies = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestSubtopology, n)
+		a := sliceFor(r, v.Subtopologies, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1037,7 +1037,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		}
 		v.SourceTopics = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.SourceTopics, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -1052,7 +1052,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		}
 		v.SourceTopicRegex = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.SourceTopicRegex, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -1067,7 +1067,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		}
 		v.StateChangelogTopics = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestTopicInfo, n)
+		a := sliceFor(r, v.StateChangelogTopics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1081,7 +1081,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		}
 		v.RepartitionSinkTopics = nil
 	} else {
-		a := make([]string, n)
+		a := sliceFor(r, v.RepartitionSinkTopics, n)
 		for i := range a {
 			a[i] = r.str(flexible)
 		}
@@ -1096,7 +1096,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		}
 		v.RepartitionSourceTopics = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestTopicInfo, n)
+		a := sliceFor(r, v.RepartitionSourceTopics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1110,7 +1110,7 @@ func (v *StreamsGroupHeartbeatRequestSubtopology) decode(r *reader, version int1
 		}
 		v.CopartitionGroups = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatRequestCopartitionGroup, n)
+		a := sliceFor(r, v.CopartitionGroups, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1182,7 +1182,7 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version
 		}
 		v.SourceTopics = nil
 	} else {
-		a := make([]int16, n)
+		a := sliceFor(r, v.SourceTopics, n)
 		for i := range a {
 			a[i] = r.i16()
 		}
@@ -1197,7 +1197,7 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version
 		}
 		v.SourceTopicRegex = nil
 	} else {
-		a := make([]int16, n)
+		a := sliceFor(r, v.SourceTopicRegex, n)
 		for i := range a {
 			a[i] = r.i16()
 		}
@@ -1212,7 +1212,7 @@ func (v *StreamsGroupHeartbeatRequestCopartitionGroup) decode(r *reader, version
 		}
 		v.RepartitionSourceTopics = nil
 	} else {
-		a := make([]int16, n)
+		a := sliceFor(r, v.RepartitionSourceTopics, n)
 		for i := range a {
 			a[i] = r.i16()
 		}
@@ -1277,6 +1277,7 @@ func (v *StreamsGroupHeartbeatRequest) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("StreamsGroupHeartbeatRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -1574,7 +1575,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		}
 		v.Status = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatResponseStatus, n)
+		a := sliceFor(r, v.Status, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1588,7 +1589,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		}
 		v.ActiveTasks = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatResponseTaskIds, n)
+		a := sliceFor(r, v.ActiveTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1602,7 +1603,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		}
 		v.StandbyTasks = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatResponseTaskIds, n)
+		a := sliceFor(r, v.StandbyTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1616,7 +1617,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		}
 		v.WarmupTasks = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatResponseTaskIds, n)
+		a := sliceFor(r, v.WarmupTasks, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1634,7 +1635,7 @@ func (v *StreamsGroupHeartbeatResponse) decode(r *reader, version int16) error {
 		}
 		v.PartitionsByUserEndpoint = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatResponseEndpointToPartitions, n)
+		a := sliceFor(r, v.PartitionsByUserEndpoint, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1757,7 +1758,7 @@ func (v *StreamsGroupHeartbeatResponseTopicPartition) decode(r *reader, version 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -1827,7 +1828,7 @@ func (v *StreamsGroupHeartbeatResponseTaskIds) decode(r *reader, version int16) 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -1961,7 +1962,7 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) decode(r *reader, ve
 		}
 		v.ActivePartitions = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatResponseTopicPartition, n)
+		a := sliceFor(r, v.ActivePartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -1975,7 +1976,7 @@ func (v *StreamsGroupHeartbeatResponseEndpointToPartitions) decode(r *reader, ve
 		}
 		v.StandbyPartitions = nil
 	} else {
-		a := make([]StreamsGroupHeartbeatResponseTopicPartition, n)
+		a := sliceFor(r, v.StandbyPartitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -2039,6 +2040,7 @@ func (v *StreamsGroupHeartbeatResponse) DecodeWith(b []byte, o DecodeOptions) er
 		return unsupportedDecode("StreamsGroupHeartbeatResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

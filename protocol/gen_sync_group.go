@@ -202,7 +202,7 @@ func (v *SyncGroupRequest) decode(r *reader, version int16) error {
 		}
 		v.Assignments = nil
 	} else {
-		a := make([]SyncGroupRequestAssignment, n)
+		a := sliceFor(r, v.Assignments, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -320,6 +320,7 @@ func (v *SyncGroupRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SyncGroupRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -524,6 +525,7 @@ func (v *SyncGroupResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("SyncGroupResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

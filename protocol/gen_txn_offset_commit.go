@@ -205,7 +205,7 @@ func (v *TxnOffsetCommitRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]TxnOffsetCommitRequestTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -277,7 +277,7 @@ func (v *TxnOffsetCommitRequestTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]TxnOffsetCommitRequestPartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -413,6 +413,7 @@ func (v *TxnOffsetCommitRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("TxnOffsetCommitRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -516,7 +517,7 @@ func (v *TxnOffsetCommitResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]TxnOffsetCommitResponseTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -588,7 +589,7 @@ func (v *TxnOffsetCommitResponseTopic) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]TxnOffsetCommitResponsePartition, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -699,6 +700,7 @@ func (v *TxnOffsetCommitResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("TxnOffsetCommitResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -94,6 +94,7 @@ func (v *UnregisterBrokerRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UnregisterBrokerRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -231,6 +232,7 @@ func (v *UnregisterBrokerResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UnregisterBrokerResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -88,7 +88,7 @@ func (v *UpdateFeaturesRequest) decode(r *reader, version int16) error {
 		}
 		v.FeatureUpdates = nil
 	} else {
-		a := make([]UpdateFeaturesRequestFeatureUpdateKey, n)
+		a := sliceFor(r, v.FeatureUpdates, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -242,6 +242,7 @@ func (v *UpdateFeaturesRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UpdateFeaturesRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -363,7 +364,7 @@ func (v *UpdateFeaturesResponse) decode(r *reader, version int16) error {
 			}
 			v.Results = nil
 		} else {
-			a := make([]UpdateFeaturesResponseUpdatableFeatureResult, n)
+			a := sliceFor(r, v.Results, n)
 			for i := range a {
 				if err := a[i].decode(r, version); err != nil {
 					return err
@@ -497,6 +498,7 @@ func (v *UpdateFeaturesResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UpdateFeaturesResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

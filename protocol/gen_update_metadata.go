@@ -57,6 +57,7 @@ func (v *UpdateMetadataRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UpdateMetadataRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -132,6 +133,7 @@ func (v *UpdateMetadataResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UpdateMetadataResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -130,7 +130,7 @@ func (v *UpdateRaftVoterRequest) decode(r *reader, version int16) error {
 		}
 		v.Listeners = nil
 	} else {
-		a := make([]UpdateRaftVoterRequestListener, n)
+		a := sliceFor(r, v.Listeners, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -309,6 +309,7 @@ func (v *UpdateRaftVoterRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UpdateRaftVoterRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -550,6 +551,7 @@ func (v *UpdateRaftVoterResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("UpdateRaftVoterResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

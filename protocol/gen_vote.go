@@ -125,7 +125,7 @@ func (v *VoteRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]VoteRequestTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -197,7 +197,7 @@ func (v *VoteRequestTopicData) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]VoteRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -365,6 +365,7 @@ func (v *VoteRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("VoteRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -519,7 +520,7 @@ func (v *VoteResponse) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]VoteResponseTopicData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -551,7 +552,7 @@ func (v *VoteResponse) decode(r *reader, version int16) error {
 						}
 						v.NodeEndpoints = nil
 					} else {
-						a := make([]VoteResponseNodeEndpoint, n)
+						a := sliceFor(r, v.NodeEndpoints, n)
 						for i := range a {
 							if err := a[i].decode(r, version); err != nil {
 								return err
@@ -622,7 +623,7 @@ func (v *VoteResponseTopicData) decode(r *reader, version int16) error {
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]VoteResponsePartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -838,6 +839,7 @@ func (v *VoteResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("VoteResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -118,7 +118,7 @@ func (v *WriteShareGroupStateRequest) decode(r *reader, version int16) error {
 		}
 		v.Topics = nil
 	} else {
-		a := make([]WriteShareGroupStateRequestWriteStateData, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -185,7 +185,7 @@ func (v *WriteShareGroupStateRequestWriteStateData) decode(r *reader, version in
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]WriteShareGroupStateRequestPartitionData, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -270,7 +270,7 @@ func (v *WriteShareGroupStateRequestPartitionData) decode(r *reader, version int
 		}
 		v.StateBatches = nil
 	} else {
-		a := make([]WriteShareGroupStateRequestStateBatch, n)
+		a := sliceFor(r, v.StateBatches, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -393,6 +393,7 @@ func (v *WriteShareGroupStateRequest) DecodeWith(b []byte, o DecodeOptions) erro
 		return unsupportedDecode("WriteShareGroupStateRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -490,7 +491,7 @@ func (v *WriteShareGroupStateResponse) decode(r *reader, version int16) error {
 		}
 		v.Results = nil
 	} else {
-		a := make([]WriteShareGroupStateResponseWriteStateResult, n)
+		a := sliceFor(r, v.Results, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -557,7 +558,7 @@ func (v *WriteShareGroupStateResponseWriteStateResult) decode(r *reader, version
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]WriteShareGroupStateResponsePartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -683,6 +684,7 @@ func (v *WriteShareGroupStateResponse) DecodeWith(b []byte, o DecodeOptions) err
 		return unsupportedDecode("WriteShareGroupStateResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (v *WriteTxnMarkersRequest) decode(r *reader, version int16) error {
 		}
 		v.Markers = nil
 	} else {
-		a := make([]WriteTxnMarkersRequestWritableTxnMarker, n)
+		a := sliceFor(r, v.Markers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -166,7 +166,7 @@ func (v *WriteTxnMarkersRequestWritableTxnMarker) decode(r *reader, version int1
 		}
 		v.Topics = nil
 	} else {
-		a := make([]WriteTxnMarkersRequestWritableTxnMarkerTopic, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -239,7 +239,7 @@ func (v *WriteTxnMarkersRequestWritableTxnMarkerTopic) decode(r *reader, version
 		}
 		v.PartitionIndexes = nil
 	} else {
-		a := make([]int32, n)
+		a := sliceFor(r, v.PartitionIndexes, n)
 		for i := range a {
 			a[i] = r.i32()
 		}
@@ -302,6 +302,7 @@ func (v *WriteTxnMarkersRequest) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("WriteTxnMarkersRequest", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}
@@ -409,7 +410,7 @@ func (v *WriteTxnMarkersResponse) decode(r *reader, version int16) error {
 		}
 		v.Markers = nil
 	} else {
-		a := make([]WriteTxnMarkersResponseWritableTxnMarkerResult, n)
+		a := sliceFor(r, v.Markers, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -476,7 +477,7 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerResult) decode(r *reader, versi
 		}
 		v.Topics = nil
 	} else {
-		a := make([]WriteTxnMarkersResponseWritableTxnMarkerTopicResult, n)
+		a := sliceFor(r, v.Topics, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -548,7 +549,7 @@ func (v *WriteTxnMarkersResponseWritableTxnMarkerTopicResult) decode(r *reader, 
 		}
 		v.Partitions = nil
 	} else {
-		a := make([]WriteTxnMarkersResponseWritableTxnMarkerPartitionResult, n)
+		a := sliceFor(r, v.Partitions, n)
 		for i := range a {
 			if err := a[i].decode(r, version); err != nil {
 				return err
@@ -659,6 +660,7 @@ func (v *WriteTxnMarkersResponse) DecodeWith(b []byte, o DecodeOptions) error {
 		return unsupportedDecode("WriteTxnMarkersResponse", v.Version)
 	}
 	r := newReader(b, o.Alias)
+	r.reuse = o.Reuse
 	if err := v.decode(&r, v.Version); err != nil {
 		return err
 	}

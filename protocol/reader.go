@@ -16,6 +16,13 @@ type DecodeOptions struct {
 	// AllowTrailing accepts input that continues after the message ends.
 	// By default leftover bytes are reported as ErrMalformed.
 	AllowTrailing bool
+	// Reuse decodes lists into the arrays the value already holds when
+	// they are large enough, instead of new ones, so that a caller
+	// decoding one response after another into the same value allocates
+	// for the lists only while they grow. Whatever the caller kept of an
+	// earlier decode into the value (an element, or a list) may then be
+	// overwritten.
+	Reuse bool
 }
 
 // reader walks an input buffer. Every read checks bounds; on failure it
@@ -32,6 +39,7 @@ type reader struct {
 	buf   []byte // input; a tagged-field reader shares it, cut at its end
 	off   int    // absolute offset of the next unread byte
 	alias bool
+	reuse bool  // see DecodeOptions.Reuse
 	bad   uint8 // 0 while fine, else badTruncated or badMalformed
 	at    int   // offset of the first problem
 	msg   string
@@ -275,7 +283,7 @@ func (r *reader) arrayLen(compact, nullable bool, minElem int) int {
 // tagged returns a reader over the next size bytes, for a tagged field, and
 // moves r past them.
 func (r *reader) tagged(size int) reader {
-	sub := reader{alias: r.alias}
+	sub := reader{alias: r.alias, reuse: r.reuse}
 	if size > r.left() {
 		r.truncated()
 		sub.bad, sub.at = r.bad, r.at
@@ -307,4 +315,15 @@ func (r *reader) finish(typ string, o DecodeOptions) error {
 		return r.fail(typ, "")
 	}
 	return nil
+}
+
+// sliceFor returns n elements to decode a list into: s itself when the
+// decode reuses arrays and s has room, else a new array. Every decoder
+// assigns each field of an element, so a reused element keeps nothing of
+// what it held.
+func sliceFor[T any](r *reader, s []T, n int) []T {
+	if r.reuse && s != nil && cap(s) >= n {
+		return s[:n]
+	}
+	return make([]T, n)
 }

@@ -386,7 +386,7 @@ func (g *gen) decodeValue(f *field, x string, st *strct) {
 		g.p("%s", check)
 		g.p("%s = nil", x)
 		g.p("} else {")
-		g.p("a := make([]%s, n)", f.elemType())
+		g.p("a := sliceFor(r, %s, n)", x)
 		g.p("for i := range a {")
 		switch f.elem {
 		case "struct":
@@ -495,6 +495,7 @@ func (g *gen) emitTop(m *message) {
 	g.p("func (v *%s) DecodeWith(b []byte, o DecodeOptions) error {", t)
 	g.p("if !(%s) { return unsupportedDecode(%q, v.Version) }", validCheck, t)
 	g.p("r := newReader(b, o.Alias)")
+	g.p("r.reuse = o.Reuse")
 	g.p("if err := v.decode(&r, v.Version); err != nil { return err }")
 	g.p("return r.finish(%q, o)", t)
 	g.p("}\n")
