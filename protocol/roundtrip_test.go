@@ -8,7 +8,8 @@ import (
 )
 
 // TestRoundTrip encodes random values of every message at every version,
-// decodes them (copying and aliasing), compares the values, re-encodes and
+// decodes them (copying, aliasing, and into a value holding the previous
+// decode with DecodeOptions.Reuse), compares the values, re-encodes and
 // compares the bytes.
 func TestRoundTrip(t *testing.T) {
 	iters := 40
@@ -22,12 +23,22 @@ func TestRoundTrip(t *testing.T) {
 			continue
 		}
 		for v := tm.min; v <= tm.max; v++ {
+			// reused holds the previous iteration's decode: decoding into
+			// it with Reuse must give the same value as a fresh decode.
+			reused := tm.new()
+			reused.SetVersion(v)
 			for i := 0; i < iters; i++ {
 				in := tm.new()
 				in.randomize(g, v, 0)
 				b, err := in.AppendTo(nil)
 				if err != nil {
 					t.Fatalf("%s v%d: encode: %v", tm.name, v, err)
+				}
+				if err := reused.DecodeWith(b, DecodeOptions{Reuse: true}); err != nil {
+					t.Fatalf("%s v%d: decode with reuse: %v", tm.name, v, err)
+				}
+				if !reflect.DeepEqual(in, reused) {
+					t.Fatalf("%s v%d: decode #%d into a reused value differs\nin:  %+v\nout: %+v", tm.name, v, i, in, reused)
 				}
 				for _, alias := range []bool{false, true} {
 					out := tm.new()
