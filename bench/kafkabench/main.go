@@ -40,7 +40,7 @@ func main() {
 	var brokers string
 	flag.StringVar(&brokers, "brokers", "", "comma-separated seed brokers (required)")
 	flag.StringVar(&o.Client, "client", "gregor", "gregor or franz")
-	flag.StringVar(&o.Mode, "mode", "produce", "produce, consume-direct, consume-group or seed")
+	flag.StringVar(&o.Mode, "mode", "produce", "produce, consume-direct, consume-group, seed or delete (the topic)")
 	flag.StringVar(&o.Topic, "topic", "bench", "topic")
 	flag.IntVar(&o.Partitions, "partitions", 16, "partitions of the topic (consume modes read all of them)")
 	flag.IntVar(&o.Records, "records", 1_000_000, "records to produce or consume")
@@ -88,7 +88,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "kafkabench:", err)
 		}
 	}
-	if o.Mode == "seed" {
+	if o.Mode == "seed" || o.Mode == "delete" {
 		return
 	}
 	line, _ := json.Marshal(res)
@@ -145,7 +145,7 @@ type Result struct {
 func run(ctx context.Context, o options) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	if o.Records <= 0 && o.Mode != "seed" {
+	if o.Records <= 0 && o.Mode != "seed" && o.Mode != "delete" {
 		return Result{}, fmt.Errorf("-records must be positive")
 	}
 	var (
@@ -159,6 +159,8 @@ func run(ctx context.Context, o options) (Result, error) {
 		m, err = consume(ctx, o)
 	case "seed":
 		return Result{}, seedTopic(ctx, o)
+	case "delete":
+		return Result{}, deleteTopic(ctx, o)
 	default:
 		return Result{}, fmt.Errorf("unknown -mode %q", o.Mode)
 	}

@@ -257,6 +257,25 @@ func seedTopic(ctx context.Context, o options) error {
 	return fake.Seed(ctx, o.Brokers, o.Topic, o.Partitions, o.Records, o.Size, o.Codec)
 }
 
+// deleteTopic deletes o.Topic from a real cluster (a topic already gone
+// is not an error), so that a benchmark's data does not pile up in the
+// broker's log directory from run to run.
+func deleteTopic(ctx context.Context, o options) error {
+	a, err := admin.New(gregor.ConnConfig{SeedBrokers: o.Brokers})
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.WithoutCancel(ctx))
+	res, err := a.DeleteTopics(ctx, o.Topic)
+	if err == nil {
+		err = res.Err()
+	}
+	if err != nil && !errors.Is(err, protocol.ErrUnknownTopicOrPartition) {
+		return fmt.Errorf("deleting %s: %w", o.Topic, err)
+	}
+	return nil
+}
+
 // newRand returns the generator record values are drawn from, fixed so that
 // every run sends the same bytes.
 func newRand() *rand.Rand { return rand.New(rand.NewPCG(3, 4)) }

@@ -1,14 +1,15 @@
 // Command sidebyside runs Gregor and franz-go through the benchmark
 // scenarios of bench/kafkabench, alternating the two clients' processes
-// (gregor, franz, gregor, franz, ...) for -rounds rounds per scenario, and
+// (gregor, franz, franz, gregor, ...) for -rounds rounds per scenario, and
 // prints a Markdown table of the medians with the ratio Gregor/franz-go.
 //
 // Without -brokers each scenario gets a fresh kfake broker in a separate
 // process (bench/kfakeserver): one that discards produced records for the
 // producer scenarios, one seeded with the scenario's records for the
 // consumer ones. With -brokers it uses that cluster (for example the one
-// `go run ./integration/cmd/kafka-node` starts), creating a new topic per
-// scenario and seeding the consumer topics once.
+// `go run ./integration/cmd/kafka-node` starts): each produce run writes
+// to a new topic that is deleted after it, and the consumer topics are
+// seeded once and deleted at the end.
 //
 //	go run ./bench/sidebyside -suite consume
 //	go run ./bench/sidebyside -suite produce -brokers 127.0.0.1:PORT
@@ -46,6 +47,17 @@ type result struct {
 }
 
 var clients = []string{"gregor", "franz"}
+
+// roundOrder is the order of the clients in round r: reversed every other
+// round (gregor, franz, franz, gregor, ...), so that neither client is
+// always the one that runs first, on a broker that has just been idle or is
+// still finishing the previous run's work.
+func roundOrder(r int) []string {
+	if r%2 == 0 {
+		return clients
+	}
+	return []string{clients[1], clients[0]}
+}
 
 func main() {
 	brokers := flag.String("brokers", "", "a running cluster's seed brokers; empty runs kfakeserver per scenario")
@@ -110,7 +122,7 @@ func mainErr(ctx context.Context, brokers, suite, only string, rounds int, scale
 	if brokers != "" {
 		target = "brokers " + brokers
 	}
-	fmt.Printf("Target: %s; %d rounds per client, alternating; %s\n\n", target, rounds, machine())
+	fmt.Printf("Target: %s; %d rounds per client, alternating (ABBA); %s\n\n", target, rounds, machine())
 	printHeader()
 	runID := time.Now().Unix()
 	seeded := map[string]string{} // seed key -> topic, real brokers only
@@ -126,9 +138,17 @@ func mainErr(ctx context.Context, brokers, suite, only string, rounds int, scale
 		got := map[string][]result{}
 		var failures []string
 		for r := 0; r < rounds; r++ {
-			for _, c := range clients {
-				args := append([]string{"-brokers", addr, "-client", c, "-topic", topic}, s.args()...)
+			for _, c := range roundOrder(r) {
+				runTopic, err := runTopicFor(ctx, s, bench, brokers, topic, r, c)
+				if err != nil {
+					failures = append(failures, fmt.Sprintf("%s: %v", c, err))
+					continue
+				}
+				args := append([]string{"-brokers", addr, "-client", c, "-topic", runTopic}, s.args()...)
 				res, line, err := runBench(ctx, bench, append(args, extra...))
+				if runTopic != topic {
+					dropTopic(ctx, bench, brokers, runTopic)
+				}
 				if err != nil {
 					failures = append(failures, fmt.Sprintf("%s: %v", c, err))
 					continue
@@ -139,6 +159,9 @@ func mainErr(ctx context.Context, brokers, suite, only string, rounds int, scale
 		}
 		done()
 		printRow(s, got, failures)
+	}
+	for _, t := range seeded {
+		dropTopic(ctx, bench, brokers, t)
 	}
 	fmt.Printf("\nAfter the run: %s\n", loadAvg())
 	return nil
@@ -172,10 +195,33 @@ func prepare(ctx context.Context, s scenario, brokers, bench, fakeSrv string, ru
 		seeded[s.seedKey()] = topic
 		return brokers, topic, nothing, nil
 	}
+	// Each produce run gets a topic of its own (see runTopicFor).
 	topic = fmt.Sprintf("bench-%d-p%d-%s", runID, s.partitions, strings.NewReplacer(" ", "-", "@", "", "/", "").Replace(s.name()))
-	args := []string{"-brokers", brokers, "-topic", topic, "-mode", "seed", "-records", "0", "-partitions", fmt.Sprint(s.partitions)}
-	_, _, err = runBench(ctx, bench, args)
-	return brokers, topic, nothing, err
+	return brokers, topic, nothing, nil
+}
+
+// runTopicFor returns the topic one run uses. On a real broker a produce
+// run writes to a new, empty topic that is deleted after the run, so that
+// no run pays for the data of the ones before it (a 1 KiB scenario writes
+// over a gigabyte a run, and a broker whose log directory keeps growing
+// soon spends its time on page cache eviction and disk writeback, whichever
+// client is running). Elsewhere it is the scenario's topic.
+func runTopicFor(ctx context.Context, s scenario, bench, brokers, topic string, round int, client string) (string, error) {
+	if brokers == "" || s.mode != "produce" {
+		return topic, nil
+	}
+	t := fmt.Sprintf("%s-r%d-%s", topic, round, client)
+	args := []string{"-brokers", brokers, "-topic", t, "-mode", "seed", "-records", "0", "-partitions", fmt.Sprint(s.partitions)}
+	_, _, err := runBench(ctx, bench, args)
+	return t, err
+}
+
+// dropTopic deletes a benchmark topic from a real broker, reporting a
+// failure on stderr only: the results stand either way.
+func dropTopic(ctx context.Context, bench, brokers, topic string) {
+	if _, _, err := runBench(ctx, bench, []string{"-brokers", brokers, "-topic", topic, "-mode", "delete"}); err != nil {
+		fmt.Fprintf(os.Stderr, "sidebyside: deleting %s: %v\n", topic, err)
+	}
 }
 
 // startFake starts kfakeserver and waits for its "ready <addr>" line.

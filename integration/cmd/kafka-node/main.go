@@ -6,6 +6,10 @@
 //
 //	go run ./integration/cmd/kafka-node                # prints: ready 127.0.0.1:PORT
 //	go run ./bench/sidebyside -brokers 127.0.0.1:PORT
+//
+// The node's data goes under $TMPDIR (os.TempDir); -prop adds broker
+// properties, for example -prop file.delete.delay.ms=1000 to free a deleted
+// topic's files after a second instead of a minute.
 package main
 
 import (
@@ -14,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,11 +28,20 @@ import (
 func main() {
 	fullJIT := flag.Bool("full-jit", true, "run the JVM with the C2 compiler (-XX:TieredStopAtLevel=4) instead of the harness's fast-start setting")
 	heap := flag.String("heap", "1g", "JVM heap (-Xms and -Xmx)")
+	props := map[string]string{}
+	flag.Func("prop", "a broker property as key=value, added to server.properties (repeatable)", func(kv string) error {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want key=value, got %q", kv)
+		}
+		props[k] = v
+		return nil
+	})
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg := integration.LocalConfig{Nodes: 1, JVMOptions: []string{"-Xms" + *heap, "-Xmx" + *heap}}
+	cfg := integration.LocalConfig{Nodes: 1, JVMOptions: []string{"-Xms" + *heap, "-Xmx" + *heap}, BrokerProperties: props}
 	if *fullJIT {
 		cfg.JVMOptions = append(cfg.JVMOptions, "-XX:TieredStopAtLevel=4")
 	}
