@@ -27,9 +27,13 @@ type Record struct {
 	Value []byte
 	// Headers are application metadata carried with the record.
 	Headers []Header
-	// Timestamp is the record's time. A zero Timestamp is set to the time of
-	// the produce call. When consuming it is the creation time, or the time
-	// the broker appended the record when the topic uses log-append time.
+	// Timestamp is the record's time. A producer sets a zero Timestamp to
+	// the time of the produce call, to the millisecond Kafka keeps: while
+	// records arrive faster than one every few microseconds it takes the
+	// time from a clock it refreshes every millisecond, so a stamp can then
+	// lag the call by a millisecond or two. When consuming it is the
+	// creation time, or the time the broker appended the record when the
+	// topic uses log-append time.
 	Timestamp time.Time
 	// Offset is the record's position in its partition, known after a
 	// successful produce and when consuming.

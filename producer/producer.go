@@ -129,6 +129,8 @@ type Producer struct {
 	reqPool sync.Pool
 	// idleWaiters hands a queued request to an idle waiter goroutine.
 	idleWaiters chan *produceRequest
+	// clock stamps records that have no timestamp.
+	clock *stampClock
 }
 
 // topicState is a topic's partitions as the producer knows them.
@@ -152,7 +154,7 @@ func New(cfg Config) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{cfg: cfg, cl: cl, log: cfg.Conn.Logger, sinks: map[int32]*sink{}, bufCh: make(chan struct{})}
+	p := &Producer{cfg: cfg, cl: cl, log: cfg.Conn.Logger, sinks: map[int32]*sink{}, bufCh: make(chan struct{}), clock: newStampClock()}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	empty := map[string]*topicState{}
 	p.topics.Store(&empty)
@@ -611,6 +613,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	}
 	p.sinksMu.Unlock()
 	p.wg.Wait()
+	p.clock.stop()
 	// Nothing runs any more: settle what is left.
 	for _, ts := range *p.topics.Load() {
 		for _, part := range ts.parts {

@@ -72,40 +72,6 @@ func (r *produceRequest) MinVersion() int16 { return r.lo }
 // NoResponse is true with acks=0.
 func (r *produceRequest) NoResponse() bool { return r.noResp }
 
-// bufPool recycles the buffers of written batches, each in a box (a
-// *[]byte); boxPool keeps the empty boxes so that putting a buffer back
-// allocates nothing.
-var bufPool, boxPool sync.Pool
-
-// maxPooledBuf is the largest batch buffer kept for reuse.
-const maxPooledBuf = 1 << 20
-
-func getBuf(n int) []byte {
-	if v := bufPool.Get(); v != nil {
-		box := v.(*[]byte)
-		b := *box
-		*box = nil
-		boxPool.Put(box)
-		if cap(b) >= n {
-			return b[:0]
-		}
-	}
-	return make([]byte, 0, n)
-}
-
-// putBuf returns a written batch's buffer; nothing may use it afterwards.
-func putBuf(b []byte) {
-	if cap(b) > maxPooledBuf {
-		return
-	}
-	box, _ := boxPool.Get().(*[]byte)
-	if box == nil {
-		box = new([]byte)
-	}
-	*box = b
-	bufPool.Put(box)
-}
-
 func (p *Producer) newRequest() *produceRequest {
 	req := p.reqPool.Get().(*produceRequest)
 	req.Acks = p.cfg.Acks.wire()

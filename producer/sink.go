@@ -101,10 +101,7 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 		part.batches = append(part.batches, b)
 	}
 	if r.Timestamp.IsZero() {
-		// The batch's start plus the monotonic time since: one clock read
-		// instead of the two of time.Now, and the wall clock cannot drift
-		// far from it within a batch's life.
-		r.Timestamp = b.first.Add(time.Since(b.first))
+		r.Timestamp = p.clock.now()
 	}
 	rc := b.slab.next()
 	rc.r, rc.cb, rc.size, rc.span = r, cb, size, span
