@@ -37,8 +37,11 @@ type stampClock struct {
 
 const (
 	// stampBurst direct reads within one tick start the refreshing
-	// goroutine: at that rate it costs less than the reads it replaces.
-	stampBurst = 32
+	// goroutine. Below that rate (128,000 records a second) a process that
+	// idles between records pays more for waking up every tick than for
+	// the clock reads the goroutine saves: measured at 50,000 records a
+	// second, a threshold of 32 cost about 3% more CPU than this one.
+	stampBurst = 128
 	// stampIdleTicks ticks without a stamp stop it.
 	stampIdleTicks = 16
 )

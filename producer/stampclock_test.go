@@ -29,7 +29,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestStampClockSlow(t *testing.T) {
 	c := newStampClock()
 	defer c.stop()
-	for range 3 * stampBurst {
+	for range 2 * stampBurst {
 		before := time.Now()
 		got := c.now()
 		after := time.Now()
