@@ -19,13 +19,16 @@ const (
 	bufClasses  = (maxBufShift-minBufShift)*4 + 1
 )
 
-// bufPools[c] holds buffers with a capacity of at least bufClassSize(c),
-// each in a box (a *[]byte); boxPool keeps the empty boxes so that putting
-// a buffer back allocates nothing.
+// bufPools holds the producer's batch buffers; boxPool keeps the empty
+// boxes so that putting a buffer back allocates nothing.
 var (
-	bufPools [bufClasses]sync.Pool
+	bufPools batchBufs
 	boxPool  sync.Pool
 )
+
+// batchBufs is a pool of buffers by size class: class c holds buffers
+// with a capacity of at least bufClassSize(c), each in a box (a *[]byte).
+type batchBufs [bufClasses]sync.Pool
 
 // bufClassSize is the capacity of class c's buffers.
 func bufClassSize(c int) int {
@@ -64,13 +67,18 @@ func bufClassOf(c int) int {
 	return (s-minBufShift)*4 + (c-1<<s)/(1<<(s-2))
 }
 
-// getBuf returns an empty buffer with room for at least n bytes.
-func getBuf(n int) []byte {
+// getBuf returns an empty batch buffer with room for at least n bytes.
+func getBuf(n int) []byte { return bufPools.get(n) }
+
+// putBuf returns a settled batch's buffer; nothing may use it afterwards.
+func putBuf(b []byte) { bufPools.put(b) }
+
+func (bp *batchBufs) get(n int) []byte {
 	c := bufClassFor(n)
 	if c < 0 {
 		return make([]byte, 0, n)
 	}
-	if v := bufPools[c].Get(); v != nil {
+	if v := bp[c].Get(); v != nil {
 		box := v.(*[]byte)
 		b := *box
 		*box = nil
@@ -80,8 +88,7 @@ func getBuf(n int) []byte {
 	return make([]byte, 0, bufClassSize(c))
 }
 
-// putBuf returns a settled batch's buffer; nothing may use it afterwards.
-func putBuf(b []byte) {
+func (bp *batchBufs) put(b []byte) {
 	c := bufClassOf(cap(b))
 	if c < 0 {
 		return
@@ -91,5 +98,5 @@ func putBuf(b []byte) {
 		box = new([]byte)
 	}
 	*box = b
-	bufPools[c].Put(box)
+	bp[c].Put(box)
 }
