@@ -36,6 +36,10 @@ type Builder struct {
 	maxTS     int64
 	err       error
 	sizes     []int32 // AppendBatch's precomputed record sizes, kept for reuse
+	// Uncompressed records are checksummed as they are written: crc
+	// covers out[start+HeaderSize:crcAt].
+	crc   uint32
+	crcAt int
 }
 
 // Reset starts a new batch appended to dst. From h the Builder takes
@@ -46,7 +50,7 @@ type Builder struct {
 // LogAppendTime batch h.MaxTimestamp is kept. level selects the compression
 // level for the batch's codec (compression.LevelDefault for the default).
 func (bb *Builder) Reset(dst []byte, h BatchHeader, level compression.Level) {
-	*bb = Builder{hdr: h, level: level, out: dst, start: len(dst), raw: bb.raw[:0], sizes: bb.sizes[:0]}
+	*bb = Builder{hdr: h, level: level, out: dst, start: len(dst), raw: bb.raw[:0], sizes: bb.sizes[:0], crcAt: len(dst) + HeaderSize}
 	bb.hdr.Magic = MagicV2
 	bb.compress = h.Attributes.Codec() != compression.None
 	bb.out = append(bb.out, make([]byte, HeaderSize)...)
@@ -119,6 +123,10 @@ func (bb *Builder) add(delta int32, ts int64, attrs int8, key, value []byte, hea
 		bb.raw = appendRecord(bb.raw, size, attrs, delta, ts-bb.hdr.BaseTimestamp, key, value, headers)
 	} else {
 		bb.out = appendRecord(bb.out, size, attrs, delta, ts-bb.hdr.BaseTimestamp, key, value, headers)
+		if len(bb.out)-bb.crcAt >= crcChunk {
+			bb.crc = crcUpdate(bb.crc, bb.out[bb.crcAt:])
+			bb.crcAt = len(bb.out)
+		}
 	}
 	bb.n++
 	bb.lastDelta = delta
@@ -155,7 +163,13 @@ func (bb *Builder) Finish() ([]byte, error) {
 		}
 	}
 	putHeader(batch, h)
-	h.CRC = crc32.Checksum(batch[offAttributes:], castagnoli)
+	if recs := bb.start + HeaderSize; !bb.compress && bb.crcAt > recs {
+		// Most of the records were checksummed while they were written.
+		crcRecs := crcUpdate(bb.crc, bb.out[bb.crcAt:])
+		h.CRC = crcJoin(crc32.Checksum(batch[offAttributes:HeaderSize], castagnoli), crcRecs, len(bb.out)-recs)
+	} else {
+		h.CRC = crc32.Checksum(batch[offAttributes:], castagnoli)
+	}
 	binary.BigEndian.PutUint32(batch[offCRC:], h.CRC)
 	return bb.out, nil
 }
