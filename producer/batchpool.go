@@ -93,28 +93,29 @@ func recycle(b *batch) {
 	batchPool.Put(b)
 }
 
-// written settles b's records as written at offsets from base (-1 when
-// unknown) with broker timestamp ts (zero for CreateTime), then recycles b
-// when it can. The buffer room of the whole batch is returned before the
+// written takes b off its partition's in-flight list and settles its
+// records as written at offsets from base (-1 when unknown) with broker
+// timestamp ts (zero for CreateTime), then recycles b when it can. The buffer room of the whole batch is returned before the
 // first callback runs, so a callback may produce again; Flush also waits
 // for the callbacks (see Producer.delivering).
 func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	part := b.p
-	from := recSent
-	if !b.watched {
-		from = recBuffered // nothing else moves these records' states
-	}
 	reuse := !b.pinned && b.stopWatches()
 	var bytes, n int
+	part.mu.Lock()
+	part.removeInflight(b)
+	part.attempts = 0
 	for _, rc := range b.recs {
-		if !rc.state.CompareAndSwap(from, recDone) {
+		if rc.state == recDone {
 			reuse = false // its watcher settled it and may still run
 			continue
 		}
+		rc.state = recDone
 		rc.won = true
 		bytes += rc.size
 		n++
 	}
+	part.mu.Unlock()
 	p.delivering.Add(1)
 	part.queued.Add(-int64(bytes))
 	p.release(bytes, n)

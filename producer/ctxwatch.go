@@ -62,29 +62,45 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 	rc.watch = w
 }
 
-// cancelWatch settles every record of w that is not settled yet. The
-// batch's record list is read under the partition's mutex: records that
-// draining removed from it were settled already.
+// cancelWatch settles every record of w that is not settled yet: failed
+// if it was still buffered, unknown if it was sent. The batch's record
+// list and the records' states are read and moved under the partition's
+// mutex; records that draining removed from the list were settled already.
 func (p *Producer) cancelWatch(w *ctxWatch) {
 	part := w.b.p
+	err := context.Cause(w.ctx)
+	type settled struct {
+		rc   *rec
+		sent bool
+	}
+	var recs []settled
+	settle := func(rc *rec) {
+		if rc.state != recDone {
+			recs = append(recs, settled{rc, rc.state == recSent})
+			rc.state = recDone
+		}
+	}
 	part.mu.Lock()
 	w.fired = true
-	var recs []*rec
 	if w.only != nil {
 		// One record per context (a deadline per call) is common: no
 		// scan, so that many contexts ending together in one large
 		// batch do not each walk the whole batch.
-		recs = []*rec{w.only}
+		settle(w.only)
 	} else {
 		for _, rc := range w.b.recs {
 			if rc.watch == w {
-				recs = append(recs, rc)
+				settle(rc)
 			}
 		}
 	}
 	part.mu.Unlock()
-	for _, rc := range recs {
-		p.cancelRec(part, rc, w.ctx)
+	for _, s := range recs {
+		if s.sent {
+			p.deliver(part, s.rc, Result{Outcome: Unknown, Err: unknownErr(err)})
+		} else {
+			p.deliver(part, s.rc, Result{Outcome: Failed, Err: err})
+		}
 	}
 }
 

@@ -73,7 +73,10 @@ const recordOverhead = 21
 const requestOverhead = 256
 
 // Record states: buffered until a request carrying it is built, sent until
-// its response, then done. Exactly one transition reaches done.
+// its response, then done. Exactly one transition reaches done. A record's
+// state is read and moved only under its partition's mutex, so that a
+// batch's records change state under one lock instead of an atomic
+// operation each.
 const (
 	recBuffered uint32 = iota
 	recSent
@@ -84,7 +87,7 @@ const (
 type rec struct {
 	r     *gregor.Record
 	cb    func(*gregor.Record, Result)
-	state atomic.Uint32
+	state uint32 // guarded by the partition's mutex
 	size  int
 	won   bool       // set by written on the records it settles
 	watch *ctxWatch  // the watcher of the record's context; nil if it cannot end
@@ -300,19 +303,6 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 	return nil
 }
 
-// cancelRec settles a record whose context ended: failed if it was still
-// buffered, unknown if it was sent.
-func (p *Producer) cancelRec(part *partition, rc *rec, ctx context.Context) {
-	err := context.Cause(ctx)
-	if rc.state.CompareAndSwap(recBuffered, recDone) {
-		p.deliver(part, rc, Result{Outcome: Failed, Err: err})
-		return
-	}
-	if rc.state.CompareAndSwap(recSent, recDone) {
-		p.deliver(part, rc, Result{Outcome: Unknown, Err: unknownErr(err)})
-	}
-}
-
 // deliver hands res to a record already moved to recDone.
 func (p *Producer) deliver(part *partition, rc *rec, res Result) {
 	part.queued.Add(-int64(rc.size))
@@ -339,14 +329,6 @@ func (p *Producer) report(part *partition, rc *rec, res Result) {
 	endSend(rc.span, res)
 	if rc.cb != nil {
 		rc.cb(rc.r, res)
-	}
-}
-
-// finish moves rc from state from to done and delivers res; it does
-// nothing if the record was settled already (its context ended).
-func (p *Producer) finish(part *partition, rc *rec, from uint32, res Result) {
-	if rc.state.CompareAndSwap(from, recDone) {
-		p.deliver(part, rc, res)
 	}
 }
 

@@ -333,7 +333,8 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			b.filtered = true
 			live := b.recs[:0]
 			for _, rc := range b.recs {
-				if rc.state.CompareAndSwap(recBuffered, recSent) {
+				if rc.state == recBuffered {
+					rc.state = recSent
 					live = append(live, rc)
 				}
 			}
@@ -602,10 +603,6 @@ func (p *Producer) handleResponse(s *sink, req *produceRequest, raw broker.Respo
 func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.ProduceResponsePartitionProduceResponse, notSent bool) {
 	part := b.p
 	if err == nil || errors.Is(err, protocol.ErrDuplicateSequenceNumber) {
-		part.mu.Lock()
-		part.removeInflight(b)
-		part.attempts = 0
-		part.mu.Unlock()
 		base, ts := int64(-1), time.Time{}
 		if err == nil {
 			base = pr.BaseOffset
@@ -709,12 +706,22 @@ func (p *Producer) drop(b *batch, res Result) {
 	}
 }
 
-// resolve settles all of b's records with res and stops the batch's
-// context watchers, which have nothing left to settle.
+// resolve settles all of b's records that are not settled yet with res
+// and stops the batch's context watchers, which have nothing left to
+// settle. The partition's mutex must not be held.
 func (p *Producer) resolve(b *batch, res Result) {
+	part := b.p
+	part.mu.Lock()
 	for _, rc := range b.recs {
-		p.finish(b.p, rc, recSent, res)
-		p.finish(b.p, rc, recBuffered, res)
+		rc.won = rc.state != recDone
+		rc.state = recDone
+	}
+	part.mu.Unlock()
+	for _, rc := range b.recs {
+		if rc.won {
+			rc.won = false
+			p.deliver(part, rc, res)
+		}
 	}
 	b.stopWatches()
 }
