@@ -100,9 +100,10 @@ func recycle(b *batch) {
 // for the callbacks (see Producer.delivering).
 func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	part := b.p
-	reuse := !b.pinned && b.stopWatches()
+	reuse := true
 	var bytes, n int
 	part.mu.Lock()
+	evicted := b.park()
 	part.removeInflight(b)
 	part.attempts = 0
 	for _, rc := range b.recs {
@@ -116,6 +117,10 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 		n++
 	}
 	part.mu.Unlock()
+	if evicted != nil {
+		evicted.retire()
+	}
+	reuse = reuse && !b.pinned && b.stopWatches()
 	p.delivering.Add(1)
 	part.queued.Add(-int64(bytes))
 	p.release(bytes, n)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TestSharedContextWatch produces runs of records under two contexts into
@@ -91,5 +93,82 @@ func TestSharedContextWatch(t *testing.T) {
 	res, err := p.ProduceSync(done, &gregor.Record{Topic: "t", Value: []byte("late")})
 	if err == nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("ProduceSync with an ended context: %v %+v", err, res)
+	}
+}
+
+// TestParkedWatcher produces one record at a time under one context: the
+// watcher of a written batch is parked on the partition and the next batch
+// takes it over instead of registering with the context again. A parked
+// and reused watcher must still settle its records when the context ends:
+// the held, sent record becomes unknown and the buffered one fails, both
+// with the cause.
+func TestParkedWatcher(t *testing.T) {
+	leakcheck.Check(t)
+	c := fake(t, 1)
+	release := make(chan struct{})
+	var hold atomic.Bool
+	var held atomic.Int32
+	c.ControlKey(0, func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if hold.Load() {
+			held.Add(1)
+			c.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+	defer close(release)
+	p := newProducer(t, c, func(cfg *Config) { cfg.MaxInFlightPerPartition = 1 })
+	cause := errors.New("caller went away")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+
+	parked := func() *ctxWatch {
+		part := (*p.topics.Load())["t"].parts[0]
+		part.mu.Lock()
+		defer part.mu.Unlock()
+		return part.parked
+	}
+	var first *ctxWatch
+	for i := range 4 {
+		if _, err := p.ProduceSync(ctx, &gregor.Record{Topic: "t", Value: []byte("sync")}); err != nil {
+			t.Fatal(err)
+		}
+		w := parked()
+		if w == nil {
+			t.Fatalf("after record %d no watcher is parked", i)
+		}
+		if i == 0 {
+			first = w
+		} else if w != first {
+			t.Fatalf("record %d registered a new watcher instead of reusing the parked one", i)
+		}
+	}
+
+	hold.Store(true)
+	done := make(chan Result, 2)
+	p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte("sent")}, func(_ *gregor.Record, r Result) { done <- r })
+	for held.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if parked() != nil {
+		t.Fatal("the parked watcher was not taken over by the held record's batch")
+	}
+	// The partition's one in-flight slot is taken: this one stays buffered.
+	p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte("buffered")}, func(_ *gregor.Record, r Result) { done <- r })
+	cancel(cause)
+	got := map[Outcome]Result{}
+	for range 2 {
+		select {
+		case r := <-done:
+			got[r.Outcome] = r
+		case <-time.After(5 * time.Second):
+			t.Fatal("no result after cancel")
+		}
+	}
+	if u, ok := got[Unknown]; !ok || !errors.Is(u.Err, ErrOutcomeUnknown) || !errors.Is(u.Err, cause) {
+		t.Fatalf("sent record: %+v", got)
+	}
+	if f, ok := got[Failed]; !ok || !errors.Is(f.Err, cause) || errors.Is(f.Err, ErrOutcomeUnknown) {
+		t.Fatalf("buffered record: %+v", got)
 	}
 }

@@ -596,6 +596,11 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.sinksMu.Unlock()
 	p.wg.Wait()
 	p.clock.stop()
+	for _, ts := range *p.topics.Load() {
+		for _, part := range ts.parts {
+			part.unpark()
+		}
+	}
 	// Nothing runs any more: settle what is left.
 	for _, ts := range *p.topics.Load() {
 		for _, part := range ts.parts {

@@ -34,6 +34,10 @@ type partition struct {
 	attempts   int // consecutive failed attempts, for the backoff
 	backoff    time.Time
 	needLeader bool
+	// parked is the context watcher of the last written batch, kept
+	// registered with its context and watching no batch, for the next
+	// batch whose records share that context (see ctxWatch).
+	parked *ctxWatch
 }
 
 // batch is a run of records for one partition, sent as one record batch.
