@@ -105,18 +105,9 @@ func TestSharedContextWatch(t *testing.T) {
 func TestParkedWatcher(t *testing.T) {
 	leakcheck.Check(t)
 	c := fake(t, 1)
-	release := make(chan struct{})
 	var hold atomic.Bool
-	var held atomic.Int32
-	c.ControlKey(0, func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		if hold.Load() {
-			held.Add(1)
-			c.SleepControl(func() { <-release })
-		}
-		return nil, nil, false
-	})
-	defer close(release)
+	held, release := holdProduce(c, func(*kmsg.ProduceRequest) bool { return hold.Load() })
+	defer release()
 	p := newProducer(t, c, func(cfg *Config) { cfg.MaxInFlightPerPartition = 1 })
 	cause := errors.New("caller went away")
 	ctx, cancel := context.WithCancelCause(context.Background())

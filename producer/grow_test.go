@@ -23,24 +23,20 @@ import (
 func TestGrownBatchStopsAtMessageMax(t *testing.T) {
 	leakcheck.Check(t)
 	c := fake(t, 1)
-	release := make(chan struct{})
-	var held atomic.Int32
 	var mu sync.Mutex
-	largest := 0
-	c.ControlKey(0, func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
+	largest, seen := 0, 0
+	held, release := holdProduce(c, func(req *kmsg.ProduceRequest) bool {
 		mu.Lock()
-		for _, tp := range req.(*kmsg.ProduceRequest).Topics {
+		defer mu.Unlock()
+		for _, tp := range req.Topics {
 			for _, pp := range tp.Partitions {
 				largest = max(largest, len(pp.Records))
 			}
 		}
-		mu.Unlock()
-		if held.Add(1) == 1 {
-			c.SleepControl(func() { <-release })
-		}
-		return nil, nil, false
+		seen++
+		return seen == 1 // hold the first request only
 	})
+	defer release()
 	p := newProducer(t, c, func(cfg *Config) {
 		cfg.BatchBytes = 16 << 10
 		cfg.MaxRequestBytes = 8 << 20
@@ -72,7 +68,7 @@ func TestGrownBatchStopsAtMessageMax(t *testing.T) {
 	for range n {
 		p.Produce(ctx, &gregor.Record{Topic: "t", Value: value}, cb)
 	}
-	close(release)
+	release()
 	if err := p.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}

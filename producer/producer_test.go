@@ -48,6 +48,25 @@ func newProducer(t testing.TB, c *kfake.Cluster, mod func(*Config)) *Producer {
 	return p
 }
 
+// holdProduce makes the fake cluster hold every Produce request for which
+// hold (nil: all) returns true, until release is called; held counts the
+// requests held. Call release before the producer closes (defer it in the
+// test: deferred calls run before the cleanups that close the producer).
+func holdProduce(c *kfake.Cluster, hold func(*kmsg.ProduceRequest) bool) (held *atomic.Int32, release func()) {
+	held = new(atomic.Int32)
+	gate := make(chan struct{})
+	var once sync.Once
+	c.ControlKey(0, func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if hold == nil || hold(req.(*kmsg.ProduceRequest)) {
+			held.Add(1)
+			c.SleepControl(func() { <-gate })
+		}
+		return nil, nil, false
+	})
+	return held, func() { once.Do(func() { close(gate) }) }
+}
+
 // readAll consumes every record of topic with kgo, by partition.
 func readAll(t testing.TB, c *kfake.Cluster, topic string, want int) map[int32][]*kgo.Record {
 	t.Helper()
@@ -226,15 +245,8 @@ func TestRetriesKeepOrder(t *testing.T) {
 func TestOutcomeUnknown(t *testing.T) {
 	leakcheck.Check(t)
 	c := fake(t, 1)
-	release := make(chan struct{})
-	var held atomic.Int32
-	c.ControlKey(0, func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		held.Add(1)
-		c.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
-	defer close(release)
+	held, release := holdProduce(c, nil)
+	defer release()
 	p := newProducer(t, c, func(cfg *Config) { cfg.MaxInFlightPerPartition = 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan Result, 2)
@@ -267,12 +279,8 @@ func TestOutcomeUnknown(t *testing.T) {
 func TestBufferFull(t *testing.T) {
 	leakcheck.Check(t)
 	c := fake(t, 1)
-	release := make(chan struct{})
-	c.ControlKey(0, func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		c.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
+	_, release := holdProduce(c, nil)
+	defer release()
 	p := newProducer(t, c, func(cfg *Config) { cfg.MaxBufferedRecords = 10 })
 	var results atomic.Int32
 	cb := func(_ *gregor.Record, r Result) {
@@ -295,7 +303,7 @@ func TestBufferFull(t *testing.T) {
 	if blocked.Outcome != Failed || !errors.Is(blocked.Err, context.DeadlineExceeded) {
 		t.Fatalf("blocked Produce: %+v", blocked)
 	}
-	close(release)
+	release()
 	if err := p.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -310,13 +318,8 @@ func TestBufferFull(t *testing.T) {
 func TestCloseSettlesEverything(t *testing.T) {
 	leakcheck.Check(t)
 	c := fake(t, 4)
-	release := make(chan struct{})
-	c.ControlKey(0, func(kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		c.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
-	defer close(release)
+	_, release := holdProduce(c, nil)
+	defer release()
 	p := newProducer(t, c, func(cfg *Config) { cfg.BatchBytes = 200 })
 	var counts [3]atomic.Int32
 	var total atomic.Int32
