@@ -95,9 +95,10 @@ func recycle(b *batch) {
 
 // written takes b off its partition's in-flight list and settles its
 // records as written at offsets from base (-1 when unknown) with broker
-// timestamp ts (zero for CreateTime), then recycles b when it can. The buffer room of the whole batch is returned before the
-// first callback runs, so a callback may produce again; Flush also waits
-// for the callbacks (see Producer.delivering).
+// timestamp ts (zero for CreateTime), then recycles b when it can. The
+// buffer room of the whole batch is returned before the first callback
+// runs, so a callback may produce again; Flush also waits for the
+// callbacks (see Producer.delivering).
 func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	part := b.p
 	reuse := true

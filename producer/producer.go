@@ -89,7 +89,7 @@ type rec struct {
 	cb    func(*gregor.Record, Result)
 	state uint32 // guarded by the partition's mutex
 	size  int
-	won   bool       // set by written on the records it settles
+	won   bool       // set by written and resolve on the records they settle
 	watch *ctxWatch  // the watcher of the record's context; nil if it cannot end
 	span  trace.Span // the record's send span; nil without tracing
 }
