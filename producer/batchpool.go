@@ -10,9 +10,11 @@ import (
 // steady state allocates nothing per record.
 //
 // A batch may only be recycled when nothing else can still reach its
-// records: no context watcher may be running or about to run for any of
-// them. The success path in handle checks this (see reusable); every other
-// path simply leaves the batch to the garbage collector.
+// records. Context watchers reach a batch only through their lists, which
+// drop it under the partition's mutex once its records are settled; a
+// record a watcher settled may still be in that watcher's hands, so a
+// batch with one is never recycled (see written). Every path but the
+// success path simply leaves the batch to the garbage collector.
 
 // recSlab hands out rec values from chunks that are kept when the batch is
 // reused. Pointers into a chunk stay valid because a chunk never grows past
@@ -53,13 +55,13 @@ func (s *recSlab) next() *rec {
 	return &c[0]
 }
 
-// reset zeroes every rec handed out and makes the slab empty again.
+// reset makes the slab empty again. The recs handed out must have been
+// zeroed already: next hands them out again as they are.
 func (s *recSlab) reset() {
 	for i, c := range s.chunks {
 		if len(c) == 0 {
 			break
 		}
-		clear(c)
 		s.chunks[i] = c[:0]
 	}
 	s.cur = 0
@@ -80,10 +82,10 @@ func newBatch(part *partition, now time.Time) *batch {
 
 // recycle returns b to the pool. The caller guarantees that b is on no
 // partition list or request any more and that no goroutine can still reach
-// its records.
+// its records, and has zeroed every record. The record list keeps its
+// stale pointers past its length: they point into the batch's own slab.
 func recycle(b *batch) {
 	recs, slab, watches := b.recs, b.slab, b.watches
-	clear(recs)
 	clear(watches)
 	slab.reset()
 	if cap(recs) > maxPooledRecs {
@@ -101,32 +103,32 @@ func recycle(b *batch) {
 // callbacks (see Producer.delivering).
 func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	part := b.p
-	reuse := true
-	var bytes, n int
 	part.mu.Lock()
-	evicted := b.park()
+	b.unwatch() // from now on no watcher can reach b
 	part.removeInflight(b)
 	part.attempts = 0
-	for _, rc := range b.recs {
-		if rc.state == recDone {
-			reuse = false // its watcher settled it and may still run
-			continue
+	// Without early settlements every record is pending and this settles
+	// them all; otherwise the ones still pending, and the batch is not
+	// reused: a watcher may still be delivering the others.
+	all := b.early == 0
+	bytes, n := b.bytes, len(b.recs)
+	if !all {
+		bytes, n = 0, 0
+		for _, rc := range b.recs {
+			if rc.state != recDone {
+				rc.state, rc.won = recDone, true
+				bytes += rc.size
+				n++
+			}
 		}
-		rc.state = recDone
-		rc.won = true
-		bytes += rc.size
-		n++
 	}
 	part.mu.Unlock()
-	if evicted != nil {
-		evicted.retire()
-	}
-	reuse = reuse && !b.pinned && b.stopWatches()
+	reuse := all && !b.pinned
 	p.delivering.Add(1)
 	part.queued.Add(-int64(bytes))
 	p.release(bytes, n)
 	for i, rc := range b.recs {
-		if !rc.won {
+		if !all && !rc.won {
 			continue
 		}
 		off := base
@@ -134,6 +136,9 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 			off = base + int64(i)
 		}
 		p.report(part, rc, Result{Outcome: Written, Offset: off, Timestamp: ts})
+		if reuse {
+			*rc = rec{} // cleared while in cache, so recycle need not clear the slab
+		}
 	}
 	if p.delivering.Add(-1) == 0 && p.flushing.Load() > 0 {
 		p.wakeFlush()

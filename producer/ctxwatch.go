@@ -2,37 +2,42 @@ package producer
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
 // ctxWatch settles records early when the context they were produced with
 // ends: failed while still buffered, outcome unknown once sent.
 //
-// One watcher serves every record of a batch produced with the same
-// context (the same Done channel), in a row: a service that produces a
-// stream of records under one long-lived or request-scoped context
-// registers one context.AfterFunc per batch instead of one per record,
-// which would cost an allocation and a map insert in the context each.
+// One watcher serves every record of a partition produced with the same
+// context (the same Done channel) in a row, across batches: a service
+// that produces a stream of records under one long-lived or
+// request-scoped context registers with it once, not once per record
+// (each registration costs allocations and a map insert in the context)
+// nor once per batch (with small batches and several in flight per
+// partition that was still most of the producer's allocations).
 //
-// When a batch is written, its last watcher is parked on the partition
-// instead of being stopped: still registered with its context, watching
-// no batch. The partition's next batch with records of the same context
-// takes it over, so that a producer using one context for a stream of
-// records registers with it once, not once per batch (each registration
-// costs two allocations, and at low rates a batch can be a few records).
-// One watcher at most is parked per partition; the producer stops it at
-// Close.
+// The partition keeps its latest watcher as current: a record with the
+// same context joins it, in whatever batch it lands. A watcher knows the
+// batches it has records in; a batch is taken off that list, under the
+// partition's mutex, once its records are settled, so that a watcher
+// firing later cannot reach it. A watcher that has no batches left and is
+// no longer current is unregistered from its context and pooled; the
+// current one stays registered, watching nothing, until a record with
+// another context replaces it or the producer closes.
 type ctxWatch struct {
 	ctx  context.Context
 	done <-chan struct{}
 	part *partition
-	b    *batch // nil while parked; guarded by the partition's mutex
-	// fired and only are guarded by the partition's mutex. Once fired is
-	// set no record joins: a record produced after that gets a new
-	// watcher.
+	// batches, fired and only are guarded by the partition's mutex.
+	batches []*batch
+	// Once fired is set no record joins: a record produced after that
+	// gets a new watcher.
 	fired bool
-	only  *rec // the record while it is the only one, so that firing needs no scan
-	stop  func() bool
+	// only is the record while it is the only one, so that firing needs
+	// no scan; it is in batches[0].
+	only *rec
+	stop func() bool
 	// fire is what context.AfterFunc runs, made once per watcher so that
 	// a recycled watcher registers without a new closure.
 	fire func()
@@ -42,46 +47,53 @@ type ctxWatch struct {
 // watchPool recycles watchers whose AfterFunc was stopped before it ran.
 var watchPool sync.Pool
 
-func newWatch(p *Producer, ctx context.Context, done <-chan struct{}, b *batch, rc *rec) *ctxWatch {
+func newWatch(p *Producer, ctx context.Context, done <-chan struct{}, part *partition) *ctxWatch {
 	w, _ := watchPool.Get().(*ctxWatch)
 	if w == nil {
 		w = new(ctxWatch)
 		w.fire = func() { w.p.cancelWatch(w) }
 	}
-	w.ctx, w.done, w.part, w.b, w.only, w.p = ctx, done, b.p, b, rc, p
+	w.ctx, w.done, w.part, w.p = ctx, done, part, p
 	return w
 }
 
-// watch registers rc with the batch's current watcher when that one
-// watches the same context and has not fired, or with a new one. The
-// partition's mutex is held.
+// watch registers rc, a record of b, with the partition's current watcher
+// when that one watches the same context and has not fired, or with a new
+// one that becomes current. The partition's mutex is held.
 func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc *rec) {
-	b.watched = true
-	var w *ctxWatch
-	if n := len(b.watches); n > 0 && b.watches[n-1].done == done && !b.watches[n-1].fired {
-		w = b.watches[n-1]
-		w.only = nil // a second record: firing scans the batch
-	} else if pw := b.p.parked; pw != nil && pw.done == done && !pw.fired {
-		// Still registered with this context: no new registration.
-		b.p.parked = nil
-		w = pw
-		w.b, w.only = b, rc
-		b.watches = append(b.watches, w)
-	} else {
-		w = newWatch(p, ctx, done, b, rc)
-		b.watches = append(b.watches, w)
+	part := b.p
+	w := part.cur
+	if w == nil || w.done != done || w.fired {
+		if w != nil && len(w.batches) == 0 {
+			// Idle and about to stop being current: nothing else can
+			// reach it. Stopping an AfterFunc does not wait for it, so
+			// this is safe under the mutex its function takes.
+			w.retire()
+		}
+		w = newWatch(p, ctx, done, part)
+		part.cur = w
 		// If ctx has ended already, the function runs at once on its own
 		// goroutine and waits for the partition's mutex, so it still finds
 		// rc in the batch.
 		w.stop = context.AfterFunc(ctx, w.fire)
 	}
+	switch n := len(w.batches); {
+	case n == 0:
+		w.only = rc
+	default:
+		w.only = nil // a second record: firing scans its batches
+	}
+	if n := len(w.batches); n == 0 || w.batches[n-1] != b {
+		w.batches = append(w.batches, b)
+		b.watches = append(b.watches, w)
+	}
 	rc.watch = w
 }
 
 // cancelWatch settles every record of w that is not settled yet: failed
-// if it was still buffered, unknown if it was sent. The batch's record
-// list and the records' states are read and moved under the partition's
-// mutex; records that draining removed from the list were settled already.
+// if it was still buffered, unknown if it was sent. The batches' record
+// lists and the records' states are read and moved under the partition's
+// mutex; records that draining removed from a list were settled already.
 func (p *Producer) cancelWatch(w *ctxWatch) {
 	part := w.part
 	err := context.Cause(w.ctx)
@@ -90,31 +102,29 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 		sent bool
 	}
 	var recs []settled
-	settle := func(rc *rec) {
+	settle := func(b *batch, rc *rec) {
 		if rc.state != recDone {
-			recs = append(recs, settled{rc, rc.state == recSent})
+			recs = append(recs, settled{rc, b.drained})
 			rc.state = recDone
+			b.early++
 		}
 	}
 	part.mu.Lock()
 	w.fired = true
-	if w.b == nil {
-		// Parked (or evicted from parking): no records to settle.
-		if part.parked == w {
-			part.parked = nil
-		}
-		part.mu.Unlock()
-		return
+	if part.cur == w {
+		part.cur = nil
 	}
 	if w.only != nil {
 		// One record per context (a deadline per call) is common: no
 		// scan, so that many contexts ending together in one large
 		// batch do not each walk the whole batch.
-		settle(w.only)
+		settle(w.batches[0], w.only)
 	} else {
-		for _, rc := range w.b.recs {
-			if rc.watch == w {
-				settle(rc)
+		for _, b := range w.batches {
+			for _, rc := range b.recs {
+				if rc.watch == w {
+					settle(b, rc)
+				}
 			}
 		}
 	}
@@ -128,68 +138,46 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 	}
 }
 
-// stopWatches stops the batch's context watchers once none of its records
-// needs one. It reports whether no watcher has run or can still run, which
-// a batch must ensure before it is recycled.
-//
-// A watcher stopped before it ran goes back to watchPool: nothing can
-// reach it any more but the batch, whose records and watcher list are
-// cleared before the batch is used again. One that ran, or may be
-// running, is left to the garbage collector.
-func (b *batch) stopWatches() bool {
-	quiet := true
+// unwatch takes b, whose records are all settled, off its watchers'
+// lists, so that no watcher can reach it any more, and retires the
+// watchers left with nothing to watch, except the partition's current
+// one. Called with the partition's mutex held.
+func (b *batch) unwatch() {
+	part := b.p
 	for i, w := range b.watches {
-		if w == nil {
-			continue // pooled by an earlier call
+		if k := slices.Index(w.batches, b); k >= 0 {
+			w.batches = slices.Delete(w.batches, k, k+1)
 		}
-		if !w.retire() {
-			quiet = false
-			continue
+		if len(w.batches) == 0 {
+			w.only = nil
+			if w != part.cur && !w.fired {
+				w.retire()
+			}
 		}
 		b.watches[i] = nil
 	}
-	return quiet
+	b.watches = b.watches[:0]
 }
 
 // retire unregisters w from its context and puts it in watchPool, unless
-// its function has started (then it reports false and w is left to the
-// garbage collector). Nothing else may reach w afterwards.
-func (w *ctxWatch) retire() bool {
+// its function has started (then w is left to the garbage collector).
+// Nothing else may reach w afterwards.
+func (w *ctxWatch) retire() {
 	if !w.stop() {
-		return false
+		return
 	}
-	*w = ctxWatch{fire: w.fire}
+	batches := w.batches[:0]
+	*w = ctxWatch{fire: w.fire, batches: batches}
 	watchPool.Put(w)
-	return true
 }
 
-// park makes b's last watcher, unless it fired, the partition's parked
-// watcher, and returns the one it replaces (nil if none) for the caller to
-// retire once the mutex is released. Called with the partition's mutex
-// held, when b's records are settled.
-func (b *batch) park() (evicted *ctxWatch) {
-	k := len(b.watches)
-	if k == 0 {
-		return nil
-	}
-	w := b.watches[k-1]
-	if w == nil || w.fired {
-		return nil
-	}
-	evicted = b.p.parked
-	w.b, w.only = nil, nil
-	b.p.parked = w
-	b.watches[k-1] = nil
-	return evicted
-}
-
-// unpark retires the partition's parked watcher, at Close.
-func (part *partition) unpark() {
+// unwatchAll retires the partition's current watcher, at Close.
+func (part *partition) unwatchAll() {
 	part.mu.Lock()
-	w := part.parked
-	part.parked = nil
-	part.mu.Unlock()
-	if w != nil {
+	defer part.mu.Unlock()
+	w := part.cur
+	part.cur = nil
+	if w != nil && len(w.batches) == 0 && !w.fired {
 		w.retire()
 	}
 }

@@ -97,11 +97,11 @@ func TestSharedContextWatch(t *testing.T) {
 }
 
 // TestParkedWatcher produces one record at a time under one context: the
-// watcher of a written batch is parked on the partition and the next batch
-// takes it over instead of registering with the context again. A parked
-// and reused watcher must still settle its records when the context ends:
-// the held, sent record becomes unknown and the buffered one fails, both
-// with the cause.
+// watcher of a written batch stays the partition's current one and the
+// next batch joins it instead of registering with the context again. A
+// watcher reused so, now watching two batches, must still settle their
+// records when the context ends: the held, sent record becomes unknown
+// and the buffered one fails, both with the cause.
 func TestParkedWatcher(t *testing.T) {
 	leakcheck.Check(t)
 	c := fake(t, 1)
@@ -117,7 +117,7 @@ func TestParkedWatcher(t *testing.T) {
 		part := (*p.topics.Load())["t"].parts[0]
 		part.mu.Lock()
 		defer part.mu.Unlock()
-		return part.parked
+		return part.cur
 	}
 	var first *ctxWatch
 	for i := range 4 {
@@ -136,16 +136,24 @@ func TestParkedWatcher(t *testing.T) {
 	}
 
 	hold.Store(true)
-	done := make(chan Result, 2)
-	p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte("sent")}, func(_ *gregor.Record, r Result) { done <- r })
+	done := make(chan Result, 4)
+	var results atomic.Int32
+	p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte("sent")}, func(_ *gregor.Record, r Result) { results.Add(1); done <- r })
 	for held.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if parked() != nil {
-		t.Fatal("the parked watcher was not taken over by the held record's batch")
+	if parked() != first {
+		t.Fatal("the held record's batch did not join the current watcher")
 	}
 	// The partition's one in-flight slot is taken: this one stays buffered.
-	p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte("buffered")}, func(_ *gregor.Record, r Result) { done <- r })
+	p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte("buffered")}, func(_ *gregor.Record, r Result) { results.Add(1); done <- r })
+	part := (*p.topics.Load())["t"].parts[0]
+	part.mu.Lock()
+	watching := len(first.batches)
+	part.mu.Unlock()
+	if parked() != first || watching != 2 {
+		t.Fatalf("the buffered record did not join the current watcher, which watches %d batches", watching)
+	}
 	cancel(cause)
 	got := map[Outcome]Result{}
 	for range 2 {
@@ -161,5 +169,17 @@ func TestParkedWatcher(t *testing.T) {
 	}
 	if f, ok := got[Failed]; !ok || !errors.Is(f.Err, cause) || errors.Is(f.Err, ErrOutcomeUnknown) {
 		t.Fatalf("buffered record: %+v", got)
+	}
+	// The held request is answered now: its record, settled already, must
+	// not get a second result.
+	hold.Store(false)
+	release()
+	fctx, fcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer fcancel()
+	if err := p.Flush(fctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := results.Load(); n != 2 {
+		t.Fatalf("%d results for 2 records", n)
 	}
 }

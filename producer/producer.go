@@ -72,14 +72,14 @@ const recordOverhead = 21
 // and partition framing.
 const requestOverhead = 256
 
-// Record states: buffered until a request carrying it is built, sent until
-// its response, then done. Exactly one transition reaches done. A record's
-// state is read and moved only under its partition's mutex, so that a
-// batch's records change state under one lock instead of an atomic
-// operation each.
+// Record states: pending, then done once settled. Exactly one transition
+// reaches done. Whether a pending record was sent yet is its batch's
+// drained flag. A record's state is read and moved only under its
+// partition's mutex, and only where a context watcher may compete for it
+// (see batch.early): a batch that no watcher settled a record of is
+// settled as a whole, without touching each record's state.
 const (
-	recBuffered uint32 = iota
-	recSent
+	recPending uint32 = iota
 	recDone
 )
 
@@ -120,9 +120,10 @@ type Producer struct {
 	sinks   map[int32]*sink
 
 	bufBytes, bufRecs atomic.Int64
-	waiters           atomic.Int32
+	waiters           atomic.Int32 // Produce calls waiting for room
+	waitNeed          atomic.Int64 // the largest record they wait to fit
 	bufMu             sync.Mutex
-	bufCh             chan struct{} // closed and replaced when the buffer shrinks
+	bufCh             chan struct{} // closed and replaced to wake waiters
 	flushing          atomic.Int32
 	delivering        atomic.Int32 // batches whose room was returned but whose callbacks still run
 
@@ -463,16 +464,18 @@ func (p *Producer) reserve(ctx context.Context, size int, block bool) error {
 		if p.tryReserve(size) {
 			return nil
 		}
-		p.bufMu.Lock()
-		ch := p.bufCh
-		p.waiters.Add(1)
-		p.bufMu.Unlock()
 		if !block {
-			p.waiters.Add(-1)
 			return ErrBufferFull
 		}
-		// Registered as a waiter: every release from now on closes ch. Room
-		// freed before that is seen by checking again.
+		p.bufMu.Lock()
+		ch := p.bufCh
+		for need := p.waitNeed.Load(); int64(size) > need && !p.waitNeed.CompareAndSwap(need, int64(size)); need = p.waitNeed.Load() {
+		}
+		p.waiters.Add(1)
+		p.bufMu.Unlock()
+		// Registered as a waiter: a release that leaves room enough from
+		// now on closes ch (see roomToWake). Room freed before that is seen
+		// by checking again.
 		if p.hasRoom(size) {
 			p.waiters.Add(-1)
 			continue
@@ -491,9 +494,10 @@ func (p *Producer) reserve(ctx context.Context, size int, block bool) error {
 }
 
 // tryReserve takes room for a record of size bytes if there is some. A
-// failed attempt is undone without waking anyone (waking would make a
-// blocked Produce wake itself in a loop): the records that filled the
-// buffer wake the waiters when they are settled.
+// failed attempt is undone without waking Produce waiters (waking would
+// make a blocked Produce wake itself in a loop): the records that filled
+// the buffer wake them when they are settled. Only a Flush that may have
+// counted the attempt is woken.
 func (p *Producer) tryReserve(size int) bool {
 	b := p.bufBytes.Add(int64(size))
 	n := p.bufRecs.Add(1)
@@ -501,7 +505,9 @@ func (p *Producer) tryReserve(size int) bool {
 		return true
 	}
 	p.bufBytes.Add(-int64(size))
-	p.bufRecs.Add(-1)
+	if p.bufRecs.Add(-1) == 0 && p.flushing.Load() > 0 {
+		p.wakeFlush() // a Flush may have seen this attempt's count
+	}
 	return false
 }
 
@@ -511,18 +517,37 @@ func (p *Producer) hasRoom(size int) bool {
 	return (b <= p.cfg.MaxBufferedBytes || b == int64(size)) && p.bufRecs.Load()+1 <= p.cfg.MaxBufferedRecords
 }
 
-// release returns room to the buffer and wakes waiters.
+// release returns room to the buffer and wakes waiters once there is room
+// enough, and a Flush once the buffer is empty.
 func (p *Producer) release(size, n int) {
-	p.bufBytes.Add(-int64(size))
+	bytes := p.bufBytes.Add(-int64(size))
 	left := p.bufRecs.Add(-int64(n))
-	if p.waiters.Load() > 0 || (left == 0 && p.flushing.Load() > 0) {
+	if (p.waiters.Load() > 0 && p.roomToWake(bytes, left)) || (left == 0 && p.flushing.Load() > 0) {
 		p.wakeFlush()
 	}
+}
+
+// roomToWake reports whether a buffer holding bytes and recs has room
+// enough to wake the Produce calls waiting for room: for the largest
+// record among them, and for a sixteenth of the buffer's bounds, or the
+// buffer is empty. Waking a blocked producer for each settled batch would
+// cost a wake-up (and a channel) per batch while it runs flat out, only
+// for it to block again a few records later; with this slack it produces
+// a run of records per wake-up while the buffer still holds fifteen
+// sixteenths of its bound, enough to keep every partition busy.
+func (p *Producer) roomToWake(bytes, recs int64) bool {
+	if recs == 0 {
+		return true
+	}
+	maxBytes, maxRecs := p.cfg.MaxBufferedBytes, p.cfg.MaxBufferedRecords
+	need := max(p.waitNeed.Load(), maxBytes/16)
+	return bytes+need <= maxBytes && recs+max(1, maxRecs/16) <= maxRecs
 }
 
 // wakeFlush wakes everything waiting for the buffer to change.
 func (p *Producer) wakeFlush() {
 	p.bufMu.Lock()
+	p.waitNeed.Store(0) // the woken waiters register again if they must wait
 	close(p.bufCh)
 	p.bufCh = make(chan struct{})
 	p.bufMu.Unlock()
@@ -533,9 +558,7 @@ func (p *Producer) wakeFlush() {
 // or ctx ends.
 func (p *Producer) Flush(ctx context.Context) error {
 	p.flushing.Add(1)
-	p.waiters.Add(1)
 	defer p.flushing.Add(-1)
-	defer p.waiters.Add(-1)
 	p.wakeAll()
 	for {
 		p.bufMu.Lock()
@@ -598,7 +621,7 @@ func (p *Producer) Close(ctx context.Context) error {
 	p.clock.stop()
 	for _, ts := range *p.topics.Load() {
 		for _, part := range ts.parts {
-			part.unpark()
+			part.unwatchAll()
 		}
 	}
 	// Nothing runs any more: settle what is left.

@@ -34,10 +34,9 @@ type partition struct {
 	attempts   int // consecutive failed attempts, for the backoff
 	backoff    time.Time
 	needLeader bool
-	// parked is the context watcher of the last written batch, kept
-	// registered with its context and watching no batch, for the next
-	// batch whose records share that context (see ctxWatch).
-	parked *ctxWatch
+	// cur is the partition's latest context watcher, which the next
+	// record produced with the same context joins (see ctxWatch).
+	cur *ctxWatch
 }
 
 // batch is a run of records for one partition, sent as one record batch.
@@ -48,19 +47,21 @@ type batch struct {
 	bytes  int
 	first  time.Time
 	sealed bool
-	// filtered: records settled while buffered were removed, which happens
-	// once, when a watched batch is first drained.
-	filtered bool
+	// drained: the batch was taken into a request once. Its records count
+	// as sent from then on. Records settled while buffered are removed
+	// from it at that point.
+	drained bool
+	// early counts the batch's records that context watchers settled
+	// since it was drained (before, while it was buffered, when it is
+	// drained). While it is zero, every record in recs is pending and
+	// nothing but the goroutine handling the batch settles them. Guarded
+	// by the partition's mutex.
+	early int
 	// pinned: a record was settled by its context watcher, which may still
 	// be running, so the batch must not be recycled.
 	pinned bool
-	// watched: some record has a context watcher. Without one, nothing but
-	// the goroutine handling the batch changes its records' states, which
-	// then stay recBuffered until they are settled.
-	watched bool
-	// watches are the batch's context watchers, one per run of records
-	// produced with the same context (see ctxWatch); the last one is the
-	// one a new record with that context joins.
+	// watches are the context watchers of the batch's records, each
+	// listed once (see ctxWatch).
 	watches []*ctxWatch
 
 	// Set when first drained; kept across retries so that a retry is the
@@ -333,23 +334,25 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		}
 		b.sealed = true
 		part.popBatch()
-		if !b.filtered && b.watched {
-			b.filtered = true
+		b.drained = true
+		if b.early > 0 {
+			// Some records were settled while buffered: drop them, before
+			// the batch gets a sequence. Their watcher may still be
+			// delivering them, so the batch is pinned.
+			b.early, b.pinned = 0, true
 			live := b.recs[:0]
 			for _, rc := range b.recs {
-				if rc.state == recBuffered {
-					rc.state = recSent
+				if rc.state != recDone {
 					live = append(live, rc)
+				} else {
+					b.bytes -= rc.size
 				}
-			}
-			if len(live) < len(b.recs) {
-				b.pinned = true
 			}
 			clear(b.recs[len(live):])
 			b.recs = live
 			if len(live) == 0 {
+				b.unwatch()
 				part.mu.Unlock()
-				b.stopWatches()
 				continue // every record was settled while buffered
 			}
 		}
@@ -711,8 +714,8 @@ func (p *Producer) drop(b *batch, res Result) {
 }
 
 // resolve settles all of b's records that are not settled yet with res
-// and stops the batch's context watchers, which have nothing left to
-// settle. The partition's mutex must not be held.
+// and takes it off its context watchers' lists, as they have nothing left
+// to settle in it. The partition's mutex must not be held.
 func (p *Producer) resolve(b *batch, res Result) {
 	part := b.p
 	part.mu.Lock()
@@ -720,6 +723,7 @@ func (p *Producer) resolve(b *batch, res Result) {
 		rc.won = rc.state != recDone
 		rc.state = recDone
 	}
+	b.unwatch()
 	part.mu.Unlock()
 	for _, rc := range b.recs {
 		if rc.won {
@@ -727,7 +731,6 @@ func (p *Producer) resolve(b *batch, res Result) {
 			p.deliver(part, rc, res)
 		}
 	}
-	b.stopWatches()
 }
 
 // giveUp settles b after its delivery timeout: Unknown if some attempt
