@@ -481,7 +481,11 @@ func (s *sink) send(req *produceRequest) {
 	p := s.p
 	conn, err := p.cl.Conn(p.ctx, s.id, cluster.RoleProduce)
 	if err == nil {
-		req.pend, err = conn.Enqueue(p.ctx, req)
+		if req.bytes <= inlineWriteMax {
+			req.pend, err = conn.EnqueueNow(p.ctx, req)
+		} else {
+			req.pend, err = conn.Enqueue(p.ctx, req)
+		}
 	}
 	if err != nil {
 		// Not queued, so not sent.
@@ -499,6 +503,13 @@ func (s *sink) send(req *produceRequest) {
 		go p.waiter(req)
 	}
 }
+
+// inlineWriteMax is the largest request the sink writes itself when the
+// connection is idle (see broker.Conn.EnqueueNow). A request sent as soon
+// as its records arrive is small, and handing it to the connection's
+// writer goroutine cost more than writing it; a large one is written by
+// the writer while the sink builds the next.
+const inlineWriteMax = 64 << 10
 
 // waiterIdle is how long a waiter goroutine with nothing to wait for stays
 // for the next request before it exits.

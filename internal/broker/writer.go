@@ -17,13 +17,13 @@ import (
 // any other net.Conn) everything is copied into the buffer.
 func (c *Conn) writeLoop() {
 	defer c.wg.Done()
-	w := &connWriter{bp: bufPool.Get().(*[]byte)}
-	_, w.vectored = c.nc.(*net.TCPConn)
-	bp := w.bp
 	defer func() {
-		if cap(*bp) <= maxPooledBuf {
+		c.wmu.Lock()
+		if bp := c.cw.bp; cap(*bp) <= maxPooledBuf {
 			bufPool.Put(bp)
 		}
+		c.cw = nil
+		c.wmu.Unlock()
 	}()
 	var timer *time.Timer
 	var timerDue int64
@@ -51,7 +51,10 @@ func (c *Conn) writeLoop() {
 			timerC = nil
 			c.reauthDue.Store(0)
 			timerDue = 0
-			if err := c.reauthenticate(bp); err != nil {
+			c.wmu.Lock()
+			err := c.reauthenticate(c.cw.bp)
+			c.wmu.Unlock()
+			if err != nil {
 				c.fail(err)
 				return
 			}
@@ -70,7 +73,10 @@ func (c *Conn) writeLoop() {
 				}
 			}
 		}
-		if !c.writeBatch(w) {
+		c.wmu.Lock()
+		ok := c.writeBatch(c.cw)
+		c.wmu.Unlock()
+		if !ok {
 			return
 		}
 	}
