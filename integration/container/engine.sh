@@ -3,7 +3,7 @@
 # without Docker: Podman (runc runtime) serving a Docker-compatible API on a
 # private socket, and a locally built Kafka image (nothing can be pulled).
 #
-#   engine.sh setup   install podman, runc, netavark and aardvark-dns with apt when
+#   engine.sh setup   install podman, runc, netavark, aardvark-dns and iptables with apt when
 #                     missing; write /etc/containers/containers.conf
 #   engine.sh image   build localhost/gregor-kafka:4.1.1 unless an image with
 #                     the same inputs (jar list, start script, this recipe) exists
@@ -34,13 +34,17 @@ setup() {
 	# resolves the network aliases; CNI's dnsname plugin lost aliases here.
 	[ -x /usr/lib/podman/netavark ] || missing="$missing netavark"
 	[ -x /usr/lib/podman/aardvark-dns ] || missing="$missing aardvark-dns"
+	# netavark sets up a network's forwarding and NAT with iptables, which
+	# apt only suggests; without it every container start fails with
+	# "netavark: No such file or directory".
+	[ -x /usr/sbin/iptables ] || missing="$missing iptables"
 	if [ -n "$missing" ]; then
 		say "installing with apt:$missing"
 		$sudo apt-get update -q
 		# shellcheck disable=SC2086
 		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 	else
-		say "podman, runc, debootstrap, netavark and aardvark-dns are installed"
+		say "podman, runc, debootstrap, netavark, aardvark-dns and iptables are installed"
 	fi
 	conf=/etc/containers/containers.conf
 	want='# Written by gregor integration/container/engine.sh: runc (crun fails on
