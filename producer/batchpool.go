@@ -117,7 +117,7 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 		for _, rc := range b.recs {
 			if rc.state != recDone {
 				rc.state, rc.won = recDone, true
-				bytes += rc.size
+				bytes += int(rc.size)
 				n++
 			}
 		}

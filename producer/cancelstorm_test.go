@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
@@ -191,5 +192,14 @@ func TestCancelStorm(t *testing.T) {
 		if results[id].Outcome == Written && !seen[id] {
 			t.Fatalf("record %d reported written at %d/%d is not on the broker", id, results[id].Partition, results[id].Offset)
 		}
+	}
+}
+
+// TestRecSize keeps the per-record state at 48 bytes on 64-bit machines:
+// busy producers hold slabs of hundreds of thousands of them, which the
+// garbage collector scans.
+func TestRecSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) == 8 && unsafe.Sizeof(rec{}) != 48 {
+		t.Fatalf("rec is %d bytes", unsafe.Sizeof(rec{}))
 	}
 }

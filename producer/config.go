@@ -2,6 +2,7 @@ package producer
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -242,6 +243,9 @@ func (c *Config) Validate() error {
 		if f.v < 0 {
 			return bad(f.name, "must not be negative (got %d)", f.v)
 		}
+	}
+	if int64(c.MaxRequestBytes) > math.MaxInt32 {
+		return bad("MaxRequestBytes", "%d is above what a request's size field holds (%d)", c.MaxRequestBytes, math.MaxInt32)
 	}
 	d := c.withDefaults()
 	if d.BatchBytes > d.MaxRequestBytes {

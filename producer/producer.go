@@ -79,19 +79,20 @@ const requestOverhead = 256
 // (see batch.early): a batch that no watcher settled a record of is
 // settled as a whole, without touching each record's state.
 const (
-	recPending uint32 = iota
+	recPending uint8 = iota
 	recDone
 )
 
-// rec is one record on its way.
+// rec is one record on its way. It is kept to 48 bytes: slabs of them are
+// what the garbage collector scans of a busy producer's own memory.
 type rec struct {
 	r     *gregor.Record
 	cb    func(*gregor.Record, Result)
-	state uint32 // guarded by the partition's mutex
-	size  int
-	won   bool       // set by written and resolve on the records they settle
 	watch *ctxWatch  // the watcher of the record's context; nil if it cannot end
 	span  trace.Span // the record's send span; nil without tracing
+	size  int32      // bounded by MaxRequestBytes, an int32 on the wire
+	state uint8      // guarded by the partition's mutex
+	won   bool       // set by written and resolve on the records they settle
 }
 
 // Producer sends records to a Kafka cluster. It is safe for concurrent use.
@@ -307,7 +308,7 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 // deliver hands res to a record already moved to recDone.
 func (p *Producer) deliver(part *partition, rc *rec, res Result) {
 	part.queued.Add(-int64(rc.size))
-	p.release(rc.size, 1)
+	p.release(int(rc.size), 1)
 	p.report(part, rc, res)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,12 +94,14 @@ func readAll(t testing.TB, c *kfake.Cluster, topic string, want int) map[int32][
 }
 
 func TestConfigValidation(t *testing.T) {
+	tooBig := int64(math.MaxInt32) + 1 // a request size the wire cannot carry
 	seeds := gregor.ConnConfig{SeedBrokers: []string{"localhost:9092"}}
 	for _, tc := range []struct {
 		cfg   Config
 		field string
 	}{
 		{Config{Conn: seeds, Acks: AcksNone}, "Acks"},
+		{Config{Conn: seeds, MaxRequestBytes: int(tooBig), MaxBufferedBytes: tooBig}, "MaxRequestBytes"},
 		{Config{Conn: seeds, Acks: AcksLeader}, "Acks"},
 		{Config{Conn: seeds, MaxInFlightPerPartition: 6}, "MaxInFlightPerPartition"},
 		{Config{Conn: seeds, Partitioner: PartitionFunc}, "PartitionFunc"},

@@ -109,7 +109,7 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 		r.Timestamp = p.clock.now()
 	}
 	rc := b.slab.next()
-	rc.r, rc.cb, rc.size, rc.span = r, cb, size, span
+	rc.r, rc.cb, rc.size, rc.span = r, cb, int32(size), span
 	if done := ctx.Done(); done != nil {
 		b.watch(p, ctx, done, rc)
 	}
@@ -345,7 +345,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 				if rc.state != recDone {
 					live = append(live, rc)
 				} else {
-					b.bytes -= rc.size
+					b.bytes -= int(rc.size)
 				}
 			}
 			clear(b.recs[len(live):])
