@@ -96,13 +96,13 @@ func TestSharedContextWatch(t *testing.T) {
 	}
 }
 
-// TestParkedWatcher produces one record at a time under one context: the
+// TestWatcherAcrossBatches produces one record at a time under one context: the
 // watcher of a written batch stays the partition's current one and the
 // next batch joins it instead of registering with the context again. A
 // watcher reused so, now watching two batches, must still settle their
 // records when the context ends: the held, sent record becomes unknown
 // and the buffered one fails, both with the cause.
-func TestParkedWatcher(t *testing.T) {
+func TestWatcherAcrossBatches(t *testing.T) {
 	leakcheck.Check(t)
 	c := fake(t, 1)
 	var hold atomic.Bool
@@ -113,7 +113,7 @@ func TestParkedWatcher(t *testing.T) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 
-	parked := func() *ctxWatch {
+	current := func() *ctxWatch {
 		part := (*p.topics.Load())["t"].parts[0]
 		part.mu.Lock()
 		defer part.mu.Unlock()
@@ -124,14 +124,14 @@ func TestParkedWatcher(t *testing.T) {
 		if _, err := p.ProduceSync(ctx, &gregor.Record{Topic: "t", Value: []byte("sync")}); err != nil {
 			t.Fatal(err)
 		}
-		w := parked()
+		w := current()
 		if w == nil {
-			t.Fatalf("after record %d no watcher is parked", i)
+			t.Fatalf("after record %d the partition has no current watcher", i)
 		}
 		if i == 0 {
 			first = w
 		} else if w != first {
-			t.Fatalf("record %d registered a new watcher instead of reusing the parked one", i)
+			t.Fatalf("record %d registered a new watcher instead of reusing the current one", i)
 		}
 	}
 
@@ -142,7 +142,7 @@ func TestParkedWatcher(t *testing.T) {
 	for held.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if parked() != first {
+	if current() != first {
 		t.Fatal("the held record's batch did not join the current watcher")
 	}
 	// The partition's one in-flight slot is taken: this one stays buffered.
@@ -151,7 +151,7 @@ func TestParkedWatcher(t *testing.T) {
 	part.mu.Lock()
 	watching := len(first.batches)
 	part.mu.Unlock()
-	if parked() != first || watching != 2 {
+	if current() != first || watching != 2 {
 		t.Fatalf("the buffered record did not join the current watcher, which watches %d batches", watching)
 	}
 	cancel(cause)
