@@ -77,13 +77,13 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 		// rc in the batch.
 		w.stop = context.AfterFunc(ctx, w.fire)
 	}
-	switch n := len(w.batches); {
-	case n == 0:
+	n := len(w.batches)
+	if n == 0 {
 		w.only = rc
-	default:
+	} else {
 		w.only = nil // a second record: firing scans its batches
 	}
-	if n := len(w.batches); n == 0 || w.batches[n-1] != b {
+	if n == 0 || w.batches[n-1] != b {
 		w.batches = append(w.batches, b)
 		b.watches = append(b.watches, w)
 	}
