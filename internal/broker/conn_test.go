@@ -48,18 +48,28 @@ func dial(t *testing.T, cfg *gregor.ConnConfig) *Conn {
 	return c
 }
 
-func metadataFor(t *testing.T, c *Conn, ctx context.Context, topic string) (*protocol.MetadataResponse, error) {
-	t.Helper()
+// metadataReq is a Metadata request for one topic, without creating it.
+func metadataReq(topic string) Request {
 	req := protocol.NewMetadataRequest()
 	req.Topics = []protocol.MetadataRequestTopic{{Name: &topic}}
 	req.AllowAutoTopicCreation = false
-	resp, err := c.Do(ctx, bounded{req, 9, 13})
-	if err != nil {
-		return nil, err
-	}
+	return bounded{req, 9, 13}
+}
+
+// decodeMetadata decodes the response to a metadataReq.
+func decodeMetadata(resp Response) (*protocol.MetadataResponse, error) {
 	mr := protocol.NewMetadataResponse()
 	mr.Version = resp.Version
 	return mr, mr.Decode(resp.Body)
+}
+
+func metadataFor(t *testing.T, c *Conn, ctx context.Context, topic string) (*protocol.MetadataResponse, error) {
+	t.Helper()
+	resp, err := c.Do(ctx, metadataReq(topic))
+	if err != nil {
+		return nil, err
+	}
+	return decodeMetadata(resp)
 }
 
 func topicName(m *protocol.MetadataResponse, i int) string {

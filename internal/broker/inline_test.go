@@ -10,28 +10,8 @@ import (
 
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
-	"github.com/gregorkafka/gregor/protocol"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
-
-// metadataReq is a Metadata request for one topic, without creating it.
-func metadataReq(topic string) Request {
-	req := protocol.NewMetadataRequest()
-	req.Topics = []protocol.MetadataRequestTopic{{Name: &topic}}
-	return bounded{req, 9, 13}
-}
-
-// answeredTopic decodes a Metadata response and returns its one topic's
-// name.
-func answeredTopic(t *testing.T, resp Response) string {
-	t.Helper()
-	mr := protocol.NewMetadataResponse()
-	mr.Version = resp.Version
-	if err := mr.Decode(resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	return topicName(mr, 0)
-}
 
 // TestEnqueueNowWritesInline sends requests one at a time with EnqueueNow
 // on an otherwise idle connection: the caller writes them itself, so each
@@ -61,7 +41,11 @@ func TestEnqueueNowWritesInline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := answeredTopic(t, resp); got != "a" {
+		mr, err := decodeMetadata(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := topicName(mr, 0); got != "a" {
 			t.Fatalf("response for topic %q", got)
 		}
 	}
@@ -121,9 +105,8 @@ func TestEnqueueNowConcurrent(t *testing.T) {
 					errs <- err
 					return
 				}
-				mr := protocol.NewMetadataResponse()
-				mr.Version = resp.Version
-				if err := mr.Decode(resp.Body); err != nil {
+				mr, err := decodeMetadata(resp)
+				if err != nil {
 					errs <- err
 					return
 				}
