@@ -3,6 +3,9 @@ package producer
 import (
 	"sync"
 	"time"
+	"unsafe"
+
+	"github.com/gregorkafka/gregor"
 )
 
 // Per-record bookkeeping lives in slabs owned by a batch, and batches are
@@ -85,13 +88,21 @@ func newBatch(part *partition, now time.Time) *batch {
 // its records, and has zeroed every record. The record list keeps its
 // stale pointers past its length: they point into the batch's own slab.
 func recycle(b *batch) {
-	recs, slab, watches := b.recs, b.slab, b.watches
+	recs, slab, watches, cbs, spans := b.recs, b.slab, b.watches, b.cbs, b.spans
 	clear(watches)
+	clear(cbs)
+	clear(spans)
 	slab.reset()
 	if cap(recs) > maxPooledRecs {
 		recs, slab = nil, recSlab{} // do not keep unusually large batches
 	}
-	*b = batch{recs: recs[:0], slab: slab, watches: watches[:0]}
+	if cap(cbs) > maxPooledRecs {
+		cbs = nil
+	}
+	if cap(spans) > maxPooledRecs {
+		spans = nil
+	}
+	*b = batch{recs: recs[:0], slab: slab, watches: watches[:0], cbs: cbs[:0], spans: spans[:0]}
 	batchPool.Put(b)
 }
 
@@ -122,6 +133,7 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 			}
 		}
 	}
+	h := b.hooks()
 	part.mu.Unlock()
 	reuse := all && !b.pinned
 	p.delivering.Add(1)
@@ -135,7 +147,7 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 		if base >= 0 {
 			off = base + int64(i)
 		}
-		p.report(part, rc, Result{Outcome: Written, Offset: off, Timestamp: ts})
+		p.report(part, rc, h, Result{Outcome: Written, Offset: off, Timestamp: ts})
 		if reuse {
 			*rc = rec{} // cleared while in cache, so recycle need not clear the slab
 		}
@@ -153,4 +165,23 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	if reuse {
 		recycle(b)
 	}
+}
+
+// addCallback lists cb for a new record of b and returns the record's
+// reference to it (its index plus one). Producers mostly pass the same
+// callback for record after record, which then takes one entry.
+func (b *batch) addCallback(cb func(*gregor.Record, Result)) uint32 {
+	if n := len(b.cbs); n > 0 && sameFunc(b.cbs[n-1], cb) {
+		return uint32(n)
+	}
+	b.cbs = append(b.cbs, cb)
+	return uint32(len(b.cbs))
+}
+
+// sameFunc reports whether a and b are the same function value: the same
+// closure, or the same function without captured variables. Go cannot
+// compare func values, but each is a pointer to its closure, and equal
+// pointers call the same code on the same variables.
+func sameFunc(a, b func(*gregor.Record, Result)) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }

@@ -3,6 +3,8 @@ package producer
 import (
 	"context"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -195,11 +197,43 @@ func TestCancelStorm(t *testing.T) {
 	}
 }
 
-// TestRecSize keeps the per-record state at 48 bytes on 64-bit machines:
-// busy producers hold slabs of hundreds of thousands of them, which the
-// garbage collector scans.
+// TestRecSize keeps the per-record state at 32 bytes on 64-bit machines,
+// with the record as its only pointer: busy producers hold slabs of
+// hundreds of thousands of them, which the garbage collector scans.
 func TestRecSize(t *testing.T) {
-	if unsafe.Sizeof(uintptr(0)) == 8 && unsafe.Sizeof(rec{}) != 48 {
+	if unsafe.Sizeof(uintptr(0)) == 8 && unsafe.Sizeof(rec{}) != 32 {
 		t.Fatalf("rec is %d bytes", unsafe.Sizeof(rec{}))
+	}
+	typ := reflect.TypeFor[rec]()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		switch f.Type.Kind() {
+		case reflect.Pointer, reflect.Func, reflect.Interface, reflect.Slice, reflect.Map, reflect.Chan, reflect.String:
+			if f.Name != "r" {
+				t.Errorf("rec.%s is a %s: the record should be its only pointer", f.Name, f.Type)
+			}
+		}
+	}
+}
+
+// TestBatchCallbacks checks the batch's callback table: a callback
+// repeated record after record is listed once, and closures of the same
+// function literal over different variables stay apart.
+func TestBatchCallbacks(t *testing.T) {
+	var got []int
+	mk := func(k int) func(*gregor.Record, Result) {
+		return func(*gregor.Record, Result) { got = append(got, k) }
+	}
+	one, two := mk(1), mk(2)
+	b := new(batch)
+	refs := []uint32{b.addCallback(one), b.addCallback(one), b.addCallback(two), b.addCallback(two), b.addCallback(one)}
+	if want := []uint32{1, 1, 2, 2, 3}; !slices.Equal(refs, want) {
+		t.Fatalf("references %v, want %v", refs, want)
+	}
+	for _, ref := range refs {
+		b.cbs[ref-1](nil, Result{})
+	}
+	if want := []int{1, 1, 2, 2, 1}; !slices.Equal(got, want) {
+		t.Fatalf("called %v, want %v", got, want)
 	}
 }

@@ -87,7 +87,11 @@ func (b *batch) watch(p *Producer, ctx context.Context, done <-chan struct{}, rc
 		w.batches = append(w.batches, b)
 		b.watches = append(b.watches, w)
 	}
-	rc.watch = w
+	// w is b's last watcher: it was added just now, or it is the
+	// partition's current watcher and was already in b, and a watcher
+	// that stops being current never becomes current again, so none was
+	// added to b after it.
+	rc.watch = uint32(len(b.watches))
 }
 
 // cancelWatch settles every record of w that is not settled yet: failed
@@ -99,12 +103,13 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 	err := context.Cause(w.ctx)
 	type settled struct {
 		rc   *rec
+		h    hooks
 		sent bool
 	}
 	var recs []settled
 	settle := func(b *batch, rc *rec) {
 		if rc.state != recDone {
-			recs = append(recs, settled{rc, b.drained})
+			recs = append(recs, settled{rc, b.hooks(), b.drained})
 			rc.state = recDone
 			b.early++
 		}
@@ -122,7 +127,7 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 	} else {
 		for _, b := range w.batches {
 			for _, rc := range b.recs {
-				if rc.watch == w {
+				if rc.watch != 0 && b.watches[rc.watch-1] == w {
 					settle(b, rc)
 				}
 			}
@@ -131,9 +136,9 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 	part.mu.Unlock()
 	for _, s := range recs {
 		if s.sent {
-			p.deliver(part, s.rc, Result{Outcome: Unknown, Err: unknownErr(err)})
+			p.deliver(part, s.rc, s.h, Result{Outcome: Unknown, Err: unknownErr(err)})
 		} else {
-			p.deliver(part, s.rc, Result{Outcome: Failed, Err: err})
+			p.deliver(part, s.rc, s.h, Result{Outcome: Failed, Err: err})
 		}
 	}
 }

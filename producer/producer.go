@@ -83,16 +83,18 @@ const (
 	recDone
 )
 
-// rec is one record on its way. It is kept to 48 bytes: slabs of them are
-// what the garbage collector scans of a busy producer's own memory.
+// rec is one record on its way. Slabs of them are most of what the garbage
+// collector scans of a busy producer's own memory, so a rec holds one
+// pointer, the record; its callback, context watcher and span are indexes
+// into its batch's tables (see batch), which many records share.
 type rec struct {
 	r     *gregor.Record
-	cb    func(*gregor.Record, Result)
-	watch *ctxWatch  // the watcher of the record's context; nil if it cannot end
-	span  trace.Span // the record's send span; nil without tracing
-	size  int32      // bounded by MaxRequestBytes, an int32 on the wire
-	state uint8      // guarded by the partition's mutex
-	won   bool       // set by written and resolve on the records they settle
+	cb    uint32 // 1 + the callback's index in batch.cbs; 0 for none
+	watch uint32 // 1 + its context watcher's index in batch.watches; 0 if the context cannot end
+	span  uint32 // 1 + its send span's index in batch.spans; 0 without tracing
+	size  int32  // bounded by MaxRequestBytes, an int32 on the wire
+	state uint8  // guarded by the partition's mutex
+	won   bool   // set by written and resolve on the records they settle
 }
 
 // Producer sends records to a Kafka cluster. It is safe for concurrent use.
@@ -306,15 +308,26 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 }
 
 // deliver hands res to a record already moved to recDone.
-func (p *Producer) deliver(part *partition, rc *rec, res Result) {
+func (p *Producer) deliver(part *partition, rc *rec, h hooks, res Result) {
 	part.queued.Add(-int64(rc.size))
 	p.release(int(rc.size), 1)
-	p.report(part, rc, res)
+	p.report(part, rc, h, res)
 }
 
-// report completes res for rc and hands it to the record's callback; the
-// caller has returned the record's buffer room.
-func (p *Producer) report(part *partition, rc *rec, res Result) {
+// hooks are a batch's callbacks and spans, as the partition's mutex
+// showed them: the records listed by then find theirs in it even while
+// records are still being added to the batch.
+type hooks struct {
+	cbs   []func(*gregor.Record, Result)
+	spans []trace.Span
+}
+
+// hooks returns b's hooks; the partition's mutex is held.
+func (b *batch) hooks() hooks { return hooks{b.cbs, b.spans} }
+
+// report completes res for rc and hands it to the record's callback, found
+// in h; the caller has returned the record's buffer room.
+func (p *Producer) report(part *partition, rc *rec, h hooks, res Result) {
 	res.Topic, res.Partition = part.topic, part.id
 	if res.Outcome == Written {
 		rc.r.Partition, rc.r.Offset = part.id, res.Offset
@@ -328,9 +341,11 @@ func (p *Producer) report(part *partition, rc *rec, res Result) {
 	if res.Outcome != Written && p.cfg.TransactionalID != "" {
 		p.txn.recordFailed(p, res.Err)
 	}
-	endSend(rc.span, res)
-	if rc.cb != nil {
-		rc.cb(rc.r, res)
+	if rc.span != 0 {
+		endSend(h.spans[rc.span-1], res)
+	}
+	if rc.cb != 0 {
+		h.cbs[rc.cb-1](rc.r, res)
 	}
 }
 

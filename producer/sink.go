@@ -63,6 +63,11 @@ type batch struct {
 	// watches are the context watchers of the batch's records, each
 	// listed once (see ctxWatch).
 	watches []*ctxWatch
+	// cbs are the callbacks of the batch's records, a callback listed
+	// again only when the record before had another one; spans are the
+	// records' send spans, with tracing. Records refer to them by index.
+	cbs   []func(*gregor.Record, Result)
+	spans []trace.Span
 
 	// Set when first drained; kept across retries so that a retry is the
 	// same batch with the same sequence.
@@ -109,7 +114,14 @@ func (part *partition) append(p *Producer, ctx context.Context, r *gregor.Record
 		r.Timestamp = p.clock.now()
 	}
 	rc := b.slab.next()
-	rc.r, rc.cb, rc.size, rc.span = r, cb, int32(size), span
+	rc.r, rc.size = r, int32(size)
+	if cb != nil {
+		rc.cb = b.addCallback(cb)
+	}
+	if span != nil {
+		b.spans = append(b.spans, span)
+		rc.span = uint32(len(b.spans))
+	}
 	if done := ctx.Done(); done != nil {
 		b.watch(p, ctx, done, rc)
 	}
@@ -735,11 +747,12 @@ func (p *Producer) resolve(b *batch, res Result) {
 		rc.state = recDone
 	}
 	b.unwatch()
+	h := b.hooks()
 	part.mu.Unlock()
 	for _, rc := range b.recs {
 		if rc.won {
 			rc.won = false
-			p.deliver(part, rc, res)
+			p.deliver(part, rc, h, res)
 		}
 	}
 }
