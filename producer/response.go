@@ -1,0 +1,253 @@
+package producer
+
+// Handling a produce response: each batch is settled, retried or given up.
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/internal/broker"
+	"github.com/gregorkafka/gregor/internal/cluster"
+	"github.com/gregorkafka/gregor/protocol"
+)
+
+// handleResponse matches a response's partitions to the request's batches.
+func (p *Producer) handleResponse(s *sink, req *produceRequest, raw broker.Response, err error, start time.Time) {
+	notSent := errors.Is(err, broker.ErrNotSent)
+	if err == nil && req.noResp {
+		for _, b := range req.batches {
+			p.handle(s.id, b, nil, &protocol.ProduceResponsePartitionProduceResponse{BaseOffset: -1, LogAppendTimeMs: -1}, false)
+		}
+		return
+	}
+	// The response is decoded into the request's own, reusing its lists:
+	// nothing below keeps a pointer into it past this call.
+	resp := &req.resp
+	if err == nil {
+		resp.Version = raw.Version
+		if derr := resp.DecodeWith(raw.Body, protocol.DecodeOptions{Reuse: true}); derr != nil {
+			err = &gregor.NetworkError{Broker: s.id, Op: "decode produce response", Err: derr}
+		}
+	}
+	if err != nil {
+		for _, b := range req.batches {
+			p.handle(s.id, b, err, nil, notSent)
+		}
+		return
+	}
+	p.cl.Throttled(s.id, resp.ThrottleTimeMs)
+	p.tel.request(p.ctx, len(req.batches), req.bytes, time.Since(start))
+	var hints []cluster.LeaderHint
+	for _, b := range req.batches {
+		var pr *protocol.ProduceResponsePartitionProduceResponse
+		for i := range resp.Responses {
+			t := &resp.Responses[i]
+			if t.Name != b.p.topic {
+				continue
+			}
+			for j := range t.PartitionResponses {
+				if t.PartitionResponses[j].Index == b.p.id {
+					pr = &t.PartitionResponses[j]
+				}
+			}
+		}
+		if pr == nil {
+			p.handle(s.id, b, &gregor.NetworkError{Broker: s.id, Op: "produce", Err: errors.New("partition missing from response")}, nil, false)
+			continue
+		}
+		var perr error
+		if pr.ErrorCode != 0 {
+			perr = protocol.ErrorForCode(pr.ErrorCode)
+			if pr.CurrentLeader.LeaderId >= 0 && pr.CurrentLeader.LeaderEpoch >= 0 {
+				h := cluster.LeaderHint{Topic: b.p.topic, Partition: b.p.id, Leader: pr.CurrentLeader.LeaderId, LeaderEpoch: pr.CurrentLeader.LeaderEpoch}
+				for _, e := range resp.NodeEndpoints {
+					if e.NodeId == h.Leader {
+						h.Endpoint = &cluster.Broker{ID: e.NodeId, Host: e.Host, Port: e.Port}
+					}
+				}
+				hints = append(hints, h)
+			}
+		}
+		p.handle(s.id, b, perr, pr, false)
+	}
+	if len(hints) > 0 {
+		p.cl.ApplyLeaderHints(hints...)
+	}
+}
+
+// handle settles or requeues one batch after its request ended.
+func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.ProduceResponsePartitionProduceResponse, notSent bool) {
+	part := b.p
+	if err == nil || errors.Is(err, protocol.ErrDuplicateSequenceNumber) {
+		base, ts := int64(-1), time.Time{}
+		if err == nil {
+			base = pr.BaseOffset
+			if pr.LogAppendTimeMs >= 0 {
+				ts = time.UnixMilli(pr.LogAppendTimeMs)
+			}
+		}
+		p.written(b, base, ts)
+		return
+	}
+	if notSent && b.tries == 1 {
+		b.tries = 0 // never reached the broker
+	}
+	if pr == nil && !notSent {
+		// No answer for this attempt: the broker may have written it.
+		b.maybeWritten = true
+	}
+	switch {
+	case errors.Is(err, protocol.ErrProducerFenced), errors.Is(err, protocol.ErrInvalidProducerEpoch) && p.cfg.TransactionalID != "",
+		errors.Is(err, protocol.ErrTransactionalIDAuthorizationFailed):
+		p.txn.fatal(p, &fencedError{cause: err})
+		p.drop(b, Result{Outcome: Failed, Err: &fencedError{cause: err}})
+		return
+	case errors.Is(err, protocol.ErrTransactionAbortable) && p.cfg.TransactionalID != "":
+		p.drop(b, Result{Outcome: Failed, Err: &abortableError{cause: err}})
+		return
+	case errors.Is(err, protocol.ErrOutOfOrderSequenceNumber), errors.Is(err, protocol.ErrUnknownProducerID),
+		errors.Is(err, protocol.ErrInvalidProducerEpoch):
+		part.mu.Lock()
+		first := len(part.inflight) > 0 && part.inflight[0] == b && len(part.retry) == 0
+		part.mu.Unlock()
+		if first && !b.seqAdjusted {
+			// The broker lost or never had this producer's state for the
+			// partition: start a new epoch and renumber (KIP-360).
+			p.log.Warn("gregor/producer: sequence error, resetting producer id", slog.String("topic", part.topic),
+				slog.Int("partition", int(part.id)), slog.Any("err", err))
+			p.requestReset()
+		}
+		p.requeue(brokerID, b, err)
+		return
+	}
+	if gregor.IsRetriable(err) || notSent || errors.Is(err, context.Canceled) && p.ctx.Err() == nil {
+		p.cl.HandleError(err)
+		p.requeue(brokerID, b, err)
+		return
+	}
+	if p.ctx.Err() != nil {
+		p.drop(b, Result{Outcome: Unknown, Err: unknownErr(gregor.ErrClosed)})
+		return
+	}
+	// The broker rejected the batch: not written.
+	p.drop(b, Result{Outcome: Failed, Err: err})
+	if b.seqSet {
+		p.shiftSequences(b)
+	}
+}
+
+// requeue puts b in line to be retried after the partition's in-flight
+// requests have all answered, or gives up on it past its delivery timeout.
+func (p *Producer) requeue(brokerID int32, b *batch, err error) {
+	part := b.p
+	if time.Since(b.first) >= p.cfg.DeliveryTimeout || p.ctx.Err() != nil {
+		p.drop(b, Result{})
+		if b.seqSet && b.tries > 0 {
+			p.requestReset()
+		}
+		if p.ctx.Err() != nil {
+			err = gregor.ErrClosed
+		}
+		p.giveUp(b, err)
+		return
+	}
+	part.mu.Lock()
+	i := len(part.retry)
+	for i > 0 && part.retry[i-1].seq > b.seq {
+		i--
+	}
+	part.retry = append(part.retry, nil)
+	copy(part.retry[i+1:], part.retry[i:])
+	part.retry[i] = b
+	part.removeInflight(b)
+	part.needLeader = true
+	part.attempts++
+	part.backoff = time.Now().Add(p.retryWait(err, part.attempts))
+	s, tries := part.sink, b.tries
+	part.mu.Unlock()
+	p.log.Debug("gregor/producer: retrying batch", slog.String("topic", part.topic), slog.Int("partition", int(part.id)),
+		slog.Int("broker", int(brokerID)), slog.Int("tries", tries), slog.Any("err", err))
+	s.wakeup()
+}
+
+// drop removes b from its partition's in-flight list and, unless res is
+// the zero Result, settles its records with res.
+func (p *Producer) drop(b *batch, res Result) {
+	part := b.p
+	part.mu.Lock()
+	part.removeInflight(b)
+	part.mu.Unlock()
+	if res != (Result{}) {
+		p.resolve(b, res)
+	}
+}
+
+// resolve settles all of b's records that are not settled yet with res
+// and takes it off its context watchers' lists, as they have nothing left
+// to settle in it. The partition's mutex must not be held.
+func (p *Producer) resolve(b *batch, res Result) {
+	part := b.p
+	part.mu.Lock()
+	for _, rc := range b.recs {
+		rc.won = rc.state != recDone
+		rc.state = recDone
+	}
+	b.unwatch()
+	h := b.hooks()
+	part.mu.Unlock()
+	for _, rc := range b.recs {
+		if rc.won {
+			rc.won = false
+			p.deliver(part, rc, h, res)
+		}
+	}
+}
+
+// giveUp settles b after its delivery timeout: Unknown if some attempt
+// went unanswered (it may have been written), else failed (every attempt
+// was refused by a broker, or none was made).
+// The cause is ErrDeliveryTimeout joined with the last error, or
+// gregor.ErrClosed when Close gave up.
+func (p *Producer) giveUp(b *batch, cause error) {
+	if cause != ErrDeliveryTimeout && cause != gregor.ErrClosed {
+		cause = errors.Join(ErrDeliveryTimeout, cause)
+	}
+	if b.maybeWritten {
+		p.resolve(b, Result{Outcome: Unknown, Err: unknownErr(cause)})
+		return
+	}
+	p.resolve(b, Result{Outcome: Failed, Err: cause})
+}
+
+// shiftSequences renumbers the partition's later batches after b was
+// rejected, so that the broker sees no gap.
+func (p *Producer) shiftSequences(b *batch) {
+	part := b.p
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	for _, list := range [][]*batch{part.inflight, part.retry, part.batches} {
+		for _, x := range list {
+			if x.seqSet && x.seq > b.seq && x.pid == b.pid && x.epoch == b.epoch {
+				x.seq -= b.n
+				x.enc, x.seqAdjusted = nil, true
+			}
+		}
+	}
+	if part.nextSeq > b.seq {
+		part.nextSeq -= b.n
+	}
+}
+
+// backoff is base·2^(attempt-1), capped at max, with ±20% jitter.
+func backoff(base, max time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
