@@ -173,6 +173,14 @@ type sink struct {
 	parts []*partition
 	// scratch is the sink goroutine's copy of parts while it drains.
 	scratch []*partition
+	// held is set, under the partition's mutex, when build leaves a
+	// partition's batches for later because of its requests in flight,
+	// its retries or the producer's state; taking one of the partition's
+	// batches off its in-flight list then wakes the sink (removeInflight).
+	// Only then does an answered request need the sink: without it, a
+	// producer sending a request at a time woke the sink after every
+	// response for nothing.
+	held atomic.Bool
 }
 
 // sinkFor returns broker id's sink, starting it if needed.
@@ -289,6 +297,11 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			part.mu.Lock()
 		}
 		if len(part.batches) == 0 {
+			if len(part.retry) > 0 {
+				// Retries wait for the partition's requests in flight;
+				// the last answer puts them back in batches.
+				s.held.Store(true)
+			}
 			part.mu.Unlock()
 			continue
 		}
@@ -324,6 +337,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			continue
 		}
 		if len(part.retry) > 0 || len(part.inflight) >= p.cfg.MaxInFlightPerPartition || !idReady || !p.txn.canSend(p, part) {
+			s.held.Store(true)
 			part.mu.Unlock()
 			continue
 		}
@@ -358,9 +372,13 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			clear(b.recs[len(live):])
 			b.recs = live
 			if len(live) == 0 {
+				// Every record was settled while buffered. The
+				// partition's next batch waits for the next round,
+				// which must come: nothing else may wake the sink.
 				b.unwatch()
 				part.mu.Unlock()
-				continue // every record was settled while buffered
+				later(now)
+				continue
 			}
 		}
 		if p.cfg.idempotent() && !b.seqSet {
@@ -377,6 +395,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			}
 			part.mu.Unlock()
 			p.resolve(b, Result{Outcome: Failed, Err: err})
+			later(now) // for the partition's next batch, as above
 			continue
 		}
 		part.mu.Unlock()
@@ -467,7 +486,8 @@ var encoderPool = sync.Pool{New: func() any { return new(encoder) }}
 
 // removeInflight takes b off the in-flight list; once nothing is in
 // flight, batches waiting for a retry go back to the head of the queue, in
-// sequence order. Called with part.mu held.
+// sequence order. It wakes the partition's sink if that held batches back
+// (see sink.held). Called with part.mu held.
 func (part *partition) removeInflight(b *batch) {
 	for i, x := range part.inflight {
 		if x == b {
@@ -478,6 +498,9 @@ func (part *partition) removeInflight(b *batch) {
 	if len(part.inflight) == 0 && len(part.retry) > 0 {
 		part.batches = append(part.retry, part.batches...)
 		part.retry = nil
+	}
+	if s := part.sink; s != nil && s.held.Load() && s.held.Swap(false) {
+		s.wakeup()
 	}
 }
 
@@ -557,5 +580,4 @@ func (p *Producer) await(req *produceRequest) {
 	if !abandoned {
 		p.putRequest(req)
 	}
-	s.wakeup()
 }
