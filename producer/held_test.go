@@ -60,9 +60,11 @@ func TestHeldBatchesFollowResponses(t *testing.T) {
 			t.Fatalf("record %d: %v at offset %d (%v)", i, res.Outcome, res.Offset, res.Err)
 		}
 	}
-	// 400 records of about 30 bytes in batches of 512 bytes, one request in
-	// flight at a time: the rest went out one response after another.
-	if k := requests.Load(); k < 4 {
+	// The held request and at least one that only its response could
+	// release. How many more depends on timing: a partition's batch grows
+	// past BatchBytes while its requests are in flight (see batchLimit),
+	// so the records produced behind the first request may all go in one.
+	if k := requests.Load(); k < 2 {
 		t.Fatalf("only %d produce requests", k)
 	}
 }
