@@ -21,8 +21,13 @@
 // Unknown at once. Use a long-lived context for fire-and-forget records.
 //
 // Callbacks run on the producer's goroutines, possibly several at once, and
-// must not block for long. A callback may also run inside Produce itself
-// when the record fails before it is buffered.
+// should return quickly: the callbacks of a small request run on the
+// goroutine that reads its connection's responses, so a callback that
+// blocks delays the other responses of that connection until, after about
+// 10 ms, another goroutine takes over reading them. Producing from a
+// callback, even with ProduceSync, therefore works, if slowly. A callback
+// may also run inside Produce itself when the record fails before it is
+// buffered.
 //
 // # Transactions
 //
@@ -628,11 +633,21 @@ func (p *Producer) Close(ctx context.Context) error {
 		err = ferr
 	}
 	p.cancel()
+	var conns []*broker.Conn
 	p.sinksMu.Lock()
 	for _, s := range p.sinks {
 		close(s.quit)
+		if c := s.conn.Load(); c != nil {
+			conns = append(conns, c)
+		}
 	}
 	p.sinksMu.Unlock()
+	// Requests sent async are waited for by nobody: closing their
+	// connections settles those still in flight (Unknown) or queued.
+	// After a successful Flush nothing is left on them.
+	for _, c := range conns {
+		c.Close()
+	}
 	p.wg.Wait()
 	p.clock.stop()
 	for _, ts := range *p.topics.Load() {

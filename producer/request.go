@@ -20,6 +20,7 @@ type produceRequest struct {
 	lo, hi  int16
 	batches []*batch
 	bytes   int
+	decoded bool // resp holds the decoded response (see Complete)
 
 	// Set by send for the waiter.
 	pend  broker.Pending
@@ -122,7 +123,7 @@ func (p *Producer) putRequest(req *produceRequest) {
 	}
 	clear(req.batches)
 	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
-	req.pend, req.sink, req.respBuf = broker.Pending{}, nil, nil
+	req.pend, req.sink, req.respBuf, req.decoded = broker.Pending{}, nil, nil, false
 	p.reqPool.Put(req)
 }
 
@@ -143,4 +144,33 @@ func (p *Producer) abandoned(req *produceRequest, err error) bool {
 		b.p.mu.Unlock()
 	}
 	return true
+}
+
+// Complete handles the result of a request sent with EnqueueAsync. A
+// response whose batches were all accepted is handled right here, on the
+// connection's reader: the batches settle and their callbacks run without
+// waking another goroutine. Anything else (errors, retries, leader
+// changes, which may touch the connection pool and this connection)
+// is handled on a goroutine of its own.
+func (req *produceRequest) Complete(raw broker.Response, err error) {
+	if err == nil && !req.noResp {
+		err = req.decode(req.sink.id, raw)
+	}
+	if err != nil || (!req.noResp && !req.clean()) {
+		go req.finish(raw, err)
+		return
+	}
+	req.finish(raw, nil)
+}
+
+// finish handles an async request's result and recycles it; the sink
+// counted it in the producer's goroutines when it sent it.
+func (req *produceRequest) finish(raw broker.Response, err error) {
+	p, s := req.sink.p, req.sink
+	p.handleResponse(s, req, raw, err, req.start)
+	if err == nil {
+		req.recycleResponse()
+	}
+	p.putRequest(req)
+	p.wg.Done()
 }

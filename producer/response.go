@@ -24,14 +24,9 @@ func (p *Producer) handleResponse(s *sink, req *produceRequest, raw broker.Respo
 		}
 		return
 	}
-	// The response is decoded into the request's own, reusing its lists:
-	// nothing below keeps a pointer into it past this call.
 	resp := &req.resp
-	if err == nil {
-		resp.Version = raw.Version
-		if derr := resp.DecodeWith(raw.Body, protocol.DecodeOptions{Reuse: true}); derr != nil {
-			err = &gregor.NetworkError{Broker: s.id, Op: "decode produce response", Err: derr}
-		}
+	if err == nil && !req.decoded {
+		err = req.decode(s.id, raw)
 	}
 	if err != nil {
 		for _, b := range req.batches {
@@ -77,6 +72,29 @@ func (p *Producer) handleResponse(s *sink, req *produceRequest, raw broker.Respo
 	if len(hints) > 0 {
 		p.cl.ApplyLeaderHints(hints...)
 	}
+}
+
+// decode decodes a response into the request's own, reusing its lists:
+// nothing keeps a pointer into it past the handling of the response.
+func (req *produceRequest) decode(brokerID int32, raw broker.Response) error {
+	req.resp.Version = raw.Version
+	if err := req.resp.DecodeWith(raw.Body, protocol.DecodeOptions{Reuse: true}); err != nil {
+		return &gregor.NetworkError{Broker: brokerID, Op: "decode produce response", Err: err}
+	}
+	req.decoded = true
+	return nil
+}
+
+// clean reports whether a decoded response accepted every batch.
+func (req *produceRequest) clean() bool {
+	for i := range req.resp.Responses {
+		for _, pr := range req.resp.Responses[i].PartitionResponses {
+			if pr.ErrorCode != 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // handle settles or requeues one batch after its request ended.

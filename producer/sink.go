@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/internal/broker"
 	"github.com/gregorkafka/gregor/internal/cluster"
 	"github.com/gregorkafka/gregor/protocol/record"
 	"go.opentelemetry.io/otel/trace"
@@ -181,6 +182,10 @@ type sink struct {
 	// producer sending a request at a time woke the sink after every
 	// response for nothing.
 	held atomic.Bool
+	// conn is the connection the sink last queued an async request on
+	// (see send); Close closes it to settle what is still in flight there
+	// when it gives up waiting.
+	conn atomic.Pointer[broker.Conn]
 }
 
 // sinkFor returns broker id's sink, starting it if needed.
@@ -510,12 +515,21 @@ func (part *partition) removeInflight(b *batch) {
 func (s *sink) send(req *produceRequest) {
 	p := s.p
 	conn, err := p.cl.Conn(p.ctx, s.id, cluster.RoleProduce)
-	if err == nil {
-		if req.bytes <= inlineWriteMax {
-			req.pend, err = conn.EnqueueNow(p.ctx, req)
-		} else {
-			req.pend, err = conn.Enqueue(p.ctx, req)
+	if err == nil && req.bytes <= inlineWriteMax {
+		// A small request's response is handled by the connection's
+		// reader as it arrives (see produceRequest.Complete), so neither
+		// its sending nor its answer wakes a waiter goroutine.
+		req.sink, req.start = s, time.Now()
+		if s.conn.Load() != conn {
+			s.conn.Store(conn)
 		}
+		p.wg.Add(1)
+		if err = conn.EnqueueAsync(p.ctx, req, req); err == nil {
+			return // req may be completed and recycled already
+		}
+		p.wg.Done()
+	} else if err == nil {
+		req.pend, err = conn.Enqueue(p.ctx, req)
 	}
 	if err != nil {
 		// Not queued, so not sent.

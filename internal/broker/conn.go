@@ -64,6 +64,17 @@ type Conn struct {
 
 	wg sync.WaitGroup
 
+	// Completions on the reader (see completeOnReader): gmu guards which
+	// reader goroutine, by number, is running one, and the timer that
+	// lets a new reader take over from a completion that takes too long.
+	gmu        sync.Mutex
+	busyReader uint64
+	busySince  time.Time
+	readers    uint64
+	guard      *time.Timer
+	guardArmed bool
+	stopped    bool // the connection is closed and its readers gone: no takeover
+
 	testWrote func(segments int) // tests: runs on the writer when a batch's write returns
 
 	lat   [96]latencyAttrs         // reader-owned cache of metric attributes per API key
@@ -107,8 +118,9 @@ func Dial(ctx context.Context, cfg *gregor.ConnConfig, m *Metrics, id int32, add
 	c.ioOpt = c.brokerAttrs()
 	c.ioAdd = []metric.AddOption{c.ioOpt}
 	c.wg.Add(2)
+	c.readers = 1
 	go c.writeLoop()
-	go c.readLoop()
+	go c.readLoop(1)
 	if err := c.handshake(ctx); err != nil {
 		c.Close()
 		if ctx.Err() != nil && !isTyped(err) {
@@ -225,7 +237,7 @@ func (c *Conn) Do(ctx context.Context, req Request) (Response, error) {
 }
 
 func (c *Conn) do(ctx context.Context, req Request, v int16) (Response, error) {
-	cl, err := c.enqueue(ctx, req, v, false)
+	cl, err := c.enqueueCall(ctx, req, v, false, nil)
 	if err != nil {
 		return Response{}, err
 	}
@@ -266,7 +278,7 @@ func (c *Conn) enqueuePending(ctx context.Context, req Request, now bool) (Pendi
 	if err != nil {
 		return Pending{}, err
 	}
-	cl, err := c.enqueue(ctx, req, v, now)
+	cl, err := c.enqueueCall(ctx, req, v, now, nil)
 	if err != nil {
 		return Pending{}, err
 	}
@@ -287,7 +299,9 @@ func (p *Pending) Wait(ctx context.Context) (Response, error) {
 // ErrNotSent marks a request dropped before any of it was written.
 var ErrNotSent = errors.New("gregor: request not sent")
 
-func (c *Conn) enqueue(ctx context.Context, req Request, v int16, now bool) (*call, error) {
+// enqueueCall queues req; with done set, the call is completed through it
+// rather than awaited, and must not be touched once queued.
+func (c *Conn) enqueueCall(ctx context.Context, req Request, v int16, now bool, done Completer) (*call, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -299,7 +313,7 @@ func (c *Conn) enqueue(ctx context.Context, req Request, v int16, now bool) (*ca
 		return nil, c.Err()
 	}
 	cl := getCall()
-	cl.req, cl.key, cl.ver = req, req.Key(), v
+	cl.req, cl.key, cl.ver, cl.comp = req, req.Key(), v, done
 	// The ApiVersions response header is always v0 (protocol.ResponseHeaderVersion).
 	cl.flexResp = req.IsFlexible() && cl.key != protocol.KeyApiVersions
 	cl.noResp, cl.noSlot = false, false
@@ -399,6 +413,8 @@ func (c *Conn) deliver(cl *call, abandoned bool, body []byte, err error) {
 	noSlot := cl.noSlot
 	if abandoned {
 		putCall(cl)
+	} else if cl.comp != nil {
+		completeAsync(cl, body, err)
 	} else {
 		cl.body, cl.err = body, err
 		cl.done <- struct{}{}
@@ -454,6 +470,17 @@ func (c *Conn) fail(err error) {
 func (c *Conn) Close() {
 	c.fail(fmt.Errorf("gregor: broker %d (%s): %w", c.id, c.addr, gregor.ErrClosed))
 	c.wg.Wait()
+	c.stopGuard()
+}
+
+// stopGuard stops the reader's takeover timer once the readers are gone.
+func (c *Conn) stopGuard() {
+	c.gmu.Lock()
+	c.stopped = true
+	if c.guard != nil {
+		c.guard.Stop()
+	}
+	c.gmu.Unlock()
 }
 
 // Retire closes the connection because the pool no longer wants it (idle,
@@ -462,6 +489,7 @@ func (c *Conn) Close() {
 func (c *Conn) Retire(reason string) {
 	c.fail(c.netErr("retired", errors.New(reason)))
 	c.wg.Wait()
+	c.stopGuard()
 }
 
 func (c *Conn) netErr(op string, err error) error {
@@ -490,8 +518,10 @@ func (c *Conn) responseBuf(size int) []byte {
 }
 
 // readLoop reads responses and hands each to the oldest in-flight request,
-// checking that the correlation ids match.
-func (c *Conn) readLoop() {
+// checking that the correlation ids match. id numbers the reader: one
+// reads at a time, and a new one takes over when a completion holds the
+// current one too long (see completeOnReader).
+func (c *Conn) readLoop(id uint64) {
 	defer c.wg.Done()
 	var hdr [4]byte
 	for {
@@ -562,6 +592,12 @@ func (c *Conn) readLoop() {
 			parked, abandoned = c.settleWritten(cl, body, err)
 		}
 		if !parked {
+			if cl.comp != nil && !abandoned && err == nil {
+				if !c.completeOnReader(id, cl, body, now) {
+					return
+				}
+				continue
+			}
 			c.deliver(cl, abandoned, body, err)
 		}
 		if err != nil {

@@ -386,14 +386,7 @@ func TestCloseFailsWaiting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := make(chan struct{})
-	defer close(release)
-	held := make(chan struct{})
-	fake.ControlKey(3, func(kmsg.Request) (kmsg.Response, error, bool) {
-		close(held)
-		fake.SleepControl(func() { <-release })
-		return nil, nil, false
-	})
+	held := holdFirstMetadata(t, fake)
 	done := make(chan error, 1)
 	go func() { _, err := metadataFor(t, c, context.Background(), "slow"); done <- err }()
 	<-held
@@ -401,6 +394,20 @@ func TestCloseFailsWaiting(t *testing.T) {
 	if err := <-done; !errors.Is(err, gregor.ErrClosed) {
 		t.Fatalf("got %v, want ErrClosed", err)
 	}
+}
+
+// holdFirstMetadata has the fake broker hold the first Metadata request
+// until the test ends; the returned channel closes when it arrives.
+func holdFirstMetadata(t *testing.T, fake *kfake.Cluster) <-chan struct{} {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	held := make(chan struct{})
+	fake.ControlKey(3, func(kmsg.Request) (kmsg.Response, error, bool) {
+		close(held)
+		fake.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	return held
 }
 
 // TestApiVersionsFallback answers ApiVersions v3 the way an older broker

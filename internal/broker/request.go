@@ -130,6 +130,7 @@ type call struct {
 	start    time.Time
 	deadline time.Time
 	done     chan struct{}
+	comp     Completer // set for EnqueueAsync: completed through it, never awaited
 	body     []byte
 	err      error
 }
@@ -139,7 +140,7 @@ var callPool = sync.Pool{New: func() any { return &call{done: make(chan struct{}
 func getCall() *call { return callPool.Get().(*call) }
 
 func putCall(c *call) {
-	c.req, c.body, c.err = nil, nil, nil
+	c.req, c.body, c.err, c.comp = nil, nil, nil, nil
 	c.writing, c.parked = false, false
 	callPool.Put(c)
 }
