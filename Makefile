@@ -55,3 +55,6 @@ test: deps containers-up
 	@rc=0; env $(CONTAINER_ENV) go test -race -count=1 -timeout 15m -v ./integration/... || rc=$$?; \
 	echo "==> containers: stop the API service ($(ENGINE) down)"; $(ENGINE) down; exit $$rc
 	go test -race -timeout 20m $$(go list ./... | grep -v '/integration')
+	@echo "==> go test without -race: raw socket I/O, which the race detector turns off (internal/broker, and the producer's and consumer's real-broker tests)"
+	go test -count=1 -timeout 10m ./internal/broker
+	go test -count=1 -timeout 10m -run 'Real' ./producer ./consumer

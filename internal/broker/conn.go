@@ -33,6 +33,7 @@ type Conn struct {
 	addr string
 	role string
 	nc   net.Conn
+	raw  *rawSocket // nc's socket for raw reads and writes (plain TCP on Linux), or nil
 	br   *bufio.Reader
 	log  *slog.Logger
 
@@ -106,14 +107,19 @@ func Dial(ctx context.Context, cfg *gregor.ConnConfig, m *Metrics, id int32, add
 	}
 	c := &Conn{
 		cfg: cfg, m: m, id: id, addr: addr, role: role, nc: nc,
-		br:     bufio.NewReaderSize(nc, 32<<10),
+		raw:    newRawSocket(nc),
 		log:    cfg.Logger.With(slog.Int("broker", int(id)), slog.String("addr", addr), slog.String("role", role)),
 		sem:    make(chan struct{}, cfg.MaxInFlightPerConn),
 		notify: make(chan struct{}, 1),
 		closed: make(chan struct{}),
 	}
+	if c.raw != nil {
+		c.br = bufio.NewReaderSize(c.raw, 32<<10)
+	} else {
+		c.br = bufio.NewReaderSize(nc, 32<<10)
+	}
 	c.lastUse.Store(time.Now().UnixNano())
-	c.cw = &connWriter{bp: bufPool.Get().(*[]byte)}
+	c.cw = &connWriter{bp: bufPool.Get().(*[]byte), raw: c.raw}
 	_, c.cw.vectored = nc.(*net.TCPConn)
 	c.ioOpt = c.brokerAttrs()
 	c.ioAdd = []metric.AddOption{c.ioOpt}

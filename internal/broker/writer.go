@@ -89,6 +89,8 @@ type connWriter struct {
 	segs     protocol.Segments // the batches left out of *bp
 	vec      [][]byte          // the pieces of a vectored write
 	nb       net.Buffers       // what WriteTo consumes: a field, so that taking its address allocates nothing
+	raw      *rawSocket        // writes go through it when set (see rawSocket)
+	one      [1][]byte         // a single buffer as a vector for raw
 }
 
 // writeBatch writes every pending request; it returns false once the
@@ -243,6 +245,12 @@ func (c *Conn) writeBatch(w *connWriter) bool {
 func (w *connWriter) write(nc net.Conn, buf []byte) (int, error) {
 	list := w.segs.List()
 	if len(list) == 0 {
+		if w.raw != nil {
+			w.one[0] = buf
+			err := w.raw.writev(w.one[:])
+			w.one[0] = nil
+			return len(buf), err
+		}
 		_, err := nc.Write(buf)
 		return len(buf), err
 	}
@@ -258,8 +266,13 @@ func (w *connWriter) write(nc net.Conn, buf []byte) (int, error) {
 	if at < len(buf) {
 		vec = append(vec, buf[at:])
 	}
-	w.nb = vec // WriteTo consumes w.nb; vec keeps the backing array
-	_, err := w.nb.WriteTo(nc)
+	var err error
+	if w.raw != nil {
+		err = w.raw.writev(vec)
+	} else {
+		w.nb = vec // WriteTo consumes w.nb; vec keeps the backing array
+		_, err = w.nb.WriteTo(nc)
+	}
 	clear(vec)
 	w.vec = vec[:0]
 	w.segs.Reset()
