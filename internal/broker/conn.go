@@ -431,7 +431,8 @@ func (c *Conn) deliver(cl *call, abandoned bool, body []byte, err error) {
 }
 
 // fail kills the connection: it closes the socket and fails every queued and
-// in-flight request with err, except those the writer is still writing,
+// in-flight request with err (queued ones with ErrNotSent as well, as none
+// of them was written), except those the writer is still writing,
 // whose failure the writer delivers after its write returns (closing the
 // socket makes that quick). Only the first call has an effect.
 func (c *Conn) fail(err error) {
@@ -442,6 +443,7 @@ func (c *Conn) fail(err error) {
 	}
 	c.dead, c.deadErr = true, err
 	victims := c.pending
+	unsent := len(victims) // the queued ones: nothing of them was written
 	for _, cl := range c.inflight {
 		if cl.writing {
 			// The writer may be writing it from the caller's memory right
@@ -460,8 +462,16 @@ func (c *Conn) fail(err error) {
 	close(c.closed)
 	c.mu.Unlock()
 	c.nc.Close()
+	var notSent error
+	if unsent > 0 {
+		notSent = fmt.Errorf("%w: %w", ErrNotSent, err)
+	}
 	for i, cl := range victims {
-		c.deliver(cl, abandoned[i], nil, err)
+		if i < unsent {
+			c.deliver(cl, abandoned[i], nil, notSent)
+		} else {
+			c.deliver(cl, abandoned[i], nil, err)
+		}
 	}
 	if errors.Is(err, gregor.ErrClosed) {
 		c.log.Debug("gregor: connection closed")
