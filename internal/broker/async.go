@@ -48,7 +48,7 @@ func (c *Conn) EnqueueAsync(ctx context.Context, req Request, done Completer) er
 // completeAsync hands an async call's result to its completer on a new
 // goroutine, for every path but the reader's: those run with c.mu held,
 // or on a caller's goroutine that must not run another's completion.
-// cl must be done or abandoned; it is recycled here.
+// cl must be done (an async call is never abandoned); it is recycled here.
 func completeAsync(cl *call, body []byte, err error) {
 	done, resp := cl.comp, Response{Version: cl.ver, Body: body}
 	putCall(cl)
