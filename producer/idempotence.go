@@ -129,7 +129,7 @@ func (p *Producer) initID() bool {
 				}
 				p.log.Warn("gregor/producer: reaching the transaction coordinator", slog.Any("err", err))
 				select {
-				case <-time.After(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)):
+				case <-time.After(cluster.Backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)):
 				case <-p.ctx.Done():
 					return false
 				}
@@ -190,7 +190,7 @@ func (p *Producer) initID() bool {
 			return false
 		}
 		select {
-		case <-time.After(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)):
+		case <-time.After(cluster.Backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)):
 		case <-p.ctx.Done():
 			return false
 		}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/gregorkafka/gregor"
@@ -258,14 +257,4 @@ func (p *Producer) shiftSequences(b *batch) {
 	if part.nextSeq > b.seq {
 		part.nextSeq -= b.n
 	}
-}
-
-// backoff is base·2^(attempt-1), capped at max, with ±20% jitter.
-func backoff(base, max time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	d = min(d, max)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }

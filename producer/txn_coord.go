@@ -129,7 +129,7 @@ func (p *Producer) addLoop() {
 				p.failParts(parts, aerr)
 				continue
 			}
-			time.AfterFunc(backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt), func() {
+			time.AfterFunc(cluster.Backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt), func() {
 				select {
 				case t.kick <- struct{}{}:
 				default:
@@ -230,7 +230,7 @@ const concurrentTxnWait = 20 * time.Millisecond
 
 // retryWait is how long to wait before retry number attempt after err.
 func (p *Producer) retryWait(err error, attempt int) time.Duration {
-	d := backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)
+	d := cluster.Backoff(p.cfg.Conn.RetryBackoffBase, p.cfg.Conn.RetryBackoffMax, attempt)
 	if errors.Is(err, protocol.ErrConcurrentTransactions) {
 		d = min(d, concurrentTxnWait*time.Duration(attempt))
 	}

@@ -12,7 +12,7 @@ func TestBackoff(t *testing.T) {
 	base, max := 100*time.Millisecond, time.Second
 	prev := time.Duration(0)
 	for attempt := 1; attempt <= 10; attempt++ {
-		d := backoff(base, max, attempt)
+		d := Backoff(base, max, attempt)
 		nominal := min(base<<(attempt-1), max)
 		if d < nominal*8/10 || d > nominal*12/10 {
 			t.Fatalf("attempt %d: %s outside ±20%% of %s", attempt, d, nominal)

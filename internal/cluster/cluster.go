@@ -316,11 +316,12 @@ func (c *Cluster) dialBackoff(failures int, err error) time.Duration {
 	if errors.As(err, &ae) || errors.As(err, &te) {
 		return c.cfg.AuthFailureBackoff
 	}
-	return backoff(c.cfg.ReconnectBackoffBase, c.cfg.ReconnectBackoffMax, failures)
+	return Backoff(c.cfg.ReconnectBackoffBase, c.cfg.ReconnectBackoffMax, failures)
 }
 
-// backoff is base·2^(attempt-1), capped at max, with ±20% jitter.
-func backoff(base, max time.Duration, attempt int) time.Duration {
+// Backoff is base·2^(attempt-1), capped at max, with ±20% jitter: the
+// wait before retry number attempt, for the pool and its clients alike.
+func Backoff(base, max time.Duration, attempt int) time.Duration {
 	d := base
 	for i := 1; i < attempt && d < max; i++ {
 		d *= 2

@@ -256,7 +256,7 @@ func (c *Cluster) lookupCoordinators(ctx context.Context, typ CoordinatorType, k
 		if len(todo) == 0 {
 			break
 		}
-		if werr := c.sleep(ctx, backoff(c.cfg.RetryBackoffBase, c.cfg.RetryBackoffMax, attempt)); werr != nil {
+		if werr := c.sleep(ctx, Backoff(c.cfg.RetryBackoffBase, c.cfg.RetryBackoffMax, attempt)); werr != nil {
 			for _, k := range todo {
 				res[k] = coordResult{-1, fmt.Errorf("%w (last error: %w)", werr, res[k].err)}
 			}

@@ -230,7 +230,7 @@ func (c *Cluster) do(ctx context.Context, t Target, role Role, req broker.Reques
 		} else {
 			c.HandleError(err)
 		}
-		d := backoff(c.cfg.RetryBackoffBase, c.cfg.RetryBackoffMax, attempt)
+		d := Backoff(c.cfg.RetryBackoffBase, c.cfg.RetryBackoffMax, attempt)
 		if left := time.Until(deadline); left < d {
 			if left <= 0 {
 				return broker.Response{}, id, fmt.Errorf("%w (last error: %w)", context.DeadlineExceeded, err)
