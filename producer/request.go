@@ -3,6 +3,7 @@ package producer
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gregorkafka/gregor/internal/broker"
@@ -21,6 +22,9 @@ type produceRequest struct {
 	batches []*batch
 	bytes   int
 	decoded bool // resp holds the decoded response (see Complete)
+	// unwritten is set while the request counts in its sink's unwritten
+	// requests (see sink.unwritten).
+	unwritten atomic.Bool
 
 	// Set by send for the waiter.
 	pend  broker.Pending
@@ -61,6 +65,27 @@ func (r *produceRequest) recycleResponse() {
 		respPool.Put(r.respBuf)
 	}
 	r.respBuf = nil
+}
+
+// Written is the connection telling that req has been written.
+func (r *produceRequest) Written() {
+	if testWritten != nil {
+		testWritten(r.bytes)
+	}
+	r.settleWrite()
+}
+
+// testWritten, when set by a test, runs in Written before the sink hears
+// of the write, on the goroutine that wrote the request.
+var testWritten func(bytes int)
+
+// settleWrite takes req out of its sink's unwritten requests, once: when
+// it was written, or when its result comes without a write (it could not
+// be queued, or its connection failed first).
+func (r *produceRequest) settleWrite() {
+	if r.unwritten.Load() && r.unwritten.Swap(false) {
+		r.sink.written()
+	}
 }
 
 // MaxVersion caps Produce at version 12 (11 for transactions v1).

@@ -16,6 +16,7 @@ import (
 
 // handleResponse matches a response's partitions to the request's batches.
 func (p *Producer) handleResponse(s *sink, req *produceRequest, raw broker.Response, err error, start time.Time) {
+	req.settleWrite()
 	notSent := errors.Is(err, broker.ErrNotSent)
 	if err == nil && req.noResp {
 		for _, b := range req.batches {

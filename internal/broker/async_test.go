@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -208,5 +209,73 @@ func TestAsyncCloseQueued(t *testing.T) {
 	c.Close()
 	if r := <-out; !errors.Is(r.err, ErrNotSent) || !errors.Is(r.err, gregor.ErrClosed) {
 		t.Fatalf("queued request at close: %v", r.err)
+	}
+}
+
+// notifying is a request that counts the writes the connection reports
+// (see WriteNotifier).
+type notifying struct {
+	bounded
+	written atomic.Int32
+}
+
+func (n *notifying) Written() { n.written.Add(1) }
+
+// TestWriteNotifier checks that a request is told of its write once, and
+// before its result (its sender may recycle it after the result), and
+// that a request dropped unwritten is never told.
+func TestWriteNotifier(t *testing.T) {
+	leakcheck.Check(t)
+	fake := newFake(t, kfake.SeedTopics(1, "a"))
+	cfg := testConfig(fake.ListenAddrs(), nil)
+	c, err := Dial(context.Background(), cfg, nil, 0, cfg.SeedBrokers[0], "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	reqs := make([]*notifying, n)
+	out := make(chan asyncResult, n)
+	for i := range n {
+		reqs[i] = &notifying{bounded: metadataReq("a").(bounded)}
+		req := reqs[i]
+		comp := &chanCompleter{tag: i, out: out, hook: func() {
+			if w := req.written.Load(); w != 1 {
+				t.Errorf("request told of %d writes when its result came", w)
+			}
+		}}
+		if err := c.EnqueueAsync(context.Background(), req, comp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		if r := <-out; r.err != nil {
+			t.Fatalf("request %d: %v", r.tag, r.err)
+		}
+	}
+	// Synchronous calls are told too.
+	sync := &notifying{bounded: metadataReq("a").(bounded)}
+	if _, err := c.Do(context.Background(), sync); err != nil {
+		t.Fatal(err)
+	}
+	if w := sync.written.Load(); w != 1 {
+		t.Fatalf("Do: request told of %d writes", w)
+	}
+
+	c.ThrottleUntil(time.Now().Add(time.Hour)) // nothing more is written
+	dropped := &notifying{bounded: metadataReq("a").(bounded)}
+	if err := c.EnqueueAsync(context.Background(), dropped, &chanCompleter{tag: n, out: out}); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if r := <-out; !errors.Is(r.err, ErrNotSent) {
+		t.Fatalf("request queued at close: %v", r.err)
+	}
+	if w := dropped.written.Load(); w != 0 {
+		t.Fatalf("unwritten request told of %d writes", w)
+	}
+	for i, req := range reqs {
+		if w := req.written.Load(); w != 1 {
+			t.Fatalf("request %d told of %d writes", i, w)
+		}
 	}
 }

@@ -40,7 +40,8 @@ func tcpPair(t *testing.T) (client, server *net.TCPConn) {
 }
 
 // TestRawSocketWritevAndRead writes 3,000 pieces of random sizes (more
-// than the kernel takes in one writev, two of them larger than rawChunk)
+// than the kernel takes in one writev; two of them larger than rawChunk,
+// so that both raw and ordinary calls write)
 // through a small send buffer to a peer that reads slowly, so that the
 // writes come back partial and wait for room; the peer must see exactly
 // the bytes in order. It then reads what the peer sends back until EOF.
@@ -60,7 +61,7 @@ func TestRawSocketWritevAndRead(t *testing.T) {
 	for i := range 3000 {
 		n := rng.IntN(1 << 10)
 		if i%1500 == 7 {
-			n = rawChunk + rng.IntN(rawChunk) // larger than one call takes
+			n = rawChunk + rng.IntN(rawChunk) // larger than a raw call takes
 		}
 		b := make([]byte, n)
 		for j := range b {

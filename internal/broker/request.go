@@ -78,6 +78,14 @@ type Timeouter interface{ ExtraTimeout() time.Duration }
 // still be being written: the caller must then not reuse it.
 type ResponseAllocator interface{ AllocResponse(size int) []byte }
 
+// WriteNotifier is implemented by requests whose sender wants to know when
+// the connection has finished writing them, to encode the next one only
+// then. Written runs on the goroutine that wrote the request, once, right
+// after the write returned (whether or not it succeeded) and before the
+// request's result is delivered; it must be quick. A request that fails
+// before any write takes it is not told: its result says so.
+type WriteNotifier interface{ Written() }
+
 // SegmentAppender is implemented by requests that can be written without
 // copying their record batches, such as the codec's ProduceRequest. On a
 // plain TCP connection the batches listed by AppendSegmentsTo are written

@@ -203,6 +203,11 @@ func (c *Conn) writeBatch(w *connWriter) bool {
 	if c.testWrote != nil {
 		c.testWrote(segs)
 	}
+	for _, cl := range batch {
+		if wn, ok := cl.req.(WriteNotifier); ok {
+			wn.Written()
+		}
+	}
 	if err != nil {
 		err = c.netErr("write", err)
 	}
