@@ -102,7 +102,7 @@ func (p *Producer) renumber() {
 					unsure = append(unsure, b)
 					continue
 				}
-				b.seqSet, b.enc, b.seqAdjusted = false, nil, false
+				b.seqSet, b.seqAdjusted = false, false // renumbered when drained
 				part.batches = append(part.batches, b)
 			}
 			part.mu.Unlock()

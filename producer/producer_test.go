@@ -191,20 +191,7 @@ func TestRetriesKeepOrder(t *testing.T) {
 		if k%3 != 0 {
 			return nil, nil, false
 		}
-		pr := req.(*kmsg.ProduceRequest)
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, td := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic = td.Topic
-			for _, pd := range td.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = pd.Partition
-				rp.ErrorCode = 6 // NOT_LEADER_OR_FOLLOWER
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
+		return produceError(req, 6), nil, true // NOT_LEADER_OR_FOLLOWER
 	})
 	p := newProducer(t, c, func(cfg *Config) { cfg.BatchBytes = 1 << 10 })
 	const n = 3000
@@ -382,20 +369,7 @@ func TestDeliveryTimeoutRefused(t *testing.T) {
 	c := fake(t, 1)
 	c.ControlKey(0, func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
-		pr := req.(*kmsg.ProduceRequest)
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, td := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic = td.Topic
-			for _, pd := range td.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = pd.Partition
-				rp.ErrorCode = 7 // REQUEST_TIMED_OUT
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
+		return produceError(req, 7), nil, true // REQUEST_TIMED_OUT
 	})
 	p := newProducer(t, c, func(cfg *Config) { cfg.DeliveryTimeout = 300 * time.Millisecond })
 	res, err := p.ProduceSync(context.Background(), &gregor.Record{Topic: "t", Value: []byte("x")})
@@ -417,20 +391,7 @@ func TestSequenceReset(t *testing.T) {
 		return nil, nil, false
 	})
 	c.ControlKey(0, func(req kmsg.Request) (kmsg.Response, error, bool) {
-		pr := req.(*kmsg.ProduceRequest)
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, td := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic = td.Topic
-			for _, pd := range td.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = pd.Partition
-				rp.ErrorCode = 45 // OUT_OF_ORDER_SEQUENCE_NUMBER
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
+		return produceError(req, 45), nil, true // OUT_OF_ORDER_SEQUENCE_NUMBER
 	})
 	p := newProducer(t, c, nil)
 	recs := make([]*gregor.Record, 100)

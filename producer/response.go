@@ -251,7 +251,8 @@ func (p *Producer) shiftSequences(b *batch) {
 		for _, x := range list {
 			if x.seqSet && x.seq > b.seq && x.pid == b.pid && x.epoch == b.epoch {
 				x.seq -= b.n
-				x.enc, x.seqAdjusted = nil, true
+				x.seqAdjusted = true
+				x.restamp = x.enc != nil // rewritten before its next attempt (see encode)
 			}
 		}
 	}

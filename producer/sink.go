@@ -81,6 +81,9 @@ type batch struct {
 	// encShared: an attempt was abandoned while the connection may still
 	// have been writing enc, so enc must never go back to bufPool.
 	encShared bool
+	// restamp: the batch was renumbered since enc was last sent, so enc's
+	// producer fields must be rewritten before it goes out again.
+	restamp bool
 }
 
 // append adds a record to the partition's open batch, or a new one, and
@@ -154,6 +157,21 @@ func (part *partition) batchLimit(p *Producer) int {
 	}
 	grown := min(p.cfg.MaxRequestBytes-requestOverhead, maxGrownBatch) - record.HeaderSize
 	return max(p.cfg.BatchBytes, grown)
+}
+
+// inflightLimit is how many of the partition's batches may be in flight:
+// MaxInFlightPerPartition, but one while the partition recovers from a
+// failed attempt (until a batch of it is written again). Batches sent
+// behind a batch that failed fail too (out of order, with idempotence)
+// and are sent again: sending them one at a time until the first gets
+// through spares the broker and the producer those round trips, and
+// cannot repeat them in step with a broker that fails every few requests.
+// Called with part.mu held.
+func (part *partition) inflightLimit(p *Producer) int {
+	if part.attempts > 0 {
+		return 1
+	}
+	return p.cfg.MaxInFlightPerPartition
 }
 
 // maxGrownBatch bounds a batch that grew past BatchBytes: the broker's
@@ -379,7 +397,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			part.mu.Unlock()
 			continue
 		}
-		if len(part.retry) > 0 || len(part.inflight) >= p.cfg.MaxInFlightPerPartition || !idReady || !p.txn.canSend(p, part) {
+		if len(part.retry) > 0 || len(part.inflight) >= part.inflightLimit(p) || !idReady || !p.txn.canSend(p, part) {
 			s.held.Store(true)
 			part.mu.Unlock()
 			continue
@@ -399,10 +417,12 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		b.sealed = true
 		part.popBatch()
 		b.drained = true
-		if b.early > 0 {
+		if b.early > 0 && b.enc == nil {
 			// Some records were settled while buffered: drop them, before
 			// the batch gets a sequence. Their watcher may still be
-			// delivering them, so the batch is pinned.
+			// delivering them, so the batch is pinned. (Once encoded, a
+			// batch keeps every record: a retry sends the same records,
+			// and a record's offset is its place in recs.)
 			b.early, b.pinned = 0, true
 			live := b.recs[:0]
 			for _, rc := range b.recs {
@@ -425,15 +445,22 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			}
 		}
 		if p.cfg.idempotent() && !b.seqSet {
-			b.seqSet, b.seq, b.enc = true, part.nextSeq, nil
+			b.seqSet, b.seq = true, part.nextSeq
 			b.pid, b.epoch = p.id.current()
-			part.nextSeq += int32(len(b.recs))
+			if b.enc != nil {
+				// Renumbered under a new producer epoch: the records
+				// stay as encoded (see encode).
+				b.restamp = true
+				part.nextSeq += b.n
+			} else {
+				part.nextSeq += int32(len(b.recs))
+			}
 		}
 		part.inflight = append(part.inflight, b)
 		b.tries++
 		if err := p.encode(b); err != nil {
 			part.removeInflight(b)
-			if b.seqSet && part.nextSeq == b.seq+int32(len(b.recs)) {
+			if b.seqSet && part.nextSeq == b.seq+b.n { // b.n: the records encode took
 				part.nextSeq = b.seq
 			}
 			part.mu.Unlock()
@@ -467,13 +494,24 @@ func (s *sink) leaderOf(part *partition) int32 {
 	return t.Partitions[part.id].Leader
 }
 
-// encode writes b's record batch, once; retries reuse it (a batch
-// renumbered after an earlier one was rejected is written again). It is
-// called with the partition's lock held, so that renumbering never races
-// with it.
+// encode writes b's record batch, once: retries send the same bytes. A
+// batch renumbered since its last attempt (after an earlier batch was
+// rejected, or under a new producer epoch) gets its producer fields and
+// CRC rewritten, not its records encoded again: by then some records may
+// have been settled by their contexts, and their memory be their callers'
+// again. It is called with the partition's lock held, so that renumbering
+// never races with it.
 func (p *Producer) encode(b *batch) error {
 	if b.enc != nil {
-		return nil
+		if !b.restamp {
+			return nil
+		}
+		if b.encShared {
+			// An abandoned write may still be reading it: rewrite a copy.
+			b.enc, b.encShared = append(getBuf(len(b.enc)), b.enc...), false
+		}
+		b.restamp = false
+		return record.Restamp(b.enc, b.pid, b.epoch, b.seq)
 	}
 	live := b.recs
 	h := record.BatchHeader{PartitionLeaderEpoch: -1, ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1, Attributes: record.Attributes(p.cfg.Compression)}
