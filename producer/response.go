@@ -154,8 +154,36 @@ func (p *Producer) handle(brokerID int32, b *batch, err error, pr *protocol.Prod
 	// The broker rejected the batch: not written.
 	p.drop(b, Result{Outcome: Failed, Err: err})
 	if b.seqSet {
-		p.shiftSequences(b)
+		if p.cfg.TransactionalID == "" && sentBehind(b) {
+			// Batches sent behind b carry sequence numbers past a gap. A
+			// broker that has state for this producer on the partition
+			// answers them out of order; one that has none yet (b was
+			// the producer's first batch there, or its state expired)
+			// writes them. Numbering them down would then reuse numbers
+			// the log already holds, and the broker would take the next
+			// batch for a duplicate of an earlier one: silent loss. A new
+			// epoch numbers what is left from 0 in both cases.
+			p.requestReset()
+		} else {
+			p.shiftSequences(b)
+		}
 	}
+}
+
+// sentBehind reports whether a batch numbered after b, under b's epoch,
+// has been sent: it is in flight or waits to be retried.
+func sentBehind(b *batch) bool {
+	part := b.p
+	part.mu.Lock()
+	defer part.mu.Unlock()
+	for _, list := range [][]*batch{part.inflight, part.retry} {
+		for _, x := range list {
+			if x.seqSet && x.tries > 0 && x.seq > b.seq && x.pid == b.pid && x.epoch == b.epoch {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // requeue puts b in line to be retried after the partition's in-flight

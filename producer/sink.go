@@ -511,6 +511,9 @@ func (p *Producer) encode(b *batch) error {
 			b.enc, b.encShared = append(getBuf(len(b.enc)), b.enc...), false
 		}
 		b.restamp = false
+		if testRestamped != nil {
+			testRestamped()
+		}
 		return record.Restamp(b.enc, b.pid, b.epoch, b.seq)
 	}
 	live := b.recs
@@ -536,6 +539,10 @@ func (p *Producer) encode(b *batch) error {
 	b.enc = enc
 	return nil
 }
+
+// testRestamped, when set by a test, runs each time encode restamps a
+// renumbered batch.
+var testRestamped func()
 
 // encoder is a batch builder with scratch space for converting headers,
 // kept in a pool so that encoding allocates nothing.
