@@ -227,11 +227,7 @@ func (n *notifying) Written() { n.written.Add(1) }
 func TestWriteNotifier(t *testing.T) {
 	leakcheck.Check(t)
 	fake := newFake(t, kfake.SeedTopics(1, "a"))
-	cfg := testConfig(fake.ListenAddrs(), nil)
-	c, err := Dial(context.Background(), cfg, nil, 0, cfg.SeedBrokers[0], "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, testConfig(fake.ListenAddrs(), nil))
 	const n = 40
 	reqs := make([]*notifying, n)
 	out := make(chan asyncResult, n)
