@@ -44,6 +44,16 @@ func (c *chanCompleter) Complete(resp Response, err error) {
 	c.out <- r
 }
 
+// noCompletion fails the test if a completion is waiting in out.
+func noCompletion(t *testing.T, out <-chan asyncResult) {
+	t.Helper()
+	select {
+	case r := <-out:
+		t.Fatalf("unexpected completion %+v", r)
+	default:
+	}
+}
+
 // TestEnqueueAsyncCompletesEach sends requests with EnqueueAsync: each is
 // completed exactly once, with its own response. (Mostly in the order
 // sent, as one reader completes them as it reads them; but a response that
@@ -72,11 +82,7 @@ func TestEnqueueAsyncCompletesEach(t *testing.T) {
 		}
 		seen[r.tag] = true
 	}
-	select {
-	case r := <-out:
-		t.Fatalf("extra completion %+v", r)
-	default:
-	}
+	noCompletion(t, out)
 }
 
 // TestAsyncCompletionTakeover blocks the first request's completion until
@@ -183,11 +189,7 @@ func TestAsyncClose(t *testing.T) {
 	if err := c.EnqueueAsync(context.Background(), metadataReq("slow"), &chanCompleter{tag: 3, out: out}); err == nil {
 		t.Fatal("EnqueueAsync on a closed connection succeeded")
 	}
-	select {
-	case r := <-out:
-		t.Fatalf("unexpected completion %+v", r)
-	default:
-	}
+	noCompletion(t, out)
 }
 
 // TestAsyncCloseQueued closes a throttled connection while an async
@@ -196,11 +198,7 @@ func TestAsyncClose(t *testing.T) {
 func TestAsyncCloseQueued(t *testing.T) {
 	leakcheck.Check(t)
 	fake := newFake(t, kfake.SeedTopics(1, "a"))
-	cfg := testConfig(fake.ListenAddrs(), nil)
-	c, err := Dial(context.Background(), cfg, nil, 0, cfg.SeedBrokers[0], "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dial(t, testConfig(fake.ListenAddrs(), nil))
 	c.ThrottleUntil(time.Now().Add(time.Hour)) // nothing is written
 	out := make(chan asyncResult, 1)
 	if err := c.EnqueueAsync(context.Background(), metadataReq("a"), &chanCompleter{tag: 1, out: out}); err != nil {
