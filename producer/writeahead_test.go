@@ -100,12 +100,11 @@ func writeAheadProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Clus
 	}), c
 }
 
-// TestSinkEncodesOneRequestAhead holds the connection's writer after its
-// first request: the sink queues one more and then leaves the records
-// unencoded, however many batches fill up behind them, until the writer
-// moves on. Every record is then written, and no request is left counted
+// TestSinkWaitsForTheWriter holds the connection's writer in its first
+// request: the sink queues no other and leaves the records unencoded,
+// however many batches fill up behind them, until the write returns. Every record is then written, and no request is left counted
 // as unwritten.
-func TestSinkEncodesOneRequestAhead(t *testing.T) {
+func TestSinkWaitsForTheWriter(t *testing.T) {
 	leakcheck.Check(t)
 	most, release := heldWriter(t)
 	p, _ := writeAheadProducer(t, nil)
@@ -113,7 +112,7 @@ func TestSinkEncodesOneRequestAhead(t *testing.T) {
 	n := fillBuffer(t, p, results)
 	s := sinkWithUnwritten(t, p, writeAhead)
 	// The buffer is full of batches that filled long ago, each of which
-	// woke the sink; none of them became a third request.
+	// woke the sink; none of them became another request.
 	if m := most.Load(); m != writeAhead {
 		t.Fatalf("at most %d requests waited for the writer, want %d", m, writeAhead)
 	}
@@ -136,10 +135,10 @@ func TestSinkEncodesOneRequestAhead(t *testing.T) {
 	}
 }
 
-// TestUnwrittenSettledByFailure holds the writer with two requests
-// counted, then stops the broker: the held write and the queued request
-// fail instead of being written, and the sink must count them out all the
-// same, or it would never send again. Every record gets a result.
+// TestUnwrittenSettledByFailure holds the writer with its request
+// counted, then stops the broker: the held write fails instead of
+// completing, and the sink must count it out all the same, or it would
+// never send again. Every record gets a result.
 func TestUnwrittenSettledByFailure(t *testing.T) {
 	leakcheck.Check(t)
 	_, release := heldWriter(t)
