@@ -75,6 +75,10 @@ func (r *produceRequest) Written() {
 	r.settleWrite()
 }
 
+// WriteStarting is the connection telling, as it starts writing req, how
+// many bytes its socket has not sent yet (see sink.writeAhead).
+func (r *produceRequest) WriteStarting(unsent int) { r.sink.noteSendQueue(unsent) }
+
 // testWritten, when set by a test, runs in Written before the sink hears
 // of the write, on the goroutine that wrote the request.
 var testWritten func(bytes int)

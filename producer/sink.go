@@ -209,21 +209,74 @@ type sink struct {
 	// for it to fall below writeAhead.
 	unwritten atomic.Int32
 	waitWrite atomic.Bool
+	// encodeAhead: the socket was drained when the last drainedRun large
+	// writes started, so the sink may encode a request while one is
+	// written (see writeAhead); drained counts those writes in a row.
+	encodeAhead atomic.Bool
+	drained     atomic.Int32
 }
 
-// writeAhead is how many of its requests a sink lets wait for the
-// connection's writer, the one being written included: one, so that the
-// sink encodes the next request only once the last one's write has
-// returned. The socket's send buffer (several megabytes once the kernel
-// has tuned it) still holds the tail of that request, so the broker keeps
-// receiving while the sink encodes, and the records wait unencoded
-// meanwhile. A request encoded any earlier only waits for the writer,
-// falling out of the processor's caches before the kernel copies it: one
-// request encoded ahead cost a flat-out producer of 1 KiB records 6 to 8%
-// more CPU against Kafka 4.1.1 than none, with no gain in records/s (100
-// byte records, whose encoding costs most per byte, were unchanged), and
-// encoding as far ahead as the buffer allowed cost more still.
-const writeAhead = 1
+// A sink lets one of its requests wait for the connection's writer (the
+// one being written), or two while the connection keeps draining its
+// socket: writeAhead says which. With one, the sink encodes the next
+// request only once the last one's write has returned; the socket's send
+// buffer (several megabytes once the kernel has tuned it) still holds the
+// tail of that request, so a broker that sets the pace keeps receiving
+// while the sink encodes, and a request encoded earlier would only wait
+// for the writer, falling out of the processor's caches before the kernel
+// copies it: encoding one request ahead always cost a flat-out producer
+// of 1 KiB records 6 to 8% more CPU against Kafka 4.1.1, for no more
+// records/s. But when the socket is empty as a large write starts (the
+// broker took everything while the sink encoded), the connection was
+// waiting for the producer, and encoding the next request during the write
+// is what keeps it busy: against kfake, which reads as fast as the
+// producer writes, one request at a time cost a tenth of the records/s.
+// So the connection tells each large request how much of the socket's
+// data is still unsent as its write starts (broker.SendQueueObserver),
+// and the sink encodes ahead once several writes in a row found it drained,
+// until one finds data still queued.
+func (s *sink) writeAhead() int32 {
+	if s.encodeAhead.Load() {
+		return 2
+	}
+	return 1
+}
+
+// drainedMark is the unsent data below which a socket counts as drained
+// when a write starts; drainedRun is how many large writes in a row must
+// find it drained before the sink encodes ahead. Against a broker that
+// sets the pace, about a third of the writes still find the socket
+// drained (the sink's encoding took longer than the broker's reading of
+// what was queued), seldom several in a row; encoding ahead after each of
+// them cost as much CPU as always encoding ahead.
+const (
+	drainedMark = 64 << 10
+	drainedRun  = 3
+)
+
+// testSendQueue, when set by a test, replaces what the connection reports
+// as the socket's unsent bytes.
+var testSendQueue func(unsent int) int
+
+// noteSendQueue sets the sink's write-ahead from the unsent bytes the
+// socket held as one of its requests' writes started (-1: unknown), and
+// wakes the sink if it now may encode a request it was waiting to.
+func (s *sink) noteSendQueue(unsent int) {
+	if testSendQueue != nil {
+		unsent = testSendQueue(unsent)
+	}
+	if unsent < 0 {
+		return
+	}
+	if unsent >= drainedMark {
+		s.drained.Store(0)
+		s.encodeAhead.Store(false)
+		return
+	}
+	if s.drained.Add(1) >= drainedRun && !s.encodeAhead.Swap(true) && s.waitWrite.Load() && s.waitWrite.Swap(false) {
+		s.wakeup()
+	}
+}
 
 // testSinkSend, when set by a test, is called with the sink's unwritten
 // requests each time it sends one, that one included.
@@ -232,7 +285,7 @@ var testSinkSend func(unwritten int32)
 // written notes that one of the sink's requests left its unwritten ones,
 // and wakes the sink if it waits for that.
 func (s *sink) written() {
-	if s.unwritten.Add(-1) < writeAhead && s.waitWrite.Load() && s.waitWrite.Swap(false) {
+	if s.unwritten.Add(-1) < s.writeAhead() && s.waitWrite.Load() && s.waitWrite.Swap(false) {
 		s.wakeup()
 	}
 }
@@ -307,11 +360,12 @@ func (s *sink) drain() time.Time {
 		if p.ctx.Err() != nil {
 			return time.Time{}
 		}
-		if s.unwritten.Load() >= writeAhead {
-			// written wakes the sink once a request leaves; ask first,
-			// then look again, so that the wake-up cannot be missed.
+		if s.unwritten.Load() >= s.writeAhead() {
+			// written (or noteSendQueue) wakes the sink once it may go
+			// on; ask first, then look again, so that the wake-up cannot
+			// be missed.
 			s.waitWrite.Store(true)
-			if s.unwritten.Load() >= writeAhead {
+			if s.unwritten.Load() >= s.writeAhead() {
 				return time.Time{}
 			}
 			s.waitWrite.Store(false)

@@ -13,19 +13,22 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// heldWriter makes the connection's writer stop after its first write of
-// a produce request until release is called, as a slow network would,
-// and records the most requests a sink had waiting for the writer.
-func heldWriter(t *testing.T) (most *atomic.Int32, release func()) {
+// heldWriter makes the connection's writer stop after its holdAt-th
+// write of a produce request until release is called, as a slow network
+// would, and records the most requests a sink had waiting for the writer.
+// Every large write is told that its socket held unsent bytes (see
+// sink.noteSendQueue).
+func heldWriter(t *testing.T, unsent int, holdAt int32) (most *atomic.Int32, release func()) {
 	most = new(atomic.Int32)
+	testSendQueue = func(int) int { return unsent }
 	testSinkSend = func(n int32) {
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
 	}
 	hold := make(chan struct{})
-	var first atomic.Bool
+	var writes atomic.Int32
 	testWritten = func(int) {
-		if first.CompareAndSwap(false, true) {
+		if writes.Add(1) == holdAt {
 			<-hold
 		}
 	}
@@ -33,7 +36,7 @@ func heldWriter(t *testing.T) (most *atomic.Int32, release func()) {
 	release = func() { once.Do(func() { close(hold) }) }
 	t.Cleanup(func() {
 		release()
-		testSinkSend, testWritten = nil, nil
+		testSinkSend, testWritten, testSendQueue = nil, nil, nil
 	})
 	return most, release
 }
@@ -101,20 +104,35 @@ func writeAheadProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Clus
 }
 
 // TestSinkWaitsForTheWriter holds the connection's writer in its first
-// request: the sink queues no other and leaves the records unencoded,
-// however many batches fill up behind them, until the write returns. Every record is then written, and no request is left counted
-// as unwritten.
+// request, with the socket reported still full of earlier data (the broker
+// sets the pace): the sink queues no other request and leaves the records
+// unencoded, however many batches fill up behind them, until the write
+// returns. Every record is then written, and no request is left counted as
+// unwritten.
 func TestSinkWaitsForTheWriter(t *testing.T) {
+	testWriteAhead(t, 1<<20, 1, 1)
+}
+
+// TestSinkEncodesAheadWhileDrained is TestSinkWaitsForTheWriter with the
+// socket reported drained as every write starts (the connection waits for
+// the producer) and the writer held in its drainedRun-th request: by then
+// the sink encodes one more request while a write goes on, and no
+// further.
+func TestSinkEncodesAheadWhileDrained(t *testing.T) {
+	testWriteAhead(t, 0, drainedRun, 2)
+}
+
+func testWriteAhead(t *testing.T, unsent int, holdAt, want int32) {
 	leakcheck.Check(t)
-	most, release := heldWriter(t)
+	most, release := heldWriter(t, unsent, holdAt)
 	p, _ := writeAheadProducer(t, nil)
 	results := make(chan Result, 1<<16)
 	n := fillBuffer(t, p, results)
-	s := sinkWithUnwritten(t, p, writeAhead)
+	s := sinkWithUnwritten(t, p, want)
 	// The buffer is full of batches that filled long ago, each of which
 	// woke the sink; none of them became another request.
-	if m := most.Load(); m != writeAhead {
-		t.Fatalf("at most %d requests waited for the writer, want %d", m, writeAhead)
+	if m := most.Load(); m != want {
+		t.Fatalf("at most %d requests waited for the writer, want %d", m, want)
 	}
 	release()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -130,25 +148,56 @@ func TestSinkWaitsForTheWriter(t *testing.T) {
 	if u := s.unwritten.Load(); u != 0 {
 		t.Fatalf("%d requests still counted as unwritten after every record was written", u)
 	}
-	if m := most.Load(); m > writeAhead {
-		t.Fatalf("%d requests waited for the writer, want at most %d", m, writeAhead)
+	if m := most.Load(); m > want {
+		t.Fatalf("%d requests waited for the writer, want at most %d", m, want)
 	}
 }
 
-// TestUnwrittenSettledByFailure holds the writer with its request
-// counted, then stops the broker: the held write fails instead of
-// completing, and the sink must count it out all the same, or it would
-// never send again. Every record gets a result.
+// TestSendQueueSetsWriteAhead checks the sink's reading of the socket's
+// unsent bytes: drainedRun drained writes in a row let it encode ahead,
+// and wake it if it waited for that; data still queued stops it and
+// starts the count again; unknown changes nothing.
+func TestSendQueueSetsWriteAhead(t *testing.T) {
+	if drainedRun != 3 {
+		t.Fatalf("the steps below assume drainedRun 3, not %d", drainedRun)
+	}
+	s := &sink{wake: make(chan struct{}, 1)}
+	for _, step := range []struct {
+		unsent int
+		want   int32
+		woken  bool
+	}{
+		{-1, 1, false}, {0, 1, false}, {drainedMark - 1, 1, false}, {drainedMark, 1, false}, // the run restarts
+		{0, 1, false}, {-1, 1, false}, {0, 1, false}, {10, 2, true}, {0, 2, false}, {-1, 2, false},
+		{1 << 20, 1, false}, {0, 1, false},
+	} {
+		s.waitWrite.Store(true)
+		s.noteSendQueue(step.unsent)
+		woken := len(s.wake) > 0
+		if woken {
+			<-s.wake
+		}
+		if got := s.writeAhead(); got != step.want || woken != step.woken {
+			t.Fatalf("unsent %d: write-ahead %d, woken %v; want %d, %v", step.unsent, got, woken, step.want, step.woken)
+		}
+	}
+}
+
+// TestUnwrittenSettledByFailure holds the writer with two requests
+// counted (the socket reported drained, the writer held in its
+// drainedRun-th request), then stops the broker: the held
+// write and the queued request fail instead of being written, and the sink
+// must count them out all the same, or it would never send again. Every record gets a result.
 func TestUnwrittenSettledByFailure(t *testing.T) {
 	leakcheck.Check(t)
-	_, release := heldWriter(t)
+	_, release := heldWriter(t, 0, drainedRun)
 	p, c := writeAheadProducer(t, func(cfg *Config) {
 		cfg.DeliveryTimeout = 3 * time.Second
 		cfg.Conn.RequestTimeout = time.Second
 	})
 	results := make(chan Result, 1<<16)
 	n := fillBuffer(t, p, results)
-	s := sinkWithUnwritten(t, p, writeAhead)
+	s := sinkWithUnwritten(t, p, 2)
 	c.Close()
 	release()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
