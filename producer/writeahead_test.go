@@ -85,7 +85,7 @@ func sinkWithUnwritten(t *testing.T, p *Producer, n int32) *sink {
 	}
 }
 
-// writeAheadProducer returns a producer of large requests (full 256 KiB
+// writeAheadProducer returns a producer of large requests (full 320 KiB
 // batches over four partitions of one broker: each request goes to the
 // writer goroutine) with an 8 MiB buffer.
 func writeAheadProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Cluster) {
@@ -93,7 +93,7 @@ func writeAheadProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Clus
 	return newProducer(t, c, func(cfg *Config) {
 		cfg.Linger = time.Hour // only full batches go out
 		cfg.Partitioner = PartitionRoundRobin
-		cfg.BatchBytes = 256 << 10
+		cfg.BatchBytes = 320 << 10 // even alone above the 256 KiB from which writes learn the socket's queue
 		cfg.MaxRequestBytes = 1 << 20
 		cfg.MaxBufferedBytes = 8 << 20
 		cfg.MaxBufferedRecords = 1 << 20
@@ -125,6 +125,7 @@ func TestSinkEncodesAheadWhileDrained(t *testing.T) {
 func testWriteAhead(t *testing.T, unsent int, holdAt, want int32) {
 	leakcheck.Check(t)
 	most, release := heldWriter(t, unsent, holdAt)
+	defer release() // before the producer's Close, should the test fail
 	p, _ := writeAheadProducer(t, nil)
 	results := make(chan Result, 1<<16)
 	n := fillBuffer(t, p, results)
@@ -191,6 +192,7 @@ func TestSendQueueSetsWriteAhead(t *testing.T) {
 func TestUnwrittenSettledByFailure(t *testing.T) {
 	leakcheck.Check(t)
 	_, release := heldWriter(t, 0, drainedRun)
+	defer release()
 	p, c := writeAheadProducer(t, func(cfg *Config) {
 		cfg.DeliveryTimeout = 3 * time.Second
 		cfg.Conn.RequestTimeout = time.Second
