@@ -234,7 +234,9 @@ type sink struct {
 // So the connection tells each large request how much of the socket's
 // data is still unsent as its write starts (broker.SendQueueObserver),
 // and the sink encodes ahead once several writes in a row found it drained,
-// until one finds data still queued.
+// until one finds data still queued. Where the kernel cannot tell (other
+// platforms than Linux, connections from a custom dialer), the sink
+// encodes one request at a time.
 func (s *sink) writeAhead() int32 {
 	if s.encodeAhead.Load() {
 		return 2
@@ -273,7 +275,13 @@ func (s *sink) noteSendQueue(unsent int) {
 		s.encodeAhead.Store(false)
 		return
 	}
-	if s.drained.Add(1) >= drainedRun && !s.encodeAhead.Swap(true) && s.waitWrite.Load() && s.waitWrite.Swap(false) {
+	if n := s.drained.Load(); n < drainedRun {
+		s.drained.Store(n + 1) // only the connection's writer calls this
+		if n+1 < drainedRun {
+			return
+		}
+	}
+	if !s.encodeAhead.Swap(true) && s.waitWrite.Load() && s.waitWrite.Swap(false) {
 		s.wakeup()
 	}
 }

@@ -12,7 +12,8 @@ import (
 const siocOutqNSD = 0x894B
 
 // unsentBytes returns how many bytes of earlier writes the socket behind
-// rc has not sent yet, or -1 when it cannot tell.
+// rc has not sent yet, or -1 when it cannot tell. The ioctl neither blocks
+// nor copies much, so it is a raw call (see rawSocket).
 func unsentBytes(rc syscall.RawConn) int {
 	if rc == nil {
 		return -1
@@ -20,7 +21,7 @@ func unsentBytes(rc syscall.RawConn) int {
 	n := -1
 	rc.Control(func(fd uintptr) {
 		var v int32
-		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, siocOutqNSD, uintptr(unsafe.Pointer(&v))); e == 0 {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_IOCTL, fd, siocOutqNSD, uintptr(unsafe.Pointer(&v))); e == 0 {
 			n = int(v)
 		}
 	})
