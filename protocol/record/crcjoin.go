@@ -1,7 +1,5 @@
 package record
 
-import "hash/crc32"
-
 // CRC-32C of a batch in two parts: the records are checksummed in chunks
 // while they are written (so each chunk is read back from the cache it was
 // just written to, not from memory after a megabyte more has gone by), the
@@ -59,5 +57,5 @@ func crcJoin(crcA, crcB uint32, lenB int) uint32 {
 // checksums them: well inside a core's first-level data cache.
 const crcChunk = 16 << 10
 
-// crcUpdate is crc32.Update with the CRC-32C table.
-func crcUpdate(crc uint32, p []byte) uint32 { return crc32.Update(crc, castagnoli, p) }
+// crcUpdate continues a CRC-32C over p.
+func crcUpdate(crc uint32, p []byte) uint32 { return castagnoliUpdate(crc, p) }

@@ -3,7 +3,6 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"math"
 
 	"github.com/gregorkafka/gregor/compression"
@@ -227,7 +226,7 @@ func (d Decoder) decodeV2(b *Batch, raw []byte) error {
 		return batchErr(h.BaseOffset, MagicV2, sentinel, fmt.Sprintf(format, args...))
 	}
 	if !d.SkipCRC {
-		if got := crc32.Checksum(raw[offAttributes:], castagnoli); got != h.CRC {
+		if got := castagnoliChecksum(raw[offAttributes:]); got != h.CRC {
 			return fail(ErrCRCMismatch, "stored %#08x, computed %#08x", h.CRC, got)
 		}
 	}

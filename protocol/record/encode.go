@@ -3,7 +3,6 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"math"
 	"math/bits"
 	"sync"
@@ -166,9 +165,9 @@ func (bb *Builder) Finish() ([]byte, error) {
 	if recs := bb.start + HeaderSize; !bb.compress && bb.crcAt > recs {
 		// Most of the records were checksummed while they were written.
 		crcRecs := crcUpdate(bb.crc, bb.out[bb.crcAt:])
-		h.CRC = crcJoin(crc32.Checksum(batch[offAttributes:HeaderSize], castagnoli), crcRecs, len(bb.out)-recs)
+		h.CRC = crcJoin(castagnoliChecksum(batch[offAttributes:HeaderSize]), crcRecs, len(bb.out)-recs)
 	} else {
-		h.CRC = crc32.Checksum(batch[offAttributes:], castagnoli)
+		h.CRC = castagnoliChecksum(batch[offAttributes:])
 	}
 	binary.BigEndian.PutUint32(batch[offCRC:], h.CRC)
 	return bb.out, nil

@@ -2,7 +2,6 @@ package record
 
 import (
 	"encoding/binary"
-	"hash/crc32"
 )
 
 // Restamp rewrites the producer id, epoch and base sequence of batch, one
@@ -23,6 +22,6 @@ func Restamp(batch []byte, producerID int64, producerEpoch int16, baseSequence i
 	be.PutUint64(batch[offProducerID:], uint64(producerID))
 	be.PutUint16(batch[offProducerEpoch:], uint16(producerEpoch))
 	be.PutUint32(batch[offBaseSequence:], uint32(baseSequence))
-	be.PutUint32(batch[offCRC:], crc32.Checksum(batch[offAttributes:], castagnoli))
+	be.PutUint32(batch[offCRC:], castagnoliChecksum(batch[offAttributes:]))
 	return nil
 }
