@@ -149,8 +149,10 @@ type Config struct {
 	PartitionFunc func(r *gregor.Record, numPartitions int) int32
 
 	// Linger is how long a partition's batch may wait for more records
-	// before it is sent, unless it is full first. Default 5ms; negative
-	// means no wait.
+	// before it is sent, unless it is full first, or the buffer is (a
+	// Produce waits for room, or a TryProduce was refused since room was
+	// last returned): then every batch leaves as soon as it can, as the
+	// Java producer does. Default 5ms; negative means no wait.
 	Linger time.Duration
 	// BatchBytes is the size at which a partition's batch is sent without
 	// waiting for Linger. Default 16 KiB. A record larger than this still

@@ -129,6 +129,7 @@ type Producer struct {
 
 	bufBytes, bufRecs atomic.Int64
 	waiters           atomic.Int32 // Produce calls waiting for room
+	refused           atomic.Bool  // a TryProduce found no room since room was last returned
 	waitNeed          atomic.Int64 // the largest record they wait to fit
 	bufMu             sync.Mutex
 	bufCh             chan struct{} // closed and replaced to wake waiters
@@ -486,14 +487,20 @@ func (p *Producer) reserve(ctx context.Context, size int, block bool) error {
 			return nil
 		}
 		if !block {
+			if !p.refused.Load() && !p.refused.Swap(true) {
+				p.wakeAll() // send what lingers (see sink.build)
+			}
 			return ErrBufferFull
 		}
 		p.bufMu.Lock()
 		ch := p.bufCh
 		for need := p.waitNeed.Load(); int64(size) > need && !p.waitNeed.CompareAndSwap(need, int64(size)); need = p.waitNeed.Load() {
 		}
-		p.waiters.Add(1)
+		first := p.waiters.Add(1) == 1
 		p.bufMu.Unlock()
+		if first {
+			p.wakeAll() // send what lingers (see sink.build)
+		}
 		// Registered as a waiter: a release that leaves room enough from
 		// now on closes ch (see roomToWake). Room freed before that is seen
 		// by checking again.
@@ -543,6 +550,9 @@ func (p *Producer) hasRoom(size int) bool {
 func (p *Producer) release(size, n int) {
 	bytes := p.bufBytes.Add(-int64(size))
 	left := p.bufRecs.Add(-int64(n))
+	if p.refused.Load() {
+		p.refused.Store(false)
+	}
 	if (p.waiters.Load() > 0 && p.roomToWake(bytes, left)) || (left == 0 && p.flushing.Load() > 0) {
 		p.wakeFlush()
 	}

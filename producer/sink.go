@@ -397,6 +397,13 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		}
 	}
 	flushing := p.flushing.Load() > 0
+	// With the buffer full, batches leave without waiting out Linger, as
+	// in the Java producer while its buffer pool has waiters: a Produce
+	// waiting for room, or a TryProduce refused for lack of it, would
+	// otherwise wait for the linger of batches that may never fill (many
+	// partitions, few records each), and the buffer would cap throughput
+	// at one buffer's worth per linger.
+	exhausted := p.waiters.Load() > 0 || p.refused.Load()
 	idReady := p.id.ready.Load()
 	var req *produceRequest
 	s.mu.Lock()
@@ -467,7 +474,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 			continue
 		}
 		b := part.batches[0]
-		ready := b.sealed || len(part.batches) > 1 || b.bytes >= p.cfg.BatchBytes || flushing || now.Sub(b.first) >= p.cfg.Linger
+		ready := b.sealed || len(part.batches) > 1 || b.bytes >= p.cfg.BatchBytes || flushing || exhausted || now.Sub(b.first) >= p.cfg.Linger
 		if !ready {
 			later(b.first.Add(p.cfg.Linger))
 			part.mu.Unlock()
