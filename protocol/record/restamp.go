@@ -1,8 +1,6 @@
 package record
 
-import (
-	"encoding/binary"
-)
+import "encoding/binary"
 
 // Restamp rewrites the producer id, epoch and base sequence of batch, one
 // whole magic 2 batch as Builder.Finish returns it, and its CRC, leaving
