@@ -34,19 +34,6 @@ func castagnoliChecksum(p []byte) uint32 { return castagnoliUpdate(0, p) }
 // last block outweighs the gain.
 const foldMin = 256
 
-// xPow returns x^n modulo the CRC-32C polynomial (bit 31 the x^0
-// coefficient, as crcMulMod keeps them).
-func xPow(n int) uint32 {
-	r, sq := uint32(1)<<31, uint32(1)<<30
-	for ; n != 0; n >>= 1 {
-		if n&1 != 0 {
-			r = crcMulMod(r, sq)
-		}
-		sq = crcMulMod(sq, sq)
-	}
-	return r
-}
-
 // foldPair returns the multipliers that move a 128-bit block d bits ahead.
 // Loaded as a little-endian 64-bit lane, the first eight bytes of a block
 // hold the coefficients of x^127 down to x^64 (bit 0 the highest), the
@@ -54,7 +41,7 @@ func xPow(n int) uint32 {
 // the low 32 bits of a lane, comes out of the carry-less product 33 degrees
 // low. So the first half takes x^(64+d-33) and the second x^(d-33).
 func foldPair(d int) (first, second uint64) {
-	return uint64(xPow(d + 31)), uint64(xPow(d - 33))
+	return uint64(xPow(uint64(d + 31))), uint64(xPow(uint64(d - 33)))
 }
 
 // foldConsts are the multipliers foldBlocks uses: for 2048 bits (each

@@ -43,14 +43,18 @@ var crcPowers = func() (t [64]uint32) {
 // crcJoin returns the CRC-32C of a||b from crcA, the CRC-32C of a, crcB,
 // the CRC-32C of b, and lenB, the length of b.
 func crcJoin(crcA, crcB uint32, lenB int) uint32 {
-	shift := uint32(1) << 31 // x^0
-	e := uint64(lenB) << 3   // bits
-	for k := 0; e != 0; k, e = k+1, e>>1 {
-		if e&1 != 0 {
-			shift = crcMulMod(shift, crcPowers[k])
+	return crcMulMod(xPow(uint64(lenB)<<3), crcA) ^ crcB
+}
+
+// xPow returns x^n modulo the polynomial.
+func xPow(n uint64) uint32 {
+	r := uint32(1) << 31 // x^0
+	for k := 0; n != 0; k, n = k+1, n>>1 {
+		if n&1 != 0 {
+			r = crcMulMod(r, crcPowers[k])
 		}
 	}
-	return crcMulMod(shift, crcA) ^ crcB
+	return r
 }
 
 // crcChunk is how many bytes of records a Builder lets pile up before it
