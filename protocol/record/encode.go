@@ -223,26 +223,28 @@ func recordBodySize(delta int32, tsDelta int64, key, value []byte, headers []Hea
 	return n, n <= math.MaxInt32
 }
 
-// putBytes writes b with a varint length prefix (-1 for nil) at the start
-// of dst, which must have room, and returns the bytes written.
-func putBytes(dst, b []byte) int {
+// putBytes writes b with a varint length prefix (-1 for nil) at dst[i:],
+// which must have room, and returns the index after it.
+func putBytes(dst []byte, i int, b []byte) int {
 	if b == nil {
-		dst[0] = 1 // zigzag(-1)
-		return 1
+		dst[i] = 1 // zigzag(-1)
+		return i + 1
 	}
-	n := putVarint(dst, int64(len(b)))
-	return n + copy(dst[n:], b)
+	i = putVarint(dst, i, int64(len(b)))
+	return i + copy(dst[i:], b)
 }
 
-// putVarint is binary.PutVarint with a fast path for the one-byte values
-// that make up most record fields.
-func putVarint(dst []byte, v int64) int {
+// putVarint writes v as a zigzag varint at dst[i:], which must have room,
+// and returns the index after it.
+func putVarint(dst []byte, i int, v int64) int {
 	u := uint64(v<<1) ^ uint64(v>>63)
-	if u < 0x80 {
-		dst[0] = byte(u)
-		return 1
+	for u >= 0x80 {
+		dst[i] = byte(u) | 0x80
+		u >>= 7
+		i++
 	}
-	return binary.PutUvarint(dst, u)
+	dst[i] = byte(u)
+	return i + 1
 }
 
 // appendRecord appends a record whose body size is already known: the
@@ -255,21 +257,20 @@ func appendRecord(dst []byte, size int, attrs int8, delta int32, tsDelta int64, 
 	}
 	dst = dst[:at+need]
 	b := dst[at:]
-	i := putVarint(b, int64(size))
+	i := putVarint(b, 0, int64(size))
 	b[i] = byte(attrs)
-	i++
-	i += putVarint(b[i:], tsDelta)
-	i += putVarint(b[i:], int64(delta))
-	i += putBytes(b[i:], key)
-	i += putBytes(b[i:], value)
-	i += putVarint(b[i:], int64(len(headers)))
+	i = putVarint(b, i+1, tsDelta)
+	i = putVarint(b, i, int64(delta))
+	i = putBytes(b, i, key)
+	i = putBytes(b, i, value)
+	i = putVarint(b, i, int64(len(headers)))
 	for j := range headers {
 		k := headers[j].Key
 		if k == nil {
 			k = []byte{}
 		}
-		i += putBytes(b[i:], k)
-		i += putBytes(b[i:], headers[j].Value)
+		i = putBytes(b, i, k)
+		i = putBytes(b, i, headers[j].Value)
 	}
 	return dst
 }
