@@ -52,14 +52,7 @@ func TestBlockedProducersProceed(t *testing.T) {
 		cfg.Linger = -1
 	})
 	const producers, each = 4, 1500
-	var written, other atomic.Int32
-	cb := func(_ *gregor.Record, r Result) {
-		if r.Outcome == Written {
-			written.Add(1)
-		} else {
-			other.Add(1)
-		}
-	}
+	cb, written, other := countOutcomes()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	big := make([]byte, 3500)
@@ -87,4 +80,18 @@ func TestBlockedProducersProceed(t *testing.T) {
 	if n := p.Buffered(); n != 0 {
 		t.Fatalf("%d records still counted as buffered", n)
 	}
+}
+
+// countOutcomes returns a callback that counts the records written and
+// those with any other outcome.
+func countOutcomes() (cb func(*gregor.Record, Result), written, other *atomic.Int32) {
+	written, other = new(atomic.Int32), new(atomic.Int32)
+	cb = func(_ *gregor.Record, r Result) {
+		if r.Outcome == Written {
+			written.Add(1)
+		} else {
+			other.Add(1)
+		}
+	}
+	return cb, written, other
 }

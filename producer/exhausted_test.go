@@ -3,7 +3,6 @@ package producer
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,14 +29,7 @@ func TestBlockedProduceSendsLingering(t *testing.T) {
 	p := newProducer(t, c, lingerForever)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var written, failed atomic.Int32
-	cb := func(_ *gregor.Record, r Result) {
-		if r.Outcome == Written {
-			written.Add(1)
-		} else {
-			failed.Add(1)
-		}
-	}
+	cb, written, failed := countOutcomes()
 	const n = 400
 	for i := range n {
 		p.Produce(ctx, &gregor.Record{Topic: "t", Value: []byte{byte(i)}}, cb)
