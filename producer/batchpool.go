@@ -147,7 +147,7 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 		if base >= 0 {
 			off = base + int64(i)
 		}
-		p.report(part, rc, h, Result{Outcome: Written, Offset: off, Timestamp: ts})
+		p.report(part, rc, rc.r, h, Result{Outcome: Written, Offset: off, Timestamp: ts})
 		if reuse {
 			*rc = rec{} // cleared while in cache, so recycle need not clear the slab
 		}

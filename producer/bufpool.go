@@ -2,7 +2,9 @@ package producer
 
 import (
 	"math/bits"
+	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Encoded batches live in buffers that are reused once the batch is
@@ -19,16 +21,76 @@ const (
 	bufClasses  = (maxBufShift-minBufShift)*4 + 1
 )
 
-// bufPools holds the producer's batch buffers; boxPool keeps the empty
-// boxes so that putting a buffer back allocates nothing.
-var (
-	bufPools batchBufs
-	boxPool  sync.Pool
-)
+// bufPools holds the producer's batch buffers.
+var bufPools batchBufs
 
 // batchBufs is a pool of buffers by size class: class c holds buffers
-// with a capacity of at least bufClassSize(c), each in a box (a *[]byte).
-type batchBufs [bufClasses]sync.Pool
+// with a capacity of at least bufClassSize(c). Each class is a stack, so
+// that the buffer put back last is handed out first. A batch's buffer goes
+// back as soon as its request is written (see produceRequest.Written), and
+// the next request is encoded into it while the processor's caches still
+// hold it; a sync.Pool handed out the oldest buffer instead whenever the
+// goroutine asking ran on another processor than the one that put the
+// buffer back (it takes from the far end of another processor's list),
+// and every flat-out batch was then copied into memory that had left the
+// caches. As with a sync.Pool, the garbage collector trims the pool: a
+// buffer not taken again within a whole collection cycle is dropped.
+type batchBufs [bufClasses]bufStack
+
+// bufStack is one class of a batchBufs.
+type bufStack struct {
+	mu   sync.Mutex
+	bufs []pooledBuf
+}
+
+// pooledBuf is a buffer in the pool, with the pool's generation (the
+// number of collections seen, see armBufTrim) when it was put back.
+type pooledBuf struct {
+	b   []byte
+	gen uint32
+}
+
+// bufGen counts the collections since the pool first got a buffer;
+// bufTrimArmed starts that count.
+var (
+	bufGen       atomic.Uint32
+	bufTrimArmed sync.Once
+)
+
+// armBufTrim has the next garbage collection trim bufPools and arm the
+// one after: an unreachable object's cleanup runs once the collector has
+// found it unreachable, each time a new one.
+func armBufTrim() {
+	runtime.AddCleanup(new(gcTick), func(struct{}) {
+		bufPools.trim(bufGen.Add(1))
+		armBufTrim()
+	}, struct{}{})
+}
+
+// gcTick is the object whose collection marks a cycle; it holds a pointer
+// so that the allocator never packs it with other small objects, which
+// would delay its collection.
+type gcTick struct{ _ *byte }
+
+// trim drops the buffers put back two or more generations before gen, that
+// is before the previous collection and not taken since. A stack's oldest
+// buffers are at its bottom.
+func (bp *batchBufs) trim(gen uint32) {
+	for c := range bp {
+		s := &bp[c]
+		s.mu.Lock()
+		old := 0
+		for old < len(s.bufs) && gen-s.bufs[old].gen >= 2 {
+			old++
+		}
+		if old > 0 {
+			n := copy(s.bufs, s.bufs[old:])
+			clear(s.bufs[n:])
+			s.bufs = s.bufs[:n]
+		}
+		s.mu.Unlock()
+	}
+}
 
 // bufClassSize is the capacity of class c's buffers.
 func bufClassSize(c int) int {
@@ -78,13 +140,16 @@ func (bp *batchBufs) get(n int) []byte {
 	if c < 0 {
 		return make([]byte, 0, n)
 	}
-	if v := bp[c].Get(); v != nil {
-		box := v.(*[]byte)
-		b := *box
-		*box = nil
-		boxPool.Put(box)
+	s := &bp[c]
+	s.mu.Lock()
+	if k := len(s.bufs); k > 0 {
+		b := s.bufs[k-1].b
+		s.bufs[k-1] = pooledBuf{}
+		s.bufs = s.bufs[:k-1]
+		s.mu.Unlock()
 		return b[:0]
 	}
+	s.mu.Unlock()
 	return make([]byte, 0, bufClassSize(c))
 }
 
@@ -93,10 +158,9 @@ func (bp *batchBufs) put(b []byte) {
 	if c < 0 {
 		return
 	}
-	box, _ := boxPool.Get().(*[]byte)
-	if box == nil {
-		box = new([]byte)
-	}
-	*box = b
-	bp[c].Put(box)
+	bufTrimArmed.Do(armBufTrim)
+	s := &bp[c]
+	s.mu.Lock()
+	s.bufs = append(s.bufs, pooledBuf{b, bufGen.Load()})
+	s.mu.Unlock()
 }

@@ -1,9 +1,12 @@
 package producer
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"sync"
+
+	"github.com/gregorkafka/gregor"
 )
 
 // ctxWatch settles records early when the context they were produced with
@@ -103,13 +106,20 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 	err := context.Cause(w.ctx)
 	type settled struct {
 		rc   *rec
+		r    *gregor.Record // the caller's record
 		h    hooks
 		sent bool
 	}
 	var recs []settled
 	settle := func(b *batch, rc *rec) {
 		if rc.state != recDone {
-			recs = append(recs, settled{rc, b.hooks(), b.drained})
+			r := rc.r
+			if b.encoded {
+				// The batch keeps the record, and a retry encodes it
+				// again (see encode) after the caller has it back.
+				rc.r = copyRecord(r)
+			}
+			recs = append(recs, settled{rc, r, b.hooks(), b.drained})
 			rc.state = recDone
 			b.early++
 		}
@@ -136,9 +146,9 @@ func (p *Producer) cancelWatch(w *ctxWatch) {
 	part.mu.Unlock()
 	for _, s := range recs {
 		if s.sent {
-			p.deliver(part, s.rc, s.h, Result{Outcome: Unknown, Err: unknownErr(err)})
+			p.deliver(part, s.rc, s.r, s.h, Result{Outcome: Unknown, Err: unknownErr(err)})
 		} else {
-			p.deliver(part, s.rc, s.h, Result{Outcome: Failed, Err: err})
+			p.deliver(part, s.rc, s.r, s.h, Result{Outcome: Failed, Err: err})
 		}
 	}
 }
@@ -185,4 +195,19 @@ func (part *partition) unwatchAll() {
 	if w != nil && len(w.batches) == 0 && !w.fired {
 		w.retire()
 	}
+}
+
+// copyRecord returns a copy of r that shares no memory with it: the part
+// of a record that encoding reads (timestamp, key, value, headers), kept
+// for a batch that may be encoded again after r's caller had r back.
+func copyRecord(r *gregor.Record) *gregor.Record {
+	c := &gregor.Record{Topic: r.Topic, Partition: r.Partition, Timestamp: r.Timestamp,
+		Key: bytes.Clone(r.Key), Value: bytes.Clone(r.Value)}
+	if r.Headers != nil {
+		c.Headers = make([]gregor.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			c.Headers[i] = gregor.Header{Key: h.Key, Value: bytes.Clone(h.Value)}
+		}
+	}
+	return c
 }

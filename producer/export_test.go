@@ -10,8 +10,9 @@ func TxnRequests(p *Producer, key int16) (n int64, version int16) {
 // ProducerIDEpoch returns the producer id and epoch in use.
 func ProducerIDEpoch(p *Producer) (int64, int16) { return p.id.current() }
 
-// OnRestamp makes f run each time a renumbered batch is restamped (see
-// encode) until the test ends.
+// OnRestamp makes f run each time a renumbered batch is rewritten under
+// its new numbers, restamped or encoded again (see encode), until the
+// test ends.
 func OnRestamp(t interface{ Cleanup(func()) }, f func()) {
 	testRestamped = f
 	t.Cleanup(func() { testRestamped = nil })

@@ -313,11 +313,12 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 	return nil
 }
 
-// deliver hands res to a record already moved to recDone.
-func (p *Producer) deliver(part *partition, rc *rec, h hooks, res Result) {
+// deliver hands res to a record already moved to recDone; r is the
+// caller's record (rc.r, unless the batch keeps a copy of it).
+func (p *Producer) deliver(part *partition, rc *rec, r *gregor.Record, h hooks, res Result) {
 	part.queued.Add(-int64(rc.size))
 	p.release(int(rc.size), 1)
-	p.report(part, rc, h, res)
+	p.report(part, rc, r, h, res)
 }
 
 // hooks are a batch's callbacks and spans, as the partition's mutex
@@ -331,18 +332,19 @@ type hooks struct {
 // hooks returns b's hooks; the partition's mutex is held.
 func (b *batch) hooks() hooks { return hooks{b.cbs, b.spans} }
 
-// report completes res for rc and hands it to the record's callback, found
-// in h; the caller has returned the record's buffer room.
-func (p *Producer) report(part *partition, rc *rec, h hooks, res Result) {
+// report completes res for rc and hands it, with the caller's record r,
+// to the record's callback, found in h; the caller has returned the
+// record's buffer room.
+func (p *Producer) report(part *partition, rc *rec, r *gregor.Record, h hooks, res Result) {
 	res.Topic, res.Partition = part.topic, part.id
 	if res.Outcome == Written {
-		rc.r.Partition, rc.r.Offset = part.id, res.Offset
+		r.Partition, r.Offset = part.id, res.Offset
 		if res.Timestamp.IsZero() {
-			res.Timestamp = rc.r.Timestamp
+			res.Timestamp = r.Timestamp
 		}
 	} else {
 		res.Offset = -1
-		res.Timestamp = rc.r.Timestamp
+		res.Timestamp = r.Timestamp
 	}
 	if res.Outcome != Written && p.cfg.TransactionalID != "" {
 		p.txn.recordFailed(p, res.Err)
@@ -351,7 +353,7 @@ func (p *Producer) report(part *partition, rc *rec, h hooks, res Result) {
 		endSend(h.spans[rc.span-1], res)
 	}
 	if rc.cb != 0 {
-		h.cbs[rc.cb-1](rc.r, res)
+		h.cbs[rc.cb-1](r, res)
 	}
 }
 

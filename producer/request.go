@@ -67,10 +67,28 @@ func (r *produceRequest) recycleResponse() {
 	r.respBuf = nil
 }
 
-// Written is the connection telling that req has been written.
+// Written is the connection telling that req has been written. The
+// kernel has copied the batches by then, so their buffers go back to the
+// pool at once, while the processor's caches still hold them: the next
+// request is encoded into them, and the kernel copies it from there.
+// Kept until the response, as before, a flat-out producer cycled its
+// batches through the whole buffered volume and both copies reached main
+// memory (1 KiB records: 4 to 7% more CPU per record, a third more
+// memory). The connection tells before it hands over the response (see
+// broker.WriteNotifier), so the batches are still the request's; one
+// abandoned to the connection is marked shared instead (see abandoned).
 func (r *produceRequest) Written() {
 	if testWritten != nil {
 		testWritten(r.bytes)
+	}
+	for _, b := range r.batches {
+		part := b.p
+		part.mu.Lock()
+		if b.enc != nil && !b.encShared {
+			putBuf(b.enc)
+			b.enc = nil
+		}
+		part.mu.Unlock()
 	}
 	r.settleWrite()
 }

@@ -248,7 +248,7 @@ func (p *Producer) resolve(b *batch, res Result) {
 	for _, rc := range b.recs {
 		if rc.won {
 			rc.won = false
-			p.deliver(part, rc, h, res)
+			p.deliver(part, rc, rc.r, h, res)
 		}
 	}
 }
@@ -280,7 +280,7 @@ func (p *Producer) shiftSequences(b *batch) {
 			if x.seqSet && x.seq > b.seq && x.pid == b.pid && x.epoch == b.epoch {
 				x.seq -= b.n
 				x.seqAdjusted = true
-				x.restamp = x.enc != nil // rewritten before its next attempt (see encode)
+				x.restamp = x.encoded // rewritten before its next attempt (see encode)
 			}
 		}
 	}

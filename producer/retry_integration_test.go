@@ -23,8 +23,9 @@ import (
 // with the two sent behind it depends on whether it already has state for
 // the producer on the partition: with state (a record was written before
 // in the round) it answers them out of order, and the producer sends them
-// again under a new epoch, restamped (the broker checks the CRC that
-// restamping rewrites); without (the topic's first round) it writes them
+// again under a new epoch, rewritten (encoded again from the records, or
+// restamped when their encoding was still held; the broker checks the
+// CRC either way); without (the topic's first round) it writes them
 // as they are. Either way they must be written exactly once, in order,
 // with their own bytes, and so must the records produced afterwards:
 // numbering them as if the rejected batch had left a gap to close made
@@ -61,7 +62,7 @@ func TestRealRenumberAfterRejectedBatch(t *testing.T) {
 
 	// Several rounds: whether the later batches are already in flight when
 	// the first is rejected depends on timing, and the test wants the
-	// restamping path at least once.
+	// renumbering path at least once.
 	var want [][]byte
 	sync := func(v []byte) {
 		t.Helper()
@@ -100,9 +101,9 @@ func TestRealRenumberAfterRejectedBatch(t *testing.T) {
 		sync([]byte(fmt.Sprintf("after %d", i)))
 	}
 	if restamps.Load() == 0 {
-		t.Fatal("no batch was in flight behind a rejected one in 20 rounds: nothing was restamped")
+		t.Fatal("no batch was in flight behind a rejected one in 20 rounds: nothing was renumbered")
 	}
-	t.Logf("%d records written, %d batches restamped", len(want), restamps.Load())
+	t.Logf("%d records written, %d batches renumbered", len(want), restamps.Load())
 	got := kcatRead(t, boot, topic)
 	if len(got) != len(want) {
 		t.Fatalf("read %d records, want %d", len(got), len(want))

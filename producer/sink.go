@@ -67,11 +67,19 @@ type batch struct {
 
 	// Set when first drained; kept across retries so that a retry is the
 	// same batch with the same sequence.
-	seqSet      bool
-	seq         int32
-	pid         int64
-	epoch       int16
-	enc         []byte
+	seqSet bool
+	seq    int32
+	pid    int64
+	epoch  int16
+	// enc is the batch encoded for its current attempt. It goes back to
+	// the buffer pool as soon as the attempt's write returns (see
+	// produceRequest.Written), and a retry encodes the records again.
+	enc []byte
+	// encoded: the records were encoded once, which fixes them: every
+	// later attempt sends the same ones, those settled early included
+	// (see cancelWatch). encBytes is the size of the last encoding.
+	encoded     bool
+	encBytes    int
 	n           int32 // records encoded
 	tries       int
 	seqAdjusted bool // its sequence moved down after an earlier batch failed
@@ -81,8 +89,9 @@ type batch struct {
 	// encShared: an attempt was abandoned while the connection may still
 	// have been writing enc, so enc must never go back to bufPool.
 	encShared bool
-	// restamp: the batch was renumbered since enc was last sent, so enc's
-	// producer fields must be rewritten before it goes out again.
+	// restamp: the batch was renumbered since it was last encoded, so
+	// enc's producer fields must be rewritten (or the batch encoded again)
+	// before it goes out again.
 	restamp bool
 }
 
@@ -488,7 +497,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		b.sealed = true
 		part.popBatch()
 		b.drained = true
-		if b.early > 0 && b.enc == nil {
+		if b.early > 0 && !b.encoded {
 			// Some records were settled while buffered: drop them, before
 			// the batch gets a sequence. Their watcher may still be
 			// delivering them, so the batch is pinned. (Once encoded, a
@@ -518,7 +527,7 @@ func (s *sink) build() (*produceRequest, time.Time) {
 		if p.cfg.idempotent() && !b.seqSet {
 			b.seqSet, b.seq = true, part.nextSeq
 			b.pid, b.epoch = p.id.current()
-			if b.enc != nil {
+			if b.encoded {
 				// Renumbered under a new producer epoch: the records
 				// stay as encoded (see encode).
 				b.restamp = true
@@ -565,13 +574,18 @@ func (s *sink) leaderOf(part *partition) int32 {
 	return t.Partitions[part.id].Leader
 }
 
-// encode writes b's record batch, once: retries send the same bytes. A
-// batch renumbered since its last attempt (after an earlier batch was
-// rejected, or under a new producer epoch) gets its producer fields and
-// CRC rewritten, not its records encoded again: by then some records may
-// have been settled by their contexts, and their memory be their callers'
-// again. It is called with the partition's lock held, so that renumbering
-// never races with it.
+// encode writes b's record batch for its next attempt. The first encoding
+// fixes the batch's records: a retry sends the same ones, with the same
+// timestamps, under the batch's current producer fields. Its encoding is
+// kept only until its write returns (see produceRequest.Written), so a
+// retry usually encodes the records again; a record that its context
+// settled in the meantime is then read from the copy cancelWatch took
+// before handing the caller's record back. An encoding still held (its
+// request was never written, or was abandoned to the connection) is
+// reused, with its producer fields and CRC rewritten when the batch was
+// renumbered since (after an earlier batch was rejected, or under a new
+// producer epoch). It is called with the partition's lock held, so that
+// renumbering never races with it.
 func (p *Producer) encode(b *batch) error {
 	if b.enc != nil {
 		if !b.restamp {
@@ -607,13 +621,24 @@ func (p *Producer) encode(b *batch) error {
 	if err != nil {
 		return err
 	}
-	b.enc = enc
+	if b.encoded && testReencoded != nil {
+		testReencoded()
+	}
+	if b.restamp && testRestamped != nil {
+		testRestamped()
+	}
+	b.enc, b.encShared, b.restamp = enc, false, false
+	b.encoded, b.encBytes = true, len(enc)
 	return nil
 }
 
-// testRestamped, when set by a test, runs each time encode restamps a
-// renumbered batch.
-var testRestamped func()
+// testRestamped, when set by a test, runs each time encode rewrites a
+// renumbered batch (restamped or encoded again); testReencoded each time
+// it encodes a batch again whose earlier encoding was released.
+var (
+	testRestamped func()
+	testReencoded func()
+)
 
 // encoder is a batch builder with scratch space for converting headers,
 // kept in a pool so that encoding allocates nothing.

@@ -170,6 +170,6 @@ func (t *telemetry) batchDone(b *batch) {
 	attrs := metric.WithAttributes(attribute.String("messaging.system", "kafka"), attribute.String("messaging.destination.name", b.p.topic))
 	ctx := context.Background()
 	t.sent.Add(ctx, int64(len(b.recs)), attrs)
-	t.bytes.Add(ctx, int64(len(b.enc)), attrs)
+	t.bytes.Add(ctx, int64(b.encBytes), attrs)
 	t.batch.Record(ctx, int64(len(b.recs)), attrs)
 }
