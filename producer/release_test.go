@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gregorkafka/gregor"
+	"github.com/gregorkafka/gregor/compression"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -31,18 +32,26 @@ func inflightEncodings(p *Producer) (inflight, held int) {
 }
 
 // TestWrittenBatchEncodedAgainForRetry holds the answer to a request of
-// one batch: its encoding must go back to the pool once the request is
-// written, before any answer. The answer is then a retriable error, and
-// the retry encodes the same records again: each written once, at its
-// offset, with key, headers and timestamp as produced.
+// one batch. Uncompressed, the batch's encoding must go back to the pool
+// once the request is written, before any answer; compressed, it is kept.
+// The answer is then a retriable error, and the retry encodes the
+// uncompressed records again (the compressed batch goes as it was): each
+// record written once, at its offset, with key, headers and timestamp as
+// produced.
 func TestWrittenBatchEncodedAgainForRetry(t *testing.T) {
+	t.Run("none", func(t *testing.T) { testEncodedAgainForRetry(t, compression.None) })
+	t.Run("lz4", func(t *testing.T) { testEncodedAgainForRetry(t, compression.LZ4) })
+}
+
+func testEncodedAgainForRetry(t *testing.T, codec compression.Codec) {
 	leakcheck.Check(t)
 	var reencoded atomic.Int32
 	testReencoded = func() { reencoded.Add(1) }
 	t.Cleanup(func() { testReencoded = nil })
+	writes := countWrites(t)
 	c := fake(t, 1, kfake.NumBrokers(1))
 	held, release := failFirstProduce(t, c, 6) // NOT_LEADER_OR_FOLLOWER
-	p := newProducer(t, c, func(cfg *Config) { cfg.Linger = time.Hour })
+	p := newProducer(t, c, func(cfg *Config) { cfg.Linger = time.Hour; cfg.Compression = codec })
 
 	base := time.UnixMilli(1_700_000_000_000)
 	var want []*gregor.Record
@@ -66,19 +75,14 @@ func TestWrittenBatchEncodedAgainForRetry(t *testing.T) {
 	}
 	// The broker has the request; the producer's writer tells of the write
 	// right after its write returns, which may be a moment after that.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		inflight, encHeld := inflightEncodings(p)
-		if inflight != 1 {
-			t.Fatalf("%d batches in flight while the answer is held, want 1: %s", inflight, dump(p))
-		}
-		if encHeld == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the written batch still holds its encoding: %s", dump(p))
-		}
-		time.Sleep(time.Millisecond)
+	waitWrites(t, p, writes, 1)
+	inflight, encHeld := inflightEncodings(p)
+	wantHeld, wantAgain := 0, int32(1)
+	if codec != compression.None {
+		wantHeld, wantAgain = 1, 0
+	}
+	if inflight != 1 || encHeld != wantHeld {
+		t.Fatalf("written, answer held: %d batches in flight, %d holding their encoding, want 1 and %d: %s", inflight, encHeld, wantHeld, dump(p))
 	}
 	release()
 	if err := <-flushed; err != nil {
@@ -89,8 +93,8 @@ func TestWrittenBatchEncodedAgainForRetry(t *testing.T) {
 			t.Fatalf("record %d: %v at %d (%v), want Written at %d", i, res.Outcome, res.Offset, res.Err, i)
 		}
 	}
-	if n := reencoded.Load(); n != 1 {
-		t.Fatalf("batch encoded again %d times, want once (for its retry)", n)
+	if n := reencoded.Load(); n != wantAgain {
+		t.Fatalf("batch encoded again %d times for its retry, want %d", n, wantAgain)
 	}
 	got := readAll(t, c, "t", len(want))[0]
 	if len(got) != len(want) {

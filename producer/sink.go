@@ -71,9 +71,10 @@ type batch struct {
 	seq    int32
 	pid    int64
 	epoch  int16
-	// enc is the batch encoded for its current attempt. It goes back to
-	// the buffer pool as soon as the attempt's write returns (see
-	// produceRequest.Written), and a retry encodes the records again.
+	// enc is the batch encoded for its current attempt. Uncompressed, it
+	// goes back to the buffer pool as soon as the attempt's write returns
+	// (see produceRequest.Written), and a retry encodes the records again;
+	// compressed, it is kept for every attempt.
 	enc []byte
 	// encoded: the records were encoded once, which fixes them: every
 	// later attempt sends the same ones, those settled early included
@@ -576,13 +577,14 @@ func (s *sink) leaderOf(part *partition) int32 {
 
 // encode writes b's record batch for its next attempt. The first encoding
 // fixes the batch's records: a retry sends the same ones, with the same
-// timestamps, under the batch's current producer fields. Its encoding is
-// kept only until its write returns (see produceRequest.Written), so a
-// retry usually encodes the records again; a record that its context
-// settled in the meantime is then read from the copy cancelWatch took
-// before handing the caller's record back. An encoding still held (its
-// request was never written, or was abandoned to the connection) is
-// reused, with its producer fields and CRC rewritten when the batch was
+// timestamps, under the batch's current producer fields. An uncompressed
+// batch keeps its encoding only until its write returns (see
+// produceRequest.Written), so its retry encodes the records again; a
+// record that its context settled in the meantime is then read from the
+// copy cancelWatch took before handing the caller's record back. An
+// encoding still held (compressed, or its request was never written, or
+// was abandoned to the connection) is reused, with its producer fields
+// and CRC rewritten when the batch was
 // renumbered since (after an earlier batch was rejected, or under a new
 // producer epoch). It is called with the partition's lock held, so that
 // renumbering never races with it.
