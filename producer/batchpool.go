@@ -157,9 +157,7 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	}
 	p.tel.batchDone(b)
 	if b.enc != nil {
-		if !b.encShared {
-			putBuf(b.enc)
-		}
+		putBuf(b.enc)
 		b.enc = nil
 	}
 	if reuse {

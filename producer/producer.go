@@ -140,8 +140,6 @@ type Producer struct {
 	txn     txnState
 	tel     *telemetry
 	reqPool sync.Pool
-	// idleWaiters hands a queued request to an idle waiter goroutine.
-	idleWaiters chan *produceRequest
 	// clock stamps records that have no timestamp.
 	clock *stampClock
 }
@@ -173,7 +171,6 @@ func New(cfg Config) (*Producer, error) {
 	p.topics.Store(&empty)
 	p.tel = newTelemetry(&cfg.Conn)
 	p.reqPool.New = func() any { return new(produceRequest) }
-	p.idleWaiters = make(chan *produceRequest)
 	p.id.pid, p.id.epoch = -1, -1
 	p.id.reset = make(chan struct{}, 1)
 	p.txn.kick = make(chan struct{}, 1)

@@ -1,7 +1,6 @@
 package producer
 
 import (
-	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +26,7 @@ type produceRequest struct {
 	// requests (see sink.unwritten).
 	unwritten atomic.Bool
 
-	// Set by send for the waiter.
-	pend  broker.Pending
+	// Set by send.
 	sink  *sink
 	start time.Time
 	// respBuf is the buffer the response was read into (see
@@ -87,7 +85,7 @@ func (r *produceRequest) Written() {
 		for _, b := range r.batches {
 			part := b.p
 			part.mu.Lock()
-			if b.enc != nil && !b.encShared {
+			if b.enc != nil {
 				putBuf(b.enc)
 				b.enc = nil
 			}
@@ -99,10 +97,6 @@ func (r *produceRequest) Written() {
 	}
 	r.settleWrite()
 }
-
-// WriteStarting is the connection telling, as it starts writing req, how
-// many bytes its socket has not sent yet (see sink.writeAhead).
-func (r *produceRequest) WriteStarting(unsent int) { r.sink.noteSendQueue(unsent) }
 
 // testWritten, when set by a test, runs in Written before the sink hears
 // of the write (and after the buffers went back), on the goroutine that
@@ -178,27 +172,8 @@ func (p *Producer) putRequest(req *produceRequest) {
 	}
 	clear(req.batches)
 	req.TopicData, req.batches, req.bytes, req.TransactionalId = req.TopicData[:0], req.batches[:0], 0, nil
-	req.pend, req.sink, req.respBuf, req.decoded = broker.Pending{}, nil, nil, false
+	req.sink, req.respBuf, req.decoded = nil, nil, false
 	p.reqPool.Put(req)
-}
-
-// abandoned reports whether the wait for req ended because the producer's
-// context did while req was on the connection (being written or awaiting
-// its response), rather than with a result. The connection may then still
-// be writing req, reading its batches in place: req is not recycled, and
-// its batches' buffers are marked never to be pooled, left to the garbage
-// collector instead (see broker.SegmentAppender).
-func (p *Producer) abandoned(req *produceRequest, err error) bool {
-	cerr := p.ctx.Err()
-	if err == nil || cerr == nil || !errors.Is(err, cerr) || errors.Is(err, broker.ErrNotSent) {
-		return false
-	}
-	for _, b := range req.batches {
-		b.p.mu.Lock()
-		b.encShared = true
-		b.p.mu.Unlock()
-	}
-	return true
 }
 
 // Complete handles the result of a request sent with EnqueueAsync. A

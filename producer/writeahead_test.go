@@ -13,14 +13,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
-// heldWriter makes the connection's writer stop after its holdAt-th
-// write of a produce request until release is called, as a slow network
-// would, and records the most requests a sink had waiting for the writer.
-// Every large write is told that its socket held unsent bytes (see
-// sink.noteSendQueue).
-func heldWriter(t *testing.T, unsent int, holdAt int32) (most *atomic.Int32, release func()) {
+// heldWriter makes the goroutine writing produce requests (the sink, or
+// the connection's writer) stop after its holdAt-th write until release
+// is called, as a slow network would, and records the most requests a
+// sink had waiting to be written.
+func heldWriter(t *testing.T, holdAt int32) (most *atomic.Int32, release func()) {
 	most = new(atomic.Int32)
-	testSendQueue = func(int) int { return unsent }
 	testSinkSend = func(n int32) {
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
@@ -36,7 +34,7 @@ func heldWriter(t *testing.T, unsent int, holdAt int32) (most *atomic.Int32, rel
 	release = func() { once.Do(func() { close(hold) }) }
 	t.Cleanup(func() {
 		release()
-		testSinkSend, testWritten, testSendQueue = nil, nil, nil
+		testSinkSend, testWritten = nil, nil
 	})
 	return most, release
 }
@@ -85,15 +83,14 @@ func sinkWithUnwritten(t *testing.T, p *Producer, n int32) *sink {
 	}
 }
 
-// writeAheadProducer returns a producer of large requests (full 320 KiB
-// batches over four partitions of one broker: each request goes to the
-// writer goroutine) with an 8 MiB buffer.
-func writeAheadProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Cluster) {
+// largeRequestProducer returns a producer of large requests (full 320
+// KiB batches over four partitions of one broker) with an 8 MiB buffer.
+func largeRequestProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Cluster) {
 	c := fake(t, 4, kfake.NumBrokers(1))
 	return newProducer(t, c, func(cfg *Config) {
 		cfg.Linger = time.Hour // only full batches go out
 		cfg.Partitioner = PartitionRoundRobin
-		cfg.BatchBytes = 320 << 10 // even alone above the 256 KiB from which writes learn the socket's queue
+		cfg.BatchBytes = 320 << 10
 		cfg.MaxRequestBytes = 1 << 20
 		cfg.MaxBufferedBytes = 8 << 20
 		cfg.MaxBufferedRecords = 1 << 20
@@ -103,37 +100,22 @@ func writeAheadProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Clus
 	}), c
 }
 
-// TestSinkWaitsForTheWriter holds the connection's writer in its first
-// request, with the socket reported still full of earlier data (the broker
-// sets the pace): the sink queues no other request and leaves the records
-// unencoded, however many batches fill up behind them, until the write
-// returns. Every record is then written, and no request is left counted as
-// unwritten.
+// TestSinkWaitsForTheWriter holds the write of the first request: the
+// sink queues no other request, however many batches fill up behind it,
+// until the write returns. Every record is then written, and no request
+// is left counted as unwritten.
 func TestSinkWaitsForTheWriter(t *testing.T) {
-	testWriteAhead(t, 1<<20, 1, 1)
-}
-
-// TestSinkEncodesAheadWhileDrained is TestSinkWaitsForTheWriter with the
-// socket reported drained as every write starts (the connection waits for
-// the producer) and the writer held in its drainedRun-th request: by then
-// the sink encodes one more request while a write goes on, and no
-// further.
-func TestSinkEncodesAheadWhileDrained(t *testing.T) {
-	testWriteAhead(t, 0, drainedRun, 2)
-}
-
-func testWriteAhead(t *testing.T, unsent int, holdAt, want int32) {
 	leakcheck.Check(t)
-	most, release := heldWriter(t, unsent, holdAt)
+	most, release := heldWriter(t, 1)
 	defer release() // before the producer's Close, should the test fail
-	p, _ := writeAheadProducer(t, nil)
+	p, _ := largeRequestProducer(t, nil)
 	results := make(chan Result, 1<<16)
 	n := fillBuffer(t, p, results)
-	s := sinkWithUnwritten(t, p, want)
+	s := sinkWithUnwritten(t, p, 1)
 	// The buffer is full of batches that filled long ago, each of which
 	// woke the sink; none of them became another request.
-	if m := most.Load(); m != want {
-		t.Fatalf("at most %d requests waited for the writer, want %d", m, want)
+	if m := most.Load(); m != 1 {
+		t.Fatalf("at most %d requests waited to be written, want 1", m)
 	}
 	release()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -149,57 +131,27 @@ func testWriteAhead(t *testing.T, unsent int, holdAt, want int32) {
 	if u := s.unwritten.Load(); u != 0 {
 		t.Fatalf("%d requests still counted as unwritten after every record was written", u)
 	}
-	if m := most.Load(); m > want {
-		t.Fatalf("%d requests waited for the writer, want at most %d", m, want)
+	if m := most.Load(); m != 1 {
+		t.Fatalf("%d requests waited to be written, want at most 1", m)
 	}
 }
 
-// TestSendQueueSetsWriteAhead checks the sink's reading of the socket's
-// unsent bytes: drainedRun drained writes in a row let it encode ahead,
-// and wake it if it waited for that; data still queued stops it and
-// starts the count again; unknown changes nothing.
-func TestSendQueueSetsWriteAhead(t *testing.T) {
-	if drainedRun != 3 {
-		t.Fatalf("the steps below assume drainedRun 3, not %d", drainedRun)
-	}
-	s := &sink{wake: make(chan struct{}, 1)}
-	for _, step := range []struct {
-		unsent int
-		want   int32
-		woken  bool
-	}{
-		{-1, 1, false}, {0, 1, false}, {drainedMark - 1, 1, false}, {drainedMark, 1, false}, // the run restarts
-		{0, 1, false}, {-1, 1, false}, {0, 1, false}, {10, 2, true}, {0, 2, false}, {-1, 2, false},
-		{1 << 20, 1, false}, {0, 1, false},
-	} {
-		s.waitWrite.Store(true)
-		s.noteSendQueue(step.unsent)
-		woken := len(s.wake) > 0
-		if woken {
-			<-s.wake
-		}
-		if got := s.writeAhead(); got != step.want || woken != step.woken {
-			t.Fatalf("unsent %d: write-ahead %d, woken %v; want %d, %v", step.unsent, got, woken, step.want, step.woken)
-		}
-	}
-}
-
-// TestUnwrittenSettledByFailure holds the writer with two requests
-// counted (the socket reported drained, the writer held in its
-// drainedRun-th request), then stops the broker: the held
-// write and the queued request fail instead of being written, and the sink
-// must count them out all the same, or it would never send again. Every record gets a result.
+// TestUnwrittenSettledByFailure holds the goroutine that wrote the first
+// request right after its write, then stops the broker: that request gets
+// no answer and the later ones cannot be written. Every request must be
+// counted out of the sink's unwritten ones all the same, or the sink would
+// never send again, and every record gets a result.
 func TestUnwrittenSettledByFailure(t *testing.T) {
 	leakcheck.Check(t)
-	_, release := heldWriter(t, 0, drainedRun)
+	_, release := heldWriter(t, 1)
 	defer release()
-	p, c := writeAheadProducer(t, func(cfg *Config) {
+	p, c := largeRequestProducer(t, func(cfg *Config) {
 		cfg.DeliveryTimeout = 3 * time.Second
 		cfg.Conn.RequestTimeout = time.Second
 	})
 	results := make(chan Result, 1<<16)
 	n := fillBuffer(t, p, results)
-	s := sinkWithUnwritten(t, p, 2)
+	s := sinkWithUnwritten(t, p, 1)
 	c.Close()
 	release()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

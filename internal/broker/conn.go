@@ -11,7 +11,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/gregorkafka/gregor"
@@ -34,8 +33,7 @@ type Conn struct {
 	addr string
 	role string
 	nc   net.Conn
-	raw  *rawSocket      // nc's socket for raw reads and writes (plain TCP on Linux), or nil
-	sc   syscall.RawConn // the TCP socket under nc (TLS included), for its send queue; nil for other dialers
+	raw  *rawSocket // nc's socket for raw reads and writes (plain TCP on Linux), or nil
 	br   *bufio.Reader
 	log  *slog.Logger
 
@@ -102,10 +100,6 @@ func Dial(ctx context.Context, cfg *gregor.ConnConfig, m *Metrics, id int32, add
 		}
 		return nil, &gregor.NetworkError{Broker: id, Addr: addr, Op: "dial", Err: err}
 	}
-	var sc syscall.RawConn
-	if t, ok := nc.(*net.TCPConn); ok {
-		sc, _ = t.SyscallConn() // the TCP socket's queue, under TLS too
-	}
 	if cfg.TLS != nil {
 		if nc, err = handshakeTLS(ctx, cfg, nc, id, addr); err != nil {
 			return nil, err
@@ -114,7 +108,6 @@ func Dial(ctx context.Context, cfg *gregor.ConnConfig, m *Metrics, id int32, add
 	c := &Conn{
 		cfg: cfg, m: m, id: id, addr: addr, role: role, nc: nc,
 		raw:    newRawSocket(nc),
-		sc:     sc,
 		log:    cfg.Logger.With(slog.Int("broker", int(id)), slog.String("addr", addr), slog.String("role", role)),
 		sem:    make(chan struct{}, cfg.MaxInFlightPerConn),
 		notify: make(chan struct{}, 1),

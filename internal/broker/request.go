@@ -103,14 +103,6 @@ type SegmentAppender interface {
 	AppendSegmentsTo(dst []byte, s *protocol.Segments) ([]byte, error)
 }
 
-// SendQueueObserver is implemented by requests that want to know, when
-// the connection starts a write of at least observeMin bytes that includes
-// them, how many bytes of its earlier writes the socket still holds unsent
-// (-1 when the platform cannot tell). None means the broker took
-// everything already and the connection was waiting for this write; many
-// mean the broker or the network sets the pace.
-type SendQueueObserver interface{ WriteStarting(unsent int) }
-
 // Response is a raw response: the body after the response header, and the
 // version it was sent at.
 type Response struct {

@@ -197,9 +197,6 @@ func (c *Conn) writeBatch(w *connWriter) bool {
 	c.mu.Unlock()
 
 	c.nc.SetWriteDeadline(now.Add(c.cfg.RequestTimeout))
-	if len(buf)+w.segs.Size() >= observeMin {
-		c.observeSendQueue(batch)
-	}
 	segs := len(w.segs.List())
 	n, err := w.write(c.nc, buf)
 	c.m.wrote(c, n)
@@ -243,25 +240,6 @@ func (c *Conn) writeBatch(w *connWriter) bool {
 	c.spare = batch[:0]
 	c.mu.Unlock()
 	return true
-}
-
-// observeMin is the smallest write whose requests learn how much of the
-// socket's earlier data is still unsent (see SendQueueObserver): large
-// writes are few, and asking costs a system call.
-const observeMin = 256 << 10
-
-// observeSendQueue tells the batch's requests that want it how many bytes
-// the socket has not sent yet, asking the kernel once.
-func (c *Conn) observeSendQueue(batch []*call) {
-	unsent, asked := 0, false
-	for _, cl := range batch {
-		if o, ok := cl.req.(SendQueueObserver); ok {
-			if !asked {
-				unsent, asked = unsentBytes(c.sc), true
-			}
-			o.WriteStarting(unsent)
-		}
-	}
 }
 
 // write writes buf with the collected segments spliced in, with one
