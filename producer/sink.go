@@ -503,9 +503,8 @@ func (s *sink) leaderOf(part *partition) int32 {
 // produceRequest.Written), so its retry encodes the records again; a
 // record that its context settled in the meantime is then read from the
 // copy cancelWatch took before handing the caller's record back. An
-// encoding still held (compressed, or its request was never written, or
-// was abandoned to the connection) is reused, with its producer fields
-// and CRC rewritten when the batch was
+// encoding still held (compressed, or its request was never written) is
+// reused, with its producer fields and CRC rewritten when the batch was
 // renumbered since (after an earlier batch was rejected, or under a new
 // producer epoch). It is called with the partition's lock held, so that
 // renumbering never races with it.
