@@ -139,6 +139,7 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 	p.delivering.Add(1)
 	part.queued.Add(-int64(bytes))
 	p.release(bytes, n)
+	var res Result
 	for i, rc := range b.recs {
 		if !all && !rc.won {
 			continue
@@ -147,7 +148,8 @@ func (p *Producer) written(b *batch, base int64, ts time.Time) {
 		if base >= 0 {
 			off = base + int64(i)
 		}
-		p.report(part, rc, rc.r, h, Result{Outcome: Written, Offset: off, Timestamp: ts})
+		res = Result{Outcome: Written, Offset: off, Timestamp: ts}
+		p.report(part, rc, rc.r, &h, &res)
 		if reuse {
 			*rc = rec{} // cleared while in cache, so recycle need not clear the slab
 		}

@@ -315,7 +315,7 @@ func (p *Producer) produce(ctx context.Context, r *gregor.Record, cb func(*grego
 func (p *Producer) deliver(part *partition, rc *rec, r *gregor.Record, h hooks, res Result) {
 	part.queued.Add(-int64(rc.size))
 	p.release(int(rc.size), 1)
-	p.report(part, rc, r, h, res)
+	p.report(part, rc, r, &h, &res)
 }
 
 // hooks are a batch's callbacks and spans, as the partition's mutex
@@ -331,8 +331,9 @@ func (b *batch) hooks() hooks { return hooks{b.cbs, b.spans} }
 
 // report completes res for rc and hands it, with the caller's record r,
 // to the record's callback, found in h; the caller has returned the
-// record's buffer room.
-func (p *Producer) report(part *partition, rc *rec, r *gregor.Record, h hooks, res Result) {
+// record's buffer room. res and h are passed by reference, as written
+// reports a whole batch with them, but report changes res.
+func (p *Producer) report(part *partition, rc *rec, r *gregor.Record, h *hooks, res *Result) {
 	res.Topic, res.Partition = part.topic, part.id
 	if res.Outcome == Written {
 		r.Partition, r.Offset = part.id, res.Offset
@@ -347,10 +348,10 @@ func (p *Producer) report(part *partition, rc *rec, r *gregor.Record, h hooks, r
 		p.txn.recordFailed(p, res.Err)
 	}
 	if rc.span != 0 {
-		endSend(h.spans[rc.span-1], res)
+		endSend(h.spans[rc.span-1], *res)
 	}
 	if rc.cb != 0 {
-		h.cbs[rc.cb-1](r, res)
+		h.cbs[rc.cb-1](r, *res)
 	}
 }
 
