@@ -78,8 +78,7 @@ func (r *produceRequest) recycleResponse() {
 // anyway. A compressed batch keeps its bytes until the response: it is
 // compressed once, however often it is sent. The connection tells before
 // it hands over the response (see broker.WriteNotifier), so the batches
-// are still the request's; one abandoned to the connection is marked
-// shared instead (see abandoned).
+// are still the request's.
 func (r *produceRequest) Written() {
 	if r.sink.p.cfg.Compression == compression.None {
 		for _, b := range r.batches {

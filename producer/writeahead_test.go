@@ -11,6 +11,7 @@ import (
 	"github.com/gregorkafka/gregor"
 	"github.com/gregorkafka/gregor/internal/leakcheck"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // heldWriter makes the goroutine writing produce requests (the sink, or
@@ -133,6 +134,54 @@ func TestSinkWaitsForTheWriter(t *testing.T) {
 	}
 	if m := most.Load(); m != 1 {
 		t.Fatalf("%d requests waited to be written, want at most 1", m)
+	}
+}
+
+// TestSinkWaitsForQueuedWrite answers the first request with a retriable
+// error and a throttle, during which the connection's writer goroutine
+// writes the sink's requests (once the throttle is over) instead of the
+// sink: send returns with its request still queued, and the sink must
+// build no other until that one is written, however many batches fill
+// up meanwhile. Every record is then written once.
+func TestSinkWaitsForQueuedWrite(t *testing.T) {
+	leakcheck.Check(t)
+	most, release := heldWriter(t, 0) // counts only: no write is held
+	defer release()
+	p, c := largeRequestProducer(t, nil)
+	var calls atomic.Int32
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if calls.Add(1) != 1 {
+			return nil, nil, false
+		}
+		resp := produceError(req, 6).(*kmsg.ProduceResponse) // NOT_LEADER_OR_FOLLOWER
+		resp.ThrottleMillis = 300
+		return resp, nil, true
+	})
+	results := make(chan Result, 1<<16)
+	n := fillBuffer(t, p, results)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v\n%s", err, dump(p))
+	}
+	for i := range n {
+		if res := <-results; res.Outcome != Written {
+			t.Fatalf("result %d of %d: %v (%v)", i, n, res.Outcome, res.Err)
+		}
+	}
+	if m := most.Load(); m != 1 {
+		t.Fatalf("at most %d requests waited to be written, want 1", m)
+	}
+	if calls.Load() < 3 {
+		t.Fatalf("%d produce requests: the throttled stretch was not exercised", calls.Load())
+	}
+	total := 0
+	for _, recs := range readAll(t, c, "t", n) {
+		total += len(recs)
+	}
+	if total != n {
+		t.Fatalf("%d records in the topic, want %d", total, n)
 	}
 }
 
