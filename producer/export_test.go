@@ -17,3 +17,10 @@ func OnRestamp(t interface{ Cleanup(func()) }, f func()) {
 	testRestamped = f
 	t.Cleanup(func() { testRestamped = nil })
 }
+
+// OnReencode makes f run each time a batch whose encoding was released is
+// encoded again for another attempt (see encode), until the test ends.
+func OnReencode(t interface{ Cleanup(func()) }, f func()) {
+	testReencoded = f
+	t.Cleanup(func() { testReencoded = nil })
+}

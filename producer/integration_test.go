@@ -187,6 +187,8 @@ func TestRealFailoverNoLossNoDuplicates(t *testing.T) {
 	if err := c.CreateTopic(ctx, topic, 12, 3); err != nil {
 		t.Fatal(err)
 	}
+	var reencoded atomic.Int32
+	producer.OnReencode(t, func() { reencoded.Add(1) })
 	p := newReal(t, boot, func(cfg *producer.Config) { cfg.Conn.RequestTimeout = 10 * time.Second })
 	const n = 1_000_000
 	var written, failed atomic.Int64
@@ -264,7 +266,13 @@ func TestRealFailoverNoLossNoDuplicates(t *testing.T) {
 	if count != n {
 		t.Fatalf("read %d of %d", count, n)
 	}
-	t.Logf("%d records written and read back once each, in produce order in every partition", n)
+	// A batch's encoding goes back to the pool when its request is
+	// written; the attempts that the kills cut short were sent again
+	// from the records.
+	if reencoded.Load() == 0 {
+		t.Fatal("no batch was encoded again for a retry: the retry path from the records was not exercised")
+	}
+	t.Logf("%d records written and read back once each, in produce order in every partition; %d batches encoded again for retries", n, reencoded.Load())
 }
 
 // kcatValues reads a topic's values with kcat at an isolation level.
