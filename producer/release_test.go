@@ -66,13 +66,7 @@ func testEncodedAgainForRetry(t *testing.T, codec compression.Codec) {
 		ch := results[i]
 		p.Produce(context.Background(), r, func(_ *gregor.Record, res Result) { ch <- res })
 	}
-	flushed := make(chan error, 1)
-	go func() { flushed <- p.Flush(context.Background()) }()
-	select {
-	case <-held:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no produce request: %s", dump(p))
-	}
+	flushed := flushWhileHeld(t, p, held)
 	// The broker has the request; the producer's writer tells of the write
 	// right after its write returns, which may be a moment after that.
 	waitWrites(t, p, writes, 1)

@@ -55,6 +55,20 @@ func failFirstProduce(t *testing.T, c *kfake.Cluster, code int16) (held <-chan s
 	return arrived, release
 }
 
+// flushWhileHeld starts p.Flush, whose result it returns, and waits until
+// the fake cluster holds the first Produce request (see failFirstProduce).
+func flushWhileHeld(t *testing.T, p *Producer, held <-chan struct{}) <-chan error {
+	t.Helper()
+	flushed := make(chan error, 1)
+	go func() { flushed <- p.Flush(context.Background()) }()
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no produce request: %s", dump(p))
+	}
+	return flushed
+}
+
 // countWrites counts the producer's requests written (see testWritten).
 func countWrites(t *testing.T) *atomic.Int32 {
 	var n atomic.Int32
@@ -100,13 +114,7 @@ func TestRetryAfterCancelKeepsOffsets(t *testing.T) {
 		r := &gregor.Record{Topic: "t", Partition: 0, Value: []byte{byte('a' + i)}}
 		p.Produce(ctx, r, func(_ *gregor.Record, res Result) { results[i] <- res })
 	}
-	flushed := make(chan error, 1)
-	go func() { flushed <- p.Flush(context.Background()) }()
-	select {
-	case <-held:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no produce request: %s", dump(p))
-	}
+	flushed := flushWhileHeld(t, p, held)
 	cancel()
 	if res := <-results[0]; res.Outcome != Unknown {
 		t.Fatalf("record cancelled in flight: %v (%v), want Unknown", res.Outcome, res.Err)

@@ -84,6 +84,22 @@ func sinkWithUnwritten(t *testing.T, p *Producer, n int32) *sink {
 	}
 }
 
+// flushAllWritten flushes p and checks that the n results that fillBuffer
+// sent to results all say Written.
+func flushAllWritten(t *testing.T, p *Producer, results <-chan Result, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.Flush(ctx); err != nil {
+		t.Fatalf("flush: %v\n%s", err, dump(p))
+	}
+	for i := range n {
+		if res := <-results; res.Outcome != Written {
+			t.Fatalf("result %d of %d: %v (%v)", i, n, res.Outcome, res.Err)
+		}
+	}
+}
+
 // largeRequestProducer returns a producer of large requests (full 320
 // KiB batches over four partitions of one broker) with an 8 MiB buffer.
 func largeRequestProducer(t *testing.T, mod func(*Config)) (*Producer, *kfake.Cluster) {
@@ -119,16 +135,7 @@ func TestSinkWaitsForTheWriter(t *testing.T) {
 		t.Fatalf("at most %d requests waited to be written, want 1", m)
 	}
 	release()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := p.Flush(ctx); err != nil {
-		t.Fatalf("flush: %v\n%s", err, dump(p))
-	}
-	for i := range n {
-		if res := <-results; res.Outcome != Written {
-			t.Fatalf("result %d of %d: %v (%v)", i, n, res.Outcome, res.Err)
-		}
-	}
+	flushAllWritten(t, p, results, n)
 	if u := s.unwritten.Load(); u != 0 {
 		t.Fatalf("%d requests still counted as unwritten after every record was written", u)
 	}
@@ -160,16 +167,7 @@ func TestSinkWaitsForQueuedWrite(t *testing.T) {
 	})
 	results := make(chan Result, 1<<16)
 	n := fillBuffer(t, p, results)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := p.Flush(ctx); err != nil {
-		t.Fatalf("flush: %v\n%s", err, dump(p))
-	}
-	for i := range n {
-		if res := <-results; res.Outcome != Written {
-			t.Fatalf("result %d of %d: %v (%v)", i, n, res.Outcome, res.Err)
-		}
-	}
+	flushAllWritten(t, p, results, n)
 	if m := most.Load(); m != 1 {
 		t.Fatalf("at most %d requests waited to be written, want 1", m)
 	}
